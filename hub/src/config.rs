@@ -1,0 +1,208 @@
+//! One typed configuration: defaults, then a TOML file, then `RENKEI_*` environment
+//! variables, then command-line flags. Validated once at start.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// A name for this hub, shown to peers and in STIX `x_renkei_origin_hub`.
+    pub hub_name: String,
+    /// `postgres://…` or `sqlite://PATH`; unset means `sqlite://<data_dir>/renkei.db`.
+    pub database_url: Option<String>,
+    /// Where the hub keeps its key files (and the default SQLite database).
+    pub data_dir: PathBuf,
+    pub listen: String,
+    /// Redis for rate-limit and lockout counters shared by replicas; unset means in-process.
+    pub redis_url: Option<String>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Serving plain HTTP on a non-loopback address must be asked for explicitly.
+    pub allow_plain_http: bool,
+    pub database_pool_size: u32,
+    pub limits: Limits,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    pub max_body_bytes: usize,
+    pub max_batch: usize,
+    pub max_lookup_values: usize,
+    pub max_page: usize,
+    pub max_changes_page: usize,
+    pub max_query_depth: usize,
+    pub max_query_complexity: usize,
+    /// Requests per token per minute.
+    pub requests_per_minute: u64,
+    /// Failed authentications before a token (or a source) is locked out.
+    pub lockout_threshold: u64,
+    pub lockout_seconds: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 8 * 1024 * 1024,
+            max_batch: 1000,
+            max_lookup_values: 1000,
+            max_page: 1000,
+            max_changes_page: 10_000,
+            max_query_depth: 12,
+            max_query_complexity: 20_000,
+            requests_per_minute: 6000,
+            lockout_threshold: 10,
+            lockout_seconds: 900,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            hub_name: "renkei-hub".into(),
+            database_url: None,
+            data_dir: PathBuf::from("renkei-data"),
+            listen: "127.0.0.1:8480".into(),
+            redis_url: None,
+            tls_cert: None,
+            tls_key: None,
+            allow_plain_http: false,
+            database_pool_size: 16,
+            limits: Limits::default(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("reading {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("parsing {path}: {source}")]
+    Parse { path: PathBuf, source: Box<toml::de::Error> },
+    #[error("environment variable {name}: {reason}")]
+    Env { name: String, reason: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Defaults, then the file (if any), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut config = match file {
+            Some(path) => {
+                let text =
+                    std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+                toml::from_str(&text)
+                    .map_err(|source| ConfigError::Parse { path: path.into(), source: Box::new(source) })?
+            }
+            None => Config::default(),
+        };
+        config.apply_env(|name| std::env::var(name).ok())?;
+        Ok(config)
+    }
+
+    /// Applies `RENKEI_*` variables; `get` is the environment (a closure so tests can
+    /// pass their own).
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        fn num<T: std::str::FromStr>(name: &str, v: String) -> Result<T, ConfigError> {
+            v.parse().map_err(|_| ConfigError::Env { name: name.into(), reason: "not a number".into() })
+        }
+        if let Some(v) = get("RENKEI_HUB_NAME") {
+            self.hub_name = v;
+        }
+        if let Some(v) = get("RENKEI_DATABASE_URL") {
+            self.database_url = Some(v);
+        }
+        if let Some(v) = get("RENKEI_DATA_DIR") {
+            self.data_dir = v.into();
+        }
+        if let Some(v) = get("RENKEI_LISTEN") {
+            self.listen = v;
+        }
+        if let Some(v) = get("RENKEI_REDIS_URL") {
+            self.redis_url = Some(v).filter(|s| !s.is_empty());
+        }
+        if let Some(v) = get("RENKEI_TLS_CERT") {
+            self.tls_cert = Some(v.into());
+        }
+        if let Some(v) = get("RENKEI_TLS_KEY") {
+            self.tls_key = Some(v.into());
+        }
+        if let Some(v) = get("RENKEI_ALLOW_PLAIN_HTTP") {
+            self.allow_plain_http = matches!(v.as_str(), "1" | "true" | "yes");
+        }
+        if let Some(v) = get("RENKEI_DATABASE_POOL_SIZE") {
+            self.database_pool_size = num("RENKEI_DATABASE_POOL_SIZE", v)?;
+        }
+        if let Some(v) = get("RENKEI_REQUESTS_PER_MINUTE") {
+            self.limits.requests_per_minute = num("RENKEI_REQUESTS_PER_MINUTE", v)?;
+        }
+        if let Some(v) = get("RENKEI_MAX_BODY_BYTES") {
+            self.limits.max_body_bytes = num("RENKEI_MAX_BODY_BYTES", v)?;
+        }
+        if let Some(v) = get("RENKEI_LOCKOUT_THRESHOLD") {
+            self.limits.lockout_threshold = num("RENKEI_LOCKOUT_THRESHOLD", v)?;
+        }
+        if let Some(v) = get("RENKEI_LOCKOUT_SECONDS") {
+            self.limits.lockout_seconds = num("RENKEI_LOCKOUT_SECONDS", v)?;
+        }
+        Ok(())
+    }
+
+    /// The database URL in force: the configured one or the embedded SQLite default.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("renkei.db").display()),
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return Err(ConfigError::Invalid("tls_cert and tls_key go together".into()));
+        }
+        if self.limits.max_batch == 0 || self.limits.max_page == 0 || self.database_pool_size == 0 {
+            return Err(ConfigError::Invalid("limits and pool size must be positive".into()));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let mut config: Config = toml::from_str("listen = \"127.0.0.1:1\"\n[limits]\nmax_batch = 5\n").expect("toml");
+        assert_eq!(config.limits.max_batch, 5);
+        assert_eq!(config.limits.max_page, Limits::default().max_page);
+        config
+            .apply_env(|name| match name {
+                "RENKEI_LISTEN" => Some("127.0.0.1:2".into()),
+                "RENKEI_DATABASE_URL" => Some("postgres://x/y".into()),
+                _ => None,
+            })
+            .expect("env");
+        assert_eq!(config.listen, "127.0.0.1:2");
+        assert_eq!(config.database_url(), "postgres://x/y");
+        let err = config.apply_env(|n| (n == "RENKEI_LOCKOUT_SECONDS").then(|| "soon".to_string()));
+        assert!(err.is_err());
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_and_default_is_sqlite_in_data_dir() {
+        assert!(toml::from_str::<Config>("lisen = \"x\"").is_err());
+        let config = Config::default();
+        assert!(config.database_url().starts_with("sqlite://"));
+    }
+
+    #[test]
+    fn the_example_config_file_matches_the_defaults() {
+        let text = include_str!("../../ops/renkei-hub.example.toml");
+        let parsed: Config = toml::from_str(text).expect("example parses");
+        assert_eq!(parsed, Config::default());
+    }
+}

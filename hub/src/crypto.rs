@@ -1,0 +1,158 @@
+//! The hub's keys and the few primitives it uses, all from ring: the Ed25519 signing
+//! key (created at first start), the HMAC key under which token digests are stored,
+//! random tokens, and SHA-256 for the audit chain.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use ring::rand::{SecureRandom, SystemRandom};
+use ring::{digest, hmac};
+use std::path::Path;
+
+use renkei_schema::sign::SigningKey;
+
+const SIGNING_KEY_FILE: &str = "hub-signing-key.pk8";
+const TOKEN_KEY_FILE: &str = "token-hmac.key";
+
+pub struct HubKeys {
+    pub signing: SigningKey,
+    token_hmac: hmac::Key,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("key file {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("key file {0} is damaged")]
+    Damaged(String),
+    #[error("key file {0} is readable by other users; chmod 600 it")]
+    TooOpen(String),
+    #[error("random number generator failed")]
+    Rng,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> KeyError + '_ {
+    move |source| KeyError::Io { path: path.display().to_string(), source }
+}
+
+/// Writes a new secret file readable by the hub's user only.
+fn write_secret(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(io_err(path))?;
+    file.write_all(bytes).map_err(io_err(path))?;
+    file.sync_all().map_err(io_err(path))
+}
+
+fn read_secret(path: &Path) -> Result<Vec<u8>, KeyError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).map_err(io_err(path))?.permissions().mode();
+        if mode & 0o077 != 0 {
+            return Err(KeyError::TooOpen(path.display().to_string()));
+        }
+    }
+    std::fs::read(path).map_err(io_err(path))
+}
+
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], KeyError> {
+    let mut buf = [0u8; N];
+    SystemRandom::new().fill(&mut buf).map_err(|_| KeyError::Rng)?;
+    Ok(buf)
+}
+
+impl HubKeys {
+    /// Loads the hub's keys from its data folder, creating them at first start.
+    pub fn load_or_create(data_dir: &Path) -> Result<HubKeys, KeyError> {
+        std::fs::create_dir_all(data_dir).map_err(io_err(data_dir))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(data_dir, std::fs::Permissions::from_mode(0o700));
+        }
+        let signing_path = data_dir.join(SIGNING_KEY_FILE);
+        if !signing_path.exists() {
+            let (_, pkcs8) = SigningKey::generate().map_err(|_| KeyError::Rng)?;
+            write_secret(&signing_path, &pkcs8)?;
+        }
+        let signing = SigningKey::from_pkcs8(&read_secret(&signing_path)?)
+            .map_err(|_| KeyError::Damaged(signing_path.display().to_string()))?;
+
+        let token_path = data_dir.join(TOKEN_KEY_FILE);
+        if !token_path.exists() {
+            write_secret(&token_path, &random_bytes::<32>()?)?;
+        }
+        let token_key = read_secret(&token_path)?;
+        if token_key.len() != 32 {
+            return Err(KeyError::Damaged(token_path.display().to_string()));
+        }
+        Ok(HubKeys { signing, token_hmac: hmac::Key::new(hmac::HMAC_SHA256, &token_key) })
+    }
+
+    /// The digest a token is stored under (hex of HMAC-SHA256).
+    pub fn token_digest(&self, token: &str) -> String {
+        hex::encode(hmac::sign(&self.token_hmac, token.as_bytes()).as_ref())
+    }
+
+    /// Constant-time check of a presented token against a stored digest.
+    pub fn token_matches(&self, token: &str, stored_digest: &str) -> bool {
+        match hex::decode(stored_digest) {
+            Ok(tag) => hmac::verify(&self.token_hmac, token.as_bytes(), &tag).is_ok(),
+            Err(_) => false,
+        }
+    }
+}
+
+/// A new bearer token: `rk_<token id>_<secret>`. The id lets the hub find the token
+/// and count failures against it; the secret is 256 random bits.
+pub fn new_token() -> Result<(String, String), KeyError> {
+    let id = hex::encode(random_bytes::<12>()?);
+    let secret = URL_SAFE_NO_PAD.encode(random_bytes::<32>()?);
+    Ok((id.clone(), format!("rk_{id}_{secret}")))
+}
+
+/// The token id part of a presented token, if it has the right shape.
+pub fn token_id_of(token: &str) -> Option<&str> {
+    let rest = token.strip_prefix("rk_")?;
+    let (id, secret) = rest.split_once('_')?;
+    (id.len() == 24 && id.bytes().all(|b| b.is_ascii_hexdigit()) && !secret.is_empty()).then_some(id)
+}
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(digest::digest(&digest::SHA256, data).as_ref())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_created_once_private_and_reloaded() {
+        let dir = std::env::temp_dir().join(format!("renkei-keys-{}", uuid::Uuid::new_v4()));
+        let keys = HubKeys::load_or_create(&dir).expect("create");
+        let again = HubKeys::load_or_create(&dir).expect("reload");
+        assert_eq!(keys.signing.public_key(), again.signing.public_key());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.join(SIGNING_KEY_FILE)).expect("meta").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+            std::fs::set_permissions(dir.join(SIGNING_KEY_FILE), std::fs::Permissions::from_mode(0o644))
+                .expect("chmod");
+            assert!(matches!(HubKeys::load_or_create(&dir), Err(KeyError::TooOpen(_))));
+        }
+        let (id, token) = new_token().expect("token");
+        assert_eq!(token_id_of(&token), Some(id.as_str()));
+        let digest = keys.token_digest(&token);
+        assert!(keys.token_matches(&token, &digest));
+        assert!(!keys.token_matches(&format!("{token}x"), &digest));
+        assert_eq!(token_id_of("rk_short_x"), None);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

@@ -1,0 +1,738 @@
+//! The GraphQL API: thin resolvers over `services`. The schema carries the hub; the
+//! caller's [`Identity`] is added per request. Every object a resolver returns comes
+//! from a service that filtered it through `renkei_schema::tlp`.
+
+pub mod types;
+
+use async_graphql::{Context, EmptySubscription, Object, Schema, SimpleObject, ID};
+use std::sync::Arc;
+
+use renkei_schema::model::{Body, Kind};
+use renkei_schema::tlp::Tlp;
+
+use crate::auth::{Identity, Role};
+use crate::error::{AppError, AppResult};
+use crate::services::sharing::{self, ListFilter, Sharing};
+use crate::services::{attack, audit, directory, kinds};
+use crate::state::{Hub, Metrics};
+use crate::store::models::ObjectRow;
+use crate::store::parse_time;
+use types::*;
+
+pub type HubSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// Builds the schema with the hub's limits set explicitly (async-graphql leaves depth
+/// and complexity unlimited by default).
+pub fn build_schema(hub: Arc<Hub>) -> HubSchema {
+    let limits = hub.config.limits.clone();
+    Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+        .data(hub)
+        .limit_depth(limits.max_query_depth)
+        .limit_complexity(limits.max_query_complexity)
+        .finish()
+}
+
+/// The SDL, as checked in at `schema/hub.graphql`.
+pub fn sdl() -> String {
+    Schema::build(QueryRoot, MutationRoot, EmptySubscription).finish().sdl()
+}
+
+fn hub<'a>(ctx: &Context<'a>) -> &'a Arc<Hub> {
+    // Put there by build_schema; a schema without it is a programming error caught by every test.
+    ctx.data_unchecked::<Arc<Hub>>()
+}
+
+fn identity(ctx: &Context<'_>) -> AppResult<Identity> {
+    ctx.data_opt::<Identity>().cloned().ok_or_else(AppError::unauthenticated)
+}
+
+fn require_coordinator(id: &Identity, what: &str) -> AppResult<()> {
+    if id.is_coordinator() {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(what))
+    }
+}
+
+fn parse_cursor(after: Option<&str>) -> AppResult<i64> {
+    match after {
+        None | Some("") => Ok(0),
+        Some(s) => s.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+            AppError::new(
+                "INVALID_CURSOR",
+                "not a cursor returned by this hub",
+                "このハブが返したカーソルではありません",
+            )
+        }),
+    }
+}
+
+fn page_size(first: Option<i32>, max: usize, default: usize) -> AppResult<usize> {
+    match first {
+        None => Ok(default.min(max)),
+        Some(n) if n >= 1 && (n as usize) <= max => Ok(n as usize),
+        Some(_) => Err(AppError::invalid(
+            format!("page size must be 1–{max}"),
+            format!("ページサイズは1〜{max}で指定してください"),
+        )),
+    }
+}
+
+fn to_items(
+    id: &Identity,
+    rows: Vec<ObjectRow>,
+    names: &std::collections::HashMap<String, String>,
+) -> AppResult<Vec<SharedItem>> {
+    let viewer = id.viewer();
+    rows.into_iter()
+        .map(|row| {
+            let stix = stix_of(&row)?;
+            shared_item(&viewer, &row, stix, names)
+        })
+        .collect()
+}
+
+/// The STIX JSON of an object's current version, rebuilt from the stored envelope and
+/// body (the same function the feed's stored copy was made with).
+fn stix_of(row: &ObjectRow) -> AppResult<String> {
+    let env = serde_json::from_str(&row.envelope).map_err(AppError::internal)?;
+    let body = serde_json::from_str(&row.body).map_err(AppError::internal)?;
+    Ok(renkei_schema::stix::to_stix(&env, &body).to_string())
+}
+
+#[derive(SimpleObject)]
+pub struct Me {
+    pub organization: Organization,
+    pub role: RoleGql,
+}
+
+#[derive(SimpleObject, Clone)]
+pub struct Organization {
+    pub id: ID,
+    pub name: String,
+    pub sector: String,
+    pub is_coordinator: bool,
+    /// Coordinators only.
+    pub created_at: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct HubInfo {
+    pub id: String,
+    pub name: String,
+    /// Ed25519 public key (base64url) that verifies this hub's signatures.
+    pub public_key: String,
+}
+
+#[derive(SimpleObject)]
+pub struct PageInfo {
+    pub has_next_page: bool,
+    pub end_cursor: Option<String>,
+}
+
+macro_rules! connection {
+    ($conn:ident, $edge:ident, $node:ty) => {
+        #[derive(SimpleObject)]
+        pub struct $edge {
+            pub cursor: String,
+            pub node: $node,
+        }
+        #[derive(SimpleObject)]
+        pub struct $conn {
+            pub edges: Vec<$edge>,
+            pub nodes: Vec<$node>,
+            pub page_info: PageInfo,
+        }
+    };
+}
+connection!(IndicatorConnection, IndicatorEdge, Indicator);
+connection!(TechniqueConnection, TechniqueEdge, Technique);
+connection!(IncidentConnection, IncidentEdge, Incident);
+connection!(AdvisoryConnection, AdvisoryEdge, Advisory);
+
+#[derive(SimpleObject)]
+pub struct LookupResult {
+    /// The value as given.
+    pub input: String,
+    pub matches: Vec<Indicator>,
+}
+
+#[derive(SimpleObject)]
+pub struct Change {
+    /// The hub sequence number of this version.
+    pub seq: String,
+    pub id: ID,
+    /// indicator, technique, incident or advisory.
+    #[graphql(name = "type")]
+    pub kind: String,
+    pub version: i64,
+    pub tlp: TlpGql,
+    /// A tombstone: delete the item (revoked, or no longer visible to you).
+    pub deleted: bool,
+    /// The STIX 2.1 JSON of the version; null on tombstones.
+    pub object: Option<Json>,
+    /// Ed25519 signature (base64url) by the origin hub over the canonical JSON of `object`.
+    pub signature: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct Revoked {
+    pub id: ID,
+    pub version: i64,
+    pub status: StatusGql,
+}
+
+#[derive(SimpleObject)]
+pub struct ChangePage {
+    pub items: Vec<Change>,
+    /// Pass as `after` to resume.
+    pub cursor: String,
+    pub has_more: bool,
+}
+
+#[derive(SimpleObject)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at: String,
+    pub actor_org: Option<String>,
+    pub action: String,
+    pub target: Option<String>,
+    pub detail: Json,
+    pub source: Option<String>,
+    pub hash: String,
+}
+
+#[derive(SimpleObject)]
+pub struct CatalogTechnique {
+    pub attack_id: String,
+    pub name: String,
+    pub domain: String,
+    pub tactics: Vec<String>,
+    pub platforms: Vec<String>,
+    pub is_subtechnique: bool,
+    pub revoked: bool,
+    pub deprecated: bool,
+}
+
+#[derive(SimpleObject)]
+pub struct CatalogEntry {
+    pub attack_id: String,
+    pub name: String,
+    pub domain: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct CatalogRelation {
+    /// targets, mitigates or subtechnique-of.
+    pub kind: String,
+    pub source_id: String,
+    pub target_id: String,
+}
+
+fn json_list(s: &str) -> Vec<String> {
+    serde_json::from_str(s).unwrap_or_default()
+}
+
+/// The ATT&CK catalog loaded with `renkei-hub attack import`.
+pub struct AttackCatalogView;
+
+#[Object]
+impl AttackCatalogView {
+    async fn techniques(
+        &self,
+        ctx: &Context<'_>,
+        domain: Option<String>,
+    ) -> async_graphql::Result<Vec<CatalogTechnique>> {
+        let rows = hub(ctx).db(move |_, c| attack::techniques(c, domain.as_deref())).await?;
+        Ok(rows
+            .into_iter()
+            .map(|t| CatalogTechnique {
+                tactics: json_list(&t.tactics),
+                platforms: json_list(&t.platforms),
+                attack_id: t.attack_id,
+                name: t.name,
+                domain: t.domain,
+                is_subtechnique: t.is_subtechnique,
+                revoked: t.revoked,
+                deprecated: t.deprecated,
+            })
+            .collect())
+    }
+
+    /// ATT&CK for ICS assets (A0001…).
+    async fn assets(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CatalogEntry>> {
+        let rows = hub(ctx).db(|_, c| attack::assets(c)).await?;
+        Ok(rows.into_iter().map(|a| CatalogEntry { attack_id: a.attack_id, name: a.name, domain: None }).collect())
+    }
+
+    async fn tactics(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CatalogEntry>> {
+        let rows = hub(ctx).db(|_, c| attack::tactics(c)).await?;
+        Ok(rows
+            .into_iter()
+            .map(|t| CatalogEntry { attack_id: t.attack_id, name: t.name, domain: Some(t.domain) })
+            .collect())
+    }
+
+    async fn mitigations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CatalogEntry>> {
+        let rows = hub(ctx).db(|_, c| attack::mitigations(c)).await?;
+        Ok(rows
+            .into_iter()
+            .map(|m| CatalogEntry { attack_id: m.attack_id, name: m.name, domain: Some(m.domain) })
+            .collect())
+    }
+
+    /// Relations by kind (`targets`: technique → ICS asset; `mitigates`; `subtechnique-of`).
+    async fn relations(
+        &self,
+        ctx: &Context<'_>,
+        kind: Option<String>,
+        source_id: Option<String>,
+    ) -> async_graphql::Result<Vec<CatalogRelation>> {
+        let rows = hub(ctx).db(move |_, c| attack::relations(c, kind.as_deref(), source_id.as_deref())).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| CatalogRelation { kind: r.kind, source_id: r.source_id, target_id: r.target_id })
+            .collect())
+    }
+}
+
+pub struct QueryRoot;
+
+#[Object]
+impl QueryRoot {
+    /// Who the token belongs to.
+    async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Me> {
+        let id = identity(ctx)?;
+        let org_id = id.org_id.clone();
+        let orgs = hub(ctx).db(|_, c| directory::list_orgs(c)).await?;
+        let org = orgs.into_iter().find(|o| o.id == org_id).ok_or_else(|| AppError::not_found("organisation"))?;
+        let role = match id.role {
+            Role::Coordinator => RoleGql::Coordinator,
+            Role::Analyst => RoleGql::Analyst,
+            Role::Procurement => RoleGql::Procurement,
+        };
+        Ok(Me {
+            organization: Organization {
+                id: ID(org.id),
+                name: org.name,
+                sector: org.sector,
+                is_coordinator: org.is_coordinator,
+                created_at: id.is_coordinator().then_some(org.created_at),
+            },
+            role,
+        })
+    }
+
+    /// This hub and its signing key.
+    async fn hub(&self, ctx: &Context<'_>) -> async_graphql::Result<HubInfo> {
+        identity(ctx)?;
+        let h = hub(ctx);
+        Ok(HubInfo { id: h.hub_id.clone(), name: h.config.hub_name.clone(), public_key: h.keys.signing.public_key() })
+    }
+
+    /// Member organisations: coordinators see every field, members a directory.
+    async fn organizations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Organization>> {
+        let id = identity(ctx)?;
+        let rows = hub(ctx).db(|_, c| directory::list_orgs(c)).await?;
+        Ok(rows
+            .into_iter()
+            .map(|o| Organization {
+                id: ID(o.id),
+                name: o.name,
+                sector: o.sector,
+                is_coordinator: o.is_coordinator,
+                created_at: id.is_coordinator().then_some(o.created_at),
+            })
+            .collect())
+    }
+
+    async fn indicators(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<IndicatorFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<IndicatorConnection> {
+        let filter = filter.map(|f| ListFilter {
+            indicator_type: f.indicator_type.map(Into::into),
+            tlp: f.tlp.map(Into::into),
+            include_revoked: f.include_revoked,
+            active: f.active,
+        });
+        let (items, page_info) = list_kind(ctx, Kind::Indicator, filter.unwrap_or_default(), first, after).await?;
+        let mut edges = Vec::new();
+        for (cursor, item) in items {
+            if let SharedItem::Indicator(node) = item {
+                edges.push(IndicatorEdge { cursor, node });
+            }
+        }
+        let nodes = edges.iter().map(|e| e.node.clone()).collect();
+        Ok(IndicatorConnection { edges, nodes, page_info })
+    }
+
+    async fn techniques(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<TechniqueConnection> {
+        let (items, page_info) = list_kind(ctx, Kind::Technique, ListFilter::default(), first, after).await?;
+        let mut edges = Vec::new();
+        for (cursor, item) in items {
+            if let SharedItem::Technique(node) = item {
+                edges.push(TechniqueEdge { cursor, node });
+            }
+        }
+        let nodes = edges.iter().map(|e| e.node.clone()).collect();
+        Ok(TechniqueConnection { edges, nodes, page_info })
+    }
+
+    async fn incidents(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<IncidentConnection> {
+        let (items, page_info) = list_kind(ctx, Kind::Incident, ListFilter::default(), first, after).await?;
+        let mut edges = Vec::new();
+        for (cursor, item) in items {
+            if let SharedItem::Incident(node) = item {
+                edges.push(IncidentEdge { cursor, node });
+            }
+        }
+        let nodes = edges.iter().map(|e| e.node.clone()).collect();
+        Ok(IncidentConnection { edges, nodes, page_info })
+    }
+
+    async fn advisories(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<AdvisoryConnection> {
+        let (items, page_info) = list_kind(ctx, Kind::Advisory, ListFilter::default(), first, after).await?;
+        let mut edges = Vec::new();
+        for (cursor, item) in items {
+            if let SharedItem::Advisory(node) = item {
+                edges.push(AdvisoryEdge { cursor, node });
+            }
+        }
+        let nodes = edges.iter().map(|e| e.node.clone()).collect();
+        Ok(AdvisoryConnection { edges, nodes, page_info })
+    }
+
+    /// One shared object by id; null if it does not exist or the caller may not see it.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<SharedItem>> {
+        let who = identity(ctx)?;
+        let caller = who.clone();
+        let found = hub(ctx)
+            .db(move |_, c| {
+                let row = sharing::get(c, &caller.viewer(), &id)?;
+                let names = directory::org_names(c)?;
+                Ok((row, names))
+            })
+            .await?;
+        match found {
+            (Some(row), names) => Ok(to_items(&who, vec![row], &names)?.pop()),
+            (None, _) => Ok(None),
+        }
+    }
+
+    /// Exact match of up to 1,000 raw values (any indicator type) after normalisation.
+    async fn lookup(&self, ctx: &Context<'_>, values: Vec<String>) -> async_graphql::Result<Vec<LookupResult>> {
+        let who = identity(ctx)?;
+        let caller = who.clone();
+        let max = hub(ctx).config.limits.max_lookup_values;
+        let (hits, names) = hub(ctx)
+            .db(move |_, c| {
+                let hits = sharing::lookup(c, &caller.viewer(), &values, max)?;
+                let names = if hits.iter().any(|h| !h.matches.is_empty()) {
+                    directory::org_names(c)?
+                } else {
+                    Default::default()
+                };
+                Ok((hits, names))
+            })
+            .await?;
+        let mut out = Vec::with_capacity(hits.len());
+        for hit in hits {
+            let matches = to_items(&who, hit.matches, &names)?
+                .into_iter()
+                .filter_map(|i| match i {
+                    SharedItem::Indicator(x) => Some(x),
+                    _ => None,
+                })
+                .collect();
+            out.push(LookupResult { input: hit.input, matches });
+        }
+        Ok(out)
+    }
+
+    /// The change feed: versions the caller may see after `after`, in sequence order,
+    /// with tombstones for what it may no longer hold. Resumable from any cursor.
+    async fn changes(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        limit: Option<i32>,
+    ) -> async_graphql::Result<ChangePage> {
+        let who = identity(ctx)?;
+        let h = hub(ctx);
+        let after = parse_cursor(after.as_deref())?;
+        let limit = page_size(limit, h.config.limits.max_changes_page, 1000)?;
+        let page = h
+            .db(move |_, c| sharing::changes(c, &who.viewer(), after, limit, limit.saturating_mul(20).max(10_000)))
+            .await?;
+        Metrics::add(&h.metrics.feed_items_served, page.items.len() as u64);
+        let items = page
+            .items
+            .into_iter()
+            .map(|i| {
+                Ok(Change {
+                    seq: i.seq.to_string(),
+                    id: ID(i.id),
+                    kind: i.kind,
+                    version: i.revision,
+                    tlp: tlp_of(&i.tlp)?,
+                    deleted: i.deleted,
+                    object: i.stix.map(Json),
+                    signature: i.signature,
+                })
+            })
+            .collect::<AppResult<Vec<_>>>()?;
+        Ok(ChangePage { items, cursor: page.cursor.to_string(), has_more: page.has_more })
+    }
+
+    /// The MITRE ATT&CK catalog (techniques, ICS assets, tactics, mitigations, relations).
+    async fn attack(&self, ctx: &Context<'_>) -> async_graphql::Result<AttackCatalogView> {
+        identity(ctx)?;
+        Ok(AttackCatalogView)
+    }
+
+    /// The audit log, newest first. Coordinators only.
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        before: Option<i64>,
+        limit: Option<i32>,
+    ) -> async_graphql::Result<Vec<AuditEntry>> {
+        let who = identity(ctx)?;
+        require_coordinator(&who, "read the audit log")?;
+        let limit = page_size(limit, 1000, 100)? as i64;
+        let rows = hub(ctx).db(move |_, c| Ok(audit::recent(c, before, limit)?)).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| AuditEntry {
+                seq: r.seq,
+                at: r.at,
+                actor_org: r.actor_org,
+                action: r.action,
+                target: r.target,
+                detail: Json(r.detail),
+                source: r.source,
+                hash: r.hash,
+            })
+            .collect())
+    }
+}
+
+async fn list_kind(
+    ctx: &Context<'_>,
+    kind: Kind,
+    filter: ListFilter,
+    first: Option<i32>,
+    after: Option<String>,
+) -> AppResult<(Vec<(String, SharedItem)>, PageInfo)> {
+    let who = identity(ctx)?;
+    let h = hub(ctx);
+    let first = page_size(first, h.config.limits.max_page, 100)?;
+    let after = parse_cursor(after.as_deref())?;
+    let caller = who.clone();
+    let ((rows, has_next), names) = h
+        .db(move |_, c| {
+            let page = sharing::list(c, &caller.viewer(), kind, &filter, first, after)?;
+            let names = directory::org_names(c)?;
+            Ok((page, names))
+        })
+        .await?;
+    let cursors: Vec<String> = rows.iter().map(|r| r.first_seq.to_string()).collect();
+    let end_cursor = cursors.last().cloned();
+    let items = to_items(&who, rows, &names)?;
+    Ok((cursors.into_iter().zip(items).collect(), PageInfo { has_next_page: has_next, end_cursor }))
+}
+
+fn sharing_of(input: SharingInput) -> AppResult<Sharing> {
+    let valid_until = match &input.valid_until {
+        Some(s) => Some(parse_time(s).ok_or_else(|| {
+            AppError::invalid("validUntil is not an RFC 3339 time", "validUntilがRFC 3339形式の日時ではありません")
+        })?),
+        None => None,
+    };
+    let confidence = match input.confidence {
+        Some(c) if (0..=100).contains(&c) => Some(c as u8),
+        Some(_) => return Err(AppError::invalid("confidence is 0–100", "確信度は0〜100で指定してください")),
+        None => None,
+    };
+    Ok(Sharing {
+        tlp: input.tlp.into(),
+        recipients: input.recipients.into_iter().map(|r| r.0).collect(),
+        anonymous: input.anonymous,
+        confidence,
+        valid_until,
+        labels: input.labels,
+    })
+}
+
+/// Publishes bodies built (and validated) inside the same blocking call.
+async fn publish<F>(ctx: &Context<'_>, build: F, sharing: SharingInput) -> AppResult<Vec<SharedItem>>
+where
+    F: FnOnce(&mut crate::store::DbConn, &Identity, Tlp) -> AppResult<Vec<Body>> + Send + 'static,
+{
+    let who = identity(ctx)?;
+    if !who.may_share() {
+        return Err(AppError::forbidden("share items"));
+    }
+    let sharing = sharing_of(sharing)?;
+    let h = hub(ctx);
+    let caller = who.clone();
+    let (rows, names) = h
+        .db(move |hub, c| {
+            let bodies = build(c, &caller, sharing.tlp)?;
+            let rows = sharing::publish_new(c, &hub.origin(), &caller, bodies, sharing)?;
+            let names = directory::org_names(c)?;
+            Ok((rows, names))
+        })
+        .await?;
+    Metrics::add(&h.metrics.objects_shared, rows.len() as u64);
+    to_items(&who, rows, &names)
+}
+
+fn single<T>(items: Vec<SharedItem>, pick: impl Fn(SharedItem) -> Option<T>) -> AppResult<T> {
+    items.into_iter().next().and_then(pick).ok_or_else(|| AppError::internal("publish returned no item"))
+}
+
+pub struct MutationRoot;
+
+#[Object]
+impl MutationRoot {
+    /// Shares a batch of indicators (all or nothing; bad entries are named by index).
+    async fn share_indicators(
+        &self,
+        ctx: &Context<'_>,
+        input: Vec<IndicatorInput>,
+        sharing: SharingInput,
+    ) -> async_graphql::Result<Vec<Indicator>> {
+        let max = hub(ctx).config.limits.max_batch;
+        if input.len() > max {
+            return Err(AppError::new(
+                "BATCH_TOO_LARGE",
+                format!("at most {max} indicators per call; got {}", input.len()),
+                format!("1回に共有できる指標は{max}件までです（{}件指定されました）", input.len()),
+            )
+            .into());
+        }
+        if input.is_empty() {
+            return Err(AppError::invalid("the batch is empty", "指標が指定されていません").into());
+        }
+        let raw: Vec<_> = input.into_iter().map(|i| (i.indicator_type.into(), i.value, i.description)).collect();
+        let items = publish(ctx, move |_, _, _| sharing::normalize_indicators(raw), sharing).await?;
+        Ok(items
+            .into_iter()
+            .filter_map(|i| match i {
+                SharedItem::Indicator(x) => Some(x),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Shares an attack technique as seen by the member.
+    async fn share_technique(
+        &self,
+        ctx: &Context<'_>,
+        input: TechniqueInput,
+        sharing: SharingInput,
+    ) -> async_graphql::Result<Technique> {
+        let input = kinds::TechniqueInput {
+            attack_id: input.attack_id,
+            name: input.name,
+            tactics: input.tactics,
+            narrative: input.narrative,
+            platforms: input.platforms,
+            ics_asset_types: input.ics_asset_types,
+        };
+        let items = publish(ctx, move |c, _, _| Ok(vec![kinds::technique_body(c, input)?]), sharing).await?;
+        Ok(single(items, |i| match i {
+            SharedItem::Technique(x) => Some(x),
+            _ => None,
+        })?)
+    }
+
+    /// Reports an incident.
+    async fn report_incident(
+        &self,
+        ctx: &Context<'_>,
+        input: IncidentInput,
+        sharing: SharingInput,
+    ) -> async_graphql::Result<Incident> {
+        let input = kinds::IncidentInput {
+            title: input.title,
+            summary: input.summary,
+            sector: input.sector,
+            occurred_at: input.occurred_at,
+            service_impact: input.service_impact.into(),
+            impact_description: input.impact_description,
+            technique_ids: input.technique_ids,
+            indicator_ids: input.indicator_ids.into_iter().map(|i| i.0).collect(),
+        };
+        let items =
+            publish(ctx, move |c, who, tlp| Ok(vec![kinds::incident_body(c, &who.viewer(), tlp, input)?]), sharing)
+                .await?;
+        Ok(single(items, |i| match i {
+            SharedItem::Incident(x) => Some(x),
+            _ => None,
+        })?)
+    }
+
+    /// Shares a vulnerability advisory.
+    async fn share_advisory(
+        &self,
+        ctx: &Context<'_>,
+        input: AdvisoryInput,
+        sharing: SharingInput,
+    ) -> async_graphql::Result<Advisory> {
+        let input = kinds::AdvisoryInput {
+            cve_id: input.cve_id,
+            title: input.title,
+            description: input.description,
+            affected: input
+                .affected
+                .into_iter()
+                .map(|a| kinds::AffectedInput {
+                    cpe: a.cpe,
+                    version_start_including: a.version_start_including,
+                    version_start_excluding: a.version_start_excluding,
+                    version_end_including: a.version_end_including,
+                    version_end_excluding: a.version_end_excluding,
+                })
+                .collect(),
+            cvss_vector: input.cvss_vector,
+            exploitation: input.exploitation.into(),
+            fixes: input.fixes,
+            workarounds: input.workarounds,
+        };
+        let items = publish(ctx, move |_, _, _| Ok(vec![kinds::advisory_body(input)?]), sharing).await?;
+        Ok(single(items, |i| match i {
+            SharedItem::Advisory(x) => Some(x),
+            _ => None,
+        })?)
+    }
+
+    /// Revokes an item (its submitter or a coordinator); followers get a tombstone.
+    /// Answers with the new version's id and revision only: a coordinator may revoke a
+    /// RED item whose content it may not read.
+    async fn revoke(&self, ctx: &Context<'_>, id: ID, reason: String) -> async_graphql::Result<Revoked> {
+        let who = identity(ctx)?;
+        let row = hub(ctx).db(move |hub, c| sharing::revoke(c, &hub.origin(), &who, &id, &reason)).await?;
+        Ok(Revoked { id: ID(row.id), version: row.revision, status: StatusGql::Revoked })
+    }
+}

@@ -1,0 +1,494 @@
+//! GraphQL output and input types. Output values are built from rows that the
+//! services already filtered through the TLP policy; viewer-dependent fields
+//! (`createdBy`, `recipients`) are decided here through the same policy functions.
+
+use async_graphql::{Enum, InputObject, Scalar, ScalarType, SimpleObject, Union, Value, ID};
+use std::collections::HashMap;
+
+use renkei_schema::model::indicator::IndicatorType as SchemaIndicatorType;
+use renkei_schema::model::vuln::ExploitationStatus as SchemaExploitation;
+use renkei_schema::model::{Body, Envelope, ServiceImpact as SchemaImpact};
+use renkei_schema::tlp::{Status, Tlp as SchemaTlp, Viewer};
+
+use crate::error::{AppError, AppResult};
+use crate::services::sharing::{may_see_recipients, visible_submitter};
+use crate::store::models::ObjectRow;
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(name = "Tlp")]
+pub enum TlpGql {
+    Clear,
+    Green,
+    Amber,
+    AmberStrict,
+    Red,
+}
+
+impl From<TlpGql> for SchemaTlp {
+    fn from(t: TlpGql) -> Self {
+        match t {
+            TlpGql::Clear => SchemaTlp::Clear,
+            TlpGql::Green => SchemaTlp::Green,
+            TlpGql::Amber => SchemaTlp::Amber,
+            TlpGql::AmberStrict => SchemaTlp::AmberStrict,
+            TlpGql::Red => SchemaTlp::Red,
+        }
+    }
+}
+
+impl From<SchemaTlp> for TlpGql {
+    fn from(t: SchemaTlp) -> Self {
+        match t {
+            SchemaTlp::Clear => TlpGql::Clear,
+            SchemaTlp::Green => TlpGql::Green,
+            SchemaTlp::Amber => TlpGql::Amber,
+            SchemaTlp::AmberStrict => TlpGql::AmberStrict,
+            SchemaTlp::Red => TlpGql::Red,
+        }
+    }
+}
+
+pub fn tlp_of(text: &str) -> AppResult<TlpGql> {
+    text.parse::<SchemaTlp>().map(TlpGql::from).map_err(AppError::internal)
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(name = "IndicatorType")]
+pub enum IndicatorTypeGql {
+    #[graphql(name = "IPV4")]
+    Ipv4,
+    #[graphql(name = "IPV6")]
+    Ipv6,
+    Cidr,
+    Domain,
+    Url,
+    Email,
+    #[graphql(name = "MD5")]
+    Md5,
+    #[graphql(name = "SHA1")]
+    Sha1,
+    #[graphql(name = "SHA256")]
+    Sha256,
+    Filename,
+}
+
+impl From<IndicatorTypeGql> for SchemaIndicatorType {
+    fn from(t: IndicatorTypeGql) -> Self {
+        match t {
+            IndicatorTypeGql::Ipv4 => SchemaIndicatorType::Ipv4,
+            IndicatorTypeGql::Ipv6 => SchemaIndicatorType::Ipv6,
+            IndicatorTypeGql::Cidr => SchemaIndicatorType::Cidr,
+            IndicatorTypeGql::Domain => SchemaIndicatorType::Domain,
+            IndicatorTypeGql::Url => SchemaIndicatorType::Url,
+            IndicatorTypeGql::Email => SchemaIndicatorType::Email,
+            IndicatorTypeGql::Md5 => SchemaIndicatorType::Md5,
+            IndicatorTypeGql::Sha1 => SchemaIndicatorType::Sha1,
+            IndicatorTypeGql::Sha256 => SchemaIndicatorType::Sha256,
+            IndicatorTypeGql::Filename => SchemaIndicatorType::Filename,
+        }
+    }
+}
+
+impl From<SchemaIndicatorType> for IndicatorTypeGql {
+    fn from(t: SchemaIndicatorType) -> Self {
+        match t {
+            SchemaIndicatorType::Ipv4 => IndicatorTypeGql::Ipv4,
+            SchemaIndicatorType::Ipv6 => IndicatorTypeGql::Ipv6,
+            SchemaIndicatorType::Cidr => IndicatorTypeGql::Cidr,
+            SchemaIndicatorType::Domain => IndicatorTypeGql::Domain,
+            SchemaIndicatorType::Url => IndicatorTypeGql::Url,
+            SchemaIndicatorType::Email => IndicatorTypeGql::Email,
+            SchemaIndicatorType::Md5 => IndicatorTypeGql::Md5,
+            SchemaIndicatorType::Sha1 => IndicatorTypeGql::Sha1,
+            SchemaIndicatorType::Sha256 => IndicatorTypeGql::Sha256,
+            SchemaIndicatorType::Filename => IndicatorTypeGql::Filename,
+        }
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(name = "ItemStatus")]
+pub enum StatusGql {
+    Pending,
+    Published,
+    Rejected,
+    Revoked,
+}
+
+impl From<Status> for StatusGql {
+    fn from(s: Status) -> Self {
+        match s {
+            Status::Pending => StatusGql::Pending,
+            Status::Published => StatusGql::Published,
+            Status::Rejected => StatusGql::Rejected,
+            Status::Revoked => StatusGql::Revoked,
+        }
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(name = "ServiceImpact")]
+pub enum ImpactGql {
+    None,
+    Degraded,
+    Disrupted,
+    Outage,
+}
+
+impl From<ImpactGql> for SchemaImpact {
+    fn from(i: ImpactGql) -> Self {
+        match i {
+            ImpactGql::None => SchemaImpact::None,
+            ImpactGql::Degraded => SchemaImpact::Degraded,
+            ImpactGql::Disrupted => SchemaImpact::Disrupted,
+            ImpactGql::Outage => SchemaImpact::Outage,
+        }
+    }
+}
+
+impl From<SchemaImpact> for ImpactGql {
+    fn from(i: SchemaImpact) -> Self {
+        match i {
+            SchemaImpact::None => ImpactGql::None,
+            SchemaImpact::Degraded => ImpactGql::Degraded,
+            SchemaImpact::Disrupted => ImpactGql::Disrupted,
+            SchemaImpact::Outage => ImpactGql::Outage,
+        }
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(name = "ExploitationStatus")]
+pub enum ExploitationGql {
+    Unknown,
+    NotKnown,
+    PocPublic,
+    KnownExploited,
+}
+
+impl From<ExploitationGql> for SchemaExploitation {
+    fn from(e: ExploitationGql) -> Self {
+        match e {
+            ExploitationGql::Unknown => SchemaExploitation::Unknown,
+            ExploitationGql::NotKnown => SchemaExploitation::NotKnown,
+            ExploitationGql::PocPublic => SchemaExploitation::PocPublic,
+            ExploitationGql::KnownExploited => SchemaExploitation::KnownExploited,
+        }
+    }
+}
+
+impl From<SchemaExploitation> for ExploitationGql {
+    fn from(e: SchemaExploitation) -> Self {
+        match e {
+            SchemaExploitation::Unknown => ExploitationGql::Unknown,
+            SchemaExploitation::NotKnown => ExploitationGql::NotKnown,
+            SchemaExploitation::PocPublic => ExploitationGql::PocPublic,
+            SchemaExploitation::KnownExploited => ExploitationGql::KnownExploited,
+        }
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(name = "Role")]
+pub enum RoleGql {
+    Coordinator,
+    Analyst,
+    Procurement,
+}
+
+/// Raw JSON (a STIX object), stored as text and parsed only when sent.
+#[derive(Clone, Debug)]
+pub struct Json(pub String);
+
+#[Scalar(name = "JSON")]
+impl ScalarType for Json {
+    fn parse(value: Value) -> async_graphql::InputValueResult<Self> {
+        Ok(Json(value.into_json().map_err(|e| async_graphql::InputValueError::custom(e.to_string()))?.to_string()))
+    }
+
+    fn to_value(&self) -> Value {
+        serde_json::from_str::<Value>(&self.0).unwrap_or(Value::Null)
+    }
+}
+
+#[derive(SimpleObject, Clone, Debug)]
+pub struct OrgRef {
+    pub id: ID,
+    pub name: String,
+}
+
+/// Fields every shared object has.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct SharedFields {
+    pub id: ID,
+    /// The object's kind: indicator, technique, incident or advisory.
+    pub kind: String,
+    pub tlp: TlpGql,
+    /// Revision on the origin hub, 1 for the first version.
+    pub version: i64,
+    pub status: StatusGql,
+    pub created: String,
+    pub modified: String,
+    /// The submitting organisation; null where the viewer may not know it
+    /// (anonymous submissions, for everyone but the coordinators and the submitter).
+    pub created_by: Option<OrgRef>,
+    /// Organisations named on a TLP:RED item; shown to its submitter and the coordinators.
+    pub recipients: Option<Vec<ID>>,
+    pub origin_hub: String,
+    pub confidence: Option<i32>,
+    pub valid_from: String,
+    pub valid_until: Option<String>,
+    pub labels: Vec<String>,
+    /// The STIX 2.1 object of this version.
+    pub stix: Json,
+}
+
+#[derive(SimpleObject, Clone, Debug)]
+pub struct Indicator {
+    #[graphql(flatten)]
+    pub shared: SharedFields,
+    #[graphql(name = "type")]
+    pub indicator_type: IndicatorTypeGql,
+    pub value: String,
+    pub description: Option<String>,
+}
+
+#[derive(SimpleObject, Clone, Debug)]
+pub struct Technique {
+    #[graphql(flatten)]
+    pub shared: SharedFields,
+    pub attack_id: String,
+    pub name: String,
+    pub tactics: Vec<String>,
+    pub narrative: String,
+    pub platforms: Vec<String>,
+    pub ics_asset_types: Vec<String>,
+}
+
+#[derive(SimpleObject, Clone, Debug)]
+pub struct Incident {
+    #[graphql(flatten)]
+    pub shared: SharedFields,
+    pub title: String,
+    pub summary: String,
+    pub sector: String,
+    pub occurred_at: Option<String>,
+    pub service_impact: ImpactGql,
+    pub impact_description: Option<String>,
+    pub technique_ids: Vec<String>,
+    pub indicator_ids: Vec<ID>,
+}
+
+#[derive(SimpleObject, Clone, Debug)]
+pub struct AffectedProductOut {
+    pub cpe: String,
+    pub version_start_including: Option<String>,
+    pub version_start_excluding: Option<String>,
+    pub version_end_including: Option<String>,
+    pub version_end_excluding: Option<String>,
+}
+
+#[derive(SimpleObject, Clone, Debug)]
+pub struct Advisory {
+    #[graphql(flatten)]
+    pub shared: SharedFields,
+    pub cve_id: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub affected: Vec<AffectedProductOut>,
+    pub cvss_vector: Option<String>,
+    pub cvss_base_score: Option<f64>,
+    pub exploitation: ExploitationGql,
+    pub fixes: Vec<String>,
+    pub workarounds: Vec<String>,
+}
+
+/// Any shared object, for lookups by id.
+#[derive(Union, Clone, Debug)]
+pub enum SharedItem {
+    Indicator(Indicator),
+    Technique(Technique),
+    Incident(Incident),
+    Advisory(Advisory),
+}
+
+fn stamp(t: &chrono::DateTime<chrono::Utc>) -> String {
+    renkei_schema::stix::timestamp(t)
+}
+
+/// Builds the GraphQL value of a row the viewer may read. `names` maps organisation
+/// ids to names.
+pub fn shared_item(
+    viewer: &Viewer<'_>,
+    row: &ObjectRow,
+    stix: String,
+    names: &HashMap<String, String>,
+) -> AppResult<SharedItem> {
+    let env: Envelope = serde_json::from_str(&row.envelope).map_err(AppError::internal)?;
+    let body: Body = serde_json::from_str(&row.body).map_err(AppError::internal)?;
+    let created_by = visible_submitter(viewer, row)?
+        .map(|id| OrgRef { id: ID(id.to_string()), name: names.get(id).cloned().unwrap_or_default() });
+    let recipients = (env.tlp == SchemaTlp::Red && may_see_recipients(viewer, row))
+        .then(|| env.recipients.iter().map(|r| ID(r.clone())).collect());
+    let shared = SharedFields {
+        id: ID(env.id.clone()),
+        kind: env.kind.as_str().into(),
+        tlp: env.tlp.into(),
+        version: env.revision,
+        status: env.status.into(),
+        created: stamp(&env.created),
+        modified: stamp(&env.modified),
+        created_by,
+        recipients,
+        origin_hub: env.origin_hub.clone(),
+        confidence: env.confidence.map(i32::from),
+        valid_from: stamp(&env.valid_from),
+        valid_until: env.valid_until.as_ref().map(stamp),
+        labels: env.labels.clone(),
+        stix: Json(stix),
+    };
+    Ok(match body {
+        Body::Indicator(b) => SharedItem::Indicator(Indicator {
+            shared,
+            indicator_type: b.indicator_type.into(),
+            value: b.value,
+            description: b.description,
+        }),
+        Body::Technique(b) => SharedItem::Technique(Technique {
+            shared,
+            attack_id: b.attack_id,
+            name: b.name,
+            tactics: b.tactics,
+            narrative: b.narrative,
+            platforms: b.platforms,
+            ics_asset_types: b.ics_asset_types,
+        }),
+        Body::Incident(b) => SharedItem::Incident(Incident {
+            shared,
+            title: b.title,
+            summary: b.summary,
+            sector: b.sector,
+            occurred_at: b.occurred_at.as_ref().map(stamp),
+            service_impact: b.service_impact.into(),
+            impact_description: b.impact_description,
+            technique_ids: b.technique_ids,
+            indicator_ids: b.indicator_refs.into_iter().map(ID).collect(),
+        }),
+        Body::Advisory(b) => SharedItem::Advisory(Advisory {
+            shared,
+            cve_id: b.cve_id,
+            title: b.title,
+            description: b.description,
+            affected: b
+                .affected
+                .into_iter()
+                .map(|a| AffectedProductOut {
+                    cpe: a.cpe.to_string(),
+                    version_start_including: a.version_start_including,
+                    version_start_excluding: a.version_start_excluding,
+                    version_end_including: a.version_end_including,
+                    version_end_excluding: a.version_end_excluding,
+                })
+                .collect(),
+            cvss_vector: b.cvss_vector,
+            cvss_base_score: b.cvss_base_score,
+            exploitation: b.exploitation.into(),
+            fixes: b.fixes,
+            workarounds: b.workarounds,
+        }),
+    })
+}
+
+#[derive(InputObject, Clone, Debug)]
+pub struct SharingInput {
+    pub tlp: TlpGql,
+    /// Organisation ids; required for RED and only for RED.
+    #[graphql(default)]
+    pub recipients: Vec<ID>,
+    /// Publish as "a member of this hub": only coordinators see the submitter.
+    #[graphql(default)]
+    pub anonymous: bool,
+    /// 0–100.
+    pub confidence: Option<i32>,
+    /// RFC 3339 time after which the item is no longer current.
+    pub valid_until: Option<String>,
+    #[graphql(default)]
+    pub labels: Vec<String>,
+}
+
+#[derive(InputObject, Clone, Debug)]
+pub struct IndicatorInput {
+    #[graphql(name = "type")]
+    pub indicator_type: IndicatorTypeGql,
+    pub value: String,
+    pub description: Option<String>,
+}
+
+#[derive(InputObject, Clone, Debug)]
+pub struct IndicatorFilter {
+    #[graphql(name = "type")]
+    pub indicator_type: Option<IndicatorTypeGql>,
+    pub tlp: Option<TlpGql>,
+    /// Only published, unexpired indicators.
+    #[graphql(default)]
+    pub active: bool,
+    #[graphql(default)]
+    pub include_revoked: bool,
+}
+
+#[derive(InputObject, Clone, Debug)]
+pub struct TechniqueInput {
+    /// MITRE ATT&CK id, e.g. T1566.001 or ICS T0866.
+    pub attack_id: String,
+    /// Required only while no ATT&CK catalog is loaded; otherwise taken from the catalog.
+    pub name: Option<String>,
+    #[graphql(default)]
+    pub tactics: Vec<String>,
+    /// How the technique was seen being used.
+    pub narrative: String,
+    #[graphql(default)]
+    pub platforms: Vec<String>,
+    #[graphql(default)]
+    pub ics_asset_types: Vec<String>,
+}
+
+#[derive(InputObject, Clone, Debug)]
+pub struct IncidentInput {
+    pub title: String,
+    pub summary: String,
+    pub sector: String,
+    /// RFC 3339.
+    pub occurred_at: Option<String>,
+    pub service_impact: ImpactGql,
+    pub impact_description: Option<String>,
+    #[graphql(default)]
+    pub technique_ids: Vec<String>,
+    #[graphql(default)]
+    pub indicator_ids: Vec<ID>,
+}
+
+#[derive(InputObject, Clone, Debug)]
+pub struct AffectedProductInput {
+    /// CPE 2.3 formatted string.
+    pub cpe: String,
+    pub version_start_including: Option<String>,
+    pub version_start_excluding: Option<String>,
+    pub version_end_including: Option<String>,
+    pub version_end_excluding: Option<String>,
+}
+
+#[derive(InputObject, Clone, Debug)]
+pub struct AdvisoryInput {
+    pub cve_id: String,
+    pub title: String,
+    pub description: Option<String>,
+    #[graphql(default)]
+    pub affected: Vec<AffectedProductInput>,
+    pub cvss_vector: Option<String>,
+    #[graphql(default_with = "ExploitationGql::Unknown")]
+    pub exploitation: ExploitationGql,
+    #[graphql(default)]
+    pub fixes: Vec<String>,
+    #[graphql(default)]
+    pub workarounds: Vec<String>,
+}

@@ -1,0 +1,290 @@
+//! actix-web assembly: `/graphql` (POST; GET serves GraphiQL), `/healthz`, `/readyz`,
+//! `/metrics`; authentication, lockout and rate limits before any resolver runs; TLS
+//! with rustls on the ring provider.
+
+use actix_web::{http::StatusCode, web, App, HttpRequest, HttpResponse, HttpServer};
+use futures::StreamExt;
+use serde_json::json;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::auth::Identity;
+use crate::error::AppError;
+use crate::graphql::{build_schema, HubSchema};
+use crate::services::audit::{self, AuditEvent};
+use crate::services::directory::{self, TokenRefusal};
+use crate::state::{Hub, Metrics};
+
+fn error_response(status: StatusCode, err: &AppError) -> HttpResponse {
+    HttpResponse::build(status).json(json!({
+        "errors": [{
+            "message": err.message,
+            "extensions": {"code": err.code, "messageJa": err.message_ja},
+        }]
+    }))
+}
+
+/// Counts a failed authentication against its source and (if the token id was
+/// real) the token; locks either out past the threshold; writes the audit entry.
+async fn record_failure(hub: &Arc<Hub>, source: &str, token_id: Option<String>, refusal: TokenRefusal) {
+    Metrics::add(&hub.metrics.auth_failures, 1);
+    let limits = &hub.config.limits;
+    let window = Duration::from_secs(limits.lockout_seconds);
+    let mut locked = Vec::new();
+    let mut keys = vec![(format!("src:{source}"), format!("source {source}"))];
+    if let Some(id) = &token_id {
+        keys.push((format!("tok:{id}"), format!("token {id}")));
+    }
+    for (key, what) in keys {
+        match hub.counters.incr(&format!("fail:{key}"), window).await {
+            Ok(n) if n >= limits.lockout_threshold => {
+                if let Err(e) = hub.counters.set_flag(&format!("lock:{key}"), window).await {
+                    tracing::error!(%e, "could not set lockout");
+                }
+                if n == limits.lockout_threshold {
+                    locked.push(what);
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(%e, "could not count failed authentication"),
+        }
+    }
+    Metrics::add(&hub.metrics.lockouts, locked.len() as u64);
+    let source = source.to_string();
+    let result = hub
+        .db(move |_, c| {
+            audit::append_alone(
+                c,
+                AuditEvent {
+                    actor_token: token_id.clone(),
+                    action: "auth.failure".into(),
+                    target: token_id.clone(),
+                    detail: json!({"reason": refusal.as_str()}),
+                    source: Some(source.clone()),
+                    ..Default::default()
+                },
+            )?;
+            for what in locked {
+                audit::append_alone(
+                    c,
+                    AuditEvent {
+                        actor_token: token_id.clone(),
+                        action: "auth.lockout".into(),
+                        target: token_id.clone(),
+                        detail: json!({"locked": what}),
+                        source: Some(source.clone()),
+                        ..Default::default()
+                    },
+                )?;
+            }
+            Ok(())
+        })
+        .await;
+    if let Err(e) = result {
+        tracing::error!(?e, "could not audit failed authentication");
+    }
+}
+
+fn locked_out() -> AppError {
+    AppError::new(
+        "LOCKED_OUT",
+        "too many failed authentications; try again later",
+        "認証の失敗が続いたため、一時的にロックされています。しばらくしてから再試行してください",
+    )
+}
+
+/// Resolves the caller: `Ok(None)` without credentials (resolvers then answer
+/// UNAUTHENTICATED), `Err` with the HTTP answer for refused or locked-out callers.
+async fn authenticate(hub: &Arc<Hub>, req: &HttpRequest) -> Result<Option<Identity>, HttpResponse> {
+    let source = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into());
+    let Some(header) = req.headers().get("authorization") else {
+        return Ok(None);
+    };
+    if hub.counters.has_flag(&format!("lock:src:{source}")).await.unwrap_or(false) {
+        return Err(error_response(StatusCode::TOO_MANY_REQUESTS, &locked_out()));
+    }
+    let token = header.to_str().ok().and_then(|h| h.strip_prefix("Bearer ")).map(str::trim).unwrap_or("");
+    let token_id = crate::crypto::token_id_of(token).map(str::to_string);
+    if let Some(id) = &token_id {
+        if hub.counters.has_flag(&format!("lock:tok:{id}")).await.unwrap_or(false) {
+            return Err(error_response(StatusCode::TOO_MANY_REQUESTS, &locked_out()));
+        }
+    }
+    let presented = token.to_string();
+    let checked = hub.db(move |hub, c| directory::check_token(c, &hub.keys, &presented)).await;
+    match checked {
+        Ok(Ok(mut identity)) => {
+            let limit = hub.config.limits.requests_per_minute;
+            let window = Duration::from_secs(60);
+            match hub.counters.incr(&format!("rate:{}", identity.token_id), window).await {
+                Ok(n) if n > limit => {
+                    Metrics::add(&hub.metrics.rate_limited, 1);
+                    let err = AppError::new(
+                        "RATE_LIMITED",
+                        format!("more than {limit} requests per minute for this token"),
+                        format!("このトークンの要求数が毎分{limit}件を超えました"),
+                    );
+                    return Err(error_response(StatusCode::TOO_MANY_REQUESTS, &err));
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(%e, "rate limiter unavailable"),
+            }
+            identity.source = Some(source);
+            Ok(Some(identity))
+        }
+        Ok(Err((refusal, known_id))) => {
+            record_failure(hub, &source, known_id, refusal).await;
+            let err = AppError::new(
+                "UNAUTHENTICATED",
+                "the token is invalid, revoked or expired",
+                "トークンが無効、失効済み、または期限切れです",
+            );
+            Err(error_response(StatusCode::UNAUTHORIZED, &err))
+        }
+        Err(e) => Err(error_response(StatusCode::SERVICE_UNAVAILABLE, &e)),
+    }
+}
+
+async fn graphql_post(
+    req: HttpRequest,
+    mut payload: web::Payload,
+    hub: web::Data<Arc<Hub>>,
+    schema: web::Data<HubSchema>,
+) -> HttpResponse {
+    Metrics::add(&hub.metrics.http_requests, 1);
+    let max = hub.config.limits.max_body_bytes;
+    let too_large = || {
+        error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &AppError::new(
+                "BODY_TOO_LARGE",
+                format!("request bodies are limited to {max} bytes"),
+                format!("リクエスト本文は{max}バイトまでです"),
+            ),
+        )
+    };
+    let declared =
+        req.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return too_large();
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        match chunk {
+            Ok(chunk) if body.len() + chunk.len() <= max => body.extend_from_slice(&chunk),
+            Ok(_) => return too_large(),
+            Err(_) => {
+                return error_response(
+                    StatusCode::BAD_REQUEST,
+                    &AppError::invalid("could not read the request body", "リクエスト本文を読み取れません"),
+                )
+            }
+        }
+    }
+    let identity = match authenticate(&hub, &req).await {
+        Ok(identity) => identity,
+        Err(response) => return response,
+    };
+    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                &AppError::new(
+                    "BAD_REQUEST",
+                    format!("not a GraphQL request: {e}"),
+                    "GraphQLリクエストとして解釈できません",
+                ),
+            )
+        }
+    };
+    let request = match identity {
+        Some(identity) => request.data(identity),
+        None => request,
+    };
+    let response = schema.execute(request).await;
+    if response.is_err() {
+        Metrics::add(&hub.metrics.graphql_errors, 1);
+    }
+    match serde_json::to_vec(&response) {
+        Ok(bytes) => HttpResponse::Ok().content_type("application/json").body(bytes),
+        Err(e) => error_response(StatusCode::INTERNAL_SERVER_ERROR, &AppError::internal(e)),
+    }
+}
+
+async fn graphiql() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(async_graphql::http::GraphiQLSource::build().endpoint("/graphql").finish())
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+async fn readyz(hub: web::Data<Arc<Hub>>) -> HttpResponse {
+    let ready = hub
+        .db(|_, c| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query("SELECT 1").execute(c)?;
+            Ok(())
+        })
+        .await;
+    match ready {
+        Ok(()) => HttpResponse::Ok().json(json!({"status": "ready"})),
+        Err(e) => HttpResponse::ServiceUnavailable().json(json!({"status": "unavailable", "code": e.code})),
+    }
+}
+
+async fn metrics(hub: web::Data<Arc<Hub>>) -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(hub.metrics.render())
+}
+
+/// Loads the TLS certificate chain and key into a rustls config on the ring provider.
+pub fn tls_config(cert: &std::path::Path, key: &std::path::Path) -> anyhow::Result<rustls::ServerConfig> {
+    let certs = rustls_pemfile::certs(&mut std::io::BufReader::new(std::fs::File::open(cert)?))
+        .collect::<Result<Vec<_>, _>>()?;
+    let key = rustls_pemfile::private_key(&mut std::io::BufReader::new(std::fs::File::open(key)?))?
+        .ok_or_else(|| anyhow::anyhow!("no private key in {}", key.display()))?;
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)?;
+    Ok(config)
+}
+
+/// Builds the server on an already bound listener (tests bind port 0).
+pub fn server(
+    hub: Arc<Hub>,
+    listener: TcpListener,
+    tls: Option<rustls::ServerConfig>,
+) -> anyhow::Result<actix_web::dev::Server> {
+    let schema = build_schema(Arc::clone(&hub));
+    let data_hub = web::Data::new(hub);
+    let data_schema = web::Data::new(schema);
+    let factory = move || {
+        App::new()
+            .app_data(data_hub.clone())
+            .app_data(data_schema.clone())
+            .route("/graphql", web::post().to(graphql_post))
+            .route("/graphql", web::get().to(graphiql))
+            .route("/healthz", web::get().to(healthz))
+            .route("/readyz", web::get().to(readyz))
+            .route("/metrics", web::get().to(metrics))
+    };
+    let builder = HttpServer::new(factory).workers(2).shutdown_timeout(5);
+    let builder = match tls {
+        Some(config) => builder.listen_rustls_0_23(listener, config)?,
+        None => builder.listen(listener)?,
+    };
+    Ok(builder.run())
+}
+
+/// Whether serving plain HTTP on this address needs the explicit flag.
+pub fn is_loopback(listen: &str) -> bool {
+    listen
+        .parse::<std::net::SocketAddr>()
+        .map(|a| a.ip().is_loopback())
+        .unwrap_or_else(|_| listen.starts_with("localhost:"))
+}

@@ -1,0 +1,13 @@
+//! renkei-hub: the sector hub. `main.rs` is the command line; everything it wires
+//! lives here so the end-to-end tests can start real hubs in-process.
+
+pub mod auth;
+pub mod bus;
+pub mod config;
+pub mod crypto;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod services;
+pub mod state;
+pub mod store;

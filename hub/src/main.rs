@@ -1,0 +1,291 @@
+//! `renkei-hub`: the hub server and its admin commands. Every subcommand reads the
+//! same configuration (file, `RENKEI_*` environment, flags).
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+use renkei_hub::auth::Role;
+use renkei_hub::config::Config;
+use renkei_hub::crypto::HubKeys;
+use renkei_hub::services::{attack, audit, directory};
+use renkei_hub::store;
+
+#[derive(Parser)]
+#[command(
+    name = "renkei-hub",
+    version,
+    about = "renkei sector hub: TLP-governed sharing for critical-infrastructure operators"
+)]
+struct Cli {
+    /// TOML configuration file (also RENKEI_CONFIG).
+    #[arg(long, global = true, env = "RENKEI_CONFIG")]
+    config: Option<PathBuf>,
+    /// Database URL: postgres://… or sqlite://PATH (overrides RENKEI_DATABASE_URL).
+    #[arg(long, global = true)]
+    database: Option<String>,
+    /// Data folder for keys and the default SQLite database (overrides RENKEI_DATA_DIR).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the hub.
+    Serve {
+        #[arg(long)]
+        listen: Option<String>,
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Allow plain HTTP on a non-loopback address (behind a TLS-terminating proxy).
+        #[arg(long)]
+        allow_plain_http: bool,
+    },
+    /// Run pending database migrations.
+    Migrate,
+    /// Member organisations.
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
+    /// Bearer tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// The MITRE ATT&CK catalog.
+    Attack {
+        #[command(subcommand)]
+        command: AttackCommand,
+    },
+    /// The hub's signing key.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+    /// Print the GraphQL SDL.
+    Sdl,
+}
+
+#[derive(Subcommand)]
+enum OrgCommand {
+    /// Add an organisation; prints its id.
+    Add {
+        name: String,
+        #[arg(long)]
+        sector: String,
+        #[arg(long)]
+        coordinator: bool,
+    },
+    /// List organisations (id, name, sector, coordinator).
+    List,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Issue a token; prints only the token, once.
+    Issue {
+        #[arg(long)]
+        org: String,
+        /// coordinator, analyst or procurement.
+        #[arg(long)]
+        role: String,
+        /// Expiry: an RFC 3339 time or a duration such as 90d, 12h.
+        #[arg(long)]
+        expires: Option<String>,
+    },
+    /// Revoke a token by its id (the part after `rk_`, before the second `_`).
+    Revoke { id: String },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Verify the hash chain; exits non-zero naming the first bad entry.
+    Verify,
+}
+
+#[derive(Subcommand)]
+enum AttackCommand {
+    /// Import MITRE ATT&CK STIX bundles (Enterprise, ICS).
+    Import { files: Vec<PathBuf> },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Print the hub's Ed25519 public key (base64url).
+    Show,
+}
+
+fn parse_expiry(s: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+    if let Some(t) = store::parse_time(s) {
+        return Ok(t);
+    }
+    let (num, unit) = s.split_at(s.len().saturating_sub(1));
+    let n: i64 = num.parse().with_context(|| format!("expiry {s:?}: use RFC 3339 or e.g. 90d, 12h, 30m"))?;
+    let d = match unit {
+        "d" => chrono::Duration::days(n),
+        "h" => chrono::Duration::hours(n),
+        "m" => chrono::Duration::minutes(n),
+        _ => anyhow::bail!("expiry {s:?}: use RFC 3339 or e.g. 90d, 12h, 30m"),
+    };
+    Ok(chrono::Utc::now() + d)
+}
+
+fn open_db(config: &Config) -> anyhow::Result<store::PooledConn> {
+    let pool = store::connect(&config.database_url(), 2)?;
+    let mut conn = pool.get()?;
+    store::migrate(&mut conn)?;
+    Ok(conn)
+}
+
+fn app_err(e: renkei_hub::error::AppError) -> anyhow::Error {
+    anyhow::anyhow!("{} ({})\n{}", e.message, e.code, e.message_ja)
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("RENKEI_LOG").unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let mut config = Config::load(cli.config.as_deref())?;
+    if let Some(db) = cli.database {
+        config.database_url = Some(db);
+    }
+    if let Some(dir) = cli.data_dir {
+        config.data_dir = dir;
+    }
+    config.validate()?;
+
+    match cli.command {
+        Command::Serve { listen, tls_cert, tls_key, allow_plain_http } => {
+            if let Some(l) = listen {
+                config.listen = l;
+            }
+            if tls_cert.is_some() {
+                config.tls_cert = tls_cert;
+                config.tls_key = tls_key;
+            }
+            config.allow_plain_http |= allow_plain_http;
+            serve(config)
+        }
+        Command::Migrate => {
+            let pool = store::connect(&config.database_url(), 1)?;
+            let applied = store::migrate(&mut *pool.get()?)?;
+            println!("{applied} migration(s) applied");
+            Ok(())
+        }
+        Command::Org { command: OrgCommand::Add { name, sector, coordinator } } => {
+            let mut conn = open_db(&config)?;
+            let org = directory::add_org(&mut conn, &name, &sector, coordinator, None).map_err(app_err)?;
+            println!("{}", org.id);
+            Ok(())
+        }
+        Command::Org { command: OrgCommand::List } => {
+            let mut conn = open_db(&config)?;
+            for o in directory::list_orgs(&mut conn).map_err(app_err)? {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    o.id,
+                    o.name,
+                    o.sector,
+                    if o.is_coordinator { "coordinator" } else { "member" }
+                );
+            }
+            Ok(())
+        }
+        Command::Token { command: TokenCommand::Issue { org, role, expires } } => {
+            let role = Role::parse(&role)
+                .with_context(|| format!("role {role:?}: use coordinator, analyst or procurement"))?;
+            let expires = expires.as_deref().map(parse_expiry).transpose()?;
+            let keys = HubKeys::load_or_create(&config.data_dir)?;
+            let mut conn = open_db(&config)?;
+            let (_, token) = directory::issue_token(&mut conn, &keys, &org, role, expires).map_err(app_err)?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Token { command: TokenCommand::Revoke { id } } => {
+            let mut conn = open_db(&config)?;
+            directory::revoke_token(&mut conn, &id).map_err(app_err)?;
+            println!("revoked {id}");
+            Ok(())
+        }
+        Command::Audit { command: AuditCommand::Verify } => {
+            let mut conn = open_db(&config)?;
+            match audit::verify(&mut conn)? {
+                Ok(n) => {
+                    println!("audit log intact: {n} entries");
+                    Ok(())
+                }
+                Err(bad) => {
+                    eprintln!("audit log broken at entry {}: {}", bad.seq, bad.reason);
+                    eprintln!("監査ログが改ざんされています: エントリ {}（{}）", bad.seq, bad.reason);
+                    std::process::exit(1);
+                }
+            }
+        }
+        Command::Attack { command: AttackCommand::Import { files } } => {
+            anyhow::ensure!(!files.is_empty(), "give one or more ATT&CK STIX bundle files");
+            let mut catalog = renkei_schema::attack::AttackCatalog::default();
+            for file in &files {
+                let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+                let part = renkei_schema::attack::AttackCatalog::from_bundle_json(&bytes)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}\n{}", file.display(), e.message_ja()))?;
+                catalog.merge(part);
+            }
+            let mut conn = open_db(&config)?;
+            let c = attack::import(&mut conn, catalog).map_err(app_err)?;
+            println!(
+                "imported {} techniques, {} tactics, {} mitigations, {} assets, {} relations",
+                c.techniques, c.tactics, c.mitigations, c.assets, c.relations
+            );
+            Ok(())
+        }
+        Command::Key { command: KeyCommand::Show } => {
+            let keys = HubKeys::load_or_create(&config.data_dir)?;
+            println!("{}", keys.signing.public_key());
+            Ok(())
+        }
+        Command::Sdl => {
+            print!("{}", renkei_hub::graphql::sdl());
+            Ok(())
+        }
+    }
+}
+
+fn serve(config: Config) -> anyhow::Result<()> {
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(renkei_hub::http::tls_config(cert, key)?),
+        _ => None,
+    };
+    if tls.is_none() && !config.allow_plain_http && !renkei_hub::http::is_loopback(&config.listen) {
+        anyhow::bail!(
+            "refusing to serve plain HTTP on {}: give --tls-cert/--tls-key, or --allow-plain-http behind a TLS proxy",
+            config.listen
+        );
+    }
+    actix_web::rt::System::new().block_on(async move {
+        let listen = config.listen.clone();
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let hub = renkei_hub::state::Hub::open(config).await?;
+        let listener = std::net::TcpListener::bind(&listen).with_context(|| format!("binding {listen}"))?;
+        tracing::info!(
+            "renkei-hub {} listening on {scheme}://{} (database: {}, counters: {})",
+            hub.hub_id,
+            listener.local_addr()?,
+            store::backend_of(&hub.config.database_url()).map(|(b, _)| format!("{b:?}")).unwrap_or_default(),
+            hub.counters.backend_name()
+        );
+        renkei_hub::http::server(hub, listener, tls)?.await?;
+        Ok(())
+    })
+}

@@ -1,0 +1,189 @@
+//! Member organisations and their tokens.
+
+use diesel::prelude::*;
+use serde_json::json;
+
+use super::audit::{self, AuditEvent};
+use crate::auth::{Identity, Role};
+use crate::crypto::{new_token, token_id_of, HubKeys};
+use crate::error::{AppError, AppResult};
+use crate::store::models::{OrganizationRow, TokenRow};
+use crate::store::schema::{organizations, tokens};
+use crate::store::{now_text, parse_time, time_text, DbConn};
+
+pub fn add_org(
+    conn: &mut DbConn,
+    name: &str,
+    sector: &str,
+    coordinator: bool,
+    actor: Option<&Identity>,
+) -> AppResult<OrganizationRow> {
+    let name = renkei_schema::model::clean_text("name", name, 200)
+        .map_err(|e| AppError::invalid(e.to_string(), e.message_ja()))?;
+    let sector = renkei_schema::model::clean_text("sector", sector, 100)
+        .map_err(|e| AppError::invalid(e.to_string(), e.message_ja()))?;
+    conn.transaction(|c| {
+        let exists: i64 = organizations::table.filter(organizations::name.eq(&name)).count().get_result(c)?;
+        if exists > 0 {
+            return Err(AppError::new(
+                "DUPLICATE",
+                format!("an organisation named {name:?} already exists"),
+                format!("組織「{name}」は既に登録されています"),
+            ));
+        }
+        let row = OrganizationRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            name: name.clone(),
+            sector: sector.clone(),
+            is_coordinator: coordinator,
+            created_at: now_text(),
+        };
+        diesel::insert_into(organizations::table).values(&row).execute(c)?;
+        audit::append(
+            c,
+            AuditEvent {
+                actor_org: actor.map(|a| a.org_id.clone()),
+                actor_token: actor.map(|a| a.token_id.clone()),
+                action: "org.add".into(),
+                target: Some(row.id.clone()),
+                detail: json!({"name": name, "sector": sector, "coordinator": coordinator}),
+                source: actor.and_then(|a| a.source.clone()),
+            },
+        )?;
+        Ok(row)
+    })
+}
+
+pub fn list_orgs(conn: &mut DbConn) -> AppResult<Vec<OrganizationRow>> {
+    Ok(organizations::table.select(OrganizationRow::as_select()).order(organizations::name.asc()).load(conn)?)
+}
+
+pub fn org_names(conn: &mut DbConn) -> AppResult<std::collections::HashMap<String, String>> {
+    Ok(organizations::table
+        .select((organizations::id, organizations::name))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect())
+}
+
+/// Issues a token and returns it; only its digest is stored, so this is the one time
+/// anyone sees it.
+pub fn issue_token(
+    conn: &mut DbConn,
+    keys: &HubKeys,
+    org_id: &str,
+    role: Role,
+    expires: Option<chrono::DateTime<chrono::Utc>>,
+) -> AppResult<(String, String)> {
+    conn.transaction(|c| {
+        let org: Option<OrganizationRow> =
+            organizations::table.find(org_id).select(OrganizationRow::as_select()).first(c).optional()?;
+        let org = org.ok_or_else(|| AppError::not_found("organisation"))?;
+        if role == Role::Coordinator && !org.is_coordinator {
+            return Err(AppError::new(
+                "FORBIDDEN",
+                "coordinator tokens are only for coordinator organisations",
+                "コーディネーター用トークンはコーディネーター組織にのみ発行できます",
+            ));
+        }
+        if expires.is_some_and(|t| t <= chrono::Utc::now()) {
+            return Err(AppError::invalid("the expiry is in the past", "有効期限が過去の日時です"));
+        }
+        let (id, token) = new_token().map_err(AppError::internal)?;
+        let row = TokenRow {
+            id: id.clone(),
+            org_id: org.id.clone(),
+            role: role.as_str().into(),
+            digest: keys.token_digest(&token),
+            created_at: now_text(),
+            expires_at: expires.as_ref().map(time_text),
+            revoked_at: None,
+        };
+        diesel::insert_into(tokens::table).values(&row).execute(c)?;
+        audit::append(
+            c,
+            AuditEvent {
+                action: "token.issue".into(),
+                target: Some(id.clone()),
+                detail: json!({"org": org.id, "role": role.as_str(), "expires": row.expires_at}),
+                ..Default::default()
+            },
+        )?;
+        Ok((id, token))
+    })
+}
+
+pub fn revoke_token(conn: &mut DbConn, token_id: &str) -> AppResult<()> {
+    conn.transaction(|c| {
+        let changed = diesel::update(tokens::table.find(token_id).filter(tokens::revoked_at.is_null()))
+            .set(tokens::revoked_at.eq(Some(now_text())))
+            .execute(c)?;
+        if changed == 0 {
+            return Err(AppError::not_found("active token"));
+        }
+        audit::append(
+            c,
+            AuditEvent {
+                action: "token.revoke".into(),
+                target: Some(token_id.into()),
+                detail: json!({}),
+                ..Default::default()
+            },
+        )?;
+        Ok(())
+    })
+}
+
+/// Why a presented token was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenRefusal {
+    Malformed,
+    Unknown,
+    WrongSecret,
+    Revoked,
+    Expired,
+}
+
+impl TokenRefusal {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenRefusal::Malformed => "malformed",
+            TokenRefusal::Unknown => "unknown",
+            TokenRefusal::WrongSecret => "wrong-secret",
+            TokenRefusal::Revoked => "revoked",
+            TokenRefusal::Expired => "expired",
+        }
+    }
+}
+
+/// Checks a presented bearer token. The digest comparison is constant-time.
+pub fn check_token(
+    conn: &mut DbConn,
+    keys: &HubKeys,
+    token: &str,
+) -> AppResult<Result<Identity, (TokenRefusal, Option<String>)>> {
+    let Some(id) = token_id_of(token) else {
+        return Ok(Err((TokenRefusal::Malformed, None)));
+    };
+    let found: Option<TokenRow> = tokens::table.find(id).select(TokenRow::as_select()).first(conn).optional()?;
+    let Some(row) = found else {
+        return Ok(Err((TokenRefusal::Unknown, None)));
+    };
+    let org: OrganizationRow =
+        organizations::table.find(&row.org_id).select(OrganizationRow::as_select()).first(conn)?;
+    let refusal = if !keys.token_matches(token, &row.digest) {
+        Some(TokenRefusal::WrongSecret)
+    } else if row.revoked_at.is_some() {
+        Some(TokenRefusal::Revoked)
+    } else if row.expires_at.as_deref().and_then(parse_time).is_some_and(|t| t <= chrono::Utc::now()) {
+        Some(TokenRefusal::Expired)
+    } else {
+        None
+    };
+    if let Some(refusal) = refusal {
+        return Ok(Err((refusal, Some(row.id))));
+    }
+    let role =
+        Role::parse(&row.role).ok_or_else(|| AppError::internal(format!("token {} has role {}", row.id, row.role)))?;
+    Ok(Ok(Identity { org_id: org.id, org_name: org.name, role, token_id: row.id, source: None }))
+}

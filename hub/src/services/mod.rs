@@ -1,0 +1,8 @@
+//! The hub's logic. GraphQL resolvers (and later TAXII, federation) are thin callers
+//! of these functions; each write runs in one database transaction.
+
+pub mod attack;
+pub mod audit;
+pub mod directory;
+pub mod kinds;
+pub mod sharing;

@@ -1,0 +1,598 @@
+//! Sharing: validating and publishing new items, revoking them, and every read of
+//! shared objects (lists, lookups by id and by value, the change feed). Every read
+//! decides visibility through `renkei_schema::tlp`, nowhere else.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde_json::json;
+use std::collections::HashSet;
+
+use renkei_schema::model::indicator::{normalize, normalize_any, IndicatorType};
+use renkei_schema::model::{Body, Envelope, Kind};
+use renkei_schema::stix::to_stix;
+use renkei_schema::tlp::{feed_entry, visibility, FeedEntry, ItemAccess, Status, Tlp, Viewer, Visibility};
+
+use super::audit::{self, AuditEvent};
+use crate::auth::Identity;
+use crate::crypto::HubKeys;
+use crate::error::{AppError, AppResult, EntryError};
+use crate::store::models::{ObjectRow, VersionRow};
+use crate::store::schema::{object_versions, objects, organizations};
+use crate::store::{acquire_write_lock, now_text, time_text, DbConn};
+
+/// How an item is shared.
+#[derive(Debug, Clone)]
+pub struct Sharing {
+    pub tlp: Tlp,
+    pub recipients: Vec<String>,
+    pub anonymous: bool,
+    pub confidence: Option<u8>,
+    pub valid_until: Option<DateTime<Utc>>,
+    pub labels: Vec<String>,
+}
+
+/// Where the hub's own signing identity comes in.
+pub struct Origin<'a> {
+    pub hub_id: &'a str,
+    pub keys: &'a HubKeys,
+}
+
+fn parse_recipients(json_text: &str) -> Vec<String> {
+    serde_json::from_str(json_text).unwrap_or_default()
+}
+
+/// The access attributes of an object row, for the policy.
+pub struct Access {
+    pub tlp: Tlp,
+    pub recipients: Vec<String>,
+    pub status: Status,
+    pub submitter: String,
+    pub anonymous: bool,
+}
+
+impl Access {
+    fn parse(tlp: &str, recipients: &str, status: &str, submitter: &str, anonymous: bool) -> AppResult<Access> {
+        Ok(Access {
+            tlp: tlp.parse().map_err(AppError::internal)?,
+            recipients: parse_recipients(recipients),
+            status: Status::parse(status).ok_or_else(|| AppError::internal(format!("bad status {status}")))?,
+            submitter: submitter.to_string(),
+            anonymous,
+        })
+    }
+
+    pub fn of_object(row: &ObjectRow) -> AppResult<Access> {
+        Access::parse(&row.tlp, &row.recipients, &row.status, &row.submitter_org, row.anonymous)
+    }
+
+    pub fn item(&self) -> ItemAccess<'_> {
+        ItemAccess {
+            tlp: self.tlp,
+            recipients: &self.recipients,
+            status: self.status,
+            submitter: &self.submitter,
+            anonymous: self.anonymous,
+        }
+    }
+}
+
+/// Checks the sharing options: RED needs recipients, only RED takes them, and each
+/// recipient is an organisation of this hub.
+pub fn validate_sharing(conn: &mut DbConn, sharing: &mut Sharing) -> AppResult<()> {
+    let mut seen = HashSet::new();
+    sharing.recipients.retain(|r| seen.insert(r.clone()));
+    if sharing.tlp == Tlp::Red && sharing.recipients.is_empty() {
+        return Err(AppError::new(
+            "TLP_RED_NEEDS_RECIPIENTS",
+            "TLP:RED items must name their recipient organisations",
+            "TLP:REDの情報には受領組織を指定してください",
+        ));
+    }
+    if sharing.tlp != Tlp::Red && !sharing.recipients.is_empty() {
+        return Err(AppError::new(
+            "RECIPIENTS_ONLY_FOR_RED",
+            format!("recipients are only for TLP:RED; {} is shared by its label", sharing.tlp),
+            format!("受領組織の指定はTLP:REDのみです（{}はラベルに従って共有されます）", sharing.tlp),
+        ));
+    }
+    if !sharing.recipients.is_empty() {
+        let known: Vec<String> = organizations::table
+            .filter(organizations::id.eq_any(&sharing.recipients))
+            .select(organizations::id)
+            .load(conn)?;
+        let unknown: Vec<&String> = sharing.recipients.iter().filter(|r| !known.contains(r)).collect();
+        if !unknown.is_empty() {
+            return Err(AppError::new(
+                "UNKNOWN_RECIPIENT",
+                format!(
+                    "no organisation with id {}",
+                    unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+                format!(
+                    "該当する組織がありません: {}",
+                    unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
+    }
+    if let Some(c) = sharing.confidence {
+        if c > 100 {
+            return Err(AppError::invalid("confidence is 0–100", "確信度は0〜100で指定してください"));
+        }
+    }
+    if sharing.valid_until.is_some_and(|t| t <= Utc::now()) {
+        return Err(AppError::invalid("validUntil is in the past", "validUntilが過去の日時です"));
+    }
+    Ok(())
+}
+
+/// Normalises a batch of indicators; one bad value rejects the batch, naming every
+/// bad entry by index.
+pub fn normalize_indicators(input: Vec<(IndicatorType, String, Option<String>)>) -> AppResult<Vec<Body>> {
+    let mut bodies = Vec::with_capacity(input.len());
+    let mut errors = Vec::new();
+    let mut seen = HashSet::new();
+    for (index, (kind, value, description)) in input.into_iter().enumerate() {
+        match normalize(kind, &value) {
+            Ok(value) => {
+                if !seen.insert((kind, value.clone())) {
+                    errors.push(EntryError {
+                        index,
+                        code: "DUPLICATE_IN_BATCH",
+                        message: format!("{value} appears twice in this batch"),
+                        message_ja: format!("{value} がこのバッチに重複しています"),
+                    });
+                    continue;
+                }
+                let description = match description {
+                    Some(d) => Some(
+                        renkei_schema::model::clean_text("description", &d, 10_000)
+                            .map_err(|e| AppError::invalid(e.to_string(), e.message_ja()))?,
+                    ),
+                    None => None,
+                };
+                bodies.push(Body::Indicator(renkei_schema::model::IndicatorBody {
+                    indicator_type: kind,
+                    value,
+                    description,
+                }));
+            }
+            Err(e) => {
+                errors.push(EntryError { index, code: "INVALID_INDICATOR", message: e.reason, message_ja: e.reason_ja })
+            }
+        }
+    }
+    if !errors.is_empty() {
+        let first = errors[0].index;
+        return Err(AppError::new(
+            "INVALID_INDICATOR",
+            format!("{} invalid indicator(s), first at index {first}; nothing was stored", errors.len()),
+            format!("不正な指標が{}件あります（最初はインデックス{first}）。何も保存されていません", errors.len()),
+        )
+        .with_entries(errors));
+    }
+    Ok(bodies)
+}
+
+fn max_seq(conn: &mut DbConn) -> QueryResult<i64> {
+    let max: Option<i64> = object_versions::table.select(diesel::dsl::max(object_versions::seq)).first(conn)?;
+    Ok(max.unwrap_or(0))
+}
+
+/// A new version's `modified`: now, but strictly after the previous version's.
+fn next_modified(previous: Option<DateTime<Utc>>) -> DateTime<Utc> {
+    let now = Utc::now();
+    let now = now - chrono::Duration::nanoseconds(i64::from(now.timestamp_subsec_nanos() % 1_000_000));
+    match previous {
+        Some(p) if now <= p => p + chrono::Duration::milliseconds(1),
+        _ => now,
+    }
+}
+
+fn object_row(env: &Envelope, body: &Body, seq: i64, first_seq: i64) -> AppResult<ObjectRow> {
+    let (indicator_type, indicator_value) = match body {
+        Body::Indicator(b) => (Some(b.indicator_type.as_str().to_string()), Some(b.value.clone())),
+        _ => (None, None),
+    };
+    Ok(ObjectRow {
+        id: env.id.clone(),
+        kind: env.kind.as_str().into(),
+        revision: env.revision,
+        tlp: env.tlp.as_str().into(),
+        recipients: serde_json::to_string(&env.recipients).map_err(AppError::internal)?,
+        status: env.status.as_str().into(),
+        submitter_org: env.created_by.clone(),
+        anonymous: env.anonymous,
+        valid_until: env.valid_until.as_ref().map(time_text),
+        indicator_type,
+        indicator_value,
+        envelope: serde_json::to_string(env).map_err(AppError::internal)?,
+        body: serde_json::to_string(body).map_err(AppError::internal)?,
+        first_seq,
+        last_seq: seq,
+    })
+}
+
+fn version_row(row: &ObjectRow, previous: Option<&ObjectRow>, stix: String, signature: String) -> VersionRow {
+    VersionRow {
+        seq: row.last_seq,
+        object_id: row.id.clone(),
+        revision: row.revision,
+        kind: row.kind.clone(),
+        tlp: row.tlp.clone(),
+        recipients: row.recipients.clone(),
+        status: row.status.clone(),
+        submitter_org: row.submitter_org.clone(),
+        anonymous: row.anonymous,
+        prev_tlp: previous.map(|p| p.tlp.clone()),
+        prev_recipients: previous.map(|p| p.recipients.clone()),
+        prev_status: previous.map(|p| p.status.clone()),
+        stix,
+        signature,
+        recorded_at: now_text(),
+    }
+}
+
+/// Rows per multi-row INSERT: well under SQLite's bound-parameter limit.
+const INSERT_CHUNK: usize = 500;
+
+/// Publishes new items in one transaction: all are stored, signed and sequenced, or none.
+pub fn publish_new(
+    conn: &mut DbConn,
+    origin: &Origin<'_>,
+    actor: &Identity,
+    bodies: Vec<Body>,
+    mut sharing: Sharing,
+) -> AppResult<Vec<ObjectRow>> {
+    if !actor.may_share() {
+        return Err(AppError::forbidden("share items"));
+    }
+    conn.transaction(|c| {
+        validate_sharing(c, &mut sharing)?;
+        acquire_write_lock(c)?;
+        let mut seq = max_seq(c)?;
+        let now = next_modified(None);
+        let mut rows = Vec::with_capacity(bodies.len());
+        let mut versions = Vec::with_capacity(bodies.len());
+        for body in &bodies {
+            seq += 1;
+            let kind = body.kind();
+            let env = Envelope {
+                id: kind.new_id(),
+                kind,
+                revision: 1,
+                created: now,
+                modified: now,
+                origin_hub: origin.hub_id.to_string(),
+                created_by: actor.org_id.clone(),
+                anonymous: sharing.anonymous,
+                tlp: sharing.tlp,
+                recipients: sharing.recipients.clone(),
+                status: Status::Published,
+                confidence: sharing.confidence,
+                valid_from: now,
+                valid_until: sharing.valid_until,
+                labels: sharing.labels.clone(),
+            };
+            let stix = to_stix(&env, body);
+            let signature = origin.keys.signing.sign_json(&stix);
+            let row = object_row(&env, body, seq, seq)?;
+            versions.push(version_row(&row, None, stix.to_string(), signature));
+            rows.push(row);
+        }
+        for chunk in rows.chunks(INSERT_CHUNK) {
+            crate::insert_rows!(c, objects::table, chunk)?;
+        }
+        for chunk in versions.chunks(INSERT_CHUNK) {
+            crate::insert_rows!(c, object_versions::table, chunk)?;
+        }
+        let kinds: Vec<&str> = rows.iter().map(|r| r.kind.as_str()).collect::<HashSet<_>>().into_iter().collect();
+        audit::append(
+            c,
+            AuditEvent {
+                actor_org: Some(actor.org_id.clone()),
+                actor_token: Some(actor.token_id.clone()),
+                action: "share".into(),
+                target: rows.first().map(|r| r.id.clone()),
+                detail: json!({
+                    "count": rows.len(),
+                    "kinds": kinds,
+                    "tlp": sharing.tlp.as_str(),
+                    "anonymous": sharing.anonymous,
+                    "firstSeq": rows.first().map(|r| r.last_seq),
+                    "lastSeq": rows.last().map(|r| r.last_seq),
+                }),
+                source: actor.source.clone(),
+            },
+        )?;
+        Ok(rows)
+    })
+}
+
+fn load_object(conn: &mut DbConn, id: &str) -> AppResult<Option<ObjectRow>> {
+    Ok(objects::table.find(id).select(ObjectRow::as_select()).first(conn).optional()?)
+}
+
+/// Revokes an item: a new, signed version with status revoked, which the change feed
+/// turns into a tombstone for everyone who held it.
+pub fn revoke(
+    conn: &mut DbConn,
+    origin: &Origin<'_>,
+    actor: &Identity,
+    id: &str,
+    reason: &str,
+) -> AppResult<ObjectRow> {
+    let reason = renkei_schema::model::clean_text("reason", reason, 2000)
+        .map_err(|e| AppError::new("REASON_REQUIRED", e.to_string(), e.message_ja()))?;
+    conn.transaction(|c| {
+        acquire_write_lock(c)?;
+        let Some(current) = load_object(c, id)? else {
+            return Err(AppError::not_found("item"));
+        };
+        let access = Access::of_object(&current)?;
+        let viewer = actor.viewer();
+        let vis = visibility(&viewer, &access.item());
+        // Someone who may not see the item is told it does not exist.
+        if vis == Visibility::Hidden {
+            return Err(AppError::not_found("item"));
+        }
+        let is_submitter = access.submitter == actor.org_id;
+        if !(is_submitter && actor.may_share()) && !actor.is_coordinator() {
+            return Err(AppError::forbidden("revoke an item shared by another organisation"));
+        }
+        if access.status == Status::Revoked {
+            return Err(AppError::new(
+                "ALREADY_REVOKED",
+                "the item is already revoked",
+                "この情報は既に取り消されています",
+            ));
+        }
+        let mut env: Envelope = serde_json::from_str(&current.envelope).map_err(AppError::internal)?;
+        let body: Body = serde_json::from_str(&current.body).map_err(AppError::internal)?;
+        env.revision += 1;
+        env.modified = next_modified(Some(env.modified));
+        env.status = Status::Revoked;
+        let seq = max_seq(c)? + 1;
+        let stix = to_stix(&env, &body);
+        let signature = origin.keys.signing.sign_json(&stix);
+        let row = object_row(&env, &body, seq, current.first_seq)?;
+        let version = version_row(&row, Some(&current), stix.to_string(), signature);
+        diesel::insert_into(object_versions::table).values(&version).execute(c)?;
+        diesel::update(objects::table.find(id)).set(&row).execute(c)?;
+        audit::append(
+            c,
+            AuditEvent {
+                actor_org: Some(actor.org_id.clone()),
+                actor_token: Some(actor.token_id.clone()),
+                action: "revoke".into(),
+                target: Some(id.to_string()),
+                detail: json!({"reason": reason, "revision": env.revision}),
+                source: actor.source.clone(),
+            },
+        )?;
+        Ok(row)
+    })
+}
+
+/// One object by id, if the viewer may read it; otherwise as if it did not exist.
+pub fn get(conn: &mut DbConn, viewer: &Viewer<'_>, id: &str) -> AppResult<Option<ObjectRow>> {
+    let Some(row) = load_object(conn, id)? else {
+        return Ok(None);
+    };
+    let access = Access::of_object(&row)?;
+    Ok((visibility(viewer, &access.item()) == Visibility::Full).then_some(row))
+}
+
+/// Filters of the list queries.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub indicator_type: Option<IndicatorType>,
+    pub tlp: Option<Tlp>,
+    pub include_revoked: bool,
+    /// Only indicators whose validUntil has not passed.
+    pub active: bool,
+}
+
+/// A page of one kind's objects the viewer may read, in order of first publication;
+/// `after` is the `first_seq` of the last object of the previous page.
+pub fn list(
+    conn: &mut DbConn,
+    viewer: &Viewer<'_>,
+    kind: Kind,
+    filter: &ListFilter,
+    first: usize,
+    after: i64,
+) -> AppResult<(Vec<ObjectRow>, bool)> {
+    let mut out = Vec::with_capacity(first);
+    let mut cursor = after;
+    let batch = (first * 2).clamp(64, 5000) as i64;
+    let now = now_text();
+    loop {
+        let mut query =
+            objects::table.filter(objects::kind.eq(kind.as_str())).filter(objects::first_seq.gt(cursor)).into_boxed();
+        if let Some(t) = filter.indicator_type {
+            query = query.filter(objects::indicator_type.eq(t.as_str()));
+        }
+        if let Some(t) = filter.tlp {
+            query = query.filter(objects::tlp.eq(t.as_str()));
+        }
+        let rows: Vec<ObjectRow> =
+            query.order(objects::first_seq.asc()).limit(batch).select(ObjectRow::as_select()).load(conn)?;
+        let exhausted = (rows.len() as i64) < batch;
+        for row in rows {
+            cursor = row.first_seq;
+            let access = Access::of_object(&row)?;
+            if visibility(viewer, &access.item()) != Visibility::Full {
+                continue;
+            }
+            if access.status == Status::Revoked && !filter.include_revoked {
+                continue;
+            }
+            if filter.active
+                && (access.status != Status::Published || row.valid_until.as_ref().is_some_and(|u| *u <= now))
+            {
+                continue;
+            }
+            if out.len() == first {
+                return Ok((out, true));
+            }
+            out.push(row);
+        }
+        if exhausted {
+            return Ok((out, false));
+        }
+    }
+}
+
+/// The result of looking up one value.
+pub struct LookupHit {
+    pub input: String,
+    pub matches: Vec<ObjectRow>,
+}
+
+/// Exact match of raw values against shared indicators, after normalising each value
+/// under every indicator type it is valid for.
+pub fn lookup(conn: &mut DbConn, viewer: &Viewer<'_>, values: &[String], max: usize) -> AppResult<Vec<LookupHit>> {
+    if values.len() > max {
+        return Err(AppError::new(
+            "LOOKUP_TOO_LARGE",
+            format!("at most {max} values per lookup; got {}", values.len()),
+            format!("1回の照会は{max}件までです（{}件指定されました）", values.len()),
+        ));
+    }
+    let candidates: Vec<Vec<(IndicatorType, String)>> = values.iter().map(|v| normalize_any(v)).collect();
+    let wanted: Vec<String> =
+        candidates.iter().flatten().map(|(_, v)| v.clone()).collect::<HashSet<_>>().into_iter().collect();
+    let rows: Vec<ObjectRow> = if wanted.is_empty() {
+        Vec::new()
+    } else {
+        objects::table
+            .filter(objects::kind.eq(Kind::Indicator.as_str()))
+            .filter(objects::indicator_value.eq_any(&wanted))
+            .select(ObjectRow::as_select())
+            .load(conn)?
+    };
+    let mut visible = Vec::with_capacity(rows.len());
+    for row in rows {
+        let access = Access::of_object(&row)?;
+        if access.status != Status::Revoked && visibility(viewer, &access.item()) == Visibility::Full {
+            visible.push(row);
+        }
+    }
+    Ok(values
+        .iter()
+        .zip(candidates)
+        .map(|(input, cands)| LookupHit {
+            input: input.clone(),
+            matches: visible
+                .iter()
+                .filter(|row| {
+                    cands.iter().any(|(t, v)| {
+                        row.indicator_type.as_deref() == Some(t.as_str())
+                            && row.indicator_value.as_deref() == Some(v.as_str())
+                    })
+                })
+                .cloned()
+                .collect(),
+        })
+        .collect())
+}
+
+/// One entry of the change feed.
+#[derive(Debug, Clone)]
+pub struct FeedItem {
+    pub seq: i64,
+    pub id: String,
+    pub kind: String,
+    pub revision: i64,
+    pub tlp: String,
+    pub deleted: bool,
+    /// The STIX JSON of the version (absent on tombstones).
+    pub stix: Option<String>,
+    pub signature: Option<String>,
+}
+
+pub struct FeedPage {
+    pub items: Vec<FeedItem>,
+    pub cursor: i64,
+    pub has_more: bool,
+}
+
+/// Versions the viewer may see after `after`, in sequence order, with tombstones for
+/// what it held and may hold no longer. Scans at most `scan_cap` rows per call so a
+/// member who may see few items still gets a cursor that moves on.
+pub fn changes(
+    conn: &mut DbConn,
+    viewer: &Viewer<'_>,
+    after: i64,
+    limit: usize,
+    scan_cap: usize,
+) -> AppResult<FeedPage> {
+    let mut items = Vec::with_capacity(limit.min(10_000));
+    let mut cursor = after;
+    let mut scanned = 0usize;
+    let batch = limit.clamp(100, 10_000) as i64;
+    loop {
+        let rows: Vec<VersionRow> = object_versions::table
+            .filter(object_versions::seq.gt(cursor))
+            .order(object_versions::seq.asc())
+            .limit(batch)
+            .select(VersionRow::as_select())
+            .load(conn)?;
+        let exhausted = (rows.len() as i64) < batch;
+        for row in rows {
+            let current = Access::parse(&row.tlp, &row.recipients, &row.status, &row.submitter_org, row.anonymous)?;
+            let previous = match (&row.prev_tlp, &row.prev_recipients, &row.prev_status) {
+                (Some(t), Some(r), Some(s)) => Some(Access::parse(t, r, s, &row.submitter_org, row.anonymous)?),
+                _ => None,
+            };
+            let entry = feed_entry(viewer, &current.item(), previous.as_ref().map(|p| p.item()).as_ref());
+            if entry != FeedEntry::Skip && items.len() == limit {
+                return Ok(FeedPage { items, cursor, has_more: true });
+            }
+            cursor = row.seq;
+            scanned += 1;
+            match entry {
+                FeedEntry::Version => items.push(FeedItem {
+                    seq: row.seq,
+                    id: row.object_id,
+                    kind: row.kind,
+                    revision: row.revision,
+                    tlp: row.tlp,
+                    deleted: false,
+                    stix: Some(row.stix),
+                    signature: Some(row.signature),
+                }),
+                FeedEntry::Tombstone => items.push(FeedItem {
+                    seq: row.seq,
+                    id: row.object_id,
+                    kind: row.kind,
+                    revision: row.revision,
+                    // The label the follower knew, not the one it lost access by.
+                    tlp: row.prev_tlp.unwrap_or(row.tlp),
+                    deleted: true,
+                    stix: None,
+                    signature: None,
+                }),
+                FeedEntry::Skip => {}
+            }
+        }
+        if exhausted {
+            return Ok(FeedPage { items, cursor, has_more: false });
+        }
+        if scanned >= scan_cap {
+            return Ok(FeedPage { items, cursor, has_more: true });
+        }
+    }
+}
+
+/// The submitter of an object as this viewer may know it: `None` when hidden.
+pub fn visible_submitter<'a>(viewer: &Viewer<'_>, row: &'a ObjectRow) -> AppResult<Option<&'a str>> {
+    let access = Access::of_object(row)?;
+    Ok(renkei_schema::tlp::may_see_submitter(viewer, &access.item()).then_some(row.submitter_org.as_str()))
+}
+
+/// Whether the viewer may see the RED recipient list: the submitter and coordinators.
+pub fn may_see_recipients(viewer: &Viewer<'_>, row: &ObjectRow) -> bool {
+    row.submitter_org == viewer.org || viewer.role == renkei_schema::tlp::ViewerRole::Coordinator
+}

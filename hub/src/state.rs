@@ -1,0 +1,120 @@
+//! The running hub: configuration, database pool, keys, counters and metrics, built
+//! once at start and shared by every request.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use diesel::prelude::*;
+
+use crate::bus::Counters;
+use crate::config::Config;
+use crate::crypto::HubKeys;
+use crate::error::{AppError, AppResult};
+use crate::services::sharing::Origin;
+use crate::store::schema::hub_meta;
+use crate::store::{self, DbConn, DbPool};
+
+#[derive(Default)]
+pub struct Metrics {
+    pub http_requests: AtomicU64,
+    pub graphql_errors: AtomicU64,
+    pub auth_failures: AtomicU64,
+    pub lockouts: AtomicU64,
+    pub rate_limited: AtomicU64,
+    pub objects_shared: AtomicU64,
+    pub feed_items_served: AtomicU64,
+}
+
+impl Metrics {
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Prometheus text exposition format.
+    pub fn render(&self) -> String {
+        let rows: [(&str, &str, &AtomicU64); 7] = [
+            ("renkei_http_requests_total", "HTTP requests received", &self.http_requests),
+            ("renkei_graphql_errors_total", "GraphQL responses carrying errors", &self.graphql_errors),
+            ("renkei_auth_failures_total", "failed authentications", &self.auth_failures),
+            ("renkei_lockouts_total", "tokens or sources locked out", &self.lockouts),
+            ("renkei_rate_limited_total", "requests refused by the rate limit", &self.rate_limited),
+            ("renkei_objects_shared_total", "object versions published", &self.objects_shared),
+            ("renkei_feed_items_served_total", "change-feed items served", &self.feed_items_served),
+        ];
+        let mut out = String::new();
+        for (name, help, value) in rows {
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n",
+                value.load(Ordering::Relaxed)
+            ));
+        }
+        out
+    }
+}
+
+pub struct Hub {
+    pub config: Config,
+    pub pool: DbPool,
+    pub keys: HubKeys,
+    pub counters: Counters,
+    pub metrics: Metrics,
+    /// This hub's stable id (origin of what it publishes), made at first migration.
+    pub hub_id: String,
+}
+
+/// Reads (or makes, once) the hub's id.
+fn hub_id(conn: &mut DbConn) -> QueryResult<String> {
+    conn.transaction(|c| {
+        let existing: Option<String> = hub_meta::table.find("hub_id").select(hub_meta::value).first(c).optional()?;
+        if let Some(id) = existing {
+            return Ok(id);
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        diesel::insert_into(hub_meta::table)
+            .values((hub_meta::key.eq("hub_id"), hub_meta::value.eq(&id)))
+            .execute(c)?;
+        Ok(id)
+    })
+}
+
+impl Hub {
+    /// Opens the database (running migrations), the keys and the counters.
+    pub async fn open(config: Config) -> anyhow::Result<Arc<Hub>> {
+        config.validate()?;
+        let url = config.database_url();
+        let pool_size = config.database_pool_size;
+        let keys = HubKeys::load_or_create(&config.data_dir)?;
+        let (pool, hub_id) = tokio::task::spawn_blocking(move || -> anyhow::Result<(DbPool, String)> {
+            let pool = store::connect(&url, pool_size)?;
+            let mut conn = pool.get()?;
+            store::migrate(&mut conn)?;
+            let id = hub_id(&mut conn)?;
+            Ok((pool, id))
+        })
+        .await??;
+        let counters = match &config.redis_url {
+            Some(url) => Counters::redis(url, &hub_id).await?,
+            None => Counters::local(),
+        };
+        Ok(Arc::new(Hub { config, pool, keys, counters, metrics: Metrics::default(), hub_id }))
+    }
+
+    pub fn origin(&self) -> Origin<'_> {
+        Origin { hub_id: &self.hub_id, keys: &self.keys }
+    }
+
+    /// Runs blocking database work off the async threads.
+    pub async fn db<T, F>(self: &Arc<Self>, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Hub, &mut DbConn) -> AppResult<T> + Send + 'static,
+    {
+        let hub = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let mut conn = hub.pool.get()?;
+            f(&hub, &mut conn)
+        })
+        .await
+        .map_err(AppError::internal)?
+    }
+}

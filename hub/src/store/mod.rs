@@ -1,0 +1,176 @@
+//! Storage: one diesel `MultiConnection` over PostgreSQL and SQLite, chosen by the
+//! URL scheme, with embedded per-backend migrations. Backend-specific SQL lives here
+//! and nowhere else.
+
+pub mod models;
+pub mod schema;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+
+/// A connection to either backend.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Pg(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+pub type DbPool = Pool<ConnectionManager<DbConn>>;
+pub type PooledConn = PooledConnection<ConnectionManager<DbConn>>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unsupported database URL {0:?}: use postgres://… or sqlite://PATH")]
+    UnsupportedUrl(String),
+    #[error("database pool: {0}")]
+    Pool(#[from] diesel::r2d2::PoolError),
+    #[error("database: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("migrations: {0}")]
+    Migration(String),
+}
+
+/// A multi-row INSERT. The derived `MultiConnection` cannot express batch inserts
+/// (SQLite has no DEFAULT keyword), so this runs them on the inner connection, which
+/// takes part in the same transaction.
+#[macro_export]
+macro_rules! insert_rows {
+    ($conn:expr, $table:expr, $rows:expr) => {
+        match $conn {
+            $crate::store::DbConn::Pg(c) => diesel::insert_into($table).values($rows).execute(c),
+            $crate::store::DbConn::Sqlite(c) => diesel::insert_into($table).values($rows).execute(c),
+        }
+    };
+}
+
+/// Which backend a database URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// Chooses the backend by URL scheme and returns the URL the driver expects.
+pub fn backend_of(url: &str) -> Result<(Backend, String), StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok((Backend::Postgres, url.to_string()))
+    } else if let Some(path) = url.strip_prefix("sqlite://") {
+        Ok((Backend::Sqlite, path.to_string()))
+    } else {
+        Err(StoreError::UnsupportedUrl(url.to_string()))
+    }
+}
+
+/// SQLite pragmas each pooled connection needs: WAL so readers never block the
+/// writer, a busy timeout so writers queue instead of failing.
+#[derive(Debug, Clone, Copy)]
+struct SqlitePragmas;
+
+impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut DbConn) -> Result<(), diesel::r2d2::Error> {
+        if let DbConn::Sqlite(c) = conn {
+            c.batch_execute(
+                "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+                 PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+            )
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        Ok(())
+    }
+}
+
+/// Opens a pool on the database the URL names.
+pub fn connect(url: &str, max_size: u32) -> Result<DbPool, StoreError> {
+    let (backend, driver_url) = backend_of(url)?;
+    if backend == Backend::Sqlite {
+        if let Some(parent) = std::path::Path::new(&driver_url).parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| StoreError::Migration(format!("creating {parent:?}: {e}")))?;
+            }
+        }
+    }
+    // The derived MultiConnection establishes by trying each backend in turn; we
+    // pick the backend by scheme instead, so a typo never lands in the wrong one.
+    let manager = ConnectionManager::<DbConn>::new(driver_url);
+    let pool = Pool::builder()
+        .max_size(max_size)
+        .connection_timeout(std::time::Duration::from_secs(10))
+        .connection_customizer(Box::new(SqlitePragmas))
+        .build(manager)?;
+    let conn = pool.get()?;
+    let actual = match &*conn {
+        DbConn::Pg(_) => Backend::Postgres,
+        DbConn::Sqlite(_) => Backend::Sqlite,
+    };
+    if actual != backend {
+        return Err(StoreError::UnsupportedUrl(url.to_string()));
+    }
+    Ok(pool)
+}
+
+/// Runs every pending migration of the connection's backend.
+pub fn migrate(conn: &mut DbConn) -> Result<usize, StoreError> {
+    let applied = match conn {
+        DbConn::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS).map(|v| v.len()),
+        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+    };
+    applied.map_err(|e| StoreError::Migration(e.to_string()))
+}
+
+/// Serialises writers that allocate sequence numbers, inside their transaction, so
+/// that sequence order is commit order and a feed reader never skips a late commit.
+pub fn acquire_write_lock(conn: &mut DbConn) -> QueryResult<()> {
+    match conn {
+        DbConn::Pg(c) => c.batch_execute("SELECT pg_advisory_xact_lock(726353)"),
+        // The first write of a deferred SQLite transaction takes the database's write
+        // lock (waiting up to busy_timeout), before anything has been read.
+        DbConn::Sqlite(c) => c.batch_execute("UPDATE hub_meta SET value = value WHERE key = 'write_lock'"),
+    }
+}
+
+/// The current time as stored: RFC 3339 UTC with microseconds, which sorts as text.
+pub fn now_text() -> String {
+    time_text(&chrono::Utc::now())
+}
+
+pub fn time_text(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+pub fn parse_time(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&chrono::Utc))
+}
+
+/// Lists every table and its columns, sorted, for the backend-parity test.
+pub fn table_columns(conn: &mut DbConn) -> QueryResult<Vec<(String, String)>> {
+    #[derive(QueryableByName)]
+    struct Col {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        table_name: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        column_name: String,
+    }
+    let rows: Vec<Col> = match conn {
+        DbConn::Pg(c) => diesel::sql_query(
+            "SELECT table_name::text AS table_name, column_name::text AS column_name \
+             FROM information_schema.columns WHERE table_schema = current_schema() \
+             AND table_name <> '__diesel_schema_migrations'",
+        )
+        .load(c)?,
+        DbConn::Sqlite(c) => diesel::sql_query(
+            "SELECT m.name AS table_name, p.name AS column_name FROM sqlite_master m \
+             JOIN pragma_table_info(m.name) p WHERE m.type = 'table' \
+             AND m.name NOT LIKE 'sqlite_%' AND m.name <> '__diesel_schema_migrations'",
+        )
+        .load(c)?,
+    };
+    let mut cols: Vec<(String, String)> = rows.into_iter().map(|c| (c.table_name, c.column_name)).collect();
+    cols.sort();
+    Ok(cols)
+}

@@ -1,0 +1,147 @@
+//! Row types of the hub's tables.
+
+use diesel::prelude::*;
+
+use super::schema::*;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(treat_none_as_default_value = false)]
+#[diesel(table_name = organizations)]
+pub struct OrganizationRow {
+    pub id: String,
+    pub name: String,
+    pub sector: String,
+    pub is_coordinator: bool,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(treat_none_as_default_value = false)]
+#[diesel(table_name = tokens)]
+pub struct TokenRow {
+    pub id: String,
+    pub org_id: String,
+    pub role: String,
+    pub digest: String,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(treat_none_as_default_value = false)]
+#[diesel(table_name = objects)]
+pub struct ObjectRow {
+    pub id: String,
+    pub kind: String,
+    pub revision: i64,
+    pub tlp: String,
+    pub recipients: String,
+    pub status: String,
+    pub submitter_org: String,
+    pub anonymous: bool,
+    pub valid_until: Option<String>,
+    pub indicator_type: Option<String>,
+    pub indicator_value: Option<String>,
+    pub envelope: String,
+    pub body: String,
+    pub first_seq: i64,
+    pub last_seq: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(treat_none_as_default_value = false)]
+#[diesel(table_name = object_versions)]
+pub struct VersionRow {
+    pub seq: i64,
+    pub object_id: String,
+    pub revision: i64,
+    pub kind: String,
+    pub tlp: String,
+    pub recipients: String,
+    pub status: String,
+    pub submitter_org: String,
+    pub anonymous: bool,
+    pub prev_tlp: Option<String>,
+    pub prev_recipients: Option<String>,
+    pub prev_status: Option<String>,
+    pub stix: String,
+    pub signature: String,
+    pub recorded_at: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(treat_none_as_default_value = false)]
+#[diesel(table_name = audit_log)]
+pub struct AuditRow {
+    pub seq: i64,
+    pub at: String,
+    pub actor_org: Option<String>,
+    pub actor_token: Option<String>,
+    pub action: String,
+    pub target: Option<String>,
+    pub detail: String,
+    pub source: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(treat_none_as_default_value = false)]
+#[diesel(table_name = attack_techniques)]
+pub struct TechniqueRow {
+    pub attack_id: String,
+    pub stix_id: String,
+    pub name: String,
+    pub domain: String,
+    pub tactics: String,
+    pub platforms: String,
+    pub is_subtechnique: bool,
+    pub revoked: bool,
+    pub deprecated: bool,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(treat_none_as_default_value = false)]
+#[diesel(table_name = attack_tactics)]
+pub struct TacticRow {
+    pub attack_id: String,
+    pub stix_id: String,
+    pub shortname: String,
+    pub name: String,
+    pub domain: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(treat_none_as_default_value = false)]
+#[diesel(table_name = attack_mitigations)]
+pub struct MitigationRow {
+    pub attack_id: String,
+    pub stix_id: String,
+    pub name: String,
+    pub domain: String,
+    pub revoked: bool,
+    pub deprecated: bool,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(treat_none_as_default_value = false)]
+#[diesel(table_name = attack_assets)]
+pub struct AssetRow {
+    pub attack_id: String,
+    pub stix_id: String,
+    pub name: String,
+    pub platforms: String,
+    pub revoked: bool,
+    pub deprecated: bool,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(treat_none_as_default_value = false)]
+#[diesel(table_name = attack_relations)]
+pub struct RelationRow {
+    pub kind: String,
+    pub source_id: String,
+    pub target_id: String,
+}

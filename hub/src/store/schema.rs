@@ -1,0 +1,141 @@
+//! diesel table definitions, portable across PostgreSQL and SQLite.
+//! Kept by hand in step with `migrations/{postgres,sqlite}/`.
+
+diesel::table! {
+    hub_meta (key) {
+        key -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    organizations (id) {
+        id -> Text,
+        name -> Text,
+        sector -> Text,
+        is_coordinator -> Bool,
+        created_at -> Text,
+    }
+}
+
+diesel::table! {
+    tokens (id) {
+        id -> Text,
+        org_id -> Text,
+        role -> Text,
+        digest -> Text,
+        created_at -> Text,
+        expires_at -> Nullable<Text>,
+        revoked_at -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    objects (id) {
+        id -> Text,
+        kind -> Text,
+        revision -> BigInt,
+        tlp -> Text,
+        recipients -> Text,
+        status -> Text,
+        submitter_org -> Text,
+        anonymous -> Bool,
+        valid_until -> Nullable<Text>,
+        indicator_type -> Nullable<Text>,
+        indicator_value -> Nullable<Text>,
+        envelope -> Text,
+        body -> Text,
+        first_seq -> BigInt,
+        last_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    object_versions (seq) {
+        seq -> BigInt,
+        object_id -> Text,
+        revision -> BigInt,
+        kind -> Text,
+        tlp -> Text,
+        recipients -> Text,
+        status -> Text,
+        submitter_org -> Text,
+        anonymous -> Bool,
+        prev_tlp -> Nullable<Text>,
+        prev_recipients -> Nullable<Text>,
+        prev_status -> Nullable<Text>,
+        stix -> Text,
+        signature -> Text,
+        recorded_at -> Text,
+    }
+}
+
+diesel::table! {
+    audit_log (seq) {
+        seq -> BigInt,
+        at -> Text,
+        actor_org -> Nullable<Text>,
+        actor_token -> Nullable<Text>,
+        action -> Text,
+        target -> Nullable<Text>,
+        detail -> Text,
+        source -> Nullable<Text>,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    attack_techniques (attack_id) {
+        attack_id -> Text,
+        stix_id -> Text,
+        name -> Text,
+        domain -> Text,
+        tactics -> Text,
+        platforms -> Text,
+        is_subtechnique -> Bool,
+        revoked -> Bool,
+        deprecated -> Bool,
+        description -> Text,
+    }
+}
+
+diesel::table! {
+    attack_tactics (attack_id) {
+        attack_id -> Text,
+        stix_id -> Text,
+        shortname -> Text,
+        name -> Text,
+        domain -> Text,
+    }
+}
+
+diesel::table! {
+    attack_mitigations (attack_id) {
+        attack_id -> Text,
+        stix_id -> Text,
+        name -> Text,
+        domain -> Text,
+        revoked -> Bool,
+        deprecated -> Bool,
+    }
+}
+
+diesel::table! {
+    attack_assets (attack_id) {
+        attack_id -> Text,
+        stix_id -> Text,
+        name -> Text,
+        platforms -> Text,
+        revoked -> Bool,
+        deprecated -> Bool,
+    }
+}
+
+diesel::table! {
+    attack_relations (kind, source_id, target_id) {
+        kind -> Text,
+        source_id -> Text,
+        target_id -> Text,
+    }
+}

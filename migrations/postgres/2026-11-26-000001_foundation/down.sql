@@ -1,0 +1,11 @@
+DROP TABLE attack_relations;
+DROP TABLE attack_assets;
+DROP TABLE attack_mitigations;
+DROP TABLE attack_tactics;
+DROP TABLE attack_techniques;
+DROP TABLE audit_log;
+DROP TABLE object_versions;
+DROP TABLE objects;
+DROP TABLE tokens;
+DROP TABLE organizations;
+DROP TABLE hub_meta;

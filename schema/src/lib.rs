@@ -1,0 +1,12 @@
+//! renkei-schema: the contract shared by the hub and the client.
+//!
+//! Nothing here touches a database, a socket or an async runtime: the TLP policy
+//! ([`tlp`]), the shared object kinds ([`model`]), the STIX 2.1 mapping and canonical
+//! JSON ([`stix`]), Ed25519 signatures ([`sign`]) and the ATT&CK catalog reader
+//! ([`attack`]) are pure functions over plain data, so both sides decide the same way.
+
+pub mod attack;
+pub mod model;
+pub mod sign;
+pub mod stix;
+pub mod tlp;

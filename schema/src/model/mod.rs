@@ -1,0 +1,240 @@
+//! Domain types of the shared objects and the validation of their input.
+//!
+//! Every shared item is an [`Envelope`] (who, when, which label) around a [`Body`]
+//! (what). Bodies are validated and normalised by their `validate` functions before a
+//! hub stores them, so a stored object is always in canonical form.
+
+pub mod attack_id;
+pub mod indicator;
+pub mod vuln;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::tlp::{Status, Tlp};
+use indicator::IndicatorType;
+use vuln::{AffectedProduct, ExploitationStatus};
+
+/// The kinds of shared object this version of renkei knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Indicator,
+    Technique,
+    Incident,
+    Advisory,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 4] = [Kind::Indicator, Kind::Technique, Kind::Incident, Kind::Advisory];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Indicator => "indicator",
+            Kind::Technique => "technique",
+            Kind::Incident => "incident",
+            Kind::Advisory => "advisory",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The STIX 2.1 object type this kind is shared as.
+    pub fn stix_type(self) -> &'static str {
+        match self {
+            Kind::Indicator => "indicator",
+            Kind::Technique => "attack-pattern",
+            Kind::Incident => "incident",
+            Kind::Advisory => "vulnerability",
+        }
+    }
+
+    /// A new STIX-style id (`type--uuidv4`), stable across hubs.
+    pub fn new_id(self) -> String {
+        format!("{}--{}", self.stix_type(), uuid::Uuid::new_v4())
+    }
+
+    /// The kind of an id made by [`Kind::new_id`].
+    pub fn of_id(id: &str) -> Option<Kind> {
+        let (prefix, rest) = id.split_once("--")?;
+        uuid::Uuid::parse_str(rest).ok()?;
+        Kind::ALL.into_iter().find(|k| k.stix_type() == prefix)
+    }
+}
+
+/// The envelope every shared item travels in (see DESIGN.md, "The shared object").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Envelope {
+    pub id: String,
+    pub kind: Kind,
+    /// Revision counter on the origin hub: 1 for the first version.
+    pub revision: i64,
+    pub created: DateTime<Utc>,
+    /// The STIX `modified` of this version; strictly increasing per item.
+    pub modified: DateTime<Utc>,
+    pub origin_hub: String,
+    /// The submitting organisation's id.
+    pub created_by: String,
+    pub anonymous: bool,
+    pub tlp: Tlp,
+    /// Organisations named for TLP:RED; empty otherwise.
+    pub recipients: Vec<String>,
+    pub status: Status,
+    pub confidence: Option<u8>,
+    pub valid_from: DateTime<Utc>,
+    pub valid_until: Option<DateTime<Utc>>,
+    pub labels: Vec<String>,
+}
+
+/// An indicator of compromise: one typed, normalised value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndicatorBody {
+    pub indicator_type: IndicatorType,
+    pub value: String,
+    pub description: Option<String>,
+}
+
+/// An attack technique as a member saw it, anchored on its MITRE ATT&CK id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TechniqueBody {
+    pub attack_id: String,
+    pub name: String,
+    /// ATT&CK tactic shortnames, e.g. `initial-access`.
+    pub tactics: Vec<String>,
+    /// How the technique was seen being used.
+    pub narrative: String,
+    pub platforms: Vec<String>,
+    /// ATT&CK for ICS asset ids or names the technique was used against.
+    pub ics_asset_types: Vec<String>,
+}
+
+/// Impact of an incident on the critical service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceImpact {
+    None,
+    Degraded,
+    Disrupted,
+    Outage,
+}
+
+impl ServiceImpact {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceImpact::None => "none",
+            ServiceImpact::Degraded => "degraded",
+            ServiceImpact::Disrupted => "disrupted",
+            ServiceImpact::Outage => "outage",
+        }
+    }
+}
+
+/// An incident report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncidentBody {
+    pub title: String,
+    pub summary: String,
+    pub sector: String,
+    pub occurred_at: Option<DateTime<Utc>>,
+    pub service_impact: ServiceImpact,
+    pub impact_description: Option<String>,
+    /// ATT&CK technique ids seen in the incident.
+    pub technique_ids: Vec<String>,
+    /// Ids of shared indicators linked to the incident.
+    pub indicator_refs: Vec<String>,
+}
+
+/// A vulnerability advisory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdvisoryBody {
+    pub cve_id: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub affected: Vec<AffectedProduct>,
+    pub cvss_vector: Option<String>,
+    pub cvss_base_score: Option<f64>,
+    pub exploitation: ExploitationStatus,
+    pub fixes: Vec<String>,
+    pub workarounds: Vec<String>,
+}
+
+/// The content of a shared item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Body {
+    Indicator(IndicatorBody),
+    Technique(TechniqueBody),
+    Incident(IncidentBody),
+    Advisory(AdvisoryBody),
+}
+
+impl Body {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Body::Indicator(_) => Kind::Indicator,
+            Body::Technique(_) => Kind::Technique,
+            Body::Incident(_) => Kind::Incident,
+            Body::Advisory(_) => Kind::Advisory,
+        }
+    }
+}
+
+/// A short free text field: trimmed, non-empty, at most `max` characters.
+pub fn clean_text(field: &'static str, raw: &str, max: usize) -> Result<String, TextError> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Err(TextError { field, reason: "is empty", reason_ja: "が空です" });
+    }
+    if text.chars().count() > max {
+        return Err(TextError { field, reason: "is too long", reason_ja: "が長すぎます" });
+    }
+    if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+        return Err(TextError {
+            field,
+            reason: "contains control characters",
+            reason_ja: "に制御文字が含まれています",
+        });
+    }
+    Ok(text.to_string())
+}
+
+/// A free text field that failed [`clean_text`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field} {reason}")]
+pub struct TextError {
+    pub field: &'static str,
+    pub reason: &'static str,
+    pub reason_ja: &'static str,
+}
+
+impl TextError {
+    pub fn message_ja(&self) -> String {
+        format!("{}{}", self.field, self.reason_ja)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_carry_their_kind() {
+        for kind in Kind::ALL {
+            let id = kind.new_id();
+            assert_eq!(Kind::of_id(&id), Some(kind), "{id}");
+            assert_eq!(Kind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(Kind::of_id("indicator--not-a-uuid"), None);
+        assert_eq!(Kind::of_id("malware--3fa85f64-5717-4562-b3fc-2c963f66afa6"), None);
+    }
+
+    #[test]
+    fn text_is_trimmed_and_bounded() {
+        assert_eq!(clean_text("title", "  x ", 5), Ok("x".to_string()));
+        assert!(clean_text("title", "   ", 5).is_err());
+        assert!(clean_text("title", "abcdef", 5).is_err());
+        assert!(clean_text("title", "a\u{7}b", 5).is_err());
+    }
+}

@@ -1,0 +1,254 @@
+//! STIX 2.1 mapping of shared objects, and canonical JSON.
+//!
+//! The STIX JSON of a version is what the change feed carries and what the origin hub
+//! signs. It never names an anonymous submitter nor a RED item's recipients: those stay
+//! in the envelope, which each read path filters through `tlp`.
+
+use serde_json::{json, Map, Value};
+
+use crate::model::indicator::stix_pattern;
+use crate::model::{Body, Envelope};
+use crate::tlp::Tlp;
+
+/// STIX timestamps: RFC 3339, UTC, millisecond precision.
+pub fn timestamp(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// The STIX identity id of an organisation (organisation ids are UUIDs).
+pub fn identity_ref(org_id: &str) -> String {
+    format!("identity--{org_id}")
+}
+
+/// Canonical JSON in the manner of RFC 8785 (JCS): object members sorted by their
+/// UTF-16 code units, no insignificant whitespace, strings escaped minimally.
+/// renkei's objects hold integers and short decimals, which serde_json prints the
+/// way JCS does.
+pub fn canonical_json(value: &Value) -> String {
+    let mut out = String::with_capacity(256);
+    write_canonical(value, &mut out);
+    out
+}
+
+fn write_canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+            out.push('{');
+            for (i, (k, v)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_string(k, out);
+                out.push(':');
+                write_canonical(v, out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(v, out);
+            }
+            out.push(']');
+        }
+        Value::String(s) => write_string(s, out),
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+fn write_string(s: &str, out: &mut String) {
+    // serde_json's string escaping is JCS's: \" \\ \b \f \n \r \t and \u00XX for the
+    // other control characters, everything else literal.
+    out.push_str(&Value::String(s.to_string()).to_string());
+}
+
+/// The STIX 2.1 object of one version of a shared item.
+pub fn to_stix(env: &Envelope, body: &Body) -> Value {
+    let mut o = Map::new();
+    o.insert("type".into(), json!(env.kind.stix_type()));
+    o.insert("spec_version".into(), json!("2.1"));
+    o.insert("id".into(), json!(env.id));
+    o.insert("created".into(), json!(timestamp(&env.created)));
+    o.insert("modified".into(), json!(timestamp(&env.modified)));
+    if !env.anonymous {
+        o.insert("created_by_ref".into(), json!(identity_ref(&env.created_by)));
+    }
+    if let Some(c) = env.confidence {
+        o.insert("confidence".into(), json!(c));
+    }
+    if !env.labels.is_empty() {
+        o.insert("labels".into(), json!(env.labels));
+    }
+    if env.status == crate::tlp::Status::Revoked {
+        o.insert("revoked".into(), json!(true));
+    }
+    o.insert("object_marking_refs".into(), json!([env.tlp.marking_definition_id()]));
+    o.insert("x_renkei_origin_hub".into(), json!(env.origin_hub));
+    o.insert("x_renkei_revision".into(), json!(env.revision));
+    match body {
+        Body::Indicator(b) => {
+            o.insert("name".into(), json!(b.value));
+            if let Some(d) = &b.description {
+                o.insert("description".into(), json!(d));
+            }
+            o.insert("indicator_types".into(), json!(["malicious-activity"]));
+            o.insert("pattern".into(), json!(stix_pattern(b.indicator_type, &b.value)));
+            o.insert("pattern_type".into(), json!("stix"));
+            o.insert("pattern_version".into(), json!("2.1"));
+            o.insert("valid_from".into(), json!(timestamp(&env.valid_from)));
+            if let Some(until) = &env.valid_until {
+                o.insert("valid_until".into(), json!(timestamp(until)));
+            }
+            o.insert("x_renkei_indicator_type".into(), json!(b.indicator_type.as_str()));
+            o.insert("x_renkei_value".into(), json!(b.value));
+        }
+        Body::Technique(b) => {
+            o.insert("name".into(), json!(b.name));
+            o.insert("description".into(), json!(b.narrative));
+            let chain = if crate::model::attack_id::is_ics_technique(&b.attack_id) {
+                "mitre-ics-attack"
+            } else {
+                "mitre-attack"
+            };
+            let phases: Vec<Value> =
+                b.tactics.iter().map(|t| json!({"kill_chain_name": chain, "phase_name": t})).collect();
+            if !phases.is_empty() {
+                o.insert("kill_chain_phases".into(), Value::Array(phases));
+            }
+            o.insert(
+                "external_references".into(),
+                json!([{
+                    "source_name": "mitre-attack",
+                    "external_id": b.attack_id,
+                    "url": format!("https://attack.mitre.org/techniques/{}", b.attack_id.replace('.', "/")),
+                }]),
+            );
+            if !b.platforms.is_empty() {
+                o.insert("x_mitre_platforms".into(), json!(b.platforms));
+            }
+            if !b.ics_asset_types.is_empty() {
+                o.insert("x_renkei_ics_asset_types".into(), json!(b.ics_asset_types));
+            }
+        }
+        Body::Incident(b) => {
+            o.insert("name".into(), json!(b.title));
+            o.insert("description".into(), json!(b.summary));
+            o.insert("x_renkei_sector".into(), json!(b.sector));
+            if let Some(t) = &b.occurred_at {
+                o.insert("x_renkei_occurred_at".into(), json!(timestamp(t)));
+            }
+            o.insert("x_renkei_service_impact".into(), json!(b.service_impact.as_str()));
+            if let Some(d) = &b.impact_description {
+                o.insert("x_renkei_impact_description".into(), json!(d));
+            }
+            if !b.technique_ids.is_empty() {
+                o.insert("x_renkei_technique_ids".into(), json!(b.technique_ids));
+            }
+            if !b.indicator_refs.is_empty() {
+                o.insert("x_renkei_indicator_refs".into(), json!(b.indicator_refs));
+            }
+        }
+        Body::Advisory(b) => {
+            o.insert("name".into(), json!(b.cve_id));
+            let description = match &b.description {
+                Some(d) => format!("{}\n\n{}", b.title, d),
+                None => b.title.clone(),
+            };
+            o.insert("description".into(), json!(description));
+            o.insert("external_references".into(), json!([{"source_name": "cve", "external_id": b.cve_id}]));
+            o.insert("x_renkei_affected".into(), json!(b.affected));
+            if let Some(v) = &b.cvss_vector {
+                o.insert("x_renkei_cvss_vector".into(), json!(v));
+            }
+            if let Some(s) = b.cvss_base_score {
+                o.insert("x_renkei_cvss_base_score".into(), json!(s));
+            }
+            o.insert("x_renkei_exploitation".into(), json!(b.exploitation.as_str()));
+            if !b.fixes.is_empty() {
+                o.insert("x_renkei_fixes".into(), json!(b.fixes));
+            }
+            if !b.workarounds.is_empty() {
+                o.insert("x_renkei_workarounds".into(), json!(b.workarounds));
+            }
+        }
+    }
+    Value::Object(o)
+}
+
+/// The STIX marking-definition object of a TLP 2.0 label (for bundles and TAXII).
+pub fn tlp_marking_definition(tlp: Tlp) -> Value {
+    let value = tlp.as_str().trim_start_matches("TLP:").to_ascii_lowercase();
+    json!({
+        "type": "marking-definition",
+        "spec_version": "2.1",
+        "id": tlp.marking_definition_id(),
+        "created": "2022-10-01T00:00:00.000Z",
+        "name": tlp.as_str(),
+        "extensions": {
+            "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d": {
+                "extension_type": "property-extension",
+                "tlp_2_0": value,
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::indicator::IndicatorType;
+    use crate::model::{IndicatorBody, Kind};
+    use crate::tlp::Status;
+
+    #[test]
+    fn canonical_json_sorts_keys_and_strips_whitespace() {
+        let v: Value = serde_json::from_str(r#"{ "b": [1, {"z": 1, "a": "é\n"}], "a": null, "€": 2, "\u00e9": 3 }"#)
+            .expect("json");
+        assert_eq!(canonical_json(&v), r#"{"a":null,"b":[1,{"a":"é\n","z":1}],"é":3,"€":2}"#);
+    }
+
+    fn envelope(anonymous: bool) -> Envelope {
+        let t =
+            chrono::DateTime::parse_from_rfc3339("2026-01-02T03:04:05.678Z").expect("time").with_timezone(&chrono::Utc);
+        Envelope {
+            id: "indicator--3fa85f64-5717-4562-b3fc-2c963f66afa6".into(),
+            kind: Kind::Indicator,
+            revision: 1,
+            created: t,
+            modified: t,
+            origin_hub: "hub-a".into(),
+            created_by: "0b8a6a8e-8a9c-4b7e-9c1e-000000000001".into(),
+            anonymous,
+            tlp: Tlp::AmberStrict,
+            recipients: vec![],
+            status: Status::Published,
+            confidence: Some(80),
+            valid_from: t,
+            valid_until: None,
+            labels: vec![],
+        }
+    }
+
+    #[test]
+    fn indicator_maps_to_stix_with_tlp2_marking_and_hides_anonymous_submitter() {
+        let body = Body::Indicator(IndicatorBody {
+            indicator_type: IndicatorType::Ipv4,
+            value: "198.51.100.7".into(),
+            description: None,
+        });
+        let named = to_stix(&envelope(false), &body);
+        assert_eq!(named["type"], "indicator");
+        assert_eq!(named["pattern"], "[ipv4-addr:value = '198.51.100.7']");
+        assert_eq!(named["modified"], "2026-01-02T03:04:05.678Z");
+        assert_eq!(named["object_marking_refs"][0], "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003");
+        assert_eq!(named["created_by_ref"], "identity--0b8a6a8e-8a9c-4b7e-9c1e-000000000001");
+        let anonymous = to_stix(&envelope(true), &body);
+        assert!(anonymous.get("created_by_ref").is_none());
+        assert!(!canonical_json(&anonymous).contains("0b8a6a8e"));
+    }
+}

@@ -1,0 +1,436 @@
+//! TLP 2.0 labels and THE sharing policy.
+//!
+//! Every read path of the hub (GraphQL lists and lookups, the change feed, exports,
+//! federation) asks [`visibility`], [`may_see_submitter`] or [`feed_entry`]. They are
+//! pure functions over plain data: the viewer and the access attributes of one version
+//! of an item. Nothing else in renkei decides who may see what.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// A Traffic Light Protocol 2.0 label, ordered from least to most restrictive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Tlp {
+    #[serde(rename = "TLP:CLEAR")]
+    Clear,
+    #[serde(rename = "TLP:GREEN")]
+    Green,
+    #[serde(rename = "TLP:AMBER")]
+    Amber,
+    #[serde(rename = "TLP:AMBER+STRICT")]
+    AmberStrict,
+    #[serde(rename = "TLP:RED")]
+    Red,
+}
+
+impl Tlp {
+    pub const ALL: [Tlp; 5] = [Tlp::Clear, Tlp::Green, Tlp::Amber, Tlp::AmberStrict, Tlp::Red];
+
+    /// The label as TLP 2.0 writes it, e.g. `TLP:AMBER+STRICT`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tlp::Clear => "TLP:CLEAR",
+            Tlp::Green => "TLP:GREEN",
+            Tlp::Amber => "TLP:AMBER",
+            Tlp::AmberStrict => "TLP:AMBER+STRICT",
+            Tlp::Red => "TLP:RED",
+        }
+    }
+
+    /// The OASIS TLP 2.0 marking-definition id (STIX `object_marking_refs`).
+    pub fn marking_definition_id(self) -> &'static str {
+        match self {
+            Tlp::Clear => "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
+            Tlp::Green => "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",
+            Tlp::Amber => "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421",
+            Tlp::AmberStrict => "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003",
+            Tlp::Red => "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1",
+        }
+    }
+
+    /// Maps any marking-definition id seen in the ecosystem to a TLP 2.0 label: the
+    /// OASIS TLP 2.0 ids, the STIX 2.1 TLP 1.0 ids (MISP and OpenCTI export these) and
+    /// OpenCTI's own AMBER+STRICT id.
+    pub fn from_marking_definition_id(id: &str) -> Option<Tlp> {
+        let tlp = match id {
+            "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9" => Tlp::Clear,
+            "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da" => Tlp::Green,
+            "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82" => Tlp::Amber,
+            "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed" => Tlp::Red,
+            "marking-definition--826578e1-40ad-459f-bc73-ede076f81f37" => Tlp::AmberStrict,
+            other => return Tlp::ALL.into_iter().find(|t| t.marking_definition_id() == other),
+        };
+        Some(tlp)
+    }
+}
+
+impl fmt::Display for Tlp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A string that is not a TLP label.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a TLP 2.0 label: {0:?} (expected TLP:CLEAR, TLP:GREEN, TLP:AMBER, TLP:AMBER+STRICT or TLP:RED)")]
+pub struct InvalidTlp(pub String);
+
+impl FromStr for Tlp {
+    type Err = InvalidTlp;
+
+    /// Accepts `TLP:AMBER+STRICT`, `AMBER+STRICT`, `amber_strict` and TLP 1.0's `WHITE`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let upper = s.trim().to_ascii_uppercase();
+        let bare = upper.strip_prefix("TLP:").unwrap_or(&upper);
+        match bare {
+            "CLEAR" | "WHITE" => Ok(Tlp::Clear),
+            "GREEN" => Ok(Tlp::Green),
+            "AMBER" => Ok(Tlp::Amber),
+            "AMBER+STRICT" | "AMBER_STRICT" => Ok(Tlp::AmberStrict),
+            "RED" => Ok(Tlp::Red),
+            _ => Err(InvalidTlp(s.to_string())),
+        }
+    }
+}
+
+/// Where an item is in its moderation lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pending,
+    Published,
+    Rejected,
+    Revoked,
+}
+
+impl Status {
+    pub const ALL: [Status; 4] = [Status::Pending, Status::Published, Status::Rejected, Status::Revoked];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Published => "published",
+            Status::Rejected => "rejected",
+            Status::Revoked => "revoked",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+}
+
+/// The role an organisation holds on this hub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ViewerRole {
+    /// The hub's coordinators (ISAC/CEPTOAR secretariat).
+    Coordinator,
+    /// A member organisation.
+    Member,
+}
+
+/// Who is asking. Being the submitter or a named RED recipient is a relation between
+/// the viewer and an item, so it is derived from the item, not stored here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Viewer<'a> {
+    pub org: &'a str,
+    pub role: ViewerRole,
+}
+
+/// The access attributes of one version of an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ItemAccess<'a> {
+    pub tlp: Tlp,
+    /// Organisations named for TLP:RED (empty for other labels).
+    pub recipients: &'a [String],
+    pub status: Status,
+    pub submitter: &'a str,
+    pub anonymous: bool,
+}
+
+/// How much of an item a viewer may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    /// The whole item.
+    Full,
+    /// Only that it exists: id, kind, submitter unless anonymous, recipients, time.
+    /// Coordinators get this for RED items they are not named on.
+    ExistenceOnly,
+    /// Nothing, not even that it exists.
+    Hidden,
+}
+
+impl ItemAccess<'_> {
+    fn is_submitted_by(&self, viewer: &Viewer<'_>) -> bool {
+        self.submitter == viewer.org
+    }
+
+    fn names_recipient(&self, viewer: &Viewer<'_>) -> bool {
+        self.recipients.iter().any(|r| r == viewer.org)
+    }
+}
+
+/// THE policy: how much of this version of an item this viewer may see.
+pub fn visibility(viewer: &Viewer<'_>, item: &ItemAccess<'_>) -> Visibility {
+    if item.is_submitted_by(viewer) {
+        return Visibility::Full;
+    }
+    let coordinator = viewer.role == ViewerRole::Coordinator;
+    let named = item.tlp == Tlp::Red && item.names_recipient(viewer);
+    match item.status {
+        Status::Published => match item.tlp {
+            Tlp::Clear | Tlp::Green | Tlp::Amber | Tlp::AmberStrict => Visibility::Full,
+            Tlp::Red if named => Visibility::Full,
+            Tlp::Red if coordinator => Visibility::ExistenceOnly,
+            Tlp::Red => Visibility::Hidden,
+        },
+        // Not (or no longer) shared: only the submitter and the coordinators, who
+        // still never read RED content they are not named on.
+        Status::Pending | Status::Rejected | Status::Revoked => {
+            if !coordinator {
+                Visibility::Hidden
+            } else if item.tlp == Tlp::Red && !named {
+                Visibility::ExistenceOnly
+            } else {
+                Visibility::Full
+            }
+        }
+    }
+}
+
+/// Whether the viewer may read the item's content.
+pub fn may_read(viewer: &Viewer<'_>, item: &ItemAccess<'_>) -> bool {
+    visibility(viewer, item) == Visibility::Full
+}
+
+/// Whether the viewer may learn which organisation submitted the item. Anonymous
+/// items name their submitter only to the coordinators and to the submitter itself.
+pub fn may_see_submitter(viewer: &Viewer<'_>, item: &ItemAccess<'_>) -> bool {
+    match visibility(viewer, item) {
+        Visibility::Hidden => false,
+        _ if item.is_submitted_by(viewer) || viewer.role == ViewerRole::Coordinator => true,
+        Visibility::Full => !item.anonymous,
+        Visibility::ExistenceOnly => false,
+    }
+}
+
+/// What a follower of the change feed gets for one version of an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedEntry {
+    /// The version itself.
+    Version,
+    /// A tombstone: the follower held the item and must now delete it (revoked, or
+    /// the follower lost access through a tightened label or a removed recipient).
+    Tombstone,
+    /// Nothing: the follower neither holds nor may hold the item.
+    Skip,
+}
+
+/// Whether the viewer holds an item at this version: it may read it and it is not revoked.
+fn holds(viewer: &Viewer<'_>, item: &ItemAccess<'_>) -> bool {
+    item.status != Status::Revoked && may_read(viewer, item)
+}
+
+/// The change-feed decision for one version, given the version before it (if any).
+/// A follower that applies every entry in sequence order ends with exactly the items
+/// it may hold now, whatever cursor it started from.
+pub fn feed_entry(viewer: &Viewer<'_>, current: &ItemAccess<'_>, previous: Option<&ItemAccess<'_>>) -> FeedEntry {
+    if holds(viewer, current) {
+        FeedEntry::Version
+    } else if previous.is_some_and(|p| holds(viewer, p)) {
+        FeedEntry::Tombstone
+    } else {
+        FeedEntry::Skip
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SUBMITTER: &str = "org-submitter";
+    const RECIPIENT: &str = "org-recipient";
+    const OTHER: &str = "org-other";
+
+    /// The viewer kinds of the policy table: role × relation to the item.
+    const VIEWER_KINDS: [(&str, &str, ViewerRole); 6] = [
+        ("coordinator", OTHER, ViewerRole::Coordinator),
+        ("coordinator-submitter", SUBMITTER, ViewerRole::Coordinator),
+        ("coordinator-recipient", RECIPIENT, ViewerRole::Coordinator),
+        ("member", OTHER, ViewerRole::Member),
+        ("member-submitter", SUBMITTER, ViewerRole::Member),
+        ("member-recipient", RECIPIENT, ViewerRole::Member),
+    ];
+
+    /// The expected table, written out by hand from DESIGN.md's TLP table.
+    /// One line per (status, label); columns in VIEWER_KINDS order.
+    /// F = full, E = existence only, - = hidden.
+    const EXPECTED: &str = "
+        published CLEAR        F F F F F F
+        published GREEN        F F F F F F
+        published AMBER        F F F F F F
+        published AMBER+STRICT F F F F F F
+        published RED          E F F - F F
+        pending   CLEAR        F F F - F -
+        pending   GREEN        F F F - F -
+        pending   AMBER        F F F - F -
+        pending   AMBER+STRICT F F F - F -
+        pending   RED          E F F - F -
+        rejected  CLEAR        F F F - F -
+        rejected  GREEN        F F F - F -
+        rejected  AMBER        F F F - F -
+        rejected  AMBER+STRICT F F F - F -
+        rejected  RED          E F F - F -
+        revoked   CLEAR        F F F - F -
+        revoked   GREEN        F F F - F -
+        revoked   AMBER        F F F - F -
+        revoked   AMBER+STRICT F F F - F -
+        revoked   RED          E F F - F -
+    ";
+
+    fn expected_table() -> Vec<(Status, Tlp, Vec<Visibility>)> {
+        EXPECTED
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(|line| {
+                let cells: Vec<&str> = line.split_whitespace().collect();
+                let status = Status::parse(cells[0]).expect("status");
+                let tlp: Tlp = cells[1].parse().expect("tlp");
+                let vis = cells[2..]
+                    .iter()
+                    .map(|c| match *c {
+                        "F" => Visibility::Full,
+                        "E" => Visibility::ExistenceOnly,
+                        "-" => Visibility::Hidden,
+                        other => panic!("bad cell {other}"),
+                    })
+                    .collect();
+                (status, tlp, vis)
+            })
+            .collect()
+    }
+
+    fn cell(v: Visibility) -> &'static str {
+        match v {
+            Visibility::Full => "F",
+            Visibility::ExistenceOnly => "E",
+            Visibility::Hidden => "-",
+        }
+    }
+
+    #[test]
+    fn policy_table_every_label_viewer_and_status() {
+        let recipients = vec![RECIPIENT.to_string()];
+        let table = expected_table();
+        assert_eq!(table.len(), Tlp::ALL.len() * Status::ALL.len());
+        let mut failures = Vec::new();
+        let mut printed =
+            String::from("status    label        | coord coord-sub coord-rcp member member-sub member-rcp\n");
+        for anonymous in [false, true] {
+            for (status, tlp, expected) in &table {
+                // Recipients exist only on RED items.
+                let recips: &[String] = if *tlp == Tlp::Red { &recipients } else { &[] };
+                let item =
+                    ItemAccess { tlp: *tlp, recipients: recips, status: *status, submitter: SUBMITTER, anonymous };
+                let mut row = format!("{:<9} {:<12} |", status.as_str(), tlp.as_str().trim_start_matches("TLP:"));
+                for ((name, org, role), want) in VIEWER_KINDS.iter().zip(expected) {
+                    let viewer = Viewer { org, role: *role };
+                    let got = visibility(&viewer, &item);
+                    row.push_str(&format!(" {:>5}", cell(got)));
+                    if got != *want {
+                        failures.push(format!(
+                            "{} {} anonymous={anonymous} viewer={name}: expected {} got {}",
+                            status.as_str(),
+                            tlp,
+                            cell(*want),
+                            cell(got)
+                        ));
+                    }
+                }
+                if !anonymous {
+                    printed.push_str(&row);
+                    printed.push('\n');
+                }
+            }
+        }
+        assert!(failures.is_empty(), "policy table:\n{printed}\nmismatches:\n{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn anonymous_submitter_is_known_only_to_coordinators_and_itself() {
+        let recipients = vec![RECIPIENT.to_string()];
+        let mut failures = Vec::new();
+        for status in Status::ALL {
+            for tlp in Tlp::ALL {
+                for anonymous in [false, true] {
+                    let recips: &[String] = if tlp == Tlp::Red { &recipients } else { &[] };
+                    let item = ItemAccess { tlp, recipients: recips, status, submitter: SUBMITTER, anonymous };
+                    for (name, org, role) in VIEWER_KINDS {
+                        let viewer = Viewer { org, role };
+                        let vis = visibility(&viewer, &item);
+                        let expected = match (role, org == SUBMITTER) {
+                            (_, true) => true,
+                            (ViewerRole::Coordinator, false) => vis != Visibility::Hidden,
+                            (ViewerRole::Member, false) => !anonymous && vis == Visibility::Full,
+                        };
+                        let got = may_see_submitter(&viewer, &item);
+                        if got != expected {
+                            failures.push(format!(
+                                "{} {tlp} anonymous={anonymous} viewer={name}: expected {expected} got {got}",
+                                status.as_str()
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn revocation_and_tightening_produce_tombstones_only_for_holders() {
+        let recipients = vec![RECIPIENT.to_string()];
+        let green = ItemAccess {
+            tlp: Tlp::Green,
+            recipients: &[],
+            status: Status::Published,
+            submitter: SUBMITTER,
+            anonymous: false,
+        };
+        let red = ItemAccess { tlp: Tlp::Red, recipients: &recipients, ..green };
+        let revoked = ItemAccess { status: Status::Revoked, ..green };
+        let member = Viewer { org: OTHER, role: ViewerRole::Member };
+        let recipient = Viewer { org: RECIPIENT, role: ViewerRole::Member };
+        let coordinator = Viewer { org: OTHER, role: ViewerRole::Coordinator };
+
+        assert_eq!(feed_entry(&member, &green, None), FeedEntry::Version);
+        assert_eq!(feed_entry(&member, &red, Some(&green)), FeedEntry::Tombstone);
+        assert_eq!(feed_entry(&recipient, &red, Some(&green)), FeedEntry::Version);
+        assert_eq!(feed_entry(&coordinator, &red, Some(&green)), FeedEntry::Tombstone);
+        assert_eq!(feed_entry(&member, &revoked, Some(&green)), FeedEntry::Tombstone);
+        assert_eq!(feed_entry(&member, &revoked, Some(&red)), FeedEntry::Skip);
+        assert_eq!(feed_entry(&member, &red, None), FeedEntry::Skip);
+        // Loosening RED -> GREEN gives the version to those who gain access.
+        assert_eq!(feed_entry(&member, &green, Some(&red)), FeedEntry::Version);
+    }
+
+    #[test]
+    fn labels_round_trip_and_accept_ecosystem_forms() {
+        for tlp in Tlp::ALL {
+            assert_eq!(tlp.as_str().parse::<Tlp>(), Ok(tlp));
+            assert_eq!(Tlp::from_marking_definition_id(tlp.marking_definition_id()), Some(tlp));
+            let json = serde_json::to_string(&tlp).expect("json");
+            assert_eq!(json, format!("\"{}\"", tlp.as_str()));
+        }
+        assert_eq!("amber_strict".parse::<Tlp>(), Ok(Tlp::AmberStrict));
+        assert_eq!("TLP:WHITE".parse::<Tlp>(), Ok(Tlp::Clear));
+        assert!("TLP:PURPLE".parse::<Tlp>().is_err());
+        assert_eq!(
+            Tlp::from_marking_definition_id("marking-definition--826578e1-40ad-459f-bc73-ede076f81f37"),
+            Some(Tlp::AmberStrict)
+        );
+        assert!(Tlp::Clear < Tlp::Red);
+    }
+}
