@@ -1,1 +1,224 @@
+//! renkei-e2e: starts real hubs on loopback, each on its own fresh PostgreSQL
+//! database (dropped afterwards) or SQLite file, and talks to them over HTTP.
+//!
+//! PostgreSQL is found at `RENKEI_TEST_PG` (default `postgres://postgres@127.0.0.1:5432`),
+//! Redis at `RENKEI_TEST_REDIS` (default `redis://127.0.0.1:6379`). `ops/test` starts
+//! both when they are down.
 
+use diesel::{Connection, RunQueryDsl};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use renkei_hub::auth::Role;
+use renkei_hub::config::Config;
+use renkei_hub::services::directory;
+use renkei_hub::state::Hub;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+pub const BACKENDS: [Backend; 2] = [Backend::Postgres, Backend::Sqlite];
+
+pub fn pg_base() -> String {
+    std::env::var("RENKEI_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+pub fn redis_url() -> String {
+    std::env::var("RENKEI_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// A fresh, empty PostgreSQL database, dropped with this value.
+pub struct PgDatabase {
+    pub name: String,
+    pub url: String,
+}
+
+impl PgDatabase {
+    pub fn create() -> PgDatabase {
+        let name = format!("renkei_t_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = diesel::PgConnection::establish(&format!("{}/postgres", pg_base()))
+            .expect("PostgreSQL answers at RENKEI_TEST_PG (run the tests with ops/test)");
+        diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).expect("create database");
+        PgDatabase { url: format!("{}/{name}", pg_base()), name }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = diesel::PgConnection::establish(&format!("{}/postgres", pg_base())) {
+            let _ =
+                diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(&mut admin);
+        }
+    }
+}
+
+/// A temporary folder removed with this value.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(prefix: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("{prefix}-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A real hub serving on a loopback port.
+pub struct TestHub {
+    pub base: String,
+    pub hub: Arc<Hub>,
+    pub backend: Backend,
+    handle: actix_web::dev::ServerHandle,
+    thread: Option<std::thread::JoinHandle<()>>,
+    http: reqwest::blocking::Client,
+    // Dropped after the server stops.
+    _pg: Option<PgDatabase>,
+    pub data_dir: TempDir,
+}
+
+impl TestHub {
+    pub fn start(backend: Backend) -> TestHub {
+        TestHub::start_with(backend, |_| {})
+    }
+
+    /// Starts a hub after `tune` adjusts its configuration.
+    pub fn start_with(backend: Backend, tune: impl FnOnce(&mut Config)) -> TestHub {
+        let data_dir = TempDir::new("renkei-hub-test");
+        let pg = (backend == Backend::Postgres).then(PgDatabase::create);
+        let mut config = Config {
+            data_dir: data_dir.0.clone(),
+            database_url: Some(match &pg {
+                Some(db) => db.url.clone(),
+                None => format!("sqlite://{}", data_dir.0.join("hub.db").display()),
+            }),
+            database_pool_size: 4,
+            ..Config::default()
+        };
+        tune(&mut config);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let system = actix_web::rt::System::new();
+            system.block_on(async move {
+                let hub = Hub::open(config).await.expect("hub opens");
+                let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+                let port = listener.local_addr().expect("addr").port();
+                let server = renkei_hub::http::server(Arc::clone(&hub), listener, None).expect("server");
+                tx.send((hub, server.handle(), port)).expect("send");
+                let _ = server.await;
+            });
+        });
+        let (hub, handle, port) = rx.recv().expect("hub started");
+        TestHub {
+            base: format!("http://127.0.0.1:{port}"),
+            hub,
+            backend,
+            handle,
+            thread: Some(thread),
+            http: reqwest::blocking::Client::new(),
+            _pg: pg,
+            data_dir,
+        }
+    }
+
+    pub fn db<T>(&self, f: impl FnOnce(&mut renkei_hub::store::DbConn) -> T) -> T {
+        let mut conn = self.hub.pool.get().expect("connection");
+        f(&mut conn)
+    }
+
+    /// Adds an organisation; returns its id.
+    pub fn add_org(&self, name: &str, coordinator: bool) -> String {
+        self.db(|c| directory::add_org(c, name, "energy", coordinator, None).map(|o| o.id).expect("org"))
+    }
+
+    pub fn token(&self, org: &str, role: Role) -> String {
+        self.db(|c| directory::issue_token(c, &self.hub.keys, org, role, None).map(|(_, t)| t).expect("token"))
+    }
+
+    /// POSTs a GraphQL request; returns the HTTP status and the JSON body.
+    pub fn post(&self, token: Option<&str>, query: &str, variables: Value) -> (u16, Value) {
+        let mut req =
+            self.http.post(format!("{}/graphql", self.base)).json(&json!({"query": query, "variables": variables}));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().expect("request");
+        let status = resp.status().as_u16();
+        (status, resp.json().unwrap_or(Value::Null))
+    }
+
+    /// A GraphQL request that must succeed; returns `data`.
+    pub fn gql(&self, token: &str, query: &str, variables: Value) -> Value {
+        let (status, body) = self.post(Some(token), query, variables);
+        assert!(status == 200 && body.get("errors").is_none(), "query failed ({status}): {body}\n{query}");
+        body["data"].clone()
+    }
+
+    /// A GraphQL request that must fail; returns the first error's `extensions.code`.
+    pub fn gql_error(&self, token: &str, query: &str, variables: Value) -> (String, Value) {
+        let (_, body) = self.post(Some(token), query, variables);
+        let err = body["errors"][0].clone();
+        assert!(!err.is_null(), "expected an error, got {body}");
+        (err["extensions"]["code"].as_str().unwrap_or("").to_string(), err)
+    }
+
+    pub fn get(&self, path: &str) -> (u16, String) {
+        let resp = self.http.get(format!("{}{path}", self.base)).send().expect("request");
+        (resp.status().as_u16(), resp.text().unwrap_or_default())
+    }
+
+    /// Rows in a table, for "nothing was stored" checks.
+    pub fn count(&self, table: &str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        self.db(|c| {
+            diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}")).get_result::<N>(c).expect("count").n
+        })
+    }
+
+    /// Follows the whole change feed with pages of `limit`; returns every item.
+    pub fn follow_changes(&self, token: &str, after: Option<String>, limit: i64) -> (Vec<Value>, String) {
+        let mut cursor = after;
+        let mut items = Vec::new();
+        loop {
+            let data = self.gql(
+                token,
+                "query($after: String, $limit: Int) { changes(after: $after, limit: $limit) { items { seq id type version tlp deleted object signature } cursor hasMore } }",
+                json!({"after": cursor, "limit": limit}),
+            );
+            let page = &data["changes"];
+            items.extend(page["items"].as_array().cloned().unwrap_or_default());
+            cursor = page["cursor"].as_str().map(str::to_string);
+            if !page["hasMore"].as_bool().unwrap_or(false) {
+                return (items, cursor.unwrap_or_default());
+            }
+        }
+    }
+}
+
+impl Drop for TestHub {
+    fn drop(&mut self) {
+        futures::executor::block_on(self.handle.stop(false));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Where the MITRE ATT&CK test bundles live beside the project, if they do.
+pub fn attack_data_dir() -> Option<PathBuf> {
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/attack"));
+    dir.join("ics-attack.json").exists().then_some(dir)
+}

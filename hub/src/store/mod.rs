@@ -100,6 +100,7 @@ pub fn connect(url: &str, max_size: u32) -> Result<DbPool, StoreError> {
     let manager = ConnectionManager::<DbConn>::new(driver_url);
     let pool = Pool::builder()
         .max_size(max_size)
+        .min_idle(Some(max_size.min(2)))
         .connection_timeout(std::time::Duration::from_secs(10))
         .connection_customizer(Box::new(SqlitePragmas))
         .build(manager)?;

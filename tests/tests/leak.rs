@@ -1,0 +1,213 @@
+//! The leak test: a hub with a coordinator and three members, items at every label
+//! (RED with named recipients, anonymous ones too). Every viewer reads every surface
+//! and sees exactly what DESIGN.md's TLP table allows, and never an anonymous
+//! submitter. Run against PostgreSQL and SQLite.
+
+use renkei_e2e::{Backend, TestHub};
+use renkei_hub::auth::Role;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+const SHARE: &str = "mutation($input: [IndicatorInput!]!, $sharing: SharingInput!) { shareIndicators(input: $input, sharing: $sharing) { id value } }";
+
+struct Viewer {
+    name: &'static str,
+    token: String,
+}
+
+fn share_indicator(hub: &TestHub, token: &str, value: &str, sharing: Value) -> (String, String) {
+    let data = hub.gql(token, SHARE, json!({"input": [{"type": "IPV4", "value": value}], "sharing": sharing}));
+    let item = &data["shareIndicators"][0];
+    (item["id"].as_str().expect("id").to_string(), item["value"].as_str().expect("value").to_string())
+}
+
+fn ids_of(list: &Value) -> BTreeSet<String> {
+    list.as_array().into_iter().flatten().filter_map(|n| n["id"].as_str().map(str::to_string)).collect()
+}
+
+fn leak_test(backend: Backend) {
+    let hub = TestHub::start(backend);
+    let coord_org = hub.add_org("Sector ISAC secretariat", true);
+    let m1 = hub.add_org("Member One Power", false);
+    let m2 = hub.add_org("Member Two Gas", false);
+    let m3 = hub.add_org("Member Three Water", false);
+    let viewers = [
+        Viewer { name: "C", token: hub.token(&coord_org, Role::Coordinator) },
+        Viewer { name: "M1", token: hub.token(&m1, Role::Analyst) },
+        Viewer { name: "M2", token: hub.token(&m2, Role::Analyst) },
+        Viewer { name: "M3", token: hub.token(&m3, Role::Analyst) },
+    ];
+    let token = |n: &str| viewers.iter().find(|v| v.name == n).map(|v| v.token.clone()).expect("viewer");
+    let all: BTreeSet<&str> = ["C", "M1", "M2", "M3"].into();
+    let only = |names: &[&'static str]| names.iter().copied().collect::<BTreeSet<&str>>();
+
+    // id -> (kind, who may see it)
+    let mut expected: BTreeMap<String, (&str, BTreeSet<&str>)> = BTreeMap::new();
+    let mut values = Vec::new();
+    for (i, tlp) in ["CLEAR", "GREEN", "AMBER", "AMBER_STRICT"].iter().enumerate() {
+        let (id, v) = share_indicator(&hub, &token("M1"), &format!("198.51.100.{}", i + 1), json!({"tlp": tlp}));
+        expected.insert(id, ("indicator", all.clone()));
+        values.push(v);
+    }
+    let (id, v) = share_indicator(&hub, &token("M1"), "198.51.100.10", json!({"tlp": "RED", "recipients": [m2]}));
+    expected.insert(id, ("indicator", only(&["M1", "M2"])));
+    values.push(v);
+    // Member Three shares only anonymously.
+    let (id, v) = share_indicator(&hub, &token("M3"), "203.0.113.1", json!({"tlp": "GREEN", "anonymous": true}));
+    expected.insert(id, ("indicator", all.clone()));
+    values.push(v);
+    let (id, v) = share_indicator(
+        &hub,
+        &token("M3"),
+        "203.0.113.2",
+        json!({"tlp": "RED", "recipients": [m2], "anonymous": true}),
+    );
+    expected.insert(id, ("indicator", only(&["M3", "M2"])));
+    values.push(v);
+    let tech = hub.gql(
+        &token("M3"),
+        "mutation { shareTechnique(input: {attackId: \"T0866\", name: \"Exploitation of Remote Services\", narrative: \"seen against HMI\"}, sharing: {tlp: AMBER, anonymous: true}) { id } }",
+        json!({}),
+    );
+    expected.insert(tech["shareTechnique"]["id"].as_str().expect("id").into(), ("technique", all.clone()));
+    let tech2 = hub.gql(
+        &token("M1"),
+        "mutation($r: [ID!]!) { shareTechnique(input: {attackId: \"T1566.001\", name: \"Spearphishing Attachment\", narrative: \"invoice lure\"}, sharing: {tlp: RED, recipients: $r}) { id } }",
+        json!({"r": [m3]}),
+    );
+    expected.insert(tech2["shareTechnique"]["id"].as_str().expect("id").into(), ("technique", only(&["M1", "M3"])));
+    let inc = hub.gql(
+        &token("M2"),
+        "mutation($r: [ID!]!) { reportIncident(input: {title: \"HMI intrusion\", summary: \"remote access abused\", sector: \"gas\", serviceImpact: DEGRADED, techniqueIds: [\"T0866\"]}, sharing: {tlp: RED, recipients: $r}) { id } }",
+        json!({"r": [m1]}),
+    );
+    expected.insert(inc["reportIncident"]["id"].as_str().expect("id").into(), ("incident", only(&["M2", "M1"])));
+    let inc2 = hub.gql(
+        &token("M2"),
+        "mutation { reportIncident(input: {title: \"Phishing wave\", summary: \"invoices\", sector: \"gas\", serviceImpact: NONE}, sharing: {tlp: AMBER_STRICT}) { id } }",
+        json!({}),
+    );
+    expected.insert(inc2["reportIncident"]["id"].as_str().expect("id").into(), ("incident", all.clone()));
+    let adv = hub.gql(
+        &token("M3"),
+        "mutation { shareAdvisory(input: {cveId: \"CVE-2024-3400\", title: \"PAN-OS GlobalProtect command injection\", affected: [{cpe: \"cpe:2.3:o:paloaltonetworks:pan-os:*:*:*:*:*:*:*:*\", versionEndExcluding: \"11.1.2\"}], cvssVector: \"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H\", exploitation: KNOWN_EXPLOITED}, sharing: {tlp: GREEN, anonymous: true}) { id cvssBaseScore } }",
+        json!({}),
+    );
+    assert_eq!(adv["shareAdvisory"]["cvssBaseScore"], json!(9.8));
+    expected.insert(adv["shareAdvisory"]["id"].as_str().expect("id").into(), ("advisory", all.clone()));
+    let adv2 = hub.gql(
+        &token("M1"),
+        "mutation($r: [ID!]!) { shareAdvisory(input: {cveId: \"CVE-2023-0001\", title: \"internal product flaw\"}, sharing: {tlp: RED, recipients: $r}) { id } }",
+        json!({"r": [m2, m3]}),
+    );
+    expected.insert(adv2["shareAdvisory"]["id"].as_str().expect("id").into(), ("advisory", only(&["M1", "M2", "M3"])));
+
+    let anon_leaks = [m3.as_str(), "Member Three Water"];
+    let mut failures = Vec::new();
+    for viewer in &viewers {
+        let want = |kind: Option<&str>| -> BTreeSet<String> {
+            expected
+                .iter()
+                .filter(|(_, (k, who))| kind.is_none_or(|kind| *k == kind) && who.contains(viewer.name))
+                .map(|(id, _)| id.clone())
+                .collect()
+        };
+        let mut responses = Vec::new();
+        let mut check = |surface: &str, got: BTreeSet<String>, want: BTreeSet<String>| {
+            if got != want {
+                failures.push(format!(
+                    "{} via {surface}: sees {} extra {:?}, misses {:?}",
+                    viewer.name,
+                    got.len(),
+                    got.difference(&want).collect::<Vec<_>>(),
+                    want.difference(&got).collect::<Vec<_>>()
+                ));
+            }
+        };
+
+        // indicators, paging 2 at a time
+        let mut seen = BTreeSet::new();
+        let mut after: Option<String> = None;
+        loop {
+            let data = hub.gql(
+                &viewer.token,
+                "query($after: String) { indicators(first: 2, after: $after) { nodes { id value createdBy { id name } stix } pageInfo { hasNextPage endCursor } } }",
+                json!({"after": after}),
+            );
+            seen.extend(ids_of(&data["indicators"]["nodes"]));
+            responses.push(data.clone());
+            if !data["indicators"]["pageInfo"]["hasNextPage"].as_bool().expect("bool") {
+                break;
+            }
+            after = data["indicators"]["pageInfo"]["endCursor"].as_str().map(str::to_string);
+        }
+        check("indicators", seen, want(Some("indicator")));
+        for (field, kind) in [("techniques", "technique"), ("incidents", "incident"), ("advisories", "advisory")] {
+            let data = hub.gql(
+                &viewer.token,
+                &format!("{{ {field}(first: 100) {{ nodes {{ id createdBy {{ id name }} stix }} }} }}"),
+                json!({}),
+            );
+            check(field, ids_of(&data[field]["nodes"]), want(Some(kind)));
+            responses.push(data);
+        }
+        // node lookup of every id
+        let mut seen = BTreeSet::new();
+        for id in expected.keys() {
+            let data = hub.gql(
+                &viewer.token,
+                "query($id: ID!) { node(id: $id) { ... on Indicator { id createdBy { id name } } ... on Technique { id createdBy { id name } } ... on Incident { id createdBy { id name } } ... on Advisory { id createdBy { id name } } } }",
+                json!({"id": id}),
+            );
+            if let Some(id) = data["node"]["id"].as_str() {
+                seen.insert(id.to_string());
+            }
+            responses.push(data);
+        }
+        check("node", seen, want(None));
+        // lookup by value
+        let data = hub.gql(
+            &viewer.token,
+            "query($v: [String!]!) { lookup(values: $v) { input matches { id createdBy { id name } } } }",
+            json!({"v": values}),
+        );
+        let seen: BTreeSet<String> =
+            data["lookup"].as_array().expect("list").iter().flat_map(|r| ids_of(&r["matches"])).collect();
+        check("lookup", seen, want(Some("indicator")));
+        responses.push(data);
+        // the change feed
+        let (items, _) = hub.follow_changes(&viewer.token, None, 3);
+        let seen: BTreeSet<String> = items
+            .iter()
+            .filter(|i| i["deleted"] == json!(false))
+            .filter_map(|i| i["id"].as_str().map(str::to_string))
+            .collect();
+        check("changes", seen, want(None));
+        responses.push(Value::Array(items));
+
+        // Anonymity: only the coordinators and the submitter learn who Member Three is.
+        if viewer.name == "M1" || viewer.name == "M2" {
+            let text = serde_json::to_string(&responses).expect("json");
+            for needle in anon_leaks {
+                if text.contains(needle) {
+                    failures.push(format!("{} learned the anonymous submitter ({needle})", viewer.name));
+                }
+            }
+        } else {
+            // Coordinators do see who submitted anonymous items.
+            let text = serde_json::to_string(&responses).expect("json");
+            assert!(text.contains(&m3), "{} should see Member Three as submitter", viewer.name);
+        }
+    }
+    assert!(failures.is_empty(), "TLP leaks on {backend:?}:\n{}", failures.join("\n"));
+}
+
+#[test]
+fn every_viewer_sees_exactly_what_tlp_allows_on_postgres() {
+    leak_test(Backend::Postgres);
+}
+
+#[test]
+fn every_viewer_sees_exactly_what_tlp_allows_on_sqlite() {
+    leak_test(Backend::Sqlite);
+}
