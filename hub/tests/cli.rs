@@ -1,0 +1,200 @@
+//! The `renkei-hub` command line, run as a user would: organisations, tokens, keys,
+//! ATT&CK import and audit verification, with configuration from flags, environment
+//! and file.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_renkei-hub"));
+    // Keep the caller's RENKEI_* settings out of these tests.
+    for (k, _) in std::env::vars() {
+        if k.starts_with("RENKEI_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("RENKEI_LOG", "warn");
+    cmd
+}
+
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new() -> Dir {
+        let d = std::env::temp_dir().join(format!("renkei-cli-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&d).expect("dir");
+        Dir(d)
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("renkei-hub runs")
+}
+
+fn ok(cmd: &mut Command) -> String {
+    let out = run(cmd);
+    assert!(out.status.success(), "failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf8").trim().to_string()
+}
+
+fn hub(data: &Path) -> Command {
+    let mut c = bin();
+    c.arg("--data-dir").arg(data);
+    c
+}
+
+#[test]
+fn admin_commands_work_on_the_embedded_default_and_audit_verify_catches_tampering() {
+    let dir = Dir::new();
+    let data = dir.0.join("data");
+    let org = ok(hub(&data).args(["org", "add", "Kanto Electric", "--sector", "electricity"]));
+    assert!(uuid::Uuid::parse_str(&org).is_ok(), "org add prints only the id: {org}");
+    let coord = ok(hub(&data).args(["org", "add", "Electricity ISAC", "--sector", "electricity", "--coordinator"]));
+    assert!(ok(hub(&data).args(["org", "list"])).contains("Kanto Electric"));
+    // The default database is an SQLite file in the data folder.
+    assert!(data.join("renkei.db").exists());
+
+    let token = ok(hub(&data).args(["token", "issue", "--org", &org, "--role", "analyst", "--expires", "90d"]));
+    assert!(token.starts_with("rk_") && !token.contains('\n'), "token issue prints only the token");
+    let out = run(hub(&data).args(["token", "issue", "--org", &org, "--role", "coordinator"]));
+    assert!(!out.status.success(), "a member organisation gets no coordinator token");
+    ok(hub(&data).args(["token", "issue", "--org", &coord, "--role", "coordinator"]));
+    let out = run(hub(&data).args(["token", "issue", "--org", &org, "--role", "janitor"]));
+    assert!(!out.status.success());
+
+    // Keys: made at first start, private, stable.
+    let key = ok(hub(&data).args(["key", "show"]));
+    assert_eq!(key, ok(hub(&data).args(["key", "show"])));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for f in ["hub-signing-key.pk8", "token-hmac.key"] {
+            let mode = std::fs::metadata(data.join(f)).expect("key file").permissions().mode();
+            assert_eq!(mode & 0o077, 0, "{f} must be readable by the hub user only");
+        }
+    }
+
+    let token_id = token.split('_').nth(1).expect("id");
+    ok(hub(&data).args(["token", "revoke", token_id]));
+    assert!(!run(hub(&data).args(["token", "revoke", token_id])).status.success(), "revoking twice is refused");
+
+    let verified = ok(hub(&data).args(["audit", "verify"]));
+    assert!(verified.contains("intact"), "{verified}");
+
+    // Tamper with one audit row: verify must fail and name it.
+    let mut conn =
+        <diesel::SqliteConnection as diesel::Connection>::establish(&data.join("renkei.db").display().to_string())
+            .expect("sqlite");
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query("UPDATE audit_log SET detail = '{\"role\":\"coordinator\"}' WHERE seq = 3"),
+        &mut conn,
+    )
+    .expect("tamper");
+    let out = run(hub(&data).args(["audit", "verify"]));
+    assert!(!out.status.success(), "tampering must fail verification");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("entry 3"), "names the first bad entry: {stderr}");
+
+    // Deleting an entry breaks the chain too.
+    diesel::RunQueryDsl::execute(diesel::sql_query("DELETE FROM audit_log WHERE seq = 2"), &mut conn).expect("delete");
+    let out = run(hub(&data).args(["audit", "verify"]));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("entry 2"));
+}
+
+#[test]
+fn configuration_comes_from_file_then_environment_then_flags() {
+    let dir = Dir::new();
+    let file_data = dir.0.join("from-file");
+    let env_data = dir.0.join("from-env");
+    let flag_data = dir.0.join("from-flag");
+    let config = dir.0.join("hub.toml");
+    std::fs::write(&config, format!("data_dir = {:?}\n", file_data.display().to_string())).expect("write");
+
+    ok(bin().arg("--config").arg(&config).args(["org", "add", "A", "--sector", "gas"]));
+    assert!(file_data.join("renkei.db").exists());
+    ok(bin()
+        .arg("--config")
+        .arg(&config)
+        .env("RENKEI_DATA_DIR", &env_data)
+        .args(["org", "add", "B", "--sector", "gas"]));
+    assert!(env_data.join("renkei.db").exists());
+    ok(bin()
+        .arg("--config")
+        .arg(&config)
+        .env("RENKEI_DATA_DIR", &env_data)
+        .arg("--data-dir")
+        .arg(&flag_data)
+        .args(["org", "add", "C", "--sector", "gas"]));
+    assert!(flag_data.join("renkei.db").exists());
+    // RENKEI_DATABASE_URL names the database for every subcommand.
+    let url = format!("sqlite://{}", dir.0.join("elsewhere.db").display());
+    ok(bin()
+        .env("RENKEI_DATA_DIR", &env_data)
+        .env("RENKEI_DATABASE_URL", &url)
+        .args(["org", "add", "D", "--sector", "gas"]));
+    assert!(dir.0.join("elsewhere.db").exists());
+
+    // A typo in the file is an error, not silently ignored.
+    std::fs::write(&config, "lisen = \"0.0.0.0:1\"\n").expect("write");
+    let out = run(bin().arg("--config").arg(&config).args(["org", "list"]));
+    assert!(!out.status.success());
+    // Unknown database schemes are refused.
+    let out = run(bin().env("RENKEI_DATA_DIR", &env_data).args(["--database", "mysql://x/y", "org", "list"]));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported database URL"));
+}
+
+#[test]
+fn plain_http_on_a_public_address_needs_the_explicit_flag() {
+    let dir = Dir::new();
+    let out = run(hub(&dir.0).args(["serve", "--listen", "0.0.0.0:0"]));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refusing to serve plain HTTP"));
+}
+
+#[test]
+fn attack_import_loads_mitre_bundles() {
+    let shared = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/attack"));
+    let (ics, enterprise) = (shared.join("ics-attack.json"), shared.join("enterprise-attack-techniques.json"));
+    if !ics.exists() || !enterprise.exists() {
+        eprintln!("skipping attack_import_loads_mitre_bundles: {} not found", shared.display());
+        return;
+    }
+    let dir = Dir::new();
+    let out = ok(hub(&dir.0).args(["attack", "import"]).arg(&enterprise).arg(&ics));
+    assert!(out.contains("685") || out.contains("relations"), "{out}");
+    let mut conn =
+        <diesel::SqliteConnection as diesel::Connection>::establish(&dir.0.join("renkei.db").display().to_string())
+            .expect("db");
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let count = |conn: &mut diesel::SqliteConnection, sql: &str| -> i64 {
+        diesel::RunQueryDsl::get_result::<N>(diesel::sql_query(sql), conn).expect("count").n
+    };
+    assert_eq!(count(&mut conn, "SELECT COUNT(*) AS n FROM attack_relations WHERE kind = 'targets'"), 685);
+    assert_eq!(count(&mut conn, "SELECT COUNT(*) AS n FROM attack_assets"), 18);
+    assert_eq!(
+        count(&mut conn, "SELECT COUNT(*) AS n FROM attack_relations WHERE kind = 'targets' AND source_id = 'T0866' AND target_id = 'A0003'"),
+        1
+    );
+    // Importing again replaces, never doubles.
+    ok(hub(&dir.0).args(["attack", "import"]).arg(&ics));
+    assert_eq!(count(&mut conn, "SELECT COUNT(*) AS n FROM attack_relations WHERE kind = 'targets'"), 685);
+    // Not a bundle: a clear error in both languages.
+    let junk = dir.0.join("junk.json");
+    std::fs::write(&junk, "{\"type\": \"indicator\"}").expect("write");
+    let out = run(hub(&dir.0).args(["attack", "import"]).arg(&junk));
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bundle") && stderr.contains("バンドル"), "{stderr}");
+}
