@@ -337,7 +337,8 @@ pub fn revoke(
             return Err(AppError::not_found("item"));
         }
         let is_submitter = access.submitter == actor.org_id;
-        if !(is_submitter && actor.may_share()) && !actor.is_coordinator() {
+        let may_revoke = actor.is_coordinator() || (is_submitter && actor.may_share());
+        if !may_revoke {
             return Err(AppError::forbidden("revoke an item shared by another organisation"));
         }
         if access.status == Status::Revoked {
