@@ -112,7 +112,11 @@ impl TestHub {
                 let hub = Hub::open(config).await.expect("hub opens");
                 let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
                 let port = listener.local_addr().expect("addr").port();
-                let server = renkei_hub::http::server(Arc::clone(&hub), listener, None).expect("server");
+                let tls = match (&hub.config.tls_cert, &hub.config.tls_key) {
+                    (Some(cert), Some(key)) => Some(renkei_hub::http::tls_config(cert, key).expect("tls config")),
+                    _ => None,
+                };
+                let server = renkei_hub::http::server(Arc::clone(&hub), listener, tls).expect("server");
                 tx.send((hub, server.handle(), port)).expect("send");
                 let _ = server.await;
             });
