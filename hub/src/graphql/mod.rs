@@ -84,20 +84,7 @@ fn to_items(
     names: &std::collections::HashMap<String, String>,
 ) -> AppResult<Vec<SharedItem>> {
     let viewer = id.viewer();
-    rows.into_iter()
-        .map(|row| {
-            let stix = stix_of(&row)?;
-            shared_item(&viewer, &row, stix, names)
-        })
-        .collect()
-}
-
-/// The STIX JSON of an object's current version, rebuilt from the stored envelope and
-/// body (the same function the feed's stored copy was made with).
-fn stix_of(row: &ObjectRow) -> AppResult<String> {
-    let env = serde_json::from_str(&row.envelope).map_err(AppError::internal)?;
-    let body = serde_json::from_str(&row.body).map_err(AppError::internal)?;
-    Ok(renkei_schema::stix::to_stix(&env, &body).to_string())
+    rows.into_iter().map(|row| shared_item(&viewer, &row, names)).collect()
 }
 
 #[derive(SimpleObject)]
@@ -495,7 +482,7 @@ impl QueryRoot {
                     version: i.revision,
                     tlp: tlp_of(&i.tlp)?,
                     deleted: i.deleted,
-                    object: i.stix.map(Json),
+                    object: i.stix.map(Json::Text),
                     signature: i.signature,
                 })
             })
@@ -528,7 +515,7 @@ impl QueryRoot {
                 actor_org: r.actor_org,
                 action: r.action,
                 target: r.target,
-                detail: Json(r.detail),
+                detail: Json::Text(r.detail),
                 source: r.source,
                 hash: r.hash,
             })

@@ -196,18 +196,29 @@ pub enum RoleGql {
     Procurement,
 }
 
-/// Raw JSON (a STIX object), stored as text and parsed only when sent.
+/// JSON output: stored text parsed only when sent, or a STIX object built only when
+/// the field is selected (so a share answering `{ id }` never builds it).
 #[derive(Clone, Debug)]
-pub struct Json(pub String);
+pub enum Json {
+    Text(String),
+    Stix(Box<(Envelope, Body)>),
+}
 
 #[Scalar(name = "JSON")]
 impl ScalarType for Json {
     fn parse(value: Value) -> async_graphql::InputValueResult<Self> {
-        Ok(Json(value.into_json().map_err(|e| async_graphql::InputValueError::custom(e.to_string()))?.to_string()))
+        Ok(Json::Text(
+            value.into_json().map_err(|e| async_graphql::InputValueError::custom(e.to_string()))?.to_string(),
+        ))
     }
 
     fn to_value(&self) -> Value {
-        serde_json::from_str::<Value>(&self.0).unwrap_or(Value::Null)
+        match self {
+            Json::Text(text) => serde_json::from_str::<Value>(text).unwrap_or(Value::Null),
+            Json::Stix(parts) => {
+                Value::from_json(renkei_schema::stix::to_stix(&parts.0, &parts.1)).unwrap_or(Value::Null)
+            }
+        }
     }
 }
 
@@ -318,12 +329,7 @@ fn stamp(t: &chrono::DateTime<chrono::Utc>) -> String {
 
 /// Builds the GraphQL value of a row the viewer may read. `names` maps organisation
 /// ids to names.
-pub fn shared_item(
-    viewer: &Viewer<'_>,
-    row: &ObjectRow,
-    stix: String,
-    names: &HashMap<String, String>,
-) -> AppResult<SharedItem> {
+pub fn shared_item(viewer: &Viewer<'_>, row: &ObjectRow, names: &HashMap<String, String>) -> AppResult<SharedItem> {
     let env: Envelope = serde_json::from_str(&row.envelope).map_err(AppError::internal)?;
     let body: Body = serde_json::from_str(&row.body).map_err(AppError::internal)?;
     let created_by = visible_submitter(viewer, row)?
@@ -345,7 +351,7 @@ pub fn shared_item(
         valid_from: stamp(&env.valid_from),
         valid_until: env.valid_until.as_ref().map(stamp),
         labels: env.labels.clone(),
-        stix: Json(stix),
+        stix: Json::Stix(Box::new((env.clone(), body.clone()))),
     };
     Ok(match body {
         Body::Indicator(b) => SharedItem::Indicator(Indicator {
