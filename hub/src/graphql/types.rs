@@ -268,6 +268,9 @@ pub struct Indicator {
 pub struct Technique {
     #[graphql(flatten)]
     pub shared: SharedFields,
+    /// The object's kind, as in the change feed: `technique`.
+    #[graphql(name = "type")]
+    pub object_type: &'static str,
     pub attack_id: String,
     pub name: String,
     pub tactics: Vec<String>,
@@ -280,6 +283,9 @@ pub struct Technique {
 pub struct Incident {
     #[graphql(flatten)]
     pub shared: SharedFields,
+    /// The object's kind, as in the change feed: `incident`.
+    #[graphql(name = "type")]
+    pub object_type: &'static str,
     pub title: String,
     pub summary: String,
     pub sector: String,
@@ -303,6 +309,9 @@ pub struct AffectedProductOut {
 pub struct Advisory {
     #[graphql(flatten)]
     pub shared: SharedFields,
+    /// The object's kind, as in the change feed: `advisory`.
+    #[graphql(name = "type")]
+    pub object_type: &'static str,
     pub cve_id: String,
     pub title: String,
     pub description: Option<String>,
@@ -362,6 +371,7 @@ pub fn shared_item(viewer: &Viewer<'_>, row: &ObjectRow, names: &HashMap<String,
         }),
         Body::Technique(b) => SharedItem::Technique(Technique {
             shared,
+            object_type: "technique",
             attack_id: b.attack_id,
             name: b.name,
             tactics: b.tactics,
@@ -371,6 +381,7 @@ pub fn shared_item(viewer: &Viewer<'_>, row: &ObjectRow, names: &HashMap<String,
         }),
         Body::Incident(b) => SharedItem::Incident(Incident {
             shared,
+            object_type: "incident",
             title: b.title,
             summary: b.summary,
             sector: b.sector,
@@ -382,6 +393,7 @@ pub fn shared_item(viewer: &Viewer<'_>, row: &ObjectRow, names: &HashMap<String,
         }),
         Body::Advisory(b) => SharedItem::Advisory(Advisory {
             shared,
+            object_type: "advisory",
             cve_id: b.cve_id,
             title: b.title,
             description: b.description,
