@@ -207,7 +207,7 @@ async fn graphql_post(
     if response.is_err() {
         Metrics::add(&hub.metrics.graphql_errors, 1);
     }
-    match serde_json::to_vec(&response) {
+    match crate::graphql::response_json(&response) {
         Ok(bytes) => HttpResponse::Ok().content_type("application/json").body(bytes),
         Err(e) => error_response(StatusCode::INTERNAL_SERVER_ERROR, &AppError::internal(e)),
     }

@@ -32,6 +32,68 @@ pub fn build_schema(hub: Arc<Hub>) -> HubSchema {
         .finish()
 }
 
+/// Serialises a response. Like async-graphql's own serialisation, except that
+/// `Value::Binary` holds pre-serialised JSON (only the [`Json`] scalar makes it) and is
+/// written as is.
+pub fn response_json(response: &async_graphql::Response) -> Result<Vec<u8>, serde_json::Error> {
+    let mut out = Vec::with_capacity(1024);
+    out.extend_from_slice(b"{\"data\":");
+    write_value(&response.data, &mut out)?;
+    if !response.errors.is_empty() {
+        out.extend_from_slice(b",\"errors\":");
+        serde_json::to_writer(&mut out, &response.errors)?;
+    }
+    if !response.extensions.is_empty() {
+        out.extend_from_slice(b",\"extensions\":{");
+        for (i, (k, v)) in response.extensions.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            serde_json::to_writer(&mut out, k)?;
+            out.push(b':');
+            write_value(v, &mut out)?;
+        }
+        out.push(b'}');
+    }
+    out.push(b'}');
+    Ok(out)
+}
+
+fn write_value(value: &async_graphql::Value, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+    use async_graphql::Value;
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Number(n) => out.extend_from_slice(n.to_string().as_bytes()),
+        Value::String(s) => serde_json::to_writer(&mut *out, s)?,
+        Value::Enum(name) => serde_json::to_writer(&mut *out, name.as_str())?,
+        Value::Binary(raw) => out.extend_from_slice(raw),
+        Value::List(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(item, out)?;
+            }
+            out.push(b']');
+        }
+        Value::Object(map) => {
+            out.push(b'{');
+            for (i, (k, v)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                serde_json::to_writer(&mut *out, k.as_str())?;
+                out.push(b':');
+                write_value(v, out)?;
+            }
+            out.push(b'}');
+        }
+    }
+    Ok(())
+}
+
 /// The SDL, as checked in at `schema/hub.graphql`.
 pub fn sdl() -> String {
     Schema::build(QueryRoot, MutationRoot, EmptySubscription).finish().sdl()
@@ -585,13 +647,14 @@ where
     let (rows, names) = h
         .db(move |hub, c| {
             let bodies = build(c, &caller, sharing.tlp)?;
-            let rows = sharing::publish_new(c, &hub.origin(), &caller, bodies, sharing)?;
+            let published = sharing::publish_new(c, &hub.origin(), &caller, bodies, sharing)?;
             let names = directory::org_names(c)?;
-            Ok((rows, names))
+            Ok((published, names))
         })
         .await?;
     Metrics::add(&h.metrics.objects_shared, rows.len() as u64);
-    to_items(&who, rows, &names)
+    let viewer = who.viewer();
+    rows.into_iter().map(|p| shared_item_of(&viewer, &p.row, p.envelope, p.body, &names)).collect()
 }
 
 fn single<T>(items: Vec<SharedItem>, pick: impl Fn(SharedItem) -> Option<T>) -> AppResult<T> {
@@ -721,5 +784,27 @@ impl MutationRoot {
         let who = identity(ctx)?;
         let row = hub(ctx).db(move |hub, c| sharing::revoke(c, &hub.origin(), &who, &id, &reason)).await?;
         Ok(Revoked { id: ID(row.id), version: row.revision, status: StatusGql::Revoked })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_graphql::ScalarType;
+
+    #[test]
+    fn response_json_writes_pre_serialised_json_verbatim_and_escapes_strings() {
+        let data = async_graphql::Value::from_json(serde_json::json!({"a": "x\"y", "n": 1.5, "l": [true, null]}))
+            .expect("value");
+        let mut response = async_graphql::Response::new(data);
+        if let async_graphql::Value::Object(map) = &mut response.data {
+            map.insert(async_graphql::Name::new("raw"), Json::Text("{\"k\":[1,2]}".into()).to_value());
+        }
+        let text = String::from_utf8(response_json(&response).expect("json")).expect("utf8");
+        let parsed: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+        assert_eq!(
+            parsed,
+            serde_json::json!({"data": {"a": "x\"y", "n": 1.5, "l": [true, null], "raw": {"k": [1, 2]}}})
+        );
     }
 }

@@ -196,10 +196,13 @@ pub enum RoleGql {
     Procurement,
 }
 
-/// JSON output: stored text parsed only when sent, or a STIX object built only when
-/// the field is selected (so a share answering `{ id }` never builds it).
+/// JSON output (STIX objects, audit details). Values travel through the response tree
+/// already serialised, as `Value::Binary`, and [`super::response_json`] writes them
+/// verbatim: the change feed never rebuilds a JSON tree per object. A STIX object of a
+/// list entry is built only when its field is selected.
 #[derive(Clone, Debug)]
 pub enum Json {
+    /// JSON text produced by serde_json (stored STIX, audit detail).
     Text(String),
     Stix(Box<(Envelope, Body)>),
 }
@@ -213,12 +216,11 @@ impl ScalarType for Json {
     }
 
     fn to_value(&self) -> Value {
-        match self {
-            Json::Text(text) => serde_json::from_str::<Value>(text).unwrap_or(Value::Null),
-            Json::Stix(parts) => {
-                Value::from_json(renkei_schema::stix::to_stix(&parts.0, &parts.1)).unwrap_or(Value::Null)
-            }
-        }
+        let text = match self {
+            Json::Text(text) => text.clone(),
+            Json::Stix(parts) => renkei_schema::stix::to_stix(&parts.0, &parts.1).to_string(),
+        };
+        Value::Binary(actix_web::web::Bytes::from(text))
     }
 }
 
@@ -341,6 +343,17 @@ fn stamp(t: &chrono::DateTime<chrono::Utc>) -> String {
 pub fn shared_item(viewer: &Viewer<'_>, row: &ObjectRow, names: &HashMap<String, String>) -> AppResult<SharedItem> {
     let env: Envelope = serde_json::from_str(&row.envelope).map_err(AppError::internal)?;
     let body: Body = serde_json::from_str(&row.body).map_err(AppError::internal)?;
+    shared_item_of(viewer, row, env, body, names)
+}
+
+/// [`shared_item`] for a row whose envelope and body are already parsed.
+pub fn shared_item_of(
+    viewer: &Viewer<'_>,
+    row: &ObjectRow,
+    env: Envelope,
+    body: Body,
+    names: &HashMap<String, String>,
+) -> AppResult<SharedItem> {
     let created_by = visible_submitter(viewer, row)?
         .map(|id| OrgRef { id: ID(id.to_string()), name: names.get(id).cloned().unwrap_or_default() });
     let recipients = (env.tlp == SchemaTlp::Red && may_see_recipients(viewer, row))

@@ -236,49 +236,68 @@ fn version_row(row: &ObjectRow, previous: Option<&ObjectRow>, stix: String, sign
 /// Rows per multi-row INSERT: well under SQLite's bound-parameter limit.
 const INSERT_CHUNK: usize = 500;
 
+/// A newly published item, with its parsed parts (so callers need not re-read them).
+pub struct Published {
+    pub row: ObjectRow,
+    pub envelope: Envelope,
+    pub body: Body,
+}
+
 /// Publishes new items in one transaction: all are stored, signed and sequenced, or none.
+///
+/// The costly part (STIX mapping, canonical JSON, Ed25519 signing, serialising) runs
+/// before the write lock is taken, so concurrent batches prepare in parallel and only
+/// sequencing and inserting are serialised.
 pub fn publish_new(
     conn: &mut DbConn,
     origin: &Origin<'_>,
     actor: &Identity,
     bodies: Vec<Body>,
     mut sharing: Sharing,
-) -> AppResult<Vec<ObjectRow>> {
+) -> AppResult<Vec<Published>> {
     if !actor.may_share() {
         return Err(AppError::forbidden("share items"));
     }
+    // Organisations are never deleted, so recipients checked here stay valid.
+    validate_sharing(conn, &mut sharing)?;
+    let now = next_modified(None);
+    let mut rows = Vec::with_capacity(bodies.len());
+    let mut versions = Vec::with_capacity(bodies.len());
+    let mut parts = Vec::with_capacity(bodies.len());
+    for body in bodies {
+        let kind = body.kind();
+        let envelope = Envelope {
+            id: kind.new_id(),
+            kind,
+            revision: 1,
+            created: now,
+            modified: now,
+            origin_hub: origin.hub_id.to_string(),
+            created_by: actor.org_id.clone(),
+            anonymous: sharing.anonymous,
+            tlp: sharing.tlp,
+            recipients: sharing.recipients.clone(),
+            status: Status::Published,
+            confidence: sharing.confidence,
+            valid_from: now,
+            valid_until: sharing.valid_until,
+            labels: sharing.labels.clone(),
+        };
+        let stix = to_stix(&envelope, &body);
+        let signature = origin.keys.signing.sign_json(&stix);
+        // Sequence numbers are filled in under the lock.
+        let row = object_row(&envelope, &body, 0, 0)?;
+        versions.push(version_row(&row, None, stix.to_string(), signature));
+        rows.push(row);
+        parts.push((envelope, body));
+    }
     conn.transaction(|c| {
-        validate_sharing(c, &mut sharing)?;
         acquire_write_lock(c)?;
-        let mut seq = max_seq(c)?;
-        let now = next_modified(None);
-        let mut rows = Vec::with_capacity(bodies.len());
-        let mut versions = Vec::with_capacity(bodies.len());
-        for body in &bodies {
-            seq += 1;
-            let kind = body.kind();
-            let env = Envelope {
-                id: kind.new_id(),
-                kind,
-                revision: 1,
-                created: now,
-                modified: now,
-                origin_hub: origin.hub_id.to_string(),
-                created_by: actor.org_id.clone(),
-                anonymous: sharing.anonymous,
-                tlp: sharing.tlp,
-                recipients: sharing.recipients.clone(),
-                status: Status::Published,
-                confidence: sharing.confidence,
-                valid_from: now,
-                valid_until: sharing.valid_until,
-                labels: sharing.labels.clone(),
-            };
-            let stix = to_stix(&env, body);
-            let signature = origin.keys.signing.sign_json(&stix);
-            let row = object_row(&env, body, seq, seq)?;
-            versions.push(version_row(&row, None, stix.to_string(), signature));
-            rows.push(row);
+        let first = max_seq(c)? + 1;
+        for (seq, (row, version)) in (first..).zip(rows.iter_mut().zip(versions.iter_mut())) {
+            row.first_seq = seq;
+            row.last_seq = seq;
+            version.seq = seq;
         }
         for chunk in rows.chunks(INSERT_CHUNK) {
             crate::insert_rows!(c, objects::table, chunk)?;
@@ -305,8 +324,9 @@ pub fn publish_new(
                 source: actor.source.clone(),
             },
         )?;
-        Ok(rows)
-    })
+        Ok::<_, AppError>(())
+    })?;
+    Ok(rows.into_iter().zip(parts).map(|(row, (envelope, body))| Published { row, envelope, body }).collect())
 }
 
 fn load_object(conn: &mut DbConn, id: &str) -> AppResult<Option<ObjectRow>> {

@@ -1,0 +1,848 @@
+//! renkei-bench: starts a real `renkei-hub` process on a fresh PostgreSQL database or
+//! SQLite file, then measures, over plain HTTP on loopback:
+//!
+//! 1. share: `shareIndicators` in batches (indicators/s, batch latency);
+//! 2. feed: the whole `changes` feed, page by page (versions/s, page latency);
+//! 3. lookup: `lookup` of N values from many concurrent clients (latency p50/p99/max);
+//!
+//! and the hub's peak memory (VmHWM), CPU time and database size. See ops/bench/README.md.
+
+use anyhow::{bail, ensure, Context as _, Result};
+use clap::{Parser, ValueEnum};
+use diesel::{Connection as _, RunQueryDsl as _};
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The issue's targets, for 1,000,000 stored indicators on a 2-core machine.
+const TARGET_SHARE_PER_S: f64 = 20_000.0;
+const TARGET_FEED_PER_S: f64 = 100_000.0;
+const TARGET_LOOKUP_P99_MS: f64 = 10.0;
+
+/// How many unknown values the lookup phase draws from.
+const UNKNOWN_POOL: u64 = 10_000;
+/// How many stored values the lookup phase draws from.
+const SAMPLE_POOL: u64 = 10_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    fn name(self) -> &'static str {
+        match self {
+            Backend::Postgres => "postgres",
+            Backend::Sqlite => "sqlite",
+        }
+    }
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "renkei-bench", about = "Share / feed / lookup benchmark of a real renkei-hub on loopback")]
+struct Args {
+    /// Database backend of the hub under test.
+    #[arg(long, value_enum)]
+    backend: Backend,
+    /// Indicators to share (and then read back from the feed).
+    #[arg(long, default_value_t = 1_000_000)]
+    count: u64,
+    /// Indicators per shareIndicators call (the hub accepts at most 1,000).
+    #[arg(long, default_value_t = 1000)]
+    batch: u64,
+    /// shareIndicators calls in flight at once.
+    #[arg(long, default_value_t = 3)]
+    in_flight: usize,
+    /// Items per `changes` page.
+    #[arg(long, default_value_t = 10_000)]
+    feed_page: u64,
+    /// Concurrent lookup clients (each its own connection and request loop).
+    #[arg(long, default_value_t = 32)]
+    clients: usize,
+    /// Values per lookup request.
+    #[arg(long, default_value_t = 100)]
+    lookup_values: usize,
+    /// Of those, how many are stored values (the rest are unknown).
+    #[arg(long, default_value_t = 50)]
+    lookup_known: usize,
+    /// Lookup requests per client (the phase also stops after --lookup-seconds).
+    #[arg(long, default_value_t = 200)]
+    lookup_requests: usize,
+    /// Upper bound on the lookup phase's duration.
+    #[arg(long, default_value_t = 20)]
+    lookup_seconds: u64,
+    /// The hub binary (default: $CARGO_TARGET_DIR/release/renkei-hub, else target/release/renkei-hub).
+    #[arg(long)]
+    hub_bin: Option<PathBuf>,
+    /// PostgreSQL server; the bench creates (and drops) its own database there.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
+    pg_base: String,
+}
+
+// ---------------------------------------------------------------------------
+// Fixtures that clean up after themselves (dropped in reverse order of creation).
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Result<TempDir> {
+        let dir = std::env::temp_dir().join(format!("renkei-bench-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        Ok(TempDir(dir))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A fresh PostgreSQL database, dropped WITH (FORCE) at the end.
+struct PgDatabase {
+    base: String,
+    name: String,
+}
+
+impl PgDatabase {
+    fn create(base: &str) -> Result<PgDatabase> {
+        let base = base.trim_end_matches('/').to_string();
+        let name = format!("renkei_bench_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let mut admin = diesel::PgConnection::establish(&format!("{base}/postgres"))
+            .with_context(|| format!("connecting to {base}/postgres (is PostgreSQL up?)"))?;
+        diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).context("CREATE DATABASE")?;
+        Ok(PgDatabase { base, name })
+    }
+
+    fn url(&self) -> String {
+        format!("{}/{}", self.base, self.name)
+    }
+
+    fn size_bytes(&self) -> Result<u64> {
+        #[derive(diesel::QueryableByName)]
+        struct Size {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut conn = diesel::PgConnection::establish(&self.url())?;
+        let size: Size = diesel::sql_query("SELECT pg_database_size(current_database()) AS n").get_result(&mut conn)?;
+        Ok(u64::try_from(size.n).unwrap_or(0))
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        match diesel::PgConnection::establish(&format!("{}/postgres", self.base)) {
+            Ok(mut admin) => {
+                if let Err(e) =
+                    diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(&mut admin)
+                {
+                    eprintln!("warning: could not drop database {}: {e}", self.name);
+                }
+            }
+            Err(e) => eprintln!("warning: could not drop database {}: {e}", self.name),
+        }
+    }
+}
+
+/// The hub under test, killed at the end.
+struct HubProcess {
+    child: Child,
+    log: PathBuf,
+}
+
+impl HubProcess {
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    }
+}
+
+impl Drop for HubProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The hub's command line.
+
+fn hub_cli(hub_bin: &Path, url: &str, data_dir: &Path, args: &[&str]) -> Result<String> {
+    let out = Command::new(hub_bin)
+        .arg("--database")
+        .arg(url)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env("RENKEI_LOG", "warn")
+        .output()
+        .with_context(|| format!("running {}", hub_bin.display()))?;
+    ensure!(
+        out.status.success(),
+        "renkei-hub {} failed ({}): {}",
+        args.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).context("renkei-hub printed non-UTF-8")?;
+    let line = text.lines().last().unwrap_or("").trim().to_string();
+    ensure!(!line.is_empty(), "renkei-hub {} printed nothing", args.join(" "));
+    Ok(line)
+}
+
+fn free_port() -> Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free loopback port")?;
+    Ok(listener.local_addr()?.port())
+}
+
+fn start_hub(hub_bin: &Path, url: &str, data_dir: &Path, port: u16) -> Result<HubProcess> {
+    let log = data_dir.join("hub.log");
+    let file = std::fs::File::create(&log)?;
+    let child = Command::new(hub_bin)
+        .arg("--database")
+        .arg(url)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("RENKEI_REQUESTS_PER_MINUTE", "100000000")
+        .env("RENKEI_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(file.try_clone()?)
+        .stderr(file)
+        .spawn()
+        .with_context(|| format!("starting {}", hub_bin.display()))?;
+    Ok(HubProcess { child, log })
+}
+
+async fn wait_ready(hub: &mut HubProcess, http: &reqwest::Client, base: &str) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Some(status) = hub.child.try_wait()? {
+            bail!("the hub exited before it was ready ({status}):\n{}", hub.log_tail());
+        }
+        if let Ok(resp) = http.get(format!("{base}/readyz")).send().await {
+            if resp.status().as_u16() == 200 {
+                return Ok(());
+            }
+        }
+        if Instant::now() > deadline {
+            bail!("the hub was not ready after 120 s:\n{}", hub.log_tail());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+// ---------------------------------------------------------------------------
+// /proc readings of the hub process.
+
+fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = text.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn clock_ticks() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .unwrap_or(100.0)
+}
+
+/// User + system CPU seconds the process has used.
+fn cpu_seconds(pid: u32, ticks: f64) -> Option<f64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may contain spaces) start at field 3.
+    let rest = &text[text.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / ticks)
+}
+
+struct ProcWatch {
+    pid: u32,
+    ticks: f64,
+}
+
+impl ProcWatch {
+    fn cpu(&self) -> f64 {
+        cpu_seconds(self.pid, self.ticks).unwrap_or(f64::NAN)
+    }
+
+    fn rss_mib(&self) -> f64 {
+        proc_status_kib(self.pid, "VmRSS:").map(|k| k as f64 / 1024.0).unwrap_or(f64::NAN)
+    }
+
+    fn hwm_mib(&self) -> f64 {
+        proc_status_kib(self.pid, "VmHWM:").map(|k| k as f64 / 1024.0).unwrap_or(f64::NAN)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Data.
+
+/// The n-th indicator: a quarter SHA-256 hashes, a quarter domains, half IPv4s.
+/// Unique for n < 2^24.
+fn indicator(n: u64) -> (&'static str, String) {
+    match n % 4 {
+        0 => {
+            let digest = ring::digest::digest(&ring::digest::SHA256, format!("renkei-bench-{n}").as_bytes());
+            ("SHA256", hex::encode(digest.as_ref()))
+        }
+        1 => ("DOMAIN", format!("h{n}.bench.example")),
+        _ => ("IPV4", format!("10.{}.{}.{}", (n >> 16) & 255, (n >> 8) & 255, n & 255)),
+    }
+}
+
+/// splitmix64: a small deterministic generator for picking lookup values.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+// ---------------------------------------------------------------------------
+// GraphQL over HTTP.
+
+#[derive(Deserialize)]
+struct Response<T> {
+    data: Option<T>,
+    errors: Option<Value>,
+}
+
+async fn gql<T: DeserializeOwned>(http: &reqwest::Client, url: &str, token: &str, body: &Value) -> Result<T> {
+    let resp = http.post(url).bearer_auth(token).json(body).send().await.context("POST /graphql")?;
+    let status = resp.status();
+    let bytes = resp.bytes().await.context("reading the response")?;
+    ensure!(status.as_u16() == 200, "HTTP {status}: {}", String::from_utf8_lossy(&bytes[..bytes.len().min(2000)]));
+    let parsed: Response<T> = serde_json::from_slice(&bytes).with_context(|| {
+        format!("unexpected response: {}", String::from_utf8_lossy(&bytes[..bytes.len().min(2000)]))
+    })?;
+    if let Some(errors) = parsed.errors {
+        bail!("GraphQL errors: {errors}");
+    }
+    parsed.data.context("response without data")
+}
+
+fn http_client() -> Result<reqwest::Client> {
+    Ok(reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(600)).build()?)
+}
+
+// ---------------------------------------------------------------------------
+// Statistics.
+
+/// Sorted latencies with nearest-rank percentiles.
+struct Latencies(Vec<Duration>);
+
+impl Latencies {
+    fn new(mut v: Vec<Duration>) -> Latencies {
+        v.sort_unstable();
+        Latencies(v)
+    }
+
+    fn pct(&self, q: f64) -> Duration {
+        if self.0.is_empty() {
+            return Duration::ZERO;
+        }
+        let rank = ((q * self.0.len() as f64).ceil() as usize).clamp(1, self.0.len());
+        self.0[rank - 1]
+    }
+
+    fn max(&self) -> Duration {
+        self.0.last().copied().unwrap_or_default()
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// 1234567.8 -> "1,234,568".
+fn thousands(x: f64) -> String {
+    if !x.is_finite() {
+        return "n/a".into();
+    }
+    let digits = format!("{:.0}", x.abs());
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if x < 0.0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok {
+        "OK"
+    } else {
+        "BELOW"
+    }
+}
+
+/// Prints progress to stderr every 10 s until stopped.
+fn progress(what: &'static str, done: Arc<AtomicUsize>, total: u64, stop: Arc<AtomicBool>) {
+    let start = Instant::now();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            let n = done.load(Ordering::Relaxed);
+            eprintln!(
+                "  {what}: {} / {} ({}/s so far)",
+                thousands(n as f64),
+                thousands(total as f64),
+                thousands(n as f64 / start.elapsed().as_secs_f64())
+            );
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Phases.
+
+struct Share {
+    elapsed: Duration,
+    batch: Latencies,
+    cpu: f64,
+}
+
+const SHARE: &str =
+    "mutation($i: [IndicatorInput!]!, $s: SharingInput!) { shareIndicators(input: $i, sharing: $s) { id } }";
+
+async fn share_phase(args: &Args, url: &str, token: &str, proc: &ProcWatch) -> Result<Share> {
+    #[derive(Deserialize)]
+    struct Data {
+        #[serde(rename = "shareIndicators")]
+        shared: Vec<IdOnly>,
+    }
+    let batches = args.count.div_ceil(args.batch);
+    let next = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    progress("share", Arc::clone(&done), args.count, Arc::clone(&stop));
+    let cpu0 = proc.cpu();
+    let start = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..args.in_flight.max(1) {
+        let (next, done, url, token) = (Arc::clone(&next), Arc::clone(&done), url.to_string(), token.to_string());
+        let (count, batch) = (args.count, args.batch);
+        workers.push(tokio::spawn(async move {
+            let http = http_client()?;
+            let mut latencies = Vec::new();
+            loop {
+                let b = next.fetch_add(1, Ordering::Relaxed) as u64;
+                if b >= batches {
+                    break;
+                }
+                let first = b * batch;
+                let last = (first + batch).min(count);
+                let input: Vec<Value> = (first..last)
+                    .map(|n| {
+                        let (kind, value) = indicator(n);
+                        json!({"type": kind, "value": value})
+                    })
+                    .collect();
+                let body = json!({"query": SHARE, "variables": {"i": input, "s": {"tlp": "GREEN"}}});
+                let t0 = Instant::now();
+                let data: Data = gql(&http, &url, &token, &body)
+                    .await
+                    .with_context(|| format!("sharing indicators {first}..{last}"))?;
+                latencies.push(t0.elapsed());
+                ensure!(
+                    data.shared.len() as u64 == last - first,
+                    "shared {first}..{last}: the hub answered {} ids",
+                    data.shared.len()
+                );
+                done.fetch_add((last - first) as usize, Ordering::Relaxed);
+            }
+            anyhow::Ok(latencies)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut failure = None;
+    for w in workers {
+        match w.await.context("share worker panicked")? {
+            Ok(l) => all.extend(l),
+            Err(e) => failure = failure.or(Some(e)),
+        }
+    }
+    let elapsed = start.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    Ok(Share { elapsed, batch: Latencies::new(all), cpu: proc.cpu() - cpu0 })
+}
+
+#[derive(Deserialize)]
+struct IdOnly {
+    #[allow(dead_code)]
+    id: String,
+}
+
+struct Feed {
+    elapsed: Duration,
+    items: u64,
+    pages: Latencies,
+    cpu: f64,
+}
+
+const CHANGES: &str = "query($a: String, $l: Int) { changes(after: $a, limit: $l) { items { id type version tlp deleted object signature } cursor hasMore } }";
+
+async fn feed_phase(args: &Args, url: &str, token: &str, proc: &ProcWatch) -> Result<Feed> {
+    #[derive(Deserialize)]
+    struct Data {
+        changes: Page,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Page {
+        items: Vec<Item>,
+        cursor: String,
+        has_more: bool,
+    }
+    // The STIX object is parsed (walked) but not kept: a follower's minimal work.
+    #[derive(Deserialize)]
+    struct Item {
+        id: String,
+        #[serde(rename = "type")]
+        kind: String,
+        version: i64,
+        tlp: String,
+        deleted: bool,
+        object: Option<IgnoredAny>,
+        signature: Option<String>,
+    }
+    let http = http_client()?;
+    let done = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    progress("feed", Arc::clone(&done), args.count, Arc::clone(&stop));
+    let mut seen: HashSet<String> = HashSet::with_capacity(args.count as usize);
+    let mut cursor: Option<String> = None;
+    let mut pages = Vec::new();
+    let cpu0 = proc.cpu();
+    let start = Instant::now();
+    let result: Result<()> = async {
+        loop {
+            let body = json!({"query": CHANGES, "variables": {"a": cursor, "l": args.feed_page}});
+            let t0 = Instant::now();
+            let data: Data = gql(&http, url, token, &body).await.context("reading the changes feed")?;
+            pages.push(t0.elapsed());
+            let page = data.changes;
+            for item in page.items {
+                ensure!(
+                    !item.deleted
+                        && item.object.is_some()
+                        && item.signature.is_some()
+                        && item.kind == "indicator"
+                        && item.version == 1
+                        && item.tlp == "GREEN",
+                    "unexpected feed item {} (type {}, version {}, tlp {}, deleted {})",
+                    item.id,
+                    item.kind,
+                    item.version,
+                    item.tlp,
+                    item.deleted
+                );
+                ensure!(seen.insert(item.id), "an id came twice in the feed");
+            }
+            done.store(seen.len(), Ordering::Relaxed);
+            cursor = Some(page.cursor);
+            if !page.has_more {
+                return Ok(());
+            }
+        }
+    }
+    .await;
+    let elapsed = start.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    result?;
+    let items = seen.len() as u64;
+    ensure!(items == args.count, "the feed had {items} items; {} were shared", args.count);
+    Ok(Feed { elapsed, items, pages: Latencies::new(pages), cpu: proc.cpu() - cpu0 })
+}
+
+struct Lookup {
+    elapsed: Duration,
+    requests: Latencies,
+    values: u64,
+    cpu: f64,
+}
+
+const LOOKUP: &str = "query($v: [String!]!) { lookup(values: $v) { input matches { id } } }";
+
+async fn lookup_phase(args: &Args, url: &str, token: &str, proc: &ProcWatch) -> Result<Lookup> {
+    #[derive(Deserialize)]
+    struct Data {
+        lookup: Vec<Hit>,
+    }
+    #[derive(Deserialize)]
+    struct Hit {
+        input: String,
+        matches: Vec<IdOnly>,
+    }
+    ensure!(args.lookup_known <= args.lookup_values, "--lookup-known is more than --lookup-values");
+    // Stored values spread evenly over what was shared; unknown ones never shared.
+    let samples = SAMPLE_POOL.min(args.count).max(1);
+    let known: Arc<Vec<String>> =
+        Arc::new((0..samples).map(|i| indicator(i * args.count / samples).1).collect::<Vec<_>>());
+    let unknown: Arc<Vec<String>> =
+        Arc::new((0..UNKNOWN_POOL).map(|i| indicator(args.count + i).1).collect::<Vec<_>>());
+    let deadline = Instant::now() + Duration::from_secs(args.lookup_seconds);
+    let cpu0 = proc.cpu();
+    let start = Instant::now();
+    let mut clients = Vec::new();
+    for c in 0..args.clients {
+        let (known, unknown, url, token) =
+            (Arc::clone(&known), Arc::clone(&unknown), url.to_string(), token.to_string());
+        let (per_request, known_per_request, requests) = (args.lookup_values, args.lookup_known, args.lookup_requests);
+        clients.push(tokio::spawn(async move {
+            let http = http_client()?;
+            let mut rng = Rng(0x5EED_0000 + c as u64);
+            let mut latencies = Vec::with_capacity(requests);
+            for _ in 0..requests {
+                if Instant::now() >= deadline {
+                    break;
+                }
+                let mut values = Vec::with_capacity(per_request);
+                for i in 0..per_request {
+                    let pool = if i < known_per_request { &known } else { &unknown };
+                    values.push(pool[rng.below(pool.len() as u64) as usize].clone());
+                }
+                let body = json!({"query": LOOKUP, "variables": {"v": values}});
+                let t0 = Instant::now();
+                let data: Data = gql(&http, &url, &token, &body).await.context("lookup")?;
+                latencies.push(t0.elapsed());
+                ensure!(data.lookup.len() == values.len(), "lookup answered {} of {}", data.lookup.len(), values.len());
+                for (i, (hit, value)) in data.lookup.iter().zip(&values).enumerate() {
+                    ensure!(&hit.input == value, "lookup answered {:?} for {:?}", hit.input, value);
+                    if i < known_per_request {
+                        ensure!(!hit.matches.is_empty(), "stored value {value} did not match");
+                    } else {
+                        ensure!(hit.matches.is_empty(), "unknown value {value} matched");
+                    }
+                }
+            }
+            anyhow::Ok(latencies)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut failure = None;
+    for c in clients {
+        match c.await.context("lookup client panicked")? {
+            Ok(l) => all.extend(l),
+            Err(e) => failure = failure.or(Some(e)),
+        }
+    }
+    let elapsed = start.elapsed();
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let values = (all.len() * args.lookup_values) as u64;
+    Ok(Lookup { elapsed, requests: Latencies::new(all), values, cpu: proc.cpu() - cpu0 })
+}
+
+// ---------------------------------------------------------------------------
+
+fn dir_size(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .filter_map(|e| e.metadata().ok())
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    ensure!(args.count >= 1, "--count must be at least 1");
+    ensure!(args.batch >= 1, "--batch must be at least 1");
+    ensure!(args.count + UNKNOWN_POOL < 1 << 24, "--count must stay below 16,767,000 (unique IPv4 values)");
+    let hub_bin = match &args.hub_bin {
+        Some(p) => p.clone(),
+        None => {
+            let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| "target".into());
+            target.join("release").join("renkei-hub")
+        }
+    };
+    ensure!(
+        hub_bin.is_file(),
+        "no hub binary at {} (build it with cargo build --release -p renkei-hub)",
+        hub_bin.display()
+    );
+    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+
+    let tmp = TempDir::new()?;
+    let pg = match args.backend {
+        Backend::Postgres => Some(PgDatabase::create(&args.pg_base)?),
+        Backend::Sqlite => None,
+    };
+    let url = match &pg {
+        Some(db) => db.url(),
+        None => format!("sqlite://{}", tmp.0.join("hub.db").display()),
+    };
+    eprintln!("renkei-bench: {} at {url}, data dir {}", args.backend.name(), tmp.0.display());
+    let org = hub_cli(&hub_bin, &url, &tmp.0, &["org", "add", "Bench Member", "--sector", "energy"])?;
+    let token = hub_cli(&hub_bin, &url, &tmp.0, &["token", "issue", "--org", &org, "--role", "analyst"])?;
+    let port = free_port()?;
+    let mut hub = start_hub(&hub_bin, &url, &tmp.0, port)?;
+    let proc = ProcWatch { pid: hub.pid(), ticks: clock_ticks() };
+    let base = format!("http://127.0.0.1:{port}");
+    let endpoint = format!("{base}/graphql");
+
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let outcome = runtime.block_on(async {
+        wait_ready(&mut hub, &http_client()?, &base).await?;
+        let rss_start = proc.rss_mib();
+        eprintln!("share: {} indicators in batches of {}, {} in flight", args.count, args.batch, args.in_flight);
+        let share = share_phase(&args, &endpoint, &token, &proc).await?;
+        let rss_share = proc.rss_mib();
+        eprintln!("feed: pages of {}", args.feed_page);
+        let feed = feed_phase(&args, &endpoint, &token, &proc).await?;
+        let rss_feed = proc.rss_mib();
+        eprintln!(
+            "lookup: {} clients x {} requests of {} values (at most {} s)",
+            args.clients, args.lookup_requests, args.lookup_values, args.lookup_seconds
+        );
+        let lookup = lookup_phase(&args, &endpoint, &token, &proc).await?;
+        let rss_lookup = proc.rss_mib();
+        anyhow::Ok((share, feed, lookup, [rss_start, rss_share, rss_feed, rss_lookup]))
+    });
+    let (share, feed, lookup, rss) = match outcome {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("hub log (last lines):\n{}", hub.log_tail());
+            return Err(e);
+        }
+    };
+    let hwm = proc.hwm_mib();
+    let cpu_total = proc.cpu();
+    drop(runtime);
+    drop(hub);
+    let db_bytes = match &pg {
+        Some(db) => db.size_bytes().ok(),
+        None => Some(dir_size(&tmp.0).saturating_sub(std::fs::metadata(tmp.0.join("hub.log")).map_or(0, |m| m.len()))),
+    };
+
+    let share_rate = args.count as f64 / share.elapsed.as_secs_f64();
+    let feed_rate = feed.items as f64 / feed.elapsed.as_secs_f64();
+    let lookup_p50 = ms(lookup.requests.pct(0.50));
+    let lookup_p99 = ms(lookup.requests.pct(0.99));
+    let lookup_rps = lookup.requests.0.len() as f64 / lookup.elapsed.as_secs_f64();
+    let db_gib = db_bytes.map(|b| b as f64 / (1024.0 * 1024.0 * 1024.0));
+
+    println!();
+    println!(
+        "renkei-bench  backend {}  count {}  batch {}  ({} CPUs seen; targets are for 1,000,000 on 2 cores)",
+        args.backend.name(),
+        thousands(args.count as f64),
+        thousands(args.batch as f64),
+        cpus
+    );
+    println!(
+        "  share   {:>9} indicators/s (target >= {}) {:<5}  {:.1} s; batch latency p50 {:.0} ms, p99 {:.0} ms; {} in flight; hub CPU {:.1} s",
+        thousands(share_rate),
+        thousands(TARGET_SHARE_PER_S),
+        verdict(share_rate >= TARGET_SHARE_PER_S),
+        share.elapsed.as_secs_f64(),
+        ms(share.batch.pct(0.50)),
+        ms(share.batch.pct(0.99)),
+        args.in_flight,
+        share.cpu
+    );
+    println!(
+        "  feed    {:>9} versions/s   (target >= {}) {:<5}  {:.1} s; {} items in {} pages of {}; page latency p50 {:.0} ms, p99 {:.0} ms; hub CPU {:.1} s",
+        thousands(feed_rate),
+        thousands(TARGET_FEED_PER_S),
+        verdict(feed_rate >= TARGET_FEED_PER_S),
+        feed.elapsed.as_secs_f64(),
+        thousands(feed.items as f64),
+        feed.pages.0.len(),
+        thousands(args.feed_page as f64),
+        ms(feed.pages.pct(0.50)),
+        ms(feed.pages.pct(0.99)),
+        feed.cpu
+    );
+    println!(
+        "  lookup  p99 {:>6.1} ms         (target <= {:.0} ms)  {:<5}  p50 {:.1} ms, max {:.1} ms; {} requests of {} values from {} clients in {:.1} s = {} req/s, {} values/s; hub CPU {:.1} s",
+        lookup_p99,
+        TARGET_LOOKUP_P99_MS,
+        verdict(lookup_p99 <= TARGET_LOOKUP_P99_MS),
+        lookup_p50,
+        ms(lookup.requests.max()),
+        thousands(lookup.requests.0.len() as f64),
+        args.lookup_values,
+        args.clients,
+        lookup.elapsed.as_secs_f64(),
+        thousands(lookup_rps),
+        thousands(lookup.values as f64 / lookup.elapsed.as_secs_f64()),
+        lookup.cpu
+    );
+    println!(
+        "  hub     peak memory (VmHWM) {:.0} MiB; RSS after start {:.0}, share {:.0}, feed {:.0}, lookup {:.0} MiB; CPU {:.1} s in all",
+        hwm, rss[0], rss[1], rss[2], rss[3], cpu_total
+    );
+    match db_gib {
+        Some(g) => println!("  db      {:.2} GiB on disk ({})", g, args.backend.name()),
+        None => println!("  db      size unknown"),
+    }
+    // One tab-separated line for ops/bench/run.sh's summary table.
+    println!(
+        "summary\t{}\t{}\t{:.0}\t{}\t{:.0}\t{}\t{:.0}\t{:.0}\t{:.1}\t{:.1}\t{}\t{:.0}\t{:.0}\t{}",
+        args.backend.name(),
+        args.count,
+        share_rate,
+        verdict(share_rate >= TARGET_SHARE_PER_S),
+        feed_rate,
+        verdict(feed_rate >= TARGET_FEED_PER_S),
+        ms(feed.pages.pct(0.50)),
+        ms(feed.pages.pct(0.99)),
+        lookup_p50,
+        lookup_p99,
+        verdict(lookup_p99 <= TARGET_LOOKUP_P99_MS),
+        lookup_rps,
+        hwm,
+        db_gib.map_or("n/a".to_string(), |g| format!("{g:.2}")),
+    );
+    drop(pg);
+    drop(tmp);
+    Ok(())
+}
