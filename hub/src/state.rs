@@ -60,7 +60,13 @@ pub struct Hub {
     pub metrics: Metrics,
     /// This hub's stable id (origin of what it publishes), made at first migration.
     pub hub_id: String,
+    /// Versions written since the planner statistics were last refreshed.
+    writes_since_analyze: AtomicU64,
 }
+
+/// Refresh planner statistics after this many new versions (or 10 % of the table,
+/// whichever is larger).
+const ANALYZE_EVERY: u64 = 20_000;
 
 /// Reads (or makes, once) the hub's id.
 fn hub_id(conn: &mut DbConn) -> QueryResult<String> {
@@ -88,6 +94,7 @@ impl Hub {
             let pool = store::connect(&url, pool_size)?;
             let mut conn = pool.get()?;
             store::migrate(&mut conn)?;
+            store::analyze(&mut conn)?;
             let id = hub_id(&mut conn)?;
             Ok((pool, id))
         })
@@ -96,11 +103,40 @@ impl Hub {
             Some(url) => Counters::redis(url, &hub_id).await?,
             None => Counters::local(),
         };
-        Ok(Arc::new(Hub { config, pool, keys, counters, metrics: Metrics::default(), hub_id }))
+        let hub = Hub {
+            config,
+            pool,
+            keys,
+            counters,
+            metrics: Metrics::default(),
+            hub_id,
+            writes_since_analyze: AtomicU64::new(0),
+        };
+        Ok(Arc::new(hub))
     }
 
     pub fn origin(&self) -> Origin<'_> {
         Origin { hub_id: &self.hub_id, keys: &self.keys }
+    }
+
+    /// Counts new versions and, past a threshold, refreshes the planner statistics in
+    /// the background (never on the request's path).
+    pub fn note_writes(self: &Arc<Self>, versions: u64) {
+        let total = self.writes_since_analyze.fetch_add(versions, Ordering::Relaxed) + versions;
+        let stored = self.metrics.objects_shared.load(Ordering::Relaxed);
+        if total < ANALYZE_EVERY.max(stored / 10) {
+            return;
+        }
+        self.writes_since_analyze.store(0, Ordering::Relaxed);
+        let hub = Arc::clone(self);
+        tokio::task::spawn_blocking(move || match hub.pool.get() {
+            Ok(mut conn) => {
+                if let Err(e) = store::analyze(&mut conn) {
+                    tracing::warn!(%e, "refreshing planner statistics failed");
+                }
+            }
+            Err(e) => tracing::warn!(%e, "no connection to refresh planner statistics"),
+        });
     }
 
     /// Runs blocking database work off the async threads.

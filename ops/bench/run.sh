@@ -29,7 +29,7 @@ done
 echo
 echo "=== summary ($(nproc) CPUs, $(date -u +%FT%TZ); reports in $logs) ==="
 {
-    printf 'backend\tcount\tshare/s\t(>=20k)\tfeed/s\t(>=100k)\tpage p50 ms\tpage p99 ms\tlookup p50 ms\tlookup p99 ms\t(<=10)\tlookup req/s\thub peak MiB\tdb GiB\n'
+    printf 'backend\tcount\tstats\tshare/s\t>=20k\tbatch p50 ms\tbatch p99 ms\tfeed/s\t>=100k\tpage p50 ms\tpage p99 ms\tlookup p50 ms\tlookup p99 ms\t<=10ms\tlookup req/s\tlookup errors\thub peak MiB\tdb GiB\n'
     cat "$logs"/*.log | grep '^summary' | cut -f2-
 } | column -t -s $'\t'
 exit $status

@@ -653,6 +653,7 @@ where
         })
         .await?;
     Metrics::add(&h.metrics.objects_shared, rows.len() as u64);
+    h.note_writes(rows.len() as u64);
     let viewer = who.viewer();
     rows.into_iter().map(|p| shared_item_of(&viewer, &p.row, p.envelope, p.body, &names)).collect()
 }

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 
 use renkei_schema::model::indicator::{normalize, normalize_any, IndicatorType};
 use renkei_schema::model::{Body, Envelope, Kind};
-use renkei_schema::stix::to_stix;
+use renkei_schema::stix::{canonical_json, to_stix};
 use renkei_schema::tlp::{feed_entry, visibility, FeedEntry, ItemAccess, Status, Tlp, Viewer, Visibility};
 
 use super::audit::{self, AuditEvent};
@@ -233,6 +233,9 @@ fn version_row(row: &ObjectRow, previous: Option<&ObjectRow>, stix: String, sign
     }
 }
 
+/// Batches at least this large are prepared (signed) on several threads.
+const PARALLEL_PREPARE: usize = 200;
+
 /// Rows per multi-row INSERT: well under SQLite's bound-parameter limit.
 const INSERT_CHUNK: usize = 500;
 
@@ -261,10 +264,7 @@ pub fn publish_new(
     // Organisations are never deleted, so recipients checked here stay valid.
     validate_sharing(conn, &mut sharing)?;
     let now = next_modified(None);
-    let mut rows = Vec::with_capacity(bodies.len());
-    let mut versions = Vec::with_capacity(bodies.len());
-    let mut parts = Vec::with_capacity(bodies.len());
-    for body in bodies {
+    let prepare = |body: Body| -> AppResult<(ObjectRow, VersionRow, (Envelope, Body))> {
         let kind = body.kind();
         let envelope = Envelope {
             id: kind.new_id(),
@@ -283,13 +283,50 @@ pub fn publish_new(
             valid_until: sharing.valid_until,
             labels: sharing.labels.clone(),
         };
-        let stix = to_stix(&envelope, &body);
-        let signature = origin.keys.signing.sign_json(&stix);
+        // The canonical form is both what is signed and what is stored and sent.
+        let stix = canonical_json(&to_stix(&envelope, &body));
+        let signature = origin.keys.signing.sign_bytes(stix.as_bytes());
         // Sequence numbers are filled in under the lock.
         let row = object_row(&envelope, &body, 0, 0)?;
-        versions.push(version_row(&row, None, stix.to_string(), signature));
+        let version = version_row(&row, None, stix, signature);
+        Ok((row, version, (envelope, body)))
+    };
+    // Signing dominates preparation (about 40 µs an object here); large batches use
+    // every core.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
+    let prepared: Vec<(ObjectRow, VersionRow, (Envelope, Body))> = if bodies.len() >= PARALLEL_PREPARE && threads > 1 {
+        let per_thread = bodies.len().div_ceil(threads);
+        let mut chunks: Vec<Vec<Body>> = Vec::with_capacity(threads);
+        let mut bodies = bodies;
+        while !bodies.is_empty() {
+            let rest = bodies.split_off(per_thread.min(bodies.len()));
+            chunks.push(std::mem::replace(&mut bodies, rest));
+        }
+        let results: Vec<AppResult<Vec<_>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = chunks
+                .into_iter()
+                .map(|chunk| scope.spawn(|| chunk.into_iter().map(prepare).collect::<AppResult<Vec<_>>>()))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err(AppError::internal("preparing thread panicked"))))
+                .collect()
+        });
+        let mut all = Vec::new();
+        for part in results {
+            all.extend(part?);
+        }
+        all
+    } else {
+        bodies.into_iter().map(prepare).collect::<AppResult<Vec<_>>>()?
+    };
+    let mut rows = Vec::with_capacity(prepared.len());
+    let mut versions = Vec::with_capacity(prepared.len());
+    let mut parts = Vec::with_capacity(prepared.len());
+    for (row, version, part) in prepared {
         rows.push(row);
-        parts.push((envelope, body));
+        versions.push(version);
+        parts.push(part);
     }
     conn.transaction(|c| {
         acquire_write_lock(c)?;
@@ -374,10 +411,10 @@ pub fn revoke(
         env.modified = next_modified(Some(env.modified));
         env.status = Status::Revoked;
         let seq = max_seq(c)? + 1;
-        let stix = to_stix(&env, &body);
-        let signature = origin.keys.signing.sign_json(&stix);
+        let stix = canonical_json(&to_stix(&env, &body));
+        let signature = origin.keys.signing.sign_bytes(stix.as_bytes());
         let row = object_row(&env, &body, seq, current.first_seq)?;
-        let version = version_row(&row, Some(&current), stix.to_string(), signature);
+        let version = version_row(&row, Some(&current), stix, signature);
         diesel::insert_into(object_versions::table).values(&version).execute(c)?;
         diesel::update(objects::table.find(id)).set(&row).execute(c)?;
         audit::append(
