@@ -184,12 +184,19 @@ fn planner_stats(url: &str) -> Result<String> {
     let (has, note) = match url.strip_prefix("sqlite://") {
         Some(path) => {
             let mut conn = diesel::SqliteConnection::establish(path)?;
-            let row: Row = diesel::sql_query(
+            let exists: Row = diesel::sql_query(
                 "SELECT CASE WHEN EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1') \
-                 THEN (SELECT CASE WHEN COUNT(*) > 0 THEN 'yes' ELSE 'no' END FROM sqlite_stat1 WHERE tbl = 'objects') \
-                 ELSE 'no' END AS v",
+                 THEN 'yes' ELSE 'no' END AS v",
             )
             .get_result(&mut conn)?;
+            let row = if exists.v == "yes" {
+                diesel::sql_query(
+                    "SELECT CASE WHEN COUNT(*) > 0 THEN 'yes' ELSE 'no' END AS v FROM sqlite_stat1 WHERE tbl = 'objects'",
+                )
+                .get_result(&mut conn)?
+            } else {
+                exists
+            };
             (row.v, "sqlite_stat1".to_string())
         }
         None => {
@@ -847,6 +854,7 @@ fn main() -> Result<()> {
         Some(db) => db.size_bytes().ok(),
         None => Some(dir_size(&tmp.0).saturating_sub(std::fs::metadata(tmp.0.join("hub.log")).map_or(0, |m| m.len()))),
     };
+    let wal_bytes = std::fs::metadata(tmp.0.join("hub.db-wal")).map_or(0, |m| m.len());
 
     let share_rate = args.count as f64 / share.elapsed.as_secs_f64();
     let feed_rate = feed.items as f64 / feed.elapsed.as_secs_f64();
@@ -920,6 +928,11 @@ fn main() -> Result<()> {
         hwm, rss[0], rss[1], rss[2], rss[3], cpu_total
     );
     match db_gib {
+        Some(g) if args.backend == Backend::Sqlite => println!(
+            "  db      {:.2} GiB on disk (sqlite; of which WAL {:.2} GiB)",
+            g,
+            wal_bytes as f64 / (1024.0 * 1024.0 * 1024.0)
+        ),
         Some(g) => println!("  db      {:.2} GiB on disk ({})", g, args.backend.name()),
         None => println!("  db      size unknown"),
     }

@@ -158,7 +158,31 @@ pub fn normalize(kind: IndicatorType, raw: &str) -> Result<String, InvalidIndica
 /// Every type under which `raw` is valid, with its normalised form, in
 /// [`IndicatorType::ALL`] order. Never panics.
 pub fn normalize_any(raw: &str) -> Vec<(IndicatorType, String)> {
-    IndicatorType::ALL.into_iter().filter_map(|kind| normalize_detail(kind, raw).ok().map(|v| (kind, v))).collect()
+    IndicatorType::ALL
+        .into_iter()
+        .filter(|kind| plausible(*kind, raw.trim()))
+        .filter_map(|kind| normalize_detail(kind, raw).ok().map(|v| (kind, v)))
+        .collect()
+}
+
+/// A cheap necessary condition for `raw` to be valid as `kind` (defanged forms
+/// included), so [`normalize_any`] does not build rejection messages for types that
+/// cannot match: lookups normalise every value under every type.
+fn plausible(kind: IndicatorType, v: &str) -> bool {
+    let hex_of = |len: usize| v.len() == len && v.bytes().all(|b| b.is_ascii_hexdigit());
+    match kind {
+        IndicatorType::Md5 => hex_of(32),
+        IndicatorType::Sha1 => hex_of(40),
+        IndicatorType::Sha256 => hex_of(64),
+        IndicatorType::Ipv4 => v.contains('.'),
+        // IDNA maps the ideographic and full-width full stops to '.'.
+        IndicatorType::Domain => v.contains(['.', '\u{3002}', '\u{FF0E}', '\u{FF61}']),
+        IndicatorType::Ipv6 => v.contains(':'),
+        IndicatorType::Cidr => v.contains('/'),
+        IndicatorType::Url => v.contains("//"),
+        IndicatorType::Email => v.contains('@'),
+        IndicatorType::Filename => true,
+    }
 }
 
 fn normalize_detail(kind: IndicatorType, raw: &str) -> Result<String, Detail> {
@@ -593,6 +617,12 @@ mod tests {
     const MD5: &str = "d41d8cd98f00b204e9800998ecf8427e";
     const SHA1: &str = "da39a3ee5e6b4b0d3255bfef95601890afd80709";
     const SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+    #[test]
+    fn normalize_any_finds_ideographic_full_stop_domains() {
+        let found = normalize_any("例え\u{3002}jp");
+        assert!(found.iter().any(|(t, v)| *t == IndicatorType::Domain && v.starts_with("xn--")), "{found:?}");
+    }
 
     #[test]
     fn type_names_round_trip() {
