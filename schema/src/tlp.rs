@@ -81,6 +81,10 @@ impl FromStr for Tlp {
 
     /// Accepts `TLP:AMBER+STRICT`, `AMBER+STRICT`, `amber_strict` and TLP 1.0's `WHITE`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        // Stored labels are always in canonical form: no allocation for them.
+        if let Some(tlp) = Tlp::ALL.into_iter().find(|t| t.as_str() == s) {
+            return Ok(tlp);
+        }
         let upper = s.trim().to_ascii_uppercase();
         let bare = upper.strip_prefix("TLP:").unwrap_or(&upper);
         match bare {
