@@ -8,6 +8,10 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 
+# The commit measured (built once, here; "-dirty" if the work tree had changes).
+rev="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+git diff --quiet HEAD -- 2>/dev/null || rev="$rev-dirty"
+echo "=== building $rev; load average$(uptime | sed "s/.*load average//") ==="
 cargo build --release -p renkei-hub -p renkei-bench || exit 1
 
 bench="$CARGO_TARGET_DIR/release/renkei-bench"
@@ -27,7 +31,7 @@ for backend in ${BACKENDS:-postgres sqlite}; do
 done
 
 echo
-echo "=== summary ($(nproc) CPUs, $(date -u +%FT%TZ); reports in $logs) ==="
+echo "=== summary: commit $rev, $(nproc) CPUs, $(date -u +%FT%TZ), load average$(uptime | sed 's/.*load average//'); reports in $logs ==="
 {
     printf 'backend\tcount\tstats\tshare/s\t>=20k\tbatch p50 ms\tbatch p99 ms\tfeed/s\t>=100k\tpage p50 ms\tpage p99 ms\tlookup p50 ms\tlookup p99 ms\t<=10ms\tlookup req/s\tlookup errors\thub peak MiB\tdb GiB\n'
     cat "$logs"/*.log | grep '^summary' | cut -f2-

@@ -116,6 +116,7 @@ pub fn import(conn: &mut DbConn, catalog: AttackCatalog) -> AppResult<ImportCoun
         relations: relations.len(),
     };
     conn.transaction(|c| {
+        crate::store::acquire_write_lock(c)?;
         for chunk in techniques.chunks(400) {
             let ids: Vec<&str> = chunk.iter().map(|t| t.attack_id.as_str()).collect();
             diesel::delete(attack_techniques::table.filter(attack_techniques::attack_id.eq_any(&ids))).execute(c)?;

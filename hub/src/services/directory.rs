@@ -9,7 +9,7 @@ use crate::crypto::{new_token, token_id_of, HubKeys};
 use crate::error::{AppError, AppResult};
 use crate::store::models::{OrganizationRow, TokenRow};
 use crate::store::schema::{organizations, tokens};
-use crate::store::{now_text, parse_time, time_text, DbConn};
+use crate::store::{acquire_write_lock, now_text, parse_time, time_text, DbConn};
 
 pub fn add_org(
     conn: &mut DbConn,
@@ -23,6 +23,8 @@ pub fn add_org(
     let sector = renkei_schema::model::clean_text("sector", sector, 100)
         .map_err(|e| AppError::invalid(e.to_string(), e.message_ja()))?;
     conn.transaction(|c| {
+        // Writers take the lock first (SQLite cannot upgrade a stale read to a write).
+        acquire_write_lock(c)?;
         let exists: i64 = organizations::table.filter(organizations::name.eq(&name)).count().get_result(c)?;
         if exists > 0 {
             return Err(AppError::new(
@@ -76,6 +78,8 @@ pub fn issue_token(
     expires: Option<chrono::DateTime<chrono::Utc>>,
 ) -> AppResult<(String, String)> {
     conn.transaction(|c| {
+        // Writers take the lock first (SQLite cannot upgrade a stale read to a write).
+        acquire_write_lock(c)?;
         let org: Option<OrganizationRow> =
             organizations::table.find(org_id).select(OrganizationRow::as_select()).first(c).optional()?;
         let org = org.ok_or_else(|| AppError::not_found("organisation"))?;
@@ -115,6 +119,8 @@ pub fn issue_token(
 
 pub fn revoke_token(conn: &mut DbConn, token_id: &str) -> AppResult<()> {
     conn.transaction(|c| {
+        // Writers take the lock first (SQLite cannot upgrade a stale read to a write).
+        acquire_write_lock(c)?;
         let changed = diesel::update(tokens::table.find(token_id).filter(tokens::revoked_at.is_null()))
             .set(tokens::revoked_at.eq(Some(now_text())))
             .execute(c)?;
