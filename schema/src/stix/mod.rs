@@ -12,7 +12,8 @@ use crate::tlp::Tlp;
 
 /// STIX timestamps: RFC 3339, UTC, millisecond precision.
 pub fn timestamp(t: &chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    // to_rfc3339_opts, unlike format("…"), does not parse a format string on every call.
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// The STIX identity id of an organisation (organisation ids are UUIDs).
@@ -25,46 +26,47 @@ pub fn identity_ref(org_id: &str) -> String {
 /// renkei's objects hold integers and short decimals, which serde_json prints the
 /// way JCS does.
 pub fn canonical_json(value: &Value) -> String {
-    let mut out = String::with_capacity(256);
+    let mut out = Vec::with_capacity(512);
     write_canonical(value, &mut out);
-    out
+    // Only whole UTF-8 strings and ASCII punctuation were written.
+    String::from_utf8(out).unwrap_or_default()
 }
 
-fn write_canonical(value: &Value, out: &mut String) {
+fn write_canonical(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Object(map) => {
             let mut entries: Vec<(&String, &Value)> = map.iter().collect();
             entries.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
-            out.push('{');
+            out.push(b'{');
             for (i, (k, v)) in entries.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 write_string(k, out);
-                out.push(':');
+                out.push(b':');
                 write_canonical(v, out);
             }
-            out.push('}');
+            out.push(b'}');
         }
         Value::Array(items) => {
-            out.push('[');
+            out.push(b'[');
             for (i, v) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 write_canonical(v, out);
             }
-            out.push(']');
+            out.push(b']');
         }
         Value::String(s) => write_string(s, out),
-        other => out.push_str(&other.to_string()),
+        other => out.extend_from_slice(other.to_string().as_bytes()),
     }
 }
 
-fn write_string(s: &str, out: &mut String) {
+fn write_string(s: &str, out: &mut Vec<u8>) {
     // serde_json's string escaping is JCS's: \" \\ \b \f \n \r \t and \u00XX for the
-    // other control characters, everything else literal.
-    out.push_str(&Value::String(s.to_string()).to_string());
+    // other control characters, everything else literal. Writing to a Vec never fails.
+    let _ = serde_json::to_writer(&mut *out, s);
 }
 
 /// The STIX 2.1 object of one version of a shared item.
