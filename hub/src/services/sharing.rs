@@ -641,7 +641,9 @@ pub fn changes(
         if exhausted {
             return Ok(FeedPage { items, cursor, has_more: false });
         }
-        if scanned >= scan_cap {
+        // A full page (or enough scanning) ends here rather than fetching another
+        // batch only to stop at its first visible row.
+        if items.len() == limit || scanned >= scan_cap {
             return Ok(FeedPage { items, cursor, has_more: true });
         }
     }
