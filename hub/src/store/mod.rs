@@ -104,6 +104,9 @@ pub fn connect(url: &str, max_size: u32) -> Result<DbPool, StoreError> {
         .max_size(max_size)
         .min_idle(Some(max_size.min(2)))
         .connection_timeout(std::time::Duration::from_secs(10))
+        // No `SELECT 1` round trip before every use: a broken connection fails its
+        // query and r2d2 discards it.
+        .test_on_check_out(false)
         .connection_customizer(Box::new(SqlitePragmas))
         .build(manager)?;
     let conn = pool.get()?;
@@ -137,16 +140,15 @@ pub fn acquire_write_lock(conn: &mut DbConn) -> QueryResult<()> {
     }
 }
 
-/// Refreshes the query planner's statistics (and on SQLite checkpoints the WAL). PostgreSQL's autovacuum may be off (it
-/// is on this project's test machines) and SQLite has no automatic statistics; without
-/// them an `indicator_value = ANY(…)` lookup over a large table is planned as a
-/// sequential scan (10 s instead of milliseconds at 1,000,000 indicators).
+/// Housekeeping after bulk writes. SQLite: sampled planner statistics, then a
+/// truncating WAL checkpoint (with readers always active the automatic checkpoints
+/// never reset the WAL, which grew to 12 GiB in the 1,000,000 bench). PostgreSQL needs
+/// nothing here: lookups by value are answered from the hub's in-memory index, and the
+/// feed and lists walk primary and (kind, first_seq) keys, whose plans need no
+/// statistics.
 pub fn analyze(conn: &mut DbConn) -> QueryResult<()> {
     match conn {
-        DbConn::Pg(c) => c.batch_execute("ANALYZE objects; ANALYZE object_versions"),
-        // A sampled ANALYZE: milliseconds instead of a full index scan at every start.
-        // Then a truncating checkpoint: with readers always active the automatic
-        // checkpoints never reset the WAL, which grew to 12 GiB in the 1,000,000 bench.
+        DbConn::Pg(_) => Ok(()),
         DbConn::Sqlite(c) => c.batch_execute("PRAGMA analysis_limit = 1000; ANALYZE; PRAGMA wal_checkpoint(TRUNCATE)"),
     }
 }

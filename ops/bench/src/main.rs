@@ -89,6 +89,11 @@ struct Args {
     /// PostgreSQL server; the bench creates (and drops) its own database there.
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
     pg_base: String,
+    /// Connection parameters of the hub's own database URL. PostgreSQL on this machine
+    /// offers TLS and libpq prefers it, which costs both sides CPU on a loopback link
+    /// that needs none; pass "" to measure with whatever libpq negotiates.
+    #[arg(long, default_value = "sslmode=disable")]
+    pg_hub_params: String,
 }
 
 // ---------------------------------------------------------------------------
@@ -802,7 +807,8 @@ fn main() -> Result<()> {
         Backend::Sqlite => None,
     };
     let url = match &pg {
-        Some(db) => db.url(),
+        Some(db) if args.pg_hub_params.is_empty() => db.url(),
+        Some(db) => format!("{}?{}", db.url(), args.pg_hub_params),
         None => format!("sqlite://{}", tmp.0.join("hub.db").display()),
     };
     eprintln!("renkei-bench: {} at {url}, data dir {}", args.backend.name(), tmp.0.display());

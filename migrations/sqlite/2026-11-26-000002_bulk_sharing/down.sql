@@ -1,0 +1,1 @@
+CREATE INDEX objects_indicator_value ON objects (indicator_value);
