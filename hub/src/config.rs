@@ -21,6 +21,9 @@ pub struct Config {
     /// Serving plain HTTP on a non-loopback address must be asked for explicitly.
     pub allow_plain_http: bool,
     pub database_pool_size: u32,
+    /// How often the in-memory indicator index (behind `lookup`) catches up with
+    /// versions committed by other replicas of this hub; its own writes show at once.
+    pub index_refresh_ms: u64,
     pub limits: Limits,
 }
 
@@ -39,6 +42,10 @@ pub struct Limits {
     /// Failed authentications before a token (or a source) is locked out.
     pub lockout_threshold: u64,
     pub lockout_seconds: u64,
+    /// How long a verified token is trusted without reading the database again: a
+    /// token revoked (or an organisation changed) by another process takes effect
+    /// within this time. 0 reads the database on every request.
+    pub token_cache_ms: u64,
 }
 
 impl Default for Limits {
@@ -54,6 +61,7 @@ impl Default for Limits {
             requests_per_minute: 6000,
             lockout_threshold: 10,
             lockout_seconds: 900,
+            token_cache_ms: 1000,
         }
     }
 }
@@ -70,6 +78,7 @@ impl Default for Config {
             tls_key: None,
             allow_plain_http: false,
             database_pool_size: 16,
+            index_refresh_ms: 250,
             limits: Limits::default(),
         }
     }
@@ -136,6 +145,9 @@ impl Config {
         if let Some(v) = get("RENKEI_DATABASE_POOL_SIZE") {
             self.database_pool_size = num("RENKEI_DATABASE_POOL_SIZE", v)?;
         }
+        if let Some(v) = get("RENKEI_INDEX_REFRESH_MS") {
+            self.index_refresh_ms = num("RENKEI_INDEX_REFRESH_MS", v)?;
+        }
         if let Some(v) = get("RENKEI_REQUESTS_PER_MINUTE") {
             self.limits.requests_per_minute = num("RENKEI_REQUESTS_PER_MINUTE", v)?;
         }
@@ -147,6 +159,9 @@ impl Config {
         }
         if let Some(v) = get("RENKEI_LOCKOUT_SECONDS") {
             self.limits.lockout_seconds = num("RENKEI_LOCKOUT_SECONDS", v)?;
+        }
+        if let Some(v) = get("RENKEI_TOKEN_CACHE_MS") {
+            self.limits.token_cache_ms = num("RENKEI_TOKEN_CACHE_MS", v)?;
         }
         Ok(())
     }

@@ -111,8 +111,20 @@ async fn authenticate(hub: &Arc<Hub>, req: &HttpRequest) -> Result<Option<Identi
             return Err(error_response(StatusCode::TOO_MANY_REQUESTS, &locked_out()));
         }
     }
-    let presented = token.to_string();
-    let checked = hub.db(move |hub, c| directory::check_token(c, &hub.keys, &presented)).await;
+    let cached = token_id.as_deref().and_then(|id| hub.tokens.get(&hub.keys, id, token));
+    let checked = match cached {
+        Some(identity) => Ok(Ok(identity)),
+        None => {
+            let presented = token.to_string();
+            hub.db(move |hub, c| {
+                Ok(directory::check_token(c, &hub.keys, &presented)?.map(|checked| {
+                    hub.tokens.put(&checked);
+                    checked.identity
+                }))
+            })
+            .await
+        }
+    };
     match checked {
         Ok(Ok(mut identity)) => {
             let limit = hub.config.limits.requests_per_minute;
@@ -224,6 +236,9 @@ async fn healthz() -> HttpResponse {
 }
 
 async fn readyz(hub: web::Data<Arc<Hub>>) -> HttpResponse {
+    if !hub.index.is_ready() {
+        return HttpResponse::ServiceUnavailable().json(json!({"status": "loading", "code": "NOT_READY"}));
+    }
     let ready = hub
         .db(|_, c| {
             use diesel::RunQueryDsl;

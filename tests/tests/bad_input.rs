@@ -190,6 +190,11 @@ fn bad_revoked_and_expired_tokens_are_refused() {
 
     let token_id = token.split('_').nth(1).expect("id").to_string();
     hub.db(|c| renkei_hub::services::directory::revoke_token(c, &token_id)).unwrap_or_else(|e| panic!("{e:?}"));
+    // Revoked outside the serving code (as the CLI does): the hub may trust the token
+    // it verified a moment ago for at most token_cache_ms, never longer.
+    let cache = std::time::Duration::from_millis(hub.hub.config.limits.token_cache_ms);
+    assert!(cache <= std::time::Duration::from_secs(1), "the default cache is short");
+    std::thread::sleep(cache + std::time::Duration::from_millis(50));
     let (status, body) = hub.post(Some(&token), query, json!({}));
     assert_eq!(status, 401);
     assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");

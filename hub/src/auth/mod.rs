@@ -1,7 +1,13 @@
 //! Who is calling: tokens, roles, failed-authentication counting and lockout
 //! (handbook 11.4.2.1), and per-token rate limits.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use renkei_schema::tlp::{Viewer, ViewerRole};
+
+use crate::crypto::HubKeys;
 
 /// What a token allows its holder to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,5 +58,71 @@ impl Identity {
 
     pub fn may_share(&self) -> bool {
         matches!(self.role, Role::Coordinator | Role::Analyst)
+    }
+}
+
+/// A token the database accepted, with what the token cache needs to accept the same
+/// token again without the database.
+#[derive(Debug, Clone)]
+pub struct CheckedToken {
+    pub identity: Identity,
+    pub digest: String,
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Tokens the database accepted in the last `ttl`, so a busy client costs one token
+/// read per `ttl` rather than one per request. A hit still checks the presented
+/// secret against the stored digest (constant time) and the expiry; only a
+/// revocation made meanwhile goes unseen, for at most `ttl`. Refusals are never
+/// cached: every failed attempt reaches the database, the counters and the audit log.
+pub struct TokenCache {
+    ttl: Duration,
+    entries: Mutex<HashMap<String, (Instant, CheckedToken)>>,
+}
+
+/// Entries kept before the stale ones are swept.
+const TOKEN_CACHE_SWEEP: usize = 10_000;
+
+impl TokenCache {
+    pub fn new(ttl: Duration) -> TokenCache {
+        TokenCache { ttl, entries: Mutex::new(HashMap::new()) }
+    }
+
+    /// The identity behind `token`, if the database accepted it within the TTL and the
+    /// secret and expiry still hold.
+    pub fn get(&self, keys: &HubKeys, token_id: &str, token: &str) -> Option<Identity> {
+        if self.ttl.is_zero() {
+            return None;
+        }
+        let checked = {
+            let entries = self.entries.lock().ok()?;
+            let (at, checked) = entries.get(token_id)?;
+            if at.elapsed() >= self.ttl {
+                return None;
+            }
+            checked.clone()
+        };
+        let expired = checked.expires_at.is_some_and(|t| t <= chrono::Utc::now());
+        (!expired && keys.token_matches(token, &checked.digest)).then_some(checked.identity)
+    }
+
+    pub fn put(&self, checked: &CheckedToken) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= TOKEN_CACHE_SWEEP {
+                let ttl = self.ttl;
+                entries.retain(|_, (at, _)| at.elapsed() < ttl);
+            }
+            entries.insert(checked.identity.token_id.clone(), (Instant::now(), checked.clone()));
+        }
+    }
+
+    /// Drops a token at once (this process revoked it).
+    pub fn forget(&self, token_id: &str) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.remove(token_id);
+        }
     }
 }

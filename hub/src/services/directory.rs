@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use serde_json::json;
 
 use super::audit::{self, AuditEvent};
-use crate::auth::{Identity, Role};
+use crate::auth::{CheckedToken, Identity, Role};
 use crate::crypto::{new_token, token_id_of, HubKeys};
 use crate::error::{AppError, AppResult};
 use crate::store::models::{OrganizationRow, TokenRow};
@@ -167,7 +167,7 @@ pub fn check_token(
     conn: &mut DbConn,
     keys: &HubKeys,
     token: &str,
-) -> AppResult<Result<Identity, (TokenRefusal, Option<String>)>> {
+) -> AppResult<Result<CheckedToken, (TokenRefusal, Option<String>)>> {
     let Some(id) = token_id_of(token) else {
         return Ok(Err((TokenRefusal::Malformed, None)));
     };
@@ -191,5 +191,10 @@ pub fn check_token(
     }
     let role =
         Role::parse(&row.role).ok_or_else(|| AppError::internal(format!("token {} has role {}", row.id, row.role)))?;
-    Ok(Ok(Identity { org_id: org.id, org_name: org.name, role, token_id: row.id, source: None }))
+    let expires_at = row.expires_at.as_deref().and_then(parse_time);
+    Ok(Ok(CheckedToken {
+        identity: Identity { org_id: org.id, org_name: org.name, role, token_id: row.id, source: None },
+        digest: row.digest,
+        expires_at,
+    }))
 }
