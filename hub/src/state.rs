@@ -6,11 +6,14 @@ use std::sync::Arc;
 
 use diesel::prelude::*;
 
+use crate::auth::TokenCache;
 use crate::bus::Counters;
 use crate::config::Config;
 use crate::crypto::HubKeys;
 use crate::error::{AppError, AppResult};
+use crate::services::indicator_index::IndicatorIndex;
 use crate::services::sharing::Origin;
+use crate::store::models::ObjectRow;
 use crate::store::schema::hub_meta;
 use crate::store::{self, DbConn, DbPool};
 
@@ -23,6 +26,7 @@ pub struct Metrics {
     pub rate_limited: AtomicU64,
     pub objects_shared: AtomicU64,
     pub feed_items_served: AtomicU64,
+    pub lists_written_directly: AtomicU64,
 }
 
 impl Metrics {
@@ -32,7 +36,7 @@ impl Metrics {
 
     /// Prometheus text exposition format.
     pub fn render(&self) -> String {
-        let rows: [(&str, &str, &AtomicU64); 7] = [
+        let rows: [(&str, &str, &AtomicU64); 8] = [
             ("renkei_http_requests_total", "HTTP requests received", &self.http_requests),
             ("renkei_graphql_errors_total", "GraphQL responses carrying errors", &self.graphql_errors),
             ("renkei_auth_failures_total", "failed authentications", &self.auth_failures),
@@ -40,6 +44,11 @@ impl Metrics {
             ("renkei_rate_limited_total", "requests refused by the rate limit", &self.rate_limited),
             ("renkei_objects_shared_total", "object versions published", &self.objects_shared),
             ("renkei_feed_items_served_total", "change-feed items served", &self.feed_items_served),
+            (
+                "renkei_lists_written_directly_total",
+                "feed pages and lookups written without the GraphQL executor",
+                &self.lists_written_directly,
+            ),
         ];
         let mut out = String::new();
         for (name, help, value) in rows {
@@ -57,6 +66,8 @@ pub struct Hub {
     pub pool: DbPool,
     pub keys: HubKeys,
     pub counters: Counters,
+    pub tokens: TokenCache,
+    pub index: IndicatorIndex,
     pub metrics: Metrics,
     /// This hub's stable id (origin of what it publishes), made at first migration.
     pub hub_id: String,
@@ -104,15 +115,60 @@ impl Hub {
             None => Counters::local(),
         };
         let hub = Hub {
+            tokens: TokenCache::new(std::time::Duration::from_millis(config.limits.token_cache_ms)),
             config,
             pool,
             keys,
             counters,
+            index: IndicatorIndex::new(),
             metrics: Metrics::default(),
             hub_id,
             writes_since_analyze: AtomicU64::new(0),
         };
-        Ok(Arc::new(hub))
+        let hub = Arc::new(hub);
+        hub.start_indicator_index();
+        Ok(hub)
+    }
+
+    /// Loads the indicator index in the background (the hub is not ready until it is
+    /// loaded), then keeps it caught up with versions other replicas commit.
+    fn start_indicator_index(self: &Arc<Self>) {
+        let weak = Arc::downgrade(self);
+        let every = std::time::Duration::from_millis(self.config.index_refresh_ms.max(10));
+        tokio::spawn(async move {
+            let mut loaded = false;
+            loop {
+                let Some(hub) = weak.upgrade() else { return };
+                let result = tokio::task::spawn_blocking(move || {
+                    let mut conn = hub.pool.get().map_err(AppError::from)?;
+                    if loaded {
+                        hub.index.refresh(&mut conn)
+                    } else {
+                        let t0 = std::time::Instant::now();
+                        let n = hub.index.load(&mut conn)?;
+                        tracing::info!(indicators = n, seconds = t0.elapsed().as_secs_f64(), "indicator index loaded");
+                        Ok(n)
+                    }
+                })
+                .await;
+                match result {
+                    Ok(Ok(_)) => loaded = true,
+                    Ok(Err(e)) => tracing::warn!(?e, "indicator index: could not read the database"),
+                    Err(e) => tracing::error!(%e, "indicator index task failed"),
+                }
+                tokio::time::sleep(every).await;
+            }
+        });
+    }
+
+    /// Brings this process's caches up to date with versions it has just committed.
+    pub fn note_committed<'a>(&self, rows: impl IntoIterator<Item = &'a ObjectRow>) -> AppResult<()> {
+        let rows: Vec<&ObjectRow> = rows.into_iter().collect();
+        let (Some(first), Some(last)) = (rows.iter().map(|r| r.last_seq).min(), rows.iter().map(|r| r.last_seq).max())
+        else {
+            return Ok(());
+        };
+        self.index.apply_committed(first, last, &rows)
     }
 
     pub fn origin(&self) -> Origin<'_> {

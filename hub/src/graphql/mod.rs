@@ -2,11 +2,13 @@
 //! caller's [`Identity`] is added per request. Every object a resolver returns comes
 //! from a service that filtered it through `renkei_schema::tlp`.
 
+mod render;
 pub mod types;
 
 use async_graphql::{Context, EmptySubscription, Object, Schema, SimpleObject, ID};
 use std::sync::Arc;
 
+use renkei_schema::model::indicator::normalize_any;
 use renkei_schema::model::{Body, Kind};
 use renkei_schema::tlp::Tlp;
 
@@ -220,7 +222,10 @@ pub struct Change {
     pub deleted: bool,
     /// The STIX 2.1 JSON of the version; null on tombstones.
     pub object: Option<Json>,
-    /// Ed25519 signature (base64url) by the origin hub over the canonical JSON of `object`.
+    /// The origin hub's signature over the canonical JSON of `object`: an Ed25519
+    /// signature over the Merkle root of the batch the version was published in, with
+    /// the version's inclusion proof (`rk1.<index>.<size>.<signature>.<proof>`; see
+    /// renkei-schema's `sign` module). Verifies alone against `hub { publicKey }`.
     pub signature: Option<String>,
 }
 
@@ -233,7 +238,7 @@ pub struct Revoked {
 
 #[derive(SimpleObject)]
 pub struct ChangePage {
-    pub items: Vec<Change>,
+    pub items: render::ChangeItems,
     /// Pass as `after` to resume.
     pub cursor: String,
     pub has_more: bool,
@@ -488,33 +493,64 @@ impl QueryRoot {
     }
 
     /// Exact match of up to 1,000 raw values (any indicator type) after normalisation.
-    async fn lookup(&self, ctx: &Context<'_>, values: Vec<String>) -> async_graphql::Result<Vec<LookupResult>> {
+    async fn lookup(&self, ctx: &Context<'_>, values: Vec<String>) -> async_graphql::Result<render::LookupResults> {
         let who = identity(ctx)?;
+        let h = hub(ctx);
+        sharing::check_lookup_size(values.len(), h.config.limits.max_lookup_values)?;
+        h.index.wait_ready(std::time::Duration::from_secs(30)).await?;
+        let candidates: Vec<_> = values.iter().map(|v| normalize_any(v)).collect();
+        let found = h.index.lookup(&who.viewer(), &candidates)?;
+        // What the index holds answers most lookups (`matches { id tlp value }`);
+        // any other field of a match is read from the database, checked again there.
+        let index_answers = ctx
+            .look_ahead()
+            .field("matches")
+            .selection_fields()
+            .iter()
+            .all(|m| m.selection_set().all(|f| Indicator::FROM_INDEX.contains(&f.name())));
+        if index_answers {
+            return Ok(render::LookupResults(
+                values
+                    .into_iter()
+                    .zip(found)
+                    .map(|(input, hits)| LookupResult {
+                        input,
+                        matches: hits.into_iter().map(Indicator::from_index).collect(),
+                    })
+                    .collect(),
+            ));
+        }
+        let ids: Vec<String> = found
+            .iter()
+            .flatten()
+            .map(|f| f.id.clone())
+            .collect::<std::collections::HashSet<_>>()
+            .into_iter()
+            .collect();
         let caller = who.clone();
-        let max = hub(ctx).config.limits.max_lookup_values;
-        let (hits, names) = hub(ctx)
+        let (rows, names) = h
             .db(move |_, c| {
-                let hits = sharing::lookup(c, &caller.viewer(), &values, max)?;
-                let names = if hits.iter().any(|h| !h.matches.is_empty()) {
-                    directory::org_names(c)?
-                } else {
-                    Default::default()
-                };
-                Ok((hits, names))
+                let rows = sharing::get_many(c, &caller.viewer(), &ids)?;
+                let names = if rows.is_empty() { Default::default() } else { directory::org_names(c)? };
+                Ok((rows, names))
             })
             .await?;
-        let mut out = Vec::with_capacity(hits.len());
-        for hit in hits {
-            let matches = to_items(&who, hit.matches, &names)?
-                .into_iter()
-                .filter_map(|i| match i {
-                    SharedItem::Indicator(x) => Some(x),
-                    _ => None,
-                })
-                .collect();
-            out.push(LookupResult { input: hit.input, matches });
+        let mut by_id = std::collections::HashMap::with_capacity(rows.len());
+        for item in to_items(&who, rows, &names)? {
+            if let SharedItem::Indicator(x) = item {
+                by_id.insert(x.shared.id.0.clone(), x);
+            }
         }
-        Ok(out)
+        Ok(render::LookupResults(
+            values
+                .into_iter()
+                .zip(found)
+                .map(|(input, hits)| LookupResult {
+                    input,
+                    matches: hits.iter().filter_map(|f| by_id.get(&f.id).cloned()).collect(),
+                })
+                .collect(),
+        ))
     }
 
     /// The change feed: versions the caller may see after `after`, in sequence order,
@@ -549,7 +585,7 @@ impl QueryRoot {
                 })
             })
             .collect::<AppResult<Vec<_>>>()?;
-        Ok(ChangePage { items, cursor: page.cursor.to_string(), has_more: page.has_more })
+        Ok(ChangePage { items: render::ChangeItems(items), cursor: page.cursor.to_string(), has_more: page.has_more })
     }
 
     /// The MITRE ATT&CK catalog (techniques, ICS assets, tactics, mitigations, relations).
@@ -648,6 +684,7 @@ where
         .db(move |hub, c| {
             let bodies = build(c, &caller, sharing.tlp)?;
             let published = sharing::publish_new(c, &hub.origin(), &caller, bodies, sharing)?;
+            hub.note_committed(published.iter().map(|p| &p.row))?;
             let names = directory::org_names(c)?;
             Ok((published, names))
         })
@@ -783,7 +820,13 @@ impl MutationRoot {
     /// RED item whose content it may not read.
     async fn revoke(&self, ctx: &Context<'_>, id: ID, reason: String) -> async_graphql::Result<Revoked> {
         let who = identity(ctx)?;
-        let row = hub(ctx).db(move |hub, c| sharing::revoke(c, &hub.origin(), &who, &id, &reason)).await?;
+        let row = hub(ctx)
+            .db(move |hub, c| {
+                let row = sharing::revoke(c, &hub.origin(), &who, &id, &reason)?;
+                hub.note_committed([&row])?;
+                Ok(row)
+            })
+            .await?;
         Ok(Revoked { id: ID(row.id), version: row.revision, status: StatusGql::Revoked })
     }
 }

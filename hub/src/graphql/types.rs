@@ -266,6 +266,41 @@ pub struct Indicator {
     pub description: Option<String>,
 }
 
+impl Indicator {
+    /// The fields [`Indicator::from_index`] fills in truly. A lookup answers from the
+    /// index only when nothing else is selected.
+    pub const FROM_INDEX: &'static [&'static str] =
+        &["__typename", "id", "kind", "type", "value", "tlp", "version", "status"];
+
+    /// An indicator as the lookup index knows it: only the fields named in
+    /// [`Indicator::FROM_INDEX`] are real; the others are left empty and must not be
+    /// served (the lookup resolver reads the database when they are selected).
+    pub fn from_index(found: crate::services::indicator_index::IndexedIndicator) -> Indicator {
+        Indicator {
+            shared: SharedFields {
+                id: ID(found.id),
+                kind: "indicator".into(),
+                tlp: found.tlp.into(),
+                version: found.revision,
+                status: found.status.into(),
+                created: String::new(),
+                modified: String::new(),
+                created_by: None,
+                recipients: None,
+                origin_hub: String::new(),
+                confidence: None,
+                valid_from: String::new(),
+                valid_until: None,
+                labels: Vec::new(),
+                stix: Json::Text(String::new()),
+            },
+            indicator_type: found.indicator_type.into(),
+            value: found.value,
+            description: None,
+        }
+    }
+}
+
 #[derive(SimpleObject, Clone, Debug)]
 pub struct Technique {
     #[graphql(flatten)]

@@ -4,5 +4,6 @@
 pub mod attack;
 pub mod audit;
 pub mod directory;
+pub mod indicator_index;
 pub mod kinds;
 pub mod sharing;

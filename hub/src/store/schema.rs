@@ -139,3 +139,6 @@ diesel::table! {
         target_id -> Text,
     }
 }
+
+// The indicator index catches up by joining versions to their objects.
+diesel::allow_tables_to_appear_in_same_query!(objects, object_versions);
