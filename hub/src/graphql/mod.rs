@@ -38,7 +38,9 @@ pub fn build_schema(hub: Arc<Hub>) -> HubSchema {
 /// `Value::Binary` holds pre-serialised JSON (only the [`Json`] scalar makes it) and is
 /// written as is.
 pub fn response_json(response: &async_graphql::Response) -> Result<Vec<u8>, serde_json::Error> {
-    let mut out = Vec::with_capacity(1024);
+    // Large answers are mostly pre-written parts; sizing the buffer for them up front
+    // saves growing (copying) a 10 MB feed page several times.
+    let mut out = Vec::with_capacity(1024 + binary_len(&response.data));
     out.extend_from_slice(b"{\"data\":");
     write_value(&response.data, &mut out)?;
     if !response.errors.is_empty() {
@@ -59,6 +61,17 @@ pub fn response_json(response: &async_graphql::Response) -> Result<Vec<u8>, serd
     }
     out.push(b'}');
     Ok(out)
+}
+
+/// Bytes of pre-written JSON inside a value.
+fn binary_len(value: &async_graphql::Value) -> usize {
+    use async_graphql::Value;
+    match value {
+        Value::Binary(raw) => raw.len(),
+        Value::List(items) => items.iter().map(binary_len).sum(),
+        Value::Object(map) => map.values().map(binary_len).sum(),
+        _ => 0,
+    }
 }
 
 fn write_value(value: &async_graphql::Value, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {

@@ -72,7 +72,10 @@ fn write_changes(items: &[Change], plan: &Plan<'_>) -> Option<Vec<u8>> {
     if !change_fields_known(plan) {
         return None;
     }
-    let size: usize = items.iter().map(|c| 160 + c.object.as_ref().map_or(0, json_len)).sum();
+    let size: usize = items
+        .iter()
+        .map(|c| 128 + c.id.len() + c.signature.as_ref().map_or(0, String::len) + c.object.as_ref().map_or(0, json_len))
+        .sum();
     let mut out = Vec::with_capacity(size + 2);
     out.push(b'[');
     for (i, item) in items.iter().enumerate() {

@@ -331,7 +331,8 @@ pub fn publish_new(
         versions.push(version);
         parts.push(part);
     }
-    // One Ed25519 signature for the batch; each version carries its inclusion proof.
+    // One Ed25519 signature per Merkle tree of the batch; each version carries its
+    // inclusion proof.
     let stix: Vec<&[u8]> = versions.iter().map(|v| v.stix.as_bytes()).collect();
     let signatures = origin.keys.signing.sign_batch(&stix);
     for (version, signature) in versions.iter_mut().zip(signatures) {

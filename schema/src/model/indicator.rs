@@ -158,10 +158,15 @@ pub fn normalize(kind: IndicatorType, raw: &str) -> Result<String, InvalidIndica
 /// Every type under which `raw` is valid, with its normalised form, in
 /// [`IndicatorType::ALL`] order. Never panics.
 pub fn normalize_any(raw: &str) -> Vec<(IndicatorType, String)> {
+    let v = raw.trim();
+    // What every type refuses is checked once here rather than once per type.
+    if v.is_empty() || v.len() > MAX_INPUT_BYTES || v.chars().any(char::is_control) {
+        return Vec::new();
+    }
     IndicatorType::ALL
         .into_iter()
-        .filter(|kind| plausible(*kind, raw.trim()))
-        .filter_map(|kind| normalize_detail(kind, raw).ok().map(|v| (kind, v)))
+        .filter(|kind| plausible(*kind, v))
+        .filter_map(|kind| normalize_detail(kind, v).ok().map(|v| (kind, v)))
         .collect()
 }
 
@@ -174,7 +179,8 @@ fn plausible(kind: IndicatorType, v: &str) -> bool {
         IndicatorType::Md5 => hex_of(32),
         IndicatorType::Sha1 => hex_of(40),
         IndicatorType::Sha256 => hex_of(64),
-        IndicatorType::Ipv4 => v.contains('.'),
+        // Digits and dots, or the defanged dots `[.]` and `(.)`.
+        IndicatorType::Ipv4 => v.contains('.') && v.bytes().all(|b| b.is_ascii_digit() || b".[]()".contains(&b)),
         // IDNA maps the ideographic and full-width full stops to '.'.
         IndicatorType::Domain => v.contains(['.', '\u{3002}', '\u{FF0E}', '\u{FF61}']),
         IndicatorType::Ipv6 => v.contains(':'),
@@ -230,6 +236,9 @@ fn normalize_detail(kind: IndicatorType, raw: &str) -> Result<String, Detail> {
 
 /// Undoes the usual defanging of network indicators.
 fn refang(s: &str) -> String {
+    if !s.contains(['[', '(']) {
+        return s.to_owned();
+    }
     s.replace("[.]", ".").replace("(.)", ".").replace("[:]", ":").replace("[@]", "@")
 }
 
