@@ -28,6 +28,7 @@ pub type HubSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 pub fn build_schema(hub: Arc<Hub>) -> HubSchema {
     let limits = hub.config.limits.clone();
     Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+        .extension(ParsedQueries::default())
         .data(hub)
         .limit_depth(limits.max_query_depth)
         .limit_complexity(limits.max_query_complexity)
@@ -61,6 +62,49 @@ pub fn response_json(response: &async_graphql::Response) -> Result<Vec<u8>, serd
     }
     out.push(b'}');
     Ok(out)
+}
+
+/// Parsed queries by their text: clients repeat the same few queries with new
+/// variables, and parsing (pest) was a tenth of a lookup's time. Only parsing is
+/// skipped; validation, limits and execution run for every request.
+#[derive(Default)]
+struct ParsedQueries {
+    cache: Arc<std::sync::Mutex<std::collections::HashMap<String, async_graphql::parser::types::ExecutableDocument>>>,
+}
+
+/// Queries remembered before the cache starts over, and the longest one remembered.
+const PARSED_QUERIES_KEPT: usize = 512;
+const PARSED_QUERY_MAX_BYTES: usize = 16 * 1024;
+
+impl async_graphql::extensions::ExtensionFactory for ParsedQueries {
+    fn create(&self) -> Arc<dyn async_graphql::extensions::Extension> {
+        Arc::new(ParsedQueries { cache: Arc::clone(&self.cache) })
+    }
+}
+
+#[async_trait::async_trait]
+impl async_graphql::extensions::Extension for ParsedQueries {
+    async fn parse_query(
+        &self,
+        ctx: &async_graphql::extensions::ExtensionContext<'_>,
+        query: &str,
+        variables: &async_graphql::Variables,
+        next: async_graphql::extensions::NextParseQuery<'_>,
+    ) -> async_graphql::ServerResult<async_graphql::parser::types::ExecutableDocument> {
+        if let Some(doc) = self.cache.lock().ok().and_then(|c| c.get(query).cloned()) {
+            return Ok(doc);
+        }
+        let doc = next.run(ctx, query, variables).await?;
+        if query.len() <= PARSED_QUERY_MAX_BYTES {
+            if let Ok(mut cache) = self.cache.lock() {
+                if cache.len() >= PARSED_QUERIES_KEPT {
+                    cache.clear();
+                }
+                cache.insert(query.to_string(), doc.clone());
+            }
+        }
+        Ok(doc)
+    }
 }
 
 /// Bytes of pre-written JSON inside a value.

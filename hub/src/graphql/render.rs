@@ -40,9 +40,19 @@ fn plain_selection(field: &Field) -> Option<Plan<'_>> {
     Some(plan)
 }
 
+/// A JSON string, as serde_json writes it. Ids, signatures and sequence numbers never
+/// need escaping, and copying them whole is several times faster than escaping byte
+/// by byte (serde_json's escaping was a tenth of a feed page's time).
 fn string(out: &mut Vec<u8>, s: &str) {
-    // Writing a str to a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, s);
+    if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        // Writing a str to a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, s);
+        return;
+    }
+    out.reserve(s.len() + 2);
+    out.push(b'"');
+    out.extend_from_slice(s.as_bytes());
+    out.push(b'"');
 }
 
 fn key(out: &mut Vec<u8>, first: bool, key: &str) {
@@ -233,5 +243,18 @@ impl OutputType for LookupResults {
             return Ok(Value::Binary(bytes.into()));
         }
         OutputType::resolve(&self.0, ctx, field).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn strings_are_written_as_serde_json_writes_them() {
+        for s in ["", "plain", "rk1.0.16.abc_-", "quote\"d", "back\\slash", "tab\there", "\u{1}", "日本語", "\u{7f}"]
+        {
+            let mut ours = Vec::new();
+            super::string(&mut ours, s);
+            assert_eq!(String::from_utf8(ours).expect("utf8"), serde_json::to_string(s).expect("json"), "{s:?}");
+        }
     }
 }

@@ -64,7 +64,8 @@ impl Slot {
 
 #[derive(Default)]
 struct IndexState {
-    by_value: HashMap<Box<str>, Slot>,
+    /// foldhash rather than SipHash: a lookup hashes up to 3,000 values.
+    by_value: HashMap<Box<str>, Slot, foldhash::fast::RandomState>,
     /// Organisation ids, interned: entries refer to them by position.
     orgs: Vec<String>,
     org_positions: HashMap<String, u32>,
@@ -384,8 +385,13 @@ impl IndicatorIndex {
                         anonymous: e.anonymous,
                     };
                     if e.status != Status::Revoked && visibility(viewer, &item) == Visibility::Full {
+                        let mut id = String::with_capacity(47);
+                        id.push_str("indicator--");
+                        id.push_str(
+                            uuid::Uuid::from_u128(e.uuid).hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()),
+                        );
                         found.push(IndexedIndicator {
-                            id: format!("indicator--{}", uuid::Uuid::from_u128(e.uuid).hyphenated()),
+                            id,
                             revision: e.revision,
                             indicator_type: e.indicator_type,
                             value: value.clone(),

@@ -576,12 +576,16 @@ pub fn changes(
     let mut scanned = 0usize;
     let batch = limit.clamp(100, 10_000) as i64;
     loop {
-        let rows: Vec<VersionRow> = object_versions::table
-            .filter(object_versions::seq.gt(cursor))
-            .order(object_versions::seq.asc())
-            .limit(batch)
-            .select(VersionRow::as_select())
-            .load(conn)?;
+        // The query is written into the macro so each backend's arm types its own.
+        let rows: Vec<VersionRow> = crate::load_rows!(
+            conn,
+            object_versions::table
+                .filter(object_versions::seq.gt(cursor))
+                .order(object_versions::seq.asc())
+                .limit(batch)
+                .select(VersionRow::as_select()),
+            VersionRow
+        )?;
         let exhausted = (rows.len() as i64) < batch;
         for row in rows {
             let current = Access::parse(&row.tlp, &row.recipients, &row.status, &row.submitter_org, row.anonymous)?;

@@ -49,6 +49,24 @@ macro_rules! insert_rows {
     };
 }
 
+/// Loads a large result. On PostgreSQL rows are read one by one (libpq's single-row
+/// mode) instead of as one result: a 10,000-version feed page is 10 MB, which libpq
+/// builds in glibc-malloc blocks that glibc hands back to the kernel and faults in
+/// again for the next page (a fifth of the feed's time in perf). SQLite steps rows
+/// one by one anyway.
+#[macro_export]
+macro_rules! load_rows {
+    ($conn:expr, $query:expr, $row:ty) => {
+        match $conn {
+            $crate::store::DbConn::Pg(c) => {
+                diesel::RunQueryDsl::load_iter::<$row, diesel::pg::PgRowByRowLoadingMode>($query, c)
+                    .and_then(|rows| rows.collect::<diesel::QueryResult<Vec<$row>>>())
+            }
+            $crate::store::DbConn::Sqlite(c) => diesel::RunQueryDsl::load::<$row>($query, c),
+        }
+    };
+}
+
 /// Which backend a database URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

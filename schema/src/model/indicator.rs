@@ -163,31 +163,78 @@ pub fn normalize_any(raw: &str) -> Vec<(IndicatorType, String)> {
     if v.is_empty() || v.len() > MAX_INPUT_BYTES || v.chars().any(char::is_control) {
         return Vec::new();
     }
+    let shape = Shape::of(v);
     IndicatorType::ALL
         .into_iter()
-        .filter(|kind| plausible(*kind, v))
+        .filter(|kind| shape.plausible(*kind))
         .filter_map(|kind| normalize_detail(kind, v).ok().map(|v| (kind, v)))
         .collect()
 }
 
-/// A cheap necessary condition for `raw` to be valid as `kind` (defanged forms
-/// included), so [`normalize_any`] does not build rejection messages for types that
-/// cannot match: lookups normalise every value under every type.
-fn plausible(kind: IndicatorType, v: &str) -> bool {
-    let hex_of = |len: usize| v.len() == len && v.bytes().all(|b| b.is_ascii_hexdigit());
-    match kind {
-        IndicatorType::Md5 => hex_of(32),
-        IndicatorType::Sha1 => hex_of(40),
-        IndicatorType::Sha256 => hex_of(64),
-        // Digits and dots, or the defanged dots `[.]` and `(.)`.
-        IndicatorType::Ipv4 => v.contains('.') && v.bytes().all(|b| b.is_ascii_digit() || b".[]()".contains(&b)),
+/// What one pass over a value tells about the types it could be, so that
+/// [`normalize_any`] neither scans a value once per type nor builds rejection
+/// messages for types that cannot match (lookups try every value under every type).
+struct Shape {
+    len: usize,
+    all_hex: bool,
+    /// Only digits, dots and the defanged dots `[.]` and `(.)`.
+    ipv4_bytes: bool,
+    dot: bool,
+    colon: bool,
+    slash: bool,
+    double_slash: bool,
+    at: bool,
+}
+
+impl Shape {
+    fn of(v: &str) -> Shape {
+        let mut shape = Shape {
+            len: v.len(),
+            all_hex: true,
+            ipv4_bytes: true,
+            dot: false,
+            colon: false,
+            slash: false,
+            double_slash: false,
+            at: false,
+        };
+        let mut previous = 0u8;
+        for b in v.bytes() {
+            shape.all_hex &= b.is_ascii_hexdigit();
+            shape.ipv4_bytes &= b.is_ascii_digit() || b".[]()".contains(&b);
+            match b {
+                b'.' => shape.dot = true,
+                b':' => shape.colon = true,
+                b'/' => {
+                    shape.double_slash |= previous == b'/';
+                    shape.slash = true;
+                }
+                b'@' => shape.at = true,
+                _ => {}
+            }
+            previous = b;
+        }
         // IDNA maps the ideographic and full-width full stops to '.'.
-        IndicatorType::Domain => v.contains(['.', '\u{3002}', '\u{FF0E}', '\u{FF61}']),
-        IndicatorType::Ipv6 => v.contains(':'),
-        IndicatorType::Cidr => v.contains('/'),
-        IndicatorType::Url => v.contains("//"),
-        IndicatorType::Email => v.contains('@'),
-        IndicatorType::Filename => true,
+        if !shape.dot && !v.is_ascii() {
+            shape.dot = v.contains(['\u{3002}', '\u{FF0E}', '\u{FF61}']);
+        }
+        shape
+    }
+
+    /// A necessary condition for the value to be valid as `kind` (defanged forms included).
+    fn plausible(&self, kind: IndicatorType) -> bool {
+        match kind {
+            IndicatorType::Md5 => self.all_hex && self.len == 32,
+            IndicatorType::Sha1 => self.all_hex && self.len == 40,
+            IndicatorType::Sha256 => self.all_hex && self.len == 64,
+            IndicatorType::Ipv4 => self.dot && self.ipv4_bytes,
+            IndicatorType::Domain => self.dot,
+            IndicatorType::Ipv6 => self.colon,
+            IndicatorType::Cidr => self.slash,
+            IndicatorType::Url => self.double_slash,
+            IndicatorType::Email => self.at,
+            IndicatorType::Filename => true,
+        }
     }
 }
 
@@ -202,7 +249,7 @@ fn normalize_detail(kind: IndicatorType, raw: &str) -> Result<String, Detail> {
             format!("値が長すぎます（{}バイト、上限は{MAX_INPUT_BYTES}バイト）", v.len()),
         ));
     }
-    if let Some(c) = v.chars().find(|c| c.is_control()) {
+    if let Some(c) = first_char_where(v, |b| b.is_ascii_control(), char::is_control) {
         let code = format!("U+{:04X}", u32::from(c));
         return Err(detail(
             format!("it contains a control character ({code})"),
@@ -216,7 +263,7 @@ fn normalize_detail(kind: IndicatorType, raw: &str) -> Result<String, Detail> {
         IndicatorType::Filename => return normalize_filename(v),
         _ => {}
     }
-    if let Some(c) = v.chars().find(|c| c.is_whitespace()) {
+    if let Some(c) = first_char_where(v, |b| b.is_ascii_whitespace() || b == 0x0b, char::is_whitespace) {
         let code = format!("U+{:04X}", u32::from(c));
         return Err(detail(format!("it contains whitespace ({code})"), format!("空白文字（{code}）が含まれています")));
     }
@@ -231,6 +278,17 @@ fn normalize_detail(kind: IndicatorType, raw: &str) -> Result<String, Detail> {
         IndicatorType::Md5 | IndicatorType::Sha1 | IndicatorType::Sha256 | IndicatorType::Filename => {
             Err(detail("internal dispatch error", "内部エラー"))
         }
+    }
+}
+
+/// The first character of `v` with a property: byte by byte when `v` is ASCII (every
+/// value normalised for a lookup passes here several times), by `char` otherwise.
+/// `ascii` must agree with `any` on ASCII characters.
+fn first_char_where(v: &str, ascii: impl Fn(u8) -> bool, any: impl Fn(char) -> bool) -> Option<char> {
+    if v.is_ascii() {
+        v.bytes().find(|b| ascii(*b)).map(char::from)
+    } else {
+        v.chars().find(|c| any(*c))
     }
 }
 
@@ -380,7 +438,12 @@ fn normalize_domain(s: &str) -> Result<String, Detail> {
     if let Some(c) = s.chars().find(|c| c.is_ascii() && !(c.is_ascii_alphanumeric() || *c == '-' || *c == '.')) {
         return Err(bad_domain_char(c));
     }
-    let ascii = idna::domain_to_ascii(s).map_err(|_| {
+    // Lower-case ASCII without punycode labels is its own IDNA form (UTS 46 maps
+    // those characters to themselves); only other names need the IDNA machinery.
+    let already_ascii = s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && !s.contains("xn--");
+    let ascii = if already_ascii { Ok(s.to_owned()) } else { idna::domain_to_ascii(s) };
+    let ascii = ascii.map_err(|_| {
         detail(
             "the internationalised name cannot be converted to ASCII (IDNA)",
             "国際化ドメイン名をASCII（IDNA）に変換できません",
@@ -403,14 +466,15 @@ fn normalize_domain(s: &str) -> Result<String, Detail> {
         if let Some(c) = label.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')) {
             return Err(bad_domain_char(c));
         }
-        let shown = snippet(label);
         if label.len() > MAX_LABEL_LEN {
+            let shown = snippet(label);
             return Err(detail(
                 format!("label '{shown}' is longer than {MAX_LABEL_LEN} characters"),
                 format!("ラベル「{shown}」が{MAX_LABEL_LEN}文字を超えています"),
             ));
         }
         if label.starts_with('-') || label.ends_with('-') {
+            let shown = snippet(label);
             return Err(detail(
                 format!("label '{shown}' starts or ends with a hyphen"),
                 format!("ラベル「{shown}」がハイフンで始まるか終わっています"),
@@ -557,7 +621,7 @@ fn normalize_email(s: &str) -> Result<String, Detail> {
 }
 
 fn normalize_hash(s: &str, hex_len: usize) -> Result<String, Detail> {
-    if let Some(c) = s.chars().find(|c| !c.is_ascii_hexdigit()) {
+    if let Some(c) = first_char_where(s, |b| !b.is_ascii_hexdigit(), |c| !c.is_ascii_hexdigit()) {
         let c = c.escape_debug();
         return Err(detail(
             format!("'{c}' is not a hexadecimal digit (expected {hex_len} hexadecimal characters)"),
@@ -895,6 +959,60 @@ mod tests {
         for (raw, want) in cases {
             assert_eq!(normalize_any(raw), want, "{raw:?}");
         }
+    }
+
+    #[test]
+    fn normalize_any_skips_only_types_that_cannot_match() {
+        let inputs = [
+            "198.51.100.7",
+            "198[.]51[.]100[.]7",
+            "198(.)51(.)100(.)7",
+            "2001:db8::1",
+            "2001[:]db8[:]:1",
+            "[2001:db8::1]",
+            "192.0.2.0/24",
+            "2001:db8::/32",
+            "example.com",
+            "EXAMPLE.com.",
+            "例え。jp",
+            "例え．jp",
+            "hxxps://example.com/a",
+            "http://[2001:db8::1]/x",
+            "a@example.com",
+            "a[@]example[.]com",
+            "d41d8cd98f00b204e9800998ecf8427e",
+            "DA39A3EE5E6B4B0D3255BFEF95601890AFD80709",
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            "invoice.pdf.exe",
+            "x",
+            "10.0.0.256",
+            "1.2.3",
+            "a//b",
+            "::",
+            "@",
+            "/",
+            "..",
+            " padded.example ",
+        ];
+        for raw in inputs {
+            let every: Vec<(IndicatorType, String)> =
+                IndicatorType::ALL.into_iter().filter_map(|k| normalize(k, raw).ok().map(|v| (k, v))).collect();
+            assert_eq!(normalize_any(raw), every, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn byte_checks_agree_with_char_checks_on_ascii() {
+        for b in 0u8..128 {
+            let c = char::from(b);
+            assert_eq!(b.is_ascii_control(), c.is_control(), "control {b}");
+            assert_eq!(b.is_ascii_whitespace() || b == 0x0b, c.is_whitespace(), "whitespace {b}");
+        }
+        // The lower-case ASCII fast path gives what IDNA gives.
+        for name in ["example.com", "a-b.c0.example", "ab--cd.example", "1.example"] {
+            assert_eq!(idna::domain_to_ascii(name).expect("idna"), normalize(IndicatorType::Domain, name).expect("ok"));
+        }
+        assert!(normalize(IndicatorType::Domain, "xn--zz.example").is_err(), "punycode still goes through IDNA");
     }
 
     #[test]
