@@ -372,8 +372,19 @@ impl IndicatorIndex {
         let mut out = Vec::with_capacity(candidates.len());
         for cands in candidates {
             let mut found = Vec::new();
+            // A value valid under several types mostly normalises to the same text
+            // (an IPv4 address is also a file name): probe each text once.
+            let mut probed: Vec<(&str, Option<&Slot>)> = Vec::with_capacity(cands.len());
             for (indicator_type, value) in cands {
-                let Some(slot) = state.by_value.get(value.as_str()) else {
+                let slot = match probed.iter().find(|(v, _)| *v == value.as_str()) {
+                    Some((_, slot)) => *slot,
+                    None => {
+                        let slot = state.by_value.get(value.as_str());
+                        probed.push((value.as_str(), slot));
+                        slot
+                    }
+                };
+                let Some(slot) = slot else {
                     continue;
                 };
                 for e in slot.entries().iter().filter(|e| e.indicator_type == *indicator_type) {
