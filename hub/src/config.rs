@@ -21,6 +21,8 @@ pub struct Config {
     /// Serving plain HTTP on a non-loopback address must be asked for explicitly.
     pub allow_plain_http: bool,
     pub database_pool_size: u32,
+    /// HTTP worker threads; 0 means one per CPU.
+    pub http_workers: usize,
     /// How often the in-memory indicator index (behind `lookup`) catches up with
     /// versions committed by other replicas of this hub; its own writes show at once.
     pub index_refresh_ms: u64,
@@ -78,6 +80,7 @@ impl Default for Config {
             tls_key: None,
             allow_plain_http: false,
             database_pool_size: 16,
+            http_workers: 0,
             index_refresh_ms: 250,
             limits: Limits::default(),
         }
@@ -144,6 +147,9 @@ impl Config {
         }
         if let Some(v) = get("RENKEI_DATABASE_POOL_SIZE") {
             self.database_pool_size = num("RENKEI_DATABASE_POOL_SIZE", v)?;
+        }
+        if let Some(v) = get("RENKEI_HTTP_WORKERS") {
+            self.http_workers = num("RENKEI_HTTP_WORKERS", v)?;
         }
         if let Some(v) = get("RENKEI_INDEX_REFRESH_MS") {
             self.index_refresh_ms = num("RENKEI_INDEX_REFRESH_MS", v)?;

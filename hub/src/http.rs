@@ -275,6 +275,11 @@ pub fn server(
     listener: TcpListener,
     tls: Option<rustls::ServerConfig>,
 ) -> anyhow::Result<actix_web::dev::Server> {
+    let workers = if hub.config.http_workers == 0 {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    } else {
+        hub.config.http_workers
+    };
     let schema = build_schema(Arc::clone(&hub));
     let data_hub = web::Data::new(hub);
     let data_schema = web::Data::new(schema);
@@ -288,7 +293,7 @@ pub fn server(
             .route("/readyz", web::get().to(readyz))
             .route("/metrics", web::get().to(metrics))
     };
-    let builder = HttpServer::new(factory).workers(2).shutdown_timeout(5);
+    let builder = HttpServer::new(factory).workers(workers).shutdown_timeout(5);
     let builder = match tls {
         Some(config) => builder.listen_rustls_0_23(listener, config)?,
         None => builder.listen(listener)?,
