@@ -566,16 +566,7 @@ impl QueryRoot {
             .iter()
             .all(|m| m.selection_set().all(|f| Indicator::FROM_INDEX.contains(&f.name())));
         if index_answers {
-            return Ok(render::LookupResults(
-                values
-                    .into_iter()
-                    .zip(found)
-                    .map(|(input, hits)| LookupResult {
-                        input,
-                        matches: hits.into_iter().map(Indicator::from_index).collect(),
-                    })
-                    .collect(),
-            ));
+            return Ok(render::LookupResults::FromIndex(values.into_iter().zip(found).collect()));
         }
         let ids: Vec<String> = found
             .iter()
@@ -598,7 +589,7 @@ impl QueryRoot {
                 by_id.insert(x.shared.id.0.clone(), x);
             }
         }
-        Ok(render::LookupResults(
+        Ok(render::LookupResults::Full(
             values
                 .into_iter()
                 .zip(found)

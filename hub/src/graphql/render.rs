@@ -14,8 +14,9 @@ use std::borrow::Cow;
 use async_graphql::parser::types::{Field, Selection};
 use async_graphql::{registry, ContextSelectionSet, InputType, OutputType, Positioned, ServerResult, Value};
 
-use super::types::{Indicator, Json};
+use super::types::{Indicator, IndicatorTypeGql, Json, StatusGql, TlpGql};
 use super::{Change, LookupResult};
+use crate::services::indicator_index::IndexedIndicator;
 
 /// A selection of plain fields: (response key, field name, the field).
 type Plan<'a> = Vec<(&'a str, &'a str, &'a Field)>;
@@ -128,20 +129,79 @@ fn json_len(json: &Json) -> usize {
     }
 }
 
+/// The fields of an indicator that the lookup index holds, from either form.
+trait IndexFields {
+    fn id(&self) -> &str;
+    fn kind(&self) -> &str;
+    fn indicator_type(&self) -> IndicatorTypeGql;
+    fn value(&self) -> &str;
+    fn tlp(&self) -> TlpGql;
+    fn version(&self) -> i64;
+    fn status(&self) -> StatusGql;
+}
+
+impl IndexFields for Indicator {
+    fn id(&self) -> &str {
+        &self.shared.id
+    }
+    fn kind(&self) -> &str {
+        &self.shared.kind
+    }
+    fn indicator_type(&self) -> IndicatorTypeGql {
+        self.indicator_type
+    }
+    fn value(&self) -> &str {
+        &self.value
+    }
+    fn tlp(&self) -> TlpGql {
+        self.shared.tlp
+    }
+    fn version(&self) -> i64 {
+        self.shared.version
+    }
+    fn status(&self) -> StatusGql {
+        self.shared.status
+    }
+}
+
+impl IndexFields for IndexedIndicator {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn kind(&self) -> &str {
+        "indicator"
+    }
+    fn indicator_type(&self) -> IndicatorTypeGql {
+        self.indicator_type.into()
+    }
+    fn value(&self) -> &str {
+        &self.value
+    }
+    fn tlp(&self) -> TlpGql {
+        self.tlp.into()
+    }
+    fn version(&self) -> i64 {
+        self.revision
+    }
+    fn status(&self) -> StatusGql {
+        self.status.into()
+    }
+}
+
 /// Writes the fields of an indicator that the lookup index fills in.
-fn write_indicator(out: &mut Vec<u8>, x: &Indicator, plan: &Plan<'_>) -> Option<()> {
+fn write_indicator(out: &mut Vec<u8>, x: &impl IndexFields, plan: &Plan<'_>) -> Option<()> {
     out.push(b'{');
     for (n, (response_key, name, _)) in plan.iter().enumerate() {
         key(out, n == 0, response_key);
         match *name {
             "__typename" => string(out, "Indicator"),
-            "id" => string(out, &x.shared.id),
-            "kind" => string(out, &x.shared.kind),
-            "type" => string(out, &enum_name(&x.indicator_type)?),
-            "value" => string(out, &x.value),
-            "tlp" => string(out, &enum_name(&x.shared.tlp)?),
-            "version" => out.extend_from_slice(itoa::Buffer::new().format(x.shared.version).as_bytes()),
-            "status" => string(out, &enum_name(&x.shared.status)?),
+            "id" => string(out, x.id()),
+            "kind" => string(out, x.kind()),
+            "type" => string(out, &enum_name(&x.indicator_type())?),
+            "value" => string(out, x.value()),
+            "tlp" => string(out, &enum_name(&x.tlp())?),
+            "version" => out.extend_from_slice(itoa::Buffer::new().format(x.version()).as_bytes()),
+            "status" => string(out, &enum_name(&x.status())?),
             _ => return None,
         }
     }
@@ -149,7 +209,7 @@ fn write_indicator(out: &mut Vec<u8>, x: &Indicator, plan: &Plan<'_>) -> Option<
     Some(())
 }
 
-fn write_lookup(results: &[LookupResult], plan: &Plan<'_>) -> Option<Vec<u8>> {
+fn write_lookup<X: IndexFields>(results: &[(&str, &[X])], plan: &Plan<'_>) -> Option<Vec<u8>> {
     // Each `matches` selection is planned once, not once per result.
     let mut nested: Vec<Option<Plan<'_>>> = Vec::with_capacity(plan.len());
     for (_, name, field) in plan {
@@ -168,12 +228,13 @@ fn write_lookup(results: &[LookupResult], plan: &Plan<'_>) -> Option<Vec<u8>> {
         out.push(b'{');
         for (n, ((response_key, name, _), sub)) in plan.iter().zip(&nested).enumerate() {
             key(&mut out, n == 0, response_key);
+            let (input, matches) = result;
             match (*name, sub) {
                 ("__typename", _) => string(&mut out, "LookupResult"),
-                ("input", _) => string(&mut out, &result.input),
+                ("input", _) => string(&mut out, input),
                 ("matches", Some(sub)) => {
                     out.push(b'[');
-                    for (m, x) in result.matches.iter().enumerate() {
+                    for (m, x) in matches.iter().enumerate() {
                         if m > 0 {
                             out.push(b',');
                         }
@@ -222,7 +283,30 @@ impl OutputType for ChangeItems {
 }
 
 /// The answer of `lookup`: `[LookupResult!]!` in the schema.
-pub struct LookupResults(pub Vec<LookupResult>);
+pub enum LookupResults {
+    /// Straight from the index: only the fields in [`Indicator::FROM_INDEX`] are
+    /// selected (the resolver checked).
+    FromIndex(Vec<(String, Vec<IndexedIndicator>)>),
+    /// Full indicators read from the database.
+    Full(Vec<LookupResult>),
+}
+
+impl LookupResults {
+    fn write(&self, plan: &Plan<'_>) -> Option<Vec<u8>> {
+        match self {
+            LookupResults::FromIndex(results) => {
+                let results: Vec<(&str, &[IndexedIndicator])> =
+                    results.iter().map(|(i, m)| (i.as_str(), m.as_slice())).collect();
+                write_lookup(&results, plan)
+            }
+            LookupResults::Full(results) => {
+                let results: Vec<(&str, &[Indicator])> =
+                    results.iter().map(|r| (r.input.as_str(), r.matches.as_slice())).collect();
+                write_lookup(&results, plan)
+            }
+        }
+    }
+}
 
 impl OutputType for LookupResults {
     fn type_name() -> Cow<'static, str> {
@@ -238,11 +322,23 @@ impl OutputType for LookupResults {
     }
 
     async fn resolve(&self, ctx: &ContextSelectionSet<'_>, field: &Positioned<Field>) -> ServerResult<Value> {
-        if let Some(bytes) = plain_selection(&field.node).and_then(|plan| write_lookup(&self.0, &plan)) {
+        if let Some(bytes) = plain_selection(&field.node).and_then(|plan| self.write(&plan)) {
             count_direct(ctx);
             return Ok(Value::Binary(bytes.into()));
         }
-        OutputType::resolve(&self.0, ctx, field).await
+        match self {
+            LookupResults::Full(results) => OutputType::resolve(results, ctx, field).await,
+            LookupResults::FromIndex(results) => {
+                let results: Vec<LookupResult> = results
+                    .iter()
+                    .map(|(input, matches)| LookupResult {
+                        input: input.clone(),
+                        matches: matches.iter().cloned().map(Indicator::from_index).collect(),
+                    })
+                    .collect();
+                OutputType::resolve(&results, ctx, field).await
+            }
+        }
     }
 }
 

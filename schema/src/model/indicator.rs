@@ -160,14 +160,14 @@ pub fn normalize(kind: IndicatorType, raw: &str) -> Result<String, InvalidIndica
 pub fn normalize_any(raw: &str) -> Vec<(IndicatorType, String)> {
     let v = raw.trim();
     // What every type refuses is checked once here rather than once per type.
-    if v.is_empty() || v.len() > MAX_INPUT_BYTES || v.chars().any(char::is_control) {
+    if precheck(v).is_err() {
         return Vec::new();
     }
     let shape = Shape::of(v);
     IndicatorType::ALL
         .into_iter()
         .filter(|kind| shape.plausible(*kind))
-        .filter_map(|kind| normalize_detail(kind, v).ok().map(|v| (kind, v)))
+        .filter_map(|kind| normalize_checked(kind, v).ok().map(|v| (kind, v)))
         .collect()
 }
 
@@ -240,6 +240,12 @@ impl Shape {
 
 fn normalize_detail(kind: IndicatorType, raw: &str) -> Result<String, Detail> {
     let v = raw.trim();
+    precheck(v)?;
+    normalize_checked(kind, v)
+}
+
+/// What every type refuses: an empty or over-long value, or a control character.
+fn precheck(v: &str) -> Result<(), Detail> {
     if v.is_empty() {
         return Err(detail("the value is empty", "値が空です"));
     }
@@ -256,6 +262,11 @@ fn normalize_detail(kind: IndicatorType, raw: &str) -> Result<String, Detail> {
             format!("制御文字（{code}）が含まれています"),
         ));
     }
+    Ok(())
+}
+
+/// Normalises a trimmed value that passed [`precheck`].
+fn normalize_checked(kind: IndicatorType, v: &str) -> Result<String, Detail> {
     match kind {
         IndicatorType::Md5 => return normalize_hash(v, 32),
         IndicatorType::Sha1 => return normalize_hash(v, 40),
