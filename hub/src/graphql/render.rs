@@ -257,21 +257,29 @@ fn count_direct(ctx: &ContextSelectionSet<'_>) {
     }
 }
 
+/// The schema names and type of the list a wrapper stands for, so wrapping a list to
+/// write it by hand changes nothing in the schema.
+macro_rules! same_schema_type_as {
+    ($list:ty) => {
+        fn type_name() -> Cow<'static, str> {
+            <$list as OutputType>::type_name()
+        }
+
+        fn qualified_type_name() -> String {
+            <$list as OutputType>::qualified_type_name()
+        }
+
+        fn create_type_info(registry: &mut registry::Registry) -> String {
+            <$list as OutputType>::create_type_info(registry)
+        }
+    };
+}
+
 /// The `items` of a change-feed page: `[Change!]!` in the schema.
 pub struct ChangeItems(pub Vec<Change>);
 
 impl OutputType for ChangeItems {
-    fn type_name() -> Cow<'static, str> {
-        <Vec<Change> as OutputType>::type_name()
-    }
-
-    fn qualified_type_name() -> String {
-        <Vec<Change> as OutputType>::qualified_type_name()
-    }
-
-    fn create_type_info(registry: &mut registry::Registry) -> String {
-        <Vec<Change> as OutputType>::create_type_info(registry)
-    }
+    same_schema_type_as!(Vec<Change>);
 
     async fn resolve(&self, ctx: &ContextSelectionSet<'_>, field: &Positioned<Field>) -> ServerResult<Value> {
         if let Some(bytes) = plain_selection(&field.node).and_then(|plan| write_changes(&self.0, &plan)) {
@@ -309,17 +317,7 @@ impl LookupResults {
 }
 
 impl OutputType for LookupResults {
-    fn type_name() -> Cow<'static, str> {
-        <Vec<LookupResult> as OutputType>::type_name()
-    }
-
-    fn qualified_type_name() -> String {
-        <Vec<LookupResult> as OutputType>::qualified_type_name()
-    }
-
-    fn create_type_info(registry: &mut registry::Registry) -> String {
-        <Vec<LookupResult> as OutputType>::create_type_info(registry)
-    }
+    same_schema_type_as!(Vec<LookupResult>);
 
     async fn resolve(&self, ctx: &ContextSelectionSet<'_>, field: &Positioned<Field>) -> ServerResult<Value> {
         if let Some(bytes) = plain_selection(&field.node).and_then(|plan| self.write(&plan)) {

@@ -154,45 +154,22 @@ impl IndexState {
 }
 
 /// The columns of `objects` the index reads.
-#[derive(Queryable, Debug)]
+#[derive(Queryable, Selectable, Debug)]
+#[diesel(table_name = objects)]
 struct IndexRow {
     id: String,
     last_seq: i64,
     revision: i64,
     indicator_type: Option<String>,
+    #[diesel(column_name = indicator_value)]
     value: Option<String>,
     tlp: String,
     recipients: String,
     status: String,
+    #[diesel(column_name = submitter_org)]
     submitter: String,
     anonymous: bool,
 }
-
-type IndexColumns = (
-    objects::id,
-    objects::last_seq,
-    objects::revision,
-    objects::indicator_type,
-    objects::indicator_value,
-    objects::tlp,
-    objects::recipients,
-    objects::status,
-    objects::submitter_org,
-    objects::anonymous,
-);
-
-const INDEX_COLUMNS: IndexColumns = (
-    objects::id,
-    objects::last_seq,
-    objects::revision,
-    objects::indicator_type,
-    objects::indicator_value,
-    objects::tlp,
-    objects::recipients,
-    objects::status,
-    objects::submitter_org,
-    objects::anonymous,
-);
 
 impl IndexRow {
     fn of_object(row: &ObjectRow) -> IndexRow {
@@ -276,7 +253,7 @@ impl IndicatorIndex {
                 .filter(objects::first_seq.gt(after))
                 .order(objects::first_seq.asc())
                 .limit(LOAD_PAGE)
-                .select((objects::first_seq, INDEX_COLUMNS))
+                .select((objects::first_seq, IndexRow::as_select()))
                 .load(conn)?;
             let done = (rows.len() as i64) < LOAD_PAGE;
             let mut state = self.write()?;
@@ -343,7 +320,7 @@ impl IndicatorIndex {
                     .filter(object_versions::kind.eq("indicator"))
                     .order(object_versions::seq.asc())
                     .limit(LOAD_PAGE)
-                    .select((object_versions::seq, INDEX_COLUMNS))
+                    .select((object_versions::seq, IndexRow::as_select()))
                     .load(conn)?;
                 let page_full = rows.len() as i64 == LOAD_PAGE;
                 let mut state = self.write()?;
