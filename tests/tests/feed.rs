@@ -286,3 +286,36 @@ fn hand_written_answers_equal_the_executors() {
     let counts: Vec<usize> = i.iter().map(Vec::len).collect();
     assert_eq!(counts, vec![1, 1, 0, 1, 0, 1]);
 }
+
+/// A revocation is the same object with a new revision: every other STIX property of
+/// the version before it (confidence, labels, validity, creation) carries over.
+#[test]
+fn revocation_keeps_every_other_property_of_the_object() {
+    let hub = TestHub::start(Backend::Sqlite);
+    let m1 = hub.add_org("Member One", false);
+    let t1 = hub.token(&m1, Role::Analyst);
+    let ids = share(
+        &hub,
+        &t1,
+        &["kept.example".to_string()],
+        json!({"tlp": "AMBER", "confidence": 70, "labels": ["phishing", "sector:energy"], "validUntil": "2031-01-02T03:04:05.123456789Z"}),
+    );
+    let (items, _) = hub.follow_changes(&t1, None, 100);
+    let first = items.iter().find(|i| i["id"] == json!(ids[0])).expect("first version")["object"].clone();
+    hub.gql(&t1, REVOKE, json!({"id": ids[0], "reason": "superseded"}));
+    // The feed turns the revoked version into a tombstone; the object itself is still
+    // readable, with includeRevoked.
+    let listed =
+        hub.gql(&t1, "{ indicators(filter: {includeRevoked: true}) { edges { node { version stix } } } }", json!({}));
+    let node = &listed["indicators"]["edges"][0]["node"];
+    assert_eq!(node["version"], json!(2));
+    let (first, revoked) = (&first, &node["stix"]);
+    assert_eq!(first["confidence"], json!(70));
+    assert_eq!(first["labels"], json!(["phishing", "sector:energy"]));
+    let keys: BTreeSet<&String> =
+        first.as_object().expect("object").keys().chain(revoked.as_object().expect("object").keys()).collect();
+    let changed: Vec<&String> = keys.into_iter().filter(|k| first.get(k.as_str()) != revoked.get(k.as_str())).collect();
+    let allowed = ["modified", "revoked", "x_renkei_revision"];
+    assert!(changed.iter().all(|k| allowed.contains(&k.as_str())), "changed by revocation: {changed:?}");
+    assert_eq!(revoked["revoked"], json!(true));
+}

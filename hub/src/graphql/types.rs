@@ -376,7 +376,7 @@ fn stamp(t: &chrono::DateTime<chrono::Utc>) -> String {
 /// Builds the GraphQL value of a row the viewer may read. `names` maps organisation
 /// ids to names.
 pub fn shared_item(viewer: &Viewer<'_>, row: &ObjectRow, names: &HashMap<String, String>) -> AppResult<SharedItem> {
-    let env: Envelope = serde_json::from_str(&row.envelope).map_err(AppError::internal)?;
+    let env = crate::services::sharing::envelope_of(row)?;
     let body: Body = serde_json::from_str(&row.body).map_err(AppError::internal)?;
     shared_item_of(viewer, row, env, body, names)
 }

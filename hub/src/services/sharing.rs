@@ -193,6 +193,45 @@ fn next_modified(previous: Option<DateTime<Utc>>) -> DateTime<Utc> {
     }
 }
 
+/// What the `envelope` column keeps: the envelope fields that have no column of their
+/// own (the rest — id, kind, revision, label, recipients, status, submitter and
+/// anonymity — are columns). Rows written before this held the whole envelope, which
+/// reads the same way (the extra fields are ignored).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct EnvelopeRest {
+    created: DateTime<Utc>,
+    modified: DateTime<Utc>,
+    origin_hub: String,
+    confidence: Option<u8>,
+    valid_from: DateTime<Utc>,
+    /// Also a column, but stored there to the microsecond only.
+    valid_until: Option<DateTime<Utc>>,
+    labels: Vec<String>,
+}
+
+/// The envelope of an object's current version, from its row.
+pub fn envelope_of(row: &ObjectRow) -> AppResult<Envelope> {
+    let rest: EnvelopeRest = serde_json::from_str(&row.envelope).map_err(AppError::internal)?;
+    let access = Access::of_object(row)?;
+    Ok(Envelope {
+        id: row.id.clone(),
+        kind: Kind::parse(&row.kind).ok_or_else(|| AppError::internal(format!("kind {}", row.kind)))?,
+        revision: row.revision,
+        created: rest.created,
+        modified: rest.modified,
+        origin_hub: rest.origin_hub,
+        created_by: access.submitter,
+        anonymous: access.anonymous,
+        tlp: access.tlp,
+        recipients: access.recipients,
+        status: access.status,
+        confidence: rest.confidence,
+        valid_from: rest.valid_from,
+        valid_until: rest.valid_until,
+        labels: rest.labels,
+    })
+}
+
 fn object_row(env: &Envelope, body: &Body, seq: i64, first_seq: i64) -> AppResult<ObjectRow> {
     let (indicator_type, indicator_value) = match body {
         Body::Indicator(b) => (Some(b.indicator_type.as_str().to_string()), Some(b.value.clone())),
@@ -210,7 +249,16 @@ fn object_row(env: &Envelope, body: &Body, seq: i64, first_seq: i64) -> AppResul
         valid_until: env.valid_until.as_ref().map(time_text),
         indicator_type,
         indicator_value,
-        envelope: serde_json::to_string(env).map_err(AppError::internal)?,
+        envelope: serde_json::to_string(&EnvelopeRest {
+            created: env.created,
+            modified: env.modified,
+            origin_hub: env.origin_hub.clone(),
+            confidence: env.confidence,
+            valid_from: env.valid_from,
+            valid_until: env.valid_until,
+            labels: env.labels.clone(),
+        })
+        .map_err(AppError::internal)?,
         body: serde_json::to_string(body).map_err(AppError::internal)?,
         first_seq,
         last_seq: seq,
@@ -415,7 +463,7 @@ pub fn revoke(
                 "この情報は既に取り消されています",
             ));
         }
-        let mut env: Envelope = serde_json::from_str(&current.envelope).map_err(AppError::internal)?;
+        let mut env = envelope_of(&current)?;
         let body: Body = serde_json::from_str(&current.body).map_err(AppError::internal)?;
         env.revision += 1;
         env.modified = next_modified(Some(env.modified));
