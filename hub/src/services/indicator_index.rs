@@ -290,6 +290,10 @@ impl IndicatorIndex {
     /// Catches up with versions committed by anyone since the watermark.
     pub fn refresh(&self, conn: &mut DbConn) -> AppResult<usize> {
         let newest = max_seq(conn)?;
+        // Mostly nothing is new: say so under the read lock, never stalling lookups.
+        if self.state.read().is_ok_and(|s| s.watermark >= newest && s.applied_locally.is_empty()) {
+            return Ok(0);
+        }
         let mut applied = 0;
         loop {
             // Skip over what this process applied itself, then read the next gap.
