@@ -122,6 +122,13 @@ impl TestHub {
             });
         });
         let (hub, handle, port) = rx.recv().expect("hub started");
+        // As a load balancer would, wait for readiness: the indicator index loads in
+        // the background and `/readyz` (and lookups) wait for it.
+        let loading = std::time::Instant::now();
+        while !hub.index.is_ready() {
+            assert!(loading.elapsed() < std::time::Duration::from_secs(30), "the hub never became ready");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
         TestHub {
             base: format!("http://127.0.0.1:{port}"),
             hub,
