@@ -75,8 +75,7 @@ pub struct Hub {
     writes_since_analyze: AtomicU64,
 }
 
-/// Refresh planner statistics after this many new versions (or 10 % of the table,
-/// whichever is larger).
+/// Housekeeping (`store::analyze`) after this many new versions.
 const ANALYZE_EVERY: u64 = 20_000;
 
 /// Reads (or makes, once) the hub's id.
@@ -179,8 +178,9 @@ impl Hub {
     /// the background (never on the request's path).
     pub fn note_writes(self: &Arc<Self>, versions: u64) {
         let total = self.writes_since_analyze.fetch_add(versions, Ordering::Relaxed) + versions;
-        let stored = self.metrics.objects_shared.load(Ordering::Relaxed);
-        if total < ANALYZE_EVERY.max(stored / 10) {
+        // A fixed interval, not a share of the table: on SQLite this also resets the
+        // WAL, which otherwise grew to 10 GiB over a 1,000,000-indicator load.
+        if total < ANALYZE_EVERY {
             return;
         }
         self.writes_since_analyze.store(0, Ordering::Relaxed);
