@@ -175,6 +175,16 @@ fn leak_test(backend: Backend) {
             data["lookup"].as_array().expect("list").iter().flat_map(|r| ids_of(&r["matches"])).collect();
         check("lookup", seen, want(Some("indicator")));
         responses.push(data);
+        // lookup answered from the in-memory index alone (no field it lacks selected)
+        let data = hub.gql(
+            &viewer.token,
+            "query($v: [String!]!) { lookup(values: $v) { input matches { id tlp status } } }",
+            json!({"v": values}),
+        );
+        let seen: BTreeSet<String> =
+            data["lookup"].as_array().expect("list").iter().flat_map(|r| ids_of(&r["matches"])).collect();
+        check("lookup from the index", seen, want(Some("indicator")));
+        responses.push(data);
         // the change feed
         let (items, _) = hub.follow_changes(&viewer.token, None, 3);
         let seen: BTreeSet<String> = items
