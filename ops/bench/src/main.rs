@@ -77,12 +77,17 @@ struct Args {
     /// Of those, how many are stored values (the rest are unknown).
     #[arg(long, default_value_t = 50)]
     lookup_known: usize,
-    /// Lookup requests per client (the phase also stops after --lookup-seconds).
-    #[arg(long, default_value_t = 200)]
-    lookup_requests: usize,
-    /// Upper bound on the lookup phase's duration.
-    #[arg(long, default_value_t = 20)]
+    /// Requests each client sends first, to open its connection and let the hub warm
+    /// up; their latencies are reported apart, not in the percentiles.
+    #[arg(long, default_value_t = 5)]
+    lookup_warmup: usize,
+    /// How long the measured part of the lookup phase runs (every client keeps
+    /// sending until then; a short phase makes p99 a handful of requests).
+    #[arg(long, default_value_t = 10)]
     lookup_seconds: u64,
+    /// Stop each client after this many measured requests, even before --lookup-seconds.
+    #[arg(long)]
+    lookup_requests: Option<usize>,
     /// Run ANALYZE on the hub's database after the share phase, as PostgreSQL's
     /// autovacuum (or a scheduled job on SQLite) would in service. Off by default: the
     /// hub is measured as it leaves its database. The report says which was done.
@@ -413,7 +418,8 @@ async fn gql<T: DeserializeOwned>(http: &reqwest::Client, url: &str, token: &str
 }
 
 /// A GraphQL request whose JSON body is already written.
-async fn gql_bytes<T: DeserializeOwned>(http: &reqwest::Client, url: &str, token: &str, body: Vec<u8>) -> Result<T> {
+/// POSTs a GraphQL body and returns the answer's bytes, refusing any status but 200.
+async fn post_bytes(http: &reqwest::Client, url: &str, token: &str, body: Vec<u8>) -> Result<bytes::Bytes> {
     let resp = http
         .post(url)
         .bearer_auth(token)
@@ -425,6 +431,11 @@ async fn gql_bytes<T: DeserializeOwned>(http: &reqwest::Client, url: &str, token
     let status = resp.status();
     let bytes = resp.bytes().await.context("reading the response")?;
     ensure!(status.as_u16() == 200, "HTTP {status}: {}", String::from_utf8_lossy(&bytes[..bytes.len().min(2000)]));
+    Ok(bytes)
+}
+
+async fn gql_bytes<T: DeserializeOwned>(http: &reqwest::Client, url: &str, token: &str, body: Vec<u8>) -> Result<T> {
+    let bytes = post_bytes(http, url, token, body).await?;
     let parsed: Response<T> = serde_json::from_slice(&bytes).with_context(|| {
         format!("unexpected response: {}", String::from_utf8_lossy(&bytes[..bytes.len().min(2000)]))
     })?;
@@ -681,9 +692,12 @@ async fn feed_phase(args: &Args, url: &str, token: &str, proc: &ProcWatch) -> Re
 }
 
 struct Lookup {
+    /// Wall time of the measured part (after every client's warm-up).
     elapsed: Duration,
-    /// Latencies of the requests that were answered without errors.
+    /// Latencies of the measured requests that were answered without errors.
     requests: Latencies,
+    /// Latencies of the warm-up requests (connection set-up included), kept apart.
+    warmup: Latencies,
     values: u64,
     /// Requests the hub answered with an error (or not at all), and the first such error.
     errors: usize,
@@ -693,16 +707,125 @@ struct Lookup {
 
 const LOOKUP: &str = "query($v: [String!]!) { lookup(values: $v) { input matches { id } } }";
 
+/// One lookup client's closed loop: warm-up requests, then (once every client is warm)
+/// measured requests until `deadline_after` has passed since the start signal.
+struct LookupClient {
+    known: Arc<Vec<String>>,
+    unknown: Arc<Vec<String>>,
+    url: String,
+    token: String,
+    per_request: usize,
+    known_per_request: usize,
+    rng: Rng,
+}
+
+/// What one client measured: warm-up and measured latencies, and its errors.
+type ClientResult = (Vec<Duration>, Vec<Duration>, Vec<String>);
+
+impl LookupClient {
+    /// Sends one lookup of random values and checks every answer; `Ok(Err(_))` is a
+    /// request the hub refused (counted), `Err(_)` a wrong answer (fatal).
+    async fn request(&mut self, http: &reqwest::Client) -> Result<Result<Duration, String>> {
+        #[derive(Deserialize)]
+        struct Data<'a> {
+            #[serde(borrow)]
+            lookup: Vec<Hit<'a>>,
+        }
+        #[derive(Deserialize)]
+        struct Hit<'a> {
+            #[serde(borrow)]
+            input: std::borrow::Cow<'a, str>,
+            #[serde(borrow)]
+            matches: Vec<IdRef<'a>>,
+        }
+        #[derive(Deserialize)]
+        struct IdRef<'a> {
+            #[allow(dead_code)]
+            #[serde(borrow)]
+            id: std::borrow::Cow<'a, str>,
+        }
+        #[derive(Deserialize)]
+        struct Answer<'a> {
+            #[serde(borrow)]
+            data: Option<Data<'a>>,
+            errors: Option<Value>,
+        }
+        // Written straight from borrowed values: no JSON tree per request.
+        #[derive(serde::Serialize)]
+        struct Variables<'a> {
+            v: &'a [&'a str],
+        }
+        #[derive(serde::Serialize)]
+        struct Request<'a> {
+            query: &'static str,
+            variables: Variables<'a>,
+        }
+        let mut values: Vec<&str> = Vec::with_capacity(self.per_request);
+        for i in 0..self.per_request {
+            let pool = if i < self.known_per_request { &self.known } else { &self.unknown };
+            values.push(&pool[self.rng.below(pool.len() as u64) as usize]);
+        }
+        let body = serde_json::to_vec(&Request { query: LOOKUP, variables: Variables { v: &values } })?;
+        let t0 = Instant::now();
+        // A refused or failed request is counted and reported, not fatal: under
+        // overload the hub answers errors, and that is a result. Wrong answers are fatal.
+        let bytes = match post_bytes(http, &self.url, &self.token, body).await {
+            Ok(bytes) => bytes,
+            Err(e) => return Ok(Err(format!("{e:#}"))),
+        };
+        let latency = t0.elapsed();
+        // Parsed in place (strings borrowed from the body): the bench shares the hub's
+        // two cores, so its own per-request work is kept small.
+        let answer: Answer<'_> = serde_json::from_slice(&bytes).with_context(|| {
+            format!("unexpected response: {}", String::from_utf8_lossy(&bytes[..bytes.len().min(2000)]))
+        })?;
+        if let Some(errors) = answer.errors {
+            return Ok(Err(format!("GraphQL errors: {errors}")));
+        }
+        let data = answer.data.context("response without data")?;
+        ensure!(data.lookup.len() == values.len(), "lookup answered {} of {}", data.lookup.len(), values.len());
+        for (i, (hit, value)) in data.lookup.iter().zip(&values).enumerate() {
+            ensure!(hit.input == *value, "lookup answered {:?} for {:?}", hit.input, value);
+            if i < self.known_per_request {
+                ensure!(!hit.matches.is_empty(), "stored value {value} did not match");
+            } else {
+                ensure!(hit.matches.is_empty(), "unknown value {value} matched");
+            }
+        }
+        Ok(Ok(latency))
+    }
+
+    async fn run(
+        mut self,
+        warmup: usize,
+        limit: Option<usize>,
+        measure_for: Duration,
+        start: Arc<tokio::sync::Barrier>,
+    ) -> Result<ClientResult> {
+        let http = http_client()?;
+        let mut errors = Vec::new();
+        let mut warm = Vec::with_capacity(warmup);
+        for _ in 0..warmup {
+            match self.request(&http).await? {
+                Ok(latency) => warm.push(latency),
+                Err(e) => errors.push(e),
+            }
+        }
+        // Every client (and the phase's clock) starts measuring together.
+        start.wait().await;
+        let deadline = Instant::now() + measure_for;
+        let mut latencies = Vec::new();
+        while Instant::now() < deadline && limit.is_none_or(|n| latencies.len() < n) {
+            match self.request(&http).await? {
+                Ok(latency) => latencies.push(latency),
+                Err(e) => errors.push(e),
+            }
+        }
+        Ok((warm, latencies, errors))
+    }
+}
+
 async fn lookup_phase(args: &Args, url: &str, token: &str, proc: &ProcWatch) -> Result<Lookup> {
-    #[derive(Deserialize)]
-    struct Data {
-        lookup: Vec<Hit>,
-    }
-    #[derive(Deserialize)]
-    struct Hit {
-        input: String,
-        matches: Vec<IdOnly>,
-    }
     ensure!(args.lookup_known <= args.lookup_values, "--lookup-known is more than --lookup-values");
     // Stored values spread evenly over what was shared; unknown ones never shared.
     let samples = SAMPLE_POOL.min(args.count).max(1);
@@ -710,76 +833,54 @@ async fn lookup_phase(args: &Args, url: &str, token: &str, proc: &ProcWatch) -> 
         Arc::new((0..samples).map(|i| indicator(i * args.count / samples).1).collect::<Vec<_>>());
     let unknown: Arc<Vec<String>> =
         Arc::new((0..UNKNOWN_POOL).map(|i| indicator(args.count + i).1).collect::<Vec<_>>());
-    let deadline = Instant::now() + Duration::from_secs(args.lookup_seconds);
-    let cpu0 = proc.cpu();
-    let start = Instant::now();
+    let start = Arc::new(tokio::sync::Barrier::new(args.clients + 1));
     let mut clients = Vec::new();
     for c in 0..args.clients {
-        let (known, unknown, url, token) =
-            (Arc::clone(&known), Arc::clone(&unknown), url.to_string(), token.to_string());
-        let (per_request, known_per_request, requests) = (args.lookup_values, args.lookup_known, args.lookup_requests);
-        clients.push(tokio::spawn(async move {
-            let http = http_client()?;
-            let mut rng = Rng(0x5EED_0000 + c as u64);
-            let mut latencies = Vec::with_capacity(requests);
-            let mut errors = Vec::new();
-            for _ in 0..requests {
-                if Instant::now() >= deadline {
-                    break;
-                }
-                let mut values: Vec<&str> = Vec::with_capacity(per_request);
-                for i in 0..per_request {
-                    let pool = if i < known_per_request { &known } else { &unknown };
-                    values.push(&pool[rng.below(pool.len() as u64) as usize]);
-                }
-                // Written straight from borrowed values: no JSON tree per request.
-                #[derive(serde::Serialize)]
-                struct Variables<'a> {
-                    v: &'a [&'a str],
-                }
-                #[derive(serde::Serialize)]
-                struct Request<'a> {
-                    query: &'static str,
-                    variables: Variables<'a>,
-                }
-                let body = serde_json::to_vec(&Request { query: LOOKUP, variables: Variables { v: &values } })?;
-                let t0 = Instant::now();
-                // A refused or failed request is counted and reported, not fatal: under
-                // overload the hub answers errors, and that is a result. Wrong answers are fatal.
-                let data: Data = match gql_bytes(&http, &url, &token, body).await {
-                    Ok(data) => data,
-                    Err(e) => {
-                        errors.push(format!("{e:#}"));
-                        continue;
-                    }
-                };
-                latencies.push(t0.elapsed());
-                ensure!(data.lookup.len() == values.len(), "lookup answered {} of {}", data.lookup.len(), values.len());
-                for (i, (hit, value)) in data.lookup.iter().zip(&values).enumerate() {
-                    ensure!(hit.input == *value, "lookup answered {:?} for {:?}", hit.input, value);
-                    if i < known_per_request {
-                        ensure!(!hit.matches.is_empty(), "stored value {value} did not match");
-                    } else {
-                        ensure!(hit.matches.is_empty(), "unknown value {value} matched");
-                    }
-                }
-            }
-            anyhow::Ok((latencies, errors))
-        }));
+        let client = LookupClient {
+            known: Arc::clone(&known),
+            unknown: Arc::clone(&unknown),
+            url: url.to_string(),
+            token: token.to_string(),
+            per_request: args.lookup_values,
+            known_per_request: args.lookup_known,
+            rng: Rng(0x5EED_0000 + c as u64),
+        };
+        let run = client.run(
+            args.lookup_warmup,
+            args.lookup_requests,
+            Duration::from_secs(args.lookup_seconds),
+            Arc::clone(&start),
+        );
+        clients.push(tokio::spawn(run));
     }
+    // A client that fails during its warm-up never reaches the barrier: wait for the
+    // start or for the first client to end, whichever comes first.
+    let mut pending = futures::future::select_all(clients);
+    let early = tokio::select! {
+        _ = start.wait() => None,
+        (first, _, rest) = &mut pending => Some((first, rest)),
+    };
+    if let Some((first, _)) = early {
+        first.context("lookup client panicked")??;
+        bail!("a lookup client ended before the measured phase started");
+    }
+    let cpu0 = proc.cpu();
+    let t0 = Instant::now();
+    let mut warm = Vec::new();
     let mut all = Vec::new();
     let mut errors = Vec::new();
     let mut failure = None;
-    for c in clients {
+    for c in pending.into_inner() {
         match c.await.context("lookup client panicked")? {
-            Ok((l, e)) => {
+            Ok((w, l, e)) => {
+                warm.extend(w);
                 all.extend(l);
                 errors.extend(e);
             }
             Err(e) => failure = failure.or(Some(e)),
         }
     }
-    let elapsed = start.elapsed();
+    let elapsed = t0.elapsed();
     if let Some(e) = failure {
         return Err(e);
     }
@@ -787,6 +888,7 @@ async fn lookup_phase(args: &Args, url: &str, token: &str, proc: &ProcWatch) -> 
     Ok(Lookup {
         elapsed,
         requests: Latencies::new(all),
+        warmup: Latencies::new(warm),
         values,
         errors: errors.len(),
         first_error: errors.into_iter().next(),
@@ -864,8 +966,12 @@ fn main() -> Result<()> {
         let feed = feed_phase(&args, &endpoint, &token, &proc).await?;
         let rss_feed = proc.rss_mib();
         eprintln!(
-            "lookup: {} clients x {} requests of {} values (at most {} s)",
-            args.clients, args.lookup_requests, args.lookup_values, args.lookup_seconds
+            "lookup: {} clients, {} warm-up requests each, then {} s{} of requests of {} values",
+            args.clients,
+            args.lookup_warmup,
+            args.lookup_seconds,
+            args.lookup_requests.map(|n| format!(" (at most {n} per client)")).unwrap_or_default(),
+            args.lookup_values
         );
         let stats = planner_stats(&url).unwrap_or_else(|e| format!("unknown ({e})"));
         let lookup = lookup_phase(&args, &endpoint, &token, &proc).await?;
@@ -948,6 +1054,12 @@ fn main() -> Result<()> {
         thousands(lookup_rps),
         thousands(lookup.values as f64 / lookup.elapsed.as_secs_f64()),
         lookup.cpu
+    );
+    println!(
+        "          warm-up (not in the figures above): {} requests, p50 {:.1} ms, max {:.1} ms",
+        thousands(lookup.warmup.0.len() as f64),
+        ms(lookup.warmup.pct(0.50)),
+        ms(lookup.warmup.max())
     );
     if lookup.errors > 0 {
         println!(
