@@ -27,6 +27,9 @@ pub struct Config {
     /// versions committed by other replicas of this hub; its own writes show at once.
     pub index_refresh_ms: u64,
     pub limits: Limits,
+    /// Which submissions are published at once and which wait for a coordinator;
+    /// coordinators can replace it at run time (stored in the database, which wins).
+    pub moderation: crate::services::moderation::Policy,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -83,6 +86,7 @@ impl Default for Config {
             http_workers: 0,
             index_refresh_ms: 250,
             limits: Limits::default(),
+            moderation: Default::default(),
         }
     }
 }

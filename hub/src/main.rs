@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use renkei_hub::auth::Role;
 use renkei_hub::config::Config;
 use renkei_hub::crypto::HubKeys;
+use renkei_hub::services::moderation::{self, Trust};
 use renkei_hub::services::{attack, audit, directory};
 use renkei_hub::store;
 
@@ -90,8 +91,13 @@ enum OrgCommand {
         sector: String,
         #[arg(long)]
         coordinator: bool,
+        /// new, standard or trusted: what the moderation policy routes submissions by.
+        #[arg(long, default_value = "standard")]
+        trust: String,
     },
-    /// List organisations (id, name, sector, coordinator).
+    /// Set an organisation's trust level (new, standard or trusted).
+    Trust { org: String, level: String },
+    /// List organisations (id, name, sector, coordinator, trust).
     List,
 }
 
@@ -152,6 +158,10 @@ fn open_db(config: &Config) -> anyhow::Result<store::PooledConn> {
     Ok(conn)
 }
 
+fn parse_trust(level: &str) -> anyhow::Result<Trust> {
+    Trust::parse(level).ok_or_else(|| anyhow::anyhow!("trust level {level:?}: expected new, standard or trusted"))
+}
+
 fn app_err(e: renkei_hub::error::AppError) -> anyhow::Error {
     anyhow::anyhow!("{} ({})\n{}", e.message, e.code, e.message_ja)
 }
@@ -189,21 +199,30 @@ fn main() -> anyhow::Result<()> {
             println!("{applied} migration(s) applied");
             Ok(())
         }
-        Command::Org { command: OrgCommand::Add { name, sector, coordinator } } => {
+        Command::Org { command: OrgCommand::Add { name, sector, coordinator, trust } } => {
+            let trust = parse_trust(&trust)?;
             let mut conn = open_db(&config)?;
-            let org = directory::add_org(&mut conn, &name, &sector, coordinator, None).map_err(app_err)?;
+            let org = directory::add_org(&mut conn, &name, &sector, coordinator, trust, None).map_err(app_err)?;
             println!("{}", org.id);
+            Ok(())
+        }
+        Command::Org { command: OrgCommand::Trust { org, level } } => {
+            let trust = parse_trust(&level)?;
+            let mut conn = open_db(&config)?;
+            let org = moderation::set_trust(&mut conn, None, &org, trust).map_err(app_err)?;
+            println!("{}\t{}", org.id, org.trust);
             Ok(())
         }
         Command::Org { command: OrgCommand::List } => {
             let mut conn = open_db(&config)?;
             for o in directory::list_orgs(&mut conn).map_err(app_err)? {
                 println!(
-                    "{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\t{}",
                     o.id,
                     o.name,
                     o.sector,
-                    if o.is_coordinator { "coordinator" } else { "member" }
+                    if o.is_coordinator { "coordinator" } else { "member" },
+                    o.trust
                 );
             }
             Ok(())

@@ -148,7 +148,17 @@ impl TestHub {
 
     /// Adds an organisation; returns its id.
     pub fn add_org(&self, name: &str, coordinator: bool) -> String {
-        self.db(|c| directory::add_org(c, name, "energy", coordinator, None).map(|o| o.id).expect("org"))
+        self.add_org_trusted(name, coordinator, renkei_hub::services::moderation::Trust::Standard)
+    }
+
+    /// An organisation at a given trust level (what the moderation policy routes by).
+    pub fn add_org_trusted(
+        &self,
+        name: &str,
+        coordinator: bool,
+        trust: renkei_hub::services::moderation::Trust,
+    ) -> String {
+        self.db(|c| directory::add_org(c, name, "energy", coordinator, trust, None).map(|o| o.id).expect("org"))
     }
 
     pub fn token(&self, org: &str, role: Role) -> String {

@@ -315,7 +315,8 @@ fn revocation_keeps_every_other_property_of_the_object() {
     let keys: BTreeSet<&String> =
         first.as_object().expect("object").keys().chain(revoked.as_object().expect("object").keys()).collect();
     let changed: Vec<&String> = keys.into_iter().filter(|k| first.get(k.as_str()) != revoked.get(k.as_str())).collect();
-    let allowed = ["modified", "revoked", "x_renkei_revision"];
+    let allowed = ["modified", "revoked", "x_renkei_revision", "x_renkei_status_reason"];
     assert!(changed.iter().all(|k| allowed.contains(&k.as_str())), "changed by revocation: {changed:?}");
     assert_eq!(revoked["revoked"], json!(true));
+    assert_eq!(revoked["x_renkei_status_reason"], json!("superseded"), "the revocation says why");
 }

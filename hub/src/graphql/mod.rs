@@ -15,11 +15,23 @@ use renkei_schema::tlp::Tlp;
 use crate::auth::{Identity, Role};
 use crate::error::{AppError, AppResult};
 use crate::services::sharing::{self, ListFilter, Sharing};
-use crate::services::{attack, audit, directory, kinds};
+use crate::services::{attack, audit, directory, kinds, moderation};
 use crate::state::{Hub, Metrics};
 use crate::store::models::ObjectRow;
 use crate::store::parse_time;
 use types::*;
+
+mod moderation_api;
+
+/// The query root: the foundation's queries and those of each later capability.
+#[derive(async_graphql::MergedObject, Default)]
+#[graphql(name = "QueryRoot")]
+pub struct QueryRoot(CoreQuery, moderation_api::ModerationQuery);
+
+/// The mutation root, merged like [`QueryRoot`].
+#[derive(async_graphql::MergedObject, Default)]
+#[graphql(name = "MutationRoot")]
+pub struct MutationRoot(CoreMutation, moderation_api::ModerationMutation);
 
 pub type HubSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
@@ -27,7 +39,7 @@ pub type HubSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 /// and complexity unlimited by default).
 pub fn build_schema(hub: Arc<Hub>) -> HubSchema {
     let limits = hub.config.limits.clone();
-    Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
         .extension(ParsedQueries::default())
         .data(hub)
         .limit_depth(limits.max_query_depth)
@@ -155,7 +167,7 @@ fn write_value(value: &async_graphql::Value, out: &mut Vec<u8>) -> Result<(), se
 
 /// The SDL, as checked in at `schema/hub.graphql`.
 pub fn sdl() -> String {
-    Schema::build(QueryRoot, MutationRoot, EmptySubscription).finish().sdl()
+    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription).finish().sdl()
 }
 
 fn hub<'a>(ctx: &Context<'a>) -> &'a Arc<Hub> {
@@ -222,6 +234,9 @@ pub struct Organization {
     pub is_coordinator: bool,
     /// Coordinators only.
     pub created_at: Option<String>,
+    /// What the moderation policy routes this organisation's submissions by;
+    /// coordinators only.
+    pub trust: Option<moderation_api::TrustGql>,
 }
 
 #[derive(SimpleObject)]
@@ -407,10 +422,11 @@ impl AttackCatalogView {
     }
 }
 
-pub struct QueryRoot;
+#[derive(Default)]
+pub struct CoreQuery;
 
 #[Object]
-impl QueryRoot {
+impl CoreQuery {
     /// Who the token belongs to.
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Me> {
         let id = identity(ctx)?;
@@ -422,16 +438,7 @@ impl QueryRoot {
             Role::Analyst => RoleGql::Analyst,
             Role::Procurement => RoleGql::Procurement,
         };
-        Ok(Me {
-            organization: Organization {
-                id: ID(org.id),
-                name: org.name,
-                sector: org.sector,
-                is_coordinator: org.is_coordinator,
-                created_at: id.is_coordinator().then_some(org.created_at),
-            },
-            role,
-        })
+        Ok(Me { organization: moderation_api::organization_of(org, id.is_coordinator()), role })
     }
 
     /// This hub and its signing key.
@@ -445,16 +452,7 @@ impl QueryRoot {
     async fn organizations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Organization>> {
         let id = identity(ctx)?;
         let rows = hub(ctx).db(|_, c| directory::list_orgs(c)).await?;
-        Ok(rows
-            .into_iter()
-            .map(|o| Organization {
-                id: ID(o.id),
-                name: o.name,
-                sector: o.sector,
-                is_coordinator: o.is_coordinator,
-                created_at: id.is_coordinator().then_some(o.created_at),
-            })
-            .collect())
+        Ok(rows.into_iter().map(|o| moderation_api::organization_of(o, id.is_coordinator())).collect())
     }
 
     async fn indicators(
@@ -731,7 +729,9 @@ where
     let (rows, names) = h
         .db(move |hub, c| {
             let bodies = build(c, &caller, sharing.tlp)?;
-            let published = sharing::publish_new(c, &hub.origin(), &caller, bodies, sharing)?;
+            let kind = bodies.first().map(|b| b.kind()).ok_or_else(|| AppError::internal("nothing to publish"))?;
+            let route = moderation::route(c, &hub.config.moderation, &caller, kind, sharing.tlp)?;
+            let published = sharing::publish_new(c, &hub.origin(), &caller, bodies, sharing, &route)?;
             hub.note_committed(published.iter().map(|p| &p.row))?;
             let names = directory::org_names(c)?;
             Ok((published, names))
@@ -747,10 +747,11 @@ fn single<T>(items: Vec<SharedItem>, pick: impl Fn(SharedItem) -> Option<T>) -> 
     items.into_iter().next().and_then(pick).ok_or_else(|| AppError::internal("publish returned no item"))
 }
 
-pub struct MutationRoot;
+#[derive(Default)]
+pub struct CoreMutation;
 
 #[Object]
-impl MutationRoot {
+impl CoreMutation {
     /// Shares a batch of indicators (all or nothing; bad entries are named by index).
     async fn share_indicators(
         &self,

@@ -240,6 +240,9 @@ pub struct SharedFields {
     /// Revision on the origin hub, 1 for the first version.
     pub version: i64,
     pub status: StatusGql,
+    /// Why the item was rejected or revoked (those versions reach only the submitter
+    /// and the coordinators).
+    pub status_reason: Option<String>,
     pub created: String,
     pub modified: String,
     /// The submitting organisation; null where the viewer may not know it
@@ -283,6 +286,7 @@ impl Indicator {
                 tlp: found.tlp.into(),
                 version: found.revision,
                 status: found.status.into(),
+                status_reason: None,
                 created: String::new(),
                 modified: String::new(),
                 created_by: None,
@@ -399,6 +403,7 @@ pub fn shared_item_of(
         tlp: env.tlp.into(),
         version: env.revision,
         status: env.status.into(),
+        status_reason: env.status_reason.clone(),
         created: stamp(&env.created),
         modified: stamp(&env.modified),
         created_by,

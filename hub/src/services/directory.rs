@@ -4,6 +4,7 @@ use diesel::prelude::*;
 use serde_json::json;
 
 use super::audit::{self, AuditEvent};
+use super::moderation::Trust;
 use crate::auth::{CheckedToken, Identity, Role};
 use crate::crypto::{new_token, token_id_of, HubKeys};
 use crate::error::{AppError, AppResult};
@@ -16,6 +17,7 @@ pub fn add_org(
     name: &str,
     sector: &str,
     coordinator: bool,
+    trust: Trust,
     actor: Option<&Identity>,
 ) -> AppResult<OrganizationRow> {
     let name = renkei_schema::model::clean_text("name", name, 200)
@@ -39,6 +41,7 @@ pub fn add_org(
             sector: sector.clone(),
             is_coordinator: coordinator,
             created_at: now_text(),
+            trust: trust.as_str().into(),
         };
         diesel::insert_into(organizations::table).values(&row).execute(c)?;
         audit::append(
@@ -48,7 +51,7 @@ pub fn add_org(
                 actor_token: actor.map(|a| a.token_id.clone()),
                 action: "org.add".into(),
                 target: Some(row.id.clone()),
-                detail: json!({"name": name, "sector": sector, "coordinator": coordinator}),
+                detail: json!({"name": name, "sector": sector, "coordinator": coordinator, "trust": trust.as_str()}),
                 source: actor.and_then(|a| a.source.clone()),
             },
         )?;

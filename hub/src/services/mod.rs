@@ -6,4 +6,5 @@ pub mod audit;
 pub mod directory;
 pub mod indicator_index;
 pub mod kinds;
+pub mod moderation;
 pub mod sharing;

@@ -13,11 +13,12 @@ use renkei_schema::stix::{canonical_json, to_stix};
 use renkei_schema::tlp::{feed_entry, visibility, FeedEntry, ItemAccess, Status, Tlp, Viewer, Visibility};
 
 use super::audit::{self, AuditEvent};
+use super::moderation::Route;
 use crate::auth::Identity;
 use crate::crypto::HubKeys;
 use crate::error::{AppError, AppResult, EntryError};
-use crate::store::models::{ObjectRow, VersionRow};
-use crate::store::schema::{object_versions, objects, organizations};
+use crate::store::models::{ModerationRow, ObjectRow, VersionRow};
+use crate::store::schema::{moderation, object_versions, objects, organizations};
 use crate::store::{acquire_write_lock, now_text, time_text, DbConn};
 
 /// How an item is shared.
@@ -207,6 +208,8 @@ struct EnvelopeRest {
     /// Also a column, but stored there to the microsecond only.
     valid_until: Option<DateTime<Utc>>,
     labels: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    status_reason: Option<String>,
 }
 
 /// The envelope of an object's current version, from its row.
@@ -225,6 +228,7 @@ pub fn envelope_of(row: &ObjectRow) -> AppResult<Envelope> {
         tlp: access.tlp,
         recipients: access.recipients,
         status: access.status,
+        status_reason: rest.status_reason,
         confidence: rest.confidence,
         valid_from: rest.valid_from,
         valid_until: rest.valid_until,
@@ -257,6 +261,7 @@ fn object_row(env: &Envelope, body: &Body, seq: i64, first_seq: i64) -> AppResul
             valid_from: env.valid_from,
             valid_until: env.valid_until,
             labels: env.labels.clone(),
+            status_reason: env.status_reason.clone(),
         })
         .map_err(AppError::internal)?,
         body: serde_json::to_string(body).map_err(AppError::internal)?,
@@ -309,6 +314,7 @@ pub fn publish_new(
     actor: &Identity,
     bodies: Vec<Body>,
     mut sharing: Sharing,
+    route: &Route,
 ) -> AppResult<Vec<Published>> {
     if !actor.may_share() {
         return Err(AppError::forbidden("share items"));
@@ -329,7 +335,8 @@ pub fn publish_new(
             anonymous: sharing.anonymous,
             tlp: sharing.tlp,
             recipients: sharing.recipients.clone(),
-            status: Status::Published,
+            status: route.status(),
+            status_reason: None,
             confidence: sharing.confidence,
             valid_from: now,
             valid_until: sharing.valid_until,
@@ -400,6 +407,29 @@ pub fn publish_new(
         for chunk in versions.chunks(INSERT_CHUNK) {
             crate::insert_rows!(c, object_versions::table, chunk)?;
         }
+        if let Route::Queue(because) = route {
+            let submitted_at = now_text();
+            let records: Vec<ModerationRow> = rows
+                .iter()
+                .map(|r| ModerationRow {
+                    object_id: r.id.clone(),
+                    seq: r.first_seq,
+                    submitter_org: actor.org_id.clone(),
+                    submitted_token: actor.token_id.clone(),
+                    submitted_at: submitted_at.clone(),
+                    queued_because: because.clone(),
+                    decision: None,
+                    decided_by_org: None,
+                    decided_by_token: None,
+                    decided_at: None,
+                    reason: None,
+                    changes: None,
+                })
+                .collect();
+            for chunk in records.chunks(INSERT_CHUNK) {
+                crate::insert_rows!(c, moderation::table, chunk)?;
+            }
+        }
         let kinds: Vec<&str> = rows.iter().map(|r| r.kind.as_str()).collect::<HashSet<_>>().into_iter().collect();
         audit::append(
             c,
@@ -413,6 +443,7 @@ pub fn publish_new(
                     "kinds": kinds,
                     "tlp": sharing.tlp.as_str(),
                     "anonymous": sharing.anonymous,
+                    "queued": matches!(route, Route::Queue(_)),
                     "firstSeq": rows.first().map(|r| r.last_seq),
                     "lastSeq": rows.last().map(|r| r.last_seq),
                 }),
@@ -424,7 +455,35 @@ pub fn publish_new(
     Ok(rows.into_iter().zip(parts).map(|(row, (envelope, body))| Published { row, envelope, body }).collect())
 }
 
-fn load_object(conn: &mut DbConn, id: &str) -> AppResult<Option<ObjectRow>> {
+/// The envelope and body of an object's current version.
+pub fn parts_of(row: &ObjectRow) -> AppResult<(Envelope, Body)> {
+    let body: Body = serde_json::from_str(&row.body).map_err(AppError::internal)?;
+    Ok((envelope_of(row)?, body))
+}
+
+/// Stores the next version of an existing object: `env` is the current envelope with
+/// the caller's changes; revision, `modified` and sequence number are set here, and
+/// the version is signed. Call inside the transaction, holding the write lock.
+pub fn write_next_version(
+    c: &mut DbConn,
+    origin: &Origin<'_>,
+    current: &ObjectRow,
+    mut env: Envelope,
+    body: &Body,
+) -> AppResult<ObjectRow> {
+    env.revision = current.revision + 1;
+    env.modified = next_modified(Some(env.modified));
+    let seq = max_seq(c)? + 1;
+    let stix = canonical_json(&to_stix(&env, body));
+    let signature = origin.keys.signing.sign_batch(&[stix.as_bytes()]).concat();
+    let row = object_row(&env, body, seq, current.first_seq)?;
+    let version = version_row(&row, Some(current), stix, signature);
+    diesel::insert_into(object_versions::table).values(&version).execute(c)?;
+    diesel::update(objects::table.find(&current.id)).set(&row).execute(c)?;
+    Ok(row)
+}
+
+pub fn load_object(conn: &mut DbConn, id: &str) -> AppResult<Option<ObjectRow>> {
     Ok(objects::table.find(id).select(ObjectRow::as_select()).first(conn).optional()?)
 }
 
@@ -463,18 +522,22 @@ pub fn revoke(
                 "この情報は既に取り消されています",
             ));
         }
-        let mut env = envelope_of(&current)?;
-        let body: Body = serde_json::from_str(&current.body).map_err(AppError::internal)?;
-        env.revision += 1;
-        env.modified = next_modified(Some(env.modified));
+        let (mut env, body) = parts_of(&current)?;
         env.status = Status::Revoked;
-        let seq = max_seq(c)? + 1;
-        let stix = canonical_json(&to_stix(&env, &body));
-        let signature = origin.keys.signing.sign_batch(&[stix.as_bytes()]).concat();
-        let row = object_row(&env, &body, seq, current.first_seq)?;
-        let version = version_row(&row, Some(&current), stix, signature);
-        diesel::insert_into(object_versions::table).values(&version).execute(c)?;
-        diesel::update(objects::table.find(id)).set(&row).execute(c)?;
+        env.status_reason = Some(reason.clone());
+        let row = write_next_version(c, origin, &current, env, &body)?;
+        if access.status == Status::Pending {
+            // A submission withdrawn (or dropped) while queued leaves the queue.
+            diesel::update(moderation::table.find(id))
+                .set((
+                    moderation::decision.eq(Some("withdrawn")),
+                    moderation::decided_by_org.eq(Some(&actor.org_id)),
+                    moderation::decided_by_token.eq(Some(&actor.token_id)),
+                    moderation::decided_at.eq(Some(now_text())),
+                    moderation::reason.eq(Some(&reason)),
+                ))
+                .execute(c)?;
+        }
         audit::append(
             c,
             AuditEvent {
@@ -482,7 +545,7 @@ pub fn revoke(
                 actor_token: Some(actor.token_id.clone()),
                 action: "revoke".into(),
                 target: Some(id.to_string()),
-                detail: json!({"reason": reason, "revision": env.revision}),
+                detail: json!({"reason": reason, "revision": row.revision}),
                 source: actor.source.clone(),
             },
         )?;

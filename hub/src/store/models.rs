@@ -13,6 +13,8 @@ pub struct OrganizationRow {
     pub sector: String,
     pub is_coordinator: bool,
     pub created_at: String,
+    /// `new`, `standard` or `trusted`: what the moderation policy routes by.
+    pub trust: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -144,4 +146,38 @@ pub struct RelationRow {
     pub kind: String,
     pub source_id: String,
     pub target_id: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(treat_none_as_default_value = false)]
+#[diesel(table_name = moderation)]
+pub struct ModerationRow {
+    pub object_id: String,
+    pub seq: i64,
+    pub submitter_org: String,
+    pub submitted_token: String,
+    pub submitted_at: String,
+    pub queued_because: String,
+    pub decision: Option<String>,
+    pub decided_by_org: Option<String>,
+    pub decided_by_token: Option<String>,
+    pub decided_at: Option<String>,
+    pub reason: Option<String>,
+    pub changes: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(treat_none_as_default_value = false)]
+#[diesel(table_name = sightings)]
+pub struct SightingRow {
+    pub id: String,
+    pub object_id: String,
+    pub org_id: String,
+    pub token_id: String,
+    pub kind: String,
+    pub count: i64,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub anonymous: bool,
+    pub recorded_at: String,
 }

@@ -15,6 +15,7 @@ diesel::table! {
         sector -> Text,
         is_coordinator -> Bool,
         created_at -> Text,
+        trust -> Text,
     }
 }
 
@@ -140,5 +141,38 @@ diesel::table! {
     }
 }
 
-// The indicator index catches up by joining versions to their objects.
-diesel::allow_tables_to_appear_in_same_query!(objects, object_versions);
+diesel::table! {
+    moderation (object_id) {
+        object_id -> Text,
+        seq -> BigInt,
+        submitter_org -> Text,
+        submitted_token -> Text,
+        submitted_at -> Text,
+        queued_because -> Text,
+        decision -> Nullable<Text>,
+        decided_by_org -> Nullable<Text>,
+        decided_by_token -> Nullable<Text>,
+        decided_at -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        changes -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    sightings (id) {
+        id -> Text,
+        object_id -> Text,
+        org_id -> Text,
+        token_id -> Text,
+        kind -> Text,
+        count -> BigInt,
+        first_seen -> Text,
+        last_seen -> Text,
+        anonymous -> Bool,
+        recorded_at -> Text,
+    }
+}
+
+// The indicator index catches up by joining versions to their objects; the queue
+// joins moderation records to their objects.
+diesel::allow_tables_to_appear_in_same_query!(objects, object_versions, moderation);

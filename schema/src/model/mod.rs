@@ -6,6 +6,7 @@
 
 pub mod attack_id;
 pub mod indicator;
+pub mod sanitize;
 pub mod vuln;
 
 use chrono::{DateTime, Utc};
@@ -82,6 +83,10 @@ pub struct Envelope {
     /// Organisations named for TLP:RED; empty otherwise.
     pub recipients: Vec<String>,
     pub status: Status,
+    /// Why the item is rejected or revoked (shown to those who may see that version:
+    /// the submitter and the coordinators).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
     pub confidence: Option<u8>,
     pub valid_from: DateTime<Utc>,
     pub valid_until: Option<DateTime<Utc>>,

@@ -89,6 +89,15 @@ pub fn to_stix(env: &Envelope, body: &Body) -> Value {
     if env.status == crate::tlp::Status::Revoked {
         o.insert("revoked".into(), json!(true));
     }
+    // Pending and rejected versions only ever reach the submitter and the coordinators;
+    // published ones carry no status field, so their objects are plain STIX (and a
+    // revoked one says so in STIX's own `revoked`).
+    if matches!(env.status, crate::tlp::Status::Pending | crate::tlp::Status::Rejected) {
+        o.insert("x_renkei_status".into(), json!(env.status.as_str()));
+    }
+    if let Some(reason) = &env.status_reason {
+        o.insert("x_renkei_status_reason".into(), json!(reason));
+    }
     o.insert("object_marking_refs".into(), json!([env.tlp.marking_definition_id()]));
     o.insert("x_renkei_origin_hub".into(), json!(env.origin_hub));
     o.insert("x_renkei_revision".into(), json!(env.revision));
@@ -229,6 +238,7 @@ mod tests {
             tlp: Tlp::AmberStrict,
             recipients: vec![],
             status: Status::Published,
+            status_reason: None,
             confidence: Some(80),
             valid_from: t,
             valid_until: None,

@@ -1,0 +1,329 @@
+//! GraphQL for moderation: the queue, the decisions, the policy and trust levels.
+//! Thin callers of `services::moderation`.
+
+use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, ID};
+
+use renkei_schema::model::Kind;
+use renkei_schema::tlp::Tlp;
+
+use super::types::{shared_item, SharedItem, TlpGql};
+use super::{hub, identity, page_size, Organization, PageInfo};
+use crate::error::AppError;
+use crate::services::directory;
+use crate::services::moderation::{self, Action, Decision, Patch, Policy, Rule, Trust};
+use crate::store::models::{ObjectRow, OrganizationRow};
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(name = "TrustLevel")]
+pub enum TrustGql {
+    New,
+    Standard,
+    Trusted,
+}
+
+impl From<TrustGql> for Trust {
+    fn from(t: TrustGql) -> Self {
+        match t {
+            TrustGql::New => Trust::New,
+            TrustGql::Standard => Trust::Standard,
+            TrustGql::Trusted => Trust::Trusted,
+        }
+    }
+}
+
+impl From<Trust> for TrustGql {
+    fn from(t: Trust) -> Self {
+        match t {
+            Trust::New => TrustGql::New,
+            Trust::Standard => TrustGql::Standard,
+            Trust::Trusted => TrustGql::Trusted,
+        }
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(name = "ItemKind")]
+pub enum KindGql {
+    Indicator,
+    Technique,
+    Incident,
+    Advisory,
+}
+
+impl From<KindGql> for Kind {
+    fn from(k: KindGql) -> Self {
+        match k {
+            KindGql::Indicator => Kind::Indicator,
+            KindGql::Technique => Kind::Technique,
+            KindGql::Incident => Kind::Incident,
+            KindGql::Advisory => Kind::Advisory,
+        }
+    }
+}
+
+impl From<Kind> for KindGql {
+    fn from(k: Kind) -> Self {
+        match k {
+            Kind::Indicator => KindGql::Indicator,
+            Kind::Technique => KindGql::Technique,
+            Kind::Incident => KindGql::Incident,
+            Kind::Advisory => KindGql::Advisory,
+        }
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(name = "ModerationAction")]
+pub enum ActionGql {
+    /// Published at once.
+    Publish,
+    /// Queued as pending for a coordinator.
+    Queue,
+}
+
+impl From<ActionGql> for Action {
+    fn from(a: ActionGql) -> Self {
+        match a {
+            ActionGql::Publish => Action::Publish,
+            ActionGql::Queue => Action::Queue,
+        }
+    }
+}
+
+impl From<Action> for ActionGql {
+    fn from(a: Action) -> Self {
+        match a {
+            Action::Publish => ActionGql::Publish,
+            Action::Queue => ActionGql::Queue,
+        }
+    }
+}
+
+/// One rule of the moderation policy; an empty list matches anything.
+#[derive(SimpleObject, InputObject, Clone, Debug)]
+#[graphql(input_name = "ModerationRuleInput")]
+pub struct ModerationRule {
+    #[graphql(default)]
+    pub trust: Vec<TrustGql>,
+    #[graphql(default)]
+    pub kinds: Vec<KindGql>,
+    #[graphql(default)]
+    pub tlp: Vec<TlpGql>,
+    /// Only coordinator organisations' submissions (true) or members' (false).
+    pub coordinator_org: Option<bool>,
+    pub action: ActionGql,
+}
+
+/// The moderation policy: the first matching rule decides, else `default`.
+/// TLP:RED submissions are never queued, whatever the rules say.
+#[derive(SimpleObject, InputObject, Clone, Debug)]
+#[graphql(input_name = "ModerationPolicyInput")]
+pub struct ModerationPolicy {
+    pub default: ActionGql,
+    #[graphql(default)]
+    pub rules: Vec<ModerationRule>,
+}
+
+impl From<Policy> for ModerationPolicy {
+    fn from(p: Policy) -> Self {
+        ModerationPolicy {
+            default: p.default.into(),
+            rules: p
+                .rules
+                .into_iter()
+                .map(|r| ModerationRule {
+                    trust: r.trust.into_iter().map(Into::into).collect(),
+                    kinds: r.kinds.into_iter().map(Into::into).collect(),
+                    tlp: r.tlp.into_iter().map(Into::into).collect(),
+                    coordinator_org: r.coordinator_org,
+                    action: r.action.into(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<ModerationPolicy> for Policy {
+    fn from(p: ModerationPolicy) -> Self {
+        Policy {
+            default: p.default.into(),
+            rules: p
+                .rules
+                .into_iter()
+                .map(|r| Rule {
+                    trust: r.trust.into_iter().map(Into::into).collect(),
+                    kinds: r.kinds.into_iter().map(Into::into).collect(),
+                    tlp: r.tlp.into_iter().map(Tlp::from).collect(),
+                    coordinator_org: r.coordinator_org,
+                    action: r.action.into(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// What a coordinator changes before publishing a pending item.
+#[derive(InputObject, Clone, Debug, Default)]
+pub struct ModerationPatchInput {
+    /// A tighter label; a looser one is refused (only the submitter may loosen).
+    pub tlp: Option<TlpGql>,
+    /// Recipient organisations, when tightening to RED.
+    #[graphql(default)]
+    pub recipients: Vec<ID>,
+    /// Optional fields to clear, by name (e.g. `description`, `impactDescription`).
+    #[graphql(default)]
+    pub strip: Vec<String>,
+    /// Passages of free text to replace with `[REDACTED]`.
+    #[graphql(default)]
+    pub redact: Vec<String>,
+    /// Labels to remove.
+    #[graphql(default)]
+    pub remove_labels: Vec<String>,
+}
+
+/// A pending submission in the queue.
+#[derive(SimpleObject)]
+pub struct QueueEntry {
+    pub cursor: String,
+    pub item: SharedItem,
+    pub submitted_at: String,
+    /// Which rule (or what else) sent it to the queue.
+    pub queued_because: String,
+}
+
+#[derive(SimpleObject)]
+pub struct ModerationQueue {
+    pub entries: Vec<QueueEntry>,
+    pub page_info: PageInfo,
+}
+
+pub fn organization_of(row: OrganizationRow, coordinator_view: bool) -> Organization {
+    Organization {
+        id: ID(row.id),
+        name: row.name,
+        sector: row.sector,
+        is_coordinator: row.is_coordinator,
+        created_at: coordinator_view.then_some(row.created_at),
+        trust: if coordinator_view { Trust::parse(&row.trust).map(Into::into) } else { None },
+    }
+}
+
+#[derive(Default)]
+pub struct ModerationQuery;
+
+#[Object]
+impl ModerationQuery {
+    /// Pending submissions, oldest first (coordinators).
+    async fn moderation_queue(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<ModerationQueue> {
+        let who = identity(ctx)?;
+        let h = hub(ctx);
+        let first = page_size(first, h.config.limits.max_page, 100)?;
+        let caller = who.clone();
+        let (entries, has_more, names) = h
+            .db(move |_, c| {
+                let (entries, has_more) = moderation::queue(c, &caller, first, after.as_deref())?;
+                Ok((entries, has_more, directory::org_names(c)?))
+            })
+            .await?;
+        let viewer = who.viewer();
+        let mut out = Vec::with_capacity(entries.len());
+        for e in entries {
+            out.push(QueueEntry {
+                cursor: moderation::queue_cursor(&e.record),
+                item: shared_item(&viewer, &e.object, &names)?,
+                submitted_at: e.record.submitted_at,
+                queued_because: e.record.queued_because,
+            });
+        }
+        let end_cursor = out.last().map(|e| e.cursor.clone());
+        Ok(ModerationQueue { entries: out, page_info: PageInfo { has_next_page: has_more, end_cursor } })
+    }
+
+    /// The moderation policy in force (coordinators).
+    async fn moderation_policy(&self, ctx: &Context<'_>) -> async_graphql::Result<ModerationPolicy> {
+        let who = identity(ctx)?;
+        if !who.is_coordinator() {
+            return Err(AppError::forbidden("read the moderation policy").into());
+        }
+        let policy = hub(ctx).db(|hub, c| moderation::effective_policy(c, &hub.config.moderation)).await?;
+        Ok(policy.into())
+    }
+}
+
+#[derive(Default)]
+pub struct ModerationMutation;
+
+/// Runs a decision and answers with the item as the deciding coordinator sees it.
+async fn decide(ctx: &Context<'_>, id: ID, decision: Decision) -> async_graphql::Result<SharedItem> {
+    let who = identity(ctx)?;
+    let caller = who.clone();
+    let (row, names): (ObjectRow, _) = hub(ctx)
+        .db(move |hub, c| {
+            let row = moderation::decide(c, &hub.origin(), &caller, &id, decision)?;
+            hub.note_committed([&row])?;
+            Ok((row, directory::org_names(c)?))
+        })
+        .await?;
+    Ok(shared_item(&who.viewer(), &row, &names)?)
+}
+
+#[Object]
+impl ModerationMutation {
+    /// Publishes a pending item as submitted (a coordinator other than the submitter).
+    async fn approve(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<SharedItem> {
+        decide(ctx, id, Decision::Approve(None)).await
+    }
+
+    /// Publishes a pending item after sanitising it: strip fields, redact passages,
+    /// remove labels, tighten the label (never loosen it).
+    async fn approve_with_changes(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        patch: ModerationPatchInput,
+    ) -> async_graphql::Result<SharedItem> {
+        let patch = Patch {
+            tlp: patch.tlp.map(Into::into),
+            recipients: patch.recipients.into_iter().map(|r| r.0).collect(),
+            strip: patch.strip,
+            redact: patch.redact,
+            remove_labels: patch.remove_labels,
+        };
+        decide(ctx, id, Decision::Approve(Some(patch))).await
+    }
+
+    /// Rejects a pending item; the submitter sees the reason in its own feed.
+    async fn reject(&self, ctx: &Context<'_>, id: ID, reason: String) -> async_graphql::Result<SharedItem> {
+        decide(ctx, id, Decision::Reject(reason)).await
+    }
+
+    /// Replaces the moderation policy (coordinators); it then wins over the configuration.
+    async fn set_moderation_policy(
+        &self,
+        ctx: &Context<'_>,
+        policy: ModerationPolicy,
+    ) -> async_graphql::Result<ModerationPolicy> {
+        let who = identity(ctx)?;
+        let policy: Policy = policy.into();
+        let stored = policy.clone();
+        hub(ctx).db(move |_, c| moderation::set_policy(c, &who, &stored)).await?;
+        Ok(policy.into())
+    }
+
+    /// Sets an organisation's trust level (coordinators).
+    async fn set_organization_trust(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        trust: TrustGql,
+    ) -> async_graphql::Result<Organization> {
+        let who = identity(ctx)?;
+        let row = hub(ctx).db(move |_, c| moderation::set_trust(c, Some(&who), &id, trust.into())).await?;
+        Ok(organization_of(row, true))
+    }
+}

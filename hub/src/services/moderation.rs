@@ -1,0 +1,577 @@
+//! Moderation: the policy that routes each submission (published at once or queued as
+//! pending), the coordinators' queue, and their decisions: approve, approve with
+//! changes (sanitise before publishing) and reject.
+//!
+//! Who may see a pending item is decided by `renkei_schema::tlp` like everything else;
+//! this module decides only who may *decide* on one (segregation of duties).
+
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use renkei_schema::model::sanitize;
+use renkei_schema::model::Kind;
+use renkei_schema::tlp::{visibility, Status, Tlp, Visibility};
+
+use super::audit::{self, AuditEvent};
+use super::sharing::{self, Access, Origin};
+use crate::auth::Identity;
+use crate::error::{AppError, AppResult};
+use crate::store::models::{ModerationRow, ObjectRow, OrganizationRow};
+use crate::store::schema::{hub_meta, moderation, objects, organizations};
+use crate::store::{acquire_write_lock, now_text, DbConn};
+
+/// How far the hub trusts an organisation's submissions; the policy routes by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Trust {
+    /// Newly admitted: typically every submission is reviewed.
+    New,
+    Standard,
+    Trusted,
+}
+
+impl Trust {
+    pub const ALL: [Trust; 3] = [Trust::New, Trust::Standard, Trust::Trusted];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trust::New => "new",
+            Trust::Standard => "standard",
+            Trust::Trusted => "trusted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Trust> {
+        Trust::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+/// What a rule does with a submission it matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Publish,
+    Queue,
+}
+
+/// One rule of the moderation policy; an empty list matches anything.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    #[serde(default)]
+    pub trust: Vec<Trust>,
+    #[serde(default)]
+    pub kinds: Vec<Kind>,
+    #[serde(default)]
+    pub tlp: Vec<Tlp>,
+    /// Only submissions of coordinator organisations (true) or of members (false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coordinator_org: Option<bool>,
+    pub action: Action,
+}
+
+/// The moderation policy: the first matching rule decides, else `default`.
+/// Set in the configuration (`[moderation]`); coordinators can replace it at run time
+/// (`setModerationPolicy`), which is stored in the database and wins over the file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    pub default: Action,
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+}
+
+impl Default for Policy {
+    /// Newly admitted organisations are reviewed; everyone else publishes at once.
+    fn default() -> Self {
+        Policy {
+            default: Action::Publish,
+            rules: vec![Rule {
+                trust: vec![Trust::New],
+                kinds: vec![],
+                tlp: vec![],
+                coordinator_org: None,
+                action: Action::Queue,
+            }],
+        }
+    }
+}
+
+/// Where a submission goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    Publish,
+    /// Queued as pending, with the reason recorded for the coordinators.
+    Queue(String),
+}
+
+impl Route {
+    pub fn status(&self) -> Status {
+        match self {
+            Route::Publish => Status::Published,
+            Route::Queue(_) => Status::Pending,
+        }
+    }
+}
+
+/// What the policy looks at for one submission.
+#[derive(Debug, Clone, Copy)]
+pub struct Submission {
+    pub trust: Trust,
+    pub coordinator_org: bool,
+    pub kind: Kind,
+    pub tlp: Tlp,
+}
+
+impl Policy {
+    pub fn route(&self, s: &Submission) -> Route {
+        // RED goes straight to its named recipients: queuing it would show its content
+        // to coordinators who are not named on it.
+        if s.tlp == Tlp::Red {
+            return Route::Publish;
+        }
+        let matched = self.rules.iter().enumerate().find(|(_, r)| {
+            (r.trust.is_empty() || r.trust.contains(&s.trust))
+                && (r.kinds.is_empty() || r.kinds.contains(&s.kind))
+                && (r.tlp.is_empty() || r.tlp.contains(&s.tlp))
+                && r.coordinator_org.is_none_or(|c| c == s.coordinator_org)
+        });
+        let (action, why) = match matched {
+            Some((i, r)) => (r.action, format!("moderation rule {} ({})", i + 1, describe(r))),
+            None => (self.default, "the moderation policy's default".to_string()),
+        };
+        match action {
+            Action::Publish => Route::Publish,
+            Action::Queue => Route::Queue(why),
+        }
+    }
+}
+
+fn describe(rule: &Rule) -> String {
+    let mut parts = Vec::new();
+    if !rule.trust.is_empty() {
+        parts.push(format!("trust {}", rule.trust.iter().map(|t| t.as_str()).collect::<Vec<_>>().join("|")));
+    }
+    if !rule.kinds.is_empty() {
+        parts.push(format!("kind {}", rule.kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join("|")));
+    }
+    if !rule.tlp.is_empty() {
+        parts.push(format!("label {}", rule.tlp.iter().map(|t| t.as_str()).collect::<Vec<_>>().join("|")));
+    }
+    match rule.coordinator_org {
+        Some(true) => parts.push("coordinator organisations".into()),
+        Some(false) => parts.push("member organisations".into()),
+        None => {}
+    }
+    if parts.is_empty() {
+        "every submission".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+const POLICY_KEY: &str = "moderation_policy";
+
+/// The policy in force: the one coordinators stored, else the configured one.
+pub fn effective_policy(conn: &mut DbConn, configured: &Policy) -> AppResult<Policy> {
+    let stored: Option<String> = hub_meta::table.find(POLICY_KEY).select(hub_meta::value).first(conn).optional()?;
+    match stored {
+        Some(text) => serde_json::from_str(&text).map_err(AppError::internal),
+        None => Ok(configured.clone()),
+    }
+}
+
+/// Replaces the policy (coordinators only), with an audit entry.
+pub fn set_policy(conn: &mut DbConn, actor: &Identity, policy: &Policy) -> AppResult<()> {
+    if !actor.is_coordinator() {
+        return Err(AppError::forbidden("change the moderation policy"));
+    }
+    let text = serde_json::to_string(policy).map_err(AppError::internal)?;
+    conn.transaction(|c| {
+        acquire_write_lock(c)?;
+        diesel::delete(hub_meta::table.find(POLICY_KEY)).execute(c)?;
+        diesel::insert_into(hub_meta::table)
+            .values((hub_meta::key.eq(POLICY_KEY), hub_meta::value.eq(&text)))
+            .execute(c)?;
+        audit::append(
+            c,
+            AuditEvent {
+                actor_org: Some(actor.org_id.clone()),
+                actor_token: Some(actor.token_id.clone()),
+                action: "moderation.policy".into(),
+                target: None,
+                detail: serde_json::to_value(policy).map_err(AppError::internal)?,
+                source: actor.source.clone(),
+            },
+        )?;
+        Ok(())
+    })
+}
+
+fn organization(conn: &mut DbConn, id: &str) -> AppResult<OrganizationRow> {
+    Ok(organizations::table.find(id).select(OrganizationRow::as_select()).first(conn)?)
+}
+
+/// Routes a submission by the policy in force and the submitting organisation.
+pub fn route(conn: &mut DbConn, configured: &Policy, actor: &Identity, kind: Kind, tlp: Tlp) -> AppResult<Route> {
+    let org = organization(conn, &actor.org_id)?;
+    let trust = Trust::parse(&org.trust).ok_or_else(|| AppError::internal(format!("trust {}", org.trust)))?;
+    let policy = effective_policy(conn, configured)?;
+    Ok(policy.route(&Submission { trust, coordinator_org: org.is_coordinator, kind, tlp }))
+}
+
+/// Sets an organisation's trust level (coordinators, or the CLI with no actor).
+pub fn set_trust(
+    conn: &mut DbConn,
+    actor: Option<&Identity>,
+    org_id: &str,
+    trust: Trust,
+) -> AppResult<OrganizationRow> {
+    if actor.is_some_and(|a| !a.is_coordinator()) {
+        return Err(AppError::forbidden("change an organisation's trust level"));
+    }
+    conn.transaction(|c| {
+        acquire_write_lock(c)?;
+        let changed = diesel::update(organizations::table.find(org_id))
+            .set(organizations::trust.eq(trust.as_str()))
+            .execute(c)?;
+        if changed == 0 {
+            return Err(AppError::not_found("organisation"));
+        }
+        audit::append(
+            c,
+            AuditEvent {
+                actor_org: actor.map(|a| a.org_id.clone()),
+                actor_token: actor.map(|a| a.token_id.clone()),
+                action: "org.trust".into(),
+                target: Some(org_id.to_string()),
+                detail: json!({"trust": trust.as_str()}),
+                source: actor.and_then(|a| a.source.clone()),
+            },
+        )?;
+        organization(c, org_id)
+    })
+}
+
+/// One entry of the queue: the pending item and its moderation record.
+pub struct QueueEntry {
+    pub record: ModerationRow,
+    pub object: ObjectRow,
+}
+
+/// Pending submissions in submission order (coordinators only). `after` is the cursor of the
+/// last entry of the previous page.
+pub fn queue(
+    conn: &mut DbConn,
+    actor: &Identity,
+    first: usize,
+    after: Option<&str>,
+) -> AppResult<(Vec<QueueEntry>, bool)> {
+    if !actor.is_coordinator() {
+        return Err(AppError::forbidden("read the moderation queue"));
+    }
+    let after: i64 = match after {
+        Some(cursor) => cursor.parse().map_err(|_| {
+            AppError::new(
+                "BAD_CURSOR",
+                "not a cursor of the moderation queue",
+                "モデレーションキューのカーソルではありません",
+            )
+        })?,
+        None => 0,
+    };
+    let records: Vec<ModerationRow> = moderation::table
+        .filter(moderation::decision.is_null())
+        .filter(moderation::seq.gt(after))
+        .order(moderation::seq.asc())
+        .limit(first as i64 + 1)
+        .select(ModerationRow::as_select())
+        .load(conn)?;
+    let has_more = records.len() > first;
+    let records: Vec<ModerationRow> = records.into_iter().take(first).collect();
+    let ids: Vec<&str> = records.iter().map(|r| r.object_id.as_str()).collect();
+    let mut objects_by_id: std::collections::HashMap<String, ObjectRow> = objects::table
+        .filter(objects::id.eq_any(&ids))
+        .select(ObjectRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|o| (o.id.clone(), o))
+        .collect();
+    let viewer = actor.viewer();
+    let mut out = Vec::with_capacity(records.len());
+    for record in records {
+        let Some(object) = objects_by_id.remove(&record.object_id) else { continue };
+        // The policy still decides what the coordinator may read.
+        let access = Access::of_object(&object)?;
+        if visibility(&viewer, &access.item()) == Visibility::Hidden {
+            continue;
+        }
+        out.push(QueueEntry { record, object });
+    }
+    Ok((out, has_more))
+}
+
+pub fn queue_cursor(record: &ModerationRow) -> String {
+    record.seq.to_string()
+}
+
+/// What a coordinator changes before publishing.
+#[derive(Debug, Clone, Default)]
+pub struct Patch {
+    /// A tighter label (never a looser one: that needs the submitter's consent).
+    pub tlp: Option<Tlp>,
+    /// Recipients, when tightening to TLP:RED.
+    pub recipients: Vec<String>,
+    /// Optional fields to clear, by their GraphQL names.
+    pub strip: Vec<String>,
+    /// Passages of free text to replace with `[REDACTED]`.
+    pub redact: Vec<String>,
+    /// Labels to remove.
+    pub remove_labels: Vec<String>,
+}
+
+/// A coordinator's decision on a pending item.
+pub enum Decision {
+    Approve(Option<Patch>),
+    Reject(String),
+}
+
+fn bad_patch(message: impl Into<String>, message_ja: impl Into<String>) -> AppError {
+    AppError::new("INVALID_PATCH", message, message_ja)
+}
+
+/// Decides on a pending item, in one transaction: the decision is a new signed version
+/// (published or rejected), the moderation record and an audit entry.
+pub fn decide(
+    conn: &mut DbConn,
+    origin: &Origin<'_>,
+    actor: &Identity,
+    id: &str,
+    decision: Decision,
+) -> AppResult<ObjectRow> {
+    let reject_reason = match &decision {
+        Decision::Reject(reason) => Some(
+            renkei_schema::model::clean_text("reason", reason, 2000)
+                .map_err(|e| AppError::new("REASON_REQUIRED", e.to_string(), e.message_ja()))?,
+        ),
+        Decision::Approve(_) => None,
+    };
+    conn.transaction(|c| {
+        acquire_write_lock(c)?;
+        let Some(current) = sharing::load_object(c, id)? else {
+            return Err(AppError::not_found("item"));
+        };
+        let access = Access::of_object(&current)?;
+        // Someone who may not see the item is told it does not exist.
+        if visibility(&actor.viewer(), &access.item()) == Visibility::Hidden {
+            return Err(AppError::not_found("item"));
+        }
+        if !actor.is_coordinator() {
+            return Err(AppError::forbidden("moderate submissions"));
+        }
+        if access.status != Status::Pending {
+            let (en, ja) = match access.status {
+                Status::Published => ("it is already published", "既に公開されています"),
+                Status::Rejected => ("it was already rejected", "既に却下されています"),
+                Status::Revoked => ("it was revoked", "取り消されています"),
+                Status::Pending => ("", ""),
+            };
+            return Err(AppError::new(
+                "NOT_PENDING",
+                format!("only pending items can be approved or rejected; {en}"),
+                format!("承認・却下できるのは保留中の情報のみです（{ja}）"),
+            ));
+        }
+        let record: ModerationRow = moderation::table
+            .find(id)
+            .select(ModerationRow::as_select())
+            .first(c)
+            .optional()?
+            .ok_or_else(|| AppError::internal(format!("pending item {id} has no moderation record")))?;
+        // Segregation of duties: nobody decides on their own submission; within a
+        // coordinator organisation a second coordinator (another token) decides.
+        let submitter = organization(c, &access.submitter)?;
+        if record.submitted_token == actor.token_id || (access.submitter == actor.org_id && !submitter.is_coordinator) {
+            return Err(AppError::new(
+                "SELF_APPROVAL",
+                "nobody may approve or reject their own submission; another coordinator must decide",
+                "自分の提出した情報は承認・却下できません。別のコーディネーターが判断してください",
+            ));
+        }
+        let (mut env, mut body) = sharing::parts_of(&current)?;
+        let mut changes = Vec::new();
+        let (decision_name, action) = match &decision {
+            Decision::Reject(_) => {
+                env.status = Status::Rejected;
+                env.status_reason = reject_reason.clone();
+                ("rejected", "moderation.reject")
+            }
+            Decision::Approve(patch) => {
+                if let Some(patch) = patch {
+                    apply_patch(c, &mut env, &mut body, patch, &mut changes)?;
+                }
+                env.status = Status::Published;
+                ("approved", "moderation.approve")
+            }
+        };
+        let row = sharing::write_next_version(c, origin, &current, env, &body)?;
+        let changes_json = (!changes.is_empty()).then(|| json!(changes).to_string());
+        diesel::update(moderation::table.find(id))
+            .set((
+                moderation::decision.eq(Some(decision_name)),
+                moderation::decided_by_org.eq(Some(&actor.org_id)),
+                moderation::decided_by_token.eq(Some(&actor.token_id)),
+                moderation::decided_at.eq(Some(now_text())),
+                moderation::reason.eq(reject_reason.as_deref()),
+                moderation::changes.eq(changes_json.as_deref()),
+            ))
+            .execute(c)?;
+        audit::append(
+            c,
+            AuditEvent {
+                actor_org: Some(actor.org_id.clone()),
+                actor_token: Some(actor.token_id.clone()),
+                action: action.into(),
+                target: Some(id.to_string()),
+                detail: json!({"revision": row.revision, "reason": reject_reason, "changes": changes}),
+                source: actor.source.clone(),
+            },
+        )?;
+        Ok(row)
+    })
+}
+
+/// Applies a coordinator's patch, listing what changed. Refuses to loosen the label,
+/// and refuses steps that would change nothing (so a typo is not taken for a redaction).
+fn apply_patch(
+    c: &mut DbConn,
+    env: &mut renkei_schema::model::Envelope,
+    body: &mut renkei_schema::model::Body,
+    patch: &Patch,
+    changes: &mut Vec<String>,
+) -> AppResult<()> {
+    if let Some(tlp) = patch.tlp {
+        if tlp < env.tlp {
+            return Err(AppError::new(
+                "TLP_LOOSENING",
+                format!("{} is looser than the submitted {}; only the submitter may loosen a label", tlp, env.tlp),
+                format!("{}は提出時の{}より緩いラベルです。ラベルを緩められるのは提出者のみです", tlp, env.tlp),
+            ));
+        }
+        let mut sharing = sharing::Sharing {
+            tlp,
+            recipients: if tlp == Tlp::Red { patch.recipients.clone() } else { Vec::new() },
+            anonymous: env.anonymous,
+            confidence: env.confidence,
+            valid_until: None,
+            labels: Vec::new(),
+        };
+        if tlp != Tlp::Red && !patch.recipients.is_empty() {
+            return Err(AppError::new(
+                "RECIPIENTS_ONLY_FOR_RED",
+                "recipients are only for TLP:RED",
+                "受領組織の指定はTLP:REDのみです",
+            ));
+        }
+        sharing::validate_sharing(c, &mut sharing)?;
+        if tlp != env.tlp {
+            changes.push(format!("label {} -> {}", env.tlp, tlp));
+        }
+        env.tlp = tlp;
+        env.recipients = sharing.recipients;
+    } else if !patch.recipients.is_empty() {
+        return Err(bad_patch("recipients go with tlp: RED", "受領組織はTLP:REDと共に指定してください"));
+    }
+    for field in &patch.strip {
+        sanitize::strip_field(body, field).map_err(|e| bad_patch(e.message, e.message_ja))?;
+        changes.push(format!("stripped {field}"));
+    }
+    for passage in &patch.redact {
+        let n = sanitize::redact(body, passage).map_err(|e| bad_patch(e.message, e.message_ja))?;
+        changes.push(format!("redacted {n} passage(s)"));
+    }
+    for label in &patch.remove_labels {
+        let before = env.labels.len();
+        env.labels.retain(|l| l != label);
+        if env.labels.len() == before {
+            return Err(bad_patch(
+                format!("the item has no label {label:?}"),
+                format!("ラベル「{label}」はこの情報に付いていません"),
+            ));
+        }
+        changes.push(format!("removed label {label}"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn submission(trust: Trust, kind: Kind, tlp: Tlp) -> Submission {
+        Submission { trust, coordinator_org: false, kind, tlp }
+    }
+
+    #[test]
+    fn the_first_matching_rule_decides_and_red_is_never_queued() {
+        let policy = Policy {
+            default: Action::Publish,
+            rules: vec![
+                Rule {
+                    trust: vec![Trust::Trusted],
+                    kinds: vec![],
+                    tlp: vec![],
+                    coordinator_org: None,
+                    action: Action::Publish,
+                },
+                Rule {
+                    trust: vec![],
+                    kinds: vec![Kind::Incident],
+                    tlp: vec![],
+                    coordinator_org: None,
+                    action: Action::Queue,
+                },
+                Rule {
+                    trust: vec![],
+                    kinds: vec![],
+                    tlp: vec![Tlp::Amber],
+                    coordinator_org: None,
+                    action: Action::Queue,
+                },
+            ],
+        };
+        assert_eq!(policy.route(&submission(Trust::Trusted, Kind::Incident, Tlp::Amber)), Route::Publish);
+        assert!(matches!(policy.route(&submission(Trust::Standard, Kind::Incident, Tlp::Green)),
+            Route::Queue(why) if why.starts_with("moderation rule 2")));
+        assert!(matches!(policy.route(&submission(Trust::New, Kind::Indicator, Tlp::Amber)),
+            Route::Queue(why) if why.contains("label TLP:AMBER")));
+        assert_eq!(policy.route(&submission(Trust::New, Kind::Indicator, Tlp::Green)), Route::Publish);
+        let everything = Policy { default: Action::Queue, rules: vec![] };
+        for trust in Trust::ALL {
+            for kind in Kind::ALL {
+                assert_eq!(everything.route(&submission(trust, kind, Tlp::Red)), Route::Publish, "RED is never queued");
+                assert!(matches!(everything.route(&submission(trust, kind, Tlp::Clear)), Route::Queue(_)));
+            }
+        }
+    }
+
+    #[test]
+    fn the_default_policy_reviews_new_organisations_only() {
+        let policy = Policy::default();
+        assert!(matches!(policy.route(&submission(Trust::New, Kind::Indicator, Tlp::Green)), Route::Queue(_)));
+        assert_eq!(policy.route(&submission(Trust::Standard, Kind::Indicator, Tlp::Green)), Route::Publish);
+    }
+
+    #[test]
+    fn policies_read_from_toml_and_refuse_unknown_values() {
+        let policy: Policy = toml::from_str(
+            "default = \"queue\"\n[[rules]]\ntrust = [\"trusted\"]\ntlp = [\"TLP:CLEAR\", \"TLP:GREEN\"]\naction = \"publish\"\n",
+        )
+        .expect("policy");
+        assert_eq!(policy.rules[0].tlp, vec![Tlp::Clear, Tlp::Green]);
+        assert!(toml::from_str::<Policy>("default = \"maybe\"").is_err());
+        assert!(toml::from_str::<Policy>("default = \"queue\"\n[[rules]]\nkinds = [\"rumour\"]\naction = \"queue\"\n")
+            .is_err());
+    }
+}

@@ -1,0 +1,3 @@
+DROP TABLE sightings;
+DROP TABLE moderation;
+ALTER TABLE organizations DROP COLUMN trust;
