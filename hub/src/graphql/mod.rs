@@ -22,6 +22,7 @@ use crate::store::parse_time;
 use types::*;
 
 mod moderation_api;
+mod revision_api;
 
 /// The query root: the foundation's queries and those of each later capability.
 #[derive(async_graphql::MergedObject, Default)]
@@ -31,7 +32,7 @@ pub struct QueryRoot(CoreQuery, moderation_api::ModerationQuery);
 /// The mutation root, merged like [`QueryRoot`].
 #[derive(async_graphql::MergedObject, Default)]
 #[graphql(name = "MutationRoot")]
-pub struct MutationRoot(CoreMutation, moderation_api::ModerationMutation);
+pub struct MutationRoot(CoreMutation, moderation_api::ModerationMutation, revision_api::RevisionMutation);
 
 pub type HubSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 

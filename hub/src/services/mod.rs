@@ -7,4 +7,5 @@ pub mod directory;
 pub mod indicator_index;
 pub mod kinds;
 pub mod moderation;
+pub mod revision;
 pub mod sharing;
