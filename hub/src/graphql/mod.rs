@@ -23,16 +23,22 @@ use types::*;
 
 mod moderation_api;
 mod revision_api;
+mod sightings_api;
 
 /// The query root: the foundation's queries and those of each later capability.
 #[derive(async_graphql::MergedObject, Default)]
 #[graphql(name = "QueryRoot")]
-pub struct QueryRoot(CoreQuery, moderation_api::ModerationQuery);
+pub struct QueryRoot(CoreQuery, moderation_api::ModerationQuery, sightings_api::SightingsQuery);
 
 /// The mutation root, merged like [`QueryRoot`].
 #[derive(async_graphql::MergedObject, Default)]
 #[graphql(name = "MutationRoot")]
-pub struct MutationRoot(CoreMutation, moderation_api::ModerationMutation, revision_api::RevisionMutation);
+pub struct MutationRoot(
+    CoreMutation,
+    moderation_api::ModerationMutation,
+    revision_api::RevisionMutation,
+    sightings_api::SightingsMutation,
+);
 
 pub type HubSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
@@ -475,6 +481,13 @@ impl CoreQuery {
             if let SharedItem::Indicator(node) = item {
                 edges.push(IndicatorEdge { cursor, node });
             }
+        }
+        let ahead = ctx.look_ahead();
+        if ahead.field("nodes").field("sightings").exists()
+            || ahead.field("edges").field("node").field("sightings").exists()
+        {
+            let mut nodes: Vec<&mut Indicator> = edges.iter_mut().map(|e| &mut e.node).collect();
+            sightings_api::preload(ctx, &mut nodes).await?;
         }
         let nodes = edges.iter().map(|e| e.node.clone()).collect();
         Ok(IndicatorConnection { edges, nodes, page_info })

@@ -260,6 +260,7 @@ pub struct SharedFields {
 }
 
 #[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
 pub struct Indicator {
     #[graphql(flatten)]
     pub shared: SharedFields,
@@ -267,6 +268,9 @@ pub struct Indicator {
     pub indicator_type: IndicatorTypeGql,
     pub value: String,
     pub description: Option<String>,
+    /// Sightings aggregates loaded for a whole page at once (`sightings` reads them).
+    #[graphql(skip)]
+    pub preloaded_sightings: Option<super::sightings_api::SightingSummary>,
 }
 
 impl Indicator {
@@ -301,6 +305,7 @@ impl Indicator {
             indicator_type: found.indicator_type.into(),
             value: found.value,
             description: None,
+            preloaded_sightings: None,
         }
     }
 }
@@ -421,6 +426,7 @@ pub fn shared_item_of(
             indicator_type: b.indicator_type.into(),
             value: b.value,
             description: b.description,
+            preloaded_sightings: None,
         }),
         Body::Technique(b) => SharedItem::Technique(Technique {
             shared,

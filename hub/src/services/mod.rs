@@ -9,3 +9,4 @@ pub mod kinds;
 pub mod moderation;
 pub mod revision;
 pub mod sharing;
+pub mod sightings;

@@ -1,0 +1,180 @@
+//! GraphQL for sightings: reporting them, the per-indicator aggregate (a field of
+//! `Indicator`, so it exists exactly where the indicator is visible to the reader),
+//! and the individual reports for coordinators.
+
+use async_graphql::{ComplexObject, Context, Enum, Object, SimpleObject, ID};
+
+use super::types::Indicator;
+use super::{hub, identity};
+use crate::error::AppError;
+use crate::services::sightings::{self, NewSighting, SightingKind, Summary};
+use crate::store::models::SightingRow;
+use crate::store::parse_time;
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(name = "SightingKind")]
+pub enum SightingKindGql {
+    /// Seen in the reporter's environment.
+    Seen,
+    /// Matched something benign there.
+    FalsePositive,
+}
+
+/// What members reported about an indicator; never which members.
+#[derive(SimpleObject, Clone, Debug, Default)]
+pub struct SightingSummary {
+    /// Organisations that saw it.
+    pub organizations: i64,
+    /// Sum of the counts they reported.
+    pub total: i64,
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+    /// Organisations that reported it as a false positive.
+    pub false_positive_organizations: i64,
+    pub false_positive_reports: i64,
+    /// When the latest report (of either kind) arrived.
+    pub last_reported: Option<String>,
+}
+
+impl From<Summary> for SightingSummary {
+    fn from(s: Summary) -> Self {
+        SightingSummary {
+            organizations: s.organizations,
+            total: s.total,
+            first_seen: s.first_seen,
+            last_seen: s.last_seen,
+            false_positive_organizations: s.false_positive_organizations,
+            false_positive_reports: s.false_positive_reports,
+            last_reported: s.last_reported,
+        }
+    }
+}
+
+/// One report, as coordinators read it.
+#[derive(SimpleObject)]
+pub struct SightingReport {
+    pub id: ID,
+    /// The reporting organisation (coordinators see it even for anonymous reports).
+    pub organization: ID,
+    pub anonymous: bool,
+    pub kind: SightingKindGql,
+    pub count: i64,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub recorded_at: String,
+}
+
+/// The receipt of a report: the reporter's own view.
+#[derive(SimpleObject)]
+pub struct SightingReceipt {
+    pub id: ID,
+    pub indicator: ID,
+    pub kind: SightingKindGql,
+    pub count: i64,
+}
+
+fn kind_of(text: &str) -> SightingKindGql {
+    if text == SightingKind::FalsePositive.as_str() {
+        SightingKindGql::FalsePositive
+    } else {
+        SightingKindGql::Seen
+    }
+}
+
+#[ComplexObject]
+impl Indicator {
+    /// Sightings reported by members, aggregated (organisations are never named).
+    async fn sightings(&self, ctx: &Context<'_>) -> async_graphql::Result<SightingSummary> {
+        if let Some(s) = &self.preloaded_sightings {
+            return Ok(s.clone());
+        }
+        let id = self.shared.id.0.clone();
+        let key = id.clone();
+        let mut found = hub(ctx).db(move |_, c| sightings::summaries(c, &[id])).await?;
+        Ok(found.remove(&key).map(Into::into).unwrap_or_default())
+    }
+}
+
+/// Loads the aggregates of a page of indicators in one query, when `sightings` is
+/// selected, so a list of 1,000 indicators is not 1,000 queries.
+pub async fn preload(ctx: &Context<'_>, nodes: &mut [&mut Indicator]) -> async_graphql::Result<()> {
+    let ids: Vec<String> = nodes.iter().map(|n| n.shared.id.0.clone()).collect();
+    let mut found = hub(ctx).db(move |_, c| sightings::summaries(c, &ids)).await?;
+    for node in nodes.iter_mut() {
+        node.preloaded_sightings = Some(found.remove(&node.shared.id.0).map(Into::into).unwrap_or_default());
+    }
+    Ok(())
+}
+
+#[derive(Default)]
+pub struct SightingsQuery;
+
+#[Object]
+impl SightingsQuery {
+    /// The individual sighting reports on an indicator (coordinators).
+    async fn sighting_reports(&self, ctx: &Context<'_>, indicator: ID) -> async_graphql::Result<Vec<SightingReport>> {
+        let who = identity(ctx)?;
+        let rows: Vec<SightingRow> = hub(ctx).db(move |_, c| sightings::reports(c, &who, &indicator)).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| SightingReport {
+                id: ID(r.id),
+                organization: ID(r.org_id),
+                anonymous: r.anonymous,
+                kind: kind_of(&r.kind),
+                count: r.count,
+                first_seen: r.first_seen,
+                last_seen: r.last_seen,
+                recorded_at: r.recorded_at,
+            })
+            .collect())
+    }
+}
+
+#[derive(Default)]
+pub struct SightingsMutation;
+
+#[Object]
+impl SightingsMutation {
+    /// Reports that the caller's organisation saw an indicator (or found it a false
+    /// positive). Side data: the indicator gets no new version. An indicator the
+    /// caller may not read is answered as if it did not exist.
+    // Each GraphQL argument is a Rust parameter: the arguments are the interface.
+    #[allow(clippy::too_many_arguments)]
+    async fn report_sighting(
+        &self,
+        ctx: &Context<'_>,
+        indicator: ID,
+        #[graphql(desc = "How many times (default 1).")] count: Option<i64>,
+        first_seen: Option<String>,
+        last_seen: Option<String>,
+        #[graphql(desc = "SEEN (default) or FALSE_POSITIVE.")] kind: Option<SightingKindGql>,
+        #[graphql(desc = "Report as \"a member\" (default false).")] anonymous: Option<bool>,
+    ) -> async_graphql::Result<SightingReceipt> {
+        let who = identity(ctx)?;
+        let time = |field: &str, v: Option<String>| -> Result<_, AppError> {
+            v.map(|s| {
+                parse_time(&s).ok_or_else(|| {
+                    AppError::invalid(
+                        format!("{field} is not an RFC 3339 time"),
+                        format!("{field}がRFC 3339形式の日時ではありません"),
+                    )
+                })
+            })
+            .transpose()
+        };
+        let sighting = NewSighting {
+            indicator_id: indicator.0,
+            kind: match kind.unwrap_or(SightingKindGql::Seen) {
+                SightingKindGql::Seen => SightingKind::Seen,
+                SightingKindGql::FalsePositive => SightingKind::FalsePositive,
+            },
+            count: count.unwrap_or(1),
+            first_seen: time("firstSeen", first_seen)?,
+            last_seen: time("lastSeen", last_seen)?,
+            anonymous: anonymous.unwrap_or(false),
+        };
+        let row = hub(ctx).db(move |_, c| sightings::report(c, &who, &sighting)).await?;
+        Ok(SightingReceipt { id: ID(row.id), indicator: ID(row.object_id), kind: kind_of(&row.kind), count: row.count })
+    }
+}
