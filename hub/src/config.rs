@@ -26,6 +26,9 @@ pub struct Config {
     /// How often the in-memory indicator index (behind `lookup`) catches up with
     /// versions committed by other replicas of this hub; its own writes show at once.
     pub index_refresh_ms: u64,
+    /// Whether renkei's built-in allowlist (private and special-purpose ranges, root
+    /// servers, public resolvers, empty-file hashes) applies besides the hub's own lists.
+    pub builtin_allowlist: bool,
     pub limits: Limits,
     /// Which submissions are published at once and which wait for a coordinator;
     /// coordinators can replace it at run time (stored in the database, which wins).
@@ -85,6 +88,7 @@ impl Default for Config {
             database_pool_size: 16,
             http_workers: 0,
             index_refresh_ms: 250,
+            builtin_allowlist: true,
             limits: Limits::default(),
             moderation: Default::default(),
         }

@@ -9,7 +9,7 @@ use renkei_hub::auth::Role;
 use renkei_hub::config::Config;
 use renkei_hub::crypto::HubKeys;
 use renkei_hub::services::moderation::{self, Trust};
-use renkei_hub::services::{attack, audit, directory};
+use renkei_hub::services::{allowlist, attack, audit, directory};
 use renkei_hub::store;
 
 // The hub allocates many short-lived strings per shared object; glibc malloc spent a
@@ -68,6 +68,11 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// False-positive allowlists checked at submission.
+    Allowlist {
+        #[command(subcommand)]
+        command: AllowlistCommand,
+    },
     /// The MITRE ATT&CK catalog.
     Attack {
         #[command(subcommand)]
@@ -122,6 +127,21 @@ enum TokenCommand {
 enum AuditCommand {
     /// Verify the hash chain; exits non-zero naming the first bad entry.
     Verify,
+}
+
+#[derive(Subcommand)]
+enum AllowlistCommand {
+    /// Import (or replace) a list from a text file: one address, range, domain
+    /// (`.example.com` for every subdomain) or hash per line, `#` comments.
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        name: String,
+    },
+    /// The stored lists and their sizes (the built-in list is not stored).
+    List,
+    /// Remove a list.
+    Remove { name: String },
 }
 
 #[derive(Subcommand)]
@@ -256,6 +276,29 @@ fn main() -> anyhow::Result<()> {
                     std::process::exit(1);
                 }
             }
+        }
+        Command::Allowlist { command: AllowlistCommand::Import { file, name } } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let mut conn = open_db(&config)?;
+            let n = allowlist::import(&mut conn, None, &name, &text).map_err(|e| {
+                let lines: Vec<String> = e.entries.iter().take(20).map(|b| format!("  {}", b.message)).collect();
+                anyhow::anyhow!("{} ({})\n{}\n{}", e.message, e.code, e.message_ja, lines.join("\n"))
+            })?;
+            println!("{n} entries in allowlist {name}");
+            Ok(())
+        }
+        Command::Allowlist { command: AllowlistCommand::List } => {
+            let mut conn = open_db(&config)?;
+            for (name, n) in allowlist::lists(&mut conn).map_err(app_err)? {
+                println!("{name}\t{n}");
+            }
+            Ok(())
+        }
+        Command::Allowlist { command: AllowlistCommand::Remove { name } } => {
+            let mut conn = open_db(&config)?;
+            let n = allowlist::remove(&mut conn, None, &name).map_err(app_err)?;
+            println!("removed allowlist {name} ({n} entries)");
+            Ok(())
         }
         Command::Attack { command: AttackCommand::Import { files } } => {
             anyhow::ensure!(!files.is_empty(), "give one or more ATT&CK STIX bundle files");

@@ -68,6 +68,8 @@ pub struct Hub {
     pub counters: Counters,
     pub tokens: TokenCache,
     pub index: IndicatorIndex,
+    /// False-positive allowlists in force (rebuilt when the stored lists change).
+    pub allowlists: crate::services::allowlist::Allowlists,
     pub metrics: Metrics,
     /// This hub's stable id (origin of what it publishes), made at first migration.
     pub hub_id: String,
@@ -114,12 +116,14 @@ impl Hub {
             None => Counters::local(),
         };
         let hub = Hub {
+            allowlists: crate::services::allowlist::Allowlists::new(config.builtin_allowlist),
             tokens: TokenCache::new(std::time::Duration::from_millis(config.limits.token_cache_ms)),
             config,
             pool,
             keys,
             counters,
             index: IndicatorIndex::new(),
+
             metrics: Metrics::default(),
             hub_id,
             writes_since_analyze: AtomicU64::new(0),

@@ -5,6 +5,7 @@
 //! JSON ([`stix`]), Ed25519 signatures ([`sign`]) and the ATT&CK catalog reader
 //! ([`attack`]) are pure functions over plain data, so both sides decide the same way.
 
+pub mod allowlist;
 pub mod attack;
 pub mod model;
 pub mod sign;

@@ -15,12 +15,13 @@ use renkei_schema::tlp::Tlp;
 use crate::auth::{Identity, Role};
 use crate::error::{AppError, AppResult};
 use crate::services::sharing::{self, ListFilter, Sharing};
-use crate::services::{attack, audit, directory, kinds, moderation};
+use crate::services::{allowlist, attack, audit, directory, kinds, moderation};
 use crate::state::{Hub, Metrics};
 use crate::store::models::ObjectRow;
 use crate::store::parse_time;
 use types::*;
 
+mod allowlist_api;
 mod moderation_api;
 mod revision_api;
 mod sightings_api;
@@ -28,7 +29,12 @@ mod sightings_api;
 /// The query root: the foundation's queries and those of each later capability.
 #[derive(async_graphql::MergedObject, Default)]
 #[graphql(name = "QueryRoot")]
-pub struct QueryRoot(CoreQuery, moderation_api::ModerationQuery, sightings_api::SightingsQuery);
+pub struct QueryRoot(
+    CoreQuery,
+    moderation_api::ModerationQuery,
+    sightings_api::SightingsQuery,
+    allowlist_api::AllowlistQuery,
+);
 
 /// The mutation root, merged like [`QueryRoot`].
 #[derive(async_graphql::MergedObject, Default)]
@@ -38,6 +44,7 @@ pub struct MutationRoot(
     moderation_api::ModerationMutation,
     revision_api::RevisionMutation,
     sightings_api::SightingsMutation,
+    allowlist_api::AllowlistMutation,
 );
 
 pub type HubSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
@@ -737,6 +744,7 @@ where
     if !who.may_share() {
         return Err(AppError::forbidden("share items"));
     }
+    let force_allowlisted = sharing.force_allowlisted;
     let sharing = sharing_of(sharing)?;
     let h = hub(ctx);
     let caller = who.clone();
@@ -745,7 +753,20 @@ where
             let bodies = build(c, &caller, sharing.tlp)?;
             let kind = bodies.first().map(|b| b.kind()).ok_or_else(|| AppError::internal("nothing to publish"))?;
             let route = moderation::route(c, &hub.config.moderation, &caller, kind, sharing.tlp)?;
-            let published = sharing::publish_new(c, &hub.origin(), &caller, bodies, sharing, &route)?;
+            let mut routes = vec![route; bodies.len()];
+            // Allowlisted indicators are refused, or (forced) queued for a coordinator.
+            let matcher = hub.allowlists.matcher(c)?;
+            let listed = allowlist::listed(&matcher, &bodies);
+            if !listed.is_empty() && !force_allowlisted {
+                return Err(allowlist::refusal(&bodies, &listed));
+            }
+            for hit in listed {
+                routes[hit.index] = moderation::Route::Queue(format!(
+                    "submitted past allowlist '{}' (entry {}) by the submitter's choice",
+                    hit.list, hit.entry
+                ));
+            }
+            let published = sharing::publish_new(c, &hub.origin(), &caller, bodies, sharing, &routes)?;
             hub.note_committed(published.iter().map(|p| &p.row))?;
             let names = directory::org_names(c)?;
             Ok((published, names))

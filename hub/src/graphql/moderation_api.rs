@@ -234,10 +234,10 @@ impl ModerationQuery {
         let mut out = Vec::with_capacity(entries.len());
         for e in entries {
             out.push(QueueEntry {
-                cursor: moderation::queue_cursor(&e.record),
+                cursor: moderation::queue_cursor(&e),
                 item: shared_item(&viewer, &e.object, &names)?,
-                submitted_at: e.record.submitted_at,
-                queued_because: e.record.queued_because,
+                submitted_at: e.submission.submitted_at,
+                queued_because: e.queued_because,
             });
         }
         let end_cursor = out.last().map(|e| e.cursor.clone());

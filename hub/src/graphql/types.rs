@@ -491,6 +491,10 @@ pub struct SharingInput {
     pub valid_until: Option<String>,
     #[graphql(default)]
     pub labels: Vec<String>,
+    /// Indicators on an allowlist are refused (ALLOWLISTED) unless this is set; then
+    /// those indicators are queued for a coordinator, the others follow the policy.
+    #[graphql(default)]
+    pub force_allowlisted: bool,
 }
 
 #[derive(InputObject, Clone, Debug)]

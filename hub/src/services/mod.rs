@@ -1,6 +1,7 @@
 //! The hub's logic. GraphQL resolvers (and later TAXII, federation) are thin callers
 //! of these functions; each write runs in one database transaction.
 
+pub mod allowlist;
 pub mod attack;
 pub mod audit;
 pub mod directory;

@@ -19,7 +19,7 @@ use crate::auth::Identity;
 use crate::error::{AppError, AppResult};
 use crate::store::models::{ModerationRow, ObjectRow, OrganizationRow};
 use crate::store::schema::{hub_meta, moderation, objects, organizations};
-use crate::store::{acquire_write_lock, now_text, DbConn};
+use crate::store::{acquire_write_lock, DbConn};
 
 /// How far the hub trusts an organisation's submissions; the policy routes by it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -254,14 +254,15 @@ pub fn set_trust(
     })
 }
 
-/// One entry of the queue: the pending item and its moderation record.
+/// One entry of the queue: the pending item, its submission and why it was queued.
 pub struct QueueEntry {
-    pub record: ModerationRow,
+    pub submission: ModerationRow,
+    pub queued_because: String,
     pub object: ObjectRow,
 }
 
-/// Pending submissions in submission order (coordinators only). `after` is the cursor of the
-/// last entry of the previous page.
+/// Pending submissions in submission order (coordinators only). `after` is the cursor
+/// of the last entry of the previous page (the item's sequence number).
 pub fn queue(
     conn: &mut DbConn,
     actor: &Identity,
@@ -281,39 +282,77 @@ pub fn queue(
         })?,
         None => 0,
     };
-    let records: Vec<ModerationRow> = moderation::table
-        .filter(moderation::decision.is_null())
-        .filter(moderation::seq.gt(after))
-        .order(moderation::seq.asc())
-        .limit(first as i64 + 1)
+    let submissions: Vec<ModerationRow> = moderation::table
+        .filter(moderation::is_open.eq(true))
+        .filter(moderation::last_seq.gt(after))
+        .order(moderation::first_seq.asc())
         .select(ModerationRow::as_select())
         .load(conn)?;
-    let has_more = records.len() > first;
-    let records: Vec<ModerationRow> = records.into_iter().take(first).collect();
-    let ids: Vec<&str> = records.iter().map(|r| r.object_id.as_str()).collect();
-    let mut objects_by_id: std::collections::HashMap<String, ObjectRow> = objects::table
-        .filter(objects::id.eq_any(&ids))
-        .select(ObjectRow::as_select())
-        .load(conn)?
-        .into_iter()
-        .map(|o| (o.id.clone(), o))
-        .collect();
     let viewer = actor.viewer();
-    let mut out = Vec::with_capacity(records.len());
-    for record in records {
-        let Some(object) = objects_by_id.remove(&record.object_id) else { continue };
-        // The policy still decides what the coordinator may read.
-        let access = Access::of_object(&object)?;
-        if visibility(&viewer, &access.item()) == Visibility::Hidden {
-            continue;
+    let mut out = Vec::new();
+    for submission in submissions {
+        let reasons: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&submission.item_reasons).map_err(AppError::internal)?;
+        let pending: Vec<ObjectRow> = objects::table
+            .filter(objects::kind.eq(&submission.kind))
+            .filter(objects::first_seq.between(submission.first_seq.max(after + 1), submission.last_seq))
+            .filter(objects::status.eq(Status::Pending.as_str()))
+            .order(objects::first_seq.asc())
+            .limit((first + 1 - out.len()) as i64)
+            .select(ObjectRow::as_select())
+            .load(conn)?;
+        for object in pending {
+            // The policy still decides what the coordinator may read.
+            let access = Access::of_object(&object)?;
+            if visibility(&viewer, &access.item()) == Visibility::Hidden {
+                continue;
+            }
+            let queued_because = match reasons.get(&object.id) {
+                Some(serde_json::Value::String(why)) => why.clone(),
+                _ => submission.queued_because.clone(),
+            };
+            out.push(QueueEntry { submission: submission.clone(), queued_because, object });
         }
-        out.push(QueueEntry { record, object });
+        if out.len() > first {
+            break;
+        }
     }
+    let has_more = out.len() > first;
+    out.truncate(first);
     Ok((out, has_more))
 }
 
-pub fn queue_cursor(record: &ModerationRow) -> String {
-    record.seq.to_string()
+pub fn queue_cursor(entry: &QueueEntry) -> String {
+    entry.object.first_seq.to_string()
+}
+
+/// The submission a queued item came in.
+fn submission_of(c: &mut DbConn, item: &ObjectRow) -> AppResult<Option<ModerationRow>> {
+    let found: Option<ModerationRow> = moderation::table
+        .filter(moderation::first_seq.le(item.first_seq))
+        .order(moderation::first_seq.desc())
+        .select(ModerationRow::as_select())
+        .first(c)
+        .optional()?;
+    Ok(found.filter(|m| m.last_seq >= item.first_seq && m.kind == item.kind))
+}
+
+/// Closes the submission of an item that just left the pending state, once none of its
+/// items is pending any more (so the queue stops looking at it).
+pub fn close_if_decided(c: &mut DbConn, item: &ObjectRow) -> AppResult<()> {
+    let Some(submission) = submission_of(c, item)? else {
+        return Ok(());
+    };
+    let pending: i64 = objects::table
+        .filter(objects::kind.eq(&submission.kind))
+        .filter(objects::first_seq.between(submission.first_seq, submission.last_seq))
+        .filter(objects::status.eq(Status::Pending.as_str()))
+        .count()
+        .get_result(c)?;
+    if pending == 0 {
+        diesel::update(moderation::table.find(&submission.id)).set(moderation::is_open.eq(false)).execute(c)?;
+    }
+    Ok(())
 }
 
 /// What a coordinator changes before publishing.
@@ -383,11 +422,7 @@ pub fn decide(
                 format!("承認・却下できるのは保留中の情報のみです（{ja}）"),
             ));
         }
-        let record: ModerationRow = moderation::table
-            .find(id)
-            .select(ModerationRow::as_select())
-            .first(c)
-            .optional()?
+        let record = submission_of(c, &current)?
             .ok_or_else(|| AppError::internal(format!("pending item {id} has no moderation record")))?;
         // Segregation of duties: nobody decides on their own submission; within a
         // coordinator organisation a second coordinator (another token) decides.
@@ -416,17 +451,7 @@ pub fn decide(
             }
         };
         let row = sharing::write_next_version(c, origin, &current, env, &body)?;
-        let changes_json = (!changes.is_empty()).then(|| json!(changes).to_string());
-        diesel::update(moderation::table.find(id))
-            .set((
-                moderation::decision.eq(Some(decision_name)),
-                moderation::decided_by_org.eq(Some(&actor.org_id)),
-                moderation::decided_by_token.eq(Some(&actor.token_id)),
-                moderation::decided_at.eq(Some(now_text())),
-                moderation::reason.eq(reject_reason.as_deref()),
-                moderation::changes.eq(changes_json.as_deref()),
-            ))
-            .execute(c)?;
+        close_if_decided(c, &row)?;
         audit::append(
             c,
             AuditEvent {
@@ -434,7 +459,13 @@ pub fn decide(
                 actor_token: Some(actor.token_id.clone()),
                 action: action.into(),
                 target: Some(id.to_string()),
-                detail: json!({"revision": row.revision, "reason": reject_reason, "changes": changes}),
+                detail: json!({
+                    "revision": row.revision,
+                    "decision": decision_name,
+                    "reason": reject_reason,
+                    "changes": changes,
+                    "submission": record.id,
+                }),
                 source: actor.source.clone(),
             },
         )?;

@@ -296,6 +296,47 @@ const PARALLEL_PREPARE: usize = 200;
 /// Rows per multi-row INSERT: well under SQLite's bound-parameter limit.
 const INSERT_CHUNK: usize = 500;
 
+/// Records the queued items of a submission: one moderation row for the whole call
+/// (the items' own status says which are pending). Returns how many were queued.
+fn record_queued(c: &mut DbConn, actor: &Identity, rows: &[ObjectRow], routes: &[Route]) -> AppResult<usize> {
+    let queued: Vec<(&ObjectRow, &String)> = rows
+        .iter()
+        .zip(routes)
+        .filter_map(|(r, route)| match route {
+            Route::Queue(because) => Some((r, because)),
+            Route::Publish => None,
+        })
+        .collect();
+    let (Some(first), Some(last)) = (queued.first(), queued.last()) else {
+        return Ok(0);
+    };
+    // The commonest reason is the submission's; items queued for another are listed.
+    let mut counts: std::collections::HashMap<&String, usize> = std::collections::HashMap::new();
+    for (_, why) in &queued {
+        *counts.entry(*why).or_default() += 1;
+    }
+    let common = counts.into_iter().max_by_key(|(_, n)| *n).map(|(why, _)| why.clone()).unwrap_or_default();
+    let item_reasons: serde_json::Map<String, serde_json::Value> = queued
+        .iter()
+        .filter(|(_, why)| **why != common)
+        .map(|(r, why)| (r.id.clone(), serde_json::Value::String((*why).clone())))
+        .collect();
+    let record = ModerationRow {
+        id: format!("submission--{}", uuid::Uuid::new_v4()),
+        kind: first.0.kind.clone(),
+        first_seq: first.0.first_seq,
+        last_seq: last.0.first_seq,
+        submitter_org: actor.org_id.clone(),
+        submitted_token: actor.token_id.clone(),
+        submitted_at: now_text(),
+        queued_because: common,
+        item_reasons: serde_json::Value::Object(item_reasons).to_string(),
+        is_open: true,
+    };
+    diesel::insert_into(moderation::table).values(&record).execute(c)?;
+    Ok(queued.len())
+}
+
 /// A newly published item, with its parsed parts (so callers need not re-read them).
 pub struct Published {
     pub row: ObjectRow,
@@ -314,15 +355,18 @@ pub fn publish_new(
     actor: &Identity,
     bodies: Vec<Body>,
     mut sharing: Sharing,
-    route: &Route,
+    routes: &[Route],
 ) -> AppResult<Vec<Published>> {
+    if routes.len() != bodies.len() {
+        return Err(AppError::internal("one route per item"));
+    }
     if !actor.may_share() {
         return Err(AppError::forbidden("share items"));
     }
     // Organisations are never deleted, so recipients checked here stay valid.
     validate_sharing(conn, &mut sharing)?;
     let now = next_modified(None);
-    let prepare = |body: Body| -> AppResult<(ObjectRow, VersionRow, (Envelope, Body))> {
+    let prepare = |(body, status): (Body, Status)| -> AppResult<(ObjectRow, VersionRow, (Envelope, Body))> {
         let kind = body.kind();
         let envelope = Envelope {
             id: kind.new_id(),
@@ -335,7 +379,7 @@ pub fn publish_new(
             anonymous: sharing.anonymous,
             tlp: sharing.tlp,
             recipients: sharing.recipients.clone(),
-            status: route.status(),
+            status,
             status_reason: None,
             confidence: sharing.confidence,
             valid_from: now,
@@ -352,9 +396,10 @@ pub fn publish_new(
     };
     // Mapping and serialising cost about 15 µs an object; large batches use every core.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
+    let bodies: Vec<(Body, Status)> = bodies.into_iter().zip(routes.iter().map(Route::status)).collect();
     let prepared: Vec<(ObjectRow, VersionRow, (Envelope, Body))> = if bodies.len() >= PARALLEL_PREPARE && threads > 1 {
         let per_thread = bodies.len().div_ceil(threads);
-        let mut chunks: Vec<Vec<Body>> = Vec::with_capacity(threads);
+        let mut chunks: Vec<Vec<(Body, Status)>> = Vec::with_capacity(threads);
         let mut bodies = bodies;
         while !bodies.is_empty() {
             let rest = bodies.split_off(per_thread.min(bodies.len()));
@@ -407,29 +452,7 @@ pub fn publish_new(
         for chunk in versions.chunks(INSERT_CHUNK) {
             crate::insert_rows!(c, object_versions::table, chunk)?;
         }
-        if let Route::Queue(because) = route {
-            let submitted_at = now_text();
-            let records: Vec<ModerationRow> = rows
-                .iter()
-                .map(|r| ModerationRow {
-                    object_id: r.id.clone(),
-                    seq: r.first_seq,
-                    submitter_org: actor.org_id.clone(),
-                    submitted_token: actor.token_id.clone(),
-                    submitted_at: submitted_at.clone(),
-                    queued_because: because.clone(),
-                    decision: None,
-                    decided_by_org: None,
-                    decided_by_token: None,
-                    decided_at: None,
-                    reason: None,
-                    changes: None,
-                })
-                .collect();
-            for chunk in records.chunks(INSERT_CHUNK) {
-                crate::insert_rows!(c, moderation::table, chunk)?;
-            }
-        }
+        let queued = record_queued(c, actor, &rows, routes)?;
         let kinds: Vec<&str> = rows.iter().map(|r| r.kind.as_str()).collect::<HashSet<_>>().into_iter().collect();
         audit::append(
             c,
@@ -443,7 +466,7 @@ pub fn publish_new(
                     "kinds": kinds,
                     "tlp": sharing.tlp.as_str(),
                     "anonymous": sharing.anonymous,
-                    "queued": matches!(route, Route::Queue(_)),
+                    "queued": queued,
                     "firstSeq": rows.first().map(|r| r.last_seq),
                     "lastSeq": rows.last().map(|r| r.last_seq),
                 }),
@@ -528,15 +551,7 @@ pub fn revoke(
         let row = write_next_version(c, origin, &current, env, &body)?;
         if access.status == Status::Pending {
             // A submission withdrawn (or dropped) while queued leaves the queue.
-            diesel::update(moderation::table.find(id))
-                .set((
-                    moderation::decision.eq(Some("withdrawn")),
-                    moderation::decided_by_org.eq(Some(&actor.org_id)),
-                    moderation::decided_by_token.eq(Some(&actor.token_id)),
-                    moderation::decided_at.eq(Some(now_text())),
-                    moderation::reason.eq(Some(&reason)),
-                ))
-                .execute(c)?;
+            super::moderation::close_if_decided(c, &row)?;
         }
         audit::append(
             c,

@@ -148,22 +148,22 @@ pub struct RelationRow {
     pub target_id: String,
 }
 
+/// One queued submission (a share call); its items' own status says which are pending.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = moderation)]
 pub struct ModerationRow {
-    pub object_id: String,
-    pub seq: i64,
+    pub id: String,
+    pub kind: String,
+    pub first_seq: i64,
+    pub last_seq: i64,
     pub submitter_org: String,
     pub submitted_token: String,
     pub submitted_at: String,
     pub queued_because: String,
-    pub decision: Option<String>,
-    pub decided_by_org: Option<String>,
-    pub decided_by_token: Option<String>,
-    pub decided_at: Option<String>,
-    pub reason: Option<String>,
-    pub changes: Option<String>,
+    /// JSON object: item id → why that item was queued, where it differs.
+    pub item_reasons: String,
+    pub is_open: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

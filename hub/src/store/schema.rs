@@ -142,19 +142,17 @@ diesel::table! {
 }
 
 diesel::table! {
-    moderation (object_id) {
-        object_id -> Text,
-        seq -> BigInt,
+    moderation (id) {
+        id -> Text,
+        kind -> Text,
+        first_seq -> BigInt,
+        last_seq -> BigInt,
         submitter_org -> Text,
         submitted_token -> Text,
         submitted_at -> Text,
         queued_because -> Text,
-        decision -> Nullable<Text>,
-        decided_by_org -> Nullable<Text>,
-        decided_by_token -> Nullable<Text>,
-        decided_at -> Nullable<Text>,
-        reason -> Nullable<Text>,
-        changes -> Nullable<Text>,
+        item_reasons -> Text,
+        is_open -> Bool,
     }
 }
 
@@ -173,6 +171,13 @@ diesel::table! {
     }
 }
 
-// The indicator index catches up by joining versions to their objects; the queue
-// joins moderation records to their objects.
-diesel::allow_tables_to_appear_in_same_query!(objects, object_versions, moderation);
+diesel::table! {
+    allowlist_entries (list_name, entry) {
+        list_name -> Text,
+        entry -> Text,
+        added_at -> Text,
+    }
+}
+
+// The indicator index catches up by joining versions to their objects.
+diesel::allow_tables_to_appear_in_same_query!(objects, object_versions);

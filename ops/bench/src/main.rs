@@ -88,6 +88,10 @@ struct Args {
     /// Stop each client after this many measured requests, even before --lookup-seconds.
     #[arg(long)]
     lookup_requests: Option<usize>,
+    /// Trust level of the sharing organisation: `standard` publishes directly, `new` is
+    /// queued for moderation by the default policy (the moderation path's cost).
+    #[arg(long, default_value = "standard")]
+    trust: String,
     /// Run ANALYZE on the hub's database after the share phase, as PostgreSQL's
     /// autovacuum (or a scheduled job on SQLite) would in service. Off by default: the
     /// hub is measured as it leaves its database. The report says which was done.
@@ -383,7 +387,8 @@ fn indicator(n: u64) -> (&'static str, String) {
             ("SHA256", hex::encode(digest.as_ref()))
         }
         1 => ("DOMAIN", format!("h{n}.bench.example")),
-        _ => ("IPV4", format!("10.{}.{}.{}", (n >> 16) & 255, (n >> 8) & 255, n & 255)),
+        // Not 10.0.0.0/8: private ranges are on the hub's built-in allowlist.
+        _ => ("IPV4", format!("45.{}.{}.{}", (n >> 16) & 255, (n >> 8) & 255, n & 255)),
     }
 }
 
@@ -941,7 +946,10 @@ fn main() -> Result<()> {
         None => format!("sqlite://{}", tmp.0.join("hub.db").display()),
     };
     eprintln!("renkei-bench: {} at {url}, data dir {}", args.backend.name(), tmp.0.display());
-    let org = hub_cli(&hub_bin, &url, &tmp.0, &["org", "add", "Bench Member", "--sector", "energy"])?;
+    // `--trust new` sends every shared batch through the moderation queue (the default
+    // policy queues new organisations): the cost of the moderation path.
+    let org =
+        hub_cli(&hub_bin, &url, &tmp.0, &["org", "add", "Bench Member", "--sector", "energy", "--trust", &args.trust])?;
     let token = hub_cli(&hub_bin, &url, &tmp.0, &["token", "issue", "--org", &org, "--role", "analyst"])?;
     let port = free_port()?;
     let mut hub = start_hub(&hub_bin, &url, &tmp.0, port)?;
