@@ -30,6 +30,8 @@ pub struct Config {
     /// servers, public resolvers, empty-file hashes) applies besides the hub's own lists.
     pub builtin_allowlist: bool,
     pub limits: Limits,
+    /// Default validity and score decay of indicators, per type.
+    pub indicators: IndicatorPolicy,
     /// Which submissions are published at once and which wait for a coordinator;
     /// coordinators can replace it at run time (stored in the database, which wins).
     pub moderation: crate::services::moderation::Policy,
@@ -91,6 +93,85 @@ impl Default for Config {
             builtin_allowlist: true,
             limits: Limits::default(),
             moderation: Default::default(),
+            indicators: IndicatorPolicy::default(),
+        }
+    }
+}
+
+/// One number of days per indicator type.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DaysPerType {
+    pub ipv4: u32,
+    pub ipv6: u32,
+    pub cidr: u32,
+    pub domain: u32,
+    pub url: u32,
+    pub email: u32,
+    pub md5: u32,
+    pub sha1: u32,
+    pub sha256: u32,
+    pub filename: u32,
+}
+
+impl DaysPerType {
+    pub fn get(&self, kind: renkei_schema::model::indicator::IndicatorType) -> u32 {
+        use renkei_schema::model::indicator::IndicatorType as T;
+        match kind {
+            T::Ipv4 => self.ipv4,
+            T::Ipv6 => self.ipv6,
+            T::Cidr => self.cidr,
+            T::Domain => self.domain,
+            T::Url => self.url,
+            T::Email => self.email,
+            T::Md5 => self.md5,
+            T::Sha1 => self.sha1,
+            T::Sha256 => self.sha256,
+            T::Filename => self.filename,
+        }
+    }
+}
+
+/// How long indicators stay current: addresses churn within weeks, file hashes do not.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct IndicatorPolicy {
+    /// Days an indicator stays valid when shared without `validUntil` (0: no end).
+    pub valid_days: DaysPerType,
+    /// Days for an indicator's score to halve without new sightings.
+    pub half_life_days: DaysPerType,
+    /// The lowest score `indicators(filter: {active: true})` returns by default.
+    pub active_min_score: u8,
+}
+
+impl Default for IndicatorPolicy {
+    fn default() -> Self {
+        IndicatorPolicy {
+            valid_days: DaysPerType {
+                ipv4: 30,
+                ipv6: 30,
+                cidr: 60,
+                domain: 90,
+                url: 60,
+                email: 180,
+                md5: 365,
+                sha1: 365,
+                sha256: 365,
+                filename: 180,
+            },
+            half_life_days: DaysPerType {
+                ipv4: 14,
+                ipv6: 14,
+                cidr: 30,
+                domain: 30,
+                url: 21,
+                email: 60,
+                md5: 180,
+                sha1: 180,
+                sha256: 180,
+                filename: 90,
+            },
+            active_min_score: 20,
         }
     }
 }

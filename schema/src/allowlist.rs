@@ -144,6 +144,19 @@ pub fn parse_list(text: &str) -> Result<Vec<(Entry, String)>, Vec<BadLine>> {
 pub const BUILTIN_NAME: &str = "renkei-builtin";
 pub const BUILTIN: &str = include_str!("allowlist_builtin.txt");
 
+/// The map of one prefix length, made (and the lengths kept longest first) if new.
+fn level<K>(levels: &mut Vec<(u8, HashMap<K, u32>)>, prefix: u8) -> &mut HashMap<K, u32> {
+    let at = match levels.iter().position(|(p, _)| *p == prefix) {
+        Some(at) => at,
+        None => {
+            let at = levels.iter().position(|(p, _)| *p < prefix).unwrap_or(levels.len());
+            levels.insert(at, (prefix, HashMap::new()));
+            at
+        }
+    };
+    &mut levels[at].1
+}
+
 /// Every allowlist in force, ready to match.
 #[derive(Debug, Default)]
 pub struct Matcher {
@@ -165,26 +178,10 @@ impl Matcher {
             self.hits.push(Hit { list: Arc::clone(&list), entry: Arc::from(text) });
             match entry {
                 Entry::V4 { network, prefix } => {
-                    let slot = match self.v4.iter().position(|(p, _)| *p == prefix) {
-                        Some(i) => i,
-                        None => {
-                            self.v4.push((prefix, HashMap::new()));
-                            self.v4.sort_by(|a, b| b.0.cmp(&a.0));
-                            self.v4.iter().position(|(p, _)| *p == prefix).unwrap_or(0)
-                        }
-                    };
-                    self.v4[slot].1.entry(network).or_insert(index);
+                    level(&mut self.v4, prefix).entry(network).or_insert(index);
                 }
                 Entry::V6 { network, prefix } => {
-                    let slot = match self.v6.iter().position(|(p, _)| *p == prefix) {
-                        Some(i) => i,
-                        None => {
-                            self.v6.push((prefix, HashMap::new()));
-                            self.v6.sort_by(|a, b| b.0.cmp(&a.0));
-                            self.v6.iter().position(|(p, _)| *p == prefix).unwrap_or(0)
-                        }
-                    };
-                    self.v6[slot].1.entry(network).or_insert(index);
+                    level(&mut self.v6, prefix).entry(network).or_insert(index);
                 }
                 Entry::Domain(d) => {
                     self.domains.entry(d.into_boxed_str()).or_insert(index);

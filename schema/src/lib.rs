@@ -8,6 +8,7 @@
 pub mod allowlist;
 pub mod attack;
 pub mod model;
+pub mod score;
 pub mod sign;
 pub mod stix;
 pub mod tlp;

@@ -476,12 +476,27 @@ impl CoreQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<IndicatorConnection> {
-        let filter = filter.map(|f| ListFilter {
-            indicator_type: f.indicator_type.map(Into::into),
-            tlp: f.tlp.map(Into::into),
-            include_revoked: f.include_revoked,
-            active: f.active,
-        });
+        let policy = &hub(ctx).config.indicators;
+        let filter = match filter {
+            Some(f) => {
+                let min =
+                    match f.min_score {
+                        Some(m) => Some(u8::try_from(m).ok().filter(|m| *m <= 100).ok_or_else(|| {
+                            AppError::invalid("minScore is 0–100", "minScoreは0〜100で指定してください")
+                        })?),
+                        None if f.active => Some(policy.active_min_score),
+                        None => None,
+                    };
+                Some(ListFilter {
+                    indicator_type: f.indicator_type.map(Into::into),
+                    tlp: f.tlp.map(Into::into),
+                    include_revoked: f.include_revoked,
+                    active: f.active,
+                    min_score: min.map(|min| sharing::ScoreFloor { min, half_life_days: policy.half_life_days }),
+                })
+            }
+            None => None,
+        };
         let (items, page_info) = list_kind(ctx, Kind::Indicator, filter.unwrap_or_default(), first, after).await?;
         let mut edges = Vec::new();
         for (cursor, item) in items {
@@ -490,9 +505,10 @@ impl CoreQuery {
             }
         }
         let ahead = ctx.look_ahead();
-        if ahead.field("nodes").field("sightings").exists()
-            || ahead.field("edges").field("node").field("sightings").exists()
-        {
+        let wants = |field: &str| {
+            ahead.field("nodes").field(field).exists() || ahead.field("edges").field("node").field(field).exists()
+        };
+        if wants("sightings") || wants("score") {
             let mut nodes: Vec<&mut Indicator> = edges.iter_mut().map(|e| &mut e.node).collect();
             sightings_api::preload(ctx, &mut nodes).await?;
         }
@@ -766,7 +782,8 @@ where
                     hit.list, hit.entry
                 ));
             }
-            let published = sharing::publish_new(c, &hub.origin(), &caller, bodies, sharing, &routes)?;
+            let valid_days = &hub.config.indicators.valid_days;
+            let published = sharing::publish_new(c, &hub.origin(), &caller, bodies, sharing, &routes, valid_days)?;
             hub.note_committed(published.iter().map(|p| &p.row))?;
             let names = directory::org_names(c)?;
             Ok((published, names))

@@ -81,10 +81,8 @@ fn kind_of(text: &str) -> SightingKindGql {
     }
 }
 
-#[ComplexObject]
 impl Indicator {
-    /// Sightings reported by members, aggregated (organisations are never named).
-    async fn sightings(&self, ctx: &Context<'_>) -> async_graphql::Result<SightingSummary> {
+    async fn summary(&self, ctx: &Context<'_>) -> async_graphql::Result<SightingSummary> {
         if let Some(s) = &self.preloaded_sightings {
             return Ok(s.clone());
         }
@@ -92,6 +90,35 @@ impl Indicator {
         let key = id.clone();
         let mut found = hub(ctx).db(move |_, c| sightings::summaries(c, &[id])).await?;
         Ok(found.remove(&key).map(Into::into).unwrap_or_default())
+    }
+}
+
+#[ComplexObject]
+impl Indicator {
+    /// Sightings reported by members, aggregated (organisations are never named).
+    async fn sightings(&self, ctx: &Context<'_>) -> async_graphql::Result<SightingSummary> {
+        self.summary(ctx).await
+    }
+
+    /// How current the indicator is, 0–100: its confidence (50 if none was given),
+    /// halving every `indicators.half_life_days` of its type since it was published or
+    /// last seen, halved again per organisation that reported a false positive, and 0
+    /// once `validUntil` has passed.
+    async fn score(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
+        let summary = self.summary(ctx).await?;
+        let kind: renkei_schema::model::indicator::IndicatorType = self.indicator_type.into();
+        let half_life = hub(ctx).config.indicators.half_life_days.get(kind);
+        let published = parse_time(&self.shared.valid_from)
+            .ok_or_else(|| AppError::internal(format!("valid_from {}", self.shared.valid_from)))?;
+        let input = renkei_schema::score::ScoreInput {
+            confidence: self.shared.confidence.and_then(|c| u8::try_from(c).ok()),
+            published,
+            last_seen: summary.last_seen.as_deref().and_then(parse_time),
+            false_positive_organizations: summary.false_positive_organizations,
+            valid_until: self.shared.valid_until.as_deref().and_then(parse_time),
+            half_life_days: f64::from(half_life),
+        };
+        Ok(i32::from(renkei_schema::score::score(&input, chrono::Utc::now())))
     }
 }
 

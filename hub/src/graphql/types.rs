@@ -510,9 +510,12 @@ pub struct IndicatorFilter {
     #[graphql(name = "type")]
     pub indicator_type: Option<IndicatorTypeGql>,
     pub tlp: Option<TlpGql>,
-    /// Only published, unexpired indicators.
+    /// Only live indicators: published, unexpired, and scoring at least `minScore`
+    /// (default: the hub's `indicators.active_min_score`).
     #[graphql(default)]
     pub active: bool,
+    /// Only indicators scoring at least this (0–100); implied by `active`.
+    pub min_score: Option<i32>,
     #[graphql(default)]
     pub include_revoked: bool,
 }

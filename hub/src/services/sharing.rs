@@ -356,6 +356,7 @@ pub fn publish_new(
     bodies: Vec<Body>,
     mut sharing: Sharing,
     routes: &[Route],
+    valid_days: &crate::config::DaysPerType,
 ) -> AppResult<Vec<Published>> {
     if routes.len() != bodies.len() {
         return Err(AppError::internal("one route per item"));
@@ -383,7 +384,14 @@ pub fn publish_new(
             status_reason: None,
             confidence: sharing.confidence,
             valid_from: now,
-            valid_until: sharing.valid_until,
+            // Indicators shared without an end get their type's default lifetime.
+            valid_until: sharing.valid_until.or_else(|| match &body {
+                Body::Indicator(b) => match valid_days.get(b.indicator_type) {
+                    0 => None,
+                    days => Some(now + chrono::Duration::days(i64::from(days))),
+                },
+                _ => None,
+            }),
             labels: sharing.labels.clone(),
         };
         // The canonical form is both what is signed and what is stored and sent.
@@ -583,8 +591,37 @@ pub struct ListFilter {
     pub indicator_type: Option<IndicatorType>,
     pub tlp: Option<Tlp>,
     pub include_revoked: bool,
-    /// Only indicators whose validUntil has not passed.
+    /// Only published items whose validUntil has not passed.
     pub active: bool,
+    /// Only indicators scoring at least this (see `renkei_schema::score`).
+    pub min_score: Option<ScoreFloor>,
+}
+
+/// A score threshold and the half-lives the scores decay by.
+#[derive(Debug, Clone)]
+pub struct ScoreFloor {
+    pub min: u8,
+    pub half_life_days: crate::config::DaysPerType,
+}
+
+/// The current score of an indicator row, given its sightings aggregate.
+pub fn indicator_score(
+    row: &ObjectRow,
+    sightings: Option<&super::sightings::Summary>,
+    half_life_days: &crate::config::DaysPerType,
+) -> AppResult<u8> {
+    let env = envelope_of(row)?;
+    let kind = row.indicator_type.as_deref().and_then(IndicatorType::parse);
+    let half_life = kind.map_or(30, |k| half_life_days.get(k));
+    let input = renkei_schema::score::ScoreInput {
+        confidence: env.confidence,
+        published: env.valid_from,
+        last_seen: sightings.and_then(|s| s.last_seen.as_deref()).and_then(crate::store::parse_time),
+        false_positive_organizations: sightings.map_or(0, |s| s.false_positive_organizations),
+        valid_until: env.valid_until,
+        half_life_days: f64::from(half_life),
+    };
+    Ok(renkei_schema::score::score(&input, Utc::now()))
 }
 
 /// A page of one kind's objects the viewer may read, in order of first publication;
@@ -613,6 +650,7 @@ pub fn list(
         let rows: Vec<ObjectRow> =
             query.order(objects::first_seq.asc()).limit(batch).select(ObjectRow::as_select()).load(conn)?;
         let exhausted = (rows.len() as i64) < batch;
+        let mut passed = Vec::with_capacity(rows.len());
         for row in rows {
             cursor = row.first_seq;
             let access = Access::of_object(&row)?;
@@ -626,6 +664,22 @@ pub fn list(
                 && (access.status != Status::Published || row.valid_until.as_ref().is_some_and(|u| *u <= now))
             {
                 continue;
+            }
+            passed.push(row);
+        }
+        // Scores need the sightings of the rows that passed, read in one query.
+        let summaries = match &filter.min_score {
+            Some(_) => {
+                let ids: Vec<String> = passed.iter().map(|r| r.id.clone()).collect();
+                super::sightings::summaries(conn, &ids)?
+            }
+            None => Default::default(),
+        };
+        for row in passed.drain(..) {
+            if let Some(floor) = &filter.min_score {
+                if indicator_score(&row, summaries.get(&row.id), &floor.half_life_days)? < floor.min {
+                    continue;
+                }
             }
             if out.len() == first {
                 return Ok((out, true));
