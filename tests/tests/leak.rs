@@ -1,7 +1,8 @@
-//! The leak test: a hub with a coordinator and three members, items at every label
-//! (RED with named recipients, anonymous ones too). Every viewer reads every surface
-//! and sees exactly what DESIGN.md's TLP table allows, and never an anonymous
-//! submitter. Run against PostgreSQL and SQLite.
+//! The leak test: a hub with a coordinator and four members, items at every label
+//! (RED with named recipients, anonymous ones too), pending and rejected submissions
+//! of a newly admitted member, and sightings. Every viewer reads every surface and
+//! sees exactly what DESIGN.md's TLP table allows, and never an anonymous submitter.
+//! Run against PostgreSQL and SQLite.
 
 use renkei_e2e::{Backend, TestHub};
 use renkei_hub::auth::Role;
@@ -31,14 +32,17 @@ fn leak_test(backend: Backend) {
     let m1 = hub.add_org("Member One Power", false);
     let m2 = hub.add_org("Member Two Gas", false);
     let m3 = hub.add_org("Member Three Water", false);
+    // Newly admitted: the default moderation policy queues its submissions.
+    let m4 = hub.add_org_trusted("Member Four Rail", false, renkei_hub::services::moderation::Trust::New);
     let viewers = [
         Viewer { name: "C", token: hub.token(&coord_org, Role::Coordinator) },
         Viewer { name: "M1", token: hub.token(&m1, Role::Analyst) },
         Viewer { name: "M2", token: hub.token(&m2, Role::Analyst) },
         Viewer { name: "M3", token: hub.token(&m3, Role::Analyst) },
+        Viewer { name: "M4", token: hub.token(&m4, Role::Analyst) },
     ];
     let token = |n: &str| viewers.iter().find(|v| v.name == n).map(|v| v.token.clone()).expect("viewer");
-    let all: BTreeSet<&str> = ["C", "M1", "M2", "M3"].into();
+    let all: BTreeSet<&str> = ["C", "M1", "M2", "M3", "M4"].into();
     let only = |names: &[&'static str]| names.iter().copied().collect::<BTreeSet<&str>>();
 
     // id -> (kind, who may see it)
@@ -102,7 +106,48 @@ fn leak_test(backend: Backend) {
     );
     expected.insert(adv2["shareAdvisory"]["id"].as_str().expect("id").into(), ("advisory", only(&["M1", "M2", "M3"])));
 
-    let anon_leaks = [m3.as_str(), "Member Three Water"];
+    // Member Four's submissions wait for a coordinator: only it and the coordinators
+    // see them, on every surface; one is rejected, one approved, one stays anonymous.
+    let (pending, v) = share_indicator(&hub, &token("M4"), "192.0.2.41", json!({"tlp": "GREEN"}));
+    expected.insert(pending, ("indicator", only(&["M4", "C"])));
+    values.push(v);
+    let (anon_pending, v) = share_indicator(&hub, &token("M4"), "192.0.2.42", json!({"tlp": "CLEAR", "anonymous": true}));
+    expected.insert(anon_pending, ("indicator", only(&["M4", "C"])));
+    values.push(v);
+    let (rejected, v) = share_indicator(&hub, &token("M4"), "192.0.2.43", json!({"tlp": "GREEN"}));
+    hub.gql(&token("C"), "mutation($id: ID!) { reject(id: $id, reason: \"test address\") { __typename } }", json!({"id": rejected}));
+    expected.insert(rejected, ("indicator", only(&["M4", "C"])));
+    values.push(v);
+    let (approved, v) = share_indicator(&hub, &token("M4"), "192.0.2.44", json!({"tlp": "AMBER", "anonymous": true}));
+    hub.gql(&token("C"), "mutation($id: ID!) { approve(id: $id) { __typename } }", json!({"id": approved}));
+    expected.insert(approved.clone(), ("indicator", all.clone()));
+    values.push(v);
+    let pending_incident = hub.gql(
+        &token("M4"),
+        "mutation { reportIncident(input: {title: \"Signal fault\", summary: \"under review\", sector: \"rail\", serviceImpact: NONE}, sharing: {tlp: GREEN}) { id status } }",
+        json!({}),
+    );
+    assert_eq!(pending_incident["reportIncident"]["status"], "PENDING");
+    expected.insert(pending_incident["reportIncident"]["id"].as_str().expect("id").into(), ("incident", only(&["M4", "C"])));
+    // RED is never queued, even from Member Four.
+    let (red4, v) = share_indicator(&hub, &token("M4"), "192.0.2.45", json!({"tlp": "RED", "recipients": [m1]}));
+    expected.insert(red4, ("indicator", only(&["M4", "M1"])));
+    values.push(v);
+
+    // Sightings are reported on what a member may see; aggregates travel with the item.
+    let sight = "mutation($id: ID!) { reportSighting(indicator: $id, count: 2, anonymous: true) { id } }";
+    let red_for_m2: Vec<String> = expected
+        .iter()
+        .filter(|(_, (k, who))| *k == "indicator" && who.contains("M2") && !who.contains("M3"))
+        .map(|(id, _)| id.clone())
+        .collect();
+    for id in &red_for_m2 {
+        hub.gql(&token("M2"), sight, json!({"id": id}));
+        assert_eq!(hub.gql_error(&token("M3"), sight, json!({"id": id})).0, "NOT_FOUND", "M3 may not see {id}");
+    }
+    hub.gql(&token("M3"), sight, json!({"id": approved}));
+
+    let anon_leaks = [m3.as_str(), "Member Three Water", m4.as_str(), "Member Four Rail"];
     let mut failures = Vec::new();
     for viewer in &viewers {
         let want = |kind: Option<&str>| -> BTreeSet<String> {
@@ -131,7 +176,7 @@ fn leak_test(backend: Backend) {
         loop {
             let data = hub.gql(
                 &viewer.token,
-                "query($after: String) { indicators(first: 2, after: $after) { nodes { id value createdBy { id name } stix } pageInfo { hasNextPage endCursor } } }",
+                "query($after: String) { indicators(first: 2, after: $after) { nodes { id value createdBy { id name } stix sightings { organizations total } score } pageInfo { hasNextPage endCursor } } }",
                 json!({"after": after}),
             );
             seen.extend(ids_of(&data["indicators"]["nodes"]));
@@ -168,7 +213,7 @@ fn leak_test(backend: Backend) {
         // lookup by value
         let data = hub.gql(
             &viewer.token,
-            "query($v: [String!]!) { lookup(values: $v) { input matches { id createdBy { id name } } } }",
+            "query($v: [String!]!) { lookup(values: $v) { input matches { id createdBy { id name } sightings { organizations } } } }",
             json!({"v": values}),
         );
         let seen: BTreeSet<String> =
@@ -195,18 +240,20 @@ fn leak_test(backend: Backend) {
         check("changes", seen, want(None));
         responses.push(Value::Array(items));
 
-        // Anonymity: only the coordinators and the submitter learn who Member Three is.
+        // Anonymity: only the coordinators and the submitter learn who Members Three
+        // and Four are (Member Four's own non-anonymous items name it, so it is checked
+        // only by members that cannot see those).
+        let text = serde_json::to_string(&responses).expect("json");
         if viewer.name == "M1" || viewer.name == "M2" {
-            let text = serde_json::to_string(&responses).expect("json");
-            for needle in anon_leaks {
+            let hidden: &[&str] = if viewer.name == "M1" { &anon_leaks[..2] } else { &anon_leaks };
+            for needle in hidden {
                 if text.contains(needle) {
                     failures.push(format!("{} learned the anonymous submitter ({needle})", viewer.name));
                 }
             }
-        } else {
+        } else if viewer.name == "C" {
             // Coordinators do see who submitted anonymous items.
-            let text = serde_json::to_string(&responses).expect("json");
-            assert!(text.contains(&m3), "{} should see Member Three as submitter", viewer.name);
+            assert!(text.contains(&m3) && text.contains(&m4), "the coordinator should see Members Three and Four");
         }
     }
     assert!(failures.is_empty(), "TLP leaks on {backend:?}:\n{}", failures.join("\n"));
