@@ -211,11 +211,15 @@ pub fn may_read(viewer: &Viewer<'_>, item: &ItemAccess<'_>) -> bool {
 /// Whether the viewer may learn which organisation submitted the item. Anonymous
 /// items name their submitter only to the coordinators and to the submitter itself.
 pub fn may_see_submitter(viewer: &Viewer<'_>, item: &ItemAccess<'_>) -> bool {
+    let coordinator = viewer.role == ViewerRole::Coordinator;
     match visibility(viewer, item) {
         Visibility::Hidden => false,
-        _ if item.is_submitted_by(viewer) || viewer.role == ViewerRole::Coordinator => true,
-        Visibility::Full => !item.anonymous,
-        Visibility::ExistenceOnly => false,
+        _ if item.is_submitted_by(viewer) => true,
+        Visibility::Full => coordinator || !item.anonymous,
+        // A RED item's existence shows its submitter to coordinators not named on it,
+        // unless the submitter chose anonymity: then not even the secretariat learns
+        // who sent something it cannot read.
+        Visibility::ExistenceOnly => coordinator && !item.anonymous,
     }
 }
 
@@ -376,7 +380,9 @@ mod tests {
                         let vis = visibility(&viewer, &item);
                         let expected = match (role, org == SUBMITTER) {
                             (_, true) => true,
-                            (ViewerRole::Coordinator, false) => vis != Visibility::Hidden,
+                            (ViewerRole::Coordinator, false) => {
+                                vis == Visibility::Full || (vis == Visibility::ExistenceOnly && !anonymous)
+                            }
                             (ViewerRole::Member, false) => !anonymous && vis == Visibility::Full,
                         };
                         let got = may_see_submitter(&viewer, &item);

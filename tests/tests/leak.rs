@@ -111,11 +111,16 @@ fn leak_test(backend: Backend) {
     let (pending, v) = share_indicator(&hub, &token("M4"), "192.0.2.41", json!({"tlp": "GREEN"}));
     expected.insert(pending, ("indicator", only(&["M4", "C"])));
     values.push(v);
-    let (anon_pending, v) = share_indicator(&hub, &token("M4"), "192.0.2.42", json!({"tlp": "CLEAR", "anonymous": true}));
+    let (anon_pending, v) =
+        share_indicator(&hub, &token("M4"), "192.0.2.42", json!({"tlp": "CLEAR", "anonymous": true}));
     expected.insert(anon_pending, ("indicator", only(&["M4", "C"])));
     values.push(v);
     let (rejected, v) = share_indicator(&hub, &token("M4"), "192.0.2.43", json!({"tlp": "GREEN"}));
-    hub.gql(&token("C"), "mutation($id: ID!) { reject(id: $id, reason: \"test address\") { __typename } }", json!({"id": rejected}));
+    hub.gql(
+        &token("C"),
+        "mutation($id: ID!) { reject(id: $id, reason: \"test address\") { __typename } }",
+        json!({"id": rejected}),
+    );
     expected.insert(rejected, ("indicator", only(&["M4", "C"])));
     values.push(v);
     let (approved, v) = share_indicator(&hub, &token("M4"), "192.0.2.44", json!({"tlp": "AMBER", "anonymous": true}));
@@ -128,7 +133,10 @@ fn leak_test(backend: Backend) {
         json!({}),
     );
     assert_eq!(pending_incident["reportIncident"]["status"], "PENDING");
-    expected.insert(pending_incident["reportIncident"]["id"].as_str().expect("id").into(), ("incident", only(&["M4", "C"])));
+    expected.insert(
+        pending_incident["reportIncident"]["id"].as_str().expect("id").into(),
+        ("incident", only(&["M4", "C"])),
+    );
     // RED is never queued, even from Member Four.
     let (red4, v) = share_indicator(&hub, &token("M4"), "192.0.2.45", json!({"tlp": "RED", "recipients": [m1]}));
     expected.insert(red4, ("indicator", only(&["M4", "M1"])));

@@ -248,3 +248,37 @@ fn moderation_on_postgres() {
 fn moderation_on_sqlite() {
     moderation_flows(Backend::Sqlite);
 }
+
+/// Coordinators not named on a RED item see that it exists (who sent it unless
+/// anonymous, to whom, when), never its content; named coordinators read it normally.
+#[test]
+fn coordinators_see_only_that_red_items_exist() {
+    let hub = TestHub::start(Backend::Postgres);
+    let m1 = hub.add_org("Member One", false);
+    let m2 = hub.add_org("Member Two", false);
+    let secretariat = hub.add_org("Secretariat", true);
+    let (t1, t2, tc) =
+        (hub.token(&m1, Role::Analyst), hub.token(&m2, Role::Analyst), hub.token(&secretariat, Role::Coordinator));
+    let named = share(&hub, &t1, &["red-named.example"], json!({"tlp": "RED", "recipients": [m2]}))[0].0.clone();
+    let anonymous =
+        share(&hub, &t1, &["red-anon.example"], json!({"tlp": "RED", "recipients": [m2], "anonymous": true}))[0]
+            .0
+            .clone();
+    let to_secretariat =
+        share(&hub, &t1, &["red-c.example"], json!({"tlp": "RED", "recipients": [secretariat]}))[0].0.clone();
+    share(&hub, &t1, &["green.example"], json!({"tlp": "GREEN"}));
+
+    let q = "{ restrictedItems { items { id kind submitter recipients status modified } pageInfo { hasNextPage } } }";
+    let data = hub.gql(&tc, q, json!({}));
+    let items = data["restrictedItems"]["items"].as_array().expect("items").clone();
+    let ids: Vec<&str> = items.iter().map(|i| i["id"].as_str().expect("id")).collect();
+    assert_eq!(ids, vec![named.as_str(), anonymous.as_str()], "only RED items the coordinator is not named on");
+    assert_eq!(items[0]["submitter"], m1.as_str());
+    assert!(items[1]["submitter"].is_null(), "an anonymous RED item hides its submitter even here");
+    assert_eq!(items[0]["recipients"], json!([m2]));
+    assert!(!data.to_string().contains("red-named"), "no content: {data}");
+    // Content stays out of reach everywhere else, and the named coordinator reads it.
+    assert!(node(&hub, &tc, &named).is_null());
+    assert!(!node(&hub, &tc, &to_secretariat).is_null());
+    assert_eq!(hub.gql_error(&t2, q, json!({})).0, "FORBIDDEN");
+}

@@ -172,6 +172,7 @@ fn an_anonymous_submitter_cannot_be_inferred_by_members() {
         ),
         ("audit log (refused)", "{ auditLog(limit: 1000) { actorOrg target } }".into(), json!({})),
         ("moderation queue (refused)", "{ moderationQueue { entries { cursor } } }".into(), json!({})),
+        ("restricted items (refused)", "{ restrictedItems { items { id submitter } } }".into(), json!({})),
     ];
     for (surface, query, vars) in &surfaces {
         let (status, body) = hub.post(Some(&t2), query, vars.clone());

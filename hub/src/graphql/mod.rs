@@ -34,6 +34,7 @@ pub struct QueryRoot(
     moderation_api::ModerationQuery,
     sightings_api::SightingsQuery,
     allowlist_api::AllowlistQuery,
+    moderation_api::RestrictedQuery,
 );
 
 /// The mutation root, merged like [`QueryRoot`].

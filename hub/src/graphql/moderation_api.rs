@@ -327,3 +327,67 @@ impl ModerationMutation {
         Ok(organization_of(row, true))
     }
 }
+
+/// A TLP:RED item a coordinator is not named on: that it exists, never its content.
+#[derive(SimpleObject)]
+pub struct RestrictedItem {
+    pub id: ID,
+    pub kind: String,
+    /// Null when the submitter shared it anonymously.
+    pub submitter: Option<ID>,
+    pub recipients: Vec<ID>,
+    pub status: super::types::StatusGql,
+    /// When its current version was recorded.
+    pub modified: String,
+    pub cursor: String,
+}
+
+#[derive(SimpleObject)]
+pub struct RestrictedItems {
+    pub items: Vec<RestrictedItem>,
+    pub page_info: PageInfo,
+}
+
+#[derive(Default)]
+pub struct RestrictedQuery;
+
+#[Object]
+impl RestrictedQuery {
+    /// TLP:RED items the caller is not named on but may know exist (coordinators):
+    /// id, kind, submitter unless anonymous, recipients and time; never content.
+    async fn restricted_items(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<RestrictedItems> {
+        let who = identity(ctx)?;
+        if !who.is_coordinator() {
+            return Err(AppError::forbidden("list restricted items").into());
+        }
+        let h = hub(ctx);
+        let first = page_size(first, h.config.limits.max_page, 100)?;
+        let after = super::parse_cursor(after.as_deref())?;
+        let caller = who.clone();
+        let (rows, has_more) =
+            h.db(move |_, c| crate::services::sharing::restricted(c, &caller.viewer(), first, after)).await?;
+        let viewer = who.viewer();
+        let mut items = Vec::with_capacity(rows.len());
+        for row in rows {
+            let access = crate::services::sharing::Access::of_object(&row)?;
+            let env = crate::services::sharing::envelope_of(&row)?;
+            items.push(RestrictedItem {
+                id: ID(row.id.clone()),
+                kind: row.kind.clone(),
+                submitter: renkei_schema::tlp::may_see_submitter(&viewer, &access.item())
+                    .then(|| ID(row.submitter_org.clone())),
+                recipients: access.recipients.iter().map(|r| ID(r.clone())).collect(),
+                status: access.status.into(),
+                modified: renkei_schema::stix::timestamp(&env.modified),
+                cursor: row.first_seq.to_string(),
+            });
+        }
+        let end_cursor = items.last().map(|i| i.cursor.clone());
+        Ok(RestrictedItems { items, page_info: PageInfo { has_next_page: has_more, end_cursor } })
+    }
+}

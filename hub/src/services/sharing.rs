@@ -692,6 +692,44 @@ pub fn list(
     }
 }
 
+/// TLP:RED items whose existence (not content) the viewer may see: for coordinators,
+/// those they are not named on. In order of first publication after `after`.
+pub fn restricted(
+    conn: &mut DbConn,
+    viewer: &Viewer<'_>,
+    first: usize,
+    after: i64,
+) -> AppResult<(Vec<ObjectRow>, bool)> {
+    let mut out = Vec::with_capacity(first);
+    let mut cursor = after;
+    let batch = (first * 2).clamp(64, 5000) as i64;
+    loop {
+        // Written literally so that the partial index objects_red applies.
+        let rows: Vec<ObjectRow> = objects::table
+            .filter(diesel::dsl::sql::<diesel::sql_types::Bool>("tlp = 'TLP:RED'"))
+            .filter(objects::first_seq.gt(cursor))
+            .order(objects::first_seq.asc())
+            .limit(batch)
+            .select(ObjectRow::as_select())
+            .load(conn)?;
+        let exhausted = (rows.len() as i64) < batch;
+        for row in rows {
+            cursor = row.first_seq;
+            let access = Access::of_object(&row)?;
+            if visibility(viewer, &access.item()) != Visibility::ExistenceOnly {
+                continue;
+            }
+            if out.len() == first {
+                return Ok((out, true));
+            }
+            out.push(row);
+        }
+        if exhausted {
+            return Ok((out, false));
+        }
+    }
+}
+
 /// Refuses lookups of more than `max` values.
 pub fn check_lookup_size(count: usize, max: usize) -> AppResult<()> {
     if count > max {
