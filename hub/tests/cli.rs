@@ -198,3 +198,29 @@ fn attack_import_loads_mitre_bundles() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("bundle") && stderr.contains("バンドル"), "{stderr}");
 }
+
+#[test]
+fn trust_levels_and_allowlists_from_the_command_line() {
+    let dir = Dir::new();
+    let data = dir.0.join("data");
+    let org = ok(hub(&data).args(["org", "add", "Newcomer Gas", "--sector", "gas", "--trust", "new"]));
+    assert!(ok(hub(&data).args(["org", "list"])).contains("\tnew"), "org list shows the trust level");
+    assert!(!run(hub(&data).args(["org", "add", "X", "--sector", "gas", "--trust", "vip"])).status.success());
+    assert!(ok(hub(&data).args(["org", "trust", &org, "trusted"])).ends_with("trusted"));
+
+    let good = dir.0.join("cdn.txt");
+    std::fs::write(&good, "# vendor CDN\n.cdn.example\n203.0.113.0/25\n").expect("write");
+    assert_eq!(
+        ok(hub(&data).args(["allowlist", "import", "--name", "vendor-cdn"]).arg(&good)),
+        "2 entries in allowlist vendor-cdn"
+    );
+    let bad = dir.0.join("bad.txt");
+    std::fs::write(&bad, "10.0.0.0/8\n10.0.0.1/8\nnot a domain!\n").expect("write");
+    let out = run(hub(&data).args(["allowlist", "import", "--name", "broken"]).arg(&bad));
+    assert!(!out.status.success(), "a bad list is refused");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 2") && err.contains("line 3") && err.contains("INVALID_ALLOWLIST"), "{err}");
+    assert_eq!(ok(hub(&data).args(["allowlist", "list"])), "vendor-cdn\t2", "nothing of the bad list was stored");
+    assert!(ok(hub(&data).args(["allowlist", "remove", "vendor-cdn"])).contains("2 entries"));
+    assert_eq!(ok(hub(&data).args(["allowlist", "list"])), "");
+}
