@@ -16,7 +16,7 @@ use crate::services::audit::{self, AuditEvent};
 use crate::services::directory::{self, TokenRefusal};
 use crate::state::{Hub, Metrics};
 
-fn error_response(status: StatusCode, err: &AppError) -> HttpResponse {
+pub(crate) fn error_response(status: StatusCode, err: &AppError) -> HttpResponse {
     HttpResponse::build(status).json(json!({
         "errors": [{
             "message": err.message,
@@ -96,7 +96,7 @@ fn locked_out() -> AppError {
 
 /// Resolves the caller: `Ok(None)` without credentials (resolvers then answer
 /// UNAUTHENTICATED), `Err` with the HTTP answer for refused or locked-out callers.
-async fn authenticate(hub: &Arc<Hub>, req: &HttpRequest) -> Result<Option<Identity>, HttpResponse> {
+pub(crate) async fn authenticate(hub: &Arc<Hub>, req: &HttpRequest) -> Result<Option<Identity>, HttpResponse> {
     let source = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into());
     let Some(header) = req.headers().get("authorization") else {
         return Ok(None);
@@ -292,6 +292,7 @@ pub fn server(
             .route("/healthz", web::get().to(healthz))
             .route("/readyz", web::get().to(readyz))
             .route("/metrics", web::get().to(metrics))
+            .route("/export/indicators", web::get().to(crate::export::indicators))
     };
     let builder = HttpServer::new(factory).workers(workers).shutdown_timeout(5);
     let builder = match tls {

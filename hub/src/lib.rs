@@ -6,6 +6,7 @@ pub mod bus;
 pub mod config;
 pub mod crypto;
 pub mod error;
+pub mod export;
 pub mod graphql;
 pub mod http;
 pub mod services;

@@ -206,6 +206,12 @@ impl TestHub {
         (err["extensions"]["code"].as_str().unwrap_or("").to_string(), err)
     }
 
+    /// GETs a path with a bearer token; returns the status and the body text.
+    pub fn get_as(&self, token: &str, path: &str) -> (u16, String) {
+        let resp = self.http.get(format!("{}{path}", self.base)).bearer_auth(token).send().expect("request");
+        (resp.status().as_u16(), resp.text().unwrap_or_default())
+    }
+
     pub fn get(&self, path: &str) -> (u16, String) {
         let resp = self.http.get(format!("{}{path}", self.base)).send().expect("request");
         (resp.status().as_u16(), resp.text().unwrap_or_default())

@@ -78,6 +78,29 @@ fn lifetimes_and_scores(backend: Backend) {
     assert!(!active_ids(&hub, &t2, json!({"active": true})).contains(&short), "expired");
     assert!(active_ids(&hub, &t2, json!({})).contains(&short), "expired indicators stay queryable");
     assert_eq!(score(&hub, &t2, &short), 0);
+
+    // The export for firewalls and SIEMs holds exactly the live indicators, by the same
+    // rules, and only what the caller may read.
+    let m3 = hub.add_org("Member Three", false);
+    let t3 = hub.token(&m3, Role::Analyst);
+    share(&hub, &t3, "DOMAIN", "red-for-m1.example", json!({"tlp": "RED", "recipients": [m1]}));
+    let (status, text) = hub.get_as(&t2, "/export/indicators");
+    assert_eq!(status, 200, "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines, vec!["45.33.12.7", hash, "kept.example"], "live and visible only");
+    let (_, strict) = hub.get_as(&t2, "/export/indicators?minScore=50");
+    assert!(!strict.lines().any(|l| l == "45.33.12.7"), "score 40 is below 50: {strict}");
+    let (_, for_m1) = hub.get_as(&t1, "/export/indicators?type=DOMAIN");
+    assert_eq!(for_m1.lines().collect::<Vec<_>>(), vec!["kept.example", "red-for-m1.example"]);
+    let (status, csv) = hub.get_as(&t2, "/export/indicators?format=csv&type=IPV4");
+    assert_eq!(status, 200);
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows[0], "value,type,tlp,score,valid_until,id");
+    assert!(rows[1].starts_with(&format!("45.33.12.7,ipv4,TLP:GREEN,40,")) && rows[1].ends_with(&ip), "{csv}");
+    assert_eq!(rows.len(), 2);
+    assert_eq!(hub.get("/export/indicators").0, 401);
+    assert_eq!(hub.get_as(&t2, "/export/indicators?format=xml").0, 400);
+    assert_eq!(hub.get_as(&t2, "/export/indicators?type=PHONE").0, 400);
 }
 
 #[test]
