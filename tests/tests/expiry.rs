@@ -96,7 +96,7 @@ fn lifetimes_and_scores(backend: Backend) {
     assert_eq!(status, 200);
     let rows: Vec<&str> = csv.lines().collect();
     assert_eq!(rows[0], "value,type,tlp,score,valid_until,id");
-    assert!(rows[1].starts_with(&format!("45.33.12.7,ipv4,TLP:GREEN,40,")) && rows[1].ends_with(&ip), "{csv}");
+    assert!(rows[1].starts_with("45.33.12.7,ipv4,TLP:GREEN,40,") && rows[1].ends_with(&ip), "{csv}");
     assert_eq!(rows.len(), 2);
     assert_eq!(hub.get("/export/indicators").0, 401);
     assert_eq!(hub.get_as(&t2, "/export/indicators?format=xml").0, 400);
