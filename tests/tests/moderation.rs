@@ -199,6 +199,13 @@ fn moderation_flows(backend: Backend) {
     assert_eq!(red_item["tlp"], "RED");
     assert!(node(&hub, &tm, &to_red[0].0).is_null());
     assert_eq!(hub.gql_error(&tc, APPROVE_WITH, json!({"id": to_red[0].0, "patch": {"tlp": "RED"}})).0, "NOT_PENDING");
+    // Tightened to RED for someone else, the item is no longer the coordinator's to
+    // read: the answer is null, as the policy says.
+    let for_member = share(&hub, &tn, &["to-red-member.example"], json!({"tlp": "GREEN"}));
+    let patch = json!({"tlp": "RED", "recipients": [member]});
+    let answer = hub.gql(&tc, APPROVE_WITH, json!({"id": for_member[0].0, "patch": patch}));
+    assert!(answer["approveWithChanges"].is_null(), "{answer}");
+    assert_eq!(node(&hub, &tm, &for_member[0].0)["tlp"], "RED");
 
     // Segregation of duties: a coordinator organisation's own queued item needs a
     // second coordinator; the one who submitted it cannot decide on it.

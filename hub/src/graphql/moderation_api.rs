@@ -259,7 +259,10 @@ impl ModerationQuery {
 pub struct ModerationMutation;
 
 /// Runs a decision and answers with the item as the deciding coordinator sees it.
-async fn decide(ctx: &Context<'_>, id: ID, decision: Decision) -> async_graphql::Result<SharedItem> {
+/// Null when the decision leaves the item unreadable to the deciding coordinator
+/// (tightened to TLP:RED without naming its organisation): the policy decides the
+/// answer like any other read.
+async fn decide(ctx: &Context<'_>, id: ID, decision: Decision) -> async_graphql::Result<Option<SharedItem>> {
     let who = identity(ctx)?;
     let caller = who.clone();
     let (row, names): (ObjectRow, _) = hub(ctx)
@@ -269,13 +272,18 @@ async fn decide(ctx: &Context<'_>, id: ID, decision: Decision) -> async_graphql:
             Ok((row, directory::org_names(c)?))
         })
         .await?;
-    Ok(shared_item(&who.viewer(), &row, &names)?)
+    let viewer = who.viewer();
+    let access = crate::services::sharing::Access::of_object(&row)?;
+    if !renkei_schema::tlp::may_read(&viewer, &access.item()) {
+        return Ok(None);
+    }
+    Ok(Some(shared_item(&viewer, &row, &names)?))
 }
 
 #[Object]
 impl ModerationMutation {
     /// Publishes a pending item as submitted (a coordinator other than the submitter).
-    async fn approve(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<SharedItem> {
+    async fn approve(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<SharedItem>> {
         decide(ctx, id, Decision::Approve(None)).await
     }
 
@@ -286,7 +294,7 @@ impl ModerationMutation {
         ctx: &Context<'_>,
         id: ID,
         patch: ModerationPatchInput,
-    ) -> async_graphql::Result<SharedItem> {
+    ) -> async_graphql::Result<Option<SharedItem>> {
         let patch = Patch {
             tlp: patch.tlp.map(Into::into),
             recipients: patch.recipients.into_iter().map(|r| r.0).collect(),
@@ -298,7 +306,7 @@ impl ModerationMutation {
     }
 
     /// Rejects a pending item; the submitter sees the reason in its own feed.
-    async fn reject(&self, ctx: &Context<'_>, id: ID, reason: String) -> async_graphql::Result<SharedItem> {
+    async fn reject(&self, ctx: &Context<'_>, id: ID, reason: String) -> async_graphql::Result<Option<SharedItem>> {
         decide(ctx, id, Decision::Reject(reason)).await
     }
 
