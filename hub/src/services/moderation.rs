@@ -302,9 +302,10 @@ pub fn queue(
             .select(ObjectRow::as_select())
             .load(conn)?;
         for object in pending {
-            // The policy still decides what the coordinator may read.
+            // The policy still decides what the coordinator may read (the queue shows
+            // content, so only what it may read in full).
             let access = Access::of_object(&object)?;
-            if visibility(&viewer, &access.item()) == Visibility::Hidden {
+            if visibility(&viewer, &access.item()) != Visibility::Full {
                 continue;
             }
             let queued_because = match reasons.get(&object.id) {
