@@ -122,3 +122,32 @@ fn the_builtin_list_can_be_turned_off() {
     let shared = hub.gql(&t1, SHARE, json!({"input": input(&[("IPV4", "10.1.2.3")]), "sharing": {"tlp": "GREEN"}}));
     assert_eq!(shared["shareIndicators"][0]["status"], "PUBLISHED");
 }
+
+/// A list imported through one replica applies on another at its next submission:
+/// each replica rebuilds its matcher when the stored lists' version changes.
+#[test]
+fn an_import_on_one_replica_applies_on_another() {
+    let a = TestHub::start(Backend::Postgres);
+    let url = a.hub.config.database_url.clone();
+    let dir = a.data_dir.0.clone();
+    // Backend::Sqlite only stops the helper making a database of its own: the URL and
+    // the key files are the first hub's.
+    let b = TestHub::start_with(Backend::Sqlite, move |c| {
+        c.database_url = url;
+        c.data_dir = dir;
+    });
+    let m1 = a.add_org("Member One", false);
+    let coord = a.add_org("Secretariat", true);
+    let (t1, tc) = (a.token(&m1, Role::Analyst), a.token(&coord, Role::Coordinator));
+    // B builds its matcher first, without the list.
+    let first =
+        b.gql(&t1, SHARE, json!({"input": input(&[("DOMAIN", "a.partner.example")]), "sharing": {"tlp": "GREEN"}}));
+    assert_eq!(first["shareIndicators"][0]["status"], "PUBLISHED");
+    a.gql(&tc, IMPORT, json!({"name": "partners", "text": ".partner.example\n"}));
+    let (code, err) = b.gql_error(
+        &t1,
+        SHARE,
+        json!({"input": input(&[("DOMAIN", "b.partner.example")]), "sharing": {"tlp": "GREEN"}}),
+    );
+    assert_eq!(code, "ALLOWLISTED", "{err}");
+}
