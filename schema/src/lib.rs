@@ -11,4 +11,5 @@ pub mod model;
 pub mod score;
 pub mod sign;
 pub mod stix;
+pub mod supply;
 pub mod tlp;
