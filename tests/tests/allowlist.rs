@@ -41,6 +41,11 @@ fn allowlist_flows(backend: Backend) {
     let statuses: Vec<&str> =
         shared["shareIndicators"].as_array().expect("list").iter().map(|i| i["status"].as_str().expect("s")).collect();
     assert_eq!(statuses, vec!["PUBLISHED", "PENDING", "PENDING"]);
+    // RED is never queued, so allowlisted values cannot be forced into a RED batch.
+    let red = json!({"tlp": "RED", "recipients": [coord], "forceAllowlisted": true});
+    let (code, err) = hub.gql_error(&t1, SHARE, json!({"input": batch, "sharing": red}));
+    assert_eq!(code, "ALLOWLISTED");
+    assert!(err["message"].as_str().is_some_and(|m| m.contains("never queued")), "{err}");
     let queue = hub.gql(&tc, "{ moderationQueue { entries { queuedBecause } } }", json!({}));
     let why = queue["moderationQueue"]["entries"][0]["queuedBecause"].as_str().expect("why").to_string();
     assert!(why.contains("renkei-builtin") && why.contains("192.168.0.0/16"), "{why}");

@@ -774,8 +774,9 @@ where
             // Allowlisted indicators are refused, or (forced) queued for a coordinator.
             let matcher = hub.allowlists.matcher(c)?;
             let listed = allowlist::listed(&matcher, &bodies);
-            if !listed.is_empty() && !force_allowlisted {
-                return Err(allowlist::refusal(&bodies, &listed));
+            // Forcing queues them; TLP:RED is never queued, so RED cannot be forced.
+            if !listed.is_empty() && (!force_allowlisted || sharing.tlp == Tlp::Red) {
+                return Err(allowlist::refusal(&bodies, &listed, sharing.tlp != Tlp::Red));
             }
             for hit in listed {
                 routes[hit.index] = moderation::Route::Queue(format!(

@@ -92,7 +92,9 @@ pub fn listed(matcher: &Matcher, bodies: &[Body]) -> Vec<Listed> {
 }
 
 /// The refusal of a batch with allowlisted indicators, naming each and its list.
-pub fn refusal(bodies: &[Body], hits: &[Listed]) -> AppError {
+/// `can_force`: whether `forceAllowlisted` would send them to a coordinator (it cannot
+/// for TLP:RED, which is never queued).
+pub fn refusal(bodies: &[Body], hits: &[Listed], can_force: bool) -> AppError {
     let entries = hits
         .iter()
         .map(|h| {
@@ -108,17 +110,28 @@ pub fn refusal(bodies: &[Body], hits: &[Listed]) -> AppError {
             }
         })
         .collect();
+    let (hint, hint_ja) = if can_force {
+        (
+            "Set forceAllowlisted to send them to a coordinator",
+            "forceAllowlistedを指定するとコーディネーターの確認に回ります",
+        )
+    } else {
+        (
+            "TLP:RED items are never queued, so they cannot be forced; remove them or share them at another label",
+            "TLP:REDの情報は保留にできないため強制できません。除外するか別のラベルで共有してください",
+        )
+    };
     let first = &hits[0];
     AppError::new(
         "ALLOWLISTED",
         format!(
-            "{} indicator(s) are on an allowlist, first at index {} (list '{}'); nothing was stored. Set forceAllowlisted to send them to a coordinator",
+            "{} indicator(s) are on an allowlist, first at index {} (list '{}'); nothing was stored. {hint}",
             hits.len(),
             first.index,
             first.list
         ),
         format!(
-            "許可リストに含まれる指標が{}件あります（最初はインデックス{}、リスト「{}」）。何も保存されていません。forceAllowlistedを指定するとコーディネーターの確認に回ります",
+            "許可リストに含まれる指標が{}件あります（最初はインデックス{}、リスト「{}」）。何も保存されていません。{hint_ja}",
             hits.len(),
             first.index,
             first.list
