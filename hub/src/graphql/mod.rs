@@ -25,6 +25,7 @@ mod allowlist_api;
 mod moderation_api;
 mod revision_api;
 mod sightings_api;
+mod supplier_api;
 
 /// The query root: the foundation's queries and those of each later capability.
 #[derive(async_graphql::MergedObject, Default)]
@@ -35,6 +36,7 @@ pub struct QueryRoot(
     sightings_api::SightingsQuery,
     allowlist_api::AllowlistQuery,
     moderation_api::RestrictedQuery,
+    supplier_api::SupplierQuery,
 );
 
 /// The mutation root, merged like [`QueryRoot`].
@@ -46,6 +48,7 @@ pub struct MutationRoot(
     revision_api::RevisionMutation,
     sightings_api::SightingsMutation,
     allowlist_api::AllowlistMutation,
+    supplier_api::SupplierMutation,
 );
 
 pub type HubSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

@@ -11,3 +11,4 @@ pub mod moderation;
 pub mod revision;
 pub mod sharing;
 pub mod sightings;
+pub mod suppliers;

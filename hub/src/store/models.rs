@@ -181,3 +181,45 @@ pub struct SightingRow {
     pub anonymous: bool,
     pub recorded_at: String,
 }
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(treat_none_as_default_value = false)]
+#[diesel(table_name = suppliers)]
+pub struct SupplierRow {
+    pub id: String,
+    pub legal_name: String,
+    pub name_ja: String,
+    pub name_en: Option<String>,
+    /// JSON array.
+    pub aliases: String,
+    pub corporate_number: Option<String>,
+    pub lei: Option<String>,
+    pub country: String,
+    pub parent_id: Option<String>,
+    /// JSON array.
+    pub cpe_vendors: String,
+    /// `active` or `proposed`.
+    pub status: String,
+    pub proposed_by: Option<String>,
+    pub created_at: String,
+    pub search_text: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(treat_none_as_default_value = false)]
+#[diesel(table_name = offerings)]
+pub struct OfferingRow {
+    pub id: String,
+    pub supplier_id: String,
+    pub name: String,
+    pub kind: String,
+    /// JSON arrays.
+    pub cpe_products: String,
+    pub versions: String,
+    pub sectors: String,
+    /// JSON array of supplier ids this offering relies on.
+    pub subcontractors: String,
+    pub status: String,
+    pub proposed_by: Option<String>,
+    pub created_at: String,
+}

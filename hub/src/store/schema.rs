@@ -179,5 +179,40 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    suppliers (id) {
+        id -> Text,
+        legal_name -> Text,
+        name_ja -> Text,
+        name_en -> Nullable<Text>,
+        aliases -> Text,
+        corporate_number -> Nullable<Text>,
+        lei -> Nullable<Text>,
+        country -> Text,
+        parent_id -> Nullable<Text>,
+        cpe_vendors -> Text,
+        status -> Text,
+        proposed_by -> Nullable<Text>,
+        created_at -> Text,
+        search_text -> Text,
+    }
+}
+
+diesel::table! {
+    offerings (id) {
+        id -> Text,
+        supplier_id -> Text,
+        name -> Text,
+        kind -> Text,
+        cpe_products -> Text,
+        versions -> Text,
+        sectors -> Text,
+        subcontractors -> Text,
+        status -> Text,
+        proposed_by -> Nullable<Text>,
+        created_at -> Text,
+    }
+}
+
 // The indicator index catches up by joining versions to their objects.
 diesel::allow_tables_to_appear_in_same_query!(objects, object_versions);

@@ -1,0 +1,306 @@
+//! The supplier registry: suppliers and their offerings, hub reference data. A
+//! coordinator's entries are active at once; a member's are proposals that only its own
+//! organisation and the coordinators see until a coordinator approves them.
+//! (Assessments and ratings build on this: `renkei_schema::supply`.)
+
+use diesel::prelude::*;
+use serde_json::json;
+
+use renkei_schema::model::clean_text;
+use renkei_schema::model::vuln::Cpe23;
+use renkei_schema::supply::corporate_number;
+
+use super::audit::{self, AuditEvent};
+use crate::auth::Identity;
+use crate::error::{AppError, AppResult};
+use crate::store::models::{OfferingRow, SupplierRow};
+use crate::store::schema::{offerings, suppliers};
+use crate::store::{acquire_write_lock, now_text, DbConn};
+
+pub const ACTIVE: &str = "active";
+pub const PROPOSED: &str = "proposed";
+
+/// What `addSupplier` takes.
+#[derive(Debug, Clone, Default)]
+pub struct SupplierInput {
+    pub legal_name: String,
+    pub name_ja: String,
+    pub name_en: Option<String>,
+    pub aliases: Vec<String>,
+    pub corporate_number: Option<String>,
+    pub lei: Option<String>,
+    pub country: String,
+    pub parent_id: Option<String>,
+    pub cpe_vendors: Vec<String>,
+}
+
+/// What `addOffering` takes.
+#[derive(Debug, Clone, Default)]
+pub struct OfferingInput {
+    pub supplier_id: String,
+    pub name: String,
+    pub kind: String,
+    pub cpe_products: Vec<String>,
+    pub versions: Vec<String>,
+    pub sectors: Vec<String>,
+    pub subcontractor_ids: Vec<String>,
+}
+
+/// The kinds of offering.
+pub const OFFERING_KINDS: [&str; 6] =
+    ["software", "ot_device", "cloud_service", "managed_service", "maintenance", "integration"];
+
+fn text(field: &'static str, value: &str, max: usize) -> AppResult<String> {
+    clean_text(field, value, max).map_err(|e| AppError::invalid(e.to_string(), e.message_ja()))
+}
+
+fn texts(field: &'static str, values: &[String], max: usize) -> AppResult<Vec<String>> {
+    let mut out: Vec<String> = values.iter().map(|v| text(field, v, max)).collect::<AppResult<_>>()?;
+    out.dedup();
+    Ok(out)
+}
+
+fn json_list(values: &[String]) -> String {
+    serde_json::Value::from(values.to_vec()).to_string()
+}
+
+/// Whether the viewer may see a registry entry: active ones everyone, proposals their
+/// proposer and the coordinators.
+fn visible(actor: &Identity, status: &str, proposed_by: Option<&str>) -> bool {
+    status == ACTIVE || actor.is_coordinator() || proposed_by == Some(actor.org_id.as_str())
+}
+
+/// One supplier as the actor may see it.
+pub fn get(conn: &mut DbConn, actor: &Identity, id: &str) -> AppResult<Option<SupplierRow>> {
+    let row: Option<SupplierRow> = suppliers::table.find(id).select(SupplierRow::as_select()).first(conn).optional()?;
+    Ok(row.filter(|r| visible(actor, &r.status, r.proposed_by.as_deref())))
+}
+
+/// Adds (coordinators) or proposes (members) a supplier, in one transaction.
+pub fn add_supplier(conn: &mut DbConn, actor: &Identity, input: SupplierInput) -> AppResult<SupplierRow> {
+    let legal_name = text("legalName", &input.legal_name, 300)?;
+    let name_ja = text("nameJa", &input.name_ja, 300)?;
+    let name_en = input.name_en.as_deref().map(|n| text("nameEn", n, 300)).transpose()?;
+    let aliases = texts("aliases", &input.aliases, 300)?;
+    let corporate_number = match input.corporate_number.as_deref().filter(|n| !n.trim().is_empty()) {
+        Some(n) => Some(
+            corporate_number::validate(n)
+                .map_err(|e| AppError::new("INVALID_CORPORATE_NUMBER", e.reason, e.reason_ja))?,
+        ),
+        None => None,
+    };
+    let lei = match input.lei.as_deref().filter(|n| !n.trim().is_empty()) {
+        Some(n) => {
+            Some(corporate_number::validate_lei(n).map_err(|e| AppError::new("INVALID_LEI", e.reason, e.reason_ja))?)
+        }
+        None => None,
+    };
+    let country = input.country.trim().to_ascii_uppercase();
+    if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(AppError::invalid(
+            format!("country {:?} is not an ISO 3166-1 alpha-2 code such as JP", input.country),
+            format!("国コード「{}」はISO 3166-1 alpha-2（例: JP）ではありません", input.country),
+        ));
+    }
+    let cpe_vendors: Vec<String> = input.cpe_vendors.iter().map(|v| v.trim().to_ascii_lowercase()).collect();
+    if let Some(bad) = cpe_vendors
+        .iter()
+        .find(|v| v.is_empty() || !v.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b)))
+    {
+        return Err(AppError::invalid(
+            format!("{bad:?} is not a CPE vendor string (letters, digits, _ - .)"),
+            format!("「{bad}」はCPEのベンダー文字列ではありません"),
+        ));
+    }
+    let status = if actor.is_coordinator() { ACTIVE } else { PROPOSED };
+    let mut search: Vec<String> = vec![legal_name.clone(), name_ja.clone()];
+    search.extend(name_en.clone());
+    search.extend(aliases.iter().cloned());
+    search.extend(corporate_number.clone());
+    let search_text = search.join("\n").to_lowercase();
+    conn.transaction(|c| {
+        acquire_write_lock(c)?;
+        if let Some(n) = &corporate_number {
+            let taken: Option<String> =
+                suppliers::table.filter(suppliers::corporate_number.eq(n)).select(suppliers::id).first(c).optional()?;
+            if let Some(existing) = taken {
+                return Err(AppError::new(
+                    "DUPLICATE_SUPPLIER",
+                    format!("corporate number {n} is already registered (supplier {existing})"),
+                    format!("法人番号{n}は既に登録されています（サプライヤー {existing}）"),
+                ));
+            }
+        }
+        if let Some(parent) = &input.parent_id {
+            if get(c, actor, parent)?.is_none() {
+                return Err(AppError::not_found("parent supplier"));
+            }
+        }
+        let row = SupplierRow {
+            id: format!("supplier--{}", uuid::Uuid::new_v4()),
+            legal_name: legal_name.clone(),
+            name_ja: name_ja.clone(),
+            name_en: name_en.clone(),
+            aliases: json_list(&aliases),
+            corporate_number: corporate_number.clone(),
+            lei: lei.clone(),
+            country: country.clone(),
+            parent_id: input.parent_id.clone(),
+            cpe_vendors: json_list(&cpe_vendors),
+            status: status.into(),
+            proposed_by: (status == PROPOSED).then(|| actor.org_id.clone()),
+            created_at: now_text(),
+            search_text: search_text.clone(),
+        };
+        diesel::insert_into(suppliers::table).values(&row).execute(c)?;
+        audit::append(
+            c,
+            AuditEvent {
+                actor_org: Some(actor.org_id.clone()),
+                actor_token: Some(actor.token_id.clone()),
+                action: if status == ACTIVE { "supplier.add".into() } else { "supplier.propose".into() },
+                target: Some(row.id.clone()),
+                detail: json!({"legalName": row.legal_name, "corporateNumber": row.corporate_number}),
+                source: actor.source.clone(),
+            },
+        )?;
+        Ok(row)
+    })
+}
+
+/// Approves a proposed supplier or offering (coordinators; never one's own proposal).
+pub fn approve(conn: &mut DbConn, actor: &Identity, id: &str) -> AppResult<()> {
+    if !actor.is_coordinator() {
+        return Err(AppError::forbidden("approve registry proposals"));
+    }
+    conn.transaction(|c| {
+        acquire_write_lock(c)?;
+        let (status, proposer): (String, Option<String>) = if id.starts_with("offering--") {
+            offerings::table.find(id).select((offerings::status, offerings::proposed_by)).first(c).optional()?
+        } else {
+            suppliers::table.find(id).select((suppliers::status, suppliers::proposed_by)).first(c).optional()?
+        }
+        .ok_or_else(|| AppError::not_found("registry entry"))?;
+        if status != PROPOSED {
+            return Err(AppError::new("NOT_PENDING", "the entry is not a proposal", "この登録は提案中ではありません"));
+        }
+        if proposer.as_deref() == Some(actor.org_id.as_str()) {
+            return Err(AppError::new(
+                "SELF_APPROVAL",
+                "nobody may approve their own organisation's proposal",
+                "自組織の提案は承認できません",
+            ));
+        }
+        if id.starts_with("offering--") {
+            diesel::update(offerings::table.find(id)).set(offerings::status.eq(ACTIVE)).execute(c)?;
+        } else {
+            diesel::update(suppliers::table.find(id)).set(suppliers::status.eq(ACTIVE)).execute(c)?;
+        }
+        audit::append(
+            c,
+            AuditEvent {
+                actor_org: Some(actor.org_id.clone()),
+                actor_token: Some(actor.token_id.clone()),
+                action: "registry.approve".into(),
+                target: Some(id.to_string()),
+                detail: json!({}),
+                source: actor.source.clone(),
+            },
+        )?;
+        Ok(())
+    })
+}
+
+/// Adds (coordinators) or proposes (members) an offering of a supplier the actor sees.
+pub fn add_offering(conn: &mut DbConn, actor: &Identity, input: OfferingInput) -> AppResult<OfferingRow> {
+    let name = text("name", &input.name, 300)?;
+    let kind = input.kind.trim().to_ascii_lowercase();
+    if !OFFERING_KINDS.contains(&kind.as_str()) {
+        return Err(AppError::invalid(
+            format!("kind {:?}: expected one of {}", input.kind, OFFERING_KINDS.join(", ")),
+            format!("種別「{}」は使えません（{}）", input.kind, OFFERING_KINDS.join(", ")),
+        ));
+    }
+    let cpe_products: Vec<String> = input
+        .cpe_products
+        .iter()
+        .map(|c| {
+            Cpe23::parse(c).map(|c| c.to_string()).map_err(|e| {
+                AppError::invalid(format!("cpeProducts: {}", e.reason), format!("cpeProducts: {}", e.reason_ja))
+            })
+        })
+        .collect::<AppResult<_>>()?;
+    let versions = texts("versions", &input.versions, 100)?;
+    let sectors = texts("sectors", &input.sectors, 100)?;
+    let status = if actor.is_coordinator() { ACTIVE } else { PROPOSED };
+    conn.transaction(|c| {
+        acquire_write_lock(c)?;
+        if get(c, actor, &input.supplier_id)?.is_none() {
+            return Err(AppError::not_found("supplier"));
+        }
+        let mut subcontractors = Vec::new();
+        for sub in &input.subcontractor_ids {
+            if *sub == input.supplier_id {
+                return Err(AppError::invalid(
+                    "a supplier is not its own subcontractor",
+                    "サプライヤー自身を再委託先にはできません",
+                ));
+            }
+            if get(c, actor, sub)?.is_none() {
+                return Err(AppError::not_found("subcontractor supplier"));
+            }
+            if !subcontractors.contains(sub) {
+                subcontractors.push(sub.clone());
+            }
+        }
+        let row = OfferingRow {
+            id: format!("offering--{}", uuid::Uuid::new_v4()),
+            supplier_id: input.supplier_id.clone(),
+            name: name.clone(),
+            kind: kind.clone(),
+            cpe_products: json_list(&cpe_products),
+            versions: json_list(&versions),
+            sectors: json_list(&sectors),
+            subcontractors: json_list(&subcontractors),
+            status: status.into(),
+            proposed_by: (status == PROPOSED).then(|| actor.org_id.clone()),
+            created_at: now_text(),
+        };
+        diesel::insert_into(offerings::table).values(&row).execute(c)?;
+        audit::append(
+            c,
+            AuditEvent {
+                actor_org: Some(actor.org_id.clone()),
+                actor_token: Some(actor.token_id.clone()),
+                action: if status == ACTIVE { "offering.add".into() } else { "offering.propose".into() },
+                target: Some(row.id.clone()),
+                detail: json!({"supplier": row.supplier_id, "name": row.name}),
+                source: actor.source.clone(),
+            },
+        )?;
+        Ok(row)
+    })
+}
+
+/// A supplier's offerings the actor may see.
+pub fn offerings_of(conn: &mut DbConn, actor: &Identity, supplier_id: &str) -> AppResult<Vec<OfferingRow>> {
+    let rows: Vec<OfferingRow> = offerings::table
+        .filter(offerings::supplier_id.eq(supplier_id))
+        .order(offerings::created_at.asc())
+        .select(OfferingRow::as_select())
+        .load(conn)?;
+    Ok(rows.into_iter().filter(|o| visible(actor, &o.status, o.proposed_by.as_deref())).collect())
+}
+
+/// Suppliers whose names (either language), aliases or corporate number contain the
+/// query, as the actor may see them; at most `first`.
+pub fn search(conn: &mut DbConn, actor: &Identity, query: Option<&str>, first: usize) -> AppResult<Vec<SupplierRow>> {
+    let mut q = suppliers::table.into_boxed();
+    if let Some(text) = query.map(str::trim).filter(|t| !t.is_empty()) {
+        // LIKE wildcards in the query are matched literally.
+        let escaped = text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        q = q.filter(suppliers::search_text.like(format!("%{escaped}%")).escape('\\'));
+    }
+    let rows: Vec<SupplierRow> = q.order(suppliers::name_ja.asc()).select(SupplierRow::as_select()).load(conn)?;
+    Ok(rows.into_iter().filter(|r| visible(actor, &r.status, r.proposed_by.as_deref())).take(first).collect())
+}

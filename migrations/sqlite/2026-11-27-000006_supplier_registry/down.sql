@@ -1,0 +1,2 @@
+DROP TABLE offerings;
+DROP TABLE suppliers;
