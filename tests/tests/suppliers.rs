@@ -108,6 +108,41 @@ fn registry(backend: Backend) {
     assert_eq!(names(&hub.gql(&t2, search, json!({}))).len(), 2);
 }
 
+/// The handbook 6.4 scheme is there from the start, in both languages; coordinators add
+/// versioned schemes, reference-only ones by criterion id alone.
+#[test]
+fn assessment_schemes_are_seeded_and_versioned() {
+    let hub = TestHub::start(Backend::Sqlite);
+    let m1 = hub.add_org("Member One", false);
+    let coord = hub.add_org("Secretariat", true);
+    let (t1, tc) = (hub.token(&m1, Role::Procurement), hub.token(&coord, Role::Coordinator));
+    let q = "{ assessmentSchemes { id version referenceOnly criteria { id weight textJa textEn } } }";
+    let data = hub.gql(&t1, q, json!({}));
+    let builtin = &data["assessmentSchemes"][0];
+    assert_eq!(builtin["id"], "renkei-handbook-6.4");
+    assert_eq!(builtin["criteria"].as_array().map(Vec::len), Some(11));
+    assert!(builtin["criteria"][1]["textJa"].as_str().is_some_and(|t| t.contains("不正プログラム")));
+
+    let add = "mutation($i: AssessmentSchemeInput!) { addAssessmentScheme(input: $i) { id version referenceOnly } }";
+    let sig = json!({"id": "sig-lite", "version": "2025", "nameJa": "SIG Lite", "nameEn": "SIG Lite", "referenceOnly": true, "criteria": [{"id": "A.1", "weight": 1.0}, {"id": "A.2", "weight": 2.0}]});
+    assert_eq!(hub.gql_error(&t1, add, json!({"i": sig})).0, "FORBIDDEN");
+    assert_eq!(hub.gql(&tc, add, json!({"i": sig}))["addAssessmentScheme"]["referenceOnly"], true);
+    assert_eq!(hub.gql_error(&tc, add, json!({"i": sig})).0, "DUPLICATE_SCHEME");
+    let mut copied = sig.clone();
+    copied["version"] = json!("2026");
+    copied["criteria"][0]["textEn"] = json!("copied question text");
+    assert_eq!(
+        hub.gql_error(&tc, add, json!({"i": copied})).0,
+        "INVALID_SCHEME",
+        "reference-only schemes keep no text"
+    );
+    let mut twice = sig.clone();
+    twice["version"] = json!("2027");
+    twice["criteria"][1]["id"] = json!("A.1");
+    assert_eq!(hub.gql_error(&tc, add, json!({"i": twice})).0, "INVALID_SCHEME");
+    assert_eq!(hub.gql(&t1, q, json!({}))["assessmentSchemes"].as_array().map(Vec::len), Some(2));
+}
+
 #[test]
 fn supplier_registry_on_postgres() {
     registry(Backend::Postgres);

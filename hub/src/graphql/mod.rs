@@ -37,6 +37,7 @@ pub struct QueryRoot(
     allowlist_api::AllowlistQuery,
     moderation_api::RestrictedQuery,
     supplier_api::SupplierQuery,
+    supplier_api::SchemeQuery,
 );
 
 /// The mutation root, merged like [`QueryRoot`].
@@ -49,6 +50,7 @@ pub struct MutationRoot(
     sightings_api::SightingsMutation,
     allowlist_api::AllowlistMutation,
     supplier_api::SupplierMutation,
+    supplier_api::SchemeMutation,
 );
 
 pub type HubSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

@@ -250,3 +250,108 @@ impl SupplierMutation {
         Ok(id)
     }
 }
+
+/// One criterion of an assessment scheme, answered on a 0–4 scale.
+#[derive(SimpleObject, InputObject, Clone)]
+#[graphql(input_name = "CriterionInput")]
+pub struct CriterionOut {
+    pub id: String,
+    pub weight: f64,
+    /// Absent for reference-only schemes (SIG, CAIQ), whose text may not be copied.
+    pub text_ja: Option<String>,
+    pub text_en: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct AssessmentScheme {
+    pub id: String,
+    pub version: String,
+    pub name_ja: String,
+    pub name_en: String,
+    pub reference_only: bool,
+    pub default_validity_days: i32,
+    pub criteria: Vec<CriterionOut>,
+}
+
+#[derive(InputObject)]
+pub struct AssessmentSchemeInput {
+    pub id: String,
+    pub version: String,
+    pub name_ja: String,
+    pub name_en: String,
+    #[graphql(default)]
+    pub reference_only: bool,
+    #[graphql(default = 365)]
+    pub default_validity_days: i32,
+    pub criteria: Vec<CriterionOut>,
+}
+
+fn scheme_out((s, reference_only): (renkei_schema::supply::scheme::Scheme, bool)) -> AssessmentScheme {
+    AssessmentScheme {
+        id: s.id,
+        version: s.version,
+        name_ja: s.name_ja,
+        name_en: s.name_en,
+        reference_only,
+        default_validity_days: i32::try_from(s.default_validity_days).unwrap_or(i32::MAX),
+        criteria: s
+            .criteria
+            .into_iter()
+            .map(|c| CriterionOut { id: c.id, weight: c.weight, text_ja: c.text_ja, text_en: c.text_en })
+            .collect(),
+    }
+}
+
+#[derive(Default)]
+pub struct SchemeQuery;
+
+#[Object]
+impl SchemeQuery {
+    /// The assessment schemes (the handbook 6.4 scheme is built in).
+    async fn assessment_schemes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AssessmentScheme>> {
+        identity(ctx)?;
+        let rows = hub(ctx).db(|_, c| suppliers::schemes(c)).await?;
+        Ok(rows.into_iter().map(scheme_out).collect())
+    }
+}
+
+#[derive(Default)]
+pub struct SchemeMutation;
+
+#[Object]
+impl SchemeMutation {
+    /// Adds an assessment scheme version (coordinators).
+    async fn add_assessment_scheme(
+        &self,
+        ctx: &Context<'_>,
+        input: AssessmentSchemeInput,
+    ) -> async_graphql::Result<AssessmentScheme> {
+        let who = identity(ctx)?;
+        let days = u32::try_from(input.default_validity_days).map_err(|_| {
+            crate::error::AppError::invalid(
+                "defaultValidityDays must be positive",
+                "defaultValidityDaysは正の数にしてください",
+            )
+        })?;
+        let scheme = renkei_schema::supply::scheme::Scheme {
+            id: input.id,
+            version: input.version,
+            name_ja: input.name_ja,
+            name_en: input.name_en,
+            criteria: input
+                .criteria
+                .into_iter()
+                .map(|c| renkei_schema::supply::scheme::Criterion {
+                    id: c.id,
+                    weight: c.weight,
+                    text_ja: c.text_ja,
+                    text_en: c.text_en,
+                })
+                .collect(),
+            default_validity_days: days,
+        };
+        let reference_only = input.reference_only;
+        let stored = hub(ctx).db(move |_, c| suppliers::add_scheme(c, &who, scheme, reference_only)).await?;
+        Ok(scheme_out((stored, reference_only)))
+    }
+}

@@ -9,6 +9,7 @@ use serde_json::json;
 use renkei_schema::model::clean_text;
 use renkei_schema::model::vuln::Cpe23;
 use renkei_schema::supply::corporate_number;
+use renkei_schema::supply::scheme::Scheme;
 
 use super::audit::{self, AuditEvent};
 use crate::auth::Identity;
@@ -303,4 +304,98 @@ pub fn search(conn: &mut DbConn, actor: &Identity, query: Option<&str>, first: u
     }
     let rows: Vec<SupplierRow> = q.order(suppliers::name_ja.asc()).select(SupplierRow::as_select()).load(conn)?;
     Ok(rows.into_iter().filter(|r| visible(actor, &r.status, r.proposed_by.as_deref())).take(first).collect())
+}
+
+/// The stored assessment schemes, newest version last per id.
+pub fn schemes(conn: &mut DbConn) -> AppResult<Vec<(Scheme, bool)>> {
+    use crate::store::schema::assessment_schemes as s;
+    let rows: Vec<(String, bool)> =
+        s::table.order((s::id.asc(), s::created_at.asc())).select((s::body, s::reference_only)).load(conn)?;
+    rows.into_iter()
+        .map(|(body, reference_only)| Ok((serde_json::from_str(&body).map_err(AppError::internal)?, reference_only)))
+        .collect()
+}
+
+/// Adds a scheme version (coordinators). A reference-only scheme (SIG, CAIQ: text that
+/// may not be copied) stores its criteria by id only; others need text in at least one
+/// language per criterion.
+pub fn add_scheme(conn: &mut DbConn, actor: &Identity, scheme: Scheme, reference_only: bool) -> AppResult<Scheme> {
+    use crate::store::schema::assessment_schemes as s;
+    if !actor.is_coordinator() {
+        return Err(AppError::forbidden("add assessment schemes"));
+    }
+    let bad = |en: String, ja: String| AppError::new("INVALID_SCHEME", en, ja);
+    text("id", &scheme.id, 100)?;
+    text("version", &scheme.version, 50)?;
+    text("nameJa", &scheme.name_ja, 300)?;
+    text("nameEn", &scheme.name_en, 300)?;
+    if scheme.criteria.is_empty() {
+        return Err(bad("a scheme needs at least one criterion".into(), "評価項目が1つ以上必要です".into()));
+    }
+    let mut ids = std::collections::HashSet::new();
+    for c in &scheme.criteria {
+        text("criterion id", &c.id, 100)?;
+        if !ids.insert(c.id.as_str()) {
+            return Err(bad(format!("criterion {} appears twice", c.id), format!("評価項目{}が重複しています", c.id)));
+        }
+        if !(c.weight > 0.0 && c.weight.is_finite()) {
+            return Err(bad(
+                format!("criterion {} needs a positive weight", c.id),
+                format!("評価項目{}の重みは正の数にしてください", c.id),
+            ));
+        }
+        let has_text = c.text_ja.is_some() || c.text_en.is_some();
+        if reference_only && has_text {
+            return Err(bad(
+                format!("criterion {}: a reference-only scheme stores ids, not question text", c.id),
+                format!("評価項目{}: 参照のみのスキームには設問文を保存しません", c.id),
+            ));
+        }
+        if !reference_only && !has_text {
+            return Err(bad(
+                format!("criterion {} has no text", c.id),
+                format!("評価項目{}に設問文がありません", c.id),
+            ));
+        }
+    }
+    let body = serde_json::to_string(&scheme).map_err(AppError::internal)?;
+    conn.transaction(|c| {
+        acquire_write_lock(c)?;
+        let exists: i64 =
+            s::table.filter(s::id.eq(&scheme.id)).filter(s::version.eq(&scheme.version)).count().get_result(c)?;
+        if exists > 0 {
+            return Err(AppError::new(
+                "DUPLICATE_SCHEME",
+                format!(
+                    "scheme {} version {} exists; schemes are versioned, add a new version",
+                    scheme.id, scheme.version
+                ),
+                format!(
+                    "スキーム{}のバージョン{}は既にあります。新しいバージョンとして追加してください",
+                    scheme.id, scheme.version
+                ),
+            ));
+        }
+        diesel::insert_into(s::table)
+            .values((
+                s::id.eq(&scheme.id),
+                s::version.eq(&scheme.version),
+                s::reference_only.eq(reference_only),
+                s::body.eq(&body),
+                s::created_at.eq(now_text()),
+            ))
+            .execute(c)?;
+        audit::append(
+            c,
+            AuditEvent {
+                actor_org: Some(actor.org_id.clone()),
+                actor_token: Some(actor.token_id.clone()),
+                action: "scheme.add".into(),
+                target: Some(format!("{}@{}", scheme.id, scheme.version)),
+                detail: json!({"criteria": scheme.criteria.len(), "referenceOnly": reference_only}),
+                source: actor.source.clone(),
+            },
+        )?;
+        Ok(scheme)
+    })
 }

@@ -144,7 +144,31 @@ pub fn migrate(conn: &mut DbConn) -> Result<usize, StoreError> {
         DbConn::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS).map(|v| v.len()),
         DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
     };
-    applied.map_err(|e| StoreError::Migration(e.to_string()))
+    let applied = applied.map_err(|e| StoreError::Migration(e.to_string()))?;
+    seed_builtin_schemes(conn).map_err(|e| StoreError::Migration(format!("seeding the built-in schemes: {e}")))?;
+    Ok(applied)
+}
+
+/// Stores the built-in assessment schemes (the handbook 6.4 scheme) unless present.
+fn seed_builtin_schemes(conn: &mut DbConn) -> QueryResult<()> {
+    use self::schema::assessment_schemes as s;
+    let scheme = renkei_schema::supply::scheme::handbook_scheme();
+    let present: i64 =
+        s::table.filter(s::id.eq(&scheme.id)).filter(s::version.eq(&scheme.version)).count().get_result(conn)?;
+    if present > 0 {
+        return Ok(());
+    }
+    let body = serde_json::to_string(&scheme).map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+    diesel::insert_into(s::table)
+        .values((
+            s::id.eq(&scheme.id),
+            s::version.eq(&scheme.version),
+            s::reference_only.eq(false),
+            s::body.eq(body),
+            s::created_at.eq(now_text()),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Serialises writers that allocate sequence numbers, inside their transaction, so

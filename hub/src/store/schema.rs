@@ -214,5 +214,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    assessment_schemes (id, version) {
+        id -> Text,
+        version -> Text,
+        reference_only -> Bool,
+        body -> Text,
+        created_at -> Text,
+    }
+}
+
 // The indicator index catches up by joining versions to their objects.
 diesel::allow_tables_to_appear_in_same_query!(objects, object_versions);
