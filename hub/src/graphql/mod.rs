@@ -51,6 +51,7 @@ pub struct MutationRoot(
     allowlist_api::AllowlistMutation,
     supplier_api::SupplierMutation,
     supplier_api::SchemeMutation,
+    supplier_api::AssessmentMutation,
 );
 
 pub type HubSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
@@ -760,19 +761,46 @@ fn sharing_of(input: SharingInput) -> AppResult<Sharing> {
 /// Publishes bodies built (and validated) inside the same blocking call.
 async fn publish<F>(ctx: &Context<'_>, build: F, sharing: SharingInput) -> AppResult<Vec<SharedItem>>
 where
-    F: FnOnce(&mut crate::store::DbConn, &Identity, Tlp) -> AppResult<Vec<Body>> + Send + 'static,
+    F: FnOnce(&mut crate::store::DbConn, &Identity, &mut Sharing) -> AppResult<Vec<Body>> + Send + 'static,
+{
+    publish_as(ctx, build, sharing, false).await
+}
+
+/// Shares a supplier assessment: procurement teams may, as well as analysts.
+async fn publish_assessment(
+    ctx: &Context<'_>,
+    input: crate::services::suppliers::AssessmentInput,
+    sharing: SharingInput,
+) -> AppResult<SharedItem> {
+    let build = move |c: &mut crate::store::DbConn, who: &Identity, sharing: &mut Sharing| {
+        let (body, valid_until) = crate::services::suppliers::assessment_body(c, who, input)?;
+        // The assessment's own validity is the item's.
+        sharing.valid_until = Some(valid_until);
+        Ok(vec![body])
+    };
+    publish_as(ctx, build, sharing, true).await?.pop().ok_or_else(|| AppError::internal("publish returned no item"))
+}
+
+async fn publish_as<F>(
+    ctx: &Context<'_>,
+    build: F,
+    sharing: SharingInput,
+    procurement: bool,
+) -> AppResult<Vec<SharedItem>>
+where
+    F: FnOnce(&mut crate::store::DbConn, &Identity, &mut Sharing) -> AppResult<Vec<Body>> + Send + 'static,
 {
     let who = identity(ctx)?;
-    if !who.may_share() {
+    if !(who.may_share() || (procurement && who.role == Role::Procurement)) {
         return Err(AppError::forbidden("share items"));
     }
     let force_allowlisted = sharing.force_allowlisted;
-    let sharing = sharing_of(sharing)?;
+    let mut sharing = sharing_of(sharing)?;
     let h = hub(ctx);
     let caller = who.clone();
     let (rows, names) = h
         .db(move |hub, c| {
-            let bodies = build(c, &caller, sharing.tlp)?;
+            let bodies = build(c, &caller, &mut sharing)?;
             let kind = bodies.first().map(|b| b.kind()).ok_or_else(|| AppError::internal("nothing to publish"))?;
             let route = moderation::route(c, &hub.config.moderation, &caller, kind, sharing.tlp)?;
             let mut routes = vec![route; bodies.len()];
@@ -880,9 +908,12 @@ impl CoreMutation {
             technique_ids: input.technique_ids,
             indicator_ids: input.indicator_ids.into_iter().map(|i| i.0).collect(),
         };
-        let items =
-            publish(ctx, move |c, who, tlp| Ok(vec![kinds::incident_body(c, &who.viewer(), tlp, input)?]), sharing)
-                .await?;
+        let items = publish(
+            ctx,
+            move |c, who, sharing| Ok(vec![kinds::incident_body(c, &who.viewer(), sharing.tlp, input)?]),
+            sharing,
+        )
+        .await?;
         Ok(single(items, |i| match i {
             SharedItem::Incident(x) => Some(x),
             _ => None,

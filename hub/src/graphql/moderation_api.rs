@@ -48,6 +48,7 @@ pub enum KindGql {
     Technique,
     Incident,
     Advisory,
+    Assessment,
 }
 
 impl From<KindGql> for Kind {
@@ -57,6 +58,7 @@ impl From<KindGql> for Kind {
             KindGql::Technique => Kind::Technique,
             KindGql::Incident => Kind::Incident,
             KindGql::Advisory => Kind::Advisory,
+            KindGql::Assessment => Kind::Assessment,
         }
     }
 }
@@ -68,6 +70,7 @@ impl From<Kind> for KindGql {
             Kind::Technique => KindGql::Technique,
             Kind::Incident => KindGql::Incident,
             Kind::Advisory => KindGql::Advisory,
+            Kind::Assessment => KindGql::Assessment,
         }
     }
 }

@@ -103,6 +103,48 @@ impl From<SupplierRow> for Supplier {
 
 #[ComplexObject]
 impl Supplier {
+    /// The assessments of this supplier the caller may read (through the TLP policy,
+    /// like every shared item), oldest first.
+    async fn assessments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<SupplierAssessment>> {
+        let who = identity(ctx)?;
+        let supplier = self.id.0.clone();
+        let (rows, names) = hub(ctx)
+            .db(move |_, c| {
+                let viewer = who.viewer();
+                let filter = crate::services::sharing::ListFilter::default();
+                let mut out = Vec::new();
+                let mut after = 0;
+                loop {
+                    let (rows, more) = crate::services::sharing::list(
+                        c,
+                        &viewer,
+                        renkei_schema::model::Kind::Assessment,
+                        &filter,
+                        1000,
+                        after,
+                    )?;
+                    after = rows.last().map_or(after, |r| r.first_seq);
+                    out.extend(rows.into_iter().filter(|r| r.body.contains(&supplier)));
+                    if !more {
+                        break;
+                    }
+                }
+                Ok((out, crate::services::directory::org_names(c)?))
+            })
+            .await?;
+        let who = identity(ctx)?;
+        let viewer = who.viewer();
+        let mut out = Vec::new();
+        for row in rows {
+            if let super::types::SharedItem::SupplierAssessment(a) = super::types::shared_item(&viewer, &row, &names)? {
+                if a.supplier_id.0 == self.id.0 {
+                    out.push(a);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// The supplier's offerings the caller may see.
     async fn offerings(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Offering>> {
         let who = identity(ctx)?;
@@ -353,5 +395,261 @@ impl SchemeMutation {
         let reference_only = input.reference_only;
         let stored = hub(ctx).db(move |_, c| suppliers::add_scheme(c, &who, scheme, reference_only)).await?;
         Ok(scheme_out((stored, reference_only)))
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum AssessorKindGql {
+    Member,
+    Supplier,
+    ThirdParty,
+    Automated,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(name = "AssuranceLevel")]
+pub enum AssuranceGql {
+    Automated,
+    SelfAttested,
+    QuestionnaireReviewed,
+    TechnicalTest,
+    IndependentCertification,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(name = "FindingSeverity")]
+pub enum SeverityGql {
+    Low,
+    Medium,
+    High,
+    Blocker,
+}
+
+macro_rules! mirror {
+    ($gql:ident, $schema:ty, [$($v:ident),+]) => {
+        impl From<$gql> for $schema {
+            fn from(v: $gql) -> Self {
+                match v { $($gql::$v => <$schema>::$v),+ }
+            }
+        }
+        impl From<$schema> for $gql {
+            fn from(v: $schema) -> Self {
+                match v { $(<$schema>::$v => $gql::$v),+ }
+            }
+        }
+    };
+}
+mirror!(AssessorKindGql, renkei_schema::model::AssessorKind, [Member, Supplier, ThirdParty, Automated]);
+mirror!(
+    AssuranceGql,
+    renkei_schema::supply::rating::Assurance,
+    [Automated, SelfAttested, QuestionnaireReviewed, TechnicalTest, IndependentCertification]
+);
+mirror!(SeverityGql, renkei_schema::supply::rating::Severity, [Low, Medium, High, Blocker]);
+
+#[derive(SimpleObject, InputObject, Clone, Debug)]
+#[graphql(input_name = "EvidenceInput")]
+pub struct EvidenceOut {
+    /// SHA-256 (hex) of the document.
+    pub sha256: String,
+    /// certificate, audit_report, pen_test, sbom, policy or other.
+    pub kind: String,
+    pub issued: Option<String>,
+    pub expires: Option<String>,
+}
+
+#[derive(SimpleObject, Clone, Debug)]
+pub struct CriterionResultOut {
+    pub criterion: String,
+    /// 0–4; null when not applicable.
+    pub answer: Option<i32>,
+    pub not_applicable: bool,
+    pub comment: Option<String>,
+    pub evidence: Vec<EvidenceOut>,
+}
+
+#[derive(SimpleObject, InputObject, Clone, Debug)]
+#[graphql(input_name = "FindingInput")]
+pub struct FindingOut {
+    pub severity: SeverityGql,
+    pub description: String,
+    #[graphql(default = true)]
+    pub open: bool,
+}
+
+/// A supplier assessment result, shared under TLP like every item.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct SupplierAssessment {
+    #[graphql(flatten)]
+    pub shared: super::types::SharedFields,
+    pub supplier_id: ID,
+    pub offering_ids: Vec<ID>,
+    pub scheme_id: String,
+    pub scheme_version: String,
+    pub assessor: AssessorKindGql,
+    pub assessor_name: Option<String>,
+    pub assurance: AssuranceGql,
+    pub observed: String,
+    pub results: Vec<CriterionResultOut>,
+    pub findings: Vec<FindingOut>,
+    pub conclusion: String,
+    /// 0–100 over the scheme's criteria answered (not-applicable excluded, unanswered
+    /// counted as worst); null when nothing is scorable.
+    pub posture: Option<f64>,
+}
+
+fn stamp(t: &chrono::DateTime<chrono::Utc>) -> String {
+    renkei_schema::stix::timestamp(t)
+}
+
+pub fn assessment_of(
+    shared: super::types::SharedFields,
+    b: renkei_schema::model::AssessmentBody,
+) -> SupplierAssessment {
+    use renkei_schema::supply::rating::Answer;
+    SupplierAssessment {
+        shared,
+        supplier_id: ID(b.supplier_id),
+        offering_ids: b.offering_ids.into_iter().map(ID).collect(),
+        scheme_id: b.scheme_id,
+        scheme_version: b.scheme_version,
+        assessor: b.assessor.into(),
+        assessor_name: b.assessor_name,
+        assurance: b.assurance.into(),
+        observed: stamp(&b.observed),
+        results: b
+            .results
+            .into_iter()
+            .map(|r| CriterionResultOut {
+                criterion: r.criterion,
+                answer: match r.answer {
+                    Answer::Scale(v) => Some(i32::from(v)),
+                    Answer::Unanswered => Some(0),
+                    Answer::NotApplicable => None,
+                },
+                not_applicable: r.answer == Answer::NotApplicable,
+                comment: r.comment,
+                evidence: r
+                    .evidence
+                    .into_iter()
+                    .map(|e| EvidenceOut {
+                        sha256: e.sha256,
+                        kind: e.kind,
+                        issued: e.issued.as_ref().map(stamp),
+                        expires: e.expires.as_ref().map(stamp),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        findings: b
+            .findings
+            .into_iter()
+            .map(|f| FindingOut { severity: f.severity.into(), description: f.description, open: f.open })
+            .collect(),
+        conclusion: b.conclusion,
+        posture: b.posture,
+    }
+}
+
+#[derive(InputObject)]
+pub struct CriterionResultInput {
+    pub criterion: String,
+    /// 0–4; omit (or null) for not applicable.
+    pub answer: Option<i32>,
+    pub comment: Option<String>,
+    #[graphql(default)]
+    pub evidence: Vec<EvidenceOut>,
+}
+
+#[derive(InputObject)]
+pub struct AssessmentInput {
+    pub supplier_id: ID,
+    #[graphql(default)]
+    pub offering_ids: Vec<ID>,
+    pub scheme_id: String,
+    /// Default: the scheme's latest version.
+    pub scheme_version: Option<String>,
+    pub assessor: AssessorKindGql,
+    pub assessor_name: Option<String>,
+    pub assurance: AssuranceGql,
+    /// RFC 3339.
+    pub observed: String,
+    /// RFC 3339; default: observed + the scheme's validity.
+    pub valid_until: Option<String>,
+    pub results: Vec<CriterionResultInput>,
+    #[graphql(default)]
+    pub findings: Vec<FindingOut>,
+    /// ok, warning, blocker or not_applicable.
+    pub conclusion: String,
+}
+
+#[derive(Default)]
+pub struct AssessmentMutation;
+
+#[Object]
+impl AssessmentMutation {
+    /// Shares a supplier assessment under TLP (procurement teams may too), signed and
+    /// moderated like every item.
+    async fn submit_assessment(
+        &self,
+        ctx: &Context<'_>,
+        input: AssessmentInput,
+        sharing: super::types::SharingInput,
+    ) -> async_graphql::Result<SupplierAssessment> {
+        let time = |field: &str, v: &str| {
+            crate::store::parse_time(v).ok_or_else(|| {
+                crate::error::AppError::invalid(
+                    format!("{field} is not an RFC 3339 time"),
+                    format!("{field}がRFC 3339形式の日時ではありません"),
+                )
+            })
+        };
+        let observed = time("observed", &input.observed)?;
+        let valid_until = input.valid_until.as_deref().map(|v| time("validUntil", v)).transpose()?;
+        let results = input
+            .results
+            .into_iter()
+            .map(|r| {
+                let evidence = r
+                    .evidence
+                    .into_iter()
+                    .map(|e| renkei_schema::model::Evidence {
+                        sha256: e.sha256,
+                        kind: e.kind,
+                        issued: e.issued.as_deref().and_then(crate::store::parse_time),
+                        expires: e.expires.as_deref().and_then(crate::store::parse_time),
+                    })
+                    .collect();
+                (r.criterion, r.answer, r.comment, evidence)
+            })
+            .collect();
+        let findings = input
+            .findings
+            .into_iter()
+            .map(|f| renkei_schema::model::Finding {
+                severity: f.severity.into(),
+                description: f.description,
+                open: f.open,
+            })
+            .collect();
+        let input = suppliers::AssessmentInput {
+            supplier_id: input.supplier_id.0,
+            offering_ids: input.offering_ids.into_iter().map(|o| o.0).collect(),
+            scheme_id: input.scheme_id,
+            scheme_version: input.scheme_version,
+            assessor: input.assessor.into(),
+            assessor_name: input.assessor_name,
+            assurance: input.assurance.into(),
+            observed,
+            valid_until,
+            results,
+            findings,
+            conclusion: input.conclusion,
+        };
+        let items = super::publish_assessment(ctx, input, sharing).await?;
+        match items {
+            super::types::SharedItem::SupplierAssessment(a) => Ok(a),
+            _ => Err(crate::error::AppError::internal("an assessment was published as another kind").into()),
+        }
     }
 }

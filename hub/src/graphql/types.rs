@@ -376,6 +376,7 @@ pub enum SharedItem {
     Technique(Technique),
     Incident(Incident),
     Advisory(Advisory),
+    SupplierAssessment(super::supplier_api::SupplierAssessment),
 }
 
 fn stamp(t: &chrono::DateTime<chrono::Utc>) -> String {
@@ -473,6 +474,7 @@ pub fn shared_item_of(
             fixes: b.fixes,
             workarounds: b.workarounds,
         }),
+        Body::Assessment(b) => SharedItem::SupplierAssessment(super::supplier_api::assessment_of(shared, b)),
     })
 }
 

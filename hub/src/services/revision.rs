@@ -198,6 +198,14 @@ fn apply_correction(
             set("narrative", None, &fix.narrative, 0)?;
             set("impactDescription", None, &fix.impact_description, 0)?;
         }
+        // An assessment's results are corrected by a new assessment, not by editing text.
+        Body::Assessment(_) => {
+            set("description", None, &fix.description, 0)?;
+            set("title", None, &fix.title, 0)?;
+            set("summary", None, &fix.summary, 0)?;
+            set("narrative", None, &fix.narrative, 0)?;
+            set("impactDescription", None, &fix.impact_description, 0)?;
+        }
     }
     if let Some(c) = fix.confidence {
         if c > 100 {

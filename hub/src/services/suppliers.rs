@@ -6,10 +6,13 @@
 use diesel::prelude::*;
 use serde_json::json;
 
+use chrono::{DateTime, Utc};
 use renkei_schema::model::clean_text;
 use renkei_schema::model::vuln::Cpe23;
+use renkei_schema::model::{AssessmentBody, AssessorKind, Body, CriterionResult, Evidence, Finding};
 use renkei_schema::supply::corporate_number;
-use renkei_schema::supply::scheme::Scheme;
+use renkei_schema::supply::rating::{posture, Answer, AssessmentInput as AssessmentInput2, Assurance};
+use renkei_schema::supply::scheme::{Scheme, MAX_ANSWER};
 
 use super::audit::{self, AuditEvent};
 use crate::auth::Identity;
@@ -398,4 +401,152 @@ pub fn add_scheme(conn: &mut DbConn, actor: &Identity, scheme: Scheme, reference
         )?;
         Ok(scheme)
     })
+}
+
+/// One criterion's result as given: criterion, answer 0..=4 (None: not applicable),
+/// comment, evidence.
+pub type ResultInput = (String, Option<i32>, Option<String>, Vec<Evidence>);
+
+/// What `submitAssessment` takes.
+#[derive(Debug, Clone)]
+pub struct AssessmentInput {
+    pub supplier_id: String,
+    pub offering_ids: Vec<String>,
+    pub scheme_id: String,
+    pub scheme_version: Option<String>,
+    pub assessor: AssessorKind,
+    pub assessor_name: Option<String>,
+    pub assurance: Assurance,
+    pub observed: DateTime<Utc>,
+    pub valid_until: Option<DateTime<Utc>>,
+    pub results: Vec<ResultInput>,
+    pub findings: Vec<Finding>,
+    pub conclusion: String,
+}
+
+/// The latest version of a scheme, or the given one.
+fn scheme_of(conn: &mut DbConn, id: &str, version: Option<&str>) -> AppResult<Option<Scheme>> {
+    Ok(schemes(conn)?.into_iter().map(|(s, _)| s).rfind(|s| s.id == id && version.is_none_or(|v| v == s.version)))
+}
+
+/// Validates an assessment into its body and validity end. Everything refused gets a
+/// code naming the problem; the caller stores nothing on error.
+pub fn assessment_body(
+    conn: &mut DbConn,
+    actor: &Identity,
+    input: AssessmentInput,
+) -> AppResult<(Body, DateTime<Utc>)> {
+    let supplier = get(conn, actor, &input.supplier_id)?.ok_or_else(|| AppError::not_found("supplier"))?;
+    if supplier.status != ACTIVE {
+        return Err(AppError::new(
+            "SUPPLIER_NOT_ACTIVE",
+            "assessments are of registered suppliers; this one is still a proposal",
+            "評価は登録済みのサプライヤーが対象です（このサプライヤーは提案中です）",
+        ));
+    }
+    let offered: Vec<String> = offerings_of(conn, actor, &supplier.id)?.into_iter().map(|o| o.id).collect();
+    if let Some(bad) = input.offering_ids.iter().find(|o| !offered.contains(o)) {
+        return Err(AppError::new(
+            "UNKNOWN_OFFERING",
+            format!("{bad} is not an offering of this supplier"),
+            format!("{bad}はこのサプライヤーの提供物ではありません"),
+        ));
+    }
+    let scheme = scheme_of(conn, &input.scheme_id, input.scheme_version.as_deref())?.ok_or_else(|| {
+        AppError::new(
+            "UNKNOWN_SCHEME",
+            format!("no assessment scheme {} {}", input.scheme_id, input.scheme_version.as_deref().unwrap_or("")),
+            format!("評価スキーム{}は登録されていません", input.scheme_id),
+        )
+    })?;
+    let mut results = Vec::with_capacity(input.results.len());
+    let mut seen = std::collections::HashSet::new();
+    for (criterion, answer, comment, evidence) in input.results {
+        if scheme.criterion(&criterion).is_none() {
+            return Err(AppError::new(
+                "UNKNOWN_CRITERION",
+                format!("scheme {} {} has no criterion {criterion}", scheme.id, scheme.version),
+                format!("スキーム{}に評価項目{criterion}はありません", scheme.id),
+            ));
+        }
+        if !seen.insert(criterion.clone()) {
+            return Err(AppError::invalid(
+                format!("criterion {criterion} is answered twice"),
+                format!("評価項目{criterion}の回答が重複しています"),
+            ));
+        }
+        let answer = match answer {
+            None => Answer::NotApplicable,
+            Some(v) if (0..=i32::from(MAX_ANSWER)).contains(&v) => Answer::Scale(v as u8),
+            Some(v) => {
+                return Err(AppError::new(
+                    "ANSWER_OUT_OF_SCALE",
+                    format!("criterion {criterion}: {v} is outside the 0–{MAX_ANSWER} scale"),
+                    format!("評価項目{criterion}: {v}は0〜{MAX_ANSWER}の範囲外です"),
+                ))
+            }
+        };
+        for e in &evidence {
+            if e.sha256.len() != 64 || !e.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(AppError::invalid(
+                    format!("criterion {criterion}: evidence sha256 {:?} is not 64 hexadecimal digits", e.sha256),
+                    format!("評価項目{criterion}: 証跡のSHA-256が64桁の16進数ではありません"),
+                ));
+            }
+        }
+        let comment = comment.as_deref().map(|c| text("comment", c, 5000)).transpose()?;
+        let evidence = evidence.into_iter().map(|e| Evidence { sha256: e.sha256.to_ascii_lowercase(), ..e }).collect();
+        results.push(CriterionResult { criterion, answer, comment, evidence });
+    }
+    let findings: Vec<Finding> = input
+        .findings
+        .into_iter()
+        .map(|f| Ok(Finding { description: text("finding", &f.description, 5000)?, ..f }))
+        .collect::<AppResult<_>>()?;
+    let conclusion = input.conclusion.trim().to_ascii_lowercase();
+    if !["ok", "warning", "blocker", "not_applicable"].contains(&conclusion.as_str()) {
+        return Err(AppError::invalid(
+            format!("conclusion {:?}: expected ok, warning, blocker or not_applicable", input.conclusion),
+            format!("結論「{}」は使えません（ok、warning、blocker、not_applicable）", input.conclusion),
+        ));
+    }
+    let valid_until =
+        input.valid_until.unwrap_or(input.observed + chrono::Duration::days(i64::from(scheme.default_validity_days)));
+    if valid_until <= input.observed {
+        return Err(AppError::invalid("validUntil is not after the observed date", "validUntilが観測日以前です"));
+    }
+    if input.observed > Utc::now() + chrono::Duration::days(1) {
+        return Err(AppError::invalid("the observed date is in the future", "観測日が未来の日付です"));
+    }
+    let assessor_name = input.assessor_name.as_deref().map(|n| text("assessorName", n, 300)).transpose()?;
+    let mut body = AssessmentBody {
+        supplier_id: supplier.id,
+        offering_ids: input.offering_ids,
+        scheme_id: scheme.id.clone(),
+        scheme_version: scheme.version.clone(),
+        assessor: input.assessor,
+        assessor_name,
+        assurance: input.assurance,
+        observed: input.observed,
+        results,
+        findings,
+        conclusion,
+        posture: None,
+    };
+    body.posture = posture(&scheme, &rating_input(&body, valid_until, "", ""));
+    Ok((Body::Assessment(body), valid_until))
+}
+
+/// An assessment as the rating rules see it.
+pub fn rating_input(body: &AssessmentBody, valid_until: DateTime<Utc>, id: &str, assessor: &str) -> AssessmentInput2 {
+    AssessmentInput2 {
+        id: id.into(),
+        assessor: assessor.into(),
+        assurance: body.assurance,
+        observed: body.observed,
+        valid_until,
+        withdrawn: false,
+        answers: body.results.iter().map(|r| (r.criterion.clone(), r.answer)).collect(),
+        open_findings: body.findings.iter().filter(|f| f.open).map(|f| f.severity).collect(),
+    }
 }

@@ -24,10 +24,12 @@ pub enum Kind {
     Technique,
     Incident,
     Advisory,
+    /// A supplier assessment result (supply-chain registry).
+    Assessment,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 4] = [Kind::Indicator, Kind::Technique, Kind::Incident, Kind::Advisory];
+    pub const ALL: [Kind; 5] = [Kind::Indicator, Kind::Technique, Kind::Incident, Kind::Advisory, Kind::Assessment];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -35,6 +37,7 @@ impl Kind {
             Kind::Technique => "technique",
             Kind::Incident => "incident",
             Kind::Advisory => "advisory",
+            Kind::Assessment => "assessment",
         }
     }
 
@@ -49,6 +52,8 @@ impl Kind {
             Kind::Technique => "attack-pattern",
             Kind::Incident => "incident",
             Kind::Advisory => "vulnerability",
+            // STIX has no assessment object: a custom one, prefixed as STIX 2.1 asks.
+            Kind::Assessment => "x-renkei-supplier-assessment",
         }
     }
 
@@ -165,6 +170,66 @@ pub struct AdvisoryBody {
     pub workarounds: Vec<String>,
 }
 
+/// Who assessed a supplier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssessorKind {
+    /// The sharing member organisation itself.
+    Member,
+    /// The supplier, about itself.
+    Supplier,
+    /// An audit or assessment firm.
+    ThirdParty,
+    /// A tool.
+    Automated,
+}
+
+/// One criterion's answer in an assessment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CriterionResult {
+    pub criterion: String,
+    pub answer: crate::supply::rating::Answer,
+    pub comment: Option<String>,
+    /// SHA-256 (hex) of evidence documents, with their kind.
+    pub evidence: Vec<Evidence>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub sha256: String,
+    /// certificate, audit_report, pen_test, sbom, policy, other.
+    pub kind: String,
+    pub issued: Option<DateTime<Utc>>,
+    pub expires: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub severity: crate::supply::rating::Severity,
+    pub description: String,
+    pub open: bool,
+}
+
+/// A supplier assessment result shared by a member (handbook 6.4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssessmentBody {
+    pub supplier_id: String,
+    pub offering_ids: Vec<String>,
+    pub scheme_id: String,
+    pub scheme_version: String,
+    pub assessor: AssessorKind,
+    /// The firm or tool, when not a member or the supplier.
+    pub assessor_name: Option<String>,
+    pub assurance: crate::supply::rating::Assurance,
+    pub observed: DateTime<Utc>,
+    pub results: Vec<CriterionResult>,
+    pub findings: Vec<Finding>,
+    /// ok, warning, blocker or not_applicable.
+    pub conclusion: String,
+    /// The 0–100 posture over the scheme, computed at submission (never typed in).
+    pub posture: Option<f64>,
+}
+
 /// The content of a shared item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
@@ -173,6 +238,7 @@ pub enum Body {
     Technique(TechniqueBody),
     Incident(IncidentBody),
     Advisory(AdvisoryBody),
+    Assessment(AssessmentBody),
 }
 
 impl Body {
@@ -182,6 +248,7 @@ impl Body {
             Body::Technique(_) => Kind::Technique,
             Body::Incident(_) => Kind::Incident,
             Body::Advisory(_) => Kind::Advisory,
+            Body::Assessment(_) => Kind::Assessment,
         }
     }
 }

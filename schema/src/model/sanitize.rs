@@ -21,6 +21,7 @@ pub fn strippable_fields(body: &Body) -> &'static [&'static str] {
         Body::Technique(_) => &["platforms", "icsAssetTypes"],
         Body::Incident(_) => &["occurredAt", "impactDescription", "techniqueIds", "indicatorIds"],
         Body::Advisory(_) => &["description", "cvssVector", "fixes", "workarounds"],
+        Body::Assessment(_) => &["assessorName", "findings"],
     }
 }
 
@@ -43,6 +44,8 @@ pub fn strip_field(body: &mut Body, field: &str) -> Result<(), SanitizeError> {
         }
         (Body::Advisory(b), "fixes") => !std::mem::take(&mut b.fixes).is_empty(),
         (Body::Advisory(b), "workarounds") => !std::mem::take(&mut b.workarounds).is_empty(),
+        (Body::Assessment(b), "assessorName") => b.assessor_name.take().is_some(),
+        (Body::Assessment(b), "findings") => !std::mem::take(&mut b.findings).is_empty(),
         _ => {
             let allowed = strippable_fields(body).join(", ");
             let kind = body.kind().as_str();
@@ -76,6 +79,11 @@ fn text_fields(body: &mut Body) -> Vec<&mut String> {
             fields.extend(b.description.iter_mut());
             fields.extend(b.fixes.iter_mut());
             fields.extend(b.workarounds.iter_mut());
+            fields
+        }
+        Body::Assessment(b) => {
+            let mut fields: Vec<&mut String> = b.results.iter_mut().filter_map(|r| r.comment.as_mut()).collect();
+            fields.extend(b.findings.iter_mut().map(|f| &mut f.description));
             fields
         }
     }

@@ -187,6 +187,30 @@ pub fn to_stix(env: &Envelope, body: &Body) -> Value {
                 o.insert("x_renkei_workarounds".into(), json!(b.workarounds));
             }
         }
+        Body::Assessment(b) => {
+            o.insert("x_renkei_supplier_id".into(), json!(b.supplier_id));
+            if !b.offering_ids.is_empty() {
+                o.insert("x_renkei_offering_ids".into(), json!(b.offering_ids));
+            }
+            o.insert("x_renkei_scheme".into(), json!({"id": b.scheme_id, "version": b.scheme_version}));
+            o.insert("x_renkei_assessor".into(), json!(b.assessor));
+            if let Some(n) = &b.assessor_name {
+                o.insert("x_renkei_assessor_name".into(), json!(n));
+            }
+            o.insert("x_renkei_assurance".into(), json!(b.assurance));
+            o.insert("x_renkei_observed".into(), json!(timestamp(&b.observed)));
+            if let Some(until) = &env.valid_until {
+                o.insert("x_renkei_valid_until".into(), json!(timestamp(until)));
+            }
+            o.insert("x_renkei_results".into(), json!(b.results));
+            if !b.findings.is_empty() {
+                o.insert("x_renkei_findings".into(), json!(b.findings));
+            }
+            o.insert("x_renkei_conclusion".into(), json!(b.conclusion));
+            if let Some(p) = b.posture {
+                o.insert("x_renkei_posture".into(), json!(p));
+            }
+        }
     }
     Value::Object(o)
 }

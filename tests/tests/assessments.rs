@@ -1,0 +1,130 @@
+//! Supplier assessments: shared under TLP like every item (procurement teams may share
+//! them, not indicators), validated against the scheme, with the posture derived.
+
+use renkei_e2e::{Backend, TestHub};
+use renkei_hub::auth::Role;
+use serde_json::{json, Value};
+
+const SUBMIT: &str = "mutation($i: AssessmentInput!, $s: SharingInput!) { submitAssessment(input: $i, sharing: $s) { id status tlp posture schemeVersion results { criterion answer notApplicable } findings { severity open } validUntil } }";
+const ASSESSMENTS: &str = "query($id: ID!) { supplier(id: $id) { assessments { id tlp posture assurance } } }";
+
+fn assessment(supplier: &str) -> Value {
+    json!({
+        "supplierId": supplier,
+        "schemeId": "renkei-handbook-6.4",
+        "assessor": "MEMBER",
+        "assurance": "QUESTIONNAIRE_REVIEWED",
+        "observed": "2026-11-01T00:00:00Z",
+        "results": [
+            {"criterion": "HB64-01", "answer": 4, "evidence": [{"sha256": "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08", "kind": "certificate"}]},
+            {"criterion": "HB64-02", "answer": 2, "comment": "inspection partly in place"},
+            {"criterion": "HB64-03"}
+        ],
+        "findings": [{"severity": "HIGH", "description": "no subcontractor audit"}],
+        "conclusion": "warning"
+    })
+}
+
+fn ids(data: &Value) -> Vec<String> {
+    data["supplier"]["assessments"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|a| a["id"].as_str().expect("id").to_string())
+        .collect()
+}
+
+fn assessments_flow(backend: Backend) {
+    let hub = TestHub::start(backend);
+    let m1 = hub.add_org("Member One", false);
+    let m2 = hub.add_org("Member Two", false);
+    let m3 = hub.add_org("Member Three", false);
+    let coord = hub.add_org("Secretariat", true);
+    let (tp, t2, t3, tc) = (
+        hub.token(&m1, Role::Procurement),
+        hub.token(&m2, Role::Analyst),
+        hub.token(&m3, Role::Analyst),
+        hub.token(&coord, Role::Coordinator),
+    );
+    let add = "mutation($i: SupplierInput!) { addSupplier(input: $i) { id } }";
+    let supplier = hub.gql(&tc, add, json!({"i": {"legalName": "Toyota Motor Corporation", "nameJa": "トヨタ自動車株式会社", "corporateNumber": "1180301018771", "country": "JP"}}))
+        ["addSupplier"]["id"].as_str().expect("id").to_string();
+
+    // A procurement team shares an assessment; the posture is derived, never typed in:
+    // (1×4/4 + 2×2/4) over every criterion but the not-applicable HB64-03 (weight 12).
+    let shared =
+        hub.gql(&tp, SUBMIT, json!({"i": assessment(&supplier), "s": {"tlp": "GREEN"}}))["submitAssessment"].clone();
+    assert_eq!(shared["status"], "PUBLISHED");
+    assert!((shared["posture"].as_f64().expect("posture") - 200.0 / 12.0).abs() < 1e-9, "{shared}");
+    assert_eq!(shared["schemeVersion"], "1");
+    assert_eq!(shared["results"][2], json!({"criterion": "HB64-03", "answer": null, "notApplicable": true}));
+    assert!(
+        shared["validUntil"].as_str().is_some_and(|v| v.starts_with("2027-11-01")),
+        "observed + 365 days: {shared}"
+    );
+    let green = shared["id"].as_str().expect("id").to_string();
+    // ... but not indicators.
+    let (code, _) = hub.gql_error(
+        &tp,
+        "mutation { shareIndicators(input: [{type: DOMAIN, value: \"x.example\"}], sharing: {tlp: GREEN}) { id } }",
+        json!({}),
+    );
+    assert_eq!(code, "FORBIDDEN");
+
+    // Bad input: a clear code each, nothing stored.
+    let objects = hub.count("objects");
+    let proposal =
+        hub.gql(&t2, add, json!({"i": {"legalName": "Proposed Co", "nameJa": "提案株式会社", "country": "JP"}}))
+            ["addSupplier"]["id"]
+            .as_str()
+            .expect("id")
+            .to_string();
+    let cases: Vec<(Value, &str)> = vec![
+        (json!({"results": [{"criterion": "HB64-01", "answer": 5}]}), "ANSWER_OUT_OF_SCALE"),
+        (json!({"results": [{"criterion": "HB64-99", "answer": 1}]}), "UNKNOWN_CRITERION"),
+        (json!({"schemeId": "no-such-scheme"}), "UNKNOWN_SCHEME"),
+        (json!({"validUntil": "2026-10-01T00:00:00Z"}), "INVALID_INPUT"),
+        (json!({"supplierId": proposal}), "NOT_FOUND"),
+        (json!({"offeringIds": ["offering--00000000-0000-4000-8000-000000000000"]}), "UNKNOWN_OFFERING"),
+        (
+            json!({"results": [{"criterion": "HB64-01", "answer": 1, "evidence": [{"sha256": "abc", "kind": "policy"}]}]}),
+            "INVALID_INPUT",
+        ),
+    ];
+    for (patch, code) in cases {
+        let mut input = assessment(&supplier);
+        for (k, v) in patch.as_object().expect("object") {
+            input[k] = v.clone();
+        }
+        assert_eq!(hub.gql_error(&t3, SUBMIT, json!({"i": input, "s": {"tlp": "GREEN"}})).0, code, "{patch}");
+    }
+    assert_eq!(hub.count("objects"), objects, "nothing stored");
+
+    // TLP governs assessments like everything else.
+    let red = hub.gql(&t2, SUBMIT, json!({"i": assessment(&supplier), "s": {"tlp": "RED", "recipients": [m1]}}))
+        ["submitAssessment"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let seen = |token: &str| ids(&hub.gql(token, ASSESSMENTS, json!({"id": supplier})));
+    assert_eq!(seen(&tp), vec![green.clone(), red.clone()]);
+    assert_eq!(seen(&t2), vec![green.clone(), red.clone()]);
+    assert_eq!(seen(&t3), vec![green.clone()]);
+    assert_eq!(seen(&tc), vec![green.clone()], "coordinators not named do not read RED content");
+    let (items, _) = hub.follow_changes(&t3, None, 100);
+    let types: Vec<&str> = items.iter().filter_map(|i| i["object"]["type"].as_str()).collect();
+    assert_eq!(types, vec!["x-renkei-supplier-assessment"], "the feed carries the assessment as custom STIX");
+    let node =
+        hub.gql(&t3, "query($id: ID!) { node(id: $id) { ... on SupplierAssessment { id } } }", json!({"id": red}));
+    assert!(node["node"].is_null());
+}
+
+#[test]
+fn assessments_on_postgres() {
+    assessments_flow(Backend::Postgres);
+}
+
+#[test]
+fn assessments_on_sqlite() {
+    assessments_flow(Backend::Sqlite);
+}
