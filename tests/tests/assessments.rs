@@ -101,8 +101,15 @@ fn assessments_flow(backend: Backend) {
     assert_eq!(hub.count("objects"), objects, "nothing stored");
 
     // TLP governs assessments like everything else.
-    let red = hub.gql(&t2, SUBMIT, json!({"i": assessment(&supplier), "s": {"tlp": "RED", "recipients": [m1]}}))
-        ["submitAssessment"]["id"]
+    // Member Two's RED on-site test scores every criterion 4: only it and Member One may
+    // read it, and only their ratings may reflect it.
+    let mut onsite = assessment(&supplier);
+    onsite["assurance"] = json!("TECHNICAL_TEST");
+    onsite["findings"] = json!([]);
+    onsite["results"] =
+        json!((1..=11).map(|i| json!({"criterion": format!("HB64-{i:02}"), "answer": 4})).collect::<Vec<_>>());
+    let red = hub.gql(&t2, SUBMIT, json!({"i": onsite, "s": {"tlp": "RED", "recipients": [m1]}}))["submitAssessment"]
+        ["id"]
         .as_str()
         .expect("id")
         .to_string();
@@ -117,6 +124,24 @@ fn assessments_flow(backend: Backend) {
     let node =
         hub.gql(&t3, "query($id: ID!) { node(id: $id) { ... on SupplierAssessment { id } } }", json!({"id": red}));
     assert!(node["node"].is_null());
+
+    // Ratings are computed per viewer from what it may read: the RED test's perfect
+    // answers show in Member Two's rating and never in Member Three's.
+    let q = "query($id: ID!) { supplier(id: $id) { rating { score tier coverage assessorCount topAssurance flags inputs openFindings { severity count } } } }";
+    let rating = |token: &str| hub.gql(token, q, json!({"id": supplier}))["supplier"]["rating"].clone();
+    let (r2, r3, rc) = (rating(&t2), rating(&t3), rating(&tc));
+    assert_eq!(r2["score"], 100.0);
+    assert_eq!(r2["tier"], "A");
+    assert_eq!(r2["topAssurance"], "TECHNICAL_TEST");
+    assert_eq!(r2["inputs"], json!([red]), "the highest assurance wins");
+    assert_eq!(r2["assessorCount"], 2);
+    assert!((r3["score"].as_f64().expect("score") - 200.0 / 12.0).abs() < 1e-9, "{r3}");
+    assert_eq!(r3["tier"], "D");
+    assert_eq!(r3["inputs"], json!([green]));
+    assert_eq!(r3["assessorCount"], 1);
+    assert_eq!(r3["openFindings"], json!([{"severity": "HIGH", "count": 1}]));
+    assert_eq!(rc, r3, "a coordinator not named on the RED test rates without it too");
+    assert!(!r3.to_string().contains(&red), "nothing of the RED assessment reaches Member Three");
 }
 
 #[test]

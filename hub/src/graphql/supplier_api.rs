@@ -110,26 +110,8 @@ impl Supplier {
         let supplier = self.id.0.clone();
         let (rows, names) = hub(ctx)
             .db(move |_, c| {
-                let viewer = who.viewer();
-                let filter = crate::services::sharing::ListFilter::default();
-                let mut out = Vec::new();
-                let mut after = 0;
-                loop {
-                    let (rows, more) = crate::services::sharing::list(
-                        c,
-                        &viewer,
-                        renkei_schema::model::Kind::Assessment,
-                        &filter,
-                        1000,
-                        after,
-                    )?;
-                    after = rows.last().map_or(after, |r| r.first_seq);
-                    out.extend(rows.into_iter().filter(|r| r.body.contains(&supplier)));
-                    if !more {
-                        break;
-                    }
-                }
-                Ok((out, crate::services::directory::org_names(c)?))
+                let rows = suppliers::visible_assessments(c, &who.viewer(), &supplier)?;
+                Ok((rows, crate::services::directory::org_names(c)?))
             })
             .await?;
         let who = identity(ctx)?;
@@ -137,12 +119,21 @@ impl Supplier {
         let mut out = Vec::new();
         for row in rows {
             if let super::types::SharedItem::SupplierAssessment(a) = super::types::shared_item(&viewer, &row, &names)? {
-                if a.supplier_id.0 == self.id.0 {
-                    out.push(a);
-                }
+                out.push(a);
             }
         }
         Ok(out)
+    }
+
+    /// The rating under a scheme (default: the built-in handbook 6.4 scheme), computed
+    /// only from the assessments the caller may read: never typed in, and never
+    /// revealing an assessment the caller may not see.
+    async fn rating(&self, ctx: &Context<'_>, scheme_id: Option<String>) -> async_graphql::Result<SupplierRating> {
+        let who = identity(ctx)?;
+        let supplier = self.id.0.clone();
+        let scheme_id = scheme_id.unwrap_or_else(|| renkei_schema::supply::scheme::HANDBOOK_SCHEME_ID.into());
+        let rating = hub(ctx).db(move |_, c| suppliers::rating(c, &who.viewer(), &supplier, &scheme_id)).await?;
+        Ok(rating.into())
     }
 
     /// The supplier's offerings the caller may see.
@@ -650,6 +641,84 @@ impl AssessmentMutation {
         match items {
             super::types::SharedItem::SupplierAssessment(a) => Ok(a),
             _ => Err(crate::error::AppError::internal("an assessment was published as another kind").into()),
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct CriterionRating {
+    pub criterion: String,
+    /// 0..1 consensus points.
+    pub points: f64,
+    pub assurance: AssuranceGql,
+    pub contested: bool,
+}
+
+#[derive(SimpleObject)]
+pub struct FindingCount {
+    pub severity: SeverityGql,
+    pub count: i32,
+}
+
+/// A supplier's rating (higher is better: a posture, not a risk level).
+#[derive(SimpleObject)]
+pub struct SupplierRating {
+    /// 0–100; null when no valid assessment scores anything.
+    pub score: Option<f64>,
+    /// A (≥ 80), B (≥ 60), C (≥ 40), D; an open blocker found by a member review or
+    /// better caps it at D.
+    pub tier: Option<String>,
+    /// Weighted share (0–1) of the applicable criteria with a valid result.
+    pub coverage: f64,
+    pub freshness_days: Option<i64>,
+    pub top_assurance: Option<AssuranceGql>,
+    pub assessor_count: i32,
+    /// The widest spread between assessors on one criterion (0–1).
+    pub disagreement: f64,
+    pub open_findings: Vec<FindingCount>,
+    /// STALE, CONTESTED, INSUFFICIENT_COVERAGE, BLOCKER_OPEN.
+    pub flags: Vec<String>,
+    pub criteria: Vec<CriterionRating>,
+    /// The assessments it was computed from.
+    pub inputs: Vec<ID>,
+    pub version: String,
+}
+
+impl From<renkei_schema::supply::rating::Rating> for SupplierRating {
+    fn from(r: renkei_schema::supply::rating::Rating) -> Self {
+        SupplierRating {
+            score: r.score,
+            tier: r.tier,
+            coverage: r.coverage,
+            freshness_days: r.freshness_days,
+            top_assurance: r.top_assurance.map(Into::into),
+            assessor_count: i32::try_from(r.assessor_count).unwrap_or(i32::MAX),
+            disagreement: r.disagreement,
+            open_findings: r
+                .open_findings
+                .into_iter()
+                .map(|(severity, count)| FindingCount {
+                    severity: severity.into(),
+                    count: i32::try_from(count).unwrap_or(i32::MAX),
+                })
+                .collect(),
+            flags: r
+                .flags
+                .iter()
+                .map(|f| serde_json::to_value(f).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())
+                .collect(),
+            criteria: r
+                .criteria
+                .into_iter()
+                .map(|c| CriterionRating {
+                    criterion: c.criterion,
+                    points: c.points,
+                    assurance: c.assurance.into(),
+                    contested: c.contested,
+                })
+                .collect(),
+            inputs: r.inputs.into_iter().map(ID).collect(),
+            version: r.version,
         }
     }
 }

@@ -9,15 +9,19 @@ use serde_json::json;
 use chrono::{DateTime, Utc};
 use renkei_schema::model::clean_text;
 use renkei_schema::model::vuln::Cpe23;
+use renkei_schema::model::Kind;
 use renkei_schema::model::{AssessmentBody, AssessorKind, Body, CriterionResult, Evidence, Finding};
 use renkei_schema::supply::corporate_number;
-use renkei_schema::supply::rating::{posture, Answer, AssessmentInput as AssessmentInput2, Assurance};
+use renkei_schema::supply::rating::{
+    posture, rate, Answer, AssessmentInput as AssessmentInput2, Assurance, Rating, RatingRules,
+};
 use renkei_schema::supply::scheme::{Scheme, MAX_ANSWER};
+use renkei_schema::tlp::Viewer;
 
 use super::audit::{self, AuditEvent};
 use crate::auth::Identity;
 use crate::error::{AppError, AppResult};
-use crate::store::models::{OfferingRow, SupplierRow};
+use crate::store::models::{ObjectRow, OfferingRow, SupplierRow};
 use crate::store::schema::{offerings, suppliers};
 use crate::store::{acquire_write_lock, now_text, DbConn};
 
@@ -549,4 +553,64 @@ pub fn rating_input(body: &AssessmentBody, valid_until: DateTime<Utc>, id: &str,
         answers: body.results.iter().map(|r| (r.criterion.clone(), r.answer)).collect(),
         open_findings: body.findings.iter().filter(|f| f.open).map(|f| f.severity).collect(),
     }
+}
+
+/// The assessments of a supplier this viewer may read (not revoked), oldest first.
+pub fn visible_assessments(conn: &mut DbConn, viewer: &Viewer<'_>, supplier_id: &str) -> AppResult<Vec<ObjectRow>> {
+    let filter = super::sharing::ListFilter::default();
+    let mut out = Vec::new();
+    let mut after = 0;
+    loop {
+        let (rows, more) = super::sharing::list(conn, viewer, Kind::Assessment, &filter, 1000, after)?;
+        after = rows.last().map_or(after, |r| r.first_seq);
+        for row in rows {
+            // A cheap text test first; the parsed body decides.
+            if !row.body.contains(supplier_id) {
+                continue;
+            }
+            if let (_, Body::Assessment(b)) = super::sharing::parts_of(&row)? {
+                if b.supplier_id == supplier_id {
+                    out.push(row);
+                }
+            }
+        }
+        if !more {
+            return Ok(out);
+        }
+    }
+}
+
+/// Who counts as one assessor: a member organisation, the supplier, a named firm or tool.
+fn assessor_key(row: &ObjectRow, body: &AssessmentBody) -> String {
+    match body.assessor {
+        AssessorKind::Member => format!("org:{}", row.submitter_org),
+        AssessorKind::Supplier => "supplier".into(),
+        AssessorKind::ThirdParty => format!("firm:{}", body.assessor_name.as_deref().unwrap_or(&row.submitter_org)),
+        AssessorKind::Automated => format!("tool:{}", body.assessor_name.as_deref().unwrap_or(&row.submitter_org)),
+    }
+}
+
+/// The supplier's rating under a scheme, from the assessments this viewer may read.
+pub fn rating(conn: &mut DbConn, viewer: &Viewer<'_>, supplier_id: &str, scheme_id: &str) -> AppResult<Rating> {
+    let scheme = scheme_of(conn, scheme_id, None)?.ok_or_else(|| {
+        AppError::new(
+            "UNKNOWN_SCHEME",
+            format!("no assessment scheme {scheme_id}"),
+            format!("評価スキーム{scheme_id}は登録されていません"),
+        )
+    })?;
+    let mut inputs = Vec::new();
+    for row in visible_assessments(conn, viewer, supplier_id)? {
+        let (env, body) = super::sharing::parts_of(&row)?;
+        let Body::Assessment(b) = body else { continue };
+        if b.scheme_id != scheme.id {
+            continue;
+        }
+        let valid_until =
+            env.valid_until.unwrap_or(b.observed + chrono::Duration::days(i64::from(scheme.default_validity_days)));
+        let mut input = rating_input(&b, valid_until, &row.id, &assessor_key(&row, &b));
+        input.withdrawn = env.status != renkei_schema::tlp::Status::Published;
+        inputs.push(input);
+    }
+    Ok(rate(&scheme, &inputs, &RatingRules::default(), Utc::now()))
 }
