@@ -337,6 +337,23 @@ fn record_queued(c: &mut DbConn, actor: &Identity, rows: &[ObjectRow], routes: &
     Ok(queued.len())
 }
 
+/// Indexes the supplier of each assessment in a batch (see `assessment_subjects`).
+fn record_subjects(c: &mut DbConn, rows: &[ObjectRow], parts: &[(Envelope, Body)]) -> AppResult<()> {
+    use crate::store::schema::assessment_subjects as subjects;
+    for (row, (_, body)) in rows.iter().zip(parts) {
+        if let Body::Assessment(b) = body {
+            diesel::insert_into(subjects::table)
+                .values((
+                    subjects::object_id.eq(&row.id),
+                    subjects::supplier_id.eq(&b.supplier_id),
+                    subjects::first_seq.eq(row.first_seq),
+                ))
+                .execute(c)?;
+        }
+    }
+    Ok(())
+}
+
 /// A newly published item, with its parsed parts (so callers need not re-read them).
 pub struct Published {
     pub row: ObjectRow,
@@ -463,6 +480,7 @@ pub fn publish_new(
             crate::insert_rows!(c, object_versions::table, chunk)?;
         }
         let queued = record_queued(c, actor, &rows, routes)?;
+        record_subjects(c, &rows, &parts)?;
         let kinds: Vec<&str> = rows.iter().map(|r| r.kind.as_str()).collect::<HashSet<_>>().into_iter().collect();
         audit::append(
             c,

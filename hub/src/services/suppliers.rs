@@ -9,7 +9,6 @@ use serde_json::json;
 use chrono::{DateTime, Utc};
 use renkei_schema::model::clean_text;
 use renkei_schema::model::vuln::Cpe23;
-use renkei_schema::model::Kind;
 use renkei_schema::model::{AssessmentBody, AssessorKind, Body, CriterionResult, Evidence, Finding};
 use renkei_schema::supply::corporate_number;
 use renkei_schema::supply::rating::{
@@ -555,29 +554,32 @@ pub fn rating_input(body: &AssessmentBody, valid_until: DateTime<Utc>, id: &str,
     }
 }
 
-/// The assessments of a supplier this viewer may read (not revoked), oldest first.
+/// The assessments of a supplier this viewer may read (not revoked), oldest first:
+/// found through `assessment_subjects`, each checked by the schema policy.
 pub fn visible_assessments(conn: &mut DbConn, viewer: &Viewer<'_>, supplier_id: &str) -> AppResult<Vec<ObjectRow>> {
-    let filter = super::sharing::ListFilter::default();
-    let mut out = Vec::new();
-    let mut after = 0;
-    loop {
-        let (rows, more) = super::sharing::list(conn, viewer, Kind::Assessment, &filter, 1000, after)?;
-        after = rows.last().map_or(after, |r| r.first_seq);
+    use crate::store::schema::{assessment_subjects as subjects, objects};
+    let ids: Vec<String> = subjects::table
+        .filter(subjects::supplier_id.eq(supplier_id))
+        .order(subjects::first_seq.asc())
+        .select(subjects::object_id)
+        .load(conn)?;
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let rows: Vec<ObjectRow> = objects::table
+            .filter(objects::id.eq_any(chunk))
+            .order(objects::first_seq.asc())
+            .select(ObjectRow::as_select())
+            .load(conn)?;
         for row in rows {
-            // A cheap text test first; the parsed body decides.
-            if !row.body.contains(supplier_id) {
-                continue;
+            let access = super::sharing::Access::of_object(&row)?;
+            if access.status != renkei_schema::tlp::Status::Revoked
+                && renkei_schema::tlp::visibility(viewer, &access.item()) == renkei_schema::tlp::Visibility::Full
+            {
+                out.push(row);
             }
-            if let (_, Body::Assessment(b)) = super::sharing::parts_of(&row)? {
-                if b.supplier_id == supplier_id {
-                    out.push(row);
-                }
-            }
-        }
-        if !more {
-            return Ok(out);
         }
     }
+    Ok(out)
 }
 
 /// Who counts as one assessor: a member organisation, the supplier, a named firm or tool.

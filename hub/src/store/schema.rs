@@ -224,5 +224,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    assessment_subjects (object_id) {
+        object_id -> Text,
+        supplier_id -> Text,
+        first_seq -> BigInt,
+    }
+}
+
 // The indicator index catches up by joining versions to their objects.
 diesel::allow_tables_to_appear_in_same_query!(objects, object_versions);
