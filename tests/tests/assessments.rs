@@ -142,6 +142,32 @@ fn assessments_flow(backend: Backend) {
     assert_eq!(r3["openFindings"], json!([{"severity": "HIGH", "count": 1}]));
     assert_eq!(rc, r3, "a coordinator not named on the RED test rates without it too");
     assert!(!r3.to_string().contains(&red), "nothing of the RED assessment reaches Member Three");
+
+    // The supplier disputes the RED test (recorded by a coordinator who may read it: a
+    // named one). While open, and once upheld, it does not count; dismissed, it does.
+    let named_coord = hub.add_org("Named Secretariat", true);
+    let tn = hub.token(&named_coord, Role::Coordinator);
+    let red2 = hub.gql(&t2, SUBMIT, json!({"i": onsite, "s": {"tlp": "RED", "recipients": [m1, named_coord]}}))
+        ["submitAssessment"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let dispute =
+        "mutation($a: ID!) { recordDispute(assessment: $a, statement: \"the site visit covered another plant\") }";
+    assert_eq!(hub.gql_error(&t2, dispute, json!({"a": red2})).0, "FORBIDDEN");
+    assert_eq!(
+        hub.gql_error(&tc, dispute, json!({"a": red2})).0,
+        "NOT_FOUND",
+        "a coordinator not named cannot read it"
+    );
+    let d = hub.gql(&tn, dispute, json!({"a": red2}))["recordDispute"].as_str().expect("id").to_string();
+    assert_eq!(hub.gql_error(&tn, dispute, json!({"a": red2})).0, "ALREADY_DISPUTED");
+    let inputs = |token: &str| rating(token)["inputs"].clone();
+    assert_eq!(inputs(&t2), json!([red]), "the disputed newer test does not count while open");
+    let resolve = "mutation($d: ID!, $u: Boolean!) { resolveDispute(dispute: $d, upheld: $u, reason: \"checked\") }";
+    hub.gql(&tn, resolve, json!({"d": d, "u": false}));
+    assert_eq!(inputs(&t2), json!([red2]), "dismissed: the latest test of the assessor counts again");
+    assert_eq!(hub.gql_error(&tn, resolve, json!({"d": d, "u": true})).0, "NOT_PENDING");
 }
 
 #[test]

@@ -579,6 +579,29 @@ pub struct AssessmentMutation;
 
 #[Object]
 impl AssessmentMutation {
+    /// Records a supplier's dispute of an assessment (coordinators). While open, the
+    /// assessment does not count towards ratings. Answers the dispute's id.
+    async fn record_dispute(&self, ctx: &Context<'_>, assessment: ID, statement: String) -> async_graphql::Result<ID> {
+        let who = identity(ctx)?;
+        let id = hub(ctx).db(move |_, c| suppliers::record_dispute(c, &who, &assessment, &statement)).await?;
+        Ok(ID(id))
+    }
+
+    /// Resolves a dispute (coordinators): upheld (the assessment stops counting) or
+    /// dismissed (it counts again).
+    async fn resolve_dispute(
+        &self,
+        ctx: &Context<'_>,
+        dispute: ID,
+        upheld: bool,
+        reason: String,
+    ) -> async_graphql::Result<ID> {
+        let who = identity(ctx)?;
+        let target = dispute.0.clone();
+        hub(ctx).db(move |_, c| suppliers::resolve_dispute(c, &who, &target, upheld, &reason)).await?;
+        Ok(dispute)
+    }
+
     /// Shares a supplier assessment under TLP (procurement teams may too), signed and
     /// moderated like every item.
     async fn submit_assessment(

@@ -602,7 +602,11 @@ pub fn rating(conn: &mut DbConn, viewer: &Viewer<'_>, supplier_id: &str, scheme_
         )
     })?;
     let mut inputs = Vec::new();
-    for row in visible_assessments(conn, viewer, supplier_id)? {
+    let rows = visible_assessments(conn, viewer, supplier_id)?;
+    // An assessment under an open dispute, or whose dispute was upheld, does not count.
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let disputed = disputed(conn, &ids)?;
+    for row in rows {
         let (env, body) = super::sharing::parts_of(&row)?;
         let Body::Assessment(b) = body else { continue };
         if b.scheme_id != scheme.id {
@@ -611,8 +615,112 @@ pub fn rating(conn: &mut DbConn, viewer: &Viewer<'_>, supplier_id: &str, scheme_
         let valid_until =
             env.valid_until.unwrap_or(b.observed + chrono::Duration::days(i64::from(scheme.default_validity_days)));
         let mut input = rating_input(&b, valid_until, &row.id, &assessor_key(&row, &b));
-        input.withdrawn = env.status != renkei_schema::tlp::Status::Published;
+        input.withdrawn = env.status != renkei_schema::tlp::Status::Published || disputed.contains(&row.id);
         inputs.push(input);
     }
     Ok(rate(&scheme, &inputs, &RatingRules::default(), Utc::now()))
+}
+
+/// Records a supplier's dispute of an assessment (coordinators, who must be able to
+/// read the assessment). Returns the dispute id.
+pub fn record_dispute(conn: &mut DbConn, actor: &Identity, assessment_id: &str, statement: &str) -> AppResult<String> {
+    use crate::store::schema::assessment_disputes as d;
+    if !actor.is_coordinator() {
+        return Err(AppError::forbidden("record disputes"));
+    }
+    let statement = text("statement", statement, 5000)?;
+    conn.transaction(|c| {
+        acquire_write_lock(c)?;
+        let row = super::sharing::get(c, &actor.viewer(), assessment_id)?
+            .filter(|r| r.kind == "assessment")
+            .ok_or_else(|| AppError::not_found("assessment"))?;
+        let open: i64 =
+            d::table.filter(d::assessment_id.eq(&row.id)).filter(d::state.eq("open")).count().get_result(c)?;
+        if open > 0 {
+            return Err(AppError::new(
+                "ALREADY_DISPUTED",
+                "the assessment already has an open dispute",
+                "この評価には未解決の異議が既にあります",
+            ));
+        }
+        let id = format!("dispute--{}", uuid::Uuid::new_v4());
+        diesel::insert_into(d::table)
+            .values((
+                d::id.eq(&id),
+                d::assessment_id.eq(&row.id),
+                d::statement.eq(&statement),
+                d::recorded_by.eq(&actor.org_id),
+                d::recorded_at.eq(now_text()),
+                d::state.eq("open"),
+                d::resolution.eq(None::<String>),
+                d::resolved_at.eq(None::<String>),
+            ))
+            .execute(c)?;
+        audit::append(
+            c,
+            AuditEvent {
+                actor_org: Some(actor.org_id.clone()),
+                actor_token: Some(actor.token_id.clone()),
+                action: "assessment.dispute".into(),
+                target: Some(row.id.clone()),
+                detail: json!({"dispute": id}),
+                source: actor.source.clone(),
+            },
+        )?;
+        Ok(id)
+    })
+}
+
+/// Resolves an open dispute (coordinators): `upheld` or `dismissed`, with a reason.
+pub fn resolve_dispute(
+    conn: &mut DbConn,
+    actor: &Identity,
+    dispute_id: &str,
+    upheld: bool,
+    reason: &str,
+) -> AppResult<()> {
+    use crate::store::schema::assessment_disputes as d;
+    if !actor.is_coordinator() {
+        return Err(AppError::forbidden("resolve disputes"));
+    }
+    let reason = text("reason", reason, 5000)?;
+    conn.transaction(|c| {
+        acquire_write_lock(c)?;
+        let state: Option<String> = d::table.find(dispute_id).select(d::state).first(c).optional()?;
+        match state.as_deref() {
+            None => return Err(AppError::not_found("dispute")),
+            Some("open") => {}
+            Some(_) => {
+                return Err(AppError::new("NOT_PENDING", "the dispute is already resolved", "この異議は解決済みです"))
+            }
+        }
+        let outcome = if upheld { "upheld" } else { "dismissed" };
+        diesel::update(d::table.find(dispute_id))
+            .set((d::state.eq(outcome), d::resolution.eq(Some(&reason)), d::resolved_at.eq(Some(now_text()))))
+            .execute(c)?;
+        audit::append(
+            c,
+            AuditEvent {
+                actor_org: Some(actor.org_id.clone()),
+                actor_token: Some(actor.token_id.clone()),
+                action: "assessment.dispute.resolve".into(),
+                target: Some(dispute_id.to_string()),
+                detail: json!({"outcome": outcome, "reason": reason}),
+                source: actor.source.clone(),
+            },
+        )?;
+        Ok(())
+    })
+}
+
+/// Assessments among `ids` under an open dispute, or whose dispute was upheld.
+fn disputed(conn: &mut DbConn, ids: &[String]) -> AppResult<std::collections::HashSet<String>> {
+    use crate::store::schema::assessment_disputes as d;
+    Ok(d::table
+        .filter(d::assessment_id.eq_any(ids))
+        .filter(d::state.eq_any(["open", "upheld"]))
+        .select(d::assessment_id)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect())
 }

@@ -232,5 +232,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    assessment_disputes (id) {
+        id -> Text,
+        assessment_id -> Text,
+        statement -> Text,
+        recorded_by -> Text,
+        recorded_at -> Text,
+        state -> Text,
+        resolution -> Nullable<Text>,
+        resolved_at -> Nullable<Text>,
+    }
+}
+
 // The indicator index catches up by joining versions to their objects.
 diesel::allow_tables_to_appear_in_same_query!(objects, object_versions);

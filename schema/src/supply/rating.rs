@@ -182,7 +182,7 @@ fn median(sorted: &[f64]) -> f64 {
     }
 }
 
-/// The rating from the assessments the viewer may see, at `now`.
+/// The rating from the assessments the viewer may see (in submission order), at `now`.
 pub fn rate(scheme: &Scheme, assessments: &[AssessmentInput], rules: &RatingRules, now: DateTime<Utc>) -> Rating {
     let valid: Vec<&AssessmentInput> = assessments.iter().filter(|a| a.valid_at(now)).collect();
     let mut criteria = Vec::new();
@@ -201,11 +201,12 @@ pub fn rate(scheme: &Scheme, assessments: &[AssessmentInput], rules: &RatingRule
             continue;
         };
         applicable_weight += c.weight;
-        // At the highest assurance level, the latest result per assessor.
+        // At the highest assurance level, the latest result per assessor (on the same
+        // observed date, the one given later: inputs come in submission order).
         let mut latest: BTreeMap<&str, (&AssessmentInput, f64)> = BTreeMap::new();
         for (a, p) in results.into_iter().filter(|(a, _)| a.assurance == top) {
             match latest.get(a.assessor.as_str()) {
-                Some((seen, _)) if seen.observed >= a.observed => {}
+                Some((seen, _)) if seen.observed > a.observed => {}
                 _ => {
                     latest.insert(a.assessor.as_str(), (a, p));
                 }
