@@ -143,6 +143,24 @@ fn assessments_flow(backend: Backend) {
     assert_eq!(rc, r3, "a coordinator not named on the RED test rates without it too");
     assert!(!r3.to_string().contains(&red), "nothing of the RED assessment reaches Member Three");
 
+    // Procurement filters see the same per-viewer ratings.
+    hub.gql(&tc, add, json!({"i": {"legalName": "Unassessed KK", "nameJa": "未評価株式会社", "country": "JP"}}));
+    let filtered = |token: &str, filter: Value| -> Vec<String> {
+        let data =
+            hub.gql(token, "query($f: SupplierFilter) { suppliers(filter: $f) { nameJa } }", json!({"f": filter}));
+        data["suppliers"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|s| s["nameJa"].as_str().expect("name").to_string())
+            .collect()
+    };
+    assert_eq!(filtered(&t2, json!({"tiers": ["A"]})), vec!["トヨタ自動車株式会社"]);
+    assert!(filtered(&t3, json!({"tiers": ["A"]})).is_empty(), "Member Three's rating is D");
+    assert_eq!(filtered(&t3, json!({"noValidAssessment": true})), vec!["未評価株式会社"]);
+    assert_eq!(filtered(&t3, json!({"flags": ["INSUFFICIENT_COVERAGE"]})), vec!["未評価株式会社"]);
+    assert_eq!(hub.gql_error(&t3, "{ suppliers(filter: {flags: [\"SHINY\"]}) { id } }", json!({})).0, "INVALID_INPUT");
+
     // The supplier disputes the RED test (recorded by a coordinator who may read it: a
     // named one). While open, and once upheld, it does not count; dismissed, it does.
     let named_coord = hub.add_org("Named Secretariat", true);

@@ -209,6 +209,21 @@ pub struct OfferingInput {
     pub subcontractor_ids: Vec<ID>,
 }
 
+/// Procurement filters on the rating each caller sees (built-in scheme).
+#[derive(InputObject, Default)]
+pub struct SupplierFilter {
+    /// Only these tiers (A–D).
+    #[graphql(default)]
+    pub tiers: Vec<String>,
+    /// Only suppliers with all these flags (STALE, CONTESTED, INSUFFICIENT_COVERAGE,
+    /// BLOCKER_OPEN).
+    #[graphql(default)]
+    pub flags: Vec<String>,
+    /// Only suppliers with no valid assessment the caller may read.
+    #[graphql(default)]
+    pub no_valid_assessment: bool,
+}
+
 #[derive(Default)]
 pub struct SupplierQuery;
 
@@ -220,11 +235,33 @@ impl SupplierQuery {
         &self,
         ctx: &Context<'_>,
         query: Option<String>,
+        filter: Option<SupplierFilter>,
         first: Option<i32>,
     ) -> async_graphql::Result<Vec<Supplier>> {
         let who: Identity = identity(ctx)?;
         let first = page_size(first, hub(ctx).config.limits.max_page, 100)?;
-        let rows = hub(ctx).db(move |_, c| suppliers::search(c, &who, query.as_deref(), first)).await?;
+        let filter = match filter {
+            Some(f) => suppliers::RatingFilter {
+                tiers: f.tiers,
+                flags: f
+                    .flags
+                    .iter()
+                    .map(|flag| {
+                        serde_json::from_value(serde_json::Value::String(flag.clone())).map_err(|_| {
+                            crate::error::AppError::invalid(
+                                format!(
+                                    "flag {flag:?}: expected STALE, CONTESTED, INSUFFICIENT_COVERAGE or BLOCKER_OPEN"
+                                ),
+                                format!("フラグ「{flag}」は使えません"),
+                            )
+                        })
+                    })
+                    .collect::<Result<_, _>>()?,
+                no_valid_assessment: f.no_valid_assessment,
+            },
+            None => suppliers::RatingFilter::default(),
+        };
+        let rows = hub(ctx).db(move |_, c| suppliers::search_rated(c, &who, query.as_deref(), &filter, first)).await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 

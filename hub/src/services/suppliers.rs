@@ -301,6 +301,53 @@ pub fn offerings_of(conn: &mut DbConn, actor: &Identity, supplier_id: &str) -> A
 
 /// Suppliers whose names (either language), aliases or corporate number contain the
 /// query, as the actor may see them; at most `first`.
+/// Procurement filters on the rating (under the built-in scheme, as the viewer may see it).
+#[derive(Debug, Clone, Default)]
+pub struct RatingFilter {
+    /// Only these tiers.
+    pub tiers: Vec<String>,
+    /// Only suppliers with all of these flags.
+    pub flags: Vec<renkei_schema::supply::rating::Flag>,
+    /// Only suppliers with no valid assessment the viewer may read.
+    pub no_valid_assessment: bool,
+}
+
+impl RatingFilter {
+    fn is_empty(&self) -> bool {
+        self.tiers.is_empty() && self.flags.is_empty() && !self.no_valid_assessment
+    }
+
+    fn admits(&self, r: &Rating) -> bool {
+        (self.tiers.is_empty() || r.tier.as_ref().is_some_and(|t| self.tiers.contains(t)))
+            && self.flags.iter().all(|f| r.flags.contains(f))
+            && (!self.no_valid_assessment || r.inputs.is_empty())
+    }
+}
+
+/// [`search`], keeping the suppliers whose rating (for this viewer) passes `filter`.
+pub fn search_rated(
+    conn: &mut DbConn,
+    actor: &Identity,
+    query: Option<&str>,
+    filter: &RatingFilter,
+    first: usize,
+) -> AppResult<Vec<SupplierRow>> {
+    if filter.is_empty() {
+        return search(conn, actor, query, first);
+    }
+    let scheme = renkei_schema::supply::scheme::HANDBOOK_SCHEME_ID;
+    let mut out = Vec::new();
+    for row in search(conn, actor, query, usize::MAX)? {
+        if out.len() == first {
+            break;
+        }
+        if filter.admits(&rating(conn, &actor.viewer(), &row.id, scheme)?) {
+            out.push(row);
+        }
+    }
+    Ok(out)
+}
+
 pub fn search(conn: &mut DbConn, actor: &Identity, query: Option<&str>, first: usize) -> AppResult<Vec<SupplierRow>> {
     let mut q = suppliers::table.into_boxed();
     if let Some(text) = query.map(str::trim).filter(|t| !t.is_empty()) {
