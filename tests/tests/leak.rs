@@ -155,6 +155,48 @@ fn leak_test(backend: Backend) {
     }
     hub.gql(&token("M3"), sight, json!({"id": approved}));
 
+    // Supplier assessments are shared items too: one for everyone, one RED for Member
+    // One from Member Two (anonymously), and each viewer's rating uses only those it sees.
+    let supplier = hub.gql(
+        &token("C"),
+        "mutation { addSupplier(input: {legalName: \"Toyota Motor Corporation\", nameJa: \"トヨタ自動車株式会社\", corporateNumber: \"1180301018771\", country: \"JP\"}) { id } }",
+        json!({}),
+    )["addSupplier"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let submit =
+        "mutation($i: AssessmentInput!, $s: SharingInput!) { submitAssessment(input: $i, sharing: $s) { id } }";
+    let assessment = |answer: i32| {
+        json!({"supplierId": supplier, "schemeId": "renkei-handbook-6.4", "assessor": "MEMBER", "assurance": "QUESTIONNAIRE_REVIEWED",
+               "observed": "2026-11-01T00:00:00Z", "results": [{"criterion": "HB64-01", "answer": answer}], "conclusion": "ok"})
+    };
+    let a_green = hub.gql(&token("M1"), submit, json!({"i": assessment(3), "s": {"tlp": "GREEN"}}))["submitAssessment"]
+        ["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    expected.insert(a_green, ("assessment", all.clone()));
+    let a_red = hub.gql(
+        &token("M2"),
+        submit,
+        json!({"i": assessment(4), "s": {"tlp": "RED", "recipients": [m1], "anonymous": true}}),
+    )["submitAssessment"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    expected.insert(a_red, ("assessment", only(&["M2", "M1"])));
+
+    // Items nobody but their submitter and the coordinators may see are not live, and
+    // RED items leave out the coordinators: both derived from the table above.
+    let not_live: BTreeSet<String> = expected
+        .iter()
+        .filter(|(_, (k, who))| *k == "indicator" && *who == only(&["M4", "C"]))
+        .map(|(id, _)| id.clone())
+        .collect();
+    let red_for_coordinators: BTreeSet<String> =
+        expected.iter().filter(|(_, (_, who))| !who.contains("C")).map(|(id, _)| id.clone()).collect();
+
     let anon_leaks = [m3.as_str(), "Member Three Water", m4.as_str(), "Member Four Rail"];
     let mut failures = Vec::new();
     for viewer in &viewers {
@@ -209,7 +251,7 @@ fn leak_test(backend: Backend) {
         for id in expected.keys() {
             let data = hub.gql(
                 &viewer.token,
-                "query($id: ID!) { node(id: $id) { ... on Indicator { id createdBy { id name } } ... on Technique { id createdBy { id name } } ... on Incident { id createdBy { id name } } ... on Advisory { id createdBy { id name } } } }",
+                "query($id: ID!) { node(id: $id) { ... on Indicator { id createdBy { id name } } ... on Technique { id createdBy { id name } } ... on Incident { id createdBy { id name } } ... on Advisory { id createdBy { id name } } ... on SupplierAssessment { id createdBy { id name } stix } } }",
                 json!({"id": id}),
             );
             if let Some(id) = data["node"]["id"].as_str() {
@@ -246,6 +288,38 @@ fn leak_test(backend: Backend) {
             .filter_map(|i| i["id"].as_str().map(str::to_string))
             .collect();
         check("changes", seen, want(None));
+        // The export for firewalls: exactly the live indicators the viewer may see.
+        let (status, csv) = hub.get_as(&viewer.token, "/export/indicators?format=csv");
+        assert_eq!(status, 200, "{csv}");
+        let seen: BTreeSet<String> =
+            csv.lines().skip(1).filter_map(|l| l.rsplit(',').next().map(str::to_string)).collect();
+        check("export", seen, want(Some("indicator")).difference(&not_live).cloned().collect());
+        responses.push(Value::String(csv));
+        // A supplier's assessments, and the inputs of the viewer's rating.
+        let data = hub.gql(
+            &viewer.token,
+            "query($id: ID!) { supplier(id: $id) { assessments { id createdBy { id name } stix } rating { score inputs } } }",
+            json!({"id": supplier}),
+        );
+        check("supplier.assessments", ids_of(&data["supplier"]["assessments"]), want(Some("assessment")));
+        let inputs: BTreeSet<String> = data["supplier"]["rating"]["inputs"]
+            .as_array()
+            .expect("inputs")
+            .iter()
+            .filter_map(|i| i.as_str().map(str::to_string))
+            .collect();
+        check("rating inputs", inputs, want(Some("assessment")));
+        responses.push(data);
+        // RED items the coordinators are not named on: their existence, for them alone.
+        let (status, body) =
+            hub.post(Some(&viewer.token), "{ restrictedItems(first: 100) { items { id submitter } } }", json!({}));
+        assert_eq!(status, 200);
+        if viewer.name == "C" {
+            check("restrictedItems", ids_of(&body["data"]["restrictedItems"]["items"]), red_for_coordinators.clone());
+        } else {
+            assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN", "{}: {body}", viewer.name);
+        }
+        responses.push(body);
         responses.push(Value::Array(items));
 
         // Anonymity: only the coordinators and the submitter learn who Members Three
