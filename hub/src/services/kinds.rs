@@ -7,7 +7,7 @@ use renkei_schema::model::attack_id::validate_tactic;
 use renkei_schema::model::vuln::{
     parse_cvss, validate_cve_id, AffectedProduct, Cpe23, ExploitationStatus, InvalidValue,
 };
-use renkei_schema::model::{clean_text, AdvisoryBody, Body, IncidentBody, ServiceImpact, TechniqueBody, TextError};
+use renkei_schema::model::{AdvisoryBody, Body, IncidentBody, ServiceImpact, TechniqueBody};
 use renkei_schema::tlp::{Status, Tlp, Viewer, Visibility};
 
 use super::attack::{catalog_loaded, resolve_technique};
@@ -17,9 +17,7 @@ use crate::store::models::ObjectRow;
 use crate::store::schema::objects;
 use crate::store::DbConn;
 
-fn text(field: &'static str, raw: &str, max: usize) -> AppResult<String> {
-    clean_text(field, raw, max).map_err(|e: TextError| AppError::invalid(e.to_string(), e.message_ja()))
-}
+use super::text;
 
 fn texts(field: &'static str, raw: Vec<String>, max: usize) -> AppResult<Vec<String>> {
     raw.iter().map(|s| text(field, s, max)).collect()

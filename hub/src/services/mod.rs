@@ -12,3 +12,10 @@ pub mod revision;
 pub mod sharing;
 pub mod sightings;
 pub mod suppliers;
+
+/// A free-text field, trimmed and checked (`renkei_schema::model::clean_text`), or
+/// INVALID_INPUT naming the field, in English and Japanese.
+pub fn text(field: &'static str, value: &str, max: usize) -> crate::error::AppResult<String> {
+    renkei_schema::model::clean_text(field, value, max)
+        .map_err(|e| crate::error::AppError::invalid(e.to_string(), e.message_ja()))
+}

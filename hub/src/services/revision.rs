@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use diesel::Connection;
 use serde_json::json;
 
-use renkei_schema::model::{clean_text, Body};
+use renkei_schema::model::Body;
 use renkei_schema::tlp::{visibility, Status, Tlp, Visibility};
 
 use super::audit::{self, AuditEvent};
@@ -139,9 +139,7 @@ fn not_on_kind(field: &str, kind: &str) -> AppError {
     )
 }
 
-fn text(field: &'static str, value: &str, max: usize) -> AppResult<String> {
-    clean_text(field, value, max).map_err(|e| AppError::invalid(e.to_string(), e.message_ja()))
-}
+use super::text;
 
 /// Applies a correction to a body and envelope; refuses fields the kind lacks.
 fn apply_correction(

@@ -7,7 +7,6 @@ use diesel::prelude::*;
 use serde_json::json;
 
 use chrono::{DateTime, Utc};
-use renkei_schema::model::clean_text;
 use renkei_schema::model::vuln::Cpe23;
 use renkei_schema::model::{AssessmentBody, AssessorKind, Body, CriterionResult, Evidence, Finding};
 use renkei_schema::supply::corporate_number;
@@ -57,9 +56,7 @@ pub struct OfferingInput {
 pub const OFFERING_KINDS: [&str; 6] =
     ["software", "ot_device", "cloud_service", "managed_service", "maintenance", "integration"];
 
-fn text(field: &'static str, value: &str, max: usize) -> AppResult<String> {
-    clean_text(field, value, max).map_err(|e| AppError::invalid(e.to_string(), e.message_ja()))
-}
+use super::text;
 
 fn texts(field: &'static str, values: &[String], max: usize) -> AppResult<Vec<String>> {
     let mut out: Vec<String> = values.iter().map(|v| text(field, v, max)).collect::<AppResult<_>>()?;
