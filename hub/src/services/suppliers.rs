@@ -332,13 +332,14 @@ pub fn search_rated(
     if filter.is_empty() {
         return search(conn, actor, query, first);
     }
-    let scheme = renkei_schema::supply::scheme::HANDBOOK_SCHEME_ID;
+    // The scheme is read once for all the ratings.
+    let scheme = known_scheme(conn, renkei_schema::supply::scheme::HANDBOOK_SCHEME_ID)?;
     let mut out = Vec::new();
     for row in search(conn, actor, query, usize::MAX)? {
         if out.len() == first {
             break;
         }
-        if filter.admits(&rating(conn, &actor.viewer(), &row.id, scheme)?) {
+        if filter.admits(&rating_under(conn, &actor.viewer(), &row.id, &scheme)?) {
             out.push(row);
         }
     }
@@ -636,15 +637,24 @@ fn assessor_key(row: &ObjectRow, body: &AssessmentBody) -> String {
     }
 }
 
-/// The supplier's rating under a scheme, from the assessments this viewer may read.
-pub fn rating(conn: &mut DbConn, viewer: &Viewer<'_>, supplier_id: &str, scheme_id: &str) -> AppResult<Rating> {
-    let scheme = scheme_of(conn, scheme_id, None)?.ok_or_else(|| {
+/// The latest version of a scheme, or UNKNOWN_SCHEME.
+fn known_scheme(conn: &mut DbConn, scheme_id: &str) -> AppResult<Scheme> {
+    scheme_of(conn, scheme_id, None)?.ok_or_else(|| {
         AppError::new(
             "UNKNOWN_SCHEME",
             format!("no assessment scheme {scheme_id}"),
             format!("評価スキーム{scheme_id}は登録されていません"),
         )
-    })?;
+    })
+}
+
+/// The supplier's rating under a scheme, from the assessments this viewer may read.
+pub fn rating(conn: &mut DbConn, viewer: &Viewer<'_>, supplier_id: &str, scheme_id: &str) -> AppResult<Rating> {
+    let scheme = known_scheme(conn, scheme_id)?;
+    rating_under(conn, viewer, supplier_id, &scheme)
+}
+
+fn rating_under(conn: &mut DbConn, viewer: &Viewer<'_>, supplier_id: &str, scheme: &Scheme) -> AppResult<Rating> {
     let mut inputs = Vec::new();
     let rows = visible_assessments(conn, viewer, supplier_id)?;
     // An assessment under an open dispute, or whose dispute was upheld, does not count.
@@ -662,7 +672,7 @@ pub fn rating(conn: &mut DbConn, viewer: &Viewer<'_>, supplier_id: &str, scheme_
         input.withdrawn = env.status != renkei_schema::tlp::Status::Published || disputed.contains(&row.id);
         inputs.push(input);
     }
-    Ok(rate(&scheme, &inputs, &RatingRules::default(), Utc::now()))
+    Ok(rate(scheme, &inputs, &RatingRules::default(), Utc::now()))
 }
 
 /// Records a supplier's dispute of an assessment (coordinators, who must be able to
