@@ -186,6 +186,11 @@ fn assessments_flow(backend: Backend) {
     hub.gql(&tn, resolve, json!({"d": d, "u": false}));
     assert_eq!(inputs(&t2), json!([red2]), "dismissed: the latest test of the assessor counts again");
     assert_eq!(hub.gql_error(&tn, resolve, json!({"d": d, "u": true})).0, "NOT_PENDING");
+
+    // A procurement team withdraws its own assessment; it leaves every rating.
+    let revoke = "mutation($id: ID!) { revoke(id: $id, reason: \"superseded by an on-site visit\") { status } }";
+    assert_eq!(hub.gql(&tp, revoke, json!({"id": green}))["revoke"]["status"], "REVOKED");
+    assert_eq!(rating(&t3)["inputs"], json!([]));
 }
 
 #[test]

@@ -562,7 +562,10 @@ pub fn revoke(
             return Err(AppError::not_found("item"));
         }
         let is_submitter = access.submitter == actor.org_id;
-        let may_revoke = actor.is_coordinator() || (is_submitter && actor.may_share());
+        // Submitters withdraw what they may share: procurement teams their assessments.
+        let may_share_this = actor.may_share()
+            || (actor.role == crate::auth::Role::Procurement && current.kind == Kind::Assessment.as_str());
+        let may_revoke = actor.is_coordinator() || (is_submitter && may_share_this);
         if !may_revoke {
             return Err(AppError::forbidden("revoke an item shared by another organisation"));
         }
