@@ -399,14 +399,7 @@ pub fn decide(
     };
     conn.transaction(|c| {
         acquire_write_lock(c)?;
-        let Some(current) = sharing::load_object(c, id)? else {
-            return Err(AppError::not_found("item"));
-        };
-        let access = Access::of_object(&current)?;
-        // Someone who may not see the item is told it does not exist.
-        if visibility(&actor.viewer(), &access.item()) == Visibility::Hidden {
-            return Err(AppError::not_found("item"));
-        }
+        let (current, access) = sharing::load_known(c, &actor.viewer(), id)?;
         if !actor.is_coordinator() {
             return Err(AppError::forbidden("moderate submissions"));
         }

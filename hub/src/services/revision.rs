@@ -29,11 +29,7 @@ fn loosens(from: (Tlp, &[String]), to: (Tlp, &[String])) -> bool {
 /// Loads an item the actor may change: its submitter (who may share) or a coordinator.
 /// Items the actor may not see do not exist for it.
 fn changeable(c: &mut DbConn, actor: &Identity, id: &str, what: &str) -> AppResult<(ObjectRow, Access)> {
-    let current = sharing::load_object(c, id)?.ok_or_else(|| AppError::not_found("item"))?;
-    let access = Access::of_object(&current)?;
-    if visibility(&actor.viewer(), &access.item()) == Visibility::Hidden {
-        return Err(AppError::not_found("item"));
-    }
+    let (current, access) = sharing::load_known(c, &actor.viewer(), id)?;
     let is_submitter = access.submitter == actor.org_id;
     if !(actor.is_coordinator() || (is_submitter && actor.may_share())) {
         return Err(AppError::forbidden(what));

@@ -534,6 +534,17 @@ pub fn write_next_version(
     Ok(row)
 }
 
+/// An item a writer acts on, with its access attributes; one the viewer may not know
+/// exists (hidden by the policy) is answered exactly like a missing one.
+pub fn load_known(conn: &mut DbConn, viewer: &Viewer<'_>, id: &str) -> AppResult<(ObjectRow, Access)> {
+    let current = load_object(conn, id)?.ok_or_else(|| AppError::not_found("item"))?;
+    let access = Access::of_object(&current)?;
+    if visibility(viewer, &access.item()) == Visibility::Hidden {
+        return Err(AppError::not_found("item"));
+    }
+    Ok((current, access))
+}
+
 pub fn load_object(conn: &mut DbConn, id: &str) -> AppResult<Option<ObjectRow>> {
     Ok(objects::table.find(id).select(ObjectRow::as_select()).first(conn).optional()?)
 }
@@ -551,16 +562,7 @@ pub fn revoke(
         .map_err(|e| AppError::new("REASON_REQUIRED", e.to_string(), e.message_ja()))?;
     conn.transaction(|c| {
         acquire_write_lock(c)?;
-        let Some(current) = load_object(c, id)? else {
-            return Err(AppError::not_found("item"));
-        };
-        let access = Access::of_object(&current)?;
-        let viewer = actor.viewer();
-        let vis = visibility(&viewer, &access.item());
-        // Someone who may not see the item is told it does not exist.
-        if vis == Visibility::Hidden {
-            return Err(AppError::not_found("item"));
-        }
+        let (current, access) = load_known(c, &actor.viewer(), id)?;
         let is_submitter = access.submitter == actor.org_id;
         // Submitters withdraw what they may share: procurement teams their assessments.
         let may_share_this = actor.may_share()
