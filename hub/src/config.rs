@@ -35,6 +35,12 @@ pub struct Config {
     /// Which submissions are published at once and which wait for a coordinator;
     /// coordinators can replace it at run time (stored in the database, which wins).
     pub moderation: crate::services::moderation::Policy,
+    /// How supplier ratings are computed (thresholds, tiers, the score move that makes a
+    /// rating-change event). Changing them recomputes every stored rating at start.
+    pub ratings: renkei_schema::supply::rating::RatingRules,
+    /// How often stored ratings are checked for changes by time alone (an assessment
+    /// expiring, the newest one going stale).
+    pub rating_sweep_seconds: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -94,6 +100,8 @@ impl Default for Config {
             limits: Limits::default(),
             moderation: Default::default(),
             indicators: IndicatorPolicy::default(),
+            ratings: Default::default(),
+            rating_sweep_seconds: 600,
         }
     }
 }

@@ -130,6 +130,7 @@ impl Hub {
         };
         let hub = Arc::new(hub);
         hub.start_indicator_index();
+        hub.start_rating_upkeep();
         Ok(hub)
     }
 
@@ -164,6 +165,61 @@ impl Hub {
         });
     }
 
+    /// Keeps stored supplier ratings current: recomputes them all when the rating rules
+    /// changed (or were never applied), then, periodically, refreshes those that time
+    /// alone has changed (an assessment expired, the newest went stale).
+    fn start_rating_upkeep(self: &Arc<Self>) {
+        let weak = Arc::downgrade(self);
+        let every = std::time::Duration::from_secs(self.config.rating_sweep_seconds.max(1));
+        tokio::spawn(async move {
+            let mut first = true;
+            loop {
+                let Some(hub) = weak.upgrade() else { return };
+                let check_rules = first;
+                let result = tokio::task::spawn_blocking(move || -> AppResult<()> {
+                    use crate::services::ratings;
+                    let mut conn = hub.pool.get().map_err(AppError::from)?;
+                    let origin = hub.origin();
+                    if check_rules && ratings::rules_changed(&mut conn, &hub.config.ratings)? {
+                        let t0 = std::time::Instant::now();
+                        let done = ratings::recompute_all(&mut conn, &origin)?;
+                        ratings::note_rules(&mut conn, &hub.config.ratings)?;
+                        tracing::info!(?done, seconds = t0.elapsed().as_secs_f64(), "ratings recomputed for new rules");
+                    }
+                    let done = ratings::refresh_due(&mut conn, &origin, chrono::Utc::now())?;
+                    if done.suppliers > 0 {
+                        tracing::info!(?done, "ratings refreshed for expiries and staleness");
+                    }
+                    Ok(())
+                })
+                .await;
+                match result {
+                    Ok(Ok(())) => first = false,
+                    Ok(Err(e)) => tracing::warn!(?e, "rating upkeep failed"),
+                    Err(e) => tracing::error!(%e, "rating upkeep task failed"),
+                }
+                tokio::time::sleep(every).await;
+            }
+        });
+    }
+
+    /// Recomputes every stored rating in the background (after a new scheme version).
+    pub fn recompute_ratings(self: &Arc<Self>) {
+        let hub = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let t0 = std::time::Instant::now();
+            let result = hub
+                .pool
+                .get()
+                .map_err(AppError::from)
+                .and_then(|mut conn| crate::services::ratings::recompute_all(&mut conn, &hub.origin()));
+            match result {
+                Ok(done) => tracing::info!(?done, seconds = t0.elapsed().as_secs_f64(), "ratings recomputed"),
+                Err(e) => tracing::warn!(?e, "recomputing ratings failed"),
+            }
+        });
+    }
+
     /// Brings this process's caches up to date with versions it has just committed.
     pub fn note_committed<'a>(&self, rows: impl IntoIterator<Item = &'a ObjectRow>) -> AppResult<()> {
         let rows: Vec<&ObjectRow> = rows.into_iter().collect();
@@ -175,7 +231,7 @@ impl Hub {
     }
 
     pub fn origin(&self) -> Origin<'_> {
-        Origin { hub_id: &self.hub_id, keys: &self.keys }
+        Origin { hub_id: &self.hub_id, keys: &self.keys, rating_rules: &self.config.ratings }
     }
 
     /// Counts new versions and, past a threshold, refreshes the planner statistics in

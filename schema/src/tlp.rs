@@ -208,6 +208,28 @@ pub fn may_read(viewer: &Viewer<'_>, item: &ItemAccess<'_>) -> bool {
     visibility(viewer, item) == Visibility::Full
 }
 
+/// An organisation named on no item: the viewer every organisation is, for an item
+/// that names neither it as submitter nor as a recipient.
+pub const OUTSIDER: &str = "(any organisation not named on the item)";
+
+/// The organisations (among those the item names: submitter and RED recipients) that
+/// may read the item when an organisation it does not name may not, or the reverse.
+/// Everyone else reads it exactly as [`OUTSIDER`] does, since the policy tells
+/// organisations apart only by these names. Derived views shared per audience (supplier
+/// ratings) are computed once for the outsider and once for each of these.
+pub fn readers_apart<'a>(item: &ItemAccess<'a>, role: ViewerRole) -> Vec<&'a str> {
+    let outsider = may_read(&Viewer { org: OUTSIDER, role }, item);
+    std::iter::once(item.submitter)
+        .chain(item.recipients.iter().map(String::as_str))
+        .filter(|org| may_read(&Viewer { org, role }, item) != outsider)
+        .fold(Vec::new(), |mut orgs, org| {
+            if !orgs.contains(&org) {
+                orgs.push(org);
+            }
+            orgs
+        })
+}
+
 /// Whether the viewer may learn which organisation submitted the item. Anonymous
 /// items name their submitter only to the coordinators and to the submitter itself.
 pub fn may_see_submitter(viewer: &Viewer<'_>, item: &ItemAccess<'_>) -> bool {
@@ -364,6 +386,43 @@ mod tests {
             }
         }
         assert!(failures.is_empty(), "policy table:\n{printed}\nmismatches:\n{}", failures.join("\n"));
+    }
+
+    /// Everyone but the orgs `readers_apart` names reads an item as the outsider does,
+    /// and each org it names reads it differently: checked against the policy itself
+    /// for every label, status, role and anonymity, with unnamed orgs of several shapes.
+    #[test]
+    fn readers_apart_are_exactly_the_orgs_that_read_unlike_an_outsider() {
+        let recipients = vec![RECIPIENT.to_string(), SUBMITTER.to_string()];
+        let unnamed = [OTHER, "", "org-recipient-2", "ORG-SUBMITTER", OUTSIDER];
+        let mut published_red_apart = None;
+        for anonymous in [false, true] {
+            for status in Status::ALL {
+                for tlp in Tlp::ALL {
+                    let recips: &[String] = if tlp == Tlp::Red { &recipients } else { &[] };
+                    let item = ItemAccess { tlp, recipients: recips, status, submitter: SUBMITTER, anonymous };
+                    for role in [ViewerRole::Member, ViewerRole::Coordinator] {
+                        let apart = readers_apart(&item, role);
+                        let outsider = may_read(&Viewer { org: OUTSIDER, role }, &item);
+                        for org in unnamed {
+                            assert_eq!(may_read(&Viewer { org, role }, &item), outsider, "{org} {status:?} {tlp}");
+                        }
+                        for org in [SUBMITTER, RECIPIENT] {
+                            let differs = may_read(&Viewer { org, role }, &item) != outsider;
+                            assert_eq!(apart.contains(&org), differs, "{org} {status:?} {tlp} {role:?}");
+                        }
+                        if status == Status::Published && tlp == Tlp::Red && role == ViewerRole::Member {
+                            published_red_apart = Some(apart.clone());
+                        }
+                        if status == Status::Published && tlp != Tlp::Red {
+                            assert!(apart.is_empty(), "a published {tlp} item reads the same for everyone");
+                        }
+                    }
+                }
+            }
+        }
+        // The submitter is named twice (also as a recipient) but listed once.
+        assert_eq!(published_red_apart, Some(vec![SUBMITTER, RECIPIENT]));
     }
 
     #[test]

@@ -120,7 +120,13 @@ fn assessments_flow(backend: Backend) {
     assert_eq!(seen(&tc), vec![green.clone()], "coordinators not named do not read RED content");
     let (items, _) = hub.follow_changes(&t3, None, 100);
     let types: Vec<&str> = items.iter().filter_map(|i| i["object"]["type"].as_str()).collect();
-    assert_eq!(types, vec!["x-renkei-supplier-assessment"], "the feed carries the assessment as custom STIX");
+    // The assessment as custom STIX, then the rating change it caused (the first rating);
+    // nothing of the RED one, not even a change of Member Three's rating.
+    assert_eq!(
+        types,
+        vec!["x-renkei-supplier-assessment", "x-renkei-rating-change"],
+        "the feed carries the assessment as custom STIX"
+    );
     let node =
         hub.gql(&t3, "query($id: ID!) { node(id: $id) { ... on SupplierAssessment { id } } }", json!({"id": red}));
     assert!(node["node"].is_null());

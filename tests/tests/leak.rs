@@ -177,10 +177,15 @@ fn leak_test(backend: Backend) {
         .expect("id")
         .to_string();
     expected.insert(a_green, ("assessment", all.clone()));
+    // The RED one answers every criterion, so the ratings resting on it change in a way
+    // that matters (a rating-change event for its readers alone).
+    let mut red_input = assessment(4);
+    red_input["results"] =
+        json!((1..=11).map(|i| json!({"criterion": format!("HB64-{i:02}"), "answer": 4})).collect::<Vec<_>>());
     let a_red = hub.gql(
         &token("M2"),
         submit,
-        json!({"i": assessment(4), "s": {"tlp": "RED", "recipients": [m1], "anonymous": true}}),
+        json!({"i": red_input, "s": {"tlp": "RED", "recipients": [m1], "anonymous": true}}),
     )["submitAssessment"]["id"]
         .as_str()
         .expect("id")
@@ -284,10 +289,22 @@ fn leak_test(backend: Backend) {
         let (items, _) = hub.follow_changes(&viewer.token, None, 3);
         let seen: BTreeSet<String> = items
             .iter()
-            .filter(|i| i["deleted"] == json!(false))
+            .filter(|i| i["deleted"] == json!(false) && i["type"] != "rating-change")
             .filter_map(|i| i["id"].as_str().map(str::to_string))
             .collect();
         check("changes", seen, want(None));
+        // Rating-change events in the feed name only assessments the viewer may read,
+        // before and after, and the last one states the viewer's own rating.
+        let rating_changes: Vec<&Value> = items.iter().filter(|i| i["type"] == "rating-change").collect();
+        let rested_on: BTreeSet<String> = rating_changes
+            .iter()
+            .flat_map(|c| ["previous", "current"].map(|side| c["object"][side]["inputs"].clone()))
+            .flat_map(|inputs| inputs.as_array().cloned().unwrap_or_default())
+            .filter_map(|i| i.as_str().map(str::to_string))
+            .collect();
+        let unreadable: BTreeSet<String> = rested_on.difference(&want(Some("assessment"))).cloned().collect();
+        check("rating changes resting on unreadable assessments", unreadable, BTreeSet::new());
+        let last_score = rating_changes.last().map(|c| c["object"]["current"]["score"].clone());
         // The export for firewalls: exactly the live indicators the viewer may see.
         let (status, csv) = hub.get_as(&viewer.token, "/export/indicators?format=csv");
         assert_eq!(status, 200, "{csv}");
@@ -309,6 +326,12 @@ fn leak_test(backend: Backend) {
             .filter_map(|i| i.as_str().map(str::to_string))
             .collect();
         check("rating inputs", inputs, want(Some("assessment")));
+        let live_score = data["supplier"]["rating"]["score"].as_f64().map(|s| json!(s.round() as i64));
+        check(
+            "the last rating change's score",
+            BTreeSet::from([format!("{last_score:?}")]),
+            BTreeSet::from([format!("{live_score:?}")]),
+        );
         responses.push(data);
         // RED items the coordinators are not named on: their existence, for them alone.
         let (status, body) =

@@ -129,11 +129,18 @@ impl Supplier {
     /// only from the assessments the caller may read: never typed in, and never
     /// revealing an assessment the caller may not see.
     async fn rating(&self, ctx: &Context<'_>, scheme_id: Option<String>) -> async_graphql::Result<SupplierRating> {
-        let who = identity(ctx)?;
-        let supplier = self.id.0.clone();
-        let scheme_id = scheme_id.unwrap_or_else(|| renkei_schema::supply::scheme::HANDBOOK_SCHEME_ID.into());
-        let rating = hub(ctx).db(move |_, c| suppliers::rating(c, &who.viewer(), &supplier, &scheme_id)).await?;
-        Ok(rating.into())
+        rating_of(ctx, self.id.0.clone(), None, scheme_id).await
+    }
+
+    /// The changes of this rating that mattered (tier, score by the configured delta,
+    /// flags), newest first, as the caller was told of them in the change feed.
+    async fn rating_history(
+        &self,
+        ctx: &Context<'_>,
+        scheme_id: Option<String>,
+        first: Option<i32>,
+    ) -> async_graphql::Result<Vec<RatingChangeOut>> {
+        history_of(ctx, self.id.0.clone(), scheme_id, first).await
     }
 
     /// The supplier's offerings the caller may see.
@@ -146,6 +153,7 @@ impl Supplier {
 }
 
 #[derive(SimpleObject, Clone)]
+#[graphql(complex)]
 pub struct Offering {
     pub id: ID,
     pub supplier_id: ID,
@@ -171,6 +179,116 @@ impl From<OfferingRow> for Offering {
             sectors: list(&r.sectors),
             subcontractors: list(&r.subcontractors).into_iter().map(ID).collect(),
             status: status_of(&r.status),
+        }
+    }
+}
+
+#[ComplexObject]
+impl Offering {
+    /// The offering's own rating: from the assessments (the caller may read) that name it.
+    async fn rating(&self, ctx: &Context<'_>, scheme_id: Option<String>) -> async_graphql::Result<SupplierRating> {
+        rating_of(ctx, self.supplier_id.0.clone(), Some(self.id.0.clone()), scheme_id).await
+    }
+
+    /// The changes of the offering's rating that mattered, newest first.
+    async fn rating_history(
+        &self,
+        ctx: &Context<'_>,
+        scheme_id: Option<String>,
+        first: Option<i32>,
+    ) -> async_graphql::Result<Vec<RatingChangeOut>> {
+        history_of(ctx, self.id.0.clone(), scheme_id, first).await
+    }
+}
+
+async fn rating_of(
+    ctx: &Context<'_>,
+    supplier: String,
+    offering: Option<String>,
+    scheme_id: Option<String>,
+) -> async_graphql::Result<SupplierRating> {
+    let who = identity(ctx)?;
+    let scheme_id = scheme_id.unwrap_or_else(|| renkei_schema::supply::scheme::HANDBOOK_SCHEME_ID.into());
+    let rating = hub(ctx)
+        .db(move |hub, c| {
+            suppliers::rating(c, &hub.config.ratings, &who.viewer(), &supplier, offering.as_deref(), &scheme_id)
+        })
+        .await?;
+    Ok(rating.into())
+}
+
+async fn history_of(
+    ctx: &Context<'_>,
+    subject: String,
+    scheme_id: Option<String>,
+    first: Option<i32>,
+) -> async_graphql::Result<Vec<RatingChangeOut>> {
+    let who = identity(ctx)?;
+    let first = page_size(first, hub(ctx).config.limits.max_page, 100)?;
+    let scheme_id = scheme_id.unwrap_or_else(|| renkei_schema::supply::scheme::HANDBOOK_SCHEME_ID.into());
+    let events = hub(ctx)
+        .db(move |_, c| crate::services::ratings::history(c, &who.viewer(), &subject, &scheme_id, first))
+        .await?;
+    Ok(events.into_iter().map(RatingChangeOut::from).collect())
+}
+
+/// What a rating was, before or after a change.
+#[derive(SimpleObject)]
+pub struct RatingSummaryOut {
+    /// 0–100, rounded.
+    pub score: Option<i64>,
+    pub tier: Option<String>,
+    pub flags: Vec<String>,
+    pub coverage_percent: i64,
+    pub assessor_count: i32,
+    pub inputs: Vec<ID>,
+}
+
+impl From<renkei_schema::supply::change::RatingSummary> for RatingSummaryOut {
+    fn from(s: renkei_schema::supply::change::RatingSummary) -> Self {
+        RatingSummaryOut {
+            score: s.score,
+            tier: s.tier,
+            flags: s.flags.iter().map(|f| f.as_str().to_string()).collect(),
+            coverage_percent: s.coverage_percent,
+            assessor_count: i32::try_from(s.assessor_count).unwrap_or(i32::MAX),
+            inputs: s.inputs.into_iter().map(ID).collect(),
+        }
+    }
+}
+
+/// A rating change that mattered (also an `x-renkei-rating-change` entry of `changes`).
+#[derive(SimpleObject)]
+pub struct RatingChangeOut {
+    pub id: ID,
+    pub at: String,
+    pub supplier_id: ID,
+    /// Set when the rating is an offering's.
+    pub offering_id: Option<ID>,
+    pub scheme_id: String,
+    pub previous: RatingSummaryOut,
+    pub current: RatingSummaryOut,
+    /// Why it matters, in English (e.g. `tier A -> B`, `STALE raised`).
+    pub reasons: Vec<String>,
+    /// The same in Japanese.
+    pub reasons_ja: Vec<String>,
+    /// Whether it is a change for the worse.
+    pub worsened: bool,
+}
+
+impl From<renkei_schema::supply::change::RatingChange> for RatingChangeOut {
+    fn from(e: renkei_schema::supply::change::RatingChange) -> Self {
+        RatingChangeOut {
+            id: ID(e.id),
+            at: e.created,
+            supplier_id: ID(e.supplier_ref),
+            offering_id: e.offering_ref.map(ID),
+            scheme_id: e.scheme,
+            previous: e.previous.into(),
+            current: e.current.into(),
+            reasons: e.reasons.iter().map(|r| r.en.clone()).collect(),
+            reasons_ja: e.reasons.iter().map(|r| r.ja.clone()).collect(),
+            worsened: e.worsened,
         }
     }
 }
@@ -222,6 +340,12 @@ pub struct SupplierFilter {
     /// Only suppliers with no valid assessment the caller may read.
     #[graphql(default)]
     pub no_valid_assessment: bool,
+    /// Only suppliers whose rating (or an offering's) worsened, as the caller sees it,
+    /// within this many days (e.g. 90).
+    pub worsened_within_days: Option<i32>,
+    /// Only suppliers with an offering serving one of these sectors.
+    #[graphql(default)]
+    pub sectors: Vec<String>,
 }
 
 #[derive(Default)]
@@ -258,10 +382,22 @@ impl SupplierQuery {
                     })
                     .collect::<Result<_, _>>()?,
                 no_valid_assessment: f.no_valid_assessment,
+                worsened_within_days: match f.worsened_within_days {
+                    None => None,
+                    Some(d) => Some(u32::try_from(d).ok().filter(|d| *d <= 36_500).ok_or_else(|| {
+                        crate::error::AppError::invalid(
+                            format!("worsenedWithinDays {d}: expected 0 to 36500"),
+                            format!("worsenedWithinDays（{d}）は0〜36500で指定してください"),
+                        )
+                    })?),
+                },
+                sectors: f.sectors,
             },
             None => suppliers::RatingFilter::default(),
         };
-        let rows = hub(ctx).db(move |_, c| suppliers::search_rated(c, &who, query.as_deref(), &filter, first)).await?;
+        let rows = hub(ctx)
+            .db(move |hub, c| suppliers::search_rated(c, &who, &hub.config.ratings, query.as_deref(), &filter, first))
+            .await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
@@ -422,6 +558,9 @@ impl SchemeMutation {
         };
         let reference_only = input.reference_only;
         let stored = hub(ctx).db(move |_, c| suppliers::add_scheme(c, &who, scheme, reference_only)).await?;
+        // Ratings follow a scheme's latest version: recompute the stored ones (in the
+        // background; `supplier(id).rating` uses the new version at once).
+        hub(ctx).recompute_ratings();
         Ok(scheme_out((stored, reference_only)))
     }
 }
@@ -620,7 +759,9 @@ impl AssessmentMutation {
     /// assessment does not count towards ratings. Answers the dispute's id.
     async fn record_dispute(&self, ctx: &Context<'_>, assessment: ID, statement: String) -> async_graphql::Result<ID> {
         let who = identity(ctx)?;
-        let id = hub(ctx).db(move |_, c| suppliers::record_dispute(c, &who, &assessment, &statement)).await?;
+        let id = hub(ctx)
+            .db(move |hub, c| suppliers::record_dispute(c, &hub.origin(), &who, &assessment, &statement))
+            .await?;
         Ok(ID(id))
     }
 
@@ -635,7 +776,7 @@ impl AssessmentMutation {
     ) -> async_graphql::Result<ID> {
         let who = identity(ctx)?;
         let target = dispute.0.clone();
-        hub(ctx).db(move |_, c| suppliers::resolve_dispute(c, &who, &target, upheld, &reason)).await?;
+        hub(ctx).db(move |hub, c| suppliers::resolve_dispute(c, &hub.origin(), &who, &target, upheld, &reason)).await?;
         Ok(dispute)
     }
 

@@ -8,6 +8,7 @@ pub mod directory;
 pub mod indicator_index;
 pub mod kinds;
 pub mod moderation;
+pub mod ratings;
 pub mod revision;
 pub mod sharing;
 pub mod sightings;

@@ -36,6 +36,8 @@ pub struct Sharing {
 pub struct Origin<'a> {
     pub hub_id: &'a str,
     pub keys: &'a HubKeys,
+    /// How ratings derived from what is written are computed (configured).
+    pub rating_rules: &'a renkei_schema::supply::rating::RatingRules,
 }
 
 fn parse_recipients(json_text: &str) -> Vec<String> {
@@ -179,9 +181,13 @@ pub fn normalize_indicators(input: Vec<(IndicatorType, String, Option<String>)>)
     Ok(bodies)
 }
 
-fn max_seq(conn: &mut DbConn) -> QueryResult<i64> {
-    let max: Option<i64> = object_versions::table.select(diesel::dsl::max(object_versions::seq)).first(conn)?;
-    Ok(max.unwrap_or(0))
+/// The last sequence number taken: by an object version or a rating-change event
+/// (both are entries of the change feed).
+pub fn max_seq(conn: &mut DbConn) -> QueryResult<i64> {
+    use crate::store::schema::rating_events;
+    let versions: Option<i64> = object_versions::table.select(diesel::dsl::max(object_versions::seq)).first(conn)?;
+    let events: Option<i64> = rating_events::table.select(diesel::dsl::max(rating_events::seq)).first(conn)?;
+    Ok(versions.unwrap_or(0).max(events.unwrap_or(0)))
 }
 
 /// A new version's `modified`: now, but strictly after the previous version's.
@@ -481,6 +487,19 @@ pub fn publish_new(
         }
         let queued = record_queued(c, actor, &rows, routes)?;
         record_subjects(c, &rows, &parts)?;
+        // Published assessments change their suppliers' ratings (pending ones do not count).
+        let mut rated: Vec<String> = rows
+            .iter()
+            .zip(&parts)
+            .filter(|(row, _)| row.status == Status::Published.as_str())
+            .filter_map(|(_, (_, body))| match body {
+                Body::Assessment(a) => Some(a.supplier_id.clone()),
+                _ => None,
+            })
+            .collect();
+        rated.sort();
+        rated.dedup();
+        super::ratings::refresh(c, origin, &rated, Utc::now())?;
         let kinds: Vec<&str> = rows.iter().map(|r| r.kind.as_str()).collect::<HashSet<_>>().into_iter().collect();
         audit::append(
             c,
@@ -531,6 +550,11 @@ pub fn write_next_version(
     let version = version_row(&row, Some(current), stix, signature);
     diesel::insert_into(object_versions::table).values(&version).execute(c)?;
     diesel::update(objects::table.find(&current.id)).set(&row).execute(c)?;
+    // Any new version of an assessment (published, relabelled, corrected, revoked) can
+    // change its supplier's ratings.
+    if let Body::Assessment(a) = body {
+        super::ratings::refresh(c, origin, std::slice::from_ref(&a.supplier_id), Utc::now())?;
+    }
     Ok(row)
 }
 
@@ -805,8 +829,9 @@ pub struct FeedPage {
 }
 
 /// Versions the viewer may see after `after`, in sequence order, with tombstones for
-/// what it held and may hold no longer. Scans at most `scan_cap` rows per call so a
-/// member who may see few items still gets a cursor that moves on.
+/// what it held and may hold no longer, and the rating-change events of its audience
+/// (see `ratings::reaches`). Scans at most `scan_cap` rows per call so a member who may
+/// see few items still gets a cursor that moves on.
 pub fn changes(
     conn: &mut DbConn,
     viewer: &Viewer<'_>,
@@ -814,6 +839,9 @@ pub fn changes(
     limit: usize,
     scan_cap: usize,
 ) -> AppResult<FeedPage> {
+    use crate::store::models::RatingEventRow;
+    use crate::store::schema::rating_events;
+    let own_audiences = super::ratings::own_audiences(conn, viewer.org)?;
     let mut items = Vec::with_capacity(limit.min(10_000));
     let mut cursor = after;
     let mut scanned = 0usize;
@@ -829,53 +857,100 @@ pub fn changes(
                 .select(VersionRow::as_select()),
             VersionRow
         )?;
-        let exhausted = (rows.len() as i64) < batch;
-        for row in rows {
-            let current = Access::parse(&row.tlp, &row.recipients, &row.status, &row.submitter_org, row.anonymous)?;
-            let previous = match (&row.prev_tlp, &row.prev_recipients, &row.prev_status) {
-                (Some(t), Some(r), Some(s)) => Some(Access::parse(t, r, s, &row.submitter_org, row.anonymous)?),
-                _ => None,
+        let events: Vec<RatingEventRow> = rating_events::table
+            .filter(rating_events::seq.gt(cursor))
+            .order(rating_events::seq.asc())
+            .limit(batch)
+            .select(RatingEventRow::as_select())
+            .load(conn)?;
+        // Entries are known complete only up to the end of the shorter-reaching batch.
+        let end_of = |full: bool, last: Option<i64>| if full { last.unwrap_or(i64::MAX) } else { i64::MAX };
+        let upto = end_of(rows.len() as i64 == batch, rows.last().map(|r| r.seq))
+            .min(end_of(events.len() as i64 == batch, events.last().map(|e| e.seq)));
+        let exhausted = upto == i64::MAX;
+        let mut events = events.into_iter().filter(|e| e.seq <= upto).peekable();
+        let mut rows = rows.into_iter().filter(|r| r.seq <= upto).peekable();
+        loop {
+            let next_event = events.peek().map(|e| e.seq);
+            let next_row = rows.peek().map(|r| r.seq);
+            let item = match (next_row, next_event) {
+                (None, None) => break,
+                (Some(r), Some(e)) if e < r => events.next().and_then(|e| rating_item(e, viewer.org, &own_audiences)),
+                (None, Some(_)) => events.next().and_then(|e| rating_item(e, viewer.org, &own_audiences)),
+                _ => match rows.next() {
+                    Some(row) => version_item(viewer, row)?,
+                    None => None,
+                },
             };
-            let entry = feed_entry(viewer, &current.item(), previous.as_ref().map(|p| p.item()).as_ref());
-            if entry != FeedEntry::Skip && items.len() == limit {
+            let seq = next_row.into_iter().chain(next_event).min().unwrap_or(cursor);
+            if item.is_some() && items.len() == limit {
                 return Ok(FeedPage { items, cursor, has_more: true });
             }
-            cursor = row.seq;
+            cursor = seq;
             scanned += 1;
-            match entry {
-                FeedEntry::Version => items.push(FeedItem {
-                    seq: row.seq,
-                    id: row.object_id,
-                    kind: row.kind,
-                    revision: row.revision,
-                    tlp: row.tlp,
-                    deleted: false,
-                    stix: Some(row.stix),
-                    signature: Some(row.signature),
-                }),
-                FeedEntry::Tombstone => items.push(FeedItem {
-                    seq: row.seq,
-                    id: row.object_id,
-                    kind: row.kind,
-                    revision: row.revision,
-                    // The label the follower knew, not the one it lost access by.
-                    tlp: row.prev_tlp.unwrap_or(row.tlp),
-                    deleted: true,
-                    stix: None,
-                    signature: None,
-                }),
-                FeedEntry::Skip => {}
-            }
+            items.extend(item);
         }
         if exhausted {
             return Ok(FeedPage { items, cursor, has_more: false });
         }
+        cursor = upto;
         // A full page (or enough scanning) ends here rather than fetching another
         // batch only to stop at its first visible row.
         if items.len() == limit || scanned >= scan_cap {
             return Ok(FeedPage { items, cursor, has_more: true });
         }
     }
+}
+
+/// What the viewer gets of one version: the version, a tombstone, or nothing.
+fn version_item(viewer: &Viewer<'_>, row: VersionRow) -> AppResult<Option<FeedItem>> {
+    let current = Access::parse(&row.tlp, &row.recipients, &row.status, &row.submitter_org, row.anonymous)?;
+    let previous = match (&row.prev_tlp, &row.prev_recipients, &row.prev_status) {
+        (Some(t), Some(r), Some(s)) => Some(Access::parse(t, r, s, &row.submitter_org, row.anonymous)?),
+        _ => None,
+    };
+    Ok(match feed_entry(viewer, &current.item(), previous.as_ref().map(|p| p.item()).as_ref()) {
+        FeedEntry::Version => Some(FeedItem {
+            seq: row.seq,
+            id: row.object_id,
+            kind: row.kind,
+            revision: row.revision,
+            tlp: row.tlp,
+            deleted: false,
+            stix: Some(row.stix),
+            signature: Some(row.signature),
+        }),
+        FeedEntry::Tombstone => Some(FeedItem {
+            seq: row.seq,
+            id: row.object_id,
+            kind: row.kind,
+            revision: row.revision,
+            // The label the follower knew, not the one it lost access by.
+            tlp: row.prev_tlp.unwrap_or(row.tlp),
+            deleted: true,
+            stix: None,
+            signature: None,
+        }),
+        FeedEntry::Skip => None,
+    })
+}
+
+/// A rating-change event, if it is for the viewer's audience.
+fn rating_item(
+    e: crate::store::models::RatingEventRow,
+    org: &str,
+    own_audiences: &std::collections::HashMap<String, i64>,
+) -> Option<FeedItem> {
+    super::ratings::reaches(&e.audience, &e.supplier_id, e.seq, org, own_audiences).then(|| FeedItem {
+        seq: e.seq,
+        id: e.id,
+        kind: super::ratings::FEED_KIND.into(),
+        revision: 1,
+        tlp: e.tlp,
+        deleted: false,
+        stix: Some(e.stix),
+        signature: Some(e.signature),
+    })
 }
 
 /// The submitter of an object as this viewer may know it: `None` when hidden.

@@ -17,6 +17,7 @@ use renkei_schema::supply::scheme::{Scheme, MAX_ANSWER};
 use renkei_schema::tlp::Viewer;
 
 use super::audit::{self, AuditEvent};
+use super::sharing::Origin;
 use crate::auth::Identity;
 use crate::error::{AppError, AppResult};
 use crate::store::models::{ObjectRow, OfferingRow, SupplierRow};
@@ -296,9 +297,8 @@ pub fn offerings_of(conn: &mut DbConn, actor: &Identity, supplier_id: &str) -> A
     Ok(rows.into_iter().filter(|o| visible(actor, &o.status, o.proposed_by.as_deref())).collect())
 }
 
-/// Suppliers whose names (either language), aliases or corporate number contain the
-/// query, as the actor may see them; at most `first`.
-/// Procurement filters on the rating (under the built-in scheme, as the viewer may see it).
+/// Procurement filters on the rating each viewer sees (under the built-in scheme) and
+/// on what the supplier offers.
 #[derive(Debug, Clone, Default)]
 pub struct RatingFilter {
     /// Only these tiers.
@@ -307,54 +307,148 @@ pub struct RatingFilter {
     pub flags: Vec<renkei_schema::supply::rating::Flag>,
     /// Only suppliers with no valid assessment the viewer may read.
     pub no_valid_assessment: bool,
+    /// Only suppliers whose rating (or an offering's) worsened for the viewer within
+    /// this many days.
+    pub worsened_within_days: Option<u32>,
+    /// Only suppliers with an offering serving one of these sectors.
+    pub sectors: Vec<String>,
 }
 
 impl RatingFilter {
-    fn is_empty(&self) -> bool {
-        self.tiers.is_empty() && self.flags.is_empty() && !self.no_valid_assessment
+    fn on_rating(&self) -> bool {
+        !self.tiers.is_empty() || !self.flags.is_empty() || self.no_valid_assessment
     }
 
-    fn admits(&self, r: &Rating) -> bool {
-        (self.tiers.is_empty() || r.tier.as_ref().is_some_and(|t| self.tiers.contains(t)))
-            && self.flags.iter().all(|f| r.flags.contains(f))
-            && (!self.no_valid_assessment || r.inputs.is_empty())
+    /// Whether a stored rating summary (tier, `,FLAG,` text, anything valid read) passes.
+    fn admits(&self, tier: Option<&str>, flags: &str, has_inputs: bool) -> bool {
+        (self.tiers.is_empty() || tier.is_some_and(|t| self.tiers.iter().any(|x| x == t)))
+            && self.flags.iter().all(|f| flags.contains(&format!(",{},", f.as_str())))
+            && (!self.no_valid_assessment || !has_inputs)
     }
 }
 
-/// [`search`], keeping the suppliers whose rating (for this viewer) passes `filter`.
+/// Suppliers whose names (either language), aliases or corporate number contain the
+/// query, as the actor may see them, in Japanese-name order, passing `filter` on the
+/// rating the actor sees (read from the stored ratings); at most `first`.
 pub fn search_rated(
     conn: &mut DbConn,
     actor: &Identity,
+    rules: &RatingRules,
     query: Option<&str>,
     filter: &RatingFilter,
     first: usize,
 ) -> AppResult<Vec<SupplierRow>> {
-    if filter.is_empty() {
-        return search(conn, actor, query, first);
+    let viewer = actor.viewer();
+    let scheme_id = renkei_schema::supply::scheme::HANDBOOK_SCHEME_ID;
+    let mut keep: Option<std::collections::HashSet<String>> = None;
+    let mut narrow = |ids: std::collections::HashSet<String>| {
+        keep = Some(match keep.take() {
+            Some(k) => k.intersection(&ids).cloned().collect(),
+            None => ids,
+        });
+    };
+    if !filter.sectors.is_empty() {
+        narrow(serving_sectors(conn, actor, &filter.sectors)?);
     }
-    // The scheme is read once for all the ratings.
-    let scheme = known_scheme(conn, renkei_schema::supply::scheme::HANDBOOK_SCHEME_ID)?;
+    if let Some(days) = filter.worsened_within_days {
+        let since = Utc::now() - chrono::Duration::days(i64::from(days));
+        narrow(super::ratings::worsened_since(conn, &viewer, scheme_id, since)?);
+    }
+    let summaries =
+        if filter.on_rating() { Some(super::ratings::current_summaries(conn, &viewer, scheme_id)?) } else { None };
+    // A supplier without a stored rating has the rating of nothing.
+    let empty = {
+        let scheme = known_scheme(conn, scheme_id)?;
+        let r = rate(&scheme, &[], rules, Utc::now());
+        let flags: String = r.flags.iter().fold(String::from(","), |s, f| s + f.as_str() + ",");
+        (r.tier, flags)
+    };
+    let passes = |id: &str| -> bool {
+        if keep.as_ref().is_some_and(|k| !k.contains(id)) {
+            return false;
+        }
+        match (&summaries, summaries.as_ref().and_then(|s| s.get(id))) {
+            (None, _) => true,
+            (Some(_), Some(r)) => filter.admits(r.tier.as_deref(), &r.flags, r.has_inputs),
+            (Some(_), None) => filter.admits(empty.0.as_deref(), &empty.1, false),
+        }
+    };
     let mut out = Vec::new();
-    for row in search(conn, actor, query, usize::MAX)? {
-        if out.len() == first {
-            break;
+    let mut after: Option<(String, String)> = None;
+    // Candidates in name order, a page at a time, until `first` pass.
+    loop {
+        let page = search_page(conn, actor, query, after.as_ref(), 500)?;
+        let exhausted = page.len() < 500;
+        after = page.last().map(|r| (r.name_ja.clone(), r.id.clone()));
+        for row in page {
+            if passes(&row.id) {
+                out.push(row);
+                if out.len() == first {
+                    return Ok(out);
+                }
+            }
         }
-        if filter.admits(&rating_under(conn, &actor.viewer(), &row.id, &scheme)?) {
-            out.push(row);
+        if exhausted {
+            return Ok(out);
         }
     }
-    Ok(out)
 }
 
-pub fn search(conn: &mut DbConn, actor: &Identity, query: Option<&str>, first: usize) -> AppResult<Vec<SupplierRow>> {
+/// Suppliers with an offering (that the actor may see) serving one of these sectors.
+fn serving_sectors(
+    conn: &mut DbConn,
+    actor: &Identity,
+    sectors: &[String],
+) -> AppResult<std::collections::HashSet<String>> {
+    let wanted: Vec<String> = sectors.iter().map(|s| s.trim().to_string()).collect();
+    let rows: Vec<(String, String, String, Option<String>)> = offerings::table
+        .select((offerings::supplier_id, offerings::sectors, offerings::status, offerings::proposed_by))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter(|(_, _, status, by)| visible(actor, status, by.as_deref()))
+        .filter(|(_, json, _, _)| {
+            serde_json::from_str::<Vec<String>>(json).is_ok_and(|served| served.iter().any(|s| wanted.contains(s)))
+        })
+        .map(|(supplier, _, _, _)| supplier)
+        .collect())
+}
+
+/// One page of suppliers matching the query that the actor may see, in (Japanese name,
+/// id) order after `after`.
+fn search_page(
+    conn: &mut DbConn,
+    actor: &Identity,
+    query: Option<&str>,
+    after: Option<&(String, String)>,
+    limit: i64,
+) -> AppResult<Vec<SupplierRow>> {
     let mut q = suppliers::table.into_boxed();
     if let Some(text) = query.map(str::trim).filter(|t| !t.is_empty()) {
         // LIKE wildcards in the query are matched literally.
         let escaped = text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
         q = q.filter(suppliers::search_text.like(format!("%{escaped}%")).escape('\\'));
     }
-    let rows: Vec<SupplierRow> = q.order(suppliers::name_ja.asc()).select(SupplierRow::as_select()).load(conn)?;
-    Ok(rows.into_iter().filter(|r| visible(actor, &r.status, r.proposed_by.as_deref())).take(first).collect())
+    // Active entries for everyone; proposals for the proposer and the coordinators.
+    if !actor.is_coordinator() {
+        q = q.filter(suppliers::status.eq(ACTIVE).or(suppliers::proposed_by.eq(actor.org_id.clone())));
+    }
+    if let Some((name, id)) = after {
+        q = q.filter(
+            suppliers::name_ja
+                .gt(name.clone())
+                .or(suppliers::name_ja.eq(name.clone()).and(suppliers::id.gt(id.clone()))),
+        );
+    }
+    Ok(q.order((suppliers::name_ja.asc(), suppliers::id.asc()))
+        .limit(limit)
+        .select(SupplierRow::as_select())
+        .load(conn)?)
+}
+
+/// Suppliers matching the query, as the actor may see them; at most `first`.
+pub fn search(conn: &mut DbConn, actor: &Identity, query: Option<&str>, first: usize) -> AppResult<Vec<SupplierRow>> {
+    search_page(conn, actor, query, None, first.min(i64::MAX as usize) as i64)
 }
 
 /// The stored assessment schemes, newest version last per id.
@@ -627,18 +721,8 @@ pub fn visible_assessments(conn: &mut DbConn, viewer: &Viewer<'_>, supplier_id: 
     Ok(out)
 }
 
-/// Who counts as one assessor: a member organisation, the supplier, a named firm or tool.
-fn assessor_key(row: &ObjectRow, body: &AssessmentBody) -> String {
-    match body.assessor {
-        AssessorKind::Member => format!("org:{}", row.submitter_org),
-        AssessorKind::Supplier => "supplier".into(),
-        AssessorKind::ThirdParty => format!("firm:{}", body.assessor_name.as_deref().unwrap_or(&row.submitter_org)),
-        AssessorKind::Automated => format!("tool:{}", body.assessor_name.as_deref().unwrap_or(&row.submitter_org)),
-    }
-}
-
 /// The latest version of a scheme, or UNKNOWN_SCHEME.
-fn known_scheme(conn: &mut DbConn, scheme_id: &str) -> AppResult<Scheme> {
+pub fn known_scheme(conn: &mut DbConn, scheme_id: &str) -> AppResult<Scheme> {
     scheme_of(conn, scheme_id, None)?.ok_or_else(|| {
         AppError::new(
             "UNKNOWN_SCHEME",
@@ -648,36 +732,29 @@ fn known_scheme(conn: &mut DbConn, scheme_id: &str) -> AppResult<Scheme> {
     })
 }
 
-/// The supplier's rating under a scheme, from the assessments this viewer may read.
-pub fn rating(conn: &mut DbConn, viewer: &Viewer<'_>, supplier_id: &str, scheme_id: &str) -> AppResult<Rating> {
+/// The rating of a supplier (or, with `offering`, of one of its offerings) under a
+/// scheme, from the assessments this viewer may read.
+pub fn rating(
+    conn: &mut DbConn,
+    rules: &RatingRules,
+    viewer: &Viewer<'_>,
+    supplier_id: &str,
+    offering: Option<&str>,
+    scheme_id: &str,
+) -> AppResult<Rating> {
     let scheme = known_scheme(conn, scheme_id)?;
-    rating_under(conn, viewer, supplier_id, &scheme)
-}
-
-fn rating_under(conn: &mut DbConn, viewer: &Viewer<'_>, supplier_id: &str, scheme: &Scheme) -> AppResult<Rating> {
-    let mut inputs = Vec::new();
-    let rows = visible_assessments(conn, viewer, supplier_id)?;
-    // An assessment under an open dispute, or whose dispute was upheld, does not count.
-    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    let disputed = disputed(conn, &ids)?;
-    for row in rows {
-        let (env, body) = super::sharing::parts_of(&row)?;
-        let Body::Assessment(b) = body else { continue };
-        if b.scheme_id != scheme.id {
-            continue;
-        }
-        let valid_until =
-            env.valid_until.unwrap_or(b.observed + chrono::Duration::days(i64::from(scheme.default_validity_days)));
-        let mut input = rating_input(&b, valid_until, &row.id, &assessor_key(&row, &b));
-        input.withdrawn = env.status != renkei_schema::tlp::Status::Published || disputed.contains(&row.id);
-        inputs.push(input);
-    }
-    Ok(rate(scheme, &inputs, &RatingRules::default(), Utc::now()))
+    super::ratings::live(conn, rules, viewer, supplier_id, offering, &scheme)
 }
 
 /// Records a supplier's dispute of an assessment (coordinators, who must be able to
 /// read the assessment). Returns the dispute id.
-pub fn record_dispute(conn: &mut DbConn, actor: &Identity, assessment_id: &str, statement: &str) -> AppResult<String> {
+pub fn record_dispute(
+    conn: &mut DbConn,
+    origin: &Origin<'_>,
+    actor: &Identity,
+    assessment_id: &str,
+    statement: &str,
+) -> AppResult<String> {
     use crate::store::schema::assessment_disputes as d;
     if !actor.is_coordinator() {
         return Err(AppError::forbidden("record disputes"));
@@ -721,6 +798,8 @@ pub fn record_dispute(conn: &mut DbConn, actor: &Identity, assessment_id: &str, 
                 source: actor.source.clone(),
             },
         )?;
+        // While the dispute is open the assessment does not count.
+        refresh_supplier_of(c, origin, &row.id)?;
         Ok(id)
     })
 }
@@ -728,6 +807,7 @@ pub fn record_dispute(conn: &mut DbConn, actor: &Identity, assessment_id: &str, 
 /// Resolves an open dispute (coordinators): `upheld` or `dismissed`, with a reason.
 pub fn resolve_dispute(
     conn: &mut DbConn,
+    origin: &Origin<'_>,
     actor: &Identity,
     dispute_id: &str,
     upheld: bool,
@@ -740,13 +820,12 @@ pub fn resolve_dispute(
     let reason = text("reason", reason, 5000)?;
     conn.transaction(|c| {
         acquire_write_lock(c)?;
-        let state: Option<String> = d::table.find(dispute_id).select(d::state).first(c).optional()?;
-        match state.as_deref() {
-            None => return Err(AppError::not_found("dispute")),
-            Some("open") => {}
-            Some(_) => {
-                return Err(AppError::new("NOT_PENDING", "the dispute is already resolved", "この異議は解決済みです"))
-            }
+        let found: Option<(String, String)> =
+            d::table.find(dispute_id).select((d::state, d::assessment_id)).first(c).optional()?;
+        let Some((state, assessment)) = found else { return Err(AppError::not_found("dispute")) };
+        match state.as_str() {
+            "open" => {}
+            _ => return Err(AppError::new("NOT_PENDING", "the dispute is already resolved", "この異議は解決済みです")),
         }
         let outcome = if upheld { "upheld" } else { "dismissed" };
         diesel::update(d::table.find(dispute_id))
@@ -763,18 +842,17 @@ pub fn resolve_dispute(
                 source: actor.source.clone(),
             },
         )?;
+        // Dismissed, the assessment counts again; upheld, it stays out.
+        refresh_supplier_of(c, origin, &assessment)?;
         Ok(())
     })
 }
 
-/// Assessments among `ids` under an open dispute, or whose dispute was upheld.
-fn disputed(conn: &mut DbConn, ids: &[String]) -> AppResult<std::collections::HashSet<String>> {
-    use crate::store::schema::assessment_disputes as d;
-    Ok(d::table
-        .filter(d::assessment_id.eq_any(ids))
-        .filter(d::state.eq_any(["open", "upheld"]))
-        .select(d::assessment_id)
-        .load::<String>(conn)?
-        .into_iter()
-        .collect())
+/// Refreshes the stored ratings of the supplier an assessment is about.
+fn refresh_supplier_of(c: &mut DbConn, origin: &Origin<'_>, assessment_id: &str) -> AppResult<()> {
+    use crate::store::schema::assessment_subjects as subjects;
+    let supplier: Option<String> =
+        subjects::table.find(assessment_id).select(subjects::supplier_id).first(c).optional()?;
+    super::ratings::refresh(c, origin, &supplier.into_iter().collect::<Vec<_>>(), Utc::now())?;
+    Ok(())
 }

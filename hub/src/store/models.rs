@@ -223,3 +223,44 @@ pub struct OfferingRow {
     pub proposed_by: Option<String>,
     pub created_at: String,
 }
+
+/// The current rating of a subject (supplier or offering) for an audience.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(treat_none_as_default_value = false)]
+#[diesel(table_name = supplier_ratings)]
+pub struct RatingRow {
+    pub subject_id: String,
+    /// `*` (every organisation without a rating of its own) or an organisation id.
+    pub audience: String,
+    pub scheme_id: String,
+    pub supplier_id: String,
+    pub tier: Option<String>,
+    /// `,FLAG,FLAG,` (`,` when none), so one flag is found with LIKE.
+    pub flags: String,
+    pub has_inputs: bool,
+    /// The whole rating as JSON.
+    pub rating: String,
+    pub next_change_at: Option<String>,
+    pub updated_seq: i64,
+}
+
+/// A rating change that matters, as stored, served in the feed and kept as history.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(treat_none_as_default_value = false)]
+#[diesel(table_name = rating_events)]
+pub struct RatingEventRow {
+    pub seq: i64,
+    pub id: String,
+    pub subject_id: String,
+    pub supplier_id: String,
+    pub audience: String,
+    pub scheme_id: String,
+    pub tlp: String,
+    /// JSON array (the audience's organisation on TLP:RED events).
+    pub recipients: String,
+    pub worsened: bool,
+    pub at: String,
+    /// The canonical JSON of `renkei_schema::supply::change::RatingChange`.
+    pub stix: String,
+    pub signature: String,
+}

@@ -246,4 +246,44 @@ diesel::table! {
 }
 
 // The indicator index catches up by joining versions to their objects.
+diesel::table! {
+    supplier_ratings (subject_id, audience, scheme_id) {
+        subject_id -> Text,
+        audience -> Text,
+        scheme_id -> Text,
+        supplier_id -> Text,
+        tier -> Nullable<Text>,
+        flags -> Text,
+        has_inputs -> Bool,
+        rating -> Text,
+        next_change_at -> Nullable<Text>,
+        updated_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    rating_audiences (supplier_id, org_id) {
+        supplier_id -> Text,
+        org_id -> Text,
+        since_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    rating_events (seq) {
+        seq -> BigInt,
+        id -> Text,
+        subject_id -> Text,
+        supplier_id -> Text,
+        audience -> Text,
+        scheme_id -> Text,
+        tlp -> Text,
+        recipients -> Text,
+        worsened -> Bool,
+        at -> Text,
+        stix -> Text,
+        signature -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(objects, object_versions);

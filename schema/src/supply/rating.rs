@@ -102,6 +102,7 @@ pub fn posture(scheme: &Scheme, assessment: &AssessmentInput) -> Option<f64> {
 
 /// Thresholds of the rating (configurable, versioned with `RATING_VERSION`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct RatingRules {
     /// Results of one criterion further apart than this (in points, 0..=1) are contested.
     pub contested_spread: f64,
@@ -111,6 +112,8 @@ pub struct RatingRules {
     pub min_coverage: f64,
     /// (tier, lowest score), best first; below the last is the last tier.
     pub tiers: Vec<(String, f64)>,
+    /// A score move of at least this many points is a rating change that matters.
+    pub event_score_delta: f64,
 }
 
 impl Default for RatingRules {
@@ -120,6 +123,7 @@ impl Default for RatingRules {
             stale_days: 365,
             min_coverage: 0.6,
             tiers: vec![("A".into(), 80.0), ("B".into(), 60.0), ("C".into(), 40.0), ("D".into(), 0.0)],
+            event_score_delta: 5.0,
         }
     }
 }
@@ -276,30 +280,134 @@ pub fn rate(scheme: &Scheme, assessments: &[AssessmentInput], rules: &RatingRule
     }
 }
 
+/// One reason a rating change matters to followers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum ChangeReason {
+    Tier {
+        from: Option<String>,
+        to: Option<String>,
+    },
+    /// Scores rounded to whole points (signed objects carry no floating point).
+    Score {
+        from: Option<i64>,
+        to: Option<i64>,
+    },
+    FlagRaised {
+        flag: Flag,
+    },
+    FlagCleared {
+        flag: Flag,
+    },
+}
+
+impl Flag {
+    /// The flag's name as the API spells it (`STALE`, `BLOCKER_OPEN`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flag::Stale => "STALE",
+            Flag::Contested => "CONTESTED",
+            Flag::InsufficientCoverage => "INSUFFICIENT_COVERAGE",
+            Flag::BlockerOpen => "BLOCKER_OPEN",
+        }
+    }
+
+    fn ja(self) -> &'static str {
+        match self {
+            Flag::Stale => "評価が古い",
+            Flag::Contested => "評価者間で見解が分かれている",
+            Flag::InsufficientCoverage => "評価項目の網羅が不足",
+            Flag::BlockerOpen => "重大な指摘が未解決",
+        }
+    }
+}
+
+fn score_text(s: Option<i64>) -> String {
+    s.map_or_else(|| "none".into(), |s| s.to_string())
+}
+
+impl ChangeReason {
+    /// The reason in English, e.g. `tier A -> B`.
+    pub fn en(&self) -> String {
+        match self {
+            ChangeReason::Tier { from, to } => {
+                format!("tier {} -> {}", from.as_deref().unwrap_or("none"), to.as_deref().unwrap_or("none"))
+            }
+            ChangeReason::Score { from, to } => format!("score {} -> {}", score_text(*from), score_text(*to)),
+            ChangeReason::FlagRaised { flag } => format!("{} raised", flag.as_str()),
+            ChangeReason::FlagCleared { flag } => format!("{} cleared", flag.as_str()),
+        }
+    }
+
+    /// The reason in Japanese.
+    pub fn ja(&self) -> String {
+        let none = |t: &Option<String>| t.clone().unwrap_or_else(|| "なし".into());
+        match self {
+            ChangeReason::Tier { from, to } => format!("ティア {} → {}", none(from), none(to)),
+            ChangeReason::Score { from, to } => {
+                let s = |v: Option<i64>| v.map_or_else(|| "なし".into(), |v| v.to_string());
+                format!("スコア {} → {}", s(*from), s(*to))
+            }
+            ChangeReason::FlagRaised { flag } => format!("「{}」（{}）が付きました", flag.ja(), flag.as_str()),
+            ChangeReason::FlagCleared { flag } => format!("「{}」（{}）が解除されました", flag.ja(), flag.as_str()),
+        }
+    }
+
+    /// Whether this reason is a change for the worse: a lower tier (or none), a lower
+    /// score (or none), any flag raised. Tiers compare by their place in `rules.tiers`.
+    pub fn worsens(&self, rules: &RatingRules) -> bool {
+        let rank = |t: &Option<String>| match t {
+            // No tier (nothing scorable) ranks below every tier.
+            None => rules.tiers.len(),
+            Some(t) => rules.tiers.iter().position(|(name, _)| name == t).unwrap_or(rules.tiers.len()),
+        };
+        match self {
+            ChangeReason::Tier { from, to } => rank(to) > rank(from),
+            ChangeReason::Score { from, to } => match (from, to) {
+                (Some(a), Some(b)) => b < a,
+                (Some(_), None) => true,
+                _ => false,
+            },
+            ChangeReason::FlagRaised { .. } => true,
+            ChangeReason::FlagCleared { .. } => false,
+        }
+    }
+}
+
 /// Why a new rating differs from the old one in a way followers must hear about (a
-/// tier change, a score move of at least `delta`, a flag appearing or clearing);
-/// empty when the change does not matter.
-pub fn significant_change(old: &Rating, new: &Rating, delta: f64) -> Vec<String> {
+/// tier change, a score move of at least `delta`, a score appearing or vanishing, a
+/// flag appearing or clearing); empty when the change does not matter.
+pub fn significant_change(old: &Rating, new: &Rating, delta: f64) -> Vec<ChangeReason> {
     let mut reasons = Vec::new();
     if old.tier != new.tier {
-        reasons.push(format!(
-            "tier {} -> {}",
-            old.tier.as_deref().unwrap_or("none"),
-            new.tier.as_deref().unwrap_or("none")
-        ));
+        reasons.push(ChangeReason::Tier { from: old.tier.clone(), to: new.tier.clone() });
     }
-    match (old.score, new.score) {
-        (Some(a), Some(b)) if (a - b).abs() >= delta => reasons.push(format!("score {a:.0} -> {b:.0}")),
-        (Some(_), None) | (None, Some(_)) => reasons.push("score appeared or vanished".into()),
-        _ => {}
+    let moved = match (old.score, new.score) {
+        (Some(a), Some(b)) => (a - b).abs() >= delta,
+        (None, None) => false,
+        _ => true,
+    };
+    if moved {
+        let whole = |s: Option<f64>| s.map(|s| s.round() as i64);
+        reasons.push(ChangeReason::Score { from: whole(old.score), to: whole(new.score) });
     }
     for f in new.flags.difference(&old.flags) {
-        reasons.push(format!("{f:?} raised"));
+        reasons.push(ChangeReason::FlagRaised { flag: *f });
     }
     for f in old.flags.difference(&new.flags) {
-        reasons.push(format!("{f:?} cleared"));
+        reasons.push(ChangeReason::FlagCleared { flag: *f });
     }
     reasons
+}
+
+/// The next moment the rating of these assessments changes by time alone (an
+/// assessment expiring, the newest one going stale), after `now`; `None` when none will.
+pub fn next_change(assessments: &[AssessmentInput], rules: &RatingRules, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let valid: Vec<&AssessmentInput> = assessments.iter().filter(|a| a.valid_at(now)).collect();
+    let expiry = valid.iter().map(|a| a.valid_until).min();
+    // Freshness is counted in whole days: STALE shows once more than `stale_days` have passed.
+    let stale = valid.iter().map(|a| a.observed).max().map(|t| t + chrono::Duration::days(rules.stale_days + 1));
+    [expiry.map(|t| t + chrono::Duration::microseconds(1)), stale].into_iter().flatten().filter(|t| *t > now).min()
 }
 
 #[cfg(test)]
@@ -464,9 +572,51 @@ mod tests {
         let b = rate(&s, &[assessment("b", "m1", QuestionnaireReviewed, 0, &all(3))], &rules, day(1));
         assert!(significant_change(&a, &a, 5.0).is_empty());
         let reasons = significant_change(&a, &b, 5.0);
-        assert!(reasons.iter().any(|r| r.starts_with("tier A -> B")), "{reasons:?}");
-        assert!(reasons.iter().any(|r| r.starts_with("score 100 -> 75")), "{reasons:?}");
-        let stale = rate(&s, &[assessment("a", "m1", QuestionnaireReviewed, 0, &all(4))], &rules, day(400));
-        assert!(significant_change(&a, &stale, 5.0).iter().any(|r| r == "Stale raised"));
+        let en: Vec<String> = reasons.iter().map(ChangeReason::en).collect();
+        assert_eq!(en, ["tier A -> B", "score 100 -> 75"]);
+        assert!(reasons.iter().all(|r| r.worsens(&rules)), "{reasons:?}");
+        assert_eq!(reasons[0].ja(), "ティア A → B");
+        // The way back is a change too, for the better.
+        assert!(significant_change(&b, &a, 5.0).iter().all(|r| !r.worsens(&rules)));
+        // A move smaller than the delta alone is not.
+        let c = rate(&s, &[assessment("c", "m1", QuestionnaireReviewed, 0, &all(4))], &rules, day(2));
+        assert!(significant_change(&a, &c, 5.0).is_empty());
+        let mut lasting = assessment("a", "m1", QuestionnaireReviewed, 0, &all(4));
+        lasting.valid_until = day(1000);
+        let stale = rate(&s, &[lasting], &rules, day(400));
+        let reasons = significant_change(&a, &stale, 5.0);
+        assert_eq!(reasons, [ChangeReason::FlagRaised { flag: Flag::Stale }]);
+        assert!(reasons[0].worsens(&rules));
+        assert_eq!(reasons[0].en(), "STALE raised");
+        // Losing every input: the score vanishes, which is worse.
+        let none = rate(&s, &[], &rules, day(1));
+        let gone = significant_change(&a, &none, 5.0);
+        assert!(gone.contains(&ChangeReason::Score { from: Some(100), to: None }), "{gone:?}");
+        assert!(gone
+            .iter()
+            .filter(|r| matches!(r, ChangeReason::Tier { .. } | ChangeReason::Score { .. }))
+            .all(|r| r.worsens(&rules)));
+    }
+
+    #[test]
+    fn the_next_change_by_time_is_the_first_expiry_or_staleness() {
+        let s = scheme();
+        let rules = RatingRules::default();
+        let all = [("c1", Scale(4)), ("c2", Scale(4)), ("c3", Scale(4))];
+        let mut short = assessment("a", "m1", QuestionnaireReviewed, 0, &all);
+        short.valid_until = day(30);
+        let mut long = assessment("b", "m2", QuestionnaireReviewed, 10, &all);
+        long.valid_until = day(510);
+        let inputs = [short, long];
+        let next = next_change(&inputs, &rules, day(1)).expect("a change is due");
+        assert!(next > day(30) && next < day(31), "{next}");
+        // Just after it, the rating differs from just before; then staleness is next.
+        assert_ne!(rate(&s, &inputs, &rules, day(29)).inputs, rate(&s, &inputs, &rules, next).inputs);
+        let next = next_change(&inputs, &rules, day(31)).expect("staleness is due");
+        assert_eq!(next, day(10 + 366));
+        assert!(!rate(&s, &inputs, &rules, next - chrono::Duration::seconds(1)).flags.contains(&Flag::Stale));
+        assert!(rate(&s, &inputs, &rules, next).flags.contains(&Flag::Stale));
+        // Past everything (the last assessment expired), nothing more changes by time.
+        assert_eq!(next_change(&inputs, &rules, day(900)), None);
     }
 }

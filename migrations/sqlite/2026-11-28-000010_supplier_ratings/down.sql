@@ -1,0 +1,3 @@
+DROP TABLE rating_events;
+DROP TABLE rating_audiences;
+DROP TABLE supplier_ratings;
