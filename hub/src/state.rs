@@ -75,6 +75,22 @@ pub struct Hub {
     pub hub_id: String,
     /// Versions written since the planner statistics were last refreshed.
     writes_since_analyze: AtomicU64,
+    /// The last (or running) recomputation of every stored rating.
+    pub rating_recompute: std::sync::Mutex<RecomputeStatus>,
+    /// Whether the stored ratings were computed under the configured rules (checked,
+    /// and if need be recomputed, at start); until then ratings are computed per read.
+    pub ratings_follow_rules: std::sync::atomic::AtomicBool,
+}
+
+/// A recomputation of every stored rating (after a scheme version or rule change).
+#[derive(Debug, Clone, Default)]
+pub struct RecomputeStatus {
+    pub running: bool,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub seconds: Option<f64>,
+    pub done: Option<crate::services::ratings::Refreshed>,
+    pub error: Option<String>,
 }
 
 /// Housekeeping (`store::analyze`) after this many new versions.
@@ -127,6 +143,8 @@ impl Hub {
             metrics: Metrics::default(),
             hub_id,
             writes_since_analyze: AtomicU64::new(0),
+            rating_recompute: Default::default(),
+            ratings_follow_rules: Default::default(),
         };
         let hub = Arc::new(hub);
         hub.start_indicator_index();
@@ -180,11 +198,12 @@ impl Hub {
                     use crate::services::ratings;
                     let mut conn = hub.pool.get().map_err(AppError::from)?;
                     let origin = hub.origin();
-                    if check_rules && ratings::rules_changed(&mut conn, &hub.config.ratings)? {
-                        let t0 = std::time::Instant::now();
-                        let done = ratings::recompute_all(&mut conn, &origin)?;
-                        ratings::note_rules(&mut conn, &hub.config.ratings)?;
-                        tracing::info!(?done, seconds = t0.elapsed().as_secs_f64(), "ratings recomputed for new rules");
+                    if check_rules {
+                        if ratings::rules_changed(&mut conn, &hub.config.ratings)? {
+                            hub.recompute_ratings_now(&mut conn)?;
+                            ratings::note_rules(&mut conn, &hub.config.ratings)?;
+                        }
+                        hub.ratings_follow_rules.store(true, Ordering::Release);
                     }
                     let done = ratings::refresh_due(&mut conn, &origin, chrono::Utc::now())?;
                     if done.suppliers > 0 {
@@ -207,17 +226,37 @@ impl Hub {
     pub fn recompute_ratings(self: &Arc<Self>) {
         let hub = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
-            let t0 = std::time::Instant::now();
-            let result = hub
-                .pool
-                .get()
-                .map_err(AppError::from)
-                .and_then(|mut conn| crate::services::ratings::recompute_all(&mut conn, &hub.origin()));
-            match result {
-                Ok(done) => tracing::info!(?done, seconds = t0.elapsed().as_secs_f64(), "ratings recomputed"),
-                Err(e) => tracing::warn!(?e, "recomputing ratings failed"),
+            let result =
+                hub.pool.get().map_err(AppError::from).and_then(|mut conn| hub.recompute_ratings_now(&mut conn));
+            if let Err(e) = result {
+                tracing::warn!(?e, "recomputing ratings failed");
             }
         });
+    }
+
+    /// Recomputes every stored rating on this thread, recording its progress in
+    /// `rating_recompute` (which coordinators read as `ratingRecompute`).
+    pub fn recompute_ratings_now(&self, conn: &mut DbConn) -> AppResult<crate::services::ratings::Refreshed> {
+        let set = |f: &dyn Fn(&mut RecomputeStatus)| {
+            if let Ok(mut status) = self.rating_recompute.lock() {
+                f(&mut status);
+            }
+        };
+        set(&|s| *s = RecomputeStatus { running: true, started_at: Some(store::now_text()), ..Default::default() });
+        let t0 = std::time::Instant::now();
+        let result = crate::services::ratings::recompute_all(conn, &self.origin());
+        let seconds = t0.elapsed().as_secs_f64();
+        set(&|s| {
+            s.running = false;
+            s.finished_at = Some(store::now_text());
+            s.seconds = Some(seconds);
+            s.done = result.as_ref().ok().copied();
+            s.error = result.as_ref().err().map(|e| format!("{}: {}", e.code, e.message));
+        });
+        if let Ok(done) = &result {
+            tracing::info!(?done, seconds, "ratings recomputed");
+        }
+        result
     }
 
     /// Brings this process's caches up to date with versions it has just committed.

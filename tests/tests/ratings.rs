@@ -35,6 +35,8 @@ struct Setup {
     t3: String,
     tc: String,
     m1: String,
+    /// (token, organisation, role) of every viewer.
+    viewers: Vec<(String, String, renkei_schema::tlp::ViewerRole)>,
     key: String,
 }
 
@@ -119,12 +121,20 @@ fn ratings_flow(backend: Backend) {
         t3: hub.token(&m3, Role::Analyst),
         tc: hub.token(&coord, Role::Coordinator),
         key: String::new(),
+        viewers: Vec::new(),
         m1,
         hub,
     };
+    let member = renkei_schema::tlp::ViewerRole::Member;
+    let viewers = vec![
+        (s.tp.clone(), s.m1.clone(), member),
+        (s.t2.clone(), m2.clone(), member),
+        (s.t3.clone(), m3.clone(), member),
+        (s.tc.clone(), coord.clone(), renkei_schema::tlp::ViewerRole::Coordinator),
+    ];
     let key =
         s.hub.gql(&s.t3, "{ hub { publicKey } }", json!({}))["hub"]["publicKey"].as_str().expect("key").to_string();
-    let s = Setup { key, ..s };
+    let s = Setup { key, viewers, ..s };
     let supplier = s.add_supplier("格付株式会社");
     let add_offering = "mutation($i: OfferingInput!) { addOffering(input: $i) { id } }";
     let offering = |name: &str| {
@@ -208,9 +218,21 @@ fn ratings_flow(backend: Backend) {
     let h3 = s.history(&s.t3, &supplier);
     assert_eq!(h3.len(), 2);
     assert!(!json!(h3).to_string().contains(&a3), "no trace of the RED test in Member Three's history");
-    // Stored ratings (behind the filters) agree with each viewer's live rating.
-    for token in [&s.tp, &s.t2, &s.t3, &s.tc] {
+    // Stored ratings (what `rating` answers, and what the filters read) agree with the
+    // rating computed now from what each viewer may read.
+    let stored_in_use = s.hub.hub.ratings_follow_rules.load(std::sync::atomic::Ordering::Acquire);
+    assert!(stored_in_use, "the hub answers from its stored ratings (the start-up check is done)");
+    for (token, org, role) in &s.viewers {
         let live = s.live(token, &supplier);
+        let computed = s.hub.db(|c| {
+            let scheme = renkei_hub::services::suppliers::known_scheme(c, "renkei-handbook-6.4").expect("scheme");
+            let viewer = renkei_schema::tlp::Viewer { org, role: *role };
+            renkei_hub::services::ratings::live(c, &s.hub.hub.config.ratings, &viewer, &supplier, None, &scheme)
+                .expect("rating")
+        });
+        assert_eq!(live["score"], json!(computed.score), "{org}");
+        assert_eq!(live["inputs"], json!(computed.inputs), "{org}");
+        assert_eq!(live["flags"], json!(computed.flags), "{org}");
         let tier = live["tier"].as_str().expect("tier");
         assert!(s.filtered(token, json!({"tiers": [tier]})).contains(&supplier), "{live}");
         let contested = live["flags"].as_array().expect("flags").contains(&json!("CONTESTED"));
@@ -252,6 +274,13 @@ fn ratings_flow(backend: Backend) {
     let recomputed = wait_for(|| s.history(&s.t3, &other).len() == 2);
     assert!(recomputed, "the stored rating was recomputed under the new scheme version");
     assert_eq!(s.history(&s.t3, &other)[0]["current"]["tier"], "A");
+    let status = "{ ratingRecompute { running seconds suppliers ratingsWritten events error } }";
+    let finished = wait_for(|| s.hub.gql(&s.tc, status, json!({}))["ratingRecompute"]["running"] == json!(false));
+    assert!(finished);
+    let done = s.hub.gql(&s.tc, status, json!({}))["ratingRecompute"].clone();
+    assert_eq!(done["suppliers"], 2, "both rated suppliers: {done}");
+    assert!(done["events"].as_i64().is_some_and(|n| n >= 1) && done["error"].is_null(), "{done}");
+    assert_eq!(s.hub.gql_error(&s.t3, status, json!({})).0, "FORBIDDEN");
 
     // 6. Time alone: an assessment that expires in a few seconds. The sweep notices and
     //    publishes the (worse) change.

@@ -211,7 +211,17 @@ async fn rating_of(
     let scheme_id = scheme_id.unwrap_or_else(|| renkei_schema::supply::scheme::HANDBOOK_SCHEME_ID.into());
     let rating = hub(ctx)
         .db(move |hub, c| {
-            suppliers::rating(c, &hub.config.ratings, &who.viewer(), &supplier, offering.as_deref(), &scheme_id)
+            let stored_current = hub.ratings_follow_rules.load(std::sync::atomic::Ordering::Acquire);
+            let viewer = who.viewer();
+            suppliers::rating(
+                c,
+                &hub.config.ratings,
+                stored_current,
+                &viewer,
+                &supplier,
+                offering.as_deref(),
+                &scheme_id,
+            )
         })
         .await?;
     Ok(rating.into())
@@ -519,6 +529,44 @@ impl SchemeQuery {
         let rows = hub(ctx).db(|_, c| suppliers::schemes(c)).await?;
         Ok(rows.into_iter().map(scheme_out).collect())
     }
+
+    /// The last (or running) recomputation of every stored rating, which a new scheme
+    /// version starts (coordinators).
+    async fn rating_recompute(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<RatingRecompute>> {
+        let who = identity(ctx)?;
+        if !who.is_coordinator() {
+            return Err(crate::error::AppError::forbidden("read the rating recomputation").into());
+        }
+        let status = hub(ctx)
+            .rating_recompute
+            .lock()
+            .map_err(|_| crate::error::AppError::internal("rating status lock poisoned"))?
+            .clone();
+        let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
+        Ok(status.started_at.is_some().then(|| RatingRecompute {
+            running: status.running,
+            started_at: status.started_at.clone(),
+            finished_at: status.finished_at.clone(),
+            seconds: status.seconds,
+            suppliers: status.done.map(|d| count(d.suppliers)),
+            ratings_written: status.done.map(|d| count(d.ratings_written)),
+            events: status.done.map(|d| count(d.events)),
+            error: status.error.clone(),
+        }))
+    }
+}
+
+/// The last (or running) recomputation of every stored rating.
+#[derive(SimpleObject)]
+pub struct RatingRecompute {
+    pub running: bool,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub seconds: Option<f64>,
+    pub suppliers: Option<i32>,
+    pub ratings_written: Option<i32>,
+    pub events: Option<i32>,
+    pub error: Option<String>,
 }
 
 #[derive(Default)]

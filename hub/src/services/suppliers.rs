@@ -733,17 +733,20 @@ pub fn known_scheme(conn: &mut DbConn, scheme_id: &str) -> AppResult<Scheme> {
 }
 
 /// The rating of a supplier (or, with `offering`, of one of its offerings) under a
-/// scheme, from the assessments this viewer may read.
+/// scheme, from the assessments this viewer may read: the stored one when current
+/// (`stored_follow_rules`: the stored ratings were computed under the configured rules),
+/// else computed now.
 pub fn rating(
     conn: &mut DbConn,
     rules: &RatingRules,
+    stored_follow_rules: bool,
     viewer: &Viewer<'_>,
     supplier_id: &str,
     offering: Option<&str>,
     scheme_id: &str,
 ) -> AppResult<Rating> {
     let scheme = known_scheme(conn, scheme_id)?;
-    super::ratings::live(conn, rules, viewer, supplier_id, offering, &scheme)
+    super::ratings::current(conn, rules, stored_follow_rules, viewer, supplier_id, offering, &scheme)
 }
 
 /// Records a supplier's dispute of an assessment (coordinators, who must be able to

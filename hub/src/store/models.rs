@@ -233,6 +233,7 @@ pub struct RatingRow {
     /// `*` (every organisation without a rating of its own) or an organisation id.
     pub audience: String,
     pub scheme_id: String,
+    pub scheme_version: String,
     pub supplier_id: String,
     pub tier: Option<String>,
     /// `,FLAG,FLAG,` (`,` when none), so one flag is found with LIKE.

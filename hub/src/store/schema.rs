@@ -251,6 +251,7 @@ diesel::table! {
         subject_id -> Text,
         audience -> Text,
         scheme_id -> Text,
+        scheme_version -> Text,
         supplier_id -> Text,
         tier -> Nullable<Text>,
         flags -> Text,

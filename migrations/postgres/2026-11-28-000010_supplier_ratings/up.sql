@@ -9,6 +9,8 @@ CREATE TABLE supplier_ratings (
     subject_id TEXT NOT NULL,
     audience TEXT NOT NULL,
     scheme_id TEXT NOT NULL,
+    -- The scheme version it was computed under (a newer one makes it out of date).
+    scheme_version TEXT NOT NULL,
     supplier_id TEXT NOT NULL,
     tier TEXT,
     -- The flags as ',STALE,CONTESTED,' (empty: ',').

@@ -13,14 +13,14 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use anyhow::{bail, ensure, Context as _, Result};
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use diesel::{Connection as _, RunQueryDsl as _};
-use serde::de::{DeserializeOwned, IgnoredAny};
+use renkei_bench::harness::*;
+use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -34,21 +34,6 @@ const TARGET_LOOKUP_P99_MS: f64 = 10.0;
 const UNKNOWN_POOL: u64 = 10_000;
 /// How many stored values the lookup phase draws from.
 const SAMPLE_POOL: u64 = 10_000;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Backend {
-    Postgres,
-    Sqlite,
-}
-
-impl Backend {
-    fn name(self) -> &'static str {
-        match self {
-            Backend::Postgres => "postgres",
-            Backend::Sqlite => "sqlite",
-        }
-    }
-}
 
 #[derive(Parser, Debug)]
 #[command(name = "renkei-bench", about = "Share / feed / lookup benchmark of a real renkei-hub on loopback")]
@@ -110,72 +95,6 @@ struct Args {
     pg_hub_params: String,
 }
 
-// ---------------------------------------------------------------------------
-// Fixtures that clean up after themselves (dropped in reverse order of creation).
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Result<TempDir> {
-        let dir = std::env::temp_dir().join(format!("renkei-bench-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        Ok(TempDir(dir))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A fresh PostgreSQL database, dropped WITH (FORCE) at the end.
-struct PgDatabase {
-    base: String,
-    name: String,
-}
-
-impl PgDatabase {
-    fn create(base: &str) -> Result<PgDatabase> {
-        let base = base.trim_end_matches('/').to_string();
-        let name = format!("renkei_bench_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-        let mut admin = diesel::PgConnection::establish(&format!("{base}/postgres"))
-            .with_context(|| format!("connecting to {base}/postgres (is PostgreSQL up?)"))?;
-        diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).context("CREATE DATABASE")?;
-        Ok(PgDatabase { base, name })
-    }
-
-    fn url(&self) -> String {
-        format!("{}/{}", self.base, self.name)
-    }
-
-    fn size_bytes(&self) -> Result<u64> {
-        #[derive(diesel::QueryableByName)]
-        struct Size {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            n: i64,
-        }
-        let mut conn = diesel::PgConnection::establish(&self.url())?;
-        let size: Size = diesel::sql_query("SELECT pg_database_size(current_database()) AS n").get_result(&mut conn)?;
-        Ok(u64::try_from(size.n).unwrap_or(0))
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        match diesel::PgConnection::establish(&format!("{}/postgres", self.base)) {
-            Ok(mut admin) => {
-                if let Err(e) =
-                    diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(&mut admin)
-                {
-                    eprintln!("warning: could not drop database {}: {e}", self.name);
-                }
-            }
-            Err(e) => eprintln!("warning: could not drop database {}: {e}", self.name),
-        }
-    }
-}
-
 /// Runs ANALYZE on the hub's database (see `--analyze`).
 fn analyze(url: &str) -> Result<()> {
     match url.strip_prefix("sqlite://") {
@@ -233,148 +152,6 @@ fn planner_stats(url: &str) -> Result<String> {
     Ok(format!("{has} ({note})"))
 }
 
-/// The hub under test, killed at the end.
-struct HubProcess {
-    child: Child,
-    log: PathBuf,
-}
-
-impl HubProcess {
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(20)..].join("\n")
-    }
-}
-
-impl Drop for HubProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-// ---------------------------------------------------------------------------
-// The hub's command line.
-
-fn hub_cli(hub_bin: &Path, url: &str, data_dir: &Path, args: &[&str]) -> Result<String> {
-    let out = Command::new(hub_bin)
-        .arg("--database")
-        .arg(url)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .env("RENKEI_LOG", "warn")
-        .output()
-        .with_context(|| format!("running {}", hub_bin.display()))?;
-    ensure!(
-        out.status.success(),
-        "renkei-hub {} failed ({}): {}",
-        args.join(" "),
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).context("renkei-hub printed non-UTF-8")?;
-    let line = text.lines().last().unwrap_or("").trim().to_string();
-    ensure!(!line.is_empty(), "renkei-hub {} printed nothing", args.join(" "));
-    Ok(line)
-}
-
-fn free_port() -> Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free loopback port")?;
-    Ok(listener.local_addr()?.port())
-}
-
-fn start_hub(hub_bin: &Path, url: &str, data_dir: &Path, port: u16) -> Result<HubProcess> {
-    let log = data_dir.join("hub.log");
-    let file = std::fs::File::create(&log)?;
-    let child = Command::new(hub_bin)
-        .arg("--database")
-        .arg(url)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .env("RENKEI_REQUESTS_PER_MINUTE", "100000000")
-        .env("RENKEI_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(file.try_clone()?)
-        .stderr(file)
-        .spawn()
-        .with_context(|| format!("starting {}", hub_bin.display()))?;
-    Ok(HubProcess { child, log })
-}
-
-async fn wait_ready(hub: &mut HubProcess, http: &reqwest::Client, base: &str) -> Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        if let Some(status) = hub.child.try_wait()? {
-            bail!("the hub exited before it was ready ({status}):\n{}", hub.log_tail());
-        }
-        if let Ok(resp) = http.get(format!("{base}/readyz")).send().await {
-            if resp.status().as_u16() == 200 {
-                return Ok(());
-            }
-        }
-        if Instant::now() > deadline {
-            bail!("the hub was not ready after 120 s:\n{}", hub.log_tail());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-// ---------------------------------------------------------------------------
-// /proc readings of the hub process.
-
-fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = text.lines().find(|l| l.starts_with(field))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
-fn clock_ticks() -> f64 {
-    Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse::<f64>().ok())
-        .unwrap_or(100.0)
-}
-
-/// User + system CPU seconds the process has used.
-fn cpu_seconds(pid: u32, ticks: f64) -> Option<f64> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name (which may contain spaces) start at field 3.
-    let rest = &text[text.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
-    Some((utime + stime) / ticks)
-}
-
-struct ProcWatch {
-    pid: u32,
-    ticks: f64,
-}
-
-impl ProcWatch {
-    fn cpu(&self) -> f64 {
-        cpu_seconds(self.pid, self.ticks).unwrap_or(f64::NAN)
-    }
-
-    fn rss_mib(&self) -> f64 {
-        proc_status_kib(self.pid, "VmRSS:").map(|k| k as f64 / 1024.0).unwrap_or(f64::NAN)
-    }
-
-    fn hwm_mib(&self) -> f64 {
-        proc_status_kib(self.pid, "VmHWM:").map(|k| k as f64 / 1024.0).unwrap_or(f64::NAN)
-    }
-}
-
 // ---------------------------------------------------------------------------
 // Data.
 
@@ -390,145 +167,6 @@ fn indicator(n: u64) -> (&'static str, String) {
         // Not 10.0.0.0/8: private ranges are on the hub's built-in allowlist.
         _ => ("IPV4", format!("45.{}.{}.{}", (n >> 16) & 255, (n >> 8) & 255, n & 255)),
     }
-}
-
-/// splitmix64: a small deterministic generator for picking lookup values.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-// ---------------------------------------------------------------------------
-// GraphQL over HTTP.
-
-#[derive(Deserialize)]
-struct Response<T> {
-    data: Option<T>,
-    errors: Option<Value>,
-}
-
-async fn gql<T: DeserializeOwned>(http: &reqwest::Client, url: &str, token: &str, body: &Value) -> Result<T> {
-    gql_bytes(http, url, token, serde_json::to_vec(body)?).await
-}
-
-/// A GraphQL request whose JSON body is already written.
-/// POSTs a GraphQL body and returns the answer's bytes, refusing any status but 200.
-async fn post_bytes(http: &reqwest::Client, url: &str, token: &str, body: Vec<u8>) -> Result<bytes::Bytes> {
-    let resp = http
-        .post(url)
-        .bearer_auth(token)
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(body)
-        .send()
-        .await
-        .context("POST /graphql")?;
-    let status = resp.status();
-    let bytes = resp.bytes().await.context("reading the response")?;
-    ensure!(status.as_u16() == 200, "HTTP {status}: {}", String::from_utf8_lossy(&bytes[..bytes.len().min(2000)]));
-    Ok(bytes)
-}
-
-async fn gql_bytes<T: DeserializeOwned>(http: &reqwest::Client, url: &str, token: &str, body: Vec<u8>) -> Result<T> {
-    let bytes = post_bytes(http, url, token, body).await?;
-    let parsed: Response<T> = serde_json::from_slice(&bytes).with_context(|| {
-        format!("unexpected response: {}", String::from_utf8_lossy(&bytes[..bytes.len().min(2000)]))
-    })?;
-    if let Some(errors) = parsed.errors {
-        bail!("GraphQL errors: {errors}");
-    }
-    parsed.data.context("response without data")
-}
-
-fn http_client() -> Result<reqwest::Client> {
-    Ok(reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(600)).build()?)
-}
-
-// ---------------------------------------------------------------------------
-// Statistics.
-
-/// Sorted latencies with nearest-rank percentiles.
-struct Latencies(Vec<Duration>);
-
-impl Latencies {
-    fn new(mut v: Vec<Duration>) -> Latencies {
-        v.sort_unstable();
-        Latencies(v)
-    }
-
-    fn pct(&self, q: f64) -> Duration {
-        if self.0.is_empty() {
-            return Duration::ZERO;
-        }
-        let rank = ((q * self.0.len() as f64).ceil() as usize).clamp(1, self.0.len());
-        self.0[rank - 1]
-    }
-
-    fn max(&self) -> Duration {
-        self.0.last().copied().unwrap_or_default()
-    }
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-/// 1234567.8 -> "1,234,568".
-fn thousands(x: f64) -> String {
-    if !x.is_finite() {
-        return "n/a".into();
-    }
-    let digits = format!("{:.0}", x.abs());
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if x < 0.0 {
-        format!("-{out}")
-    } else {
-        out
-    }
-}
-
-fn verdict(ok: bool) -> &'static str {
-    if ok {
-        "OK"
-    } else {
-        "BELOW"
-    }
-}
-
-/// Prints progress to stderr every 10 s until stopped.
-fn progress(what: &'static str, done: Arc<AtomicUsize>, total: u64, stop: Arc<AtomicBool>) {
-    let start = Instant::now();
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(Duration::from_secs(10)).await;
-            if stop.load(Ordering::Relaxed) {
-                break;
-            }
-            let n = done.load(Ordering::Relaxed);
-            eprintln!(
-                "  {what}: {} / {} ({}/s so far)",
-                thousands(n as f64),
-                thousands(total as f64),
-                thousands(n as f64 / start.elapsed().as_secs_f64())
-            );
-        }
-    });
 }
 
 // ---------------------------------------------------------------------------
@@ -921,30 +559,11 @@ fn main() -> Result<()> {
     ensure!(args.count >= 1, "--count must be at least 1");
     ensure!(args.batch >= 1, "--batch must be at least 1");
     ensure!(args.count + UNKNOWN_POOL < 1 << 24, "--count must stay below 16,767,000 (unique IPv4 values)");
-    let hub_bin = match &args.hub_bin {
-        Some(p) => p.clone(),
-        None => {
-            let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| "target".into());
-            target.join("release").join("renkei-hub")
-        }
-    };
-    ensure!(
-        hub_bin.is_file(),
-        "no hub binary at {} (build it with cargo build --release -p renkei-hub)",
-        hub_bin.display()
-    );
+    let hub_bin = hub_binary(args.hub_bin.as_deref())?;
     let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
 
     let tmp = TempDir::new()?;
-    let pg = match args.backend {
-        Backend::Postgres => Some(PgDatabase::create(&args.pg_base)?),
-        Backend::Sqlite => None,
-    };
-    let url = match &pg {
-        Some(db) if args.pg_hub_params.is_empty() => db.url(),
-        Some(db) => format!("{}?{}", db.url(), args.pg_hub_params),
-        None => format!("sqlite://{}", tmp.0.join("hub.db").display()),
-    };
+    let (pg, url) = database(args.backend, &args.pg_base, &args.pg_hub_params, &tmp)?;
     eprintln!("renkei-bench: {} at {url}, data dir {}", args.backend.name(), tmp.0.display());
     // `--trust new` sends every shared batch through the moderation queue (the default
     // policy queues new organisations): the cost of the moderation path.

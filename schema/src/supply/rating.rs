@@ -165,6 +165,9 @@ pub struct Rating {
     pub coverage: f64,
     /// Days since the newest valid assessment was observed.
     pub freshness_days: Option<i64>,
+    /// When the newest valid assessment was observed (freshness counts from it).
+    #[serde(default)]
+    pub newest_observed: Option<DateTime<Utc>>,
     pub top_assurance: Option<Assurance>,
     pub assessor_count: usize,
     /// The widest spread (points) between assessors on any criterion.
@@ -269,6 +272,7 @@ pub fn rate(scheme: &Scheme, assessments: &[AssessmentInput], rules: &RatingRule
         tier,
         coverage,
         freshness_days,
+        newest_observed: newest,
         top_assurance: valid.iter().map(|a| a.assurance).max(),
         assessor_count: assessors.len(),
         disagreement,
