@@ -75,6 +75,8 @@ pub struct Hub {
     pub hub_id: String,
     /// Versions written since the planner statistics were last refreshed.
     writes_since_analyze: AtomicU64,
+    /// Versions written by this process.
+    writes_total: AtomicU64,
     /// The last (or running) recomputation of every stored rating.
     pub rating_recompute: std::sync::Mutex<RecomputeStatus>,
     /// Whether the stored ratings were computed under the configured rules (checked,
@@ -143,6 +145,7 @@ impl Hub {
             metrics: Metrics::default(),
             hub_id,
             writes_since_analyze: AtomicU64::new(0),
+            writes_total: AtomicU64::new(0),
             rating_recompute: Default::default(),
             ratings_follow_rules: Default::default(),
         };
@@ -277,9 +280,12 @@ impl Hub {
     /// the background (never on the request's path).
     pub fn note_writes(self: &Arc<Self>, versions: u64) {
         let total = self.writes_since_analyze.fetch_add(versions, Ordering::Relaxed) + versions;
+        let ever = self.writes_total.fetch_add(versions, Ordering::Relaxed) + versions;
         // A fixed interval, not a share of the table: on SQLite this also resets the
-        // WAL, which otherwise grew to 10 GiB over a 1,000,000-indicator load.
-        if total < ANALYZE_EVERY {
+        // WAL, which otherwise grew to 10 GiB over a 1,000,000-indicator load. While
+        // the process is young the interval doubles from 1,000, so plans and
+        // statistics made while the tables were small are soon replaced.
+        if total < ANALYZE_EVERY.min(ever / 2).max(1_000) {
             return;
         }
         self.writes_since_analyze.store(0, Ordering::Relaxed);

@@ -184,13 +184,17 @@ pub fn acquire_write_lock(conn: &mut DbConn) -> QueryResult<()> {
 
 /// Housekeeping after bulk writes. SQLite: sampled planner statistics, then a
 /// truncating WAL checkpoint (with readers always active the automatic checkpoints
-/// never reset the WAL, which grew to 12 GiB in the 1,000,000 bench). PostgreSQL needs
-/// nothing here: lookups by value are answered from the hub's in-memory index, and the
-/// feed and lists walk primary and (kind, first_seq) keys, whose plans need no
-/// statistics.
+/// never reset the WAL, which grew to 12 GiB in the 1,000,000 bench). PostgreSQL:
+/// statistics of the tables read by key lists (`= ANY`), which also drops the plans
+/// each connection cached while they were small: without it (autovacuum off, or not
+/// yet run) a plan made for a near-empty table kept scanning it whole as it grew,
+/// and loading 200,000 assessments slowed from 370 to 70 a second (supplier-bench).
 pub fn analyze(conn: &mut DbConn) -> QueryResult<()> {
     match conn {
-        DbConn::Pg(_) => Ok(()),
+        DbConn::Pg(c) => c.batch_execute(
+            "ANALYZE objects, assessment_subjects, assessment_disputes, supplier_ratings, rating_audiences, \
+             rating_events, suppliers, offerings",
+        ),
         DbConn::Sqlite(c) => c.batch_execute("PRAGMA analysis_limit = 1000; ANALYZE; PRAGMA wal_checkpoint(TRUNCATE)"),
     }
 }
