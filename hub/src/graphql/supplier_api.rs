@@ -212,15 +212,16 @@ async fn rating_of(
     let rating = hub(ctx)
         .db(move |hub, c| {
             let stored_current = hub.ratings_follow_rules.load(std::sync::atomic::Ordering::Acquire);
-            let viewer = who.viewer();
-            suppliers::rating(
+            let scheme = suppliers::known_scheme(c, &scheme_id)?;
+            let (rules, viewer) = (&hub.config.ratings, who.viewer());
+            crate::services::ratings::current(
                 c,
-                &hub.config.ratings,
+                rules,
                 stored_current,
                 &viewer,
                 &supplier,
                 offering.as_deref(),
-                &scheme_id,
+                &scheme,
             )
         })
         .await?;

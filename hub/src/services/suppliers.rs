@@ -11,7 +11,7 @@ use renkei_schema::model::vuln::Cpe23;
 use renkei_schema::model::{AssessmentBody, AssessorKind, Body, CriterionResult, Evidence, Finding};
 use renkei_schema::supply::corporate_number;
 use renkei_schema::supply::rating::{
-    posture, rate, Answer, AssessmentInput as AssessmentInput2, Assurance, Rating, RatingRules,
+    posture, rate, Answer, AssessmentInput as AssessmentInput2, Assurance, RatingRules,
 };
 use renkei_schema::supply::scheme::{Scheme, MAX_ANSWER};
 use renkei_schema::tlp::Viewer;
@@ -730,23 +730,6 @@ pub fn known_scheme(conn: &mut DbConn, scheme_id: &str) -> AppResult<Scheme> {
             format!("評価スキーム{scheme_id}は登録されていません"),
         )
     })
-}
-
-/// The rating of a supplier (or, with `offering`, of one of its offerings) under a
-/// scheme, from the assessments this viewer may read: the stored one when current
-/// (`stored_follow_rules`: the stored ratings were computed under the configured rules),
-/// else computed now.
-pub fn rating(
-    conn: &mut DbConn,
-    rules: &RatingRules,
-    stored_follow_rules: bool,
-    viewer: &Viewer<'_>,
-    supplier_id: &str,
-    offering: Option<&str>,
-    scheme_id: &str,
-) -> AppResult<Rating> {
-    let scheme = known_scheme(conn, scheme_id)?;
-    super::ratings::current(conn, rules, stored_follow_rules, viewer, supplier_id, offering, &scheme)
 }
 
 /// Records a supplier's dispute of an assessment (coordinators, who must be able to

@@ -208,6 +208,25 @@ pub fn start_hub(hub_bin: &Path, url: &str, data_dir: &Path, port: u16) -> Resul
     Ok(HubProcess { child, log })
 }
 
+/// The hub under test, started, with its `/proc` watch and addresses.
+pub struct Launched {
+    pub hub: HubProcess,
+    pub proc: ProcWatch,
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// `<base>/graphql`.
+    pub endpoint: String,
+}
+
+/// Starts `renkei-hub serve` on a free loopback port (wait with [`wait_ready`]).
+pub fn launch(hub_bin: &Path, url: &str, data_dir: &Path) -> Result<Launched> {
+    let port = free_port()?;
+    let hub = start_hub(hub_bin, url, data_dir, port)?;
+    let proc = ProcWatch { pid: hub.pid(), ticks: clock_ticks() };
+    let base = format!("http://127.0.0.1:{port}");
+    Ok(Launched { hub, proc, endpoint: format!("{base}/graphql"), base })
+}
+
 pub async fn wait_ready(hub: &mut HubProcess, http: &reqwest::Client, base: &str) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {

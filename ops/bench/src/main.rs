@@ -570,11 +570,7 @@ fn main() -> Result<()> {
     let org =
         hub_cli(&hub_bin, &url, &tmp.0, &["org", "add", "Bench Member", "--sector", "energy", "--trust", &args.trust])?;
     let token = hub_cli(&hub_bin, &url, &tmp.0, &["token", "issue", "--org", &org, "--role", "analyst"])?;
-    let port = free_port()?;
-    let mut hub = start_hub(&hub_bin, &url, &tmp.0, port)?;
-    let proc = ProcWatch { pid: hub.pid(), ticks: clock_ticks() };
-    let base = format!("http://127.0.0.1:{port}");
-    let endpoint = format!("{base}/graphql");
+    let Launched { mut hub, proc, base, endpoint } = launch(&hub_bin, &url, &tmp.0)?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let outcome = runtime.block_on(async {

@@ -250,11 +250,7 @@ fn main() -> Result<()> {
         let token = cli(&["token", "issue", "--org", &org, "--role", "procurement"])?;
         members.push((org, token));
     }
-    let port = free_port()?;
-    let mut hub = start_hub(&hub_bin, &url, &tmp.0, port)?;
-    let proc = ProcWatch { pid: hub.pid(), ticks: clock_ticks() };
-    let base = format!("http://127.0.0.1:{port}");
-    let endpoint = format!("{base}/graphql");
+    let Launched { mut hub, proc, base, endpoint } = launch(&hub_bin, &url, &tmp.0)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let outcome = runtime.block_on(async {
         wait_ready(&mut hub, &http_client()?, &base).await?;
