@@ -68,6 +68,8 @@ pub struct Hub {
     pub counters: Counters,
     pub tokens: TokenCache,
     pub index: IndicatorIndex,
+    /// Supplier names for search (reloaded when the registry changes).
+    pub supplier_search: crate::services::suppliers::SearchIndex,
     /// False-positive allowlists in force (rebuilt when the stored lists change).
     pub allowlists: crate::services::allowlist::Allowlists,
     pub metrics: Metrics,
@@ -135,6 +137,7 @@ impl Hub {
         };
         let hub = Hub {
             allowlists: crate::services::allowlist::Allowlists::new(config.builtin_allowlist),
+            supplier_search: Default::default(),
             tokens: TokenCache::new(std::time::Duration::from_millis(config.limits.token_cache_ms)),
             config,
             pool,

@@ -65,8 +65,14 @@ fn registry(backend: Backend) {
         hub.gql_error(&t2, "mutation($id: ID!) { approveRegistryEntry(id: $id) }", json!({"id": nta})).0,
         "FORBIDDEN"
     );
+    let find = |token: &str| {
+        names(&hub.gql(token, "query($q: String) { suppliers(query: $q) { nameJa } }", json!({"q": "国税"})))
+    };
+    assert_eq!((find(&t1), find(&tc)), (vec!["国税庁".to_string()], vec!["国税庁".to_string()]));
+    assert!(find(&t2).is_empty(), "search does not show another member's proposal");
     hub.gql(&tc, "mutation($id: ID!) { approveRegistryEntry(id: $id) }", json!({"id": nta}));
     assert_eq!(hub.gql(&t2, GET, json!({"id": nta}))["supplier"]["status"], "ACTIVE");
+    assert_eq!(find(&t2), vec!["国税庁".to_string()], "approved, it is found by everyone");
     assert_eq!(
         hub.gql_error(&tc, "mutation($id: ID!) { approveRegistryEntry(id: $id) }", json!({"id": nta})).0,
         "NOT_PENDING"

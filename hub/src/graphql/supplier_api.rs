@@ -407,7 +407,17 @@ impl SupplierQuery {
             None => suppliers::RatingFilter::default(),
         };
         let rows = hub(ctx)
-            .db(move |hub, c| suppliers::search_rated(c, &who, &hub.config.ratings, query.as_deref(), &filter, first))
+            .db(move |hub, c| {
+                suppliers::search_rated(
+                    c,
+                    &hub.supplier_search,
+                    &who,
+                    &hub.config.ratings,
+                    query.as_deref(),
+                    &filter,
+                    first,
+                )
+            })
             .await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }

@@ -578,14 +578,16 @@ pub struct Summary {
     pub has_inputs: bool,
 }
 
-/// The stored supplier-level rating summary each supplier has for this viewer.
+/// The stored supplier-level rating summary each of these suppliers has for this viewer.
 /// Suppliers without one have the rating of nothing.
 pub fn current_summaries(
     conn: &mut DbConn,
     viewer: &Viewer<'_>,
     scheme_id: &str,
+    supplier_ids: &[String],
 ) -> AppResult<HashMap<String, Summary>> {
     let rows: Vec<(String, String, Option<String>, String, bool)> = supplier_ratings::table
+        .filter(supplier_ratings::supplier_id.eq_any(supplier_ids))
         .filter(supplier_ratings::scheme_id.eq(scheme_id))
         .filter(supplier_ratings::subject_id.eq(supplier_ratings::supplier_id))
         .filter(supplier_ratings::audience.eq_any([EVERYONE, viewer.org]))

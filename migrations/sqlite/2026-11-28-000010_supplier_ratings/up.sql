@@ -54,3 +54,7 @@ CREATE TABLE rating_events (
 );
 CREATE INDEX rating_events_subject ON rating_events (subject_id, seq);
 CREATE INDEX rating_events_worsened ON rating_events (at) WHERE worsened;
+
+-- Changes with every supplier added or approved; the hub's in-memory name index for
+-- supplier search reloads when it does.
+INSERT INTO hub_meta (key, value) VALUES ('registry_version', '0');
