@@ -288,14 +288,34 @@ fn ratings_flow(backend: Backend) {
     let mut expiring = assessment(&brief, &[], "QUESTIONNAIRE_REVIEWED", 4);
     let until = chrono::Utc::now() + chrono::Duration::seconds(3);
     expiring["validUntil"] = json!(until.to_rfc3339());
-    s.submit(&s.t3, expiring, json!({"tlp": "GREEN"}));
+    s.submit(&s.t3, expiring.clone(), json!({"tlp": "GREEN"}));
     assert_eq!(s.history(&s.t3, &brief).len(), 1);
+    // An expiry that changes nothing: the same assessor's newer assessment already
+    // outweighs the one that expires.
+    let steady = s.add_supplier("安定株式会社");
+    let mut older = expiring;
+    older["supplierId"] = json!(steady);
+    older["observed"] = json!((chrono::Utc::now() - chrono::Duration::days(2)).to_rfc3339());
+    s.submit(&s.t3, older, json!({"tlp": "GREEN"}));
+    let mut newer = assessment(&steady, &[], "QUESTIONNAIRE_REVIEWED", 4);
+    newer["observed"] = json!((chrono::Utc::now() - chrono::Duration::days(1)).to_rfc3339());
+    s.submit(&s.t3, newer, json!({"tlp": "GREEN"}));
     let expired = wait_for(|| s.history(&s.t3, &brief).len() == 2);
     assert!(expired, "the expiry was published");
     let latest = &s.history(&s.t3, &brief)[0];
     assert_eq!(latest["worsened"], true);
     assert!(latest["current"]["score"].is_null(), "{latest}");
     assert!(s.filtered(&s.t3, json!({"noValidAssessment": true})).contains(&brief));
+    // Every stored rating was rewritten with its next change by time still ahead (a
+    // passed one would bring it back to every sweep and to live computation).
+    let now = renkei_hub::store::now_text();
+    let overdue: i64 = s.hub.db(|c| {
+        use diesel::prelude::*;
+        use renkei_hub::store::schema::supplier_ratings as r;
+        r::table.filter(r::next_change_at.le(&now)).count().get_result(c).expect("count")
+    });
+    assert_eq!(overdue, 0);
+    assert_eq!(s.history(&s.t3, &steady).len(), 1, "an expiry that changes nothing is no event");
     // The feed carries it as well.
     let (items, _) = s.feed(&s.t3, &c3);
     assert!(s.rating_changes(&items).iter().any(|c| c["supplier_ref"] == json!(brief) && c["worsened"] == json!(true)));

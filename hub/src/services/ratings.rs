@@ -324,7 +324,13 @@ pub fn refresh(
                         None => empty_rating(scheme, rules, now),
                     };
                     let text = serde_json::to_string(&new).map_err(AppError::internal)?;
-                    if stored.get(&key).is_none_or(|row| row.rating != text || row.scheme_version != scheme.version) {
+                    let next = next_change(&inputs, rules, now).map(|t| time_text(&t));
+                    // Rewritten when anything differs, the next change by time included
+                    // (else a passed one would bring the row back to every sweep).
+                    let differs = |row: &RatingRow| {
+                        row.rating != text || row.scheme_version != scheme.version || row.next_change_at != next
+                    };
+                    if stored.get(&key).is_none_or(differs) {
                         if stored.contains_key(&key) {
                             stale_keys.push(key.clone());
                         }
@@ -338,7 +344,7 @@ pub fn refresh(
                             flags: flags_text(&new),
                             has_inputs: !new.inputs.is_empty(),
                             rating: text,
-                            next_change_at: next_change(&inputs, rules, now).map(|t| time_text(&t)),
+                            next_change_at: next,
                             updated_seq: first_seq,
                         });
                     }
