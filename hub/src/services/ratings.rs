@@ -553,16 +553,20 @@ pub fn history(
         .collect()
 }
 
-/// Suppliers whose rating (or an offering's) worsened for this viewer since `since`.
-pub fn worsened_since(
+/// Which of these suppliers had their rating (or an offering's) worsen for this viewer
+/// since `since`.
+pub fn worsened_among(
     conn: &mut DbConn,
     viewer: &Viewer<'_>,
     scheme_id: &str,
     since: DateTime<Utc>,
+    supplier_ids: &[String],
 ) -> AppResult<HashSet<String>> {
     let own = own_audiences(conn, viewer.org)?;
     let rows: Vec<(String, String, i64)> = rating_events::table
-        .filter(rating_events::worsened.eq(true))
+        .filter(rating_events::supplier_id.eq_any(supplier_ids))
+        // Written literally so that the partial index rating_events_worsened applies.
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>("worsened"))
         .filter(rating_events::at.ge(time_text(&since)))
         .filter(rating_events::scheme_id.eq(scheme_id))
         .filter(rating_events::audience.eq_any([EVERYONE, viewer.org]))

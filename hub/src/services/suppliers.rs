@@ -411,13 +411,7 @@ pub fn search_rated(
 ) -> AppResult<Vec<SupplierRow>> {
     let viewer = actor.viewer();
     let scheme_id = renkei_schema::supply::scheme::HANDBOOK_SCHEME_ID;
-    let worsened = match filter.worsened_within_days {
-        Some(days) => {
-            let since = Utc::now() - chrono::Duration::days(i64::from(days));
-            Some(super::ratings::worsened_since(conn, &viewer, scheme_id, since)?)
-        }
-        None => None,
-    };
+    let worsened_since = filter.worsened_within_days.map(|days| Utc::now() - chrono::Duration::days(i64::from(days)));
     // A supplier without a stored rating has the rating of nothing.
     let empty = if filter.on_rating() {
         let scheme = known_scheme(conn, scheme_id)?;
@@ -433,23 +427,31 @@ pub fn search_rated(
         .iter()
         .filter(|e| e.active || actor.is_coordinator() || e.proposed_by.as_deref() == Some(actor.org_id.as_str()))
         .filter(|e| needle.as_ref().is_none_or(|n| e.search_text.contains(n.as_str())))
-        .filter(|e| worsened.as_ref().is_none_or(|w| w.contains(&e.id)))
         .map(|e| e.id.clone());
-    // Candidates in name order, 200 at a time, through the filters that read the
-    // database (for those 200 only), until `first` pass.
+    // Candidates in name order, a page at a time (growing from 100 to 3,200: a
+    // selective filter over a broad query reads few pages), through the filters that
+    // read the database for that page only, until `first` pass.
     let mut passed: Vec<String> = Vec::new();
     let mut candidates = candidates.peekable();
+    let mut page_size = 100;
     while passed.len() < first && candidates.peek().is_some() {
-        let page: Vec<String> = candidates.by_ref().take(200).collect();
+        let page: Vec<String> = candidates.by_ref().take(page_size).collect();
+        page_size = (page_size * 2).min(3_200);
         let serving =
             if filter.sectors.is_empty() { None } else { Some(serving_sectors(conn, actor, &filter.sectors, &page)?) };
+        let worsened = match worsened_since {
+            Some(since) => Some(super::ratings::worsened_among(conn, &viewer, scheme_id, since, &page)?),
+            None => None,
+        };
         let summaries = if filter.on_rating() {
             Some(super::ratings::current_summaries(conn, &viewer, scheme_id, &page)?)
         } else {
             None
         };
         for id in page {
-            if serving.as_ref().is_some_and(|s| !s.contains(&id)) {
+            let excluded =
+                |set: &Option<std::collections::HashSet<String>>| set.as_ref().is_some_and(|s| !s.contains(&id));
+            if excluded(&serving) || excluded(&worsened) {
                 continue;
             }
             let admitted = match summaries.as_ref().map(|s| s.get(&id)) {

@@ -53,7 +53,8 @@ CREATE TABLE rating_events (
     signature TEXT NOT NULL
 );
 CREATE INDEX rating_events_subject ON rating_events (subject_id, seq);
-CREATE INDEX rating_events_worsened ON rating_events (at) WHERE worsened;
+-- "Worsened within N days" for a page of candidate suppliers.
+CREATE INDEX rating_events_worsened ON rating_events (supplier_id, at) WHERE worsened;
 
 -- Changes with every supplier added or approved; the hub's in-memory name index for
 -- supplier search reloads when it does.
