@@ -49,6 +49,9 @@ pub async fn indicators(req: HttpRequest, query: web::Query<ExportQuery>, hub: w
         }
         Err(response) => return response,
     };
+    if let Err(e) = identity.require_indicators() {
+        return crate::http::error_response(StatusCode::FORBIDDEN, &e);
+    }
     let csv = match query.format.as_deref() {
         None | Some("text") => false,
         Some("csv") => true,

@@ -118,6 +118,9 @@ enum TokenCommand {
         /// Expiry: an RFC 3339 time or a duration such as 90d, 12h.
         #[arg(long)]
         expires: Option<String>,
+        /// Beyond the role: `indicators` lets a procurement token read indicators.
+        #[arg(long = "grant")]
+        grants: Vec<String>,
     },
     /// Revoke a token by its id (the part after `rk_`, before the second `_`).
     Revoke { id: String },
@@ -247,13 +250,13 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Token { command: TokenCommand::Issue { org, role, expires } } => {
+        Command::Token { command: TokenCommand::Issue { org, role, expires, grants } } => {
             let role = Role::parse(&role)
                 .with_context(|| format!("role {role:?}: use coordinator, analyst or procurement"))?;
             let expires = expires.as_deref().map(parse_expiry).transpose()?;
             let keys = HubKeys::load_or_create(&config.data_dir)?;
             let mut conn = open_db(&config)?;
-            let (_, token) = directory::issue_token(&mut conn, &keys, &org, role, expires).map_err(app_err)?;
+            let (_, token) = directory::issue_token(&mut conn, &keys, &org, role, expires, &grants).map_err(app_err)?;
             println!("{token}");
             Ok(())
         }

@@ -162,7 +162,13 @@ impl TestHub {
     }
 
     pub fn token(&self, org: &str, role: Role) -> String {
-        self.db(|c| directory::issue_token(c, &self.hub.keys, org, role, None).map(|(_, t)| t).expect("token"))
+        self.token_with_grants(org, role, &[])
+    }
+
+    /// Issues a token with grants beyond its role (`indicators`).
+    pub fn token_with_grants(&self, org: &str, role: Role, grants: &[&str]) -> String {
+        let grants: Vec<String> = grants.iter().map(|g| g.to_string()).collect();
+        self.db(|c| directory::issue_token(c, &self.hub.keys, org, role, None, &grants).map(|(_, t)| t).expect("token"))
     }
 
     /// POSTs a GraphQL request; returns the HTTP status and the JSON body.

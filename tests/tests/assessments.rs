@@ -70,6 +70,33 @@ fn assessments_flow(backend: Backend) {
         json!({}),
     );
     assert_eq!(code, "FORBIDDEN");
+    // Nor read them, on any surface, unless the token was granted `indicators`.
+    let indicator = hub.gql(
+        &t3,
+        "mutation { shareIndicators(input: [{type: DOMAIN, value: \"bad.example\"}], sharing: {tlp: GREEN}) { id } }",
+        json!({}),
+    )["shareIndicators"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let granted = hub.token_with_grants(&m1, Role::Procurement, &["indicators"]);
+    let lookup = "{ lookup(values: [\"bad.example\"]) { matches { id } } }";
+    assert_eq!(hub.gql_error(&tp, lookup, json!({})).0, "FORBIDDEN");
+    assert_eq!(hub.gql(&granted, lookup, json!({}))["lookup"][0]["matches"][0]["id"], json!(indicator));
+    assert_eq!(hub.gql_error(&tp, "{ indicators { edges { node { id } } } }", json!({})).0, "FORBIDDEN");
+    let node = "query($id: ID!) { node(id: $id) { ... on Indicator { id } } }";
+    assert!(hub.gql(&tp, node, json!({"id": indicator}))["node"].is_null());
+    assert_eq!(hub.gql(&granted, node, json!({"id": indicator}))["node"]["id"], json!(indicator));
+    let kinds = |token: &str| -> Vec<String> {
+        let (items, _) = hub.follow_changes(token, None, 100);
+        items.iter().filter_map(|i| i["type"].as_str().map(str::to_string)).collect()
+    };
+    assert!(!kinds(&tp).contains(&"indicator".to_string()), "the feed leaves indicators out for procurement");
+    assert!(kinds(&granted).contains(&"indicator".to_string()));
+    assert_eq!(hub.get_as(&tp, "/export/indicators").0, 403);
+    assert_eq!(hub.get_as(&granted, "/export/indicators").0, 200);
+    let sighting = "mutation($id: ID!) { reportSighting(indicator: $id) { indicator } }";
+    assert_eq!(hub.gql_error(&tp, sighting, json!({"id": indicator})).0, "FORBIDDEN");
 
     // Bad input: a clear code each, nothing stored.
     let objects = hub.count("objects");
@@ -119,7 +146,9 @@ fn assessments_flow(backend: Backend) {
     assert_eq!(seen(&t3), vec![green.clone()]);
     assert_eq!(seen(&tc), vec![green.clone()], "coordinators not named do not read RED content");
     let (items, _) = hub.follow_changes(&t3, None, 100);
-    let types: Vec<&str> = items.iter().filter_map(|i| i["object"]["type"].as_str()).collect();
+    // (Member Three's own indicator, shared above, aside.)
+    let types: Vec<&str> =
+        items.iter().filter_map(|i| i["object"]["type"].as_str()).filter(|t| *t != "indicator").collect();
     // The assessment as custom STIX, then the rating change it caused (the first rating);
     // nothing of the RED one, not even a change of Member Three's rating.
     assert_eq!(

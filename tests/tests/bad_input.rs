@@ -206,6 +206,7 @@ fn bad_revoked_and_expired_tokens_are_refused() {
             &m1,
             Role::Analyst,
             Some(chrono::Utc::now() + chrono::Duration::milliseconds(1500)),
+            &[],
         )
         .map(|(_, t)| t)
         .unwrap_or_else(|e| panic!("{e:?}"))
@@ -216,8 +217,20 @@ fn bad_revoked_and_expired_tokens_are_refused() {
 
     // A coordinator token is only for coordinator organisations.
     let refused =
-        hub.db(|c| renkei_hub::services::directory::issue_token(c, &hub.hub.keys, &m1, Role::Coordinator, None));
+        hub.db(|c| renkei_hub::services::directory::issue_token(c, &hub.hub.keys, &m1, Role::Coordinator, None, &[]));
     assert_eq!(refused.err().map(|e| e.code), Some("FORBIDDEN"));
+    // Grants are from a fixed list.
+    let bad_grant = hub.db(|c| {
+        renkei_hub::services::directory::issue_token(
+            c,
+            &hub.hub.keys,
+            &m1,
+            Role::Procurement,
+            None,
+            &["everything".into()],
+        )
+    });
+    assert_eq!(bad_grant.err().map(|e| e.code), Some("INVALID_INPUT"));
 
     // Every failure above is in the audit log.
     let failures = hub.db(|c| {

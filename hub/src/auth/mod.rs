@@ -43,9 +43,30 @@ pub struct Identity {
     pub token_id: String,
     /// Where the request came from (for the audit log).
     pub source: Option<String>,
+    /// Grants beyond the role (`indicators`).
+    pub grants: Vec<String>,
 }
 
 impl Identity {
+    /// Whether the caller may read indicators (and report sightings of them): every
+    /// role but procurement, which reads supplier assessments unless granted more.
+    pub fn may_read_indicators(&self) -> bool {
+        self.role != Role::Procurement || self.grants.iter().any(|g| g == "indicators")
+    }
+
+    /// FORBIDDEN unless the caller may read indicators.
+    pub fn require_indicators(&self) -> crate::error::AppResult<()> {
+        if self.may_read_indicators() {
+            Ok(())
+        } else {
+            Err(crate::error::AppError::new(
+                "FORBIDDEN",
+                "procurement tokens read supplier assessments, not indicators (a coordinator can issue one granted `indicators`)",
+                "調達担当のトークンではインディケーターを参照できません（indicatorsを付与したトークンが必要です）",
+            ))
+        }
+    }
+
     /// The viewer this caller is for the TLP policy.
     pub fn viewer(&self) -> Viewer<'_> {
         let role = if self.role == Role::Coordinator { ViewerRole::Coordinator } else { ViewerRole::Member };

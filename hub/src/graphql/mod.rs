@@ -238,7 +238,11 @@ fn to_items(
     names: &std::collections::HashMap<String, String>,
 ) -> AppResult<Vec<SharedItem>> {
     let viewer = id.viewer();
-    rows.into_iter().map(|row| shared_item(&viewer, &row, names)).collect()
+    let indicators = id.may_read_indicators();
+    rows.into_iter()
+        .filter(|row| indicators || row.kind != Kind::Indicator.as_str())
+        .map(|row| shared_item(&viewer, &row, names))
+        .collect()
 }
 
 #[derive(SimpleObject)]
@@ -504,6 +508,7 @@ impl CoreQuery {
             }
             None => None,
         };
+        identity(ctx)?.require_indicators()?;
         let (items, page_info) = list_kind(ctx, Kind::Indicator, filter.unwrap_or_default(), first, after).await?;
         let mut edges = Vec::new();
         for (cursor, item) in items {
@@ -594,6 +599,7 @@ impl CoreQuery {
     /// Exact match of up to 1,000 raw values (any indicator type) after normalisation.
     async fn lookup(&self, ctx: &Context<'_>, values: Vec<String>) -> async_graphql::Result<render::LookupResults> {
         let who = identity(ctx)?;
+        who.require_indicators()?;
         let h = hub(ctx);
         sharing::check_lookup_size(values.len(), h.config.limits.max_lookup_values)?;
         h.index.wait_ready(std::time::Duration::from_secs(30)).await?;
@@ -656,7 +662,10 @@ impl CoreQuery {
         let after = parse_cursor(after.as_deref())?;
         let limit = page_size(limit, h.config.limits.max_changes_page, 1000)?;
         let page = h
-            .db(move |_, c| sharing::changes(c, &who.viewer(), after, limit, limit.saturating_mul(20).max(10_000)))
+            .db(move |_, c| {
+                let scan_cap = limit.saturating_mul(20).max(10_000);
+                sharing::changes(c, &who.viewer(), who.may_read_indicators(), after, limit, scan_cap)
+            })
             .await?;
         Metrics::add(&h.metrics.feed_items_served, page.items.len() as u64);
         let items = page

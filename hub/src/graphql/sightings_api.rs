@@ -179,6 +179,7 @@ impl SightingsMutation {
         #[graphql(desc = "Report as \"a member\" (default false).")] anonymous: Option<bool>,
     ) -> async_graphql::Result<SightingReceipt> {
         let who = identity(ctx)?;
+        who.require_indicators()?;
         let time = |field: &str, v: Option<String>| -> Result<_, AppError> {
             v.map(|s| {
                 parse_time(&s).ok_or_else(|| {

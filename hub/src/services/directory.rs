@@ -73,13 +73,30 @@ pub fn org_names(conn: &mut DbConn) -> AppResult<std::collections::HashMap<Strin
 
 /// Issues a token and returns it; only its digest is stored, so this is the one time
 /// anyone sees it.
+/// What a token may be granted beyond its role.
+pub const GRANTS: [&str; 1] = ["indicators"];
+
 pub fn issue_token(
     conn: &mut DbConn,
     keys: &HubKeys,
     org_id: &str,
     role: Role,
     expires: Option<chrono::DateTime<chrono::Utc>>,
+    grants: &[String],
 ) -> AppResult<(String, String)> {
+    let mut granted: Vec<&str> = Vec::new();
+    for g in grants {
+        let g = g.trim();
+        if !GRANTS.contains(&g) {
+            return Err(AppError::invalid(
+                format!("grant {g:?}: expected one of {}", GRANTS.join(", ")),
+                format!("付与「{g}」は使えません（{}）", GRANTS.join(", ")),
+            ));
+        }
+        if !granted.contains(&g) {
+            granted.push(g);
+        }
+    }
     conn.transaction(|c| {
         // Writers take the lock first (SQLite cannot upgrade a stale read to a write).
         acquire_write_lock(c)?;
@@ -105,6 +122,7 @@ pub fn issue_token(
             created_at: now_text(),
             expires_at: expires.as_ref().map(time_text),
             revoked_at: None,
+            grants: granted.join(","),
         };
         diesel::insert_into(tokens::table).values(&row).execute(c)?;
         audit::append(
@@ -112,7 +130,7 @@ pub fn issue_token(
             AuditEvent {
                 action: "token.issue".into(),
                 target: Some(id.clone()),
-                detail: json!({"org": org.id, "role": role.as_str(), "expires": row.expires_at}),
+                detail: json!({"org": org.id, "role": role.as_str(), "expires": row.expires_at, "grants": granted}),
                 ..Default::default()
             },
         )?;
@@ -196,7 +214,14 @@ pub fn check_token(
         Role::parse(&row.role).ok_or_else(|| AppError::internal(format!("token {} has role {}", row.id, row.role)))?;
     let expires_at = row.expires_at.as_deref().and_then(parse_time);
     Ok(Ok(CheckedToken {
-        identity: Identity { org_id: org.id, org_name: org.name, role, token_id: row.id, source: None },
+        identity: Identity {
+            org_id: org.id,
+            org_name: org.name,
+            role,
+            token_id: row.id,
+            source: None,
+            grants: row.grants.split(',').filter(|g| !g.is_empty()).map(str::to_string).collect(),
+        },
         digest: row.digest,
         expires_at,
     }))

@@ -835,6 +835,7 @@ pub struct FeedPage {
 pub fn changes(
     conn: &mut DbConn,
     viewer: &Viewer<'_>,
+    indicators: bool,
     after: i64,
     limit: usize,
     scan_cap: usize,
@@ -878,6 +879,8 @@ pub fn changes(
                 (Some(r), Some(e)) if e < r => events.next().and_then(|e| rating_item(e, viewer.org, &own_audiences)),
                 (None, Some(_)) => events.next().and_then(|e| rating_item(e, viewer.org, &own_audiences)),
                 _ => match rows.next() {
+                    // Callers who may not read indicators (procurement) skip them.
+                    Some(row) if !indicators && row.kind == Kind::Indicator.as_str() => None,
                     Some(row) => version_item(viewer, row)?,
                     None => None,
                 },

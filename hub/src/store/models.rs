@@ -28,6 +28,8 @@ pub struct TokenRow {
     pub created_at: String,
     pub expires_at: Option<String>,
     pub revoked_at: Option<String>,
+    /// Comma-separated grants beyond the role (`indicators`).
+    pub grants: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]

@@ -28,6 +28,7 @@ diesel::table! {
         created_at -> Text,
         expires_at -> Nullable<Text>,
         revoked_at -> Nullable<Text>,
+        grants -> Text,
     }
 }
 
