@@ -304,6 +304,18 @@ fn leak_test(backend: Backend) {
             .collect();
         let unreadable: BTreeSet<String> = rested_on.difference(&want(Some("assessment"))).cloned().collect();
         check("rating changes resting on unreadable assessments", unreadable, BTreeSet::new());
+        // The rating history is the same events: exactly those the feed delivered.
+        let history = hub.gql(
+            &viewer.token,
+            "query($id: ID!) { supplier(id: $id) { ratingHistory { id } } }",
+            json!({"id": supplier}),
+        );
+        check(
+            "ratingHistory",
+            ids_of(&history["supplier"]["ratingHistory"]),
+            rating_changes.iter().filter_map(|c| c["id"].as_str().map(str::to_string)).collect(),
+        );
+        responses.push(history);
         let last_score = rating_changes.last().map(|c| c["object"]["current"]["score"].clone());
         // The export for firewalls: exactly the live indicators the viewer may see.
         let (status, csv) = hub.get_as(&viewer.token, "/export/indicators?format=csv");
