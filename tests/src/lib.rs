@@ -135,7 +135,12 @@ impl TestHub {
             backend,
             handle,
             thread: Some(thread),
-            http: reqwest::blocking::Client::new(),
+            http: {
+                // reqwest's TLS (enabled for the member client, which shares this build)
+                // uses the process's rustls provider: ring, as everywhere in renkei.
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                reqwest::blocking::Client::new()
+            },
             _pg: pg,
             data_dir,
         }

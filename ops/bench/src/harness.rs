@@ -358,6 +358,9 @@ pub async fn gql_bytes<T: DeserializeOwned>(
 }
 
 pub fn http_client() -> Result<reqwest::Client> {
+    // Built beside the member client, reqwest's TLS takes the process's rustls provider:
+    // ring, as everywhere in renkei.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     Ok(reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(600)).build()?)
 }
 

@@ -1,0 +1,145 @@
+//! The hub's GraphQL API as the client uses it: over HTTPS verified against the system
+//! roots (and `--ca`), with rustls on the ring provider; plain HTTP only to loopback.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{bail, ensure, Context as _, Result};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// Where Debian keeps the system's trusted roots.
+const SYSTEM_ROOTS: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+pub struct HubApi {
+    http: reqwest::blocking::Client,
+    endpoint: String,
+    token: String,
+}
+
+/// One entry of the change feed.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Change {
+    pub seq: String,
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub version: i64,
+    pub tlp: String,
+    pub deleted: bool,
+    pub object: Option<Value>,
+    pub signature: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangePage {
+    pub items: Vec<Change>,
+    pub cursor: String,
+    pub has_more: bool,
+}
+
+fn tls_config(ca: Option<&Path>) -> Result<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    let mut add = |path: &Path| -> Result<usize> {
+        let pem = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let mut n = 0;
+        for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+            let cert = cert.with_context(|| format!("a certificate in {}", path.display()))?;
+            // A system bundle may hold a certificate rustls cannot use; skip it.
+            if roots.add(cert).is_ok() {
+                n += 1;
+            }
+        }
+        Ok(n)
+    };
+    if Path::new(SYSTEM_ROOTS).is_file() {
+        add(Path::new(SYSTEM_ROOTS))?;
+    }
+    if let Some(ca) = ca {
+        ensure!(add(ca)? > 0, "{} holds no usable certificate", ca.display());
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
+/// Whether a URL's host is this machine (where plain HTTP is allowed).
+fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host_str() {
+        Some("localhost") => true,
+        Some(host) => host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback()),
+        None => false,
+    }
+}
+
+impl HubApi {
+    /// A client of the hub at `base` (e.g. `https://isac.example:8480`).
+    pub fn new(base: &str, token: String, ca: Option<&Path>) -> Result<HubApi> {
+        let url = reqwest::Url::parse(base).with_context(|| format!("hub address {base:?}"))?;
+        match url.scheme() {
+            "https" => {}
+            "http" if is_loopback(&url) => {}
+            "http" => bail!("plain http is only for a hub on this machine; use https:// for {base}"),
+            other => bail!("hub address scheme {other:?}: use https://"),
+        }
+        ensure!(!token.trim().is_empty(), "the token is empty");
+        // reqwest's own async runtime thread also asks for the process provider.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::blocking::Client::builder()
+            .use_preconfigured_tls(tls_config(ca)?)
+            .timeout(std::time::Duration::from_secs(120))
+            .build()?;
+        let endpoint = format!("{}/graphql", base.trim_end_matches('/'));
+        Ok(HubApi { http, endpoint, token: token.trim().to_string() })
+    }
+
+    /// Runs a GraphQL operation; an answer with errors becomes an error naming the
+    /// hub's code and message.
+    pub fn query(&self, query: &str, variables: Value) -> Result<Value> {
+        let resp = self
+            .http
+            .post(&self.endpoint)
+            .bearer_auth(&self.token)
+            .json(&json!({"query": query, "variables": variables}))
+            .send()
+            .with_context(|| format!("contacting {}", self.endpoint))?;
+        let status = resp.status();
+        let text = resp.text().context("reading the hub's answer")?;
+        let body: Value = serde_json::from_str(&text).with_context(|| {
+            format!("the hub answered HTTP {status} with something that is not JSON: {:.200}", text)
+        })?;
+        if let Some(error) = body["errors"].as_array().and_then(|e| e.first()) {
+            bail!(
+                "the hub refused: {} ({})",
+                error["message"].as_str().unwrap_or("no message"),
+                error["extensions"]["code"].as_str().unwrap_or("no code")
+            );
+        }
+        ensure!(status.is_success(), "the hub answered HTTP {status}");
+        Ok(body["data"].clone())
+    }
+
+    /// The hub's id and the public key it signs with.
+    pub fn hub_info(&self) -> Result<(String, String)> {
+        let data = self.query("{ hub { id publicKey } }", json!({}))?;
+        let id = data["hub"]["id"].as_str().context("the hub did not say its id")?;
+        let key = data["hub"]["publicKey"].as_str().context("the hub did not say its public key")?;
+        Ok((id.to_string(), key.to_string()))
+    }
+
+    /// One page of the change feed after `after`.
+    pub fn changes(&self, after: Option<&str>, limit: i64) -> Result<ChangePage> {
+        let data = self.query(
+            "query($a: String, $l: Int) { changes(after: $a, limit: $l) { items { seq id type version tlp deleted object signature } cursor hasMore } }",
+            json!({"a": after, "l": limit}),
+        )?;
+        serde_json::from_value(data["changes"].clone()).context("the hub's change page is not what the client expects")
+    }
+}

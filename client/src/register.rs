@@ -1,0 +1,75 @@
+//! The member's local register: a SQLite file with its own migrations, holding the
+//! hub's address, the hub's pinned signing key, the feed cursor and the items held.
+
+use anyhow::{Context as _, Result};
+use diesel::prelude::*;
+use diesel::sqlite::SqliteConnection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+diesel::table! {
+    settings (key) {
+        key -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    items (id) {
+        id -> Text,
+        kind -> Text,
+        revision -> BigInt,
+        tlp -> Text,
+        seq -> BigInt,
+        stix -> Text,
+        signature -> Text,
+        received_at -> Text,
+    }
+}
+
+/// Settings keys.
+pub const HUB_URL: &str = "hub_url";
+pub const HUB_KEY: &str = "hub_public_key";
+pub const HUB_ID: &str = "hub_id";
+pub const CA_FILE: &str = "ca_file";
+pub const CURSOR: &str = "feed_cursor";
+
+/// One item held, as the hub signed it.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = items)]
+pub struct ItemRow {
+    pub id: String,
+    pub kind: String,
+    pub revision: i64,
+    pub tlp: String,
+    pub seq: i64,
+    pub stix: String,
+    pub signature: String,
+    pub received_at: String,
+}
+
+/// Opens (creating if need be) the register and brings its schema up to date.
+pub fn open(path: &std::path::Path) -> Result<SqliteConnection> {
+    let url = path.to_str().context("the register path is not UTF-8")?;
+    let mut conn = SqliteConnection::establish(url).with_context(|| format!("opening the register {url}"))?;
+    // Writers wait for each other rather than fail; WAL lets a reader run beside a sync.
+    diesel::sql_query("PRAGMA busy_timeout = 5000").execute(&mut conn)?;
+    diesel::sql_query("PRAGMA journal_mode = WAL").execute(&mut conn)?;
+    conn.run_pending_migrations(MIGRATIONS).map_err(|e| anyhow::anyhow!("register migrations: {e}"))?;
+    Ok(conn)
+}
+
+pub fn get(conn: &mut SqliteConnection, key: &str) -> Result<Option<String>> {
+    Ok(settings::table.find(key).select(settings::value).first(conn).optional()?)
+}
+
+pub fn set(conn: &mut SqliteConnection, key: &str, value: &str) -> Result<()> {
+    diesel::replace_into(settings::table).values((settings::key.eq(key), settings::value.eq(value))).execute(conn)?;
+    Ok(())
+}
+
+/// Every item held, by id.
+pub fn all_items(conn: &mut SqliteConnection) -> Result<Vec<ItemRow>> {
+    Ok(items::table.order(items::id.asc()).select(ItemRow::as_select()).load(conn)?)
+}
