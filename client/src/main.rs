@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand};
-use renkei_client::{hub_api::HubApi, register, sync};
+use renkei_client::{csirt, hub_api::HubApi, register, sync};
 
 #[derive(Parser)]
 #[command(name = "renkei", about = "renkei member client: sync the hub's feed into the local register")]
@@ -47,6 +47,15 @@ enum Command {
         #[arg(long, default_value_t = 30)]
         interval: u64,
     },
+    /// Write the live indicators held: plain (one value a line, for block lists), csv,
+    /// stix (a STIX 2.1 bundle) or suricata (rules).
+    Export {
+        #[arg(long, default_value = "plain")]
+        format: String,
+    },
+    /// Report the lines of a log or list (a file, or - for standard input) that contain
+    /// an indicator held.
+    Match { file: PathBuf },
 }
 
 fn token(file: Option<&PathBuf>) -> Result<String> {
@@ -91,6 +100,31 @@ fn run() -> Result<i32> {
                 }
                 std::thread::sleep(std::time::Duration::from_secs(interval.max(1)));
             }
+        }
+        Command::Export { format } => {
+            let held = csirt::active_indicators(&mut conn)?;
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            csirt::export(&held, &format, &mut out)?;
+            std::io::Write::flush(&mut out)?;
+            Ok(0)
+        }
+        Command::Match { file } => {
+            let held = csirt::active_indicators(&mut conn)?;
+            let mut input: Box<dyn std::io::BufRead> = if file.as_os_str() == "-" {
+                Box::new(std::io::stdin().lock())
+            } else {
+                let f = std::fs::File::open(&file).with_context(|| format!("opening {}", file.display()))?;
+                Box::new(std::io::BufReader::new(f))
+            };
+            let matches = csirt::match_lines(&held, &mut input)?;
+            for m in &matches {
+                for (value, id) in &m.hits {
+                    println!("{}:{}: {value} ({id})", file.display(), m.line);
+                }
+            }
+            eprintln!("{} matching lines", matches.len());
+            Ok(0)
         }
     }
 }

@@ -51,6 +51,16 @@ pub struct SyncReport {
     pub has_more: bool,
 }
 
+/// The TLP 2.0 label as written on the wire (`TLP:AMBER+STRICT`) from the API's enum
+/// (`AMBER_STRICT`).
+fn tlp_label(api: &str) -> String {
+    if api.starts_with("TLP:") {
+        api.to_string()
+    } else {
+        format!("TLP:{}", api.replace("_STRICT", "+STRICT"))
+    }
+}
+
 /// Pulls the feed from the stored cursor; `progress` hears of every applied page.
 pub fn sync(
     conn: &mut SqliteConnection,
@@ -89,7 +99,7 @@ pub fn sync(
                 id: item.id,
                 kind: item.kind,
                 revision: item.version,
-                tlp: item.tlp,
+                tlp: tlp_label(&item.tlp),
                 seq,
                 stix: canonical,
                 signature,

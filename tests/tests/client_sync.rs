@@ -111,3 +111,65 @@ fn sync_resumes_applies_tombstones_and_refuses_forgeries() {
     assert_eq!(forged.stored, 1, "the genuine new item is applied");
     assert_eq!(register_view(&mut conn).get(&victim), Some(&1), "the forged version is not stored");
 }
+
+/// The CSIRT's exports of the live indicators held, each parsed back, and `match` over a
+/// log with defanged and embedded values.
+#[test]
+fn exports_parse_back_and_match_finds_held_values() {
+    use renkei_client::csirt;
+    let hub = TestHub::start(Backend::Sqlite);
+    let m1 = hub.add_org("Member One", false);
+    let t1 = hub.token(&m1, Role::Analyst);
+    let input = json!([
+        {"type": "DOMAIN", "value": "evil.sync.example"},
+        {"type": "IPV4", "value": "203.0.113.9"},
+        {"type": "URL", "value": "http://dl.sync.example/payload.bin"},
+        {"type": "SHA256", "value": "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8"},
+        {"type": "FILENAME", "value": "dropper.exe"}
+    ]);
+    hub.gql(&t1, SHARE, json!({"i": input, "s": {"tlp": "GREEN"}}));
+    let dir = TempDir::new("renkei-client-test");
+    let mut conn = register::open(&dir.0.join("register.db")).expect("register");
+    let api = HubApi::new(&hub.base, t1.clone(), None).expect("api");
+    sync::init(&mut conn, &api, &hub.base, None).expect("init");
+    sync::sync(&mut conn, &api, &sync::SyncOptions { page_size: 100, max_pages: None }, &mut |_| {}).expect("sync");
+    let held = csirt::active_indicators(&mut conn).expect("held");
+    assert_eq!(held.len(), 5);
+    let export = |format: &str| {
+        let mut out = Vec::new();
+        csirt::export(&held, format, &mut out).expect("export");
+        String::from_utf8(out).expect("utf-8")
+    };
+    let values: Vec<String> = held.iter().map(|h| h.value.clone()).collect();
+    assert_eq!(export("plain").lines().map(str::to_string).collect::<Vec<_>>(), values);
+    let csv = export("csv");
+    let rows: Vec<Vec<&str>> = csv.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 5);
+    assert!(rows.iter().all(|r| r.len() == 5 && r[2] == "TLP:GREEN" && r[4].starts_with("indicator--")));
+    let bundle: Value = serde_json::from_str(&export("stix")).expect("a JSON bundle");
+    assert_eq!(bundle["type"], "bundle");
+    let ids: Vec<&str> =
+        bundle["objects"].as_array().expect("objects").iter().filter_map(|o| o["id"].as_str()).collect();
+    assert_eq!(ids, held.iter().map(|h| h.id.as_str()).collect::<Vec<_>>());
+    let rules = export("suricata");
+    let alerts: Vec<&str> = rules.lines().filter(|l| l.starts_with("alert ")).collect();
+    assert_eq!(alerts.len(), 4, "no rule for a file name: {rules}");
+    let mut sids = std::collections::HashSet::new();
+    for rule in &alerts {
+        assert!(rule.ends_with("rev:1;)"), "{rule}");
+        let sid = rule.split("sid:").nth(1).and_then(|s| s.split(';').next()).expect("sid");
+        assert!(sids.insert(sid.to_string()), "sids are distinct");
+    }
+    assert!(rules.lines().any(|l| l.starts_with("# filename dropper.exe")));
+    assert!(csirt::export(&held, "pdf", &mut Vec::new()).is_err());
+
+    let log = "2026-11-26 query evil[.]sync.example from 10.0.0.5\n\
+               nothing here\n\
+               conn dst=203.0.113.9:443 url=\"http://dl.sync.example/payload.bin\"\n\
+               EVIL.SYNC.EXAMPLE again\n";
+    let matches = csirt::match_lines(&held, &mut log.as_bytes()).expect("match");
+    let lines: Vec<usize> = matches.iter().map(|m| m.line).collect();
+    assert_eq!(lines, vec![1, 3, 4]);
+    let third: Vec<&str> = matches[1].hits.iter().map(|(v, _)| v.as_str()).collect();
+    assert!(third.contains(&"http://dl.sync.example/payload.bin"), "{third:?}");
+}
