@@ -2,6 +2,7 @@
 //! client uses it (`hub_api`) and the feed sync (`sync`). The binary `renkei` is a thin
 //! command line over these.
 
+pub mod assets;
 pub mod csirt;
 pub mod hub_api;
 pub mod register;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand};
-use renkei_client::{csirt, hub_api::HubApi, register, sync};
+use renkei_client::{assets, csirt, hub_api::HubApi, register, sync};
 
 #[derive(Parser)]
 #[command(name = "renkei", about = "renkei member client: sync the hub's feed into the local register")]
@@ -56,6 +56,22 @@ enum Command {
     /// Report the lines of a log or list (a file, or - for standard input) that contain
     /// an indicator held.
     Match { file: PathBuf },
+    /// The member's assets.
+    Asset {
+        #[command(subcommand)]
+        command: AssetCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AssetCommand {
+    /// Import (or update, by name) assets from a CSV file with a header row, or a JSON
+    /// array (`.json`). Columns: name, kind (system, component, ot_device, data,
+    /// facility, cloud), services, criticality (1-5), vendor, product, version, cpe,
+    /// ics_asset_types, suppliers, offerings (lists `;`-separated), zone, exposure.
+    Import { file: PathBuf },
+    /// List the assets.
+    List,
 }
 
 fn token(file: Option<&PathBuf>) -> Result<String> {
@@ -107,6 +123,17 @@ fn run() -> Result<i32> {
             let mut out = std::io::BufWriter::new(stdout.lock());
             csirt::export(&held, &format, &mut out)?;
             std::io::Write::flush(&mut out)?;
+            Ok(0)
+        }
+        Command::Asset { command: AssetCommand::Import { file } } => {
+            let n = assets::import(&mut conn, assets::read_file(&file)?)?;
+            println!("{n} assets imported");
+            Ok(0)
+        }
+        Command::Asset { command: AssetCommand::List } => {
+            for a in assets::list_all(&mut conn)? {
+                println!("{}\t{}\t{}\t{}", a.name, a.kind, a.criticality, a.cpe.as_deref().unwrap_or("-"));
+            }
             Ok(0)
         }
         Command::Match { file } => {

@@ -1,6 +1,7 @@
-//! The member client's sync against a real hub on loopback: paged, resumable after a
+//! The member client against a real hub on loopback: the sync (paged, resumable after a
 //! stop at any page with nothing lost or doubled, tombstones applied, every object's
-//! signature verified against the key pinned at `init`, and a forged object refused.
+//! signature verified against the key pinned at `init`, a forged object refused), the
+//! CSIRT exports and `match`, and the asset import.
 
 use std::collections::BTreeMap;
 
@@ -172,4 +173,54 @@ fn exports_parse_back_and_match_finds_held_values() {
     assert_eq!(lines, vec![1, 3, 4]);
     let third: Vec<&str> = matches[1].hits.iter().map(|(v, _)| v.as_str()).collect();
     assert!(third.contains(&"http://dl.sync.example/payload.bin"), "{third:?}");
+}
+
+/// Assets from CSV and JSON: checked whole, every bad row named, nothing half-stored; a
+/// re-import updates by name.
+#[test]
+fn assets_import_whole_or_not_at_all() {
+    use renkei_client::assets;
+    let dir = TempDir::new("renkei-client-test");
+    let mut conn = register::open(&dir.0.join("register.db")).expect("register");
+    let csv = dir.0.join("assets.csv");
+    std::fs::write(
+        &csv,
+        "name,kind,services,criticality,vendor,product,cpe,ics_asset_types,exposure\n\
+         Substation HMI,ot_device,Power distribution;Billing,5,Acme,HMI,cpe:2.3:h:acme:hmi:2.1:*:*:*:*:*:*:*,Human-Machine Interface,control\n\
+         \"Historian, plant 2\",system,Power distribution,4,,,,Data Historian,corporate\n",
+    )
+    .expect("write");
+    assert_eq!(assets::import(&mut conn, assets::read_file(&csv).expect("read")).expect("import"), 2);
+    let all = assets::list_all(&mut conn).expect("list");
+    assert_eq!(all.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["Historian, plant 2", "Substation HMI"]);
+    let hmi = &all[1];
+    assert_eq!((hmi.cpe_vendor.as_deref(), hmi.cpe_product.as_deref()), (Some("acme"), Some("hmi")));
+    assert_eq!(hmi.services, r#"["Power distribution","Billing"]"#);
+
+    let bad = dir.0.join("bad.csv");
+    std::fs::write(
+        &bad,
+        "name,kind,cpe,criticality\nA,robot,,3\nB,system,cpe:2.3:x:broken,3\nC,system,,9\nD,data,,2\n",
+    )
+    .expect("write");
+    let err = assets::import(&mut conn, assets::read_file(&bad).expect("read")).expect_err("refused");
+    let text = format!("{err:#}");
+    for row in ["row 2: kind", "row 3: cpe", "row 4: criticality"] {
+        assert!(text.contains(row), "{text}");
+    }
+    assert!(text.contains("何も取り込んでいません"), "{text}");
+    assert_eq!(assets::list_all(&mut conn).expect("list").len(), 2, "nothing of the bad file is stored");
+
+    let json_file = dir.0.join("assets.json");
+    std::fs::write(
+        &json_file,
+        r#"[{"name": "Substation HMI", "kind": "OT device", "criticality": 4, "suppliers": ["supplier--1"]}]"#,
+    )
+    .expect("write");
+    assert_eq!(assets::import(&mut conn, assets::read_file(&json_file).expect("read")).expect("import"), 1);
+    let all = assets::list_all(&mut conn).expect("list");
+    assert_eq!(all.len(), 2, "updated by name, not added");
+    assert_eq!((all[1].kind.as_str(), all[1].criticality), ("ot_device", 4));
+    std::fs::write(&json_file, r#"[{"name": "X", "kind": "system", "colour": "red"}]"#).expect("write");
+    assert!(assets::read_file(&json_file).is_err(), "unknown keys are refused");
 }
