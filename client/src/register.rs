@@ -56,6 +56,9 @@ pub fn open(path: &std::path::Path) -> Result<SqliteConnection> {
     // Writers wait for each other rather than fail; WAL lets a reader run beside a sync.
     diesel::sql_query("PRAGMA busy_timeout = 5000").execute(&mut conn)?;
     diesel::sql_query("PRAGMA journal_mode = WAL").execute(&mut conn)?;
+    // With WAL, NORMAL syncs at checkpoints rather than every commit; a crash may lose
+    // the last pages applied, never their consistency (cursor and items commit together).
+    diesel::sql_query("PRAGMA synchronous = NORMAL").execute(&mut conn)?;
     conn.run_pending_migrations(MIGRATIONS).map_err(|e| anyhow::anyhow!("register migrations: {e}"))?;
     Ok(conn)
 }

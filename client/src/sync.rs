@@ -71,8 +71,46 @@ pub fn sync(
     let key = register::get(conn, register::HUB_KEY)?.context("the register has no hub yet: run `renkei init`")?;
     let mut verifier = renkei_schema::sign::Verifier::new(&key).context("the pinned hub key")?;
     let mut report = SyncReport { cursor: register::get(conn, register::CURSOR)?, ..Default::default() };
+    // A fetcher thread reads the next page while this one verifies and applies the
+    // current one (the cursor of a page is known as soon as it arrives). Pages are
+    // applied in order; if applying fails, the fetcher stops at its next send.
+    let (pages, received) = std::sync::mpsc::sync_channel::<Result<crate::hub_api::ChangePage>>(1);
+    let start = report.cursor.clone();
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut cursor = start;
+            let mut fetched = 0;
+            loop {
+                let page = api.changes(cursor.as_deref(), options.page_size);
+                let next = match &page {
+                    Ok(p) if p.has_more => Some(p.cursor.clone()),
+                    _ => None,
+                };
+                fetched += 1;
+                let last = next.is_none() || options.max_pages.is_some_and(|m| fetched >= m);
+                if pages.send(page).is_err() || last {
+                    return;
+                }
+                cursor = next;
+            }
+        });
+        apply_pages(conn, &mut verifier, &received, options, progress, &mut report)
+    })?;
+    Ok(report)
+}
+
+/// Verifies and applies the pages the fetcher sends, each in one transaction with its cursor.
+fn apply_pages(
+    conn: &mut SqliteConnection,
+    verifier: &mut renkei_schema::sign::Verifier,
+    received: &std::sync::mpsc::Receiver<Result<crate::hub_api::ChangePage>>,
+    options: &SyncOptions,
+    progress: &mut dyn FnMut(&SyncReport),
+    report: &mut SyncReport,
+) -> Result<()> {
     loop {
-        let page = api.changes(report.cursor.as_deref(), options.page_size)?;
+        let Ok(page) = received.recv() else { return Ok(()) };
+        let page = page?;
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
         let mut rows = Vec::with_capacity(page.items.len());
         let mut deletes = Vec::new();
@@ -85,12 +123,27 @@ pub fn sync(
                 report.refused.push((item.id, "the hub sent no object or no signature".into()));
                 continue;
             };
-            let canonical = renkei_schema::stix::canonical_json(&object);
-            if let Err(e) = verifier.verify(canonical.as_bytes(), &signature) {
-                report.refused.push((item.id, format!("signature: {e}")));
-                continue;
+            // The hub sends the canonical text it signed: verified as it came. Anything
+            // else is brought to canonical form first (a proxy may re-indent JSON).
+            let text = object.get();
+            let canonical = match verifier.verify(text.as_bytes(), &signature) {
+                Ok(()) => text.to_string(),
+                Err(_) => {
+                    let value: serde_json::Value = serde_json::from_str(text).context("an object in the page")?;
+                    let canonical = renkei_schema::stix::canonical_json(&value);
+                    if let Err(e) = verifier.verify(canonical.as_bytes(), &signature) {
+                        report.refused.push((item.id, format!("signature: {e}")));
+                        continue;
+                    }
+                    canonical
+                }
+            };
+            #[derive(serde::Deserialize)]
+            struct IdOnly {
+                id: String,
             }
-            if object["id"].as_str() != Some(item.id.as_str()) {
+            let signed_id = serde_json::from_str::<IdOnly>(&canonical).map(|o| o.id).unwrap_or_default();
+            if signed_id != item.id {
                 report.refused.push((item.id, "the signed object carries another id".into()));
                 continue;
             }
@@ -110,8 +163,9 @@ pub fn sync(
             for id in &deletes {
                 diesel::delete(items::table.find(id)).execute(c)?;
             }
-            for row in &rows {
-                diesel::replace_into(items::table).values(row).execute(c)?;
+            // Many rows a statement (8 parameters a row, well under SQLite's limit).
+            for chunk in rows.chunks(500) {
+                diesel::replace_into(items::table).values(chunk).execute(c)?;
             }
             register::set(c, register::CURSOR, &page.cursor)?;
             Ok(())
@@ -121,9 +175,9 @@ pub fn sync(
         report.deleted += deletes.len();
         report.cursor = Some(page.cursor);
         report.has_more = page.has_more;
-        progress(&report);
+        progress(report);
         if !page.has_more || options.max_pages.is_some_and(|m| report.pages >= m) {
-            return Ok(report);
+            return Ok(());
         }
     }
 }

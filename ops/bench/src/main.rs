@@ -85,6 +85,14 @@ struct Args {
     /// The hub binary (default: $CARGO_TARGET_DIR/release/renkei-hub, else target/release/renkei-hub).
     #[arg(long)]
     hub_bin: Option<PathBuf>,
+    /// After the feed phase, also sync the whole feed into an empty member register with
+    /// the client binary (`renkei init` + `renkei sync`, a process of its own): items/s
+    /// end to end and the client's peak memory (goal: ≥ 50,000/s, ≤ 200 MiB).
+    #[arg(long)]
+    client_sync: bool,
+    /// The client binary (default: beside the hub binary).
+    #[arg(long)]
+    client_bin: Option<PathBuf>,
     /// PostgreSQL server; the bench creates (and drops) its own database there.
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
     pg_base: String,
@@ -588,6 +596,14 @@ fn main() -> Result<()> {
         eprintln!("feed: pages of {}", args.feed_page);
         let feed = feed_phase(&args, &endpoint, &token, &proc).await?;
         let rss_feed = proc.rss_mib();
+        if args.client_sync {
+            let client_bin = args.client_bin.clone().unwrap_or_else(|| hub_bin.with_file_name("renkei"));
+            let (count, dir, base, token) = (args.count, tmp.0.clone(), base.clone(), token.clone());
+            let report =
+                tokio::task::spawn_blocking(move || client_sync_phase(&client_bin, &dir, &base, &token, count))
+                    .await??;
+            println!("{report}");
+        }
         eprintln!(
             "lookup: {} clients, {} warm-up requests each, then {} s{} of requests of {} values",
             args.clients,
@@ -729,4 +745,59 @@ fn main() -> Result<()> {
     drop(pg);
     drop(tmp);
     Ok(())
+}
+
+/// `renkei init` then `renkei sync` into an empty register, timed, with the client's peak
+/// memory polled from /proc while it runs; every item must be in the register.
+fn client_sync_phase(client_bin: &Path, dir: &Path, base: &str, token: &str, count: u64) -> Result<String> {
+    ensure!(
+        client_bin.is_file(),
+        "no client binary at {} (cargo build --release -p renkei-client)",
+        client_bin.display()
+    );
+    let db = dir.join("client.db");
+    let token_file = dir.join("client.token");
+    std::fs::write(&token_file, token)?;
+    let run = |args: &[&str]| {
+        std::process::Command::new(client_bin)
+            .arg("--db")
+            .arg(&db)
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+    };
+    let token_arg = token_file.display().to_string();
+    let status = run(&["init", "--hub", base, "--token-file", &token_arg])?.wait()?;
+    ensure!(status.success(), "renkei init failed");
+    eprintln!("client sync: {count} items into an empty register");
+    let t0 = Instant::now();
+    let mut child = run(&["sync", "--token-file", &token_arg, "--page-size", "10000"])?;
+    let pid = child.id();
+    let mut peak_kib = 0;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        peak_kib = peak_kib.max(proc_status_kib(pid, "VmHWM:").unwrap_or(0));
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let secs = t0.elapsed().as_secs_f64();
+    ensure!(status.success(), "renkei sync failed ({status})");
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut conn = diesel::SqliteConnection::establish(&db.display().to_string())?;
+    let held: N = diesel::sql_query("SELECT COUNT(*) AS n FROM items").get_result(&mut conn)?;
+    ensure!(held.n as u64 == count, "the register holds {} items, not {count}", held.n);
+    let rate = count as f64 / secs;
+    let peak = peak_kib as f64 / 1024.0;
+    Ok(format!(
+        "client sync: {count} items in {secs:.1} s = {} items/s [{} >= 50,000/s]; client peak RSS {peak:.0} MiB [{} <= 200 MiB]",
+        thousands(rate),
+        verdict(rate >= 50_000.0),
+        verdict(peak <= 200.0)
+    ))
 }
