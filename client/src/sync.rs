@@ -61,7 +61,79 @@ fn tlp_label(api: &str) -> String {
     }
 }
 
+/// A page checked and ready to apply.
+struct Prepared {
+    rows: Vec<ItemRow>,
+    deletes: Vec<String>,
+    refused: Vec<(String, String)>,
+    cursor: String,
+    has_more: bool,
+}
+
+/// Verifies every object of a page; refused ones are listed, not returned as rows.
+fn prepare(verifier: &mut renkei_schema::sign::Verifier, page: crate::hub_api::ChangePage) -> Result<Prepared> {
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let mut out = Prepared {
+        rows: Vec::with_capacity(page.items.len()),
+        deletes: Vec::new(),
+        refused: Vec::new(),
+        cursor: page.cursor,
+        has_more: page.has_more,
+    };
+    for item in page.items {
+        if item.deleted {
+            out.deletes.push(item.id);
+            continue;
+        }
+        let (Some(object), Some(signature)) = (item.object, item.signature) else {
+            out.refused.push((item.id, "the hub sent no object or no signature".into()));
+            continue;
+        };
+        // The hub sends the canonical text it signed: verified as it came. Anything
+        // else is brought to canonical form first (a proxy may re-indent JSON).
+        let text = object.get();
+        let canonical = match verifier.verify(text.as_bytes(), &signature) {
+            Ok(()) => text.to_string(),
+            Err(_) => {
+                let value: serde_json::Value = serde_json::from_str(text).context("an object in the page")?;
+                let canonical = renkei_schema::stix::canonical_json(&value);
+                if let Err(e) = verifier.verify(canonical.as_bytes(), &signature) {
+                    out.refused.push((item.id, format!("signature: {e}")));
+                    continue;
+                }
+                canonical
+            }
+        };
+        #[derive(serde::Deserialize)]
+        struct IdOnly {
+            id: String,
+        }
+        let signed_id = serde_json::from_str::<IdOnly>(&canonical).map(|o| o.id).unwrap_or_default();
+        if signed_id != item.id {
+            out.refused.push((item.id, "the signed object carries another id".into()));
+            continue;
+        }
+        let seq = item.seq.parse().with_context(|| format!("sequence number {:?}", item.seq))?;
+        out.rows.push(ItemRow {
+            id: item.id,
+            kind: item.kind,
+            revision: item.version,
+            tlp: tlp_label(&item.tlp),
+            seq,
+            stix: canonical,
+            signature,
+            received_at: now.clone(),
+        });
+    }
+    Ok(out)
+}
+
 /// Pulls the feed from the stored cursor; `progress` hears of every applied page.
+///
+/// A second thread fetches and verifies the next page while this one writes the current
+/// one (a page's cursor is known as soon as it arrives); pages are applied in order,
+/// each in one transaction with its cursor. If applying fails, the other thread stops
+/// at its next hand-over.
 pub fn sync(
     conn: &mut SqliteConnection,
     api: &HubApi,
@@ -71,17 +143,14 @@ pub fn sync(
     let key = register::get(conn, register::HUB_KEY)?.context("the register has no hub yet: run `renkei init`")?;
     let mut verifier = renkei_schema::sign::Verifier::new(&key).context("the pinned hub key")?;
     let mut report = SyncReport { cursor: register::get(conn, register::CURSOR)?, ..Default::default() };
-    // A fetcher thread reads the next page while this one verifies and applies the
-    // current one (the cursor of a page is known as soon as it arrives). Pages are
-    // applied in order; if applying fails, the fetcher stops at its next send.
-    let (pages, received) = std::sync::mpsc::sync_channel::<Result<crate::hub_api::ChangePage>>(1);
+    let (pages, received) = std::sync::mpsc::sync_channel::<Result<Prepared>>(1);
     let start = report.cursor.clone();
     std::thread::scope(|scope| {
         scope.spawn(move || {
             let mut cursor = start;
             let mut fetched = 0;
             loop {
-                let page = api.changes(cursor.as_deref(), options.page_size);
+                let page = api.changes(cursor.as_deref(), options.page_size).and_then(|p| prepare(&mut verifier, p));
                 let next = match &page {
                     Ok(p) if p.has_more => Some(p.cursor.clone()),
                     _ => None,
@@ -94,16 +163,15 @@ pub fn sync(
                 cursor = next;
             }
         });
-        apply_pages(conn, &mut verifier, &received, options, progress, &mut report)
+        apply_pages(conn, &received, options, progress, &mut report)
     })?;
     Ok(report)
 }
 
-/// Verifies and applies the pages the fetcher sends, each in one transaction with its cursor.
+/// Applies the prepared pages, each in one transaction with its cursor.
 fn apply_pages(
     conn: &mut SqliteConnection,
-    verifier: &mut renkei_schema::sign::Verifier,
-    received: &std::sync::mpsc::Receiver<Result<crate::hub_api::ChangePage>>,
+    received: &std::sync::mpsc::Receiver<Result<Prepared>>,
     options: &SyncOptions,
     progress: &mut dyn FnMut(&SyncReport),
     report: &mut SyncReport,
@@ -111,68 +179,21 @@ fn apply_pages(
     loop {
         let Ok(page) = received.recv() else { return Ok(()) };
         let page = page?;
-        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-        let mut rows = Vec::with_capacity(page.items.len());
-        let mut deletes = Vec::new();
-        for item in page.items {
-            if item.deleted {
-                deletes.push(item.id);
-                continue;
-            }
-            let (Some(object), Some(signature)) = (item.object, item.signature) else {
-                report.refused.push((item.id, "the hub sent no object or no signature".into()));
-                continue;
-            };
-            // The hub sends the canonical text it signed: verified as it came. Anything
-            // else is brought to canonical form first (a proxy may re-indent JSON).
-            let text = object.get();
-            let canonical = match verifier.verify(text.as_bytes(), &signature) {
-                Ok(()) => text.to_string(),
-                Err(_) => {
-                    let value: serde_json::Value = serde_json::from_str(text).context("an object in the page")?;
-                    let canonical = renkei_schema::stix::canonical_json(&value);
-                    if let Err(e) = verifier.verify(canonical.as_bytes(), &signature) {
-                        report.refused.push((item.id, format!("signature: {e}")));
-                        continue;
-                    }
-                    canonical
-                }
-            };
-            #[derive(serde::Deserialize)]
-            struct IdOnly {
-                id: String,
-            }
-            let signed_id = serde_json::from_str::<IdOnly>(&canonical).map(|o| o.id).unwrap_or_default();
-            if signed_id != item.id {
-                report.refused.push((item.id, "the signed object carries another id".into()));
-                continue;
-            }
-            let seq = item.seq.parse().with_context(|| format!("sequence number {:?}", item.seq))?;
-            rows.push(ItemRow {
-                id: item.id,
-                kind: item.kind,
-                revision: item.version,
-                tlp: tlp_label(&item.tlp),
-                seq,
-                stix: canonical,
-                signature,
-                received_at: now.clone(),
-            });
-        }
         conn.transaction(|c| -> Result<()> {
-            for id in &deletes {
+            for id in &page.deletes {
                 diesel::delete(items::table.find(id)).execute(c)?;
             }
             // Many rows a statement (8 parameters a row, well under SQLite's limit).
-            for chunk in rows.chunks(500) {
+            for chunk in page.rows.chunks(500) {
                 diesel::replace_into(items::table).values(chunk).execute(c)?;
             }
             register::set(c, register::CURSOR, &page.cursor)?;
             Ok(())
         })?;
         report.pages += 1;
-        report.stored += rows.len();
-        report.deleted += deletes.len();
+        report.stored += page.rows.len();
+        report.deleted += page.deletes.len();
+        report.refused.extend(page.refused);
         report.cursor = Some(page.cursor);
         report.has_more = page.has_more;
         progress(report);
