@@ -59,6 +59,14 @@ pub fn open(path: &std::path::Path) -> Result<SqliteConnection> {
     // With WAL, NORMAL syncs at checkpoints rather than every commit; a crash may lose
     // the last pages applied, never their consistency (cursor and items commit together).
     diesel::sql_query("PRAGMA synchronous = NORMAL").execute(&mut conn)?;
+    // Items arrive in feed order but are keyed by id (random): with SQLite's default
+    // 2 MiB page cache, inserting the millionth item read most of the id index back in
+    // from the file (sync fell from 53,000 to 31,000 items/s between 100,000 and
+    // 1,000,000). 48 MiB keeps it resident within the client's 200 MiB budget.
+    diesel::sql_query("PRAGMA cache_size = -49152").execute(&mut conn)?;
+    // Index pages change in every page applied; checkpointing every 64 MiB of WAL rather
+    // than 4 MiB writes each of them back once per checkpoint instead of many times.
+    diesel::sql_query("PRAGMA wal_autocheckpoint = 16384").execute(&mut conn)?;
     conn.run_pending_migrations(MIGRATIONS).map_err(|e| anyhow::anyhow!("register migrations: {e}"))?;
     Ok(conn)
 }
