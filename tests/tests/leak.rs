@@ -316,6 +316,15 @@ fn leak_test(backend: Backend) {
             rating_changes.iter().filter_map(|c| c["id"].as_str().map(str::to_string)).collect(),
         );
         responses.push(history);
+        // The procurement filter on worsening reads the same events: a supplier is listed
+        // exactly when the viewer was told of a change for the worse.
+        let worsened = hub.gql(&viewer.token, "{ suppliers(filter: {worsenedWithinDays: 3650}) { id } }", json!({}));
+        let told_worse = rating_changes.iter().any(|c| c["object"]["worsened"] == json!(true));
+        check(
+            "suppliers(worsenedWithinDays)",
+            ids_of(&worsened["suppliers"]),
+            if told_worse { BTreeSet::from([supplier.clone()]) } else { BTreeSet::new() },
+        );
         let last_score = rating_changes.last().map(|c| c["object"]["current"]["score"].clone());
         // The export for firewalls: exactly the live indicators the viewer may see.
         let (status, csv) = hub.get_as(&viewer.token, "/export/indicators?format=csv");
