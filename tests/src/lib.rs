@@ -269,6 +269,15 @@ impl Drop for TestHub {
     }
 }
 
+/// The string `field` of every object in a JSON list (panics on anything else: for tests).
+pub fn field_strings(list: &Value, field: &str) -> Vec<String> {
+    list.as_array()
+        .expect("a list")
+        .iter()
+        .map(|o| o[field].as_str().unwrap_or_else(|| panic!("no string {field} in {o}")).to_string())
+        .collect()
+}
+
 /// Where the MITRE ATT&CK test bundles live beside the project, if they do.
 pub fn attack_data_dir() -> Option<PathBuf> {
     let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/attack"));

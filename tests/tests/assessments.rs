@@ -26,12 +26,7 @@ fn assessment(supplier: &str) -> Value {
 }
 
 fn ids(data: &Value) -> Vec<String> {
-    data["supplier"]["assessments"]
-        .as_array()
-        .expect("list")
-        .iter()
-        .map(|a| a["id"].as_str().expect("id").to_string())
-        .collect()
+    renkei_e2e::field_strings(&data["supplier"]["assessments"], "id")
 }
 
 fn assessments_flow(backend: Backend) {

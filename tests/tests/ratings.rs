@@ -76,12 +76,7 @@ impl Setup {
 
     fn filtered(&self, token: &str, filter: Value) -> Vec<String> {
         let q = "query($f: SupplierFilter) { suppliers(filter: $f) { id } }";
-        self.hub.gql(token, q, json!({"f": filter}))["suppliers"]
-            .as_array()
-            .expect("list")
-            .iter()
-            .map(|s| s["id"].as_str().expect("id").to_string())
-            .collect()
+        renkei_e2e::field_strings(&self.hub.gql(token, q, json!({"f": filter}))["suppliers"], "id")
     }
 
     /// Checks every item's signature against the hub's key (assessments carry a

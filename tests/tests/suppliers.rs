@@ -13,12 +13,7 @@ const GET: &str =
     "query($id: ID!) { supplier(id: $id) { id nameJa status offerings { id name kind subcontractors } } }";
 
 fn names(data: &Value) -> Vec<String> {
-    data["suppliers"]
-        .as_array()
-        .expect("list")
-        .iter()
-        .map(|s| s["nameJa"].as_str().expect("name").to_string())
-        .collect()
+    renkei_e2e::field_strings(&data["suppliers"], "nameJa")
 }
 
 fn registry(backend: Backend) {
