@@ -916,6 +916,7 @@ impl CoreMutation {
             impact_description: input.impact_description,
             technique_ids: input.technique_ids,
             indicator_ids: input.indicator_ids.into_iter().map(|i| i.0).collect(),
+            supplier_ids: input.supplier_ids.into_iter().map(|i| i.0).collect(),
         };
         let items = publish(
             ctx,

@@ -340,6 +340,8 @@ pub struct Incident {
     pub impact_description: Option<String>,
     pub technique_ids: Vec<String>,
     pub indicator_ids: Vec<ID>,
+    /// Registry suppliers the incident involves.
+    pub supplier_ids: Vec<ID>,
 }
 
 #[derive(SimpleObject, Clone, Debug)]
@@ -450,6 +452,7 @@ pub fn shared_item_of(
             impact_description: b.impact_description,
             technique_ids: b.technique_ids,
             indicator_ids: b.indicator_refs.into_iter().map(ID).collect(),
+            supplier_ids: b.supplier_refs.into_iter().map(ID).collect(),
         }),
         Body::Advisory(b) => SharedItem::Advisory(Advisory {
             shared,
@@ -551,6 +554,10 @@ pub struct IncidentInput {
     pub technique_ids: Vec<String>,
     #[graphql(default)]
     pub indicator_ids: Vec<ID>,
+    /// Registry suppliers the incident involves (a breach at a supplier, a compromised
+    /// update channel): members whose risks depend on them are told to reassess.
+    #[graphql(default)]
+    pub supplier_ids: Vec<ID>,
 }
 
 #[derive(InputObject, Clone, Debug)]

@@ -80,6 +80,7 @@ pub struct IncidentInput {
     pub impact_description: Option<String>,
     pub technique_ids: Vec<String>,
     pub indicator_ids: Vec<String>,
+    pub supplier_ids: Vec<String>,
 }
 
 /// Validates an incident. Linked indicators must exist, be visible to the submitter
@@ -147,7 +148,28 @@ pub fn incident_body(conn: &mut DbConn, submitter: &Viewer<'_>, tlp: Tlp, input:
         impact_description: input.impact_description.map(|d| text("impactDescription", &d, 10_000)).transpose()?,
         technique_ids,
         indicator_refs,
+        supplier_refs: registry_suppliers(conn, input.supplier_ids)?,
     }))
+}
+
+/// The named suppliers, each checked to be in the registry (sorted, without repeats).
+/// Registry entries are not TLP-marked, so naming one reveals nothing.
+fn registry_suppliers(conn: &mut DbConn, mut ids: Vec<String>) -> AppResult<Vec<String>> {
+    use crate::store::schema::suppliers;
+    ids.sort();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(ids);
+    }
+    let known: Vec<String> = suppliers::table.filter(suppliers::id.eq_any(&ids)).select(suppliers::id).load(conn)?;
+    if let Some(missing) = ids.iter().find(|id| !known.contains(id)) {
+        return Err(AppError::new(
+            "UNKNOWN_REFERENCE",
+            format!("no supplier {missing} in the registry"),
+            format!("サプライヤー {missing} は登録されていません"),
+        ));
+    }
+    Ok(ids)
 }
 
 pub struct AffectedInput {

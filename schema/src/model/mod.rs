@@ -154,6 +154,11 @@ pub struct IncidentBody {
     pub technique_ids: Vec<String>,
     /// Ids of shared indicators linked to the incident.
     pub indicator_refs: Vec<String>,
+    /// Registry suppliers the incident involves (a breach at a supplier, a compromised
+    /// update or maintenance channel): members whose risks depend on them are flagged.
+    /// Absent in incidents stored before the field existed (and so in their signatures).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub supplier_refs: Vec<String>,
 }
 
 /// A vulnerability advisory.

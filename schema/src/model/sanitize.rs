@@ -131,6 +131,7 @@ mod tests {
             impact_description: Some("Acme Power lost telemetry".into()),
             technique_ids: vec!["T0866".into()],
             indicator_refs: vec![],
+            supplier_refs: vec![],
         })
     }
 

@@ -163,6 +163,9 @@ pub fn to_stix(env: &Envelope, body: &Body) -> Value {
             if !b.indicator_refs.is_empty() {
                 o.insert("x_renkei_indicator_refs".into(), json!(b.indicator_refs));
             }
+            if !b.supplier_refs.is_empty() {
+                o.insert("x_renkei_supplier_refs".into(), json!(b.supplier_refs));
+            }
         }
         Body::Advisory(b) => {
             o.insert("name".into(), json!(b.cve_id));
