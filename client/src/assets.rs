@@ -29,6 +29,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    asset_links (asset, kind, value) {
+        asset -> Text,
+        kind -> Text,
+        value -> Text,
+    }
+}
+
 pub const KINDS: [&str; 6] = ["system", "component", "ot_device", "data", "facility", "cloud"];
 pub const EXPOSURES: [&str; 4] = ["internet", "corporate", "control", "isolated"];
 
@@ -221,6 +229,16 @@ fn checked(input: AssetInput, now: &str) -> std::result::Result<AssetRow, String
     if let Some(e) = input.exposure.as_deref().filter(|e| !EXPOSURES.contains(e)) {
         return Err(format!("exposure {e:?}: expected one of {} / 露出度「{e}」は使えません", EXPOSURES.join(", ")));
     }
+    // Matched against the ATT&CK for ICS `targets` relation, which names assets by id.
+    let is_asset_id = |t: &str| {
+        let t = t.trim();
+        t.len() == 5 && t[..1].eq_ignore_ascii_case("a") && t[1..].bytes().all(|b| b.is_ascii_digit())
+    };
+    if let Some(bad) = input.ics_asset_types.iter().find(|t| !is_asset_id(t)) {
+        return Err(format!(
+            "ICS asset type {bad:?}: give the ATT&CK for ICS asset id (e.g. A0002 for Human-Machine Interface) / ICS資産種別「{bad}」: ATT&CK for ICSの資産ID(例: A0002)で指定してください"
+        ));
+    }
     if let Some(bad) = input.suppliers.iter().find(|s| !s.starts_with("supplier--")) {
         return Err(format!("supplier {bad:?} is not a hub supplier id / 「{bad}」はサプライヤーIDではありません"));
     }
@@ -248,7 +266,66 @@ fn checked(input: AssetInput, now: &str) -> std::result::Result<AssetRow, String
     })
 }
 
-/// Imports assets: all checked first, then stored in one transaction. Returns how many.
+/// The key a vendor and product are matched on: lower case, blanks as `_` (the way CPE
+/// names write them), `vendor:product`.
+pub fn product_key(vendor: &str, product: &str) -> String {
+    let norm = |s: &str| s.trim().to_lowercase().split_whitespace().collect::<Vec<_>>().join("_");
+    format!("{}:{}", norm(vendor), norm(product))
+}
+
+/// What an asset is matched on (`asset_links`).
+fn links(row: &AssetRow) -> Vec<(&'static str, String)> {
+    let list = |json: &str| serde_json::from_str::<Vec<String>>(json).unwrap_or_default();
+    let mut out = Vec::new();
+    if let (Some(v), Some(p)) = (&row.cpe_vendor, &row.cpe_product) {
+        out.push(("cpe", product_key(v, p)));
+    }
+    if let (Some(v), Some(p)) = (&row.vendor, &row.product) {
+        out.push(("product", product_key(v, p)));
+    }
+    out.extend(list(&row.ics_asset_types).into_iter().map(|t| ("ics", t.trim().to_uppercase())));
+    out.extend(list(&row.supplier_ids).into_iter().map(|s| ("supplier", s)));
+    out.extend(list(&row.offering_ids).into_iter().map(|o| ("offering", o)));
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// What changed in an asset that its risks assumed (handbook trigger: internal change):
+/// version, zone, exposure or supplier links. Empty when nothing did.
+fn changes(old: &AssetRow, new: &AssetRow) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut check = |what: &str, a: &Option<String>, b: &Option<String>| {
+        if a != b {
+            out.push(format!("{what}: {} -> {}", a.as_deref().unwrap_or("-"), b.as_deref().unwrap_or("-")));
+        }
+    };
+    check("version", &old.version, &new.version);
+    check("zone", &old.zone, &new.zone);
+    check("exposure", &old.exposure, &new.exposure);
+    check("cpe", &old.cpe, &new.cpe);
+    if old.supplier_ids != new.supplier_ids || old.offering_ids != new.offering_ids {
+        out.push(format!(
+            "suppliers: {} {} -> {} {}",
+            old.supplier_ids, old.offering_ids, new.supplier_ids, new.offering_ids
+        ));
+    }
+    out
+}
+
+/// The criticality (1–5) of each of these assets the register holds.
+pub fn criticalities(
+    conn: &mut SqliteConnection,
+    names: &[String],
+) -> Result<std::collections::HashMap<String, usize>> {
+    let rows: Vec<(String, i32)> =
+        assets::table.filter(assets::name.eq_any(names)).select((assets::name, assets::criticality)).load(conn)?;
+    Ok(rows.into_iter().map(|(n, c)| (n, c.max(0) as usize)).collect())
+}
+
+/// Imports assets: all checked first, then stored in one transaction, with the links
+/// they are matched on; a change to an asset that risks rest on flags those risks.
+/// Returns how many.
 pub fn import(conn: &mut SqliteConnection, inputs: Vec<(String, AssetInput)>) -> Result<usize> {
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     let mut rows = Vec::with_capacity(inputs.len());
@@ -269,7 +346,21 @@ pub fn import(conn: &mut SqliteConnection, inputs: Vec<(String, AssetInput)>) ->
     }
     conn.transaction(|c| -> Result<()> {
         for row in &rows {
+            let old: Option<AssetRow> =
+                assets::table.find(&row.name).select(AssetRow::as_select()).first(c).optional()?;
             diesel::replace_into(assets::table).values(row).execute(c)?;
+            diesel::delete(asset_links::table.filter(asset_links::asset.eq(&row.name))).execute(c)?;
+            let links: Vec<_> = links(row)
+                .into_iter()
+                .map(|(k, v)| (asset_links::asset.eq(&row.name), asset_links::kind.eq(k), asset_links::value.eq(v)))
+                .collect();
+            diesel::insert_into(asset_links::table).values(&links).execute(c)?;
+            if let Some(old) = old {
+                let changed = changes(&old, row);
+                if !changed.is_empty() {
+                    crate::flags::asset_changed(c, &row.name, &changed)?;
+                }
+            }
         }
         Ok(())
     })?;

@@ -1,9 +1,20 @@
 //! The renkei member client: the local register (`register`), the hub's API as the
-//! client uses it (`hub_api`) and the feed sync (`sync`). The binary `renkei` is a thin
-//! command line over these.
+//! client uses it (`hub_api`), the feed sync (`sync`), the risk register built on it
+//! (`assets`, `services`, `matrix`, `risks`, `profiles`), the reassessment flags that
+//! tie incoming threat information to risks (`flags`, with `context` from the hub),
+//! the CSIRT's exports (`csirt`) and management reports (`report`). The binary
+//! `renkei` is a thin command line over these.
 
 pub mod assets;
+pub mod context;
 pub mod csirt;
+pub mod flags;
 pub mod hub_api;
+pub mod matrix;
+pub mod profiles;
 pub mod register;
+pub mod report;
+pub mod risks;
+pub mod services;
+pub mod share;
 pub mod sync;

@@ -49,6 +49,8 @@ pub struct SyncReport {
     pub cursor: Option<String>,
     /// Whether the feed has more after the cursor.
     pub has_more: bool,
+    /// Reassessment flags the pages raised or updated.
+    pub flags: crate::flags::Recorded,
 }
 
 /// The TLP 2.0 label as written on the wire (`TLP:AMBER+STRICT`) from the API's enum
@@ -145,6 +147,8 @@ pub fn sync(
     let mut report = SyncReport { cursor: register::get(conn, register::CURSOR)?, ..Default::default() };
     let (pages, received) = std::sync::mpsc::sync_channel::<Result<Prepared>>(1);
     let start = report.cursor.clone();
+    // Built once: pages only add items, never change the register's links.
+    let index = crate::flags::MatchIndex::load(conn)?;
     std::thread::scope(|scope| {
         scope.spawn(move || {
             let mut cursor = start;
@@ -163,15 +167,17 @@ pub fn sync(
                 cursor = next;
             }
         });
-        apply_pages(conn, &received, options, progress, &mut report)
+        apply_pages(conn, &received, &index, options, progress, &mut report)
     })?;
     Ok(report)
 }
 
-/// Applies the prepared pages, each in one transaction with its cursor.
+/// Applies the prepared pages, each in one transaction with its cursor and the flags
+/// its items raise.
 fn apply_pages(
     conn: &mut SqliteConnection,
     received: &std::sync::mpsc::Receiver<Result<Prepared>>,
+    index: &crate::flags::MatchIndex,
     options: &SyncOptions,
     progress: &mut dyn FnMut(&SyncReport),
     report: &mut SyncReport,
@@ -179,17 +185,20 @@ fn apply_pages(
     loop {
         let Ok(page) = received.recv() else { return Ok(()) };
         let page = page?;
-        conn.transaction(|c| -> Result<()> {
+        let flagged = conn.transaction(|c| -> Result<crate::flags::Recorded> {
             for id in &page.deletes {
                 diesel::delete(items::table.find(id)).execute(c)?;
+                crate::flags::withdraw_source(c, id)?;
             }
             // Many rows a statement (8 parameters a row, well under SQLite's limit).
             for chunk in page.rows.chunks(500) {
                 diesel::replace_into(items::table).values(chunk).execute(c)?;
             }
+            let flagged = crate::flags::match_items(c, index, &page.rows)?;
             register::set(c, register::CURSOR, &page.cursor)?;
-            Ok(())
+            Ok(flagged)
         })?;
+        report.flags += flagged;
         report.pages += 1;
         report.stored += page.rows.len();
         report.deleted += page.deletes.len();

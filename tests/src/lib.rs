@@ -283,3 +283,18 @@ pub fn attack_data_dir() -> Option<PathBuf> {
     let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/attack"));
     dir.join("ics-attack.json").exists().then_some(dir)
 }
+
+/// A member's supplier assessment under the built-in handbook 6.4 scheme answering
+/// every criterion with `answer` (0 worst … 2 best), for `submitAssessment`.
+pub fn handbook_assessment(supplier: &str, offerings: &[&str], assurance: &str, answer: u8) -> Value {
+    serde_json::json!({
+        "supplierId": supplier,
+        "offeringIds": offerings,
+        "schemeId": "renkei-handbook-6.4",
+        "assessor": "MEMBER",
+        "assurance": assurance,
+        "observed": "2026-11-01T00:00:00Z",
+        "results": (1..=11).map(|i| serde_json::json!({"criterion": format!("HB64-{i:02}"), "answer": answer})).collect::<Vec<_>>(),
+        "conclusion": "ok"
+    })
+}

@@ -186,8 +186,8 @@ fn assets_import_whole_or_not_at_all() {
     std::fs::write(
         &csv,
         "name,kind,services,criticality,vendor,product,cpe,ics_asset_types,exposure\n\
-         Substation HMI,ot_device,Power distribution;Billing,5,Acme,HMI,cpe:2.3:h:acme:hmi:2.1:*:*:*:*:*:*:*,Human-Machine Interface,control\n\
-         \"Historian, plant 2\",system,Power distribution,4,,,,Data Historian,corporate\n",
+         Substation HMI,ot_device,Power distribution;Billing,5,Acme,HMI,cpe:2.3:h:acme:hmi:2.1:*:*:*:*:*:*:*,A0002,control\n\
+         \"Historian, plant 2\",system,Power distribution,4,,,,A0006,corporate\n",
     )
     .expect("write");
     assert_eq!(assets::import(&mut conn, assets::read_file(&csv).expect("read")).expect("import"), 2);

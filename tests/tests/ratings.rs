@@ -14,19 +14,7 @@ const SUBMIT: &str =
     "mutation($i: AssessmentInput!, $s: SharingInput!) { submitAssessment(input: $i, sharing: $s) { id } }";
 const HISTORY: &str = "query($id: ID!) { supplier(id: $id) { ratingHistory { id at offeringId reasons reasonsJa worsened previous { tier score flags } current { tier score flags inputs } } } }";
 
-/// An assessment answering every handbook criterion with `answer`.
-fn assessment(supplier: &str, offerings: &[&str], assurance: &str, answer: u8) -> Value {
-    json!({
-        "supplierId": supplier,
-        "offeringIds": offerings,
-        "schemeId": "renkei-handbook-6.4",
-        "assessor": "MEMBER",
-        "assurance": assurance,
-        "observed": "2026-11-01T00:00:00Z",
-        "results": (1..=11).map(|i| json!({"criterion": format!("HB64-{i:02}"), "answer": answer})).collect::<Vec<_>>(),
-        "conclusion": "ok"
-    })
-}
+use renkei_e2e::handbook_assessment as assessment;
 
 struct Setup {
     hub: TestHub,

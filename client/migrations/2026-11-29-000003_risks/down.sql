@@ -1,0 +1,10 @@
+DROP TABLE supplier_chain;
+DROP TABLE suppliers;
+DROP TABLE attack_targets;
+DROP TABLE flags;
+DROP TABLE profile;
+DROP TABLE risk_links;
+DROP TABLE risk_revisions;
+DROP TABLE risks;
+DROP TABLE services;
+DROP TABLE asset_links;

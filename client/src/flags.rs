@@ -1,0 +1,753 @@
+//! Reassessment flags (handbook 8.3: "when new threat information arrives, run
+//! additional risk assessment"). Raised while a sync applies a page (in the page's
+//! transaction), when assets change, and when dates pass; each says what matched what
+//! and how strongly. One open flag per risk and source: a later revision of the same
+//! source updates it. A flag dismissed (with a reason) or resolved by an assessment is
+//! not raised again for the same revision of its source.
+//!
+//! Matching uses a [`MatchIndex`] built once per sync from the register's link tables:
+//! every incoming item is looked up by the values it names (technique id, ICS asset type,
+//! CPE vendor:product, CVE id, supplier id), never compared with every risk.
+
+use std::collections::{BTreeMap, HashMap};
+
+use anyhow::{bail, Context as _, Result};
+use chrono::Utc;
+use diesel::prelude::*;
+use diesel::sqlite::SqliteConnection;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::register::ItemRow;
+
+diesel::table! {
+    flags (id) {
+        id -> Integer,
+        risk_id -> Text,
+        source -> Text,
+        source_revision -> BigInt,
+        trigger_kind -> Text,
+        quality -> Text,
+        priority -> Integer,
+        status -> Text,
+        detail -> Text,
+        created_at -> Text,
+        updated_at -> Text,
+        resolution -> Nullable<Text>,
+    }
+}
+
+/// How strongly a flag's source matched the risk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Quality {
+    /// Through a subcontractor of a supplier the risk depends on (fourth party).
+    Transitive,
+    /// An ATT&CK technique that targets an ICS asset type an asset of the risk is.
+    Inferred,
+    /// Vendor and product match, the asset's version unknown or named in free text.
+    ProductOnly,
+    /// Nothing matched: a date passed or the register changed.
+    Scheduled,
+    /// The asset's version is in the advisory's affected range.
+    VersionInRange,
+    /// The risk or its asset names the very technique, CVE or supplier.
+    Exact,
+}
+
+impl Quality {
+    fn weight(self) -> i32 {
+        match self {
+            Quality::Exact | Quality::VersionInRange => 30,
+            Quality::Scheduled => 20,
+            Quality::ProductOnly | Quality::Inferred => 15,
+            Quality::Transitive => 10,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Quality::Transitive => "transitive",
+            Quality::Inferred => "inferred",
+            Quality::ProductOnly => "product_only",
+            Quality::Scheduled => "scheduled",
+            Quality::VersionInRange => "version_in_range",
+            Quality::Exact => "exact",
+        }
+    }
+}
+
+/// One thing that matched: their selector and value, ours, and the path from it to
+/// the risk.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Evidence {
+    pub selector: String,
+    pub theirs: String,
+    pub ours: String,
+    pub via: String,
+}
+
+/// A flag's explanation, in English and Japanese.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Detail {
+    /// What the source is (`advisory CVE-2024-0001 (revision 2)`).
+    pub source_title: String,
+    pub evidence: Vec<Evidence>,
+    pub suggestion: String,
+    pub suggestion_ja: String,
+}
+
+/// A flag about to be raised or updated.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub risk_id: String,
+    pub source: String,
+    pub source_revision: i64,
+    pub trigger: &'static str,
+    pub quality: Quality,
+    pub priority: i32,
+    pub detail: Detail,
+}
+
+/// A flag as listed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Flag {
+    pub id: i32,
+    pub risk_id: String,
+    pub source: String,
+    pub source_revision: i64,
+    pub trigger: String,
+    pub quality: String,
+    pub priority: i32,
+    pub status: String,
+    pub detail: Detail,
+    pub created_at: String,
+    pub updated_at: String,
+    pub resolution: Option<String>,
+}
+
+/// The priority's band, in English and Japanese (SSVC-like wording).
+pub fn priority_label(priority: i32) -> &'static str {
+    match priority {
+        60.. => "act / 即時対応",
+        40..=59 => "attend / 早期対応",
+        _ => "track / 経過観察",
+    }
+}
+
+/// What a risk contributes to matching.
+#[derive(Debug, Clone, Default)]
+struct RiskFacts {
+    /// The level index of its effective rating (-1: unrated).
+    level: i32,
+    /// Supplier or offering id → the dependency (1–4).
+    dependency: HashMap<String, u8>,
+}
+
+/// The register's link tables, in memory for one sync.
+#[derive(Debug, Default)]
+pub struct MatchIndex {
+    risks_by_link: HashMap<(String, String), Vec<String>>,
+    risks: HashMap<String, RiskFacts>,
+    assets_by_link: HashMap<(String, String), Vec<String>>,
+    /// Asset name → (version, exposure).
+    assets: HashMap<String, (Option<String>, Option<String>)>,
+    targets: HashMap<String, Vec<String>>,
+    /// Subcontractor → the suppliers and offerings relying on it.
+    relied_on_by: HashMap<String, Vec<String>>,
+}
+
+fn group<K: std::hash::Hash + Eq>(pairs: Vec<(K, String)>) -> HashMap<K, Vec<String>> {
+    let mut out: HashMap<K, Vec<String>> = HashMap::new();
+    for (k, v) in pairs {
+        out.entry(k).or_default().push(v);
+    }
+    out
+}
+
+impl MatchIndex {
+    pub fn load(conn: &mut SqliteConnection) -> Result<MatchIndex> {
+        use crate::assets::{asset_links, assets};
+        use crate::context::{attack_targets, supplier_chain};
+        use crate::risks::{risk_links, risks};
+        let risk_links: Vec<(String, String, String)> =
+            risk_links::table.select((risk_links::kind, risk_links::value, risk_links::risk_id)).load(conn)?;
+        let mut risk_facts: HashMap<String, RiskFacts> = HashMap::new();
+        let rows: Vec<(String, i32, String)> =
+            risks::table.select((risks::id, risks::level, risks::body)).load(conn)?;
+        for (id, level, body) in rows {
+            let mut facts = RiskFacts { level, ..Default::default() };
+            // Only the supplier dependencies are read from the body.
+            #[derive(Deserialize)]
+            struct Deps {
+                suppliers: Vec<crate::risks::Dependency>,
+            }
+            if let Ok(deps) = serde_json::from_str::<Deps>(&body) {
+                for d in deps.suppliers {
+                    facts.dependency.insert(d.supplier.clone(), d.dependency);
+                    if let Some(o) = d.offering {
+                        facts.dependency.insert(o, d.dependency);
+                    }
+                }
+            }
+            risk_facts.insert(id, facts);
+        }
+        let asset_links: Vec<(String, String, String)> =
+            asset_links::table.select((asset_links::kind, asset_links::value, asset_links::asset)).load(conn)?;
+        let assets: Vec<(String, Option<String>, Option<String>)> =
+            assets::table.select((assets::name, assets::version, assets::exposure)).load(conn)?;
+        let targets: Vec<(String, String)> =
+            attack_targets::table.select((attack_targets::technique, attack_targets::asset_type)).load(conn)?;
+        let chain: Vec<(String, String)> =
+            supplier_chain::table.select((supplier_chain::subcontractor, supplier_chain::parent)).load(conn)?;
+        Ok(MatchIndex {
+            risks_by_link: group(risk_links.into_iter().map(|(k, v, r)| ((k, v), r)).collect()),
+            risks: risk_facts,
+            assets_by_link: group(asset_links.into_iter().map(|(k, v, a)| ((k, v), a)).collect()),
+            assets: assets.into_iter().map(|(n, v, e)| (n, (v, e))).collect(),
+            targets: group(targets),
+            relied_on_by: group(chain),
+        })
+    }
+
+    fn risks(&self, kind: &str, value: &str) -> &[String] {
+        self.risks_by_link.get(&(kind.to_string(), value.to_string())).map_or(&[], |v| v.as_slice())
+    }
+
+    fn assets(&self, kind: &str, value: &str) -> &[String] {
+        self.assets_by_link.get(&(kind.to_string(), value.to_string())).map_or(&[], |v| v.as_slice())
+    }
+
+    fn level(&self, risk: &str) -> i32 {
+        self.risks.get(risk).map_or(-1, |f| f.level)
+    }
+
+    fn internet_facing(&self, asset: &str) -> bool {
+        self.assets.get(asset).is_some_and(|(_, e)| e.as_deref() == Some("internet"))
+    }
+}
+
+/// Gathers candidates for one source, merging what matched the same risk.
+struct Gather<'a> {
+    index: &'a MatchIndex,
+    item: &'a ItemRow,
+    trigger: &'static str,
+    source_title: String,
+    suggestion: (String, String),
+    /// Added to every candidate's priority (exploitation, an incident…).
+    boost: i32,
+    out: BTreeMap<String, Candidate>,
+}
+
+impl Gather<'_> {
+    fn hit(&mut self, risk: &str, quality: Quality, evidence: Evidence, extra: i32) {
+        let priority = quality.weight() + self.boost + extra + 10 * self.index.level(risk).max(0);
+        let c = self.out.entry(risk.to_string()).or_insert_with(|| Candidate {
+            risk_id: risk.to_string(),
+            source: self.item.id.clone(),
+            source_revision: self.item.revision,
+            trigger: self.trigger,
+            quality,
+            priority,
+            detail: Detail {
+                source_title: self.source_title.clone(),
+                evidence: Vec::new(),
+                suggestion: self.suggestion.0.clone(),
+                suggestion_ja: self.suggestion.1.clone(),
+            },
+        });
+        c.quality = c.quality.max(quality);
+        c.priority = c.priority.max(priority);
+        if !c.detail.evidence.contains(&evidence) {
+            c.detail.evidence.push(evidence);
+        }
+    }
+
+    /// The risks resting on an asset.
+    fn via_asset(&mut self, asset: &str, quality: Quality, evidence: Evidence) {
+        let extra = if self.index.internet_facing(asset) { 10 } else { 0 };
+        for risk in self.index.risks("asset", asset).to_vec() {
+            self.hit(&risk, quality, evidence.clone(), extra);
+        }
+    }
+
+    /// A technique: risks assuming it (or its parent), and risks on assets of an ICS
+    /// asset type it targets (the catalog's `targets`, and the item's own list).
+    fn technique(&mut self, id: &str, item_asset_types: &[String]) {
+        let parent = renkei_schema::model::attack_id::parent_technique(id);
+        for assumed in std::iter::once(id).chain(parent) {
+            for risk in self.index.risks("technique", assumed).to_vec() {
+                let ours = format!("risk assumes {assumed}");
+                self.hit(
+                    &risk,
+                    Quality::Exact,
+                    Evidence { selector: "technique".into(), theirs: id.into(), ours, via: "risk".into() },
+                    0,
+                );
+            }
+        }
+        let mut types: Vec<(String, &str)> =
+            self.index.targets.get(id).into_iter().flatten().map(|t| (t.clone(), "ATT&CK for ICS targets")).collect();
+        types.extend(item_asset_types.iter().map(|t| (t.trim().to_uppercase(), "named by the item")));
+        for (asset_type, how) in types {
+            for asset in self.index.assets("ics", &asset_type).to_vec() {
+                let evidence = Evidence {
+                    selector: "ics_asset_type".into(),
+                    theirs: format!("{id} targets {asset_type} ({how})"),
+                    ours: format!("asset {asset} is {asset_type}"),
+                    via: "asset -> risk".into(),
+                };
+                self.via_asset(&asset, Quality::Inferred, evidence);
+            }
+        }
+    }
+
+    /// A supplier (or offering): risks depending on it directly, through an asset, or
+    /// through a supplier or offering that subcontracts to it.
+    fn supplier(&mut self, id: &str) {
+        for kind in ["supplier", "offering"] {
+            for risk in self.index.risks(kind, id).to_vec() {
+                let dep = self.index.risks.get(&risk).and_then(|f| f.dependency.get(id)).copied().unwrap_or(2);
+                let evidence = Evidence {
+                    selector: kind.into(),
+                    theirs: id.into(),
+                    ours: format!("risk depends on it (dependency {dep}/4)"),
+                    via: "risk".into(),
+                };
+                self.hit(&risk, Quality::Exact, evidence, 5 * i32::from(dep));
+            }
+            for asset in self.index.assets(kind, id).to_vec() {
+                let evidence = Evidence {
+                    selector: kind.into(),
+                    theirs: id.into(),
+                    ours: format!("asset {asset} comes from it"),
+                    via: "asset -> risk".into(),
+                };
+                self.via_asset(&asset, Quality::Exact, evidence);
+            }
+        }
+        for parent in self.index.relied_on_by.get(id).cloned().unwrap_or_default() {
+            let kind = if parent.starts_with("offering--") { "offering" } else { "supplier" };
+            let theirs = format!("{id}, a subcontractor of {parent}");
+            for risk in self.index.risks(kind, &parent).to_vec() {
+                let evidence = Evidence {
+                    selector: "subcontractor".into(),
+                    theirs: theirs.clone(),
+                    ours: format!("risk depends on {parent}"),
+                    via: "supplier chain -> risk".into(),
+                };
+                self.hit(&risk, Quality::Transitive, evidence, 0);
+            }
+            for asset in self.index.assets(kind, &parent).to_vec() {
+                let evidence = Evidence {
+                    selector: "subcontractor".into(),
+                    theirs: theirs.clone(),
+                    ours: format!("asset {asset} comes from {parent}"),
+                    via: "supplier chain -> asset -> risk".into(),
+                };
+                self.via_asset(&asset, Quality::Transitive, evidence);
+            }
+        }
+    }
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array().into_iter().flatten().filter_map(|s| s.as_str().map(str::to_string)).collect()
+}
+
+fn external_id(stix: &Value) -> Option<String> {
+    stix["external_references"].as_array()?.iter().find_map(|r| r["external_id"].as_str().map(str::to_string))
+}
+
+/// The flags one item raises. Indicators and assessments raise none: indicators go to
+/// detection (`export`, `match`), assessments reach risks through rating events.
+pub fn candidates(index: &MatchIndex, item: &ItemRow) -> Result<Vec<Candidate>> {
+    if !matches!(item.kind.as_str(), "technique" | "incident" | "advisory" | "rating-change") {
+        return Ok(Vec::new());
+    }
+    let stix: Value = serde_json::from_str(&item.stix).with_context(|| format!("item {}", item.id))?;
+    let name = stix["name"].as_str().unwrap_or_default().to_string();
+    let mut g = Gather {
+        index,
+        item,
+        trigger: "technique",
+        source_title: String::new(),
+        suggestion: (String::new(), String::new()),
+        boost: 0,
+        out: BTreeMap::new(),
+    };
+    match item.kind.as_str() {
+        "technique" => {
+            let id = external_id(&stix).unwrap_or_default();
+            g.source_title = format!("technique {id} {name} (revision {})", item.revision);
+            g.suggestion = (
+                format!(
+                    "{id} is being used: review the threat likelihood and whether the controls against it are in place"
+                ),
+                format!("{id} の使用が報告されています。脅威の発生可能性と対策の実施状況を見直してください"),
+            );
+            g.technique(&id, &strings(&stix["x_renkei_ics_asset_types"]));
+        }
+        "incident" => {
+            g.source_title = format!("incident \"{name}\" (revision {})", item.revision);
+            g.boost = 10;
+            g.suggestion = (
+                "an incident in the sector used these techniques: review the threat likelihood".into(),
+                "業界内のインシデントでこれらのテクニックが使われました。脅威の発生可能性を見直してください".into(),
+            );
+            for id in strings(&stix["x_renkei_technique_ids"]) {
+                g.technique(&id, &[]);
+            }
+            let suppliers = strings(&stix["x_renkei_supplier_refs"]);
+            if !suppliers.is_empty() {
+                g.trigger = "supplier_incident";
+                g.boost = 30;
+                g.suggestion = (
+                    "an incident at a supplier this risk depends on: review the likelihood, and whether the incident process should start".into(),
+                    "依存するサプライヤーでインシデントが発生しました。発生可能性を見直し、インシデント対応の要否を判断してください".into(),
+                );
+                for s in suppliers {
+                    g.supplier(&s);
+                }
+            }
+        }
+        "advisory" => {
+            let cve = external_id(&stix).unwrap_or(name);
+            let exploitation = stix["x_renkei_exploitation"].as_str().unwrap_or("unknown");
+            g.trigger = "vulnerability";
+            g.source_title = format!("advisory {cve} (exploitation: {exploitation}, revision {})", item.revision);
+            g.boost = match exploitation {
+                "known_exploited" => 30,
+                "poc_public" => 15,
+                _ => 0,
+            } + stix["x_renkei_cvss_base_score"].as_f64().map_or(0, |s| if s >= 9.0 { 10 } else { 0 });
+            g.suggestion = (
+                format!("{cve} affects what this risk rests on (exploitation: {exploitation}): review the vulnerability factor, patch or compensating controls"),
+                format!("{cve} がこのリスクの対象に該当します(悪用状況: {exploitation})。脆弱性の評価と、パッチ適用または代替策を見直してください"),
+            );
+            for risk in index.risks("cve", &cve).to_vec() {
+                let evidence = Evidence {
+                    selector: "cve".into(),
+                    theirs: cve.clone(),
+                    ours: format!("risk names {cve}"),
+                    via: "risk".into(),
+                };
+                g.hit(&risk, Quality::Exact, evidence, 0);
+            }
+            let affected: Vec<renkei_schema::model::vuln::AffectedProduct> =
+                serde_json::from_value(stix["x_renkei_affected"].clone()).unwrap_or_default();
+            for product in &affected {
+                let key = crate::assets::product_key(&product.cpe.vendor, &product.cpe.product);
+                for (kind, named) in [("cpe", "CPE"), ("product", "vendor and product")] {
+                    for asset in index.assets(kind, &key).to_vec() {
+                        let version = index.assets.get(&asset).and_then(|(v, _)| v.clone());
+                        let quality = match (&version, kind) {
+                            (Some(v), "cpe") if product.covers(v) => Quality::VersionInRange,
+                            (Some(v), _) if !product.covers(v) => continue,
+                            _ => Quality::ProductOnly,
+                        };
+                        let evidence = Evidence {
+                            selector: "cpe".into(),
+                            theirs: product.cpe.to_string(),
+                            ours: format!(
+                                "asset {asset} ({named} {key}, version {})",
+                                version.as_deref().unwrap_or("unknown")
+                            ),
+                            via: "asset -> risk".into(),
+                        };
+                        g.via_asset(&asset, quality, evidence);
+                    }
+                }
+            }
+        }
+        _ => {
+            let change: renkei_schema::supply::change::RatingChange =
+                serde_json::from_value(stix).with_context(|| format!("rating event {}", item.id))?;
+            if !change.worsened {
+                return Ok(Vec::new());
+            }
+            let tier = |s: &renkei_schema::supply::change::RatingSummary| {
+                format!("{} {}", s.tier.as_deref().unwrap_or("-"), s.score.map_or("-".into(), |s| s.to_string()))
+            };
+            let reasons: Vec<String> = change.reasons.iter().map(|r| r.en.clone()).collect();
+            let reasons_ja: Vec<String> = change.reasons.iter().map(|r| r.ja.clone()).collect();
+            g.trigger = "supplier_rating";
+            g.source_title = format!(
+                "rating of {} worsened ({} -> {}): {}",
+                change.offering_ref.as_deref().unwrap_or(&change.supplier_ref),
+                tier(&change.previous),
+                tier(&change.current),
+                reasons.join("; ")
+            );
+            g.suggestion = (
+                "a supplier this risk depends on is rated worse: consider raising the likelihood where the dependency is 3 or more, or the supplier has remote access".into(),
+                format!("依存するサプライヤーの評価が低下しました({})。依存度が3以上またはリモートアクセスがある場合は発生可能性の引き上げを検討してください", reasons_ja.join("、")),
+            );
+            match &change.offering_ref {
+                Some(offering) => g.supplier(offering),
+                None => g.supplier(&change.supplier_ref),
+            }
+        }
+    }
+    Ok(g.out.into_values().collect())
+}
+
+/// What recording candidates did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Recorded {
+    pub raised: usize,
+    pub updated: usize,
+    /// Dismissed or resolved already for this revision of the source.
+    pub suppressed: usize,
+}
+
+impl std::ops::AddAssign for Recorded {
+    fn add_assign(&mut self, o: Recorded) {
+        self.raised += o.raised;
+        self.updated += o.updated;
+        self.suppressed += o.suppressed;
+    }
+}
+
+/// Raises or updates flags (in the caller's transaction).
+pub fn record(conn: &mut SqliteConnection, candidates: Vec<Candidate>) -> Result<Recorded> {
+    let mut done = Recorded::default();
+    let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    for c in candidates {
+        let existing: Vec<(i32, String, i64)> = flags::table
+            .filter(flags::risk_id.eq(&c.risk_id))
+            .filter(flags::source.eq(&c.source))
+            .select((flags::id, flags::status, flags::source_revision))
+            .load(conn)?;
+        let detail = serde_json::to_string(&c.detail)?;
+        if let Some((id, _, _)) = existing.iter().find(|(_, s, _)| s == "open") {
+            diesel::update(flags::table.find(id))
+                .set((
+                    flags::source_revision.eq(c.source_revision),
+                    flags::trigger_kind.eq(c.trigger),
+                    flags::quality.eq(c.quality.as_str()),
+                    flags::priority.eq(c.priority),
+                    flags::detail.eq(&detail),
+                    flags::updated_at.eq(&now),
+                ))
+                .execute(conn)?;
+            done.updated += 1;
+        } else if existing.iter().any(|(_, s, rev)| s != "withdrawn" && *rev >= c.source_revision) {
+            done.suppressed += 1;
+        } else {
+            diesel::insert_into(flags::table)
+                .values((
+                    flags::risk_id.eq(&c.risk_id),
+                    flags::source.eq(&c.source),
+                    flags::source_revision.eq(c.source_revision),
+                    flags::trigger_kind.eq(c.trigger),
+                    flags::quality.eq(c.quality.as_str()),
+                    flags::priority.eq(c.priority),
+                    flags::status.eq("open"),
+                    flags::detail.eq(&detail),
+                    flags::created_at.eq(&now),
+                    flags::updated_at.eq(&now),
+                ))
+                .execute(conn)?;
+            done.raised += 1;
+        }
+    }
+    Ok(done)
+}
+
+/// Matches a page of items just stored and records the flags they raise.
+pub fn match_items(conn: &mut SqliteConnection, index: &MatchIndex, items: &[ItemRow]) -> Result<Recorded> {
+    let mut all = Vec::new();
+    for item in items {
+        all.extend(candidates(index, item)?);
+        if item.kind == "rating-change" {
+            note_rating(conn, item)?;
+        }
+    }
+    record(conn, all)
+}
+
+/// Keeps the supplier's score and tier current for reports.
+fn note_rating(conn: &mut SqliteConnection, item: &ItemRow) -> Result<()> {
+    let change: renkei_schema::supply::change::RatingChange = serde_json::from_str(&item.stix)?;
+    if change.offering_ref.is_none() {
+        crate::context::note_rating(conn, &change.supplier_ref, change.current.score, change.current.tier.as_deref())?;
+    }
+    Ok(())
+}
+
+/// An item the member may no longer hold (a tombstone) withdraws its open flags.
+pub fn withdraw_source(conn: &mut SqliteConnection, source: &str) -> Result<usize> {
+    Ok(diesel::update(flags::table.filter(flags::source.eq(source)).filter(flags::status.eq("open")))
+        .set((flags::status.eq("withdrawn"), flags::resolution.eq("the item was withdrawn or its label tightened")))
+        .execute(conn)?)
+}
+
+/// An asset changed: the risks resting on it are flagged (source `asset:NAME`).
+pub fn asset_changed(conn: &mut SqliteConnection, asset: &str, changes: &[String]) -> Result<Recorded> {
+    use crate::risks::risk_links;
+    let risks: Vec<String> = risk_links::table
+        .filter(risk_links::kind.eq("asset"))
+        .filter(risk_links::value.eq(asset))
+        .select(risk_links::risk_id)
+        .load(conn)?;
+    let revision = Utc::now().timestamp();
+    let candidates = risks
+        .into_iter()
+        .map(|risk_id| Candidate {
+            risk_id,
+            source: format!("asset:{asset}"),
+            source_revision: revision,
+            trigger: "asset_changed",
+            quality: Quality::Exact,
+            priority: Quality::Scheduled.weight(),
+            detail: Detail {
+                source_title: format!("asset {asset} changed"),
+                evidence: changes
+                    .iter()
+                    .map(|c| Evidence {
+                        selector: "asset".into(),
+                        theirs: c.clone(),
+                        ours: asset.into(),
+                        via: "asset -> risk".into(),
+                    })
+                    .collect(),
+                suggestion: "the asset changed since the risk was rated: re-rate the current risk".into(),
+                suggestion_ja: "評価後に資産が変更されました。現在のリスクを再評価してください".into(),
+            },
+        })
+        .collect();
+    record(conn, candidates)
+}
+
+/// Flags what dates and criteria make due: a review date passed, an acceptance expired,
+/// a rating made under an older matrix.
+pub fn raise_due(conn: &mut SqliteConnection, now: chrono::DateTime<Utc>) -> Result<Recorded> {
+    let matrix = crate::matrix::current(conn)?;
+    let mut candidates = Vec::new();
+    for risk in crate::risks::list(conn)? {
+        let level = risk.effective().map_or(-1, |r| r.level as i32);
+        let mut due = |source: &str, rev: i64, trigger: &'static str, title: String, en: String, ja: String| {
+            candidates.push(Candidate {
+                risk_id: risk.id.clone(),
+                source: source.into(),
+                source_revision: rev,
+                trigger,
+                quality: Quality::Scheduled,
+                priority: Quality::Scheduled.weight() + 10 * level.max(0),
+                detail: Detail {
+                    source_title: title,
+                    evidence: vec![Evidence {
+                        selector: "date".into(),
+                        theirs: now.date_naive().to_string(),
+                        ours: risk.id.clone(),
+                        via: "risk".into(),
+                    }],
+                    suggestion: en,
+                    suggestion_ja: ja,
+                },
+            });
+        };
+        let next = risk.next_review(&matrix);
+        if next <= now {
+            due(
+                "review",
+                risk.revision.into(),
+                "review_due",
+                format!("review due since {}", next.date_naive()),
+                "the periodic review of this risk is due: re-assess it".into(),
+                "定期見直しの期限です。リスクを再評価してください".into(),
+            );
+        }
+        if let Some(until) = risk.accepted_until.filter(|u| risk.treatment == "accept" && *u < now.date_naive()) {
+            due(
+                "acceptance",
+                risk.revision.into(),
+                "acceptance_expired",
+                format!("acceptance expired on {until}"),
+                "the acceptance lapsed: treat the risk again or renew the acceptance with its approver".into(),
+                "リスク受容の期限が切れました。対応方針を見直すか、承認者の承認を得て受容を更新してください".into(),
+            );
+        }
+        if risk.matrix_version < matrix.version {
+            due(
+                "matrix",
+                matrix.version,
+                "matrix_changed",
+                format!("rated under matrix version {}, now {}", risk.matrix_version, matrix.version),
+                "the risk matrix changed: re-rate on the new matrix".into(),
+                "リスクマトリクスが変更されました。新しいマトリクスで再評価してください".into(),
+            );
+        }
+    }
+    record(conn, candidates)
+}
+
+/// Resolves the open flags of a risk with the revision that answered them.
+pub fn resolve_for_risk(conn: &mut SqliteConnection, risk: &str, revision: i32, note: &str) -> Result<usize> {
+    let resolution = serde_json::json!({"revision": revision, "note": note, "at": Utc::now().to_rfc3339()}).to_string();
+    Ok(diesel::update(flags::table.filter(flags::risk_id.eq(risk)).filter(flags::status.eq("open")))
+        .set((flags::status.eq("resolved"), flags::resolution.eq(resolution)))
+        .execute(conn)?)
+}
+
+/// Dismisses an open flag; the reason is required and kept.
+pub fn dismiss(conn: &mut SqliteConnection, id: i32, reason: &str) -> Result<()> {
+    if reason.trim().is_empty() {
+        bail!("dismissing a flag needs a reason (--reason) / フラグを却下するには理由(--reason)が必要です");
+    }
+    let resolution = serde_json::json!({"dismissed": reason.trim(), "at": Utc::now().to_rfc3339()}).to_string();
+    let n = diesel::update(flags::table.find(id).filter(flags::status.eq("open")))
+        .set((flags::status.eq("dismissed"), flags::resolution.eq(resolution)))
+        .execute(conn)?;
+    if n == 0 {
+        bail!("no open flag {id} / 未対応のフラグ {id} はありません");
+    }
+    Ok(())
+}
+
+type FlagRow = (i32, String, String, i64, String, String, i32, String, String, String, String, Option<String>);
+
+/// Flags with this status (`open`, `resolved`, `dismissed`, `withdrawn`, or `all`),
+/// the highest priority first.
+pub fn list(conn: &mut SqliteConnection, status: &str) -> Result<Vec<Flag>> {
+    let mut query = flags::table
+        .order((flags::priority.desc(), flags::created_at.asc(), flags::id.asc()))
+        .select((
+            flags::id,
+            flags::risk_id,
+            flags::source,
+            flags::source_revision,
+            flags::trigger_kind,
+            flags::quality,
+            flags::priority,
+            flags::status,
+            flags::detail,
+            flags::created_at,
+            flags::updated_at,
+            flags::resolution,
+        ))
+        .into_boxed();
+    if status != "all" {
+        query = query.filter(flags::status.eq(status.to_string()));
+    }
+    let rows: Vec<FlagRow> = query.load(conn)?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(Flag {
+                id: r.0,
+                risk_id: r.1,
+                source: r.2,
+                source_revision: r.3,
+                trigger: r.4,
+                quality: r.5,
+                priority: r.6,
+                status: r.7,
+                detail: serde_json::from_str(&r.8)?,
+                created_at: r.9,
+                updated_at: r.10,
+                resolution: r.11,
+            })
+        })
+        .collect()
+}
