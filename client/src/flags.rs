@@ -147,9 +147,11 @@ struct RiskFacts {
 /// The register's link tables, in memory for one sync.
 #[derive(Debug, Default)]
 pub struct MatchIndex {
-    risks_by_link: HashMap<(String, String), Vec<String>>,
+    /// kind → value → risks (looked up by `&str`, without building keys).
+    risks_by_link: HashMap<String, HashMap<String, Vec<String>>>,
     risks: HashMap<String, RiskFacts>,
-    assets_by_link: HashMap<(String, String), Vec<String>>,
+    /// kind → value → assets.
+    assets_by_link: HashMap<String, HashMap<String, Vec<String>>>,
     /// Asset name → (version, exposure).
     assets: HashMap<String, (Option<String>, Option<String>)>,
     targets: HashMap<String, Vec<String>>,
@@ -161,6 +163,15 @@ fn group<K: std::hash::Hash + Eq>(pairs: Vec<(K, String)>) -> HashMap<K, Vec<Str
     let mut out: HashMap<K, Vec<String>> = HashMap::new();
     for (k, v) in pairs {
         out.entry(k).or_default().push(v);
+    }
+    out
+}
+
+/// (kind, value, owner) rows → kind → value → owners.
+fn group_links(rows: Vec<(String, String, String)>) -> HashMap<String, HashMap<String, Vec<String>>> {
+    let mut out: HashMap<String, HashMap<String, Vec<String>>> = HashMap::new();
+    for (kind, value, owner) in rows {
+        out.entry(kind).or_default().entry(value).or_default().push(owner);
     }
     out
 }
@@ -201,9 +212,9 @@ impl MatchIndex {
         let chain: Vec<(String, String)> =
             supplier_chain::table.select((supplier_chain::subcontractor, supplier_chain::parent)).load(conn)?;
         Ok(MatchIndex {
-            risks_by_link: group(risk_links.into_iter().map(|(k, v, r)| ((k, v), r)).collect()),
+            risks_by_link: group_links(risk_links),
             risks: risk_facts,
-            assets_by_link: group(asset_links.into_iter().map(|(k, v, a)| ((k, v), a)).collect()),
+            assets_by_link: group_links(asset_links),
             assets: assets.into_iter().map(|(n, v, e)| (n, (v, e))).collect(),
             targets: group(targets),
             relied_on_by: group(chain),
@@ -211,11 +222,11 @@ impl MatchIndex {
     }
 
     fn risks(&self, kind: &str, value: &str) -> &[String] {
-        self.risks_by_link.get(&(kind.to_string(), value.to_string())).map_or(&[], |v| v.as_slice())
+        self.risks_by_link.get(kind).and_then(|m| m.get(value)).map_or(&[], |v| v.as_slice())
     }
 
     fn assets(&self, kind: &str, value: &str) -> &[String] {
-        self.assets_by_link.get(&(kind.to_string(), value.to_string())).map_or(&[], |v| v.as_slice())
+        self.assets_by_link.get(kind).and_then(|m| m.get(value)).map_or(&[], |v| v.as_slice())
     }
 
     fn level(&self, risk: &str) -> i32 {
@@ -509,16 +520,43 @@ impl std::ops::AddAssign for Recorded {
     }
 }
 
-/// Raises or updates flags (in the caller's transaction).
+/// A new flag's row.
+type NewFlag<'a> = (
+    diesel::dsl::Eq<flags::risk_id, &'a str>,
+    diesel::dsl::Eq<flags::source, &'a str>,
+    diesel::dsl::Eq<flags::source_revision, i64>,
+    diesel::dsl::Eq<flags::trigger_kind, &'a str>,
+    diesel::dsl::Eq<flags::quality, &'a str>,
+    diesel::dsl::Eq<flags::priority, i32>,
+    diesel::dsl::Eq<flags::status, &'a str>,
+    diesel::dsl::Eq<flags::detail, String>,
+    diesel::dsl::Eq<flags::created_at, &'a str>,
+    diesel::dsl::Eq<flags::updated_at, &'a str>,
+);
+
+/// Raises or updates flags (in the caller's transaction). The flags already held for
+/// these sources are read in a few queries and new ones written many rows a statement:
+/// one technique can flag a thousand risks.
 pub fn record(conn: &mut SqliteConnection, candidates: Vec<Candidate>) -> Result<Recorded> {
     let mut done = Recorded::default();
     let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    for c in candidates {
-        let existing: Vec<(i32, String, i64)> = flags::table
-            .filter(flags::risk_id.eq(&c.risk_id))
-            .filter(flags::source.eq(&c.source))
-            .select((flags::id, flags::status, flags::source_revision))
+    let mut sources: Vec<&str> = candidates.iter().map(|c| c.source.as_str()).collect();
+    sources.sort_unstable();
+    sources.dedup();
+    // (risk, source) -> [(id, status, source revision)]
+    let mut held: HashMap<(String, String), Vec<(i32, String, i64)>> = HashMap::new();
+    for chunk in sources.chunks(500) {
+        let rows: Vec<(String, String, i32, String, i64)> = flags::table
+            .filter(flags::source.eq_any(chunk))
+            .select((flags::risk_id, flags::source, flags::id, flags::status, flags::source_revision))
             .load(conn)?;
+        for (risk, source, id, status, rev) in rows {
+            held.entry((risk, source)).or_default().push((id, status, rev));
+        }
+    }
+    let mut new_rows: Vec<NewFlag<'_>> = Vec::new();
+    for c in &candidates {
+        let existing = held.get(&(c.risk_id.clone(), c.source.clone())).map_or(&[][..], |v| v.as_slice());
         let detail = serde_json::to_string(&c.detail)?;
         if let Some((id, _, _)) = existing.iter().find(|(_, s, _)| s == "open") {
             diesel::update(flags::table.find(id))
@@ -535,23 +573,25 @@ pub fn record(conn: &mut SqliteConnection, candidates: Vec<Candidate>) -> Result
         } else if existing.iter().any(|(_, s, rev)| s != "withdrawn" && *rev >= c.source_revision) {
             done.suppressed += 1;
         } else {
-            diesel::insert_into(flags::table)
-                .values((
-                    flags::risk_id.eq(&c.risk_id),
-                    flags::source.eq(&c.source),
-                    flags::source_revision.eq(c.source_revision),
-                    flags::trigger_kind.eq(c.trigger),
-                    flags::quality.eq(c.quality.as_str()),
-                    flags::priority.eq(c.priority),
-                    flags::status.eq("open"),
-                    flags::detail.eq(&detail),
-                    flags::created_at.eq(&now),
-                    flags::updated_at.eq(&now),
-                ))
-                .execute(conn)?;
-            done.raised += 1;
+            new_rows.push((
+                flags::risk_id.eq(c.risk_id.as_str()),
+                flags::source.eq(c.source.as_str()),
+                flags::source_revision.eq(c.source_revision),
+                flags::trigger_kind.eq(c.trigger),
+                flags::quality.eq(c.quality.as_str()),
+                flags::priority.eq(c.priority),
+                flags::status.eq("open"),
+                flags::detail.eq(detail),
+                flags::created_at.eq(now.as_str()),
+                flags::updated_at.eq(now.as_str()),
+            ));
         }
     }
+    // 10 parameters a row: 1,000 rows stay well under SQLite's limit of 32,766.
+    for chunk in new_rows.chunks(1000) {
+        diesel::insert_into(flags::table).values(chunk).execute(conn)?;
+    }
+    done.raised += new_rows.len();
     Ok(done)
 }
 
