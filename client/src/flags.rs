@@ -534,6 +534,9 @@ type NewFlag<'a> = (
     diesel::dsl::Eq<flags::updated_at, &'a str>,
 );
 
+/// A flag already held for a (risk, source): its id, status and source revision.
+type HeldFlag = (i32, String, i64);
+
 /// Raises or updates flags (in the caller's transaction). The flags already held for
 /// these sources are read in a few queries and new ones written many rows a statement:
 /// one technique can flag a thousand risks.
@@ -543,8 +546,7 @@ pub fn record(conn: &mut SqliteConnection, candidates: Vec<Candidate>) -> Result
     let mut sources: Vec<&str> = candidates.iter().map(|c| c.source.as_str()).collect();
     sources.sort_unstable();
     sources.dedup();
-    // (risk, source) -> [(id, status, source revision)]
-    let mut held: HashMap<(String, String), Vec<(i32, String, i64)>> = HashMap::new();
+    let mut held: HashMap<(String, String), Vec<HeldFlag>> = HashMap::new();
     for chunk in sources.chunks(500) {
         let rows: Vec<(String, String, i32, String, i64)> = flags::table
             .filter(flags::source.eq_any(chunk))
