@@ -92,6 +92,15 @@ fn tables(conn: &mut SqliteConnection) -> Result<Vec<Table>> {
             })
             .collect(),
     };
+    // Asset name -> the suppliers it comes from.
+    let asset_suppliers: std::collections::HashMap<String, Vec<String>> = crate::assets::list_all(conn)?
+        .into_iter()
+        .map(|a| (a.name, serde_json::from_str(&a.supplier_ids).unwrap_or_default()))
+        .collect();
+    let depends = |r: &crate::risks::Risk, supplier: &str| {
+        r.suppliers.iter().any(|d| d.supplier == supplier)
+            || r.assets.iter().any(|a| asset_suppliers.get(a).is_some_and(|s| s.iter().any(|s| s == supplier)))
+    };
     let suppliers = Table {
         title: "Supplier dependencies / サプライヤー依存",
         headings: vec!["Supplier / サプライヤー", "Tier / ランク", "Score / スコア", "Risks / リスク"],
@@ -100,7 +109,7 @@ fn tables(conn: &mut SqliteConnection) -> Result<Vec<Table>> {
             .map(|s| {
                 let dependent: Vec<String> = risks
                     .iter()
-                    .filter(|r| r.suppliers.iter().any(|d| d.supplier == s.id))
+                    .filter(|r| depends(r, &s.id))
                     .map(|r| r.id.clone())
                     .collect();
                 vec![

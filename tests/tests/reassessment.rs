@@ -346,6 +346,9 @@ fn each_trigger_raises_one_explained_flag() {
     {
         assert!(md.contains(needle), "{needle} missing:\n{md}");
     }
+    // The supplier's row lists the risks depending on it directly and through an asset.
+    let row = md.lines().find(|l| l.starts_with("| 直接株式会社")).expect("the supplier's row");
+    assert!(row.ends_with(&format!("| {r3}, {r5} |")), "{row}");
     let html = report::render(&mut conn, "html").expect("html");
     assert!(html.starts_with("<!DOCTYPE html>") && html.contains("<table>") && !html.contains("<script"));
     assert!(report::render(&mut conn, "pdf").is_err());
