@@ -450,6 +450,13 @@ fn run() -> Result<i32> {
                 if terminal {
                     eprintln!();
                 }
+                eprintln!(
+                    "synced {} items in {:.1} s: {:.1} s waiting for the hub and verification, {:.1} s writing",
+                    report.stored,
+                    started.elapsed().as_secs_f64(),
+                    report.waited.as_secs_f64(),
+                    report.writing.as_secs_f64()
+                );
                 for (id, why) in &report.refused {
                     eprintln!("refused {id}: {why}");
                 }

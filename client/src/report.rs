@@ -107,11 +107,7 @@ fn tables(conn: &mut SqliteConnection) -> Result<Vec<Table>> {
         rows: crate::context::known_suppliers(conn)?
             .into_iter()
             .map(|s| {
-                let dependent: Vec<String> = risks
-                    .iter()
-                    .filter(|r| depends(r, &s.id))
-                    .map(|r| r.id.clone())
-                    .collect();
+                let dependent: Vec<String> = risks.iter().filter(|r| depends(r, &s.id)).map(|r| r.id.clone()).collect();
                 vec![
                     format!("{} ({})", s.name, s.id),
                     s.tier.unwrap_or_else(|| "-".into()),

@@ -51,6 +51,10 @@ pub struct SyncReport {
     pub has_more: bool,
     /// Reassessment flags the pages raised or updated.
     pub flags: crate::flags::Recorded,
+    /// Time spent waiting for the next verified page, and writing pages: which side
+    /// (the hub and verification, or the register) holds a sync back.
+    pub waited: std::time::Duration,
+    pub writing: std::time::Duration,
 }
 
 /// The TLP 2.0 label as written on the wire (`TLP:AMBER+STRICT`) from the API's enum
@@ -169,11 +173,42 @@ pub fn sync(
         });
         apply_pages(conn, &received, &index, options, progress, &mut report)
     })?;
+    if report.pages > 1 {
+        register::checkpoint(conn)?;
+    }
     Ok(report)
 }
 
-/// Applies the prepared pages, each in one transaction with its cursor and the flags
-/// its items raise.
+/// Pages applied in one transaction at most, when more are already waiting (a sync
+/// catching up). Each transaction commits whole pages with the cursor of the last one,
+/// so a stop anywhere still resumes with nothing lost or doubled. Every commit rewrites
+/// most leaves of the id index (ids are random); grouping five pages of 10,000 cut what
+/// a 1,000,000-item sync writes from 3.7 to 2.1 GiB.
+const PAGES_PER_TRANSACTION: usize = 5;
+
+/// Applies one page (in the caller's transaction): tombstones, rows, the flags its items
+/// raise, its cursor.
+fn apply_page(
+    c: &mut SqliteConnection,
+    page: &Prepared,
+    index: &crate::flags::MatchIndex,
+) -> Result<crate::flags::Recorded> {
+    for id in &page.deletes {
+        diesel::delete(items::table.find(id)).execute(c)?;
+        crate::flags::withdraw_source(c, id)?;
+    }
+    // Many rows a statement (8 parameters a row, well under SQLite's limit).
+    for chunk in page.rows.chunks(500) {
+        diesel::replace_into(items::table).values(chunk).execute(c)?;
+    }
+    let flagged = crate::flags::match_items(c, index, &page.rows)?;
+    register::set(c, register::CURSOR, &page.cursor)?;
+    Ok(flagged)
+}
+
+/// Applies the prepared pages in order, each whole with its cursor and the flags its
+/// items raise; pages already waiting share a transaction (up to
+/// `PAGES_PER_TRANSACTION`), a page that arrives alone commits at once.
 fn apply_pages(
     conn: &mut SqliteConnection,
     received: &std::sync::mpsc::Receiver<Result<Prepared>>,
@@ -183,30 +218,43 @@ fn apply_pages(
     report: &mut SyncReport,
 ) -> Result<()> {
     loop {
-        let Ok(page) = received.recv() else { return Ok(()) };
-        let page = page?;
-        let flagged = conn.transaction(|c| -> Result<crate::flags::Recorded> {
-            for id in &page.deletes {
-                diesel::delete(items::table.find(id)).execute(c)?;
-                crate::flags::withdraw_source(c, id)?;
+        let waiting = std::time::Instant::now();
+        let Ok(first) = received.recv() else { return Ok(()) };
+        report.waited += waiting.elapsed();
+        let mut next = Some(first?);
+        let mut failed = None;
+        let mut done = false;
+        let writing = std::time::Instant::now();
+        conn.transaction(|c| -> Result<()> {
+            let mut in_transaction = 0;
+            while let Some(page) = next.take() {
+                report.flags += apply_page(c, &page, index)?;
+                in_transaction += 1;
+                report.pages += 1;
+                report.stored += page.rows.len();
+                report.deleted += page.deletes.len();
+                report.refused.extend(page.refused);
+                report.cursor = Some(page.cursor);
+                report.has_more = page.has_more;
+                progress(report);
+                done = !page.has_more || options.max_pages.is_some_and(|m| report.pages >= m);
+                if done || in_transaction >= PAGES_PER_TRANSACTION {
+                    break;
+                }
+                match received.try_recv() {
+                    Ok(Ok(page)) => next = Some(page),
+                    // Committed first: the pages before a failed fetch are kept.
+                    Ok(Err(e)) => failed = Some(e),
+                    Err(_) => {}
+                }
             }
-            // Many rows a statement (8 parameters a row, well under SQLite's limit).
-            for chunk in page.rows.chunks(500) {
-                diesel::replace_into(items::table).values(chunk).execute(c)?;
-            }
-            let flagged = crate::flags::match_items(c, index, &page.rows)?;
-            register::set(c, register::CURSOR, &page.cursor)?;
-            Ok(flagged)
+            Ok(())
         })?;
-        report.flags += flagged;
-        report.pages += 1;
-        report.stored += page.rows.len();
-        report.deleted += page.deletes.len();
-        report.refused.extend(page.refused);
-        report.cursor = Some(page.cursor);
-        report.has_more = page.has_more;
-        progress(report);
-        if !page.has_more || options.max_pages.is_some_and(|m| report.pages >= m) {
+        report.writing += writing.elapsed();
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if done {
             return Ok(());
         }
     }
