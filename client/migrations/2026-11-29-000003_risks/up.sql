@@ -85,7 +85,8 @@ CREATE TABLE flags (
     resolution TEXT
 );
 CREATE UNIQUE INDEX flags_one_open ON flags (risk_id, source) WHERE status = 'open';
-CREATE INDEX flags_by_source ON flags (risk_id, source);
+-- Flags are looked up by source (a page's items, a tombstone); the partial unique index
+-- above serves lookups by risk.
 CREATE INDEX flags_source ON flags (source);
 
 -- ATT&CK for ICS `targets` (technique -> ICS asset type), from the hub's catalog.

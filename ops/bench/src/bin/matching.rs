@@ -14,6 +14,10 @@
 
 use std::time::Instant;
 
+// The allocator of the `renkei` binary, whose matching this measures.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use anyhow::{Context as _, Result};
 use clap::Parser;
 use diesel::prelude::*;
