@@ -6,11 +6,10 @@ use std::collections::HashMap;
 use std::io::{BufRead, Write};
 
 use anyhow::{bail, Context as _, Result};
-use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 use serde_json::Value;
 
-use crate::register::{items, ItemRow};
+use crate::register::ItemRow;
 
 /// One active indicator held.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,8 +24,7 @@ pub struct Held {
 
 /// The indicators held that are live now (not past `valid_until`), in value order.
 pub fn active_indicators(conn: &mut SqliteConnection) -> Result<Vec<Held>> {
-    let rows: Vec<ItemRow> =
-        items::table.filter(items::kind.eq("indicator")).select(ItemRow::as_select()).load(conn)?;
+    let rows: Vec<ItemRow> = crate::register::held_items(conn, Some("indicator"))?;
     let now = chrono::Utc::now();
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {

@@ -28,15 +28,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    pending_tombstones (id) {
+        id -> Text,
+        seq -> BigInt,
+    }
+}
+
 /// Settings keys.
 pub const HUB_URL: &str = "hub_url";
 pub const HUB_KEY: &str = "hub_public_key";
 pub const HUB_ID: &str = "hub_id";
 pub const CA_FILE: &str = "ca_file";
 pub const CURSOR: &str = "feed_cursor";
+/// Set while a first sync into an empty register runs: `items_id` is not built yet, so
+/// `items` may hold several versions of an item and `pending_tombstones` the tombstones
+/// not yet applied (see `sync`).
+pub const FIRST_SYNC: &str = "first_sync_in_progress";
 
 /// One item held, as the hub signed it.
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = items)]
 pub struct ItemRow {
     pub id: String,
@@ -85,7 +96,63 @@ pub fn set(conn: &mut SqliteConnection, key: &str, value: &str) -> Result<()> {
 
 /// Every item held, by id.
 pub fn all_items(conn: &mut SqliteConnection) -> Result<Vec<ItemRow>> {
-    Ok(items::table.order(items::id.asc()).select(ItemRow::as_select()).load(conn)?)
+    let mut rows = held_items(conn, None)?;
+    rows.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(rows)
+}
+
+/// The items held (of one kind, or all): during a first sync, the latest version of
+/// each, without those a later tombstone took away, as the sync will leave them.
+pub fn held_items(conn: &mut SqliteConnection, kind: Option<&str>) -> Result<Vec<ItemRow>> {
+    if get(conn, FIRST_SYNC)?.is_none() {
+        let mut query = items::table.select(ItemRow::as_select()).into_boxed();
+        if let Some(kind) = kind {
+            query = query.filter(items::kind.eq(kind.to_string()));
+        }
+        return Ok(query.load(conn)?);
+    }
+    let sql = "SELECT id, kind, revision, tlp, seq, stix, signature, received_at FROM items \
+               WHERE rowid IN (SELECT max(rowid) FROM items GROUP BY id) \
+               AND NOT EXISTS (SELECT 1 FROM pending_tombstones t WHERE t.id = items.id AND t.seq > items.seq) \
+               AND (? IS NULL OR kind = ?)";
+    Ok(diesel::sql_query(sql)
+        .bind::<diesel::sql_types::Nullable<diesel::sql_types::Text>, _>(kind)
+        .bind::<diesel::sql_types::Nullable<diesel::sql_types::Text>, _>(kind)
+        .load(conn)?)
+}
+
+/// Starts a first sync into an empty register: the id index is dropped until
+/// [`finish_first_sync`] builds it once.
+pub fn start_first_sync(conn: &mut SqliteConnection) -> Result<()> {
+    conn.transaction(|c| -> Result<()> {
+        set(c, FIRST_SYNC, "1")?;
+        diesel::sql_query("DROP INDEX IF EXISTS items_id").execute(c)?;
+        Ok(())
+    })
+}
+
+/// Ends a first sync, in one transaction: only the latest version of each item is kept,
+/// the tombstones met are applied, the id index is built.
+pub fn finish_first_sync(conn: &mut SqliteConnection) -> Result<()> {
+    conn.transaction(|c| -> Result<()> {
+        // Most first syncs hold each item once: building the unique index is then the
+        // only pass over the ids. If it finds a repeated id, the older versions go first.
+        let built = c.transaction(|s| diesel::sql_query("CREATE UNIQUE INDEX items_id ON items (id)").execute(s));
+        if built.is_err() {
+            diesel::sql_query("DELETE FROM items WHERE rowid NOT IN (SELECT max(rowid) FROM items GROUP BY id)").execute(c)?;
+            diesel::sql_query("CREATE UNIQUE INDEX items_id ON items (id)").execute(c)?;
+        }
+        let tombstones: i64 = pending_tombstones::table.count().get_result(c)?;
+        if tombstones > 0 {
+            diesel::sql_query(
+                "DELETE FROM items WHERE EXISTS (SELECT 1 FROM pending_tombstones t WHERE t.id = items.id AND t.seq > items.seq)",
+            )
+            .execute(c)?;
+            diesel::delete(pending_tombstones::table).execute(c)?;
+        }
+        diesel::delete(settings::table.find(FIRST_SYNC)).execute(c)?;
+        Ok(())
+    })
 }
 
 /// Copies the WAL back into the register file and empties it (after a sync).

@@ -70,7 +70,8 @@ fn tlp_label(api: &str) -> String {
 /// A page checked and ready to apply.
 struct Prepared {
     rows: Vec<ItemRow>,
-    deletes: Vec<String>,
+    /// Tombstones: (id, sequence number).
+    deletes: Vec<(String, i64)>,
     refused: Vec<(String, String)>,
     cursor: String,
     has_more: bool,
@@ -88,7 +89,8 @@ fn prepare(verifier: &mut renkei_schema::sign::Verifier, page: crate::hub_api::C
     };
     for item in page.items {
         if item.deleted {
-            out.deletes.push(item.id);
+            let seq = item.seq.parse().with_context(|| format!("sequence number {:?}", item.seq))?;
+            out.deletes.push((item.id, seq));
             continue;
         }
         let (Some(object), Some(signature)) = (item.object, item.signature) else {
@@ -153,6 +155,16 @@ pub fn sync(
     let start = report.cursor.clone();
     // Built once: pages only add items, never change the register's links.
     let index = crate::flags::MatchIndex::load(conn)?;
+    // A first sync into an empty register builds the id index once at the end (see
+    // `register::start_first_sync`); a stopped one goes on the same way next time.
+    let first_sync = match register::get(conn, register::FIRST_SYNC)? {
+        Some(_) => true,
+        None if report.cursor.is_none() && items::table.count().get_result::<i64>(conn)? == 0 => {
+            register::start_first_sync(conn)?;
+            true
+        }
+        None => false,
+    };
     std::thread::scope(|scope| {
         scope.spawn(move || {
             let mut cursor = start;
@@ -171,8 +183,11 @@ pub fn sync(
                 cursor = next;
             }
         });
-        apply_pages(conn, &received, &index, options, progress, &mut report)
+        apply_pages(conn, &received, &index, first_sync, options, progress, &mut report)
     })?;
+    if first_sync && !report.has_more {
+        register::finish_first_sync(conn)?;
+    }
     if report.pages > 1 {
         register::checkpoint(conn)?;
     }
@@ -187,19 +202,32 @@ pub fn sync(
 const PAGES_PER_TRANSACTION: usize = 5;
 
 /// Applies one page (in the caller's transaction): tombstones, rows, the flags its items
-/// raise, its cursor.
+/// raise, its cursor. During a first sync (no id index yet) rows are appended and
+/// tombstones kept aside; `register::finish_first_sync` settles both.
 fn apply_page(
     c: &mut SqliteConnection,
     page: &Prepared,
     index: &crate::flags::MatchIndex,
+    first_sync: bool,
 ) -> Result<crate::flags::Recorded> {
-    for id in &page.deletes {
-        diesel::delete(items::table.find(id)).execute(c)?;
+    use crate::register::pending_tombstones;
+    for (id, seq) in &page.deletes {
+        if first_sync {
+            diesel::insert_into(pending_tombstones::table)
+                .values((pending_tombstones::id.eq(id), pending_tombstones::seq.eq(seq)))
+                .execute(c)?;
+        } else {
+            diesel::delete(items::table.find(id)).execute(c)?;
+        }
         crate::flags::withdraw_source(c, id)?;
     }
     // Many rows a statement (8 parameters a row, well under SQLite's limit).
     for chunk in page.rows.chunks(500) {
-        diesel::replace_into(items::table).values(chunk).execute(c)?;
+        if first_sync {
+            diesel::insert_into(items::table).values(chunk).execute(c)?;
+        } else {
+            diesel::replace_into(items::table).values(chunk).execute(c)?;
+        }
     }
     let flagged = crate::flags::match_items(c, index, &page.rows)?;
     register::set(c, register::CURSOR, &page.cursor)?;
@@ -213,6 +241,7 @@ fn apply_pages(
     conn: &mut SqliteConnection,
     received: &std::sync::mpsc::Receiver<Result<Prepared>>,
     index: &crate::flags::MatchIndex,
+    first_sync: bool,
     options: &SyncOptions,
     progress: &mut dyn FnMut(&SyncReport),
     report: &mut SyncReport,
@@ -228,7 +257,7 @@ fn apply_pages(
         conn.transaction(|c| -> Result<()> {
             let mut in_transaction = 0;
             while let Some(page) = next.take() {
-                report.flags += apply_page(c, &page, index)?;
+                report.flags += apply_page(c, &page, index, first_sync)?;
                 in_transaction += 1;
                 report.pages += 1;
                 report.stored += page.rows.len();

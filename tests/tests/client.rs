@@ -224,3 +224,55 @@ fn assets_import_whole_or_not_at_all() {
     std::fs::write(&json_file, r#"[{"name": "X", "kind": "system", "colour": "red"}]"#).expect("write");
     assert!(assets::read_file(&json_file).is_err(), "unknown keys are refused");
 }
+
+/// A first sync builds the register's id index only when it finishes; one stopped half
+/// way still shows (and later keeps) only the latest version of each item, and applies
+/// the tombstones that came in the meantime.
+#[test]
+fn a_stopped_first_sync_settles_versions_and_tombstones_when_it_finishes() {
+    let hub = TestHub::start(Backend::Postgres);
+    let m1 = hub.add_org("Member One", false);
+    let m2 = hub.add_org("Member Two", false);
+    let coord = hub.add_org("Secretariat", true);
+    let (t1, t2) = (hub.token(&m1, Role::Analyst), hub.token(&m2, Role::Analyst));
+    let input: Vec<Value> =
+        (0..30).map(|i| json!({"type": "DOMAIN", "value": format!("f{i}.first.example")})).collect();
+    let ids = renkei_e2e::field_strings(
+        &hub.gql(&t2, SHARE, json!({"i": input, "s": {"tlp": "GREEN"}}))["shareIndicators"],
+        "id",
+    );
+
+    let dir = TempDir::new("renkei-client-test");
+    let mut conn = register::open(&dir.0.join("register.db")).expect("register");
+    let api = HubApi::new(&hub.base, t1.clone(), None).expect("api");
+    sync::init(&mut conn, &api, &hub.base, None).expect("init");
+    let first = sync::sync(&mut conn, &api, &sync::SyncOptions { page_size: 10, max_pages: Some(2) }, &mut |_| {})
+        .expect("sync");
+    assert_eq!(first.stored, 20);
+    assert!(register::get(&mut conn, register::FIRST_SYNC).expect("get").is_some(), "still a first sync");
+
+    // Meanwhile: a new version of an item already held, and one taken away.
+    let held_before = register_view(&mut conn);
+    let (revised, removed) = (&ids[0], &ids[1]);
+    assert!(held_before.contains_key(revised) && held_before.contains_key(removed));
+    let correct = "mutation($id: ID!) { correct(id: $id, correction: {description: \"now a C2\"}) { __typename } }";
+    hub.gql(&t2, correct, json!({"id": revised}));
+    let relabel = "mutation($id: ID!, $r: [ID!]) { changeLabel(id: $id, tlp: RED, recipients: $r) { id } }";
+    hub.gql(&t2, relabel, json!({"id": removed, "r": [coord]}));
+
+    // One more page: the register already reads as the hub's view of that much.
+    sync::sync(&mut conn, &api, &sync::SyncOptions { page_size: 10, max_pages: Some(1) }, &mut |_| {}).expect("sync");
+    let rest =
+        sync::sync(&mut conn, &api, &sync::SyncOptions { page_size: 10, max_pages: None }, &mut |_| {}).expect("sync");
+    assert!(!rest.has_more);
+    assert!(register::get(&mut conn, register::FIRST_SYNC).expect("get").is_none(), "finished");
+    let held = register_view(&mut conn);
+    assert_eq!(held, hub_view(&hub, &t1));
+    assert_eq!(held.get(revised), Some(&2));
+    assert!(!held.contains_key(removed));
+    assert_eq!(held.len(), 29);
+    // The id index exists again: a duplicate id is refused.
+    let row = register::all_items(&mut conn).expect("items").remove(0);
+    use diesel::RunQueryDsl;
+    assert!(diesel::insert_into(register::items::table).values(&row).execute(&mut conn).is_err());
+}
