@@ -39,7 +39,8 @@ fn sync_killed_mid_way_resumes_with_nothing_lost_or_doubled() {
         c.arg("--db").arg(&db).args(args).arg("--token-file").arg(&token_file);
         c
     };
-    assert!(renkei(&["init", "--hub", &hub.base]).status().expect("init").success());
+    let init = renkei(&["init", "--hub", &hub.base]).stdout(std::process::Stdio::null()).status().expect("init");
+    assert!(init.success());
 
     // Small pages, so the kill lands between and inside page transactions.
     let mut child = renkei(&["sync", "--page-size", "200"]).stderr(std::process::Stdio::null()).spawn().expect("sync");
