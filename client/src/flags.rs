@@ -157,6 +157,8 @@ pub struct MatchIndex {
     targets: HashMap<String, Vec<String>>,
     /// Subcontractor → the suppliers and offerings relying on it.
     relied_on_by: HashMap<String, Vec<String>>,
+    /// The suppliers whose registry entries the register keeps (for reports).
+    known_suppliers: std::collections::HashSet<String>,
 }
 
 fn group<K: std::hash::Hash + Eq>(pairs: Vec<(K, String)>) -> HashMap<K, Vec<String>> {
@@ -218,6 +220,11 @@ impl MatchIndex {
             assets: assets.into_iter().map(|(n, v, e)| (n, (v, e))).collect(),
             targets: group(targets),
             relied_on_by: group(chain),
+            known_suppliers: crate::context::suppliers::table
+                .select(crate::context::suppliers::id)
+                .load::<String>(conn)?
+                .into_iter()
+                .collect(),
         })
     }
 
@@ -603,17 +610,29 @@ pub fn match_items(conn: &mut SqliteConnection, index: &MatchIndex, items: &[Ite
     for item in items {
         all.extend(candidates(index, item)?);
         if item.kind == "rating-change" {
-            note_rating(conn, item)?;
+            note_rating(conn, index, item)?;
         }
     }
     record(conn, all)
 }
 
-/// Keeps the supplier's score and tier current for reports.
-fn note_rating(conn: &mut SqliteConnection, item: &ItemRow) -> Result<()> {
-    let change: renkei_schema::supply::change::RatingChange = serde_json::from_str(&item.stix)?;
-    if change.offering_ref.is_none() {
-        crate::context::note_rating(conn, &change.supplier_ref, change.current.score, change.current.tier.as_deref())?;
+/// Keeps the score and tier of a supplier the register depends on current, for
+/// reports (events about other suppliers cost a small parse and no write).
+fn note_rating(conn: &mut SqliteConnection, index: &MatchIndex, item: &ItemRow) -> Result<()> {
+    #[derive(Deserialize)]
+    struct Current {
+        score: Option<i64>,
+        tier: Option<String>,
+    }
+    #[derive(Deserialize)]
+    struct Note {
+        supplier_ref: String,
+        offering_ref: Option<String>,
+        current: Current,
+    }
+    let note: Note = serde_json::from_str(&item.stix).with_context(|| format!("rating event {}", item.id))?;
+    if note.offering_ref.is_none() && index.known_suppliers.contains(&note.supplier_ref) {
+        crate::context::note_rating(conn, &note.supplier_ref, note.current.score, note.current.tier.as_deref())?;
     }
     Ok(())
 }
