@@ -349,6 +349,10 @@ fn each_trigger_raises_one_explained_flag() {
     // The supplier's row lists the risks depending on it directly and through an asset.
     let row = md.lines().find(|l| l.starts_with("| 直接株式会社")).expect("the supplier's row");
     assert!(row.ends_with(&format!("| {r3}, {r5} |")), "{row}");
+    // With the tier the latest rating event gave (the hub's live rating for the member).
+    let q = "query($id: ID!) { supplier(id: $id) { rating { tier } } }";
+    let tier = hub.gql(&t1, q, json!({"id": direct}))["supplier"]["rating"]["tier"].as_str().expect("tier").to_string();
+    assert!(row.contains(&format!(") | {tier} |")), "{tier}: {row}");
     let html = report::render(&mut conn, "html").expect("html");
     assert!(html.starts_with("<!DOCTYPE html>") && html.contains("<table>") && !html.contains("<script"));
     assert!(report::render(&mut conn, "pdf").is_err());
