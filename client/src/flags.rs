@@ -744,6 +744,16 @@ pub fn raise_due(conn: &mut SqliteConnection, now: chrono::DateTime<Utc>) -> Res
     record(conn, candidates)
 }
 
+/// How many open flags each risk has (risks without any are absent).
+pub fn open_counts(conn: &mut SqliteConnection) -> Result<HashMap<String, usize>> {
+    let rows: Vec<(String, i64)> = flags::table
+        .filter(flags::status.eq("open"))
+        .group_by(flags::risk_id)
+        .select((flags::risk_id, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(rows.into_iter().map(|(risk, n)| (risk, n as usize)).collect())
+}
+
 /// Resolves the open flags of a risk with the revision that answered them.
 pub fn resolve_for_risk(conn: &mut SqliteConnection, risk: &str, revision: i32, note: &str) -> Result<usize> {
     let resolution = serde_json::json!({"revision": revision, "note": note, "at": Utc::now().to_rfc3339()}).to_string();

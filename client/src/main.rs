@@ -543,7 +543,7 @@ fn run() -> Result<i32> {
         }
         Command::Risk { command: RiskCommand::List } => {
             let m = matrix::current(&mut conn)?;
-            let open = flags::list(&mut conn, "open")?;
+            let open = flags::open_counts(&mut conn)?;
             for r in risks::list(&mut conn)? {
                 let rated = r.effective();
                 println!(
@@ -553,7 +553,7 @@ fn run() -> Result<i32> {
                     rated.map_or(0, |x| x.value),
                     r.method,
                     r.next_review(&m).date_naive(),
-                    open.iter().filter(|f| f.risk_id == r.id).count(),
+                    open.get(&r.id).copied().unwrap_or(0),
                     r.title
                 );
             }

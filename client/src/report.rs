@@ -17,6 +17,7 @@ fn tables(conn: &mut SqliteConnection) -> Result<Vec<Table>> {
     let matrix = crate::matrix::current(conn)?;
     let risks = crate::risks::list(conn)?;
     let open = crate::flags::list(conn, "open")?;
+    let open_counts = crate::flags::open_counts(conn)?;
     let top = Table {
         title: "Top risks / 主要リスク",
         headings: vec![
@@ -40,7 +41,7 @@ fn tables(conn: &mut SqliteConnection) -> Result<Vec<Table>> {
                     r.method.clone(),
                     r.treatment.clone(),
                     r.next_review(&matrix).date_naive().to_string(),
-                    open.iter().filter(|f| f.risk_id == r.id).count().to_string(),
+                    open_counts.get(&r.id).copied().unwrap_or(0).to_string(),
                 ]
             })
             .collect(),
