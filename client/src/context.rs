@@ -1,7 +1,8 @@
 //! What matching needs from the hub besides the change feed, refreshed at the start of
 //! every sync: the ATT&CK for ICS `targets` relation from the hub's catalog (technique
 //! → ICS asset type) and, for the suppliers the register depends on, their registry
-//! entries and the subcontractors their offerings rely on (for fourth-party matching).
+//! entries and the subcontractors their offerings rely on (for fourth-party matching),
+//! with the supplier of every offering the register names on its own.
 
 use std::collections::BTreeSet;
 
@@ -30,6 +31,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    offering_suppliers (offering) {
+        offering -> Text,
+        supplier -> Text,
+    }
+}
+
+diesel::table! {
     supplier_chain (parent, subcontractor) {
         parent -> Text,
         subcontractor -> Text,
@@ -44,20 +52,42 @@ pub struct Refreshed {
     pub chain_links: usize,
 }
 
-/// The suppliers named by the register's assets and risks.
-fn dependencies(conn: &mut SqliteConnection) -> Result<BTreeSet<String>> {
+/// The suppliers (`kind` "supplier") or offerings ("offering") named by the register's
+/// assets and risks.
+fn dependencies(conn: &mut SqliteConnection, kind: &str) -> Result<BTreeSet<String>> {
     use crate::assets::asset_links;
     use crate::risks::risk_links;
     let mut ids: BTreeSet<String> = asset_links::table
-        .filter(asset_links::kind.eq("supplier"))
+        .filter(asset_links::kind.eq(kind))
         .select(asset_links::value)
         .load(conn)?
         .into_iter()
         .collect();
-    ids.extend(
-        risk_links::table.filter(risk_links::kind.eq("supplier")).select(risk_links::value).load::<String>(conn)?,
-    );
+    ids.extend(risk_links::table.filter(risk_links::kind.eq(kind)).select(risk_links::value).load::<String>(conn)?);
     Ok(ids)
+}
+
+/// Asks the hub which supplier offers each offering the register names, stores the
+/// answers (replacing the last ones) and returns those suppliers. An offering the hub
+/// does not show (unknown, or not approved) is left out.
+fn resolve_offerings(conn: &mut SqliteConnection, api: &HubApi) -> Result<BTreeSet<String>> {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for id in dependencies(conn, "offering")? {
+        let data = api.query("query($id: ID!) { offering(id: $id) { id supplierId } }", json!({"id": id}))?;
+        if let Some(supplier) = data["offering"]["supplierId"].as_str() {
+            pairs.push((id, supplier.to_string()));
+        }
+    }
+    conn.transaction(|c| -> Result<()> {
+        diesel::delete(offering_suppliers::table).execute(c)?;
+        for (offering, supplier) in &pairs {
+            diesel::insert_into(offering_suppliers::table)
+                .values((offering_suppliers::offering.eq(offering), offering_suppliers::supplier.eq(supplier)))
+                .execute(c)?;
+        }
+        Ok(())
+    })?;
+    Ok(pairs.into_iter().map(|(_, supplier)| supplier).collect())
 }
 
 /// Replaces the stored `targets` relation with the catalog's.
@@ -87,7 +117,9 @@ pub fn refresh(conn: &mut SqliteConnection, api: &HubApi) -> Result<Refreshed> {
     store_targets(conn, &pairs)?;
 
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    for id in dependencies(conn)? {
+    let mut wanted = dependencies(conn, "supplier")?;
+    wanted.extend(resolve_offerings(conn, api)?);
+    for id in wanted {
         let data = api.query(
             "query($id: ID!) { supplier(id: $id) { id legalName rating { score tier } offerings { id subcontractors } } }",
             json!({"id": id}),
@@ -139,6 +171,15 @@ pub fn note_rating(conn: &mut SqliteConnection, supplier: &str, score: Option<i6
         .set((suppliers::score.eq(score.map(|s| s as i32)), suppliers::tier.eq(tier)))
         .execute(conn)?;
     Ok(())
+}
+
+/// Offering → the supplier offering it, as the hub last said.
+pub fn offering_suppliers(conn: &mut SqliteConnection) -> Result<std::collections::HashMap<String, String>> {
+    Ok(offering_suppliers::table
+        .select((offering_suppliers::offering, offering_suppliers::supplier))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect())
 }
 
 /// A supplier the register depends on, as last heard of.

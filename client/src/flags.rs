@@ -157,6 +157,8 @@ pub struct MatchIndex {
     targets: HashMap<String, Vec<String>>,
     /// Subcontractor → the suppliers and offerings relying on it.
     relied_on_by: HashMap<String, Vec<String>>,
+    /// Supplier → the offerings of it the register names.
+    offerings_of: HashMap<String, Vec<String>>,
     /// The suppliers whose registry entries the register keeps (for reports).
     known_suppliers: std::collections::HashSet<String>,
 }
@@ -181,7 +183,7 @@ fn group_links(rows: Vec<(String, String, String)>) -> HashMap<String, HashMap<S
 impl MatchIndex {
     pub fn load(conn: &mut SqliteConnection) -> Result<MatchIndex> {
         use crate::assets::{asset_links, assets};
-        use crate::context::{attack_targets, supplier_chain};
+        use crate::context::{attack_targets, offering_suppliers, supplier_chain};
         use crate::risks::{risk_links, risks};
         let risk_links: Vec<(String, String, String)> =
             risk_links::table.select((risk_links::kind, risk_links::value, risk_links::risk_id)).load(conn)?;
@@ -213,6 +215,9 @@ impl MatchIndex {
             attack_targets::table.select((attack_targets::technique, attack_targets::asset_type)).load(conn)?;
         let chain: Vec<(String, String)> =
             supplier_chain::table.select((supplier_chain::subcontractor, supplier_chain::parent)).load(conn)?;
+        let offered: Vec<(String, String)> = offering_suppliers::table
+            .select((offering_suppliers::supplier, offering_suppliers::offering))
+            .load(conn)?;
         Ok(MatchIndex {
             risks_by_link: group_links(risk_links),
             risks: risk_facts,
@@ -220,6 +225,7 @@ impl MatchIndex {
             assets: assets.into_iter().map(|(n, v, e)| (n, (v, e))).collect(),
             targets: group(targets),
             relied_on_by: group(chain),
+            offerings_of: group(offered),
             known_suppliers: crate::context::suppliers::table
                 .select(crate::context::suppliers::id)
                 .load::<String>(conn)?
@@ -340,6 +346,28 @@ impl Gather<'_> {
                     theirs: id.into(),
                     ours: format!("asset {asset} comes from it"),
                     via: "asset -> risk".into(),
+                };
+                self.via_asset(&asset, Quality::Exact, evidence);
+            }
+        }
+        // An asset or risk that names only an offering depends on its supplier as well.
+        for offering in self.index.offerings_of.get(id).cloned().unwrap_or_default() {
+            for risk in self.index.risks("offering", &offering).to_vec() {
+                let dep = self.index.risks.get(&risk).and_then(|f| f.dependency.get(&offering)).copied().unwrap_or(2);
+                let evidence = Evidence {
+                    selector: "supplier of an offering".into(),
+                    theirs: id.into(),
+                    ours: format!("risk depends on its offering {offering} (dependency {dep}/4)"),
+                    via: "offering -> risk".into(),
+                };
+                self.hit(&risk, Quality::Exact, evidence, 5 * i32::from(dep));
+            }
+            for asset in self.index.assets("offering", &offering).to_vec() {
+                let evidence = Evidence {
+                    selector: "supplier of an offering".into(),
+                    theirs: id.into(),
+                    ours: format!("asset {asset} is its offering {offering}"),
+                    via: "offering -> asset -> risk".into(),
                 };
                 self.via_asset(&asset, Quality::Exact, evidence);
             }

@@ -93,10 +93,16 @@ fn tables(conn: &mut SqliteConnection) -> Result<Vec<Table>> {
             })
             .collect(),
     };
-    // Asset name -> the suppliers it comes from.
+    // Asset name -> the suppliers it comes from, named or through the offerings it names.
+    let offered_by = crate::context::offering_suppliers(conn)?;
     let asset_suppliers: std::collections::HashMap<String, Vec<String>> = crate::assets::list_all(conn)?
         .into_iter()
-        .map(|a| (a.name, serde_json::from_str(&a.supplier_ids).unwrap_or_default()))
+        .map(|a| {
+            let mut suppliers: Vec<String> = serde_json::from_str(&a.supplier_ids).unwrap_or_default();
+            let offerings: Vec<String> = serde_json::from_str(&a.offering_ids).unwrap_or_default();
+            suppliers.extend(offerings.iter().filter_map(|o| offered_by.get(o).cloned()));
+            (a.name, suppliers)
+        })
         .collect();
     let depends = |r: &crate::risks::Risk, supplier: &str| {
         r.suppliers.iter().any(|d| d.supplier == supplier)

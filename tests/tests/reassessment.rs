@@ -78,6 +78,12 @@ fn each_trigger_raises_one_explained_flag() {
         "mutation($i: OfferingInput!) { addOffering(input: $i) { id } }",
         json!({"i": {"supplierId": maintainer, "name": "Remote maintenance", "kind": "MAINTENANCE", "subcontractorIds": [sub]}}),
     )["addOffering"]);
+    // An offering of the direct supplier that an asset names without naming its supplier.
+    let metering = id(&hub.gql(
+        &tc,
+        "mutation($i: OfferingInput!) { addOffering(input: $i) { id } }",
+        json!({"i": {"supplierId": direct, "name": "Metering service", "kind": "CLOUD_SERVICE"}}),
+    )["addOffering"]);
 
     // The ICS asset type T0866 targets, by the catalog (or one the item will name).
     let target = if catalog.is_some() {
@@ -102,6 +108,7 @@ fn each_trigger_raises_one_explained_flag() {
             asset(json!({"name": "Historian", "kind": "system", "criticality": 3, "vendor": "Acme Corp", "product": "Data Historian"})),
             asset(json!({"name": "Billing cloud", "kind": "cloud", "criticality": 4, "suppliers": [direct]})),
             asset(json!({"name": "Field gateway", "kind": "component", "criticality": 4, "suppliers": [maintainer], "offerings": [offering]})),
+            asset(json!({"name": "Smart meters", "kind": "cloud", "criticality": 3, "offerings": [metering]})),
         ],
     )
     .expect("assets");
@@ -165,6 +172,11 @@ fn each_trigger_raises_one_explained_flag() {
         },
     )
     .expect("r6");
+    let r7 = risks::add(
+        &mut conn,
+        risks::RiskInput { assets: vec!["Smart meters".into()], ..risk("Meter readings lost", "asset") },
+    )
+    .expect("r7");
     assert_eq!(r1, "R-0001");
     // The asset-based rating took the asset's importance as its impact.
     assert_eq!(risks::get(&mut conn, &r1).expect("r1").current.expect("rated").factors.impact, 5);
@@ -275,15 +287,25 @@ fn each_trigger_raises_one_explained_flag() {
     let f = one(&all, &r4, "supplier_rating");
     assert_eq!(f.quality, "transitive");
     assert!(f.detail.evidence.iter().any(|e| e.theirs.contains(&sub) && e.theirs.contains("subcontractor")), "{f:#?}");
+    // An asset naming only an offering depends on the offering's supplier (the hub says
+    // which): its rating and its incidents reach the risk.
+    let f = one(&all, &r7, "supplier_rating");
+    assert_eq!(
+        (f.quality.as_str(), f.detail.evidence[0].via.as_str()),
+        ("exact", "offering -> asset -> risk"),
+        "{f:#?}"
+    );
+    assert!(f.detail.evidence[0].ours.contains(&metering), "{f:#?}");
+    one(&all, &r7, "supplier_incident");
     // T7: the supplier incident, ahead of the rating flag on the same risk.
     let incident_flag = one(&all, &r3, "supplier_incident");
     assert!(incident_flag.priority > one(&all, &r3, "supplier_rating").priority);
     one(&all, &r5, "supplier_incident");
     // T9: the acceptance lapsed.
     assert!(one(&all, &r5, "acceptance_expired").detail.source_title.contains("2026-01-01"));
-    // Nothing else: R-0001..R-0006 and exactly these flags.
+    // Nothing else: R-0001..R-0007 and exactly these flags.
     let kinds: Vec<(String, String)> = all.keys().cloned().collect();
-    assert_eq!(kinds.len(), 11, "{kinds:#?}");
+    assert_eq!(kinds.len(), 13, "{kinds:#?}");
 
     // Again: nothing new, nothing doubled.
     let before = flags::list(&mut conn, "all").expect("flags").len();
@@ -336,7 +358,7 @@ fn each_trigger_raises_one_explained_flag() {
     // Dates: a year on, every risk is due for review, once.
     let later = chrono::Utc::now() + chrono::Duration::days(400);
     let due = flags::raise_due(&mut conn, later).expect("due");
-    assert_eq!(due.raised, 6, "{due:?}");
+    assert_eq!(due.raised, 7, "{due:?}");
     assert_eq!(flags::raise_due(&mut conn, later).expect("due").raised, 0);
 
     // The management report names the risks, the flags and the suppliers.
@@ -346,9 +368,10 @@ fn each_trigger_raises_one_explained_flag() {
     {
         assert!(md.contains(needle), "{needle} missing:\n{md}");
     }
-    // The supplier's row lists the risks depending on it directly and through an asset.
+    // The supplier's row lists the risks depending on it directly, through an asset, and
+    // through an asset that names only its offering.
     let row = md.lines().find(|l| l.starts_with("| 直接株式会社")).expect("the supplier's row");
-    assert!(row.ends_with(&format!("| {r3}, {r5} |")), "{row}");
+    assert!(row.ends_with(&format!("| {r3}, {r5}, {r7} |")), "{row}");
     // With the tier the latest rating event gave (the hub's live rating for the member).
     let q = "query($id: ID!) { supplier(id: $id) { rating { tier } } }";
     let tier = hub.gql(&t1, q, json!({"id": direct}))["supplier"]["rating"]["tier"].as_str().expect("tier").to_string();

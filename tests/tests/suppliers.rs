@@ -99,6 +99,14 @@ fn registry(backend: Backend) {
     let seen =
         |token: &str| hub.gql(token, GET, json!({"id": supplier}))["supplier"]["offerings"].as_array().map(Vec::len);
     assert_eq!((seen(&t1), seen(&t2), seen(&tc)), (Some(1), Some(2), Some(2)));
+    // One offering by id, with its supplier; a proposal only for its proposer and coordinators.
+    let one = "query($id: ID!) { offering(id: $id) { id supplierId subcontractors } }";
+    let got = hub.gql(&t1, one, json!({"id": o["id"]}));
+    assert_eq!((&got["offering"]["supplierId"], &got["offering"]["subcontractors"]), (&json!(supplier), &json!([nta])));
+    let proposal = &member_offer["addOffering"]["id"];
+    assert!(hub.gql(&t1, one, json!({"id": proposal}))["offering"].is_null(), "another member's proposal is hidden");
+    assert_eq!(hub.gql(&t2, one, json!({"id": proposal}))["offering"]["supplierId"], json!(supplier));
+    assert!(hub.gql(&t1, one, json!({"id": "offering--00000000-0000-4000-8000-000000000000"}))["offering"].is_null());
 
     // Search in either language, by alias or corporate number, literally.
     let search = "query($q: String) { suppliers(query: $q) { nameJa } }";

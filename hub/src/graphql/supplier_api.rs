@@ -427,6 +427,13 @@ impl SupplierQuery {
         let row = hub(ctx).db(move |_, c| suppliers::get(c, &who, &id)).await?;
         Ok(row.map(Into::into))
     }
+
+    /// One offering, with the supplier that offers it.
+    async fn offering(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Offering>> {
+        let who = identity(ctx)?;
+        let row = hub(ctx).db(move |_, c| suppliers::get_offering(c, &who, &id)).await?;
+        Ok(row.map(Into::into))
+    }
 }
 
 #[derive(Default)]

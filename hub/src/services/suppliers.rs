@@ -81,6 +81,13 @@ pub fn get(conn: &mut DbConn, actor: &Identity, id: &str) -> AppResult<Option<Su
     Ok(row.filter(|r| visible(actor, &r.status, r.proposed_by.as_deref())))
 }
 
+/// One offering as the actor may see it (a client resolves an asset that names only an
+/// offering to its supplier with it).
+pub fn get_offering(conn: &mut DbConn, actor: &Identity, id: &str) -> AppResult<Option<OfferingRow>> {
+    let row: Option<OfferingRow> = offerings::table.find(id).select(OfferingRow::as_select()).first(conn).optional()?;
+    Ok(row.filter(|r| visible(actor, &r.status, r.proposed_by.as_deref())))
+}
+
 /// Adds (coordinators) or proposes (members) a supplier, in one transaction.
 pub fn add_supplier(conn: &mut DbConn, actor: &Identity, input: SupplierInput) -> AppResult<SupplierRow> {
     let legal_name = text("legalName", &input.legal_name, 300)?;
