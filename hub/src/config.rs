@@ -41,6 +41,10 @@ pub struct Config {
     /// How often stored ratings are checked for changes by time alone (an assessment
     /// expiring, the newest one going stale).
     pub rating_sweep_seconds: u64,
+    /// How often a caught-up federation puller asks its peer for more.
+    pub federation_poll_ms: u64,
+    /// Items per page a puller asks a peer for.
+    pub federation_page: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -102,6 +106,8 @@ impl Default for Config {
             indicators: IndicatorPolicy::default(),
             ratings: Default::default(),
             rating_sweep_seconds: 600,
+            federation_poll_ms: 1000,
+            federation_page: 2000,
         }
     }
 }

@@ -83,8 +83,51 @@ enum Command {
         #[command(subcommand)]
         command: KeyCommand,
     },
+    /// Federation links to peer hubs.
+    Peer {
+        #[command(subcommand)]
+        command: PeerCommand,
+    },
     /// Print the GraphQL SDL.
     Sdl,
+}
+
+#[derive(Subcommand)]
+enum PeerCommand {
+    /// Add a link to a peer hub. For push or both, prints the token the peer pulls
+    /// with (once); for pull or both, give the token the peer issued (--token-file).
+    Add {
+        /// A local name for the peer.
+        name: String,
+        /// The peer's address, e.g. https://national-hub.example:8480.
+        #[arg(long)]
+        url: String,
+        /// The peer's Ed25519 public key, as its `renkei-hub key show` prints it.
+        #[arg(long)]
+        public_key: String,
+        /// The highest label the link carries: CLEAR, GREEN or AMBER (explicitly trusted).
+        #[arg(long)]
+        max_tlp: String,
+        /// The peer is in this hub's community (GREEN travels to it).
+        #[arg(long)]
+        community: bool,
+        /// pull (this hub reads the peer), push (the peer reads this hub) or both.
+        #[arg(long, default_value = "both")]
+        direction: String,
+        /// Kinds carried, comma-separated.
+        #[arg(long, default_value = "indicator,technique,incident,advisory,assessment")]
+        kinds: String,
+        /// File holding the token the peer issued this hub (pull, both).
+        #[arg(long)]
+        token_file: Option<PathBuf>,
+        /// PEM of the CA (or the peer's own certificate) its TLS server presents.
+        #[arg(long)]
+        ca: Option<PathBuf>,
+    },
+    /// The links and where pulling from each stands.
+    List,
+    /// Remove a link and revoke the peer's tokens.
+    Remove { name: String },
 }
 
 #[derive(Subcommand)]
@@ -251,8 +294,9 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token { command: TokenCommand::Issue { org, role, expires, grants } } => {
-            let role = Role::parse(&role)
-                .with_context(|| format!("role {role:?}: use coordinator, analyst or procurement"))?;
+            let role = Role::parse(&role).filter(|r| *r != Role::Peer).with_context(|| {
+                format!("role {role:?}: use coordinator, analyst or procurement (peer tokens come from `peer add`)")
+            })?;
             let expires = expires.as_deref().map(parse_expiry).transpose()?;
             let keys = HubKeys::load_or_create(&config.data_dir)?;
             let mut conn = open_db(&config)?;
@@ -325,8 +369,69 @@ fn main() -> anyhow::Result<()> {
             println!("{}", keys.signing.public_key());
             Ok(())
         }
+        Command::Peer { command } => peer_command(&config, command),
         Command::Sdl => {
             print!("{}", renkei_hub::graphql::sdl());
+            Ok(())
+        }
+    }
+}
+
+fn peer_command(config: &Config, command: PeerCommand) -> anyhow::Result<()> {
+    use renkei_hub::services::federation::{self, Direction, PeerInput};
+    match command {
+        PeerCommand::Add { name, url, public_key, max_tlp, community, direction, kinds, token_file, ca } => {
+            let max_tlp: renkei_schema::tlp::Tlp = max_tlp.parse().map_err(|e| anyhow::anyhow!("--max-tlp: {e}"))?;
+            let direction = Direction::parse(&direction)
+                .with_context(|| format!("--direction {direction:?}: expected pull, push or both"))?;
+            let kinds = kinds
+                .split(',')
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .map(|k| renkei_schema::model::Kind::parse(k).with_context(|| format!("--kinds: unknown kind {k:?}")))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let token = match (token_file, std::env::var("RENKEI_PEER_TOKEN").ok()) {
+                (Some(f), _) => Some(std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?),
+                (None, t) => t,
+            };
+            let ca_pem = ca
+                .map(|f| std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display())))
+                .transpose()?;
+            let keys = HubKeys::load_or_create(&config.data_dir)?;
+            let mut conn = open_db(config)?;
+            let input = PeerInput { name, url, public_key, max_tlp, community, direction, kinds, token, ca_pem };
+            let (row, token) = federation::add_peer(&mut conn, &keys, input).map_err(app_err)?;
+            eprintln!("added peer {} ({}, up to {}, {})", row.name, row.direction, row.max_tlp, row.kinds);
+            if let Some(token) = token {
+                eprintln!("the peer pulls from this hub with this token (shown once):");
+                println!("{token}");
+            }
+            Ok(())
+        }
+        PeerCommand::List => {
+            let mut conn = open_db(config)?;
+            for (p, s) in federation::list_peers(&mut conn).map_err(app_err)? {
+                println!(
+                    "{}\t{}\t{}\t{}{}\t{}\tcursor {} of {}\treceived {}\trefused {}\t{}",
+                    p.name,
+                    p.url,
+                    p.direction,
+                    p.max_tlp,
+                    if p.community { " community" } else { "" },
+                    p.kinds,
+                    s.cursor,
+                    s.peer_head,
+                    s.received,
+                    s.refused,
+                    s.last_error.as_deref().unwrap_or("-")
+                );
+            }
+            Ok(())
+        }
+        PeerCommand::Remove { name } => {
+            let mut conn = open_db(config)?;
+            federation::remove_peer(&mut conn, &name).map_err(app_err)?;
+            println!("removed peer {name}");
             Ok(())
         }
     }

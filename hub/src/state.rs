@@ -155,6 +155,7 @@ impl Hub {
         let hub = Arc::new(hub);
         hub.start_indicator_index();
         hub.start_rating_upkeep();
+        crate::services::puller::start(&hub);
         Ok(hub)
     }
 

@@ -132,6 +132,37 @@ pub enum ViewerRole {
     Coordinator,
     /// A member organisation.
     Member,
+    /// Another hub reading over a federation link; the viewer's `org` is that hub's name.
+    Peer(PeerLink),
+}
+
+/// What a federation link carries, as its agreement says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PeerLink {
+    /// The highest label the link carries: CLEAR, GREEN, or AMBER on a link explicitly
+    /// trusted for it. AMBER+STRICT and RED never leave a hub, whatever this says.
+    pub max_tlp: Tlp,
+    /// Whether the peer is in this hub's community (GREEN travels only to those).
+    pub community: bool,
+}
+
+/// How many hubs an item may have crossed (its origin included) and still travel on.
+pub const MAX_HOPS: usize = 4;
+
+/// Whether a federation link may carry this version to the peer hub `peer`: only
+/// published items (and their tombstones, through [`feed_entry`]); CLEAR always, GREEN
+/// to a peer in the community, AMBER only from its origin hub over a link trusted for
+/// AMBER (it never travels beyond that link); never AMBER+STRICT or RED. Scope only
+/// narrows: an item is never sent to a hub already on its path, nor beyond
+/// [`MAX_HOPS`].
+pub fn peer_may_carry(peer: &str, link: PeerLink, item: &ItemAccess<'_>) -> bool {
+    let label_ok = match item.tlp {
+        Tlp::Clear => true,
+        Tlp::Green => link.community && link.max_tlp >= Tlp::Green,
+        Tlp::Amber => link.max_tlp >= Tlp::Amber && item.path.is_empty(),
+        Tlp::AmberStrict | Tlp::Red => false,
+    };
+    label_ok && item.path.len() < MAX_HOPS && !item.path.iter().any(|hub| hub == peer)
 }
 
 /// Who is asking. Being the submitter or a named RED recipient is a relation between
@@ -151,6 +182,9 @@ pub struct ItemAccess<'a> {
     pub status: Status,
     pub submitter: &'a str,
     pub anonymous: bool,
+    /// The hubs a received item crossed before this one, its origin first; empty for an
+    /// item this hub published. Only federation links read it.
+    pub path: &'a [String],
 }
 
 /// How much of an item a viewer may see.
@@ -177,6 +211,12 @@ impl ItemAccess<'_> {
 
 /// THE policy: how much of this version of an item this viewer may see.
 pub fn visibility(viewer: &Viewer<'_>, item: &ItemAccess<'_>) -> Visibility {
+    // A peer hub gets whole published items its link carries, and nothing else: no
+    // pending items, no existence of RED ones.
+    if let ViewerRole::Peer(link) = viewer.role {
+        let carried = item.status == Status::Published && peer_may_carry(viewer.org, link, item);
+        return if carried { Visibility::Full } else { Visibility::Hidden };
+    }
     if item.is_submitted_by(viewer) {
         return Visibility::Full;
     }
@@ -233,6 +273,11 @@ pub fn readers_apart<'a>(item: &ItemAccess<'a>, role: ViewerRole) -> Vec<&'a str
 /// Whether the viewer may learn which organisation submitted the item. Anonymous
 /// items name their submitter only to the coordinators and to the submitter itself.
 pub fn may_see_submitter(viewer: &Viewer<'_>, item: &ItemAccess<'_>) -> bool {
+    // Peers learn a submitter only from the STIX object, where the origin hub names it
+    // (`created_by_ref`) unless the submission was anonymous.
+    if matches!(viewer.role, ViewerRole::Peer(_)) {
+        return false;
+    }
     let coordinator = viewer.role == ViewerRole::Coordinator;
     match visibility(viewer, item) {
         Visibility::Hidden => false,
@@ -362,8 +407,14 @@ mod tests {
             for (status, tlp, expected) in &table {
                 // Recipients exist only on RED items.
                 let recips: &[String] = if *tlp == Tlp::Red { &recipients } else { &[] };
-                let item =
-                    ItemAccess { tlp: *tlp, recipients: recips, status: *status, submitter: SUBMITTER, anonymous };
+                let item = ItemAccess {
+                    tlp: *tlp,
+                    recipients: recips,
+                    status: *status,
+                    submitter: SUBMITTER,
+                    anonymous,
+                    path: &[],
+                };
                 let mut row = format!("{:<9} {:<12} |", status.as_str(), tlp.as_str().trim_start_matches("TLP:"));
                 for ((name, org, role), want) in VIEWER_KINDS.iter().zip(expected) {
                     let viewer = Viewer { org, role: *role };
@@ -400,7 +451,8 @@ mod tests {
             for status in Status::ALL {
                 for tlp in Tlp::ALL {
                     let recips: &[String] = if tlp == Tlp::Red { &recipients } else { &[] };
-                    let item = ItemAccess { tlp, recipients: recips, status, submitter: SUBMITTER, anonymous };
+                    let item =
+                        ItemAccess { tlp, recipients: recips, status, submitter: SUBMITTER, anonymous, path: &[] };
                     for role in [ViewerRole::Member, ViewerRole::Coordinator] {
                         let apart = readers_apart(&item, role);
                         let outsider = may_read(&Viewer { org: OUTSIDER, role }, &item);
@@ -433,7 +485,8 @@ mod tests {
             for tlp in Tlp::ALL {
                 for anonymous in [false, true] {
                     let recips: &[String] = if tlp == Tlp::Red { &recipients } else { &[] };
-                    let item = ItemAccess { tlp, recipients: recips, status, submitter: SUBMITTER, anonymous };
+                    let item =
+                        ItemAccess { tlp, recipients: recips, status, submitter: SUBMITTER, anonymous, path: &[] };
                     for (name, org, role) in VIEWER_KINDS {
                         let viewer = Viewer { org, role };
                         let vis = visibility(&viewer, &item);
@@ -443,6 +496,7 @@ mod tests {
                                 vis == Visibility::Full || (vis == Visibility::ExistenceOnly && !anonymous)
                             }
                             (ViewerRole::Member, false) => !anonymous && vis == Visibility::Full,
+                            (ViewerRole::Peer(_), false) => false,
                         };
                         let got = may_see_submitter(&viewer, &item);
                         if got != expected {
@@ -467,6 +521,7 @@ mod tests {
             status: Status::Published,
             submitter: SUBMITTER,
             anonymous: false,
+            path: &[],
         };
         let red = ItemAccess { tlp: Tlp::Red, recipients: &recipients, ..green };
         let revoked = ItemAccess { status: Status::Revoked, ..green };
@@ -483,6 +538,86 @@ mod tests {
         assert_eq!(feed_entry(&member, &red, None), FeedEntry::Skip);
         // Loosening RED -> GREEN gives the version to those who gain access.
         assert_eq!(feed_entry(&member, &green, Some(&red)), FeedEntry::Version);
+    }
+
+    /// Federation links of every reach, as viewer kinds of the policy table.
+    const PEER_KINDS: [(&str, PeerLink); 4] = [
+        ("clear link", PeerLink { max_tlp: Tlp::Clear, community: false }),
+        ("green link, other community", PeerLink { max_tlp: Tlp::Green, community: false }),
+        ("green link, same community", PeerLink { max_tlp: Tlp::Green, community: true }),
+        ("amber-trusted link", PeerLink { max_tlp: Tlp::Amber, community: true }),
+    ];
+    const PEER: &str = "hub-peer";
+
+    /// Published items, by label and by where the item comes from: `own` (published on
+    /// this hub), `received` (from another hub), `via-peer` (the peer is on its path
+    /// already), `far` (crossed MAX_HOPS hubs). Columns in PEER_KINDS order.
+    const PEER_EXPECTED: &str = "
+        CLEAR        own      F F F F
+        GREEN        own      - - F F
+        AMBER        own      - - - F
+        AMBER+STRICT own      - - - -
+        RED          own      - - - -
+        CLEAR        received F F F F
+        GREEN        received - - F F
+        AMBER        received - - - -
+        AMBER+STRICT received - - - -
+        RED          received - - - -
+        CLEAR        via-peer - - - -
+        GREEN        via-peer - - - -
+        CLEAR        far      - - - -
+        GREEN        far      - - - -
+    ";
+
+    #[test]
+    fn peer_links_carry_only_what_their_agreement_and_the_path_allow() {
+        let recipients = vec![PEER.to_string()];
+        let paths: [(&str, Vec<String>); 4] = [
+            ("own", vec![]),
+            ("received", vec!["hub-origin".into()]),
+            ("via-peer", vec!["hub-origin".into(), PEER.into()]),
+            ("far", (0..MAX_HOPS).map(|i| format!("hub-{i}")).collect()),
+        ];
+        let mut failures = Vec::new();
+        for line in PEER_EXPECTED.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let cells: Vec<&str> = line.split_whitespace().collect();
+            let tlp: Tlp = cells[0].parse().expect("tlp");
+            let path = &paths.iter().find(|(name, _)| *name == cells[1]).expect("path kind").1;
+            // A RED item naming the peer's name as a recipient still never travels.
+            let recips: &[String] = if tlp == Tlp::Red { &recipients } else { &[] };
+            for anonymous in [false, true] {
+                for status in Status::ALL {
+                    let item = ItemAccess { tlp, recipients: recips, status, submitter: PEER, anonymous, path };
+                    for ((name, link), want) in PEER_KINDS.iter().zip(&cells[2..]) {
+                        let viewer = Viewer { org: PEER, role: ViewerRole::Peer(*link) };
+                        let want = if status == Status::Published { *want } else { "-" };
+                        let got = cell(visibility(&viewer, &item));
+                        if got != want {
+                            failures.push(format!("{line} {status:?} anonymous={anonymous} {name}: got {got}"));
+                        }
+                        assert!(!may_see_submitter(&viewer, &item), "peers never learn submitters here");
+                    }
+                }
+            }
+        }
+        assert!(failures.is_empty(), "peer policy:\n{}", failures.join("\n"));
+        // Tightening GREEN to AMBER on the origin reaches a community peer as a tombstone.
+        let green = ItemAccess {
+            tlp: Tlp::Green,
+            recipients: &[],
+            status: Status::Published,
+            submitter: SUBMITTER,
+            anonymous: false,
+            path: &[],
+        };
+        let amber = ItemAccess { tlp: Tlp::Amber, ..green };
+        let community = Viewer { org: PEER, role: ViewerRole::Peer(PEER_KINDS[2].1) };
+        assert_eq!(feed_entry(&community, &amber, Some(&green)), FeedEntry::Tombstone);
+        assert_eq!(
+            feed_entry(&community, &ItemAccess { status: Status::Revoked, ..green }, Some(&green)),
+            FeedEntry::Tombstone
+        );
+        assert_eq!(feed_entry(&community, &green, None), FeedEntry::Version);
     }
 
     #[test]

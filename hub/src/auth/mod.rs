@@ -18,6 +18,9 @@ pub enum Role {
     Analyst,
     /// A procurement officer: reads; shares supplier assessments (later issue).
     Procurement,
+    /// Another hub over a federation link: reads only the federation feed
+    /// (`peerChanges`), filtered by its link's agreement. Issued by `peer add`.
+    Peer,
 }
 
 impl Role {
@@ -26,11 +29,14 @@ impl Role {
             Role::Coordinator => "coordinator",
             Role::Analyst => "analyst",
             Role::Procurement => "procurement",
+            Role::Peer => "peer",
         }
     }
 
     pub fn parse(s: &str) -> Option<Role> {
-        [Role::Coordinator, Role::Analyst, Role::Procurement].into_iter().find(|r| r.as_str() == s.to_ascii_lowercase())
+        [Role::Coordinator, Role::Analyst, Role::Procurement, Role::Peer]
+            .into_iter()
+            .find(|r| r.as_str() == s.to_ascii_lowercase())
     }
 }
 
@@ -69,7 +75,16 @@ impl Identity {
 
     /// The viewer this caller is for the TLP policy.
     pub fn viewer(&self) -> Viewer<'_> {
-        let role = if self.role == Role::Coordinator { ViewerRole::Coordinator } else { ViewerRole::Member };
+        let role = match self.role {
+            Role::Coordinator => ViewerRole::Coordinator,
+            Role::Analyst | Role::Procurement => ViewerRole::Member,
+            // The federation feed builds the link's own viewer; anywhere else a peer
+            // token reads no more than what any link carries.
+            Role::Peer => ViewerRole::Peer(renkei_schema::tlp::PeerLink {
+                max_tlp: renkei_schema::tlp::Tlp::Clear,
+                community: false,
+            }),
+        };
         Viewer { org: &self.org_id, role }
     }
 

@@ -22,6 +22,7 @@ use crate::store::parse_time;
 use types::*;
 
 mod allowlist_api;
+mod federation_api;
 mod moderation_api;
 mod revision_api;
 mod sightings_api;
@@ -38,6 +39,7 @@ pub struct QueryRoot(
     moderation_api::RestrictedQuery,
     supplier_api::SupplierQuery,
     supplier_api::SchemeQuery,
+    federation_api::FederationQuery,
 );
 
 /// The mutation root, merged like [`QueryRoot`].
@@ -196,8 +198,18 @@ fn hub<'a>(ctx: &Context<'a>) -> &'a Arc<Hub> {
     ctx.data_unchecked::<Arc<Hub>>()
 }
 
+/// The caller, for every resolver but the federation feed: peer hubs' tokens read
+/// only `peerChanges`.
 fn identity(ctx: &Context<'_>) -> AppResult<Identity> {
-    ctx.data_opt::<Identity>().cloned().ok_or_else(AppError::unauthenticated)
+    let who = ctx.data_opt::<Identity>().cloned().ok_or_else(AppError::unauthenticated)?;
+    if who.role == Role::Peer {
+        return Err(AppError::new(
+            "FORBIDDEN",
+            "a peer hub's token reads only the federation feed (peerChanges)",
+            "ピアハブのトークンで読めるのは連携フィード（peerChanges）のみです",
+        ));
+    }
+    Ok(who)
 }
 
 fn require_coordinator(id: &Identity, what: &str) -> AppResult<()> {
@@ -462,6 +474,7 @@ impl CoreQuery {
             Role::Coordinator => RoleGql::Coordinator,
             Role::Analyst => RoleGql::Analyst,
             Role::Procurement => RoleGql::Procurement,
+            Role::Peer => return Err(AppError::forbidden("read this as a peer hub").into()),
         };
         Ok(Me { organization: moderation_api::organization_of(org, id.is_coordinator()), role })
     }

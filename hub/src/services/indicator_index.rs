@@ -375,6 +375,8 @@ impl IndicatorIndex {
                         status: e.status,
                         submitter: &state.orgs[e.submitter as usize],
                         anonymous: e.anonymous,
+                        // Lookups are for members; peers read only the federation feed.
+                        path: &[],
                     };
                     if e.status != Status::Revoked && visibility(viewer, &item) == Visibility::Full {
                         let mut id = String::with_capacity(47);

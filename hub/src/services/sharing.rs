@@ -55,6 +55,9 @@ pub struct Access {
     pub status: Status,
     pub submitter: String,
     pub anonymous: bool,
+    /// The hubs a received item crossed (see `ItemAccess::path`); loaded only where a
+    /// peer hub reads.
+    pub path: Vec<String>,
 }
 
 impl Access {
@@ -65,6 +68,7 @@ impl Access {
             status: Status::parse(status).ok_or_else(|| AppError::internal(format!("bad status {status}")))?,
             submitter: submitter.to_string(),
             anonymous,
+            path: Vec::new(),
         })
     }
 
@@ -79,6 +83,7 @@ impl Access {
             status: self.status,
             submitter: &self.submitter,
             anonymous: self.anonymous,
+            path: &self.path,
         }
     }
 }
@@ -242,7 +247,7 @@ pub fn envelope_of(row: &ObjectRow) -> AppResult<Envelope> {
     })
 }
 
-fn object_row(env: &Envelope, body: &Body, seq: i64, first_seq: i64) -> AppResult<ObjectRow> {
+pub(crate) fn object_row(env: &Envelope, body: &Body, seq: i64, first_seq: i64) -> AppResult<ObjectRow> {
     let (indicator_type, indicator_value) = match body {
         Body::Indicator(b) => (Some(b.indicator_type.as_str().to_string()), Some(b.value.clone())),
         _ => (None, None),
@@ -276,7 +281,12 @@ fn object_row(env: &Envelope, body: &Body, seq: i64, first_seq: i64) -> AppResul
     })
 }
 
-fn version_row(row: &ObjectRow, previous: Option<&ObjectRow>, stix: String, signature: String) -> VersionRow {
+pub(crate) fn version_row(
+    row: &ObjectRow,
+    previous: Option<&ObjectRow>,
+    stix: String,
+    signature: String,
+) -> VersionRow {
     VersionRow {
         seq: row.last_seq,
         object_id: row.id.clone(),
@@ -541,6 +551,15 @@ pub fn write_next_version(
     mut env: Envelope,
     body: &Body,
 ) -> AppResult<ObjectRow> {
+    // Only the origin hub makes new versions; a received item changes when its origin
+    // sends one.
+    if env.origin_hub != origin.hub_id {
+        return Err(AppError::new(
+            "NOT_ORIGIN",
+            format!("this item comes from hub {}; only its origin may change it", env.origin_hub),
+            format!("この情報はハブ{}から受信したものです。変更できるのは発信元ハブのみです", env.origin_hub),
+        ));
+    }
     env.revision = current.revision + 1;
     env.modified = next_modified(Some(env.modified));
     let seq = max_seq(c)? + 1;
@@ -843,6 +862,7 @@ pub fn changes(
     use crate::store::models::RatingEventRow;
     use crate::store::schema::rating_events;
     let own_audiences = super::ratings::own_audiences(conn, viewer.org)?;
+    let peer = matches!(viewer.role, renkei_schema::tlp::ViewerRole::Peer(_));
     let mut items = Vec::with_capacity(limit.min(10_000));
     let mut cursor = after;
     let mut scanned = 0usize;
@@ -858,12 +878,25 @@ pub fn changes(
                 .select(VersionRow::as_select()),
             VersionRow
         )?;
-        let events: Vec<RatingEventRow> = rating_events::table
-            .filter(rating_events::seq.gt(cursor))
-            .order(rating_events::seq.asc())
-            .limit(batch)
-            .select(RatingEventRow::as_select())
-            .load(conn)?;
+        // Rating events are this hub's own view of its members' assessments: they do not
+        // travel to peers (the assessments do).
+        let events: Vec<RatingEventRow> = if peer {
+            Vec::new()
+        } else {
+            rating_events::table
+                .filter(rating_events::seq.gt(cursor))
+                .order(rating_events::seq.asc())
+                .limit(batch)
+                .select(RatingEventRow::as_select())
+                .load(conn)?
+        };
+        // A peer's view depends on the path each received item travelled.
+        let paths = if peer {
+            let ids: Vec<&str> = rows.iter().map(|r| r.object_id.as_str()).collect();
+            super::federation::paths_of(conn, &ids)?
+        } else {
+            std::collections::HashMap::new()
+        };
         // Entries are known complete only up to the end of the shorter-reaching batch.
         let end_of = |full: bool, last: Option<i64>| if full { last.unwrap_or(i64::MAX) } else { i64::MAX };
         let upto = end_of(rows.len() as i64 == batch, rows.last().map(|r| r.seq))
@@ -881,7 +914,10 @@ pub fn changes(
                 _ => match rows.next() {
                     // Callers who may not read indicators (procurement) skip them.
                     Some(row) if !indicators && row.kind == Kind::Indicator.as_str() => None,
-                    Some(row) => version_item(viewer, row)?,
+                    Some(row) => {
+                        let path = paths.get(&row.object_id).cloned().unwrap_or_default();
+                        version_item(viewer, row, path)?
+                    }
                     None => None,
                 },
             };
@@ -906,12 +942,17 @@ pub fn changes(
 }
 
 /// What the viewer gets of one version: the version, a tombstone, or nothing.
-fn version_item(viewer: &Viewer<'_>, row: VersionRow) -> AppResult<Option<FeedItem>> {
-    let current = Access::parse(&row.tlp, &row.recipients, &row.status, &row.submitter_org, row.anonymous)?;
+fn version_item(viewer: &Viewer<'_>, row: VersionRow, path: Vec<String>) -> AppResult<Option<FeedItem>> {
+    let mut current = Access::parse(&row.tlp, &row.recipients, &row.status, &row.submitter_org, row.anonymous)?;
     let previous = match (&row.prev_tlp, &row.prev_recipients, &row.prev_status) {
-        (Some(t), Some(r), Some(s)) => Some(Access::parse(t, r, s, &row.submitter_org, row.anonymous)?),
+        (Some(t), Some(r), Some(s)) => {
+            let mut previous = Access::parse(t, r, s, &row.submitter_org, row.anonymous)?;
+            previous.path = path.clone();
+            Some(previous)
+        }
         _ => None,
     };
+    current.path = path;
     Ok(match feed_entry(viewer, &current.item(), previous.as_ref().map(|p| p.item()).as_ref()) {
         FeedEntry::Version => Some(FeedItem {
             seq: row.seq,

@@ -289,3 +289,57 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(objects, object_versions);
+diesel::joinable!(peer_status -> peers (name));
+diesel::allow_tables_to_appear_in_same_query!(peers, peer_status);
+
+diesel::table! {
+    peers (name) {
+        name -> Text,
+        hub_id -> Nullable<Text>,
+        org_id -> Text,
+        url -> Text,
+        public_key -> Text,
+        max_tlp -> Text,
+        community -> Bool,
+        direction -> Text,
+        kinds -> Text,
+        token -> Nullable<Text>,
+        ca_pem -> Nullable<Text>,
+        created_at -> Text,
+    }
+}
+
+diesel::table! {
+    peer_status (name) {
+        name -> Text,
+        cursor -> BigInt,
+        peer_head -> BigInt,
+        received -> BigInt,
+        refused -> Text,
+        last_error -> Nullable<Text>,
+        last_attempt_at -> Nullable<Text>,
+        last_success_at -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    received_objects (object_id) {
+        object_id -> Text,
+        origin_hub -> Text,
+        origin_key -> Text,
+        origin_signature -> Text,
+        origin_envelope -> Text,
+        path -> Text,
+        via_peer -> Text,
+        received_at -> Text,
+    }
+}
+
+diesel::table! {
+    hub_keys (hub) {
+        hub -> Text,
+        public_key -> Text,
+        learned_via -> Text,
+        learned_at -> Text,
+    }
+}

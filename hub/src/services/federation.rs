@@ -1,0 +1,778 @@
+//! Federation: links to peer hubs, the feed a peer reads, and applying what a peer sends.
+//!
+//! A link's agreement (highest label, community, kinds) becomes a `ViewerRole::Peer`
+//! viewer, and the change feed is read through `sharing::changes` like a member's: the
+//! schema policy decides what travels, including the path rule (never back to a hub
+//! the item crossed, at most `MAX_HOPS` hubs). What arrives is checked before it is
+//! stored: the origin's signature (the peer's pinned key for its own items, the key it
+//! vouches for otherwise, pinned per origin at first sight), the label against the
+//! same policy from the receiving side, the envelope against the signed STIX, and the
+//! revision against what is held. A page and the link's cursor commit together.
+
+use std::collections::{BTreeMap, HashMap};
+
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use renkei_schema::model::{Body, Envelope, Kind};
+use renkei_schema::sign::Verifier;
+use renkei_schema::stix::{canonical_json, to_stix};
+use renkei_schema::tlp::{peer_may_carry, ItemAccess, PeerLink, Status, Tlp, Viewer, ViewerRole};
+
+use super::audit::{self, AuditEvent};
+use super::sharing;
+use crate::auth::Role;
+use crate::crypto::HubKeys;
+use crate::error::{AppError, AppResult};
+use crate::store::models::{ObjectRow, OrganizationRow};
+use crate::store::schema::{hub_keys, objects, organizations, peer_status, peers, received_objects};
+use crate::store::{acquire_write_lock, now_text, DbConn};
+
+/// The kinds a link may carry (sightings travel as aggregates in a later change).
+pub const CARRIED_KINDS: [Kind; 5] =
+    [Kind::Indicator, Kind::Technique, Kind::Incident, Kind::Advisory, Kind::Assessment];
+
+/// Which way items flow over a link. The receiving hub always drives (it keeps the
+/// cursor): `pull` runs a puller here, `push` lets the peer's puller read this hub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Pull,
+    Push,
+    Both,
+}
+
+impl Direction {
+    pub fn parse(s: &str) -> Option<Direction> {
+        match s.to_ascii_lowercase().as_str() {
+            "pull" => Some(Direction::Pull),
+            "push" => Some(Direction::Push),
+            "both" => Some(Direction::Both),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Pull => "pull",
+            Direction::Push => "push",
+            Direction::Both => "both",
+        }
+    }
+
+    pub fn pulls(self) -> bool {
+        matches!(self, Direction::Pull | Direction::Both)
+    }
+
+    pub fn serves(self) -> bool {
+        matches!(self, Direction::Push | Direction::Both)
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(treat_none_as_default_value = false)]
+#[diesel(table_name = peers)]
+pub struct PeerRow {
+    pub name: String,
+    pub hub_id: Option<String>,
+    pub org_id: String,
+    pub url: String,
+    pub public_key: String,
+    pub max_tlp: String,
+    pub community: bool,
+    pub direction: String,
+    /// JSON array of kinds.
+    pub kinds: String,
+    pub token: Option<String>,
+    pub ca_pem: Option<String>,
+    pub created_at: String,
+}
+
+/// Where pulling from a peer stands.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(treat_none_as_default_value = false)]
+#[diesel(table_name = peer_status)]
+pub struct PeerStatusRow {
+    pub name: String,
+    pub cursor: i64,
+    pub peer_head: i64,
+    pub received: i64,
+    /// JSON object: reason → count.
+    pub refused: String,
+    pub last_error: Option<String>,
+    pub last_attempt_at: Option<String>,
+    pub last_success_at: Option<String>,
+}
+
+impl PeerStatusRow {
+    pub fn refused_counts(&self) -> BTreeMap<String, i64> {
+        serde_json::from_str(&self.refused).unwrap_or_default()
+    }
+}
+
+impl PeerRow {
+    pub fn link(&self) -> AppResult<PeerLink> {
+        Ok(PeerLink { max_tlp: self.max_tlp.parse().map_err(AppError::internal)?, community: self.community })
+    }
+
+    pub fn direction(&self) -> Direction {
+        Direction::parse(&self.direction).unwrap_or(Direction::Pull)
+    }
+
+    pub fn kinds(&self) -> Vec<String> {
+        serde_json::from_str(&self.kinds).unwrap_or_default()
+    }
+}
+
+/// A new link, as a coordinator describes it.
+#[derive(Debug, Clone)]
+pub struct PeerInput {
+    pub name: String,
+    pub url: String,
+    pub public_key: String,
+    pub max_tlp: Tlp,
+    pub community: bool,
+    pub direction: Direction,
+    pub kinds: Vec<Kind>,
+    /// The token the peer issued this hub (needed to pull).
+    pub token: Option<String>,
+    /// The CA (or the peer's own certificate, pinned) its TLS server presents.
+    pub ca_pem: Option<String>,
+}
+
+fn bad(message: String, message_ja: String) -> AppError {
+    AppError::new("INVALID_PEER", message, message_ja)
+}
+
+/// Adds a link in one transaction: the peer's organisation (what its tokens belong to
+/// and what received items are filed under), the link, and, when the peer may read
+/// this hub, its token, returned once.
+pub fn add_peer(conn: &mut DbConn, keys: &HubKeys, input: PeerInput) -> AppResult<(PeerRow, Option<String>)> {
+    let name = renkei_schema::model::clean_text("name", &input.name, 100)
+        .map_err(|e| AppError::invalid(e.to_string(), e.message_ja()))?;
+    if !(input.url.starts_with("https://") || input.url.starts_with("http://")) {
+        return Err(bad(
+            format!("url {:?}: expected the peer hub's https:// address", input.url),
+            format!("URL「{}」はピアハブのhttps://アドレスで指定してください", input.url),
+        ));
+    }
+    Verifier::new(&input.public_key).map_err(|_| {
+        bad(
+            "public key: expected the peer's Ed25519 key as `renkei-hub key show` prints it".into(),
+            "公開鍵はピアの `renkei-hub key show` が表示するEd25519鍵を指定してください".into(),
+        )
+    })?;
+    if input.max_tlp > Tlp::Amber {
+        return Err(bad(
+            format!(
+                "max TLP {}: a link carries CLEAR, GREEN or AMBER; AMBER+STRICT and RED never leave a hub",
+                input.max_tlp
+            ),
+            format!(
+                "リンクの上限{}は指定できません（CLEAR・GREEN・AMBERのみ。AMBER+STRICTとREDはハブ外に出ません）",
+                input.max_tlp
+            ),
+        ));
+    }
+    if input.kinds.is_empty() || input.kinds.iter().any(|k| !CARRIED_KINDS.contains(k)) {
+        return Err(bad(
+            "kinds: name one or more of indicator, technique, incident, advisory, assessment".into(),
+            "種別はindicator・technique・incident・advisory・assessmentから指定してください".into(),
+        ));
+    }
+    if input.direction.pulls() && input.token.as_deref().is_none_or(|t| t.trim().is_empty()) {
+        return Err(bad(
+            "a pulling link needs the token the peer issued this hub (--token-file)".into(),
+            "取得方向のリンクにはピアが発行したトークン（--token-file）が必要です".into(),
+        ));
+    }
+    let mut kinds: Vec<&str> = input.kinds.iter().map(|k| k.as_str()).collect();
+    kinds.sort();
+    kinds.dedup();
+    conn.transaction(|c| {
+        acquire_write_lock(c)?;
+        let exists: i64 = peers::table.filter(peers::name.eq(&name)).count().get_result(c)?;
+        if exists > 0 {
+            return Err(AppError::new(
+                "DUPLICATE",
+                format!("a peer named {name:?} exists already"),
+                format!("ピア「{name}」は既に登録されています"),
+            ));
+        }
+        let org = OrganizationRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            name: format!("peer hub {name}"),
+            sector: "federation".into(),
+            is_coordinator: false,
+            created_at: now_text(),
+            trust: "standard".into(),
+        };
+        diesel::insert_into(organizations::table).values(&org).execute(c)?;
+        let row = PeerRow {
+            name: name.clone(),
+            hub_id: None,
+            org_id: org.id.clone(),
+            url: input.url.trim_end_matches('/').to_string(),
+            public_key: input.public_key.clone(),
+            max_tlp: input.max_tlp.as_str().into(),
+            community: input.community,
+            direction: input.direction.as_str().into(),
+            kinds: json!(kinds).to_string(),
+            token: input.token.as_ref().map(|t| t.trim().to_string()),
+            ca_pem: input.ca_pem.clone(),
+            created_at: now_text(),
+        };
+        diesel::insert_into(peers::table).values(&row).execute(c)?;
+        diesel::insert_into(peer_status::table)
+            .values(&PeerStatusRow {
+                name: name.clone(),
+                cursor: 0,
+                peer_head: 0,
+                received: 0,
+                refused: "{}".into(),
+                last_error: None,
+                last_attempt_at: None,
+                last_success_at: None,
+            })
+            .execute(c)?;
+        let token = if input.direction.serves() {
+            Some(super::directory::issue_token(c, keys, &org.id, Role::Peer, None, &[])?.1)
+        } else {
+            None
+        };
+        audit::append(
+            c,
+            AuditEvent {
+                action: "peer.add".into(),
+                target: Some(name.clone()),
+                detail: json!({"url": row.url, "maxTlp": row.max_tlp, "community": row.community,
+                    "direction": row.direction, "kinds": kinds}),
+                ..Default::default()
+            },
+        )?;
+        Ok((row, token))
+    })
+}
+
+pub fn list_peers(conn: &mut DbConn) -> AppResult<Vec<(PeerRow, PeerStatusRow)>> {
+    Ok(peers::table
+        .inner_join(peer_status::table)
+        .order(peers::name.asc())
+        .select((PeerRow::as_select(), PeerStatusRow::as_select()))
+        .load(conn)?)
+}
+
+/// One link's status.
+pub fn status_of(conn: &mut DbConn, name: &str) -> AppResult<PeerStatusRow> {
+    peer_status::table
+        .find(name)
+        .select(PeerStatusRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("peer"))
+}
+
+/// Removes a link and revokes its peer's tokens. What came over it stays (filed under
+/// the peer's organisation) until its origin revokes it through another link.
+pub fn remove_peer(conn: &mut DbConn, name: &str) -> AppResult<()> {
+    use crate::store::schema::tokens;
+    conn.transaction(|c| {
+        acquire_write_lock(c)?;
+        let row: PeerRow = peers::table
+            .find(name)
+            .select(PeerRow::as_select())
+            .first(c)
+            .optional()?
+            .ok_or_else(|| AppError::not_found("peer"))?;
+        diesel::update(tokens::table.filter(tokens::org_id.eq(&row.org_id)).filter(tokens::revoked_at.is_null()))
+            .set(tokens::revoked_at.eq(Some(now_text())))
+            .execute(c)?;
+        diesel::delete(peer_status::table.find(name)).execute(c)?;
+        diesel::delete(peers::table.find(name)).execute(c)?;
+        audit::append(
+            c,
+            AuditEvent { action: "peer.remove".into(), target: Some(name.to_string()), ..Default::default() },
+        )?;
+        Ok(())
+    })
+}
+
+/// The link a peer token belongs to.
+pub fn link_of_org(conn: &mut DbConn, org_id: &str) -> AppResult<PeerRow> {
+    peers::table
+        .filter(peers::org_id.eq(org_id))
+        .select(PeerRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::forbidden("read the federation feed without a link"))
+}
+
+/// One entry of the federation feed: the version as its origin signed it, with the
+/// envelope and body it renders from (checked against the STIX by the receiver).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PeerItem {
+    pub seq: String,
+    pub id: String,
+    pub kind: String,
+    pub revision: i64,
+    pub tlp: String,
+    pub deleted: bool,
+    pub object: Option<String>,
+    pub signature: Option<String>,
+    pub origin_hub: Option<String>,
+    pub origin_key: Option<String>,
+    /// Hubs the item crossed before the sender, origin first (empty: the sender is
+    /// the origin).
+    pub path: Vec<String>,
+    pub envelope: Option<String>,
+    pub body: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PeerPage {
+    pub items: Vec<PeerItem>,
+    pub cursor: String,
+    pub has_more: bool,
+    /// The sender's newest sequence number (the receiver's lag is measured by it).
+    pub head: String,
+}
+
+/// What this hub is, for the feed it serves and the pages it applies.
+pub struct Local<'a> {
+    pub hub_id: &'a str,
+    pub keys: &'a HubKeys,
+}
+
+#[derive(Queryable)]
+struct Received {
+    object_id: String,
+    origin_hub: String,
+    origin_key: String,
+    origin_signature: String,
+    origin_envelope: String,
+    path: String,
+}
+
+fn received_of(conn: &mut DbConn, ids: &[String]) -> AppResult<HashMap<String, Received>> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<Received> = received_objects::table
+            .filter(received_objects::object_id.eq_any(chunk))
+            .select((
+                received_objects::object_id,
+                received_objects::origin_hub,
+                received_objects::origin_key,
+                received_objects::origin_signature,
+                received_objects::origin_envelope,
+                received_objects::path,
+            ))
+            .load(conn)?;
+        out.extend(rows.into_iter().map(|r| (r.object_id.clone(), r)));
+    }
+    Ok(out)
+}
+
+/// The paths of the received items among `ids` (items published here have none).
+pub fn paths_of(conn: &mut DbConn, ids: &[&str]) -> AppResult<HashMap<String, Vec<String>>> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<(String, String)> = received_objects::table
+            .filter(received_objects::object_id.eq_any(chunk))
+            .select((received_objects::object_id, received_objects::path))
+            .load(conn)?;
+        for (id, path) in rows {
+            out.insert(id, serde_json::from_str(&path).map_err(AppError::internal)?);
+        }
+    }
+    Ok(out)
+}
+
+/// The feed a peer reads: `sharing::changes` as the link's viewer, the link's kinds
+/// only, each version with what the receiver needs to check it at its origin. A
+/// version superseded since is left out (its successor follows in the feed).
+pub fn peer_feed(
+    conn: &mut DbConn,
+    local: &Local<'_>,
+    link: &PeerRow,
+    peer_hub_id: &str,
+    after: i64,
+    limit: usize,
+    scan_cap: usize,
+) -> AppResult<PeerPage> {
+    let viewer = Viewer { org: peer_hub_id, role: ViewerRole::Peer(link.link()?) };
+    let kinds = link.kinds();
+    let carries_indicators = kinds.iter().any(|k| k == Kind::Indicator.as_str());
+    let page = sharing::changes(conn, &viewer, carries_indicators, after, limit, scan_cap)?;
+    let items: Vec<sharing::FeedItem> = page.items.into_iter().filter(|i| kinds.contains(&i.kind)).collect();
+    let live: Vec<String> = items.iter().filter(|i| !i.deleted).map(|i| i.id.clone()).collect();
+    let mut current: HashMap<String, ObjectRow> = HashMap::new();
+    for chunk in live.chunks(500) {
+        let rows: Vec<ObjectRow> =
+            objects::table.filter(objects::id.eq_any(chunk)).select(ObjectRow::as_select()).load(conn)?;
+        current.extend(rows.into_iter().map(|r| (r.id.clone(), r)));
+    }
+    let received = received_of(conn, &live)?;
+    let own_key = local.keys.signing.public_key();
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let mut entry = PeerItem {
+            seq: item.seq.to_string(),
+            id: item.id.clone(),
+            kind: item.kind.clone(),
+            revision: item.revision,
+            tlp: item.tlp.clone(),
+            deleted: item.deleted,
+            object: None,
+            signature: None,
+            origin_hub: None,
+            origin_key: None,
+            path: Vec::new(),
+            envelope: None,
+            body: None,
+        };
+        if !item.deleted {
+            let Some(row) = current.get(&item.id).filter(|r| r.revision == item.revision) else { continue };
+            entry.body = Some(row.body.clone());
+            entry.object = item.stix;
+            match received.get(&item.id) {
+                Some(r) => {
+                    entry.signature = Some(r.origin_signature.clone());
+                    entry.origin_hub = Some(r.origin_hub.clone());
+                    entry.origin_key = Some(r.origin_key.clone());
+                    entry.path = serde_json::from_str(&r.path).map_err(AppError::internal)?;
+                    entry.envelope = Some(r.origin_envelope.clone());
+                }
+                None => {
+                    entry.signature = item.signature;
+                    entry.origin_hub = Some(local.hub_id.to_string());
+                    entry.origin_key = Some(own_key.clone());
+                    let envelope = sharing::envelope_of(row)?;
+                    entry.envelope = Some(serde_json::to_string(&envelope).map_err(AppError::internal)?);
+                }
+            }
+        }
+        out.push(entry);
+    }
+    Ok(PeerPage {
+        items: out,
+        cursor: page.cursor.to_string(),
+        has_more: page.has_more,
+        head: sharing::max_seq(conn)?.to_string(),
+    })
+}
+
+/// What applying a page did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// New versions and tombstones stored.
+    pub received: usize,
+    /// Versions held already (the same or a newer revision), tombstones of nothing held.
+    pub unchanged: usize,
+    /// Refused, by reason.
+    pub refused: BTreeMap<String, usize>,
+}
+
+/// Why an entry is refused (counted per reason in peer status).
+fn refuse(reason: &str, id: &str, detail: impl std::fmt::Display) -> (String, String) {
+    (reason.to_string(), format!("{id}: {detail}"))
+}
+
+/// A version that passed every check, ready to store.
+struct Accepted {
+    envelope: Envelope,
+    body: Body,
+    stix: String,
+    origin_signature: String,
+    origin_key: String,
+    origin_envelope: String,
+    path: Vec<String>,
+}
+
+/// Checks one live entry from `link` against the policy and the origin's signature.
+fn check(
+    conn: &mut DbConn,
+    local: &Local<'_>,
+    link: &PeerRow,
+    peer_hub: &str,
+    item: &PeerItem,
+    learned: &mut HashMap<String, String>,
+) -> AppResult<Result<Accepted, (String, String)>> {
+    let id = item.id.as_str();
+    let (Some(object), Some(signature), Some(origin), Some(key), Some(envelope), Some(body)) =
+        (&item.object, &item.signature, &item.origin_hub, &item.origin_key, &item.envelope, &item.body)
+    else {
+        return Ok(Err(refuse("malformed", id, "a version without its object, signature, origin or envelope")));
+    };
+    // The path here: the sender's, then the sender.
+    let mut path = item.path.clone();
+    path.push(peer_hub.to_string());
+    if origin == local.hub_id || path.iter().any(|h| h == local.hub_id) {
+        return Ok(Err(refuse("own_origin", id, "this hub is its origin or on its path")));
+    }
+    if path.first() != Some(origin) {
+        return Ok(Err(refuse("malformed", id, "the path does not start at the origin")));
+    }
+    let Ok(tlp) = item.tlp.parse::<Tlp>() else {
+        return Ok(Err(refuse("malformed", id, format!("label {:?}", item.tlp))));
+    };
+    // The same policy the sender applies, from this side: would the link carry it here?
+    let as_sent = ItemAccess {
+        tlp,
+        recipients: &[],
+        status: Status::Published,
+        submitter: "",
+        anonymous: true,
+        path: &item.path,
+    };
+    if !peer_may_carry(local.hub_id, link.link()?, &as_sent) {
+        return Ok(Err(refuse("label_not_carried", id, format!("{tlp} over a link carrying up to {}", link.max_tlp))));
+    }
+    // The origin's key: the link's pinned key for the peer's own items, else the key the
+    // peer vouches for, pinned per origin at first sight.
+    let expected = if origin == peer_hub {
+        Some(link.public_key.clone())
+    } else if let Some(k) = learned.get(origin) {
+        Some(k.clone())
+    } else {
+        hub_keys::table.find(origin).select(hub_keys::public_key).first::<String>(conn).optional()?
+    };
+    if expected.as_ref().is_some_and(|k| k != key) {
+        return Ok(Err(refuse("origin_key_mismatch", id, format!("origin {origin}"))));
+    }
+    let verified = Verifier::new(key).and_then(|mut v| v.verify(object.as_bytes(), signature));
+    if verified.is_err() {
+        return Ok(Err(refuse("bad_signature", id, format!("signature of origin {origin} does not verify"))));
+    }
+    if expected.is_none() {
+        learned.insert(origin.clone(), key.clone());
+    }
+    let (Ok(envelope_parsed), Ok(body_parsed)) =
+        (serde_json::from_str::<Envelope>(envelope), serde_json::from_str::<Body>(body))
+    else {
+        return Ok(Err(refuse("malformed", id, "envelope or body unreadable")));
+    };
+    // The envelope and body must render to exactly the signed object.
+    if canonical_json(&to_stix(&envelope_parsed, &body_parsed)) != *object {
+        return Ok(Err(refuse("mismatch", id, "envelope and body do not render to the signed object")));
+    }
+    if envelope_parsed.id != item.id
+        || envelope_parsed.revision != item.revision
+        || &envelope_parsed.origin_hub != origin
+        || envelope_parsed.tlp != tlp
+        || envelope_parsed.kind.as_str() != item.kind
+    {
+        return Ok(Err(refuse("mismatch", id, "the signed object disagrees with the feed entry")));
+    }
+    if envelope_parsed.status != Status::Published {
+        return Ok(Err(refuse("not_published", id, format!("status {}", envelope_parsed.status.as_str()))));
+    }
+    Ok(Ok(Accepted {
+        envelope: envelope_parsed,
+        body: body_parsed,
+        stix: object.clone(),
+        origin_signature: signature.clone(),
+        origin_key: key.clone(),
+        origin_envelope: envelope.clone(),
+        path,
+    }))
+}
+
+/// Applies a page from `link` and moves its cursor, in one transaction.
+pub fn apply_page(conn: &mut DbConn, local: &Local<'_>, link_name: &str, page: &PeerPage) -> AppResult<Applied> {
+    let cursor: i64 = page.cursor.parse().map_err(|_| AppError::invalid("cursor", "カーソルが不正です"))?;
+    let head: i64 = page.head.parse().unwrap_or(cursor);
+    conn.transaction(|c| {
+        acquire_write_lock(c)?;
+        let link: PeerRow = peers::table
+            .find(link_name)
+            .select(PeerRow::as_select())
+            .first(c)
+            .optional()?
+            .ok_or_else(|| AppError::not_found("peer"))?;
+        let peer_hub = link.hub_id.clone().ok_or_else(|| AppError::internal("the peer's hub id is not known yet"))?;
+        let kinds = link.kinds();
+        let mut applied = Applied::default();
+        let mut learned: HashMap<String, String> = HashMap::new();
+        let mut reasons: Vec<String> = Vec::new();
+        // Versions to store, in feed order; tombstones as (id, revision).
+        enum Step {
+            Version(Box<Accepted>),
+            Tombstone(String, i64),
+        }
+        let mut steps: Vec<Step> = Vec::new();
+        for item in &page.items {
+            if !kinds.contains(&item.kind) {
+                let (reason, why) = refuse("kind_not_carried", &item.id, &item.kind);
+                *applied.refused.entry(reason).or_default() += 1;
+                reasons.push(why);
+                continue;
+            }
+            if item.deleted {
+                steps.push(Step::Tombstone(item.id.clone(), item.revision));
+                continue;
+            }
+            match check(c, local, &link, &peer_hub, item, &mut learned)? {
+                Ok(accepted) => steps.push(Step::Version(Box::new(accepted))),
+                Err((reason, why)) => {
+                    *applied.refused.entry(reason).or_default() += 1;
+                    reasons.push(why);
+                }
+            }
+        }
+        // Sign what is stored here for this hub's members (their clients verify this
+        // hub's key); the origin's signature is kept for the next hop.
+        let mut writes: Vec<(ObjectRow, Option<ObjectRow>, String, Option<Box<Accepted>>)> = Vec::new();
+        let mut seq = sharing::max_seq(c)?;
+        let mut held: HashMap<String, Option<ObjectRow>> = HashMap::new();
+        for step in steps {
+            let id = match &step {
+                Step::Version(a) => a.envelope.id.clone(),
+                Step::Tombstone(id, _) => id.clone(),
+            };
+            if !held.contains_key(&id) {
+                let row = sharing::load_object(c, &id)?;
+                held.insert(id.clone(), row);
+            }
+            let existing = held.get(&id).cloned().flatten();
+            let is_received = match &existing {
+                Some(_) => received_objects::table.find(&id).count().get_result::<i64>(c)? > 0,
+                None => false,
+            };
+            if existing.is_some() && !is_received {
+                *applied.refused.entry("own_origin".into()).or_default() += 1;
+                reasons.push(format!("{id}: an item published on this hub"));
+                continue;
+            }
+            match step {
+                Step::Version(accepted) => {
+                    if existing.as_ref().is_some_and(|e| e.revision >= accepted.envelope.revision) {
+                        applied.unchanged += 1;
+                        continue;
+                    }
+                    seq += 1;
+                    // Filed under the link's organisation; the origin's STIX (and its
+                    // `created_by_ref`, unless anonymous) is what members read.
+                    let mut env = accepted.envelope.clone();
+                    env.created_by = link.org_id.clone();
+                    env.recipients = Vec::new();
+                    let first_seq = existing.as_ref().map_or(seq, |e| e.first_seq);
+                    let row = sharing::object_row(&env, &accepted.body, seq, first_seq)?;
+                    held.insert(id, Some(row.clone()));
+                    writes.push((row, existing, accepted.stix.clone(), Some(accepted)));
+                }
+                Step::Tombstone(id, revision) => {
+                    let Some(current) = existing.filter(|e| e.revision < revision && e.status != "revoked") else {
+                        applied.unchanged += 1;
+                        continue;
+                    };
+                    seq += 1;
+                    let (mut env, body) = sharing::parts_of(&current)?;
+                    env.status = Status::Revoked;
+                    env.revision = revision;
+                    let row = sharing::object_row(&env, &body, seq, current.first_seq)?;
+                    let stix = canonical_json(&to_stix(&env, &body));
+                    held.insert(id, Some(row.clone()));
+                    writes.push((row, Some(current), stix, None));
+                }
+            }
+        }
+        let stix: Vec<&[u8]> = writes.iter().map(|(_, _, s, _)| s.as_bytes()).collect();
+        let signatures = local.keys.signing.sign_batch(&stix);
+        let now = now_text();
+        for ((row, previous, stix, accepted), signature) in writes.into_iter().zip(signatures) {
+            let version = sharing::version_row(&row, previous.as_ref(), stix, signature);
+            diesel::insert_into(crate::store::schema::object_versions::table).values(&version).execute(c)?;
+            if previous.is_some() {
+                diesel::update(objects::table.find(&row.id)).set(&row).execute(c)?;
+            } else {
+                diesel::insert_into(objects::table).values(&row).execute(c)?;
+            }
+            if let Some(a) = accepted {
+                let path = json!(a.path).to_string();
+                diesel::delete(received_objects::table.find(&row.id)).execute(c)?;
+                diesel::insert_into(received_objects::table)
+                    .values((
+                        received_objects::object_id.eq(&row.id),
+                        received_objects::origin_hub.eq(&a.envelope.origin_hub),
+                        received_objects::origin_key.eq(&a.origin_key),
+                        received_objects::origin_signature.eq(&a.origin_signature),
+                        received_objects::origin_envelope.eq(&a.origin_envelope),
+                        received_objects::path.eq(&path),
+                        received_objects::via_peer.eq(&link.name),
+                        received_objects::received_at.eq(&now),
+                    ))
+                    .execute(c)?;
+            }
+            applied.received += 1;
+        }
+        for (hub, key) in &learned {
+            diesel::insert_into(hub_keys::table)
+                .values((
+                    hub_keys::hub.eq(hub),
+                    hub_keys::public_key.eq(key),
+                    hub_keys::learned_via.eq(&link.name),
+                    hub_keys::learned_at.eq(&now),
+                ))
+                .execute(c)?;
+        }
+        let status = status_of(c, &link.name)?;
+        let mut refused = status.refused_counts();
+        for (reason, n) in &applied.refused {
+            *refused.entry(reason.clone()).or_default() += *n as i64;
+        }
+        diesel::update(peer_status::table.find(&link.name))
+            .set((
+                peer_status::cursor.eq(cursor),
+                peer_status::peer_head.eq(head),
+                peer_status::received.eq(status.received + applied.received as i64),
+                peer_status::refused.eq(json!(refused).to_string()),
+                peer_status::last_error.eq(reasons.first().map(|r| format!("refused {r}"))),
+                peer_status::last_success_at.eq(Some(now.clone())),
+                peer_status::last_attempt_at.eq(Some(now.clone())),
+            ))
+            .execute(c)?;
+        if !applied.refused.is_empty() {
+            audit::append(
+                c,
+                AuditEvent {
+                    action: "peer.refused".into(),
+                    target: Some(link.name.clone()),
+                    detail: json!({"refused": applied.refused, "first": reasons.iter().take(5).collect::<Vec<_>>()}),
+                    ..Default::default()
+                },
+            )?;
+        }
+        Ok(applied)
+    })
+}
+
+/// Records the peer's hub id at first contact; another id later is an error.
+pub fn learn_hub_id(conn: &mut DbConn, link_name: &str, hub_id: &str) -> AppResult<()> {
+    let stored: Option<Option<String>> = peers::table.find(link_name).select(peers::hub_id).first(conn).optional()?;
+    match stored {
+        None => Err(AppError::not_found("peer")),
+        Some(Some(known)) if known == hub_id => Ok(()),
+        Some(Some(known)) => Err(AppError::new(
+            "PEER_IDENTITY_CHANGED",
+            format!("peer {link_name} was hub {known} and now says it is {hub_id}"),
+            format!("ピア{link_name}のハブIDが{known}から{hub_id}に変わりました"),
+        )),
+        Some(None) => {
+            diesel::update(peers::table.find(link_name)).set(peers::hub_id.eq(Some(hub_id))).execute(conn)?;
+            Ok(())
+        }
+    }
+}
+
+/// Records a failed attempt (the peer down, a bad answer) in the link's status.
+pub fn note_failure(conn: &mut DbConn, link_name: &str, error: &str) -> AppResult<()> {
+    diesel::update(peer_status::table.find(link_name))
+        .set((
+            peer_status::last_error.eq(Some(error.chars().take(500).collect::<String>())),
+            peer_status::last_attempt_at.eq(Some(now_text())),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,188 @@
+//! Federation pullers: one thread per link that pulls, so one slow or dead peer never
+//! holds up another. Each reads the peer's `peerChanges` from the stored cursor and
+//! hands the page to `federation::apply_page`, which commits the items and the cursor
+//! together; failures are recorded in the link's status and retried with backoff.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use serde_json::json;
+
+use super::federation::{self, Local, PeerPage, PeerRow};
+use crate::state::Hub;
+
+const QUERY: &str = "query($hub: ID!, $after: String, $limit: Int) { peerChanges(hubId: $hub, after: $after, limit: $limit) \
+{ hubId cursor hasMore head items { seq id kind revision tlp deleted object signature originHub originKey path envelope body } } }";
+
+fn app(e: crate::error::AppError) -> anyhow::Error {
+    anyhow::anyhow!("{} ({})", e.message, e.code)
+}
+
+/// Longest wait between attempts at a failing peer.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+fn tls_config(ca_pem: Option<&str>) -> anyhow::Result<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    let system = std::path::Path::new("/etc/ssl/certs/ca-certificates.crt");
+    if system.is_file() {
+        let pem = std::fs::read(system)?;
+        for cert in rustls_pemfile::certs(&mut pem.as_slice()).flatten() {
+            let _ = roots.add(cert);
+        }
+    }
+    if let Some(pem) = ca_pem {
+        let mut added = 0;
+        for cert in rustls_pemfile::certs(&mut pem.as_bytes()) {
+            roots.add(cert.context("the link's CA certificate")?)?;
+            added += 1;
+        }
+        if added == 0 {
+            bail!("the link's CA holds no certificate");
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
+/// Asks the peer for one page.
+fn fetch(
+    http: &reqwest::blocking::Client,
+    link: &PeerRow,
+    own_hub: &str,
+    cursor: i64,
+    limit: usize,
+) -> anyhow::Result<(String, PeerPage)> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Page {
+        hub_id: String,
+        #[serde(flatten)]
+        page: PeerPage,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Data {
+        peer_changes: Page,
+    }
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        data: Option<Data>,
+        errors: Option<Vec<serde_json::Value>>,
+    }
+    let token = link.token.as_deref().context("the link has no token to pull with")?;
+    let resp = http
+        .post(format!("{}/graphql", link.url))
+        .bearer_auth(token)
+        .json(&json!({"query": QUERY, "variables": {"hub": own_hub, "after": cursor.to_string(), "limit": limit}}))
+        .send()
+        .with_context(|| format!("contacting {}", link.url))?;
+    let status = resp.status();
+    let bytes = resp.bytes().context("reading the peer's answer")?;
+    let answer: Answer = serde_json::from_slice(&bytes)
+        .with_context(|| format!("the peer answered HTTP {status} with something that is not its feed"))?;
+    if let Some(e) = answer.errors.as_ref().and_then(|e| e.first()) {
+        bail!(
+            "the peer refused: {} ({})",
+            e["message"].as_str().unwrap_or("no message"),
+            e["extensions"]["code"].as_str().unwrap_or("no code")
+        );
+    }
+    let page = answer.data.context("the peer sent no data")?.peer_changes;
+    Ok((page.hub_id, page.page))
+}
+
+/// Pulls from one link until it is removed (or stops pulling) or the hub goes.
+fn run(hub: Weak<Hub>, name: String) {
+    let mut backoff = Duration::from_millis(500);
+    let mut client: Option<(Option<String>, reqwest::blocking::Client)> = None;
+    loop {
+        let Some(h) = hub.upgrade() else { return };
+        let poll = Duration::from_millis(h.config.federation_poll_ms.max(10));
+        let mut step = || -> anyhow::Result<bool> {
+            let mut conn = h.pool.get()?;
+            let link = federation::list_peers(&mut conn).map_err(app)?.into_iter().find(|(p, _)| p.name == name);
+            let Some((link, status)) = link else { return Ok(false) };
+            if !link.direction().pulls() {
+                return Ok(false);
+            }
+            if client.as_ref().is_none_or(|(ca, _)| *ca != link.ca_pem) {
+                let http = reqwest::blocking::Client::builder()
+                    .use_preconfigured_tls(tls_config(link.ca_pem.as_deref())?)
+                    .timeout(Duration::from_secs(60))
+                    .build()?;
+                client = Some((link.ca_pem.clone(), http));
+            }
+            let Some((_, http)) = client.as_ref() else { return Ok(true) };
+            let (peer_hub, page) = fetch(http, &link, &h.hub_id, status.cursor, h.config.federation_page)?;
+            federation::learn_hub_id(&mut conn, &name, &peer_hub).map_err(app)?;
+            let local = Local { hub_id: &h.hub_id, keys: &h.keys };
+            federation::apply_page(&mut conn, &local, &name, &page).map_err(app)?;
+            Ok(page.has_more)
+        };
+        match step() {
+            Ok(more) => {
+                backoff = Duration::from_millis(500);
+                drop(h);
+                if !more {
+                    std::thread::sleep(poll);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(peer = %name, error = %format!("{e:#}"), "federation pull failed");
+                if let Ok(mut conn) = h.pool.get() {
+                    let _ = federation::note_failure(&mut conn, &name, &format!("{e:#}"));
+                }
+                // A removed link ends its puller.
+                if let Ok(mut conn) = h.pool.get() {
+                    if federation::status_of(&mut conn, &name).is_err() {
+                        return;
+                    }
+                }
+                drop(h);
+                std::thread::sleep(backoff);
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+}
+
+/// Starts a puller for every pulling link, now and as links are added.
+pub fn start(hub: &Arc<Hub>) {
+    let weak = Arc::downgrade(hub);
+    let every = Duration::from_millis(hub.config.federation_poll_ms.max(10));
+    let spawn = std::thread::Builder::new().name("federation".into()).spawn(move || {
+        let mut running: HashSet<String> = HashSet::new();
+        let mut handles: Vec<(String, std::thread::JoinHandle<()>)> = Vec::new();
+        loop {
+            let Some(h) = weak.upgrade() else { return };
+            handles.retain(|(name, handle)| {
+                let alive = !handle.is_finished();
+                if !alive {
+                    running.remove(name);
+                }
+                alive
+            });
+            let links =
+                h.pool.get().map_err(anyhow::Error::from).and_then(|mut c| federation::list_peers(&mut c).map_err(app));
+            drop(h);
+            for (link, _) in links.unwrap_or_default() {
+                if link.direction().pulls() && running.insert(link.name.clone()) {
+                    let (hub, name) = (weak.clone(), link.name.clone());
+                    match std::thread::Builder::new().name(format!("peer-{name}")).spawn(move || run(hub, name)) {
+                        Ok(handle) => handles.push((link.name, handle)),
+                        Err(e) => tracing::error!(%e, "could not start a federation puller"),
+                    }
+                }
+            }
+            std::thread::sleep(every);
+        }
+    });
+    if let Err(e) = spawn {
+        tracing::error!(%e, "could not start federation");
+    }
+}
