@@ -124,6 +124,12 @@ enum PeerCommand {
         #[arg(long)]
         ca: Option<PathBuf>,
     },
+    /// Set the token this hub pulls from the peer with (issued by the peer's `peer add`).
+    SetToken {
+        name: String,
+        #[arg(long)]
+        token_file: PathBuf,
+    },
     /// The links and where pulling from each stands.
     List,
     /// Remove a link and revoke the peer's tokens.
@@ -406,6 +412,14 @@ fn peer_command(config: &Config, command: PeerCommand) -> anyhow::Result<()> {
                 eprintln!("the peer pulls from this hub with this token (shown once):");
                 println!("{token}");
             }
+            Ok(())
+        }
+        PeerCommand::SetToken { name, token_file } => {
+            let token =
+                std::fs::read_to_string(&token_file).with_context(|| format!("reading {}", token_file.display()))?;
+            let mut conn = open_db(config)?;
+            federation::set_token(&mut conn, &name, &token).map_err(app_err)?;
+            println!("token set for peer {name}");
             Ok(())
         }
         PeerCommand::List => {

@@ -180,12 +180,6 @@ pub fn add_peer(conn: &mut DbConn, keys: &HubKeys, input: PeerInput) -> AppResul
             "種別はindicator・technique・incident・advisory・assessmentから指定してください".into(),
         ));
     }
-    if input.direction.pulls() && input.token.as_deref().is_none_or(|t| t.trim().is_empty()) {
-        return Err(bad(
-            "a pulling link needs the token the peer issued this hub (--token-file)".into(),
-            "取得方向のリンクにはピアが発行したトークン（--token-file）が必要です".into(),
-        ));
-    }
     let mut kinds: Vec<&str> = input.kinds.iter().map(|k| k.as_str()).collect();
     kinds.sort();
     kinds.dedup();
@@ -252,6 +246,20 @@ pub fn add_peer(conn: &mut DbConn, keys: &HubKeys, input: PeerInput) -> AppResul
         )?;
         Ok((row, token))
     })
+}
+
+/// Sets the token this hub pulls from the peer with (the peer issues it when it adds
+/// this hub, which may come after this hub added the peer).
+pub fn set_token(conn: &mut DbConn, name: &str, token: &str) -> AppResult<()> {
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(bad("the token is empty".into(), "トークンが空です".into()));
+    }
+    let n = diesel::update(peers::table.find(name)).set(peers::token.eq(Some(token))).execute(conn)?;
+    if n == 0 {
+        return Err(AppError::not_found("peer"));
+    }
+    Ok(())
 }
 
 pub fn list_peers(conn: &mut DbConn) -> AppResult<Vec<(PeerRow, PeerStatusRow)>> {
@@ -623,7 +631,9 @@ pub fn apply_page(conn: &mut DbConn, local: &Local<'_>, link_name: &str, page: &
         }
         // Sign what is stored here for this hub's members (their clients verify this
         // hub's key); the origin's signature is kept for the next hop.
-        let mut writes: Vec<(ObjectRow, Option<ObjectRow>, String, Option<Box<Accepted>>)> = Vec::new();
+        // (new row, the row it replaces, its STIX, what the origin sent for it).
+        type Write = (ObjectRow, Option<ObjectRow>, String, Option<Box<Accepted>>);
+        let mut writes: Vec<Write> = Vec::new();
         let mut seq = sharing::max_seq(c)?;
         let mut held: HashMap<String, Option<ObjectRow>> = HashMap::new();
         for step in steps {

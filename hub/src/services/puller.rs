@@ -74,7 +74,10 @@ fn fetch(
         data: Option<Data>,
         errors: Option<Vec<serde_json::Value>>,
     }
-    let token = link.token.as_deref().context("the link has no token to pull with")?;
+    let token = link
+        .token
+        .as_deref()
+        .context("waiting for the token the peer issues this hub (`renkei-hub peer set-token`)")?;
     let resp = http
         .post(format!("{}/graphql", link.url))
         .bearer_auth(token)

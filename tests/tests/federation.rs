@@ -1,0 +1,258 @@
+//! Federation between three real hubs on loopback, each on its own PostgreSQL
+//! database: A ↔ B (same community, trusted for AMBER), B ↔ C (same community, GREEN)
+//! and A ↔ C (another community, CLEAR only), which closes a cycle.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use renkei_e2e::{Backend, TestHub};
+use renkei_hub::auth::Role;
+use renkei_hub::services::federation::{self, Direction, Local, PeerInput, PeerPage};
+use renkei_schema::model::Kind;
+use renkei_schema::tlp::Tlp;
+use serde_json::json;
+
+fn start() -> TestHub {
+    TestHub::start_with(Backend::Postgres, |c| c.federation_poll_ms = 100)
+}
+
+fn input(name: &str, of: &TestHub, max_tlp: Tlp, community: bool) -> PeerInput {
+    PeerInput {
+        name: name.into(),
+        url: of.base.clone(),
+        public_key: of.hub.keys.signing.public_key(),
+        max_tlp,
+        community,
+        direction: Direction::Both,
+        kinds: vec![Kind::Indicator, Kind::Technique, Kind::Incident, Kind::Advisory, Kind::Assessment],
+        token: None,
+        ca_pem: None,
+    }
+}
+
+/// Links x and y both ways: each adds the other, then gets the token the other issued.
+fn link(x: (&str, &TestHub), y: (&str, &TestHub), max_tlp: Tlp, community: bool) {
+    let (x_name, x_hub) = x;
+    let (y_name, y_hub) = y;
+    let (_, for_y) = x_hub
+        .db(|c| federation::add_peer(c, &x_hub.hub.keys, input(y_name, y_hub, max_tlp, community)))
+        .expect("x adds y");
+    let (_, for_x) = y_hub
+        .db(|c| federation::add_peer(c, &y_hub.hub.keys, input(x_name, x_hub, max_tlp, community)))
+        .expect("y adds x");
+    x_hub.db(|c| federation::set_token(c, y_name, &for_x.expect("y issued a token"))).expect("token");
+    y_hub.db(|c| federation::set_token(c, x_name, &for_y.expect("x issued a token"))).expect("token");
+}
+
+/// The indicator values a hub holds and may show its members, by label.
+fn held(hub: &TestHub, token: &str) -> BTreeMap<String, String> {
+    let data = hub.gql(token, "{ indicators(first: 100) { nodes { value tlp } } }", json!({}));
+    data["indicators"]["nodes"]
+        .as_array()
+        .expect("indicators")
+        .iter()
+        .map(|i| {
+            (i["value"].as_str().unwrap_or_default().to_string(), i["tlp"].as_str().unwrap_or_default().to_string())
+        })
+        .collect()
+}
+
+fn wait_for(what: &str, mut done: impl FnMut() -> bool, status: impl Fn() -> String) {
+    let t0 = Instant::now();
+    while !done() {
+        assert!(t0.elapsed() < Duration::from_secs(30), "{what} did not happen in 30 s; links:\n{}", status());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn status(hub: &TestHub) -> String {
+    hub.db(|c| federation::list_peers(c))
+        .expect("peers")
+        .into_iter()
+        .map(|(p, s)| {
+            format!(
+                "  {} cursor {} head {} received {} refused {} error {:?}",
+                p.name, s.cursor, s.peer_head, s.received, s.refused, s.last_error
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn items_reach_exactly_the_hubs_their_label_and_links_allow_without_loops() {
+    let (a, b, c) = (start(), start(), start());
+    link(("A", &a), ("B", &b), Tlp::Amber, true);
+    link(("B", &b), ("C", &c), Tlp::Green, true);
+    link(("A", &a), ("C", &c), Tlp::Clear, false);
+
+    let (ma, m2) = (a.add_org("Power One", false), a.add_org("Power Two", false));
+    let ta = a.token(&ma, Role::Analyst);
+    let tb = b.token(&b.add_org("Gas One", false), Role::Analyst);
+    let tc = c.token(&c.add_org("National CSIRT", false), Role::Analyst);
+    let share =
+        "mutation($v: [IndicatorInput!]!, $s: SharingInput!) { shareIndicators(input: $v, sharing: $s) { id } }";
+    let mut ids = BTreeMap::new();
+    for (value, tlp, recipients) in [
+        ("198.51.100.1", "CLEAR", json!([])),
+        ("198.51.100.2", "GREEN", json!([])),
+        ("198.51.100.3", "AMBER", json!([])),
+        ("198.51.100.4", "AMBER_STRICT", json!([])),
+        ("198.51.100.5", "RED", json!([m2])),
+    ] {
+        let data = a.gql(
+            &ta,
+            share,
+            json!({"v": [{"type": "IPV4", "value": value}], "s": {"tlp": tlp, "recipients": recipients}}),
+        );
+        ids.insert(value, data["shareIndicators"][0]["id"].as_str().expect("id").to_string());
+    }
+
+    let expect_b = BTreeMap::from([
+        ("198.51.100.1".to_string(), "CLEAR".to_string()),
+        ("198.51.100.2".to_string(), "GREEN".to_string()),
+        ("198.51.100.3".to_string(), "AMBER".to_string()),
+    ]);
+    // C: CLEAR straight from A and through B; GREEN only through B (same community);
+    // AMBER never beyond the trusted link it crossed.
+    let expect_c = BTreeMap::from([
+        ("198.51.100.1".to_string(), "CLEAR".to_string()),
+        ("198.51.100.2".to_string(), "GREEN".to_string()),
+    ]);
+    wait_for(
+        "replication",
+        || held(&b, &tb) == expect_b && held(&c, &tc) == expect_c,
+        || format!("B\n{}\nC\n{}", status(&b), status(&c)),
+    );
+    // Let every link go round once more (the cycle would loop now if it could).
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(held(&b, &tb), expect_b);
+    assert_eq!(held(&c, &tc), expect_c);
+    // Exactly one version per item on each hub: nothing looped back or doubled.
+    assert_eq!((a.count("objects"), a.count("object_versions")), (5, 5), "A got nothing back:\n{}", status(&a));
+    assert_eq!((b.count("objects"), b.count("object_versions")), (3, 3));
+    assert_eq!((c.count("objects"), c.count("object_versions")), (2, 2));
+    for hub in [&a, &b, &c] {
+        let links = hub.db(|conn| federation::list_peers(conn)).expect("peers");
+        for (p, s) in links {
+            assert_eq!(s.refused, "{}", "{}: nothing refused on an honest federation", p.name);
+            assert!(s.last_success_at.is_some(), "{} pulled", p.name);
+        }
+    }
+    // The origin hub is shown with a received item; its submitter was published by A.
+    let q = "query($id: ID!) { node(id: $id) { ... on Indicator { originHub } } }";
+    let green = &ids["198.51.100.2"];
+    assert_eq!(c.gql(&tc, q, json!({"id": green}))["node"]["originHub"], json!(a.hub.hub_id));
+    // A coordinator sees the links' status.
+    let coord = c.token(&c.add_org("Secretariat", true), Role::Coordinator);
+    let peers = c.gql(&coord, "{ peers { name hubId received lag refused { reason count } } }", json!({}));
+    assert_eq!(peers["peers"].as_array().map(Vec::len), Some(2));
+    // Only the origin changes an item: a received one cannot be relabelled here.
+    let relabel = "mutation($id: ID!) { changeLabel(id: $id, tlp: AMBER) { id } }";
+    let (code, _) = c.gql_error(&coord, relabel, json!({"id": green}));
+    assert_eq!(code, "NOT_ORIGIN");
+    // Peer tokens read nothing but the federation feed.
+    let peer_org = b.db(|conn| federation::list_peers(conn)).expect("peers")[0].0.org_id.clone();
+    let keys = &b.hub.keys;
+    let peer_token =
+        b.db(|conn| renkei_hub::services::directory::issue_token(conn, keys, &peer_org, Role::Peer, None, &[]));
+    let peer_token = peer_token.expect("token").1;
+    assert_eq!(b.gql_error(&peer_token, "{ indicators(first: 1) { nodes { id } } }", json!({})).0, "FORBIDDEN");
+
+    // A revocation on A disappears from B and C within a sync cycle of each hop.
+    let revoke = "mutation($id: ID!) { revoke(id: $id, reason: \"false positive\") { id } }";
+    a.gql(&ta, revoke, json!({"id": ids["198.51.100.1"]}));
+    wait_for(
+        "the revocation",
+        || !held(&b, &tb).contains_key("198.51.100.1") && !held(&c, &tc).contains_key("198.51.100.1"),
+        || format!("B\n{}\nC\n{}", status(&b), status(&c)),
+    );
+    // Tightening GREEN to AMBER on A takes it from C (AMBER never went there).
+    let tighten = "mutation($id: ID!) { changeLabel(id: $id, tlp: AMBER) { id } }";
+    a.gql(&ta, tighten, json!({"id": green}));
+    wait_for("the tightening", || !held(&c, &tc).contains_key("198.51.100.2"), || status(&c));
+    wait_for(
+        "B's new version",
+        || held(&b, &tb).get("198.51.100.2").map(String::as_str) == Some("AMBER"),
+        || status(&b),
+    );
+}
+
+/// What a peer serves, taken from its own feed, to be tampered with.
+fn page_from(from: &TestHub, to_link_on_from: &str, to: &TestHub) -> PeerPage {
+    from.db(|conn| {
+        let link = federation::list_peers(conn)
+            .expect("peers")
+            .into_iter()
+            .find(|(p, _)| p.name == to_link_on_from)
+            .expect("link")
+            .0;
+        let local = Local { hub_id: &from.hub.hub_id, keys: &from.hub.keys };
+        federation::peer_feed(conn, &local, &link, &to.hub.hub_id, 0, 100, 10_000)
+    })
+    .expect("feed")
+}
+
+#[test]
+fn forged_foreign_and_own_objects_are_refused_and_counted() {
+    let (a, b) = (start(), start());
+    // Pull-only links that never run on their own (the pages are applied by hand).
+    let quiet = |name: &str, of: &TestHub, max_tlp: Tlp| PeerInput {
+        direction: Direction::Push,
+        ..input(name, of, max_tlp, true)
+    };
+    a.db(|c| federation::add_peer(c, &a.hub.keys, quiet("B", &b, Tlp::Amber))).expect("a adds b");
+    b.db(|c| federation::add_peer(c, &b.hub.keys, quiet("A", &a, Tlp::Green))).expect("b adds a");
+    b.db(|c| federation::learn_hub_id(c, "A", &a.hub.hub_id)).expect("id");
+    a.db(|c| federation::learn_hub_id(c, "B", &b.hub.hub_id)).expect("id");
+    let ta = a.token(&a.add_org("Power One", false), Role::Analyst);
+    let share =
+        "mutation($v: [IndicatorInput!]!, $s: SharingInput!) { shareIndicators(input: $v, sharing: $s) { id } }";
+    for (value, tlp) in [("203.0.113.1", "CLEAR"), ("203.0.113.2", "AMBER")] {
+        a.gql(&ta, share, json!({"v": [{"type": "IPV4", "value": value}], "s": {"tlp": tlp}}));
+    }
+    let page = page_from(&a, "B", &b);
+    assert_eq!(page.items.len(), 2, "A serves B both (the A→B link carries AMBER)");
+    let cursor =
+        |hub: &TestHub, link: &str| hub.db(|c| federation::status_of(c, link)).expect("status").cursor.to_string();
+    let apply = |hub: &TestHub, link: &str, mut page: PeerPage| {
+        page.cursor = cursor(hub, link);
+        let local = Local { hub_id: &hub.hub.hub_id, keys: &hub.hub.keys };
+        hub.db(|c| federation::apply_page(c, &local, link, &page)).expect("apply")
+    };
+
+    // An altered object fails its origin signature.
+    let mut forged = page.clone();
+    forged.items.truncate(1);
+    let object = forged.items[0].object.clone().expect("object");
+    forged.items[0].object = Some(object.replace("203.0.113.1", "203.0.113.9"));
+    let applied = apply(&b, "A", forged);
+    assert_eq!((applied.received, applied.refused.get("bad_signature")), (0, Some(&1)));
+    // AMBER over B's side of the link, which carries GREEN at most.
+    let applied = apply(&b, "A", page.clone());
+    assert_eq!((applied.received, applied.refused.get("label_not_carried")), (1, Some(&1)), "{applied:?}");
+    // Applying the same page again changes nothing.
+    let again = apply(&b, "A", page.clone());
+    assert_eq!((again.received, again.unchanged), (0, 1));
+    assert_eq!(b.count("object_versions"), 1);
+    // A's own item coming back to A.
+    let back = page_from(&a, "B", &b);
+    let mut own = back.clone();
+    own.items.truncate(1);
+    let applied = apply(&a, "B", own);
+    assert_eq!(applied.refused.get("own_origin"), Some(&1), "{applied:?}");
+    // Another key claimed for the origin.
+    let mut rekeyed = page.clone();
+    rekeyed.items.truncate(1);
+    rekeyed.items[0].revision += 1;
+    let other = renkei_schema::sign::SigningKey::generate().expect("key").0;
+    rekeyed.items[0].signature =
+        Some(other.sign_batch(&[rekeyed.items[0].object.clone().unwrap_or_default()]).concat());
+    let applied = apply(&b, "A", rekeyed);
+    assert_eq!(applied.received, 0, "{applied:?}");
+    // Every refusal is counted in the link's status.
+    let status = b.db(|c| federation::status_of(c, "A")).expect("status");
+    let refused = status.refused_counts();
+    assert_eq!(refused.get("bad_signature"), Some(&2), "{refused:?}");
+    assert_eq!(refused.get("label_not_carried"), Some(&2), "{refused:?}");
+}
