@@ -66,7 +66,7 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool, status: impl Fn() -> Str
 }
 
 fn status(hub: &TestHub) -> String {
-    hub.db(|c| federation::list_peers(c))
+    hub.db(federation::list_peers)
         .expect("peers")
         .into_iter()
         .map(|(p, s)| {
@@ -133,7 +133,7 @@ fn items_reach_exactly_the_hubs_their_label_and_links_allow_without_loops() {
     assert_eq!((b.count("objects"), b.count("object_versions")), (3, 3));
     assert_eq!((c.count("objects"), c.count("object_versions")), (2, 2));
     for hub in [&a, &b, &c] {
-        let links = hub.db(|conn| federation::list_peers(conn)).expect("peers");
+        let links = hub.db(federation::list_peers).expect("peers");
         for (p, s) in links {
             assert_eq!(s.refused, "{}", "{}: nothing refused on an honest federation", p.name);
             assert!(s.last_success_at.is_some(), "{} pulled", p.name);
@@ -152,7 +152,7 @@ fn items_reach_exactly_the_hubs_their_label_and_links_allow_without_loops() {
     let (code, _) = c.gql_error(&coord, relabel, json!({"id": green}));
     assert_eq!(code, "NOT_ORIGIN");
     // Peer tokens read nothing but the federation feed.
-    let peer_org = b.db(|conn| federation::list_peers(conn)).expect("peers")[0].0.org_id.clone();
+    let peer_org = b.db(federation::list_peers).expect("peers")[0].0.org_id.clone();
     let keys = &b.hub.keys;
     let peer_token =
         b.db(|conn| renkei_hub::services::directory::issue_token(conn, keys, &peer_org, Role::Peer, None, &[]));
