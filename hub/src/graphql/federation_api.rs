@@ -90,10 +90,10 @@ pub struct PeerStatus {
 }
 
 #[derive(Default)]
-pub struct FederationQuery;
+pub struct PeerQuery;
 
 #[Object]
-impl FederationQuery {
+impl PeerQuery {
     /// The change feed as a peer hub's link carries it. Peer tokens only; `hubId` is the
     /// caller's own hub id (fixed for the link at first use).
     async fn peer_changes(

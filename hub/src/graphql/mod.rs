@@ -39,7 +39,7 @@ pub struct QueryRoot(
     moderation_api::RestrictedQuery,
     supplier_api::SupplierQuery,
     supplier_api::SchemeQuery,
-    federation_api::FederationQuery,
+    federation_api::PeerQuery,
 );
 
 /// The mutation root, merged like [`QueryRoot`].
