@@ -22,15 +22,19 @@ use crate::store::parse_time;
 use types::*;
 
 mod allowlist_api;
+mod apollo;
 mod federation_api;
 mod moderation_api;
 mod revision_api;
 mod sightings_api;
 mod supplier_api;
 
-/// The query root: the foundation's queries and those of each later capability.
+/// The query root: the foundation's queries, those of each later capability, and
+/// `_service`/`_entities` for Apollo Federation.
+// Named `Query` (and the mutation root `Mutation`): a federation subgraph's SDL has no
+// `schema { … }` block, so a gateway finds the roots by these default names.
 #[derive(async_graphql::MergedObject, Default)]
-#[graphql(name = "QueryRoot")]
+#[graphql(name = "Query")]
 pub struct QueryRoot(
     CoreQuery,
     moderation_api::ModerationQuery,
@@ -40,11 +44,12 @@ pub struct QueryRoot(
     supplier_api::SupplierQuery,
     supplier_api::SchemeQuery,
     federation_api::PeerQuery,
+    apollo::FederationQuery,
 );
 
-/// The mutation root, merged like [`QueryRoot`].
+/// The mutation root, merged like the query root.
 #[derive(async_graphql::MergedObject, Default)]
-#[graphql(name = "MutationRoot")]
+#[graphql(name = "Mutation")]
 pub struct MutationRoot(
     CoreMutation,
     moderation_api::ModerationMutation,
@@ -59,11 +64,14 @@ pub struct MutationRoot(
 pub type HubSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
 /// Builds the schema with the hub's limits set explicitly (async-graphql leaves depth
-/// and complexity unlimited by default).
+/// and complexity unlimited by default). It is an Apollo Federation v2 subgraph too
+/// (`_service`, `_entities`; see `federation.rs`).
 pub fn build_schema(hub: Arc<Hub>) -> HubSchema {
     let limits = hub.config.limits.clone();
     Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
+        .enable_federation()
         .extension(ParsedQueries::default())
+        .extension(apollo::EntityBatches)
         .data(hub)
         .limit_depth(limits.max_query_depth)
         .limit_complexity(limits.max_query_complexity)
@@ -188,9 +196,18 @@ fn write_value(value: &async_graphql::Value, out: &mut Vec<u8>) -> Result<(), se
     Ok(())
 }
 
-/// The SDL, as checked in at `schema/hub.graphql`.
+/// The SDL, as checked in at `schema/hub.graphql` (with the federation fields
+/// `_service` and `_entities`; `_service { sdl }` serves [`federation_sdl`]).
 pub fn sdl() -> String {
-    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription).finish().sdl()
+    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription).enable_federation().finish().sdl()
+}
+
+/// The subgraph SDL that `_service { sdl }` answers the federation gateway with.
+pub fn federation_sdl() -> String {
+    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
+        .enable_federation()
+        .finish()
+        .sdl_with_options(async_graphql::SDLExportOptions::new().federation().compose_directive())
 }
 
 fn hub<'a>(ctx: &Context<'a>) -> &'a Arc<Hub> {

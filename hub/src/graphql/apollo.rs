@@ -1,0 +1,257 @@
+//! Apollo Federation v2: the hub's schema is also a subgraph. async-graphql serves
+//! `_service { sdl }` (the SDL with `@link(url: "https://specs.apollo.dev/federation/v2.5")`
+//! and a `@key(fields: "id")` on each type below) and `_entities(representations:)`,
+//! which calls the entity resolvers here.
+//!
+//! An entity is resolved exactly as `node(id)`, `supplier(id)` and `offering(id)` resolve
+//! it: through `sharing::get` (the TLP policy) and `suppliers::get`/`get_offering`, for
+//! the caller's token. One the caller may not read resolves to null, like one that does
+//! not exist. The representations of one `_entities` call are loaded together: one
+//! database task per kind of entity, not one per representation.
+
+use async_graphql::{Context, Object, ID};
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::OnceCell;
+
+use super::supplier_api::{Offering, Supplier, SupplierAssessment};
+use super::types::{Advisory, Incident, Indicator, SharedItem, Technique};
+use super::{hub, identity, to_items};
+use crate::auth::Identity;
+use crate::error::{AppError, AppResult};
+use crate::services::{directory, sharing, suppliers};
+use crate::store::DbConn;
+
+/// The GraphQL names of the shared-item entities (all read through `sharing::get`).
+const SHARED_TYPES: &[&str] = &["Indicator", "Technique", "Incident", "Advisory", "SupplierAssessment"];
+
+/// The entity resolvers. They are not fields: async-graphql turns each into the
+/// `@key(fields: "id")` of its type and a branch of `_entities`.
+#[derive(Default)]
+pub struct FederationQuery;
+
+#[Object]
+impl FederationQuery {
+    #[graphql(entity)]
+    async fn find_indicator_by_id(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Indicator>> {
+        Ok(match shared(ctx, &id).await? {
+            Some(SharedItem::Indicator(x)) => Some(x),
+            _ => None,
+        })
+    }
+
+    #[graphql(entity)]
+    async fn find_technique_by_id(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Technique>> {
+        Ok(match shared(ctx, &id).await? {
+            Some(SharedItem::Technique(x)) => Some(x),
+            _ => None,
+        })
+    }
+
+    #[graphql(entity)]
+    async fn find_incident_by_id(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Incident>> {
+        Ok(match shared(ctx, &id).await? {
+            Some(SharedItem::Incident(x)) => Some(x),
+            _ => None,
+        })
+    }
+
+    #[graphql(entity)]
+    async fn find_advisory_by_id(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Advisory>> {
+        Ok(match shared(ctx, &id).await? {
+            Some(SharedItem::Advisory(x)) => Some(x),
+            _ => None,
+        })
+    }
+
+    #[graphql(entity)]
+    async fn find_supplier_assessment_by_id(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<SupplierAssessment>> {
+        Ok(match shared(ctx, &id).await? {
+            Some(SharedItem::SupplierAssessment(x)) => Some(x),
+            _ => None,
+        })
+    }
+
+    #[graphql(entity)]
+    async fn find_supplier_by_id(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Supplier>> {
+        Ok(registry_entity(ctx, &id, |b| &b.suppliers, "Supplier", suppliers::get).await?)
+    }
+
+    #[graphql(entity)]
+    async fn find_offering_by_id(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Offering>> {
+        Ok(registry_entity(ctx, &id, |b| &b.offerings, "Offering", suppliers::get_offering).await?)
+    }
+}
+
+/// A registry entry by id as `supplier(id)` or `offering(id)` answers it for the caller.
+async fn registry_entity<R, T>(
+    ctx: &Context<'_>,
+    id: &ID,
+    cell: impl FnOnce(&EntityBatch) -> &OnceCell<HashMap<String, Option<T>>>,
+    type_name: &'static str,
+    get: fn(&mut DbConn, &Identity, &str) -> AppResult<Option<R>>,
+) -> AppResult<Option<T>>
+where
+    R: Send + 'static,
+    T: From<R> + Clone + Send + 'static,
+{
+    let who = identity(ctx)?;
+    let load = |ids: Vec<String>| {
+        let who = who.clone();
+        hub(ctx).db(move |_, c| {
+            let mut found = HashMap::with_capacity(ids.len());
+            for id in ids {
+                if let Some(row) = get(c, &who, &id)? {
+                    found.insert(id, T::from(row));
+                }
+            }
+            Ok(found)
+        })
+    };
+    load_once(ctx, id, cell, &[type_name], load).await
+}
+
+/// A shared item by id as `node(id)` answers it for the caller.
+async fn shared(ctx: &Context<'_>, id: &ID) -> AppResult<Option<SharedItem>> {
+    let who = identity(ctx)?;
+    load_once(ctx, id, |b| &b.shared, SHARED_TYPES, |ids| load_shared(ctx, who.clone(), ids)).await
+}
+
+async fn load_shared(ctx: &Context<'_>, who: Identity, ids: Vec<String>) -> AppResult<HashMap<String, SharedItem>> {
+    let caller = who.clone();
+    let (rows, names) = hub(ctx)
+        .db(move |_, c| {
+            let viewer = caller.viewer();
+            let mut rows = Vec::with_capacity(ids.len());
+            for id in &ids {
+                rows.extend(sharing::get(c, &viewer, id)?);
+            }
+            let names = if rows.is_empty() { HashMap::new() } else { directory::org_names(c)? };
+            Ok((rows, names))
+        })
+        .await?;
+    // `to_items` drops indicators for tokens that may not read them, as `node` does.
+    Ok(to_items(&who, rows, &names)?
+        .into_iter()
+        .map(|item| {
+            let id = match &item {
+                SharedItem::Indicator(x) => &x.shared.id,
+                SharedItem::Technique(x) => &x.shared.id,
+                SharedItem::Incident(x) => &x.shared.id,
+                SharedItem::Advisory(x) => &x.shared.id,
+                SharedItem::SupplierAssessment(x) => &x.shared.id,
+            };
+            (id.0.clone(), item)
+        })
+        .collect())
+}
+
+/// What one `_entities` call has loaded, per kind: every id the batch asked for, `None`
+/// where there is none the caller may read. Put into the request's data by
+/// [`EntityBatches`] when the query names `_entities`.
+#[derive(Default)]
+struct EntityBatch {
+    shared: OnceCell<HashMap<String, Option<SharedItem>>>,
+    suppliers: OnceCell<HashMap<String, Option<Supplier>>>,
+    offerings: OnceCell<HashMap<String, Option<Offering>>>,
+}
+
+/// Looks `id` up in the batch: the first resolver of a kind to run loads the ids of
+/// every representation of the call whose `__typename` is one of `types`; the others
+/// wait for that load. An id the batch did not ask for (one of a second, aliased
+/// `_entities` field of the same request) and any id without a batch (a schema built
+/// without [`EntityBatches`]) is loaded alone.
+async fn load_once<'c, T, Load, Fut>(
+    ctx: &Context<'c>,
+    id: &ID,
+    cell: impl FnOnce(&EntityBatch) -> &OnceCell<HashMap<String, Option<T>>>,
+    types: &[&str],
+    load: Load,
+) -> AppResult<Option<T>>
+where
+    T: Clone,
+    Load: Fn(Vec<String>) -> Fut,
+    Fut: std::future::Future<Output = AppResult<HashMap<String, T>>>,
+{
+    let alone = || async { Ok(load(vec![id.0.clone()]).await?.remove(id.as_str())) };
+    let Some(batch) = ctx.data_opt::<EntityBatch>() else {
+        return alone().await;
+    };
+    let found = cell(batch)
+        .get_or_try_init(|| async {
+            let ids = representation_ids(ctx, types, id)?;
+            let mut found = load(ids.clone()).await?;
+            Ok::<_, AppError>(ids.into_iter().map(|i| (i.clone(), found.remove(&i))).collect::<HashMap<_, _>>())
+        })
+        .await?;
+    match found.get(id.as_str()) {
+        Some(item) => Ok(item.clone()),
+        None => alone().await,
+    }
+}
+
+/// The distinct ids of this `_entities` call's representations of the given types
+/// (always including `id`), at most `limits.max_page` representations per call.
+fn representation_ids(ctx: &Context<'_>, types: &[&str], id: &ID) -> AppResult<Vec<String>> {
+    use async_graphql::Value;
+    let max = hub(ctx).config.limits.max_page;
+    let arguments =
+        ctx.field().arguments().map_err(|e| AppError::invalid(e.message, "representationsを読み取れません"))?;
+    let representations = match arguments.into_iter().find(|(name, _)| name.as_str() == "representations") {
+        Some((_, Value::List(items))) => items,
+        _ => Vec::new(),
+    };
+    if representations.len() > max {
+        return Err(AppError::new(
+            "TOO_MANY_REPRESENTATIONS",
+            format!("at most {max} representations per _entities call; got {}", representations.len()),
+            format!(
+                "_entitiesの1回の呼び出しで解決できるのは{max}件までです（{}件指定されました）",
+                representations.len()
+            ),
+        ));
+    }
+    let mut ids = vec![id.0.clone()];
+    let mut seen: std::collections::HashSet<String> = ids.iter().cloned().collect();
+    for representation in representations {
+        let Value::Object(fields) = representation else { continue };
+        let wanted = matches!(fields.get("__typename"), Some(Value::String(t)) if types.contains(&t.as_str()));
+        let key = match fields.get("id") {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => continue,
+        };
+        if wanted && seen.insert(key.clone()) {
+            ids.push(key);
+        }
+    }
+    Ok(ids)
+}
+
+/// Puts an [`EntityBatch`] into the data of each request whose query names
+/// `_entities` (the others never read one).
+#[derive(Default)]
+pub(super) struct EntityBatches;
+
+impl async_graphql::extensions::ExtensionFactory for EntityBatches {
+    fn create(&self) -> Arc<dyn async_graphql::extensions::Extension> {
+        Arc::new(EntityBatches)
+    }
+}
+
+#[async_trait::async_trait]
+impl async_graphql::extensions::Extension for EntityBatches {
+    async fn prepare_request(
+        &self,
+        ctx: &async_graphql::extensions::ExtensionContext<'_>,
+        request: async_graphql::Request,
+        next: async_graphql::extensions::NextPrepareRequest<'_>,
+    ) -> async_graphql::ServerResult<async_graphql::Request> {
+        let request = if request.query.contains("_entities") { request.data(EntityBatch::default()) } else { request };
+        next.run(ctx, request).await
+    }
+}
