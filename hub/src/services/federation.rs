@@ -587,70 +587,96 @@ fn check(
     }))
 }
 
-/// Applies a page from `link` and moves its cursor, in one transaction.
+/// A received item's row in `received_objects`.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(treat_none_as_default_value = false)]
+#[diesel(table_name = received_objects)]
+struct ReceivedRow {
+    object_id: String,
+    origin_hub: String,
+    origin_key: String,
+    origin_signature: String,
+    origin_envelope: String,
+    path: String,
+    via_peer: String,
+    received_at: String,
+}
+
+/// Applies a page from `link` and moves its cursor, in one transaction. The checks
+/// (signatures, rendering) run before the transaction, so the write lock is held only
+/// for comparing revisions and writing.
 pub fn apply_page(conn: &mut DbConn, local: &Local<'_>, link_name: &str, page: &PeerPage) -> AppResult<Applied> {
     let cursor: i64 = page.cursor.parse().map_err(|_| AppError::invalid("cursor", "カーソルが不正です"))?;
     let head: i64 = page.head.parse().unwrap_or(cursor);
-    conn.transaction(|c| {
-        acquire_write_lock(c)?;
-        let link: PeerRow = peers::table
-            .find(link_name)
-            .select(PeerRow::as_select())
-            .first(c)
-            .optional()?
-            .ok_or_else(|| AppError::not_found("peer"))?;
-        let peer_hub = link.hub_id.clone().ok_or_else(|| AppError::internal("the peer's hub id is not known yet"))?;
-        let kinds = link.kinds();
-        let mut applied = Applied::default();
-        let mut learned: HashMap<String, String> = HashMap::new();
-        let mut reasons: Vec<String> = Vec::new();
-        // Versions to store, in feed order; tombstones as (id, revision).
-        enum Step {
-            Version(Box<Accepted>),
-            Tombstone(String, i64),
+    let link: PeerRow = peers::table
+        .find(link_name)
+        .select(PeerRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("peer"))?;
+    let peer_hub = link.hub_id.clone().ok_or_else(|| AppError::internal("the peer's hub id is not known yet"))?;
+    let kinds = link.kinds();
+    let mut applied = Applied::default();
+    let mut learned: HashMap<String, String> = HashMap::new();
+    let mut reasons: Vec<String> = Vec::new();
+    // Versions to store, in feed order; tombstones as (id, revision).
+    enum Step {
+        Version(Box<Accepted>),
+        Tombstone(String, i64),
+    }
+    let mut steps: Vec<Step> = Vec::new();
+    for item in &page.items {
+        if !kinds.contains(&item.kind) {
+            let (reason, why) = refuse("kind_not_carried", &item.id, &item.kind);
+            *applied.refused.entry(reason).or_default() += 1;
+            reasons.push(why);
+            continue;
         }
-        let mut steps: Vec<Step> = Vec::new();
-        for item in &page.items {
-            if !kinds.contains(&item.kind) {
-                let (reason, why) = refuse("kind_not_carried", &item.id, &item.kind);
+        if item.deleted {
+            steps.push(Step::Tombstone(item.id.clone(), item.revision));
+            continue;
+        }
+        match check(conn, local, &link, &peer_hub, item, &mut learned)? {
+            Ok(accepted) => steps.push(Step::Version(Box::new(accepted))),
+            Err((reason, why)) => {
                 *applied.refused.entry(reason).or_default() += 1;
                 reasons.push(why);
-                continue;
-            }
-            if item.deleted {
-                steps.push(Step::Tombstone(item.id.clone(), item.revision));
-                continue;
-            }
-            match check(c, local, &link, &peer_hub, item, &mut learned)? {
-                Ok(accepted) => steps.push(Step::Version(Box::new(accepted))),
-                Err((reason, why)) => {
-                    *applied.refused.entry(reason).or_default() += 1;
-                    reasons.push(why);
-                }
             }
         }
-        // Sign what is stored here for this hub's members (their clients verify this
-        // hub's key); the origin's signature is kept for the next hop.
+    }
+    let ids: Vec<String> = steps
+        .iter()
+        .map(|s| match s {
+            Step::Version(a) => a.envelope.id.clone(),
+            Step::Tombstone(id, _) => id.clone(),
+        })
+        .collect();
+    conn.transaction(|c| {
+        acquire_write_lock(c)?;
+        // What is held of these ids, and which of them came from a peer.
+        let mut held: HashMap<String, ObjectRow> = HashMap::new();
+        let mut received_ids: std::collections::HashSet<String> = std::collections::HashSet::new();
+        for chunk in ids.chunks(500) {
+            let rows: Vec<ObjectRow> =
+                objects::table.filter(objects::id.eq_any(chunk)).select(ObjectRow::as_select()).load(c)?;
+            held.extend(rows.into_iter().map(|r| (r.id.clone(), r)));
+            let got: Vec<String> = received_objects::table
+                .filter(received_objects::object_id.eq_any(chunk))
+                .select(received_objects::object_id)
+                .load(c)?;
+            received_ids.extend(got);
+        }
         // (new row, the row it replaces, its STIX, what the origin sent for it).
         type Write = (ObjectRow, Option<ObjectRow>, String, Option<Box<Accepted>>);
         let mut writes: Vec<Write> = Vec::new();
         let mut seq = sharing::max_seq(c)?;
-        let mut held: HashMap<String, Option<ObjectRow>> = HashMap::new();
         for step in steps {
             let id = match &step {
                 Step::Version(a) => a.envelope.id.clone(),
                 Step::Tombstone(id, _) => id.clone(),
             };
-            if !held.contains_key(&id) {
-                let row = sharing::load_object(c, &id)?;
-                held.insert(id.clone(), row);
-            }
-            let existing = held.get(&id).cloned().flatten();
-            let is_received = match &existing {
-                Some(_) => received_objects::table.find(&id).count().get_result::<i64>(c)? > 0,
-                None => false,
-            };
-            if existing.is_some() && !is_received {
+            let existing = held.get(&id).cloned();
+            if existing.is_some() && !received_ids.contains(&id) {
                 *applied.refused.entry("own_origin".into()).or_default() += 1;
                 reasons.push(format!("{id}: an item published on this hub"));
                 continue;
@@ -669,7 +695,8 @@ pub fn apply_page(conn: &mut DbConn, local: &Local<'_>, link_name: &str, page: &
                     env.recipients = Vec::new();
                     let first_seq = existing.as_ref().map_or(seq, |e| e.first_seq);
                     let row = sharing::object_row(&env, &accepted.body, seq, first_seq)?;
-                    held.insert(id, Some(row.clone()));
+                    held.insert(id.clone(), row.clone());
+                    received_ids.insert(id);
                     writes.push((row, existing, accepted.stix.clone(), Some(accepted)));
                 }
                 Step::Tombstone(id, revision) => {
@@ -683,49 +710,82 @@ pub fn apply_page(conn: &mut DbConn, local: &Local<'_>, link_name: &str, page: &
                     env.revision = revision;
                     let row = sharing::object_row(&env, &body, seq, current.first_seq)?;
                     let stix = canonical_json(&to_stix(&env, &body));
-                    held.insert(id, Some(row.clone()));
+                    held.insert(id, row.clone());
                     writes.push((row, Some(current), stix, None));
                 }
             }
         }
+        // Sign what is stored here for this hub's members (their clients verify this
+        // hub's key); the origin's signature is kept for the next hop.
         let stix: Vec<&[u8]> = writes.iter().map(|(_, _, s, _)| s.as_bytes()).collect();
         let signatures = local.keys.signing.sign_batch(&stix);
         let now = now_text();
+        let mut versions = Vec::with_capacity(writes.len());
+        let mut new_rows: Vec<ObjectRow> = Vec::new();
+        let mut received_rows: Vec<ReceivedRow> = Vec::new();
+        // An id written twice in one page keeps its last row.
+        let mut updated: BTreeMap<String, ObjectRow> = BTreeMap::new();
         for ((row, previous, stix, accepted), signature) in writes.into_iter().zip(signatures) {
-            let version = sharing::version_row(&row, previous.as_ref(), stix, signature);
-            diesel::insert_into(crate::store::schema::object_versions::table).values(&version).execute(c)?;
-            if previous.is_some() {
-                diesel::update(objects::table.find(&row.id)).set(&row).execute(c)?;
-            } else {
-                diesel::insert_into(objects::table).values(&row).execute(c)?;
-            }
+            versions.push(sharing::version_row(&row, previous.as_ref(), stix, signature));
             if let Some(a) = accepted {
-                let path = json!(a.path).to_string();
-                diesel::delete(received_objects::table.find(&row.id)).execute(c)?;
-                diesel::insert_into(received_objects::table)
+                received_rows.push(ReceivedRow {
+                    object_id: row.id.clone(),
+                    origin_hub: a.envelope.origin_hub.clone(),
+                    origin_key: a.origin_key,
+                    origin_signature: a.origin_signature,
+                    origin_envelope: a.origin_envelope,
+                    path: json!(a.path).to_string(),
+                    via_peer: link.name.clone(),
+                    received_at: now.clone(),
+                });
+            }
+            if previous.is_some() || updated.contains_key(&row.id) || new_rows.iter().any(|r| r.id == row.id) {
+                updated.insert(row.id.clone(), row);
+            } else {
+                new_rows.push(row);
+            }
+        }
+        applied.received = versions.len();
+        for chunk in versions.chunks(500) {
+            crate::insert_rows!(c, crate::store::schema::object_versions::table, chunk)?;
+        }
+        // Rows first inserted in this page and changed again later are updated after.
+        for chunk in new_rows.chunks(500) {
+            crate::insert_rows!(c, objects::table, chunk)?;
+        }
+        for row in updated.values() {
+            diesel::update(objects::table.find(&row.id)).set(row).execute(c)?;
+        }
+        let replaced: Vec<&str> = received_rows.iter().map(|r| r.object_id.as_str()).collect();
+        for chunk in replaced.chunks(500) {
+            diesel::delete(received_objects::table.filter(received_objects::object_id.eq_any(chunk))).execute(c)?;
+        }
+        // One row per id: the last version's.
+        let mut last: HashMap<&str, usize> = HashMap::new();
+        for (i, r) in received_rows.iter().enumerate() {
+            last.insert(r.object_id.as_str(), i);
+        }
+        let keep: Vec<ReceivedRow> = received_rows
+            .iter()
+            .enumerate()
+            .filter(|(i, r)| last.get(r.object_id.as_str()) == Some(i))
+            .map(|(_, r)| r.clone())
+            .collect();
+        for chunk in keep.chunks(500) {
+            crate::insert_rows!(c, received_objects::table, chunk)?;
+        }
+        for (hub, key) in &learned {
+            let known: Option<String> = hub_keys::table.find(hub).select(hub_keys::public_key).first(c).optional()?;
+            if known.is_none() {
+                diesel::insert_into(hub_keys::table)
                     .values((
-                        received_objects::object_id.eq(&row.id),
-                        received_objects::origin_hub.eq(&a.envelope.origin_hub),
-                        received_objects::origin_key.eq(&a.origin_key),
-                        received_objects::origin_signature.eq(&a.origin_signature),
-                        received_objects::origin_envelope.eq(&a.origin_envelope),
-                        received_objects::path.eq(&path),
-                        received_objects::via_peer.eq(&link.name),
-                        received_objects::received_at.eq(&now),
+                        hub_keys::hub.eq(hub),
+                        hub_keys::public_key.eq(key),
+                        hub_keys::learned_via.eq(&link.name),
+                        hub_keys::learned_at.eq(&now),
                     ))
                     .execute(c)?;
             }
-            applied.received += 1;
-        }
-        for (hub, key) in &learned {
-            diesel::insert_into(hub_keys::table)
-                .values((
-                    hub_keys::hub.eq(hub),
-                    hub_keys::public_key.eq(key),
-                    hub_keys::learned_via.eq(&link.name),
-                    hub_keys::learned_at.eq(&now),
-                ))
-                .execute(c)?;
         }
         let status = status_of(c, &link.name)?;
         let mut refused = status.refused_counts();
