@@ -407,10 +407,14 @@ fn peer_command(config: &Config, command: PeerCommand) -> anyhow::Result<()> {
             let mut conn = open_db(config)?;
             let input = PeerInput { name, url, public_key, max_tlp, community, direction, kinds, token, ca_pem };
             let (row, token) = federation::add_peer(&mut conn, &keys, input).map_err(app_err)?;
-            eprintln!("added peer {} ({}, up to {}, {})", row.name, row.direction, row.max_tlp, row.kinds);
-            if let Some(token) = token {
-                eprintln!("the peer pulls from this hub with this token (shown once):");
-                println!("{token}");
+            let summary = format!("added peer {} ({}, up to {}, {})", row.name, row.direction, row.max_tlp, row.kinds);
+            match token {
+                // Standard output holds only the token, for scripts.
+                Some(token) => {
+                    eprintln!("{summary}\nthe peer pulls from this hub with this token (shown once):");
+                    println!("{token}");
+                }
+                None => println!("{summary}"),
             }
             Ok(())
         }

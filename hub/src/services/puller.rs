@@ -121,11 +121,37 @@ fn run(hub: Weak<Hub>, name: String) {
                 client = Some((link.ca_pem.clone(), http));
             }
             let Some((_, http)) = client.as_ref() else { return Ok(true) };
-            let (peer_hub, page) = fetch(http, &link, &h.hub_id, status.cursor, h.config.federation_page)?;
-            federation::learn_hub_id(&mut conn, &name, &peer_hub).map_err(app)?;
-            let local = Local { hub_id: &h.hub_id, keys: &h.keys };
-            federation::apply_page(&mut conn, &local, &name, &page).map_err(app)?;
-            Ok(page.has_more)
+            // The next page is fetched while this one is applied; each page still
+            // commits with its own cursor, so a failure anywhere resumes from the
+            // last page stored.
+            let (pages, received) = std::sync::mpsc::sync_channel::<anyhow::Result<(String, PeerPage)>>(1);
+            let (own_hub, limit) = (h.hub_id.clone(), h.config.federation_page);
+            std::thread::scope(|scope| -> anyhow::Result<bool> {
+                let link = &link;
+                scope.spawn(move || {
+                    let mut cursor = status.cursor;
+                    loop {
+                        let page = fetch(http, link, &own_hub, cursor, limit);
+                        let next = page.as_ref().ok().map(|(_, p)| (p.has_more, p.cursor.parse::<i64>()));
+                        if pages.send(page).is_err() {
+                            return;
+                        }
+                        match next {
+                            Some((true, Ok(c))) if c > cursor => cursor = c,
+                            _ => return,
+                        }
+                    }
+                });
+                let local = Local { hub_id: &h.hub_id, keys: &h.keys };
+                let mut more = false;
+                for page in received {
+                    let (peer_hub, page) = page?;
+                    federation::learn_hub_id(&mut conn, &name, &peer_hub).map_err(app)?;
+                    federation::apply_page(&mut conn, &local, &name, &page).map_err(app)?;
+                    more = page.has_more;
+                }
+                Ok(more)
+            })
         };
         match step() {
             Ok(more) => {

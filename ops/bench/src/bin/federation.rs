@@ -20,7 +20,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, ensure, Context, Result};
 use clap::Parser;
 use renkei_bench::harness::{
-    free_port, hub_binary, hub_cli, proc_status_kib, thousands, verdict, HubProcess, PgDatabase, TempDir,
+    clock_ticks, cpu_seconds, free_port, hub_binary, hub_cli, proc_status_kib, thousands, verdict, HubProcess,
+    PgDatabase, TempDir,
 };
 use serde_json::{json, Value};
 
@@ -72,8 +73,21 @@ fn certificates(dir: &Path) -> Result<()> {
     openssl(
         dir,
         &[
-            "x509", "-req", "-in", "hub.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "hub.crt",
-            "-days", "2", "-extfile", "leaf.ext",
+            "x509",
+            "-req",
+            "-in",
+            "hub.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "hub.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "leaf.ext",
         ],
     )
 }
@@ -137,7 +151,7 @@ fn gql(http: &reqwest::blocking::Client, hub: &Hub, token: &str, query: &str, va
         .send()?
         .json()?;
     if let Some(errors) = answer.get("errors") {
-        bail!("GraphQL errors: {errors}");
+        bail!("GraphQL errors: {:.600}", errors.to_string());
     }
     Ok(answer["data"].clone())
 }
@@ -156,7 +170,8 @@ fn wait_ready(http: &reqwest::blocking::Client, hub: &mut Hub) -> Result<()> {
     }
 }
 
-const SHARE: &str = "mutation($i: [IndicatorInput!]!, $s: SharingInput!) { shareIndicators(input: $i, sharing: $s) { id } }";
+const SHARE: &str =
+    "mutation($i: [IndicatorInput!]!, $s: SharingInput!) { shareIndicators(input: $i, sharing: $s) { id } }";
 
 fn share(http: &reqwest::blocking::Client, hub: &Hub, token: &str, args: &Args) -> Result<Duration> {
     let next = Arc::new(AtomicU64::new(0));
@@ -173,7 +188,7 @@ fn share(http: &reqwest::blocking::Client, hub: &Hub, token: &str, args: &Args) 
                         }
                         let last = (first + args.batch).min(args.count);
                         let input: Vec<Value> = (first..last)
-                            .map(|n| json!({"type": "IPV4", "value": format!("10.{}.{}.{}", n >> 16 & 255, n >> 8 & 255, n & 255)}))
+                            .map(|n| json!({"type": "IPV4", "value": format!("11.{}.{}.{}", n >> 16 & 255, n >> 8 & 255, n & 255)}))
                             .collect();
                         let data = gql(http, hub, token, SHARE, json!({"i": input, "s": {"tlp": "GREEN"}}))?;
                         ensure!(data["shareIndicators"].as_array().map(Vec::len) == Some((last - first) as usize));
@@ -204,10 +219,12 @@ fn main() -> Result<()> {
     std::fs::create_dir_all(&a_dir)?;
     std::fs::create_dir_all(&b_dir)?;
     let (pg_a, pg_b) = (PgDatabase::create(&args.pg_base)?, PgDatabase::create(&args.pg_base)?);
-    let (url_a, url_b) = (format!("{}?{}", pg_a.url(), args.pg_hub_params), format!("{}?{}", pg_b.url(), args.pg_hub_params));
+    let (url_a, url_b) =
+        (format!("{}?{}", pg_a.url(), args.pg_hub_params), format!("{}?{}", pg_b.url(), args.pg_hub_params));
     let member = hub_cli(&hub_bin, &url_a, &a_dir, &["org", "add", "Power One", "--sector", "electricity"])?;
     let token_a = hub_cli(&hub_bin, &url_a, &a_dir, &["token", "issue", "--org", &member, "--role", "analyst"])?;
-    let coord = hub_cli(&hub_bin, &url_b, &b_dir, &["org", "add", "Secretariat", "--sector", "national", "--coordinator"])?;
+    let coord =
+        hub_cli(&hub_bin, &url_b, &b_dir, &["org", "add", "Secretariat", "--sector", "national", "--coordinator"])?;
     let token_b = hub_cli(&hub_bin, &url_b, &b_dir, &["token", "issue", "--org", &coord, "--role", "coordinator"])?;
     let key_a = hub_cli(&hub_bin, &url_a, &a_dir, &["key", "show"])?;
     let key_b = hub_cli(&hub_bin, &url_b, &b_dir, &["key", "show"])?;
@@ -227,11 +244,27 @@ fn main() -> Result<()> {
         &hub_bin,
         &a.url,
         &a.data,
-        &["peer", "add", "B", "--url", &b.base, "--public-key", &key_b, "--max-tlp", "GREEN", "--community", "--direction", "push"],
+        &[
+            "peer",
+            "add",
+            "B",
+            "--url",
+            &b.base,
+            "--public-key",
+            &key_b,
+            "--max-tlp",
+            "GREEN",
+            "--community",
+            "--direction",
+            "push",
+        ],
     )?;
     let token_file = tmp.0.join("b-pulls-a.token");
     std::fs::write(&token_file, for_b)?;
     let pid_b = b.process.pid();
+    let ticks = clock_ticks();
+    let cpu = |pid: u32| cpu_seconds(pid, ticks).unwrap_or(f64::NAN);
+    let (cpu_a0, cpu_b0) = (cpu(a.process.pid()), cpu(pid_b));
     let rss_before = rss_mib(pid_b);
     let t0 = Instant::now();
     hub_cli(
@@ -239,8 +272,22 @@ fn main() -> Result<()> {
         &b.url,
         &b.data,
         &[
-            "peer", "add", "A", "--url", &a.base, "--public-key", &key_a, "--max-tlp", "GREEN", "--community",
-            "--direction", "pull", "--ca", &ca_text, "--token-file", &token_file.to_string_lossy(),
+            "peer",
+            "add",
+            "A",
+            "--url",
+            &a.base,
+            "--public-key",
+            &key_a,
+            "--max-tlp",
+            "GREEN",
+            "--community",
+            "--direction",
+            "pull",
+            "--ca",
+            &ca_text,
+            "--token-file",
+            &token_file.to_string_lossy(),
         ],
     )?;
     let status_q = "{ peers { name received lag refused { reason count } lastError } }";
@@ -257,19 +304,21 @@ fn main() -> Result<()> {
         }
         ensure!(t0.elapsed() < Duration::from_secs(1800), "replication did not finish in 30 min: {data}");
         if samples.len() % 20 == 0 {
-            eprintln!("  B received {} ({}/s so far)", thousands(received as f64), thousands(received as f64 / t0.elapsed().as_secs_f64()));
+            eprintln!(
+                "  B received {} ({}/s so far)",
+                thousands(received as f64),
+                thousands(received as f64 / t0.elapsed().as_secs_f64())
+            );
         }
         std::thread::sleep(Duration::from_millis(250));
     };
     let replicated = t0.elapsed();
+    let (cpu_a, cpu_b) = (cpu(a.process.pid()) - cpu_a0, cpu(pid_b) - cpu_b0);
     let final_status = gql(&http, &b, &token_b, status_q, json!({}))?;
     let rate = received as f64 / replicated.as_secs_f64();
     let hwm_b = proc_status_kib(pid_b, "VmHWM:").map_or(f64::NAN, |k| k as f64 / 1024.0);
     let at = |fraction: f64| {
-        samples
-            .iter()
-            .find(|(n, _)| *n as f64 >= fraction * args.count as f64)
-            .map_or(f64::NAN, |(_, rss)| *rss)
+        samples.iter().find(|(n, _)| *n as f64 >= fraction * args.count as f64).map_or(f64::NAN, |(_, rss)| *rss)
     };
 
     // Steady state: one new indicator at a time, timed until a member of B would see it.
@@ -278,10 +327,11 @@ fn main() -> Result<()> {
     let end = Instant::now() + Duration::from_secs(args.lag_seconds);
     let mut n = args.count;
     while Instant::now() < end {
-        let value = format!("10.{}.{}.{}", n >> 16 & 255, n >> 8 & 255, n & 255);
+        let value = format!("11.{}.{}.{}", n >> 16 & 255, n >> 8 & 255, n & 255);
         n += 1;
         let t = Instant::now();
-        let data = gql(&http, &a, &token_a, SHARE, json!({"i": [{"type": "IPV4", "value": value}], "s": {"tlp": "GREEN"}}))?;
+        let data =
+            gql(&http, &a, &token_a, SHARE, json!({"i": [{"type": "IPV4", "value": value}], "s": {"tlp": "GREEN"}}))?;
         let id = data["shareIndicators"][0]["id"].as_str().context("id")?.to_string();
         loop {
             let seen = gql(&http, &b, &token_b, "query($id: ID!) { node(id: $id) { __typename } }", json!({"id": id}))?;
@@ -295,11 +345,15 @@ fn main() -> Result<()> {
         std::thread::sleep(Duration::from_millis(args.lag_every_ms));
     }
     lags.sort_by(f64::total_cmp);
-    let pct = |q: f64| lags.get(((lags.len() as f64 * q).ceil() as usize).saturating_sub(1)).copied().unwrap_or(f64::NAN);
+    let pct =
+        |q: f64| lags.get(((lags.len() as f64 * q).ceil() as usize).saturating_sub(1)).copied().unwrap_or(f64::NAN);
     let rss_after = rss_mib(pid_b);
 
     println!();
-    println!("federation-bench  A -> B over TLS (rustls, ring), PostgreSQL each, {} indicators", thousands(args.count as f64));
+    println!(
+        "federation-bench  A -> B over TLS (rustls, ring), PostgreSQL each, {} indicators",
+        thousands(args.count as f64)
+    );
     println!("  share on A       {:.1} s", shared.as_secs_f64());
     println!(
         "  replicate        {} objects in {:.1} s = {} objects/s (target >= {}) {}",
@@ -309,6 +363,7 @@ fn main() -> Result<()> {
         thousands(TARGET_PER_S),
         verdict(rate >= TARGET_PER_S)
     );
+    println!("                   CPU while replicating: A (serving) {cpu_a:.1} s, B (pulling, verifying, storing) {cpu_b:.1} s");
     println!("                   B's link status at the end: {}", final_status["peers"][0]);
     println!(
         "  lag              {} items: p50 {:.2} s, p99 {:.2} s, max {:.2} s (target p99 <= {:.0} s with the 1 s poll) {}",
