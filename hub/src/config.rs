@@ -257,6 +257,12 @@ impl Config {
         if let Some(v) = get("RENKEI_INDEX_REFRESH_MS") {
             self.index_refresh_ms = num("RENKEI_INDEX_REFRESH_MS", v)?;
         }
+        if let Some(v) = get("RENKEI_FEDERATION_POLL_MS") {
+            self.federation_poll_ms = num("RENKEI_FEDERATION_POLL_MS", v)?;
+        }
+        if let Some(v) = get("RENKEI_FEDERATION_PAGE") {
+            self.federation_page = num("RENKEI_FEDERATION_PAGE", v)?;
+        }
         if let Some(v) = get("RENKEI_REQUESTS_PER_MINUTE") {
             self.limits.requests_per_minute = num("RENKEI_REQUESTS_PER_MINUTE", v)?;
         }

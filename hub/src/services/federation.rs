@@ -488,7 +488,7 @@ fn refuse(reason: &str, id: &str, detail: impl std::fmt::Display) -> (String, St
 }
 
 /// A version that passed every check, ready to store.
-struct Accepted {
+pub struct Accepted {
     envelope: Envelope,
     body: Body,
     stix: String,
@@ -610,10 +610,32 @@ struct ReceivedRow {
     received_at: String,
 }
 
-/// Applies a page from `link` and moves its cursor, in one transaction. The checks
-/// (signatures, rendering) run before the transaction, so the write lock is held only
-/// for comparing revisions and writing.
+/// A version to store, or a tombstone (id, revision), in feed order.
+pub enum Step {
+    Version(Box<Accepted>),
+    Tombstone(String, i64),
+}
+
+/// A page that passed `check_page`, ready for `store_page`.
+pub struct CheckedPage {
+    link: PeerRow,
+    cursor: i64,
+    head: i64,
+    steps: Vec<Step>,
+    applied: Applied,
+    learned: HashMap<String, String>,
+    reasons: Vec<String>,
+}
+
+/// Applies a page from `link` and moves its cursor: `check_page`, then `store_page`.
 pub fn apply_page(conn: &mut DbConn, local: &Local<'_>, link_name: &str, page: &PeerPage) -> AppResult<Applied> {
+    let checked = check_page(conn, local, link_name, page)?;
+    store_page(conn, local, checked)
+}
+
+/// The checks of a page (signatures, rendering, labels, keys), outside any transaction:
+/// the puller runs them for the next page while the last one is stored.
+pub fn check_page(conn: &mut DbConn, local: &Local<'_>, link_name: &str, page: &PeerPage) -> AppResult<CheckedPage> {
     let cursor: i64 = page.cursor.parse().map_err(|_| AppError::invalid("cursor", "カーソルが不正です"))?;
     let head: i64 = page.head.parse().unwrap_or(cursor);
     let link: PeerRow = peers::table
@@ -628,11 +650,6 @@ pub fn apply_page(conn: &mut DbConn, local: &Local<'_>, link_name: &str, page: &
     let mut learned: HashMap<String, String> = HashMap::new();
     let mut verifiers: HashMap<String, Verifier> = HashMap::new();
     let mut reasons: Vec<String> = Vec::new();
-    // Versions to store, in feed order; tombstones as (id, revision).
-    enum Step {
-        Version(Box<Accepted>),
-        Tombstone(String, i64),
-    }
     let mut steps: Vec<Step> = Vec::new();
     for item in &page.items {
         if !kinds.contains(&item.kind) {
@@ -653,6 +670,14 @@ pub fn apply_page(conn: &mut DbConn, local: &Local<'_>, link_name: &str, page: &
             }
         }
     }
+    Ok(CheckedPage { link, cursor, head, steps, applied, learned, reasons })
+}
+
+/// Stores a checked page and moves the link's cursor, in one transaction holding the
+/// write lock: revisions decide what changes.
+pub fn store_page(conn: &mut DbConn, local: &Local<'_>, page: CheckedPage) -> AppResult<Applied> {
+    let CheckedPage { link, cursor, head, steps, mut applied, learned, mut reasons } = page;
+    let started = std::time::Instant::now();
     let ids: Vec<String> = steps
         .iter()
         .map(|s| match s {
@@ -660,14 +685,15 @@ pub fn apply_page(conn: &mut DbConn, local: &Local<'_>, link_name: &str, page: &
             Step::Tombstone(id, _) => id.clone(),
         })
         .collect();
-    conn.transaction(|c| {
+    let items = ids.len();
+    let result = conn.transaction(|c| {
         acquire_write_lock(c)?;
         // What is held of these ids, and which of them came from a peer.
         let mut held: HashMap<String, ObjectRow> = HashMap::new();
         let mut received_ids: std::collections::HashSet<String> = std::collections::HashSet::new();
         // Received before this page (their `received_objects` rows are replaced).
         let mut received_before: std::collections::HashSet<String> = std::collections::HashSet::new();
-        for chunk in ids.chunks(500) {
+        for chunk in ids.chunks(1000) {
             let rows: Vec<ObjectRow> =
                 objects::table.filter(objects::id.eq_any(chunk)).select(ObjectRow::as_select()).load(c)?;
             held.extend(rows.into_iter().map(|r| (r.id.clone(), r)));
@@ -828,7 +854,9 @@ pub fn apply_page(conn: &mut DbConn, local: &Local<'_>, link_name: &str, page: &
             )?;
         }
         Ok(applied)
-    })
+    });
+    tracing::debug!(items, store_ms = started.elapsed().as_secs_f64() * 1e3, "federation page stored");
+    result
 }
 
 /// Records the peer's hub id at first contact; another id later is an error.

@@ -121,34 +121,44 @@ fn run(hub: Weak<Hub>, name: String) {
                 client = Some((link.ca_pem.clone(), http));
             }
             let Some((_, http)) = client.as_ref() else { return Ok(true) };
-            // The next page is fetched while this one is applied; each page still
-            // commits with its own cursor, so a failure anywhere resumes from the
-            // last page stored.
-            let (pages, received) = std::sync::mpsc::sync_channel::<anyhow::Result<(String, PeerPage)>>(1);
+            // The next page is fetched and checked while the last one is stored; each
+            // page still commits with its own cursor, so a failure anywhere resumes
+            // from the last page stored.
+            let (pages, checked) = std::sync::mpsc::sync_channel::<anyhow::Result<(bool, federation::CheckedPage)>>(1);
             let (own_hub, limit) = (h.hub_id.clone(), h.config.federation_page);
+            let local = Local { hub_id: &h.hub_id, keys: &h.keys };
             std::thread::scope(|scope| -> anyhow::Result<bool> {
-                let link = &link;
+                let (link, local, name, hub) = (&link, &local, &name, &h);
                 scope.spawn(move || {
                     let mut cursor = status.cursor;
+                    let mut check_conn = None;
                     loop {
-                        let page = fetch(http, link, &own_hub, cursor, limit);
-                        let next = page.as_ref().ok().map(|(_, p)| (p.has_more, p.cursor.parse::<i64>()));
-                        if pages.send(page).is_err() {
+                        let page = (|| -> anyhow::Result<(bool, i64, federation::CheckedPage)> {
+                            let (peer_hub, page) = fetch(http, link, &own_hub, cursor, limit)?;
+                            if check_conn.is_none() {
+                                check_conn = Some(hub.pool.get()?);
+                            }
+                            let conn = check_conn.as_mut().context("a database connection")?;
+                            federation::learn_hub_id(conn, name, &peer_hub).map_err(app)?;
+                            let next: i64 = page.cursor.parse().context("the peer's cursor")?;
+                            let checked = federation::check_page(conn, local, name, &page).map_err(app)?;
+                            Ok((page.has_more, next, checked))
+                        })();
+                        let (more, next) = match &page {
+                            Ok((more, next, _)) => (*more, *next),
+                            Err(_) => (false, cursor),
+                        };
+                        if pages.send(page.map(|(more, _, c)| (more, c))).is_err() || !more || next <= cursor {
                             return;
                         }
-                        match next {
-                            Some((true, Ok(c))) if c > cursor => cursor = c,
-                            _ => return,
-                        }
+                        cursor = next;
                     }
                 });
-                let local = Local { hub_id: &h.hub_id, keys: &h.keys };
                 let mut more = false;
-                for page in received {
-                    let (peer_hub, page) = page?;
-                    federation::learn_hub_id(&mut conn, &name, &peer_hub).map_err(app)?;
-                    federation::apply_page(&mut conn, &local, &name, &page).map_err(app)?;
-                    more = page.has_more;
+                for page in checked {
+                    let (has_more, page) = page?;
+                    federation::store_page(&mut conn, local, page).map_err(app)?;
+                    more = has_more;
                 }
                 Ok(more)
             })
@@ -182,6 +192,8 @@ fn run(hub: Weak<Hub>, name: String) {
 
 /// Starts a puller for every pulling link, now and as links are added.
 pub fn start(hub: &Arc<Hub>) {
+    // reqwest's blocking client asks for the process's rustls provider too: ring.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let weak = Arc::downgrade(hub);
     let every = Duration::from_millis(hub.config.federation_poll_ms.max(10));
     let spawn = std::thread::Builder::new().name("federation".into()).spawn(move || {

@@ -115,7 +115,7 @@ fn start(hub_bin: &Path, url: &str, data: &Path, certs: &Path) -> Result<Hub> {
         .arg("--tls-key")
         .arg(certs.join("hub.key"))
         .env("RENKEI_REQUESTS_PER_MINUTE", "100000000")
-        .env("RENKEI_LOG", "warn")
+        .env("RENKEI_LOG", std::env::var("RENKEI_BENCH_HUB_LOG").unwrap_or_else(|_| "warn".into()))
         .stdin(Stdio::null())
         .stdout(file.try_clone()?)
         .stderr(file)
@@ -303,7 +303,7 @@ fn main() -> Result<()> {
             bail!("B exited ({status}):\n{}", b.process.log_tail());
         }
         ensure!(t0.elapsed() < Duration::from_secs(1800), "replication did not finish in 30 min: {data}");
-        if samples.len() % 20 == 0 {
+        if samples.len().is_multiple_of(20) {
             eprintln!(
                 "  B received {} ({}/s so far)",
                 thousands(received as f64),
@@ -384,6 +384,9 @@ fn main() -> Result<()> {
         rss_after,
         hwm_b
     );
+    if let Ok(keep) = std::env::var("RENKEI_BENCH_KEEP_LOG") {
+        let _ = std::fs::copy(&b.process.log, keep);
+    }
     drop((a, b, pg_a, pg_b));
     Ok(())
 }
