@@ -49,6 +49,12 @@ pub async fn indicators(req: HttpRequest, query: web::Query<ExportQuery>, hub: w
         }
         Err(response) => return response,
     };
+    if identity.role == crate::auth::Role::Peer {
+        return crate::http::error_response(
+            StatusCode::FORBIDDEN,
+            &AppError::forbidden("export as a peer hub (peers read the federation feed)"),
+        );
+    }
     if let Err(e) = identity.require_indicators() {
         return crate::http::error_response(StatusCode::FORBIDDEN, &e);
     }

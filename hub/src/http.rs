@@ -293,6 +293,7 @@ pub fn server(
             .route("/readyz", web::get().to(readyz))
             .route("/metrics", web::get().to(metrics))
             .route("/export/indicators", web::get().to(crate::export::indicators))
+            .route("/federation/changes", web::get().to(crate::federation_http::changes))
     };
     let builder = HttpServer::new(factory).workers(workers).shutdown_timeout(5);
     let builder = match tls {

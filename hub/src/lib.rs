@@ -7,6 +7,7 @@ pub mod config;
 pub mod crypto;
 pub mod error;
 pub mod export;
+pub mod federation_http;
 pub mod graphql;
 pub mod http;
 pub mod services;

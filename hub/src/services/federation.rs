@@ -359,7 +359,7 @@ struct Received {
     origin_hub: String,
     origin_key: String,
     origin_signature: String,
-    origin_envelope: String,
+    origin_created_by: String,
     path: String,
 }
 
@@ -373,7 +373,7 @@ fn received_of(conn: &mut DbConn, ids: &[String]) -> AppResult<HashMap<String, R
                 received_objects::origin_hub,
                 received_objects::origin_key,
                 received_objects::origin_signature,
-                received_objects::origin_envelope,
+                received_objects::origin_created_by,
                 received_objects::path,
             ))
             .load(conn)?;
@@ -450,7 +450,10 @@ pub fn peer_feed(
                     entry.origin_hub = Some(r.origin_hub.clone());
                     entry.origin_key = Some(r.origin_key.clone());
                     entry.path = serde_json::from_str(&r.path).map_err(AppError::internal)?;
-                    entry.envelope = Some(r.origin_envelope.clone());
+                    // The origin's envelope: this row's, naming the origin's submitter.
+                    let mut envelope = sharing::envelope_of(row)?;
+                    envelope.created_by = r.origin_created_by.clone();
+                    entry.envelope = Some(serde_json::to_string(&envelope).map_err(AppError::internal)?);
                 }
                 None => {
                     entry.signature = item.signature;
@@ -494,7 +497,6 @@ pub struct Accepted {
     stix: String,
     origin_signature: String,
     origin_key: String,
-    origin_envelope: String,
     path: Vec<String>,
 }
 
@@ -590,7 +592,6 @@ fn check(
         stix: object.clone(),
         origin_signature: signature.clone(),
         origin_key: key.clone(),
-        origin_envelope: envelope.clone(),
         path,
     }))
 }
@@ -604,7 +605,7 @@ struct ReceivedRow {
     origin_hub: String,
     origin_key: String,
     origin_signature: String,
-    origin_envelope: String,
+    origin_created_by: String,
     path: String,
     via_peer: String,
     received_at: String,
@@ -771,7 +772,7 @@ pub fn store_page(conn: &mut DbConn, local: &Local<'_>, page: CheckedPage) -> Ap
                     origin_hub: a.envelope.origin_hub.clone(),
                     origin_key: a.origin_key,
                     origin_signature: a.origin_signature,
-                    origin_envelope: a.origin_envelope,
+                    origin_created_by: a.envelope.created_by.clone(),
                     path: json!(a.path).to_string(),
                     via_peer: link.name.clone(),
                     received_at: now.clone(),

@@ -1,20 +1,19 @@
 //! Federation pullers: one thread per link that pulls, so one slow or dead peer never
-//! holds up another. Each reads the peer's `peerChanges` from the stored cursor and
-//! hands the page to `federation::apply_page`, which commits the items and the cursor
-//! together; failures are recorded in the link's status and retried with backoff.
+//! holds up another. Each reads the peer's feed (`GET /federation/changes`) from the
+//! stored cursor; a helper thread fetches and checks the next page
+//! (`federation::check_page`) while the last is stored (`federation::store_page`, the
+//! items and the cursor in one transaction). Failures are recorded in the link's status
+//! and retried with backoff.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
-use serde_json::json;
+use serde_json::value::RawValue;
 
-use super::federation::{self, Local, PeerPage, PeerRow};
+use super::federation::{self, Local, PeerItem, PeerPage, PeerRow};
 use crate::state::Hub;
-
-const QUERY: &str = "query($hub: ID!, $after: String, $limit: Int) { peerChanges(hubId: $hub, after: $after, limit: $limit) \
-{ hubId cursor hasMore head items { seq id kind revision tlp deleted object signature originHub originKey path envelope body } } }";
 
 fn app(e: crate::error::AppError) -> anyhow::Error {
     anyhow::anyhow!("{} ({})", e.message, e.code)
@@ -49,7 +48,37 @@ fn tls_config(ca_pem: Option<&str>) -> anyhow::Result<rustls::ClientConfig> {
         .with_no_client_auth())
 }
 
-/// Asks the peer for one page.
+/// One entry as the feed endpoint writes it: object, envelope and body as JSON text.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireItem {
+    seq: String,
+    id: String,
+    kind: String,
+    revision: i64,
+    tlp: String,
+    deleted: bool,
+    object: Option<Box<RawValue>>,
+    signature: Option<String>,
+    origin_hub: Option<String>,
+    origin_key: Option<String>,
+    #[serde(default)]
+    path: Vec<String>,
+    envelope: Option<Box<RawValue>>,
+    body: Option<Box<RawValue>>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WirePage {
+    hub_id: String,
+    cursor: String,
+    head: String,
+    has_more: bool,
+    items: Vec<WireItem>,
+}
+
+/// Asks the peer for one page (`GET /federation/changes`, see `federation_http`).
 fn fetch(
     http: &reqwest::blocking::Client,
     link: &PeerRow,
@@ -57,46 +86,50 @@ fn fetch(
     cursor: i64,
     limit: usize,
 ) -> anyhow::Result<(String, PeerPage)> {
-    #[derive(serde::Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Page {
-        hub_id: String,
-        #[serde(flatten)]
-        page: PeerPage,
-    }
-    #[derive(serde::Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Data {
-        peer_changes: Page,
-    }
-    #[derive(serde::Deserialize)]
-    struct Answer {
-        data: Option<Data>,
-        errors: Option<Vec<serde_json::Value>>,
-    }
     let token = link
         .token
         .as_deref()
         .context("waiting for the token the peer issues this hub (`renkei-hub peer set-token`)")?;
     let resp = http
-        .post(format!("{}/graphql", link.url))
+        .get(format!("{}/federation/changes", link.url))
+        .query(&[("hub", own_hub.to_string()), ("after", cursor.to_string()), ("limit", limit.to_string())])
         .bearer_auth(token)
-        .json(&json!({"query": QUERY, "variables": {"hub": own_hub, "after": cursor.to_string(), "limit": limit}}))
         .send()
         .with_context(|| format!("contacting {}", link.url))?;
     let status = resp.status();
     let bytes = resp.bytes().context("reading the peer's answer")?;
-    let answer: Answer = serde_json::from_slice(&bytes)
-        .with_context(|| format!("the peer answered HTTP {status} with something that is not its feed"))?;
-    if let Some(e) = answer.errors.as_ref().and_then(|e| e.first()) {
+    if !status.is_success() {
+        let answer: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        let e = &answer["errors"][0];
         bail!(
-            "the peer refused: {} ({})",
+            "the peer refused (HTTP {status}): {} ({})",
             e["message"].as_str().unwrap_or("no message"),
             e["extensions"]["code"].as_str().unwrap_or("no code")
         );
     }
-    let page = answer.data.context("the peer sent no data")?.peer_changes;
-    Ok((page.hub_id, page.page))
+    let page: WirePage = serde_json::from_slice(&bytes)
+        .with_context(|| format!("the peer answered HTTP {status} with something that is not its feed"))?;
+    let text = |v: Option<Box<RawValue>>| v.map(|v| v.get().to_string());
+    let items = page
+        .items
+        .into_iter()
+        .map(|i| PeerItem {
+            seq: i.seq,
+            id: i.id,
+            kind: i.kind,
+            revision: i.revision,
+            tlp: i.tlp,
+            deleted: i.deleted,
+            object: text(i.object),
+            signature: i.signature,
+            origin_hub: i.origin_hub,
+            origin_key: i.origin_key,
+            path: i.path,
+            envelope: text(i.envelope),
+            body: text(i.body),
+        })
+        .collect();
+    Ok((page.hub_id, PeerPage { items, cursor: page.cursor, has_more: page.has_more, head: page.head }))
 }
 
 /// Pulls from one link until it is removed (or stops pulling) or the hub goes.

@@ -328,7 +328,7 @@ diesel::table! {
         origin_hub -> Text,
         origin_key -> Text,
         origin_signature -> Text,
-        origin_envelope -> Text,
+        origin_created_by -> Text,
         path -> Text,
         via_peer -> Text,
         received_at -> Text,

@@ -34,14 +34,16 @@ CREATE TABLE peer_status (
     last_success_at TEXT
 );
 
--- Items received from a peer: as the origin signed them, the path of hubs they
--- crossed (origin first, the hub they came from last) and the link they came through.
+-- Items received from a peer: the origin's signature and key, the submitting
+-- organisation as the origin names it (the local row files the item under the link's
+-- organisation), the path of hubs they crossed (origin first, the hub they came from
+-- last) and the link they came through.
 CREATE TABLE received_objects (
     object_id TEXT PRIMARY KEY,
     origin_hub TEXT NOT NULL,
     origin_key TEXT NOT NULL,
     origin_signature TEXT NOT NULL,
-    origin_envelope TEXT NOT NULL,
+    origin_created_by TEXT NOT NULL,
     path TEXT NOT NULL,
     via_peer TEXT NOT NULL,
     received_at TEXT NOT NULL

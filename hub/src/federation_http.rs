@@ -1,0 +1,146 @@
+//! `GET /federation/changes?hub=ID&after=N&limit=L`: the federation feed for peer hubs'
+//! pullers, the same `federation::peer_feed` as GraphQL's `peerChanges`, written straight
+//! to JSON: each version's STIX object, envelope and body go out as the JSON text they
+//! are (not as escaped strings), so the bytes the origin signed arrive as they were and
+//! neither side spends time escaping them.
+
+use actix_web::{http::StatusCode, web, HttpRequest, HttpResponse};
+use std::sync::Arc;
+
+use crate::auth::Role;
+use crate::error::AppError;
+use crate::services::federation::{self, Local, PeerPage};
+use crate::state::Hub;
+
+#[derive(serde::Deserialize)]
+pub struct FeedQuery {
+    /// The calling hub's id (fixed for its link at first use).
+    hub: String,
+    after: Option<i64>,
+    limit: Option<usize>,
+}
+
+fn string(out: &mut Vec<u8>, s: &str) {
+    // Writing JSON to a Vec never fails.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+/// `"key":` then the text as JSON itself (stored objects are valid JSON), or null.
+fn raw(out: &mut Vec<u8>, key: &str, text: Option<&str>) {
+    out.extend_from_slice(b",\"");
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(b"\":");
+    match text {
+        Some(t) => out.extend_from_slice(t.as_bytes()),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+fn opt_string(out: &mut Vec<u8>, key: &str, text: Option<&str>) {
+    out.extend_from_slice(b",\"");
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(b"\":");
+    match text {
+        Some(t) => string(out, t),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+/// The page as JSON (the shape `federation::PeerPage` reads back, with `hubId`).
+pub fn page_json(hub_id: &str, page: &PeerPage) -> Vec<u8> {
+    let mut out = Vec::with_capacity(page.items.len() * 2048 + 256);
+    out.extend_from_slice(b"{\"hubId\":");
+    string(&mut out, hub_id);
+    out.extend_from_slice(b",\"cursor\":");
+    string(&mut out, &page.cursor);
+    out.extend_from_slice(b",\"head\":");
+    string(&mut out, &page.head);
+    out.extend_from_slice(if page.has_more { b",\"hasMore\":true" } else { b",\"hasMore\":false" });
+    out.extend_from_slice(b",\"items\":[");
+    for (i, item) in page.items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"seq\":");
+        string(&mut out, &item.seq);
+        out.extend_from_slice(b",\"id\":");
+        string(&mut out, &item.id);
+        out.extend_from_slice(b",\"kind\":");
+        string(&mut out, &item.kind);
+        out.extend_from_slice(b",\"revision\":");
+        out.extend_from_slice(item.revision.to_string().as_bytes());
+        out.extend_from_slice(b",\"tlp\":");
+        string(&mut out, &item.tlp);
+        out.extend_from_slice(if item.deleted { b",\"deleted\":true" } else { b",\"deleted\":false" });
+        raw(&mut out, "object", item.object.as_deref());
+        opt_string(&mut out, "signature", item.signature.as_deref());
+        opt_string(&mut out, "originHub", item.origin_hub.as_deref());
+        opt_string(&mut out, "originKey", item.origin_key.as_deref());
+        out.extend_from_slice(b",\"path\":");
+        let _ = serde_json::to_writer(&mut out, &item.path);
+        raw(&mut out, "envelope", item.envelope.as_deref());
+        raw(&mut out, "body", item.body.as_deref());
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"]}");
+    out
+}
+
+pub async fn changes(req: HttpRequest, query: web::Query<FeedQuery>, hub: web::Data<Arc<Hub>>) -> HttpResponse {
+    let identity = match crate::http::authenticate(&hub, &req).await {
+        Ok(Some(identity)) => identity,
+        Ok(None) => {
+            return crate::http::error_response(
+                StatusCode::UNAUTHORIZED,
+                &AppError::new("UNAUTHENTICATED", "a bearer token is required", "Bearerトークンが必要です"),
+            )
+        }
+        Err(response) => return response,
+    };
+    if identity.role != Role::Peer {
+        return crate::http::error_response(
+            StatusCode::FORBIDDEN,
+            &AppError::forbidden("read the federation feed (peer hubs only)"),
+        );
+    }
+    let max = hub.config.limits.max_changes_page;
+    let limit = match query.limit {
+        None => 1000.min(max),
+        Some(n) if (1..=max).contains(&n) => n,
+        Some(n) => {
+            return crate::http::error_response(
+                StatusCode::BAD_REQUEST,
+                &AppError::invalid(
+                    format!("limit {n}: expected 1 to {max}"),
+                    format!("limitは1〜{max}で指定してください"),
+                ),
+            )
+        }
+    };
+    let after = query.after.unwrap_or(0).max(0);
+    let peer_hub = query.hub.clone();
+    let result = hub
+        .db(move |hub, c| {
+            let link = federation::link_of_org(c, &identity.org_id)?;
+            if !link.direction().serves() {
+                return Err(AppError::forbidden("read this hub over a pull-only link"));
+            }
+            federation::learn_hub_id(c, &link.name, &peer_hub)?;
+            let local = Local { hub_id: &hub.hub_id, keys: &hub.keys };
+            let scan_cap = limit.saturating_mul(20).max(10_000);
+            let page = federation::peer_feed(c, &local, &link, &peer_hub, after, limit, scan_cap)?;
+            Ok(page_json(&hub.hub_id, &page))
+        })
+        .await;
+    match result {
+        Ok(body) => HttpResponse::Ok().content_type("application/json").body(body),
+        Err(e) => {
+            let status = match e.code {
+                "FORBIDDEN" => StatusCode::FORBIDDEN,
+                "INTERNAL" => StatusCode::INTERNAL_SERVER_ERROR,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            crate::http::error_response(status, &e)
+        }
+    }
+}
