@@ -493,11 +493,36 @@ fn refuse(reason: &str, id: &str, detail: impl std::fmt::Display) -> (String, St
 /// A version that passed every check, ready to store.
 pub struct Accepted {
     envelope: Envelope,
-    body: Body,
     stix: String,
+    /// This hub's signature of `stix`, for its members' clients (made in the check
+    /// stage, off the store stage's path).
+    local_signature: String,
+    /// The row this hub stores, sequence numbers left to the store stage.
+    row: ObjectRow,
     origin_signature: String,
     origin_key: String,
     path: Vec<String>,
+}
+
+/// An empty row, left behind when a prepared one is taken.
+fn placeholder_row() -> ObjectRow {
+    ObjectRow {
+        id: String::new(),
+        kind: String::new(),
+        revision: 0,
+        tlp: String::new(),
+        recipients: String::new(),
+        status: String::new(),
+        submitter_org: String::new(),
+        anonymous: false,
+        valid_until: None,
+        indicator_type: None,
+        indicator_value: None,
+        envelope: String::new(),
+        body: String::new(),
+        first_seq: 0,
+        last_seq: 0,
+    }
 }
 
 /// Checks one live entry from `link` against the policy and the origin's signature.
@@ -586,10 +611,17 @@ fn check(
     if envelope_parsed.status != Status::Published {
         return Ok(Err(refuse("not_published", id, format!("status {}", envelope_parsed.status.as_str()))));
     }
+    // Filed under the link's organisation; the origin's STIX (and its `created_by_ref`,
+    // unless anonymous) is what members read.
+    let mut env = envelope_parsed.clone();
+    env.created_by = link.org_id.clone();
+    env.recipients = Vec::new();
+    let row = sharing::object_row(&env, &body_parsed, 0, 0)?;
     Ok(Ok(Accepted {
         envelope: envelope_parsed,
-        body: body_parsed,
         stix: object.clone(),
+        local_signature: String::new(),
+        row,
         origin_signature: signature.clone(),
         origin_key: key.clone(),
         path,
@@ -671,6 +703,20 @@ pub fn check_page(conn: &mut DbConn, local: &Local<'_>, link_name: &str, page: &
             }
         }
     }
+    // Sign what will be stored for this hub's members (their clients verify this hub's
+    // key); the origin's signature is kept for the next hop.
+    let mut accepted: Vec<&mut Accepted> = steps
+        .iter_mut()
+        .filter_map(|s| match s {
+            Step::Version(a) => Some(a.as_mut()),
+            Step::Tombstone(..) => None,
+        })
+        .collect();
+    let stix: Vec<&[u8]> = accepted.iter().map(|a| a.stix.as_bytes()).collect();
+    let signatures = local.keys.signing.sign_batch(&stix);
+    for (a, signature) in accepted.iter_mut().zip(signatures) {
+        a.local_signature = signature;
+    }
     Ok(CheckedPage { link, cursor, head, steps, applied, learned, reasons })
 }
 
@@ -705,8 +751,13 @@ pub fn store_page(conn: &mut DbConn, local: &Local<'_>, page: CheckedPage) -> Ap
             received_ids.extend(got.iter().cloned());
             received_before.extend(got);
         }
-        // (new row, the row it replaces, its STIX, what the origin sent for it).
-        type Write = (ObjectRow, Option<ObjectRow>, String, Option<Box<Accepted>>);
+        // (new row, the row it replaces, its STIX, its signature here (tombstones are
+        // signed below), what the origin sent for it).
+        type Write = (ObjectRow, Option<ObjectRow>, String, Option<String>, Option<Box<Accepted>>);
+        // Ids met more than once in the page (their rows are tracked as they change).
+        let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        let repeated: std::collections::HashSet<String> =
+            ids.iter().filter(|id| !seen.insert(id.as_str())).cloned().collect();
         let mut writes: Vec<Write> = Vec::new();
         let mut seq = sharing::max_seq(c)?;
         for step in steps {
@@ -721,22 +772,22 @@ pub fn store_page(conn: &mut DbConn, local: &Local<'_>, page: CheckedPage) -> Ap
                 continue;
             }
             match step {
-                Step::Version(accepted) => {
+                Step::Version(mut accepted) => {
                     if existing.as_ref().is_some_and(|e| e.revision >= accepted.envelope.revision) {
                         applied.unchanged += 1;
                         continue;
                     }
                     seq += 1;
-                    // Filed under the link's organisation; the origin's STIX (and its
-                    // `created_by_ref`, unless anonymous) is what members read.
-                    let mut env = accepted.envelope.clone();
-                    env.created_by = link.org_id.clone();
-                    env.recipients = Vec::new();
-                    let first_seq = existing.as_ref().map_or(seq, |e| e.first_seq);
-                    let row = sharing::object_row(&env, &accepted.body, seq, first_seq)?;
-                    held.insert(id.clone(), row.clone());
-                    received_ids.insert(id);
-                    writes.push((row, existing, accepted.stix.clone(), Some(accepted)));
+                    let mut row = std::mem::replace(&mut accepted.row, placeholder_row());
+                    row.last_seq = seq;
+                    row.first_seq = existing.as_ref().map_or(seq, |e| e.first_seq);
+                    if repeated.contains(&id) {
+                        held.insert(id.clone(), row.clone());
+                        received_ids.insert(id);
+                    }
+                    let stix = std::mem::take(&mut accepted.stix);
+                    let signature = std::mem::take(&mut accepted.local_signature);
+                    writes.push((row, existing, stix, Some(signature), Some(accepted)));
                 }
                 Step::Tombstone(id, revision) => {
                     let Some(current) = existing.filter(|e| e.revision < revision && e.status != "revoked") else {
@@ -749,22 +800,26 @@ pub fn store_page(conn: &mut DbConn, local: &Local<'_>, page: CheckedPage) -> Ap
                     env.revision = revision;
                     let row = sharing::object_row(&env, &body, seq, current.first_seq)?;
                     let stix = canonical_json(&to_stix(&env, &body));
-                    held.insert(id, row.clone());
-                    writes.push((row, Some(current), stix, None));
+                    if repeated.contains(&id) {
+                        held.insert(id, row.clone());
+                    }
+                    writes.push((row, Some(current), stix, None, None));
                 }
             }
         }
         // Sign what is stored here for this hub's members (their clients verify this
         // hub's key); the origin's signature is kept for the next hop.
-        let stix: Vec<&[u8]> = writes.iter().map(|(_, _, s, _)| s.as_bytes()).collect();
-        let signatures = local.keys.signing.sign_batch(&stix);
+        let unsigned: Vec<&[u8]> =
+            writes.iter().filter(|w| w.3.is_none()).map(|(_, _, s, _, _)| s.as_bytes()).collect();
+        let mut tombstone_signatures = local.keys.signing.sign_batch(&unsigned).into_iter();
         let now = now_text();
         let mut versions = Vec::with_capacity(writes.len());
         let mut new_rows: Vec<ObjectRow> = Vec::new();
         let mut received_rows: Vec<ReceivedRow> = Vec::new();
         // An id written twice in one page keeps its last row.
         let mut updated: BTreeMap<String, ObjectRow> = BTreeMap::new();
-        for ((row, previous, stix, accepted), signature) in writes.into_iter().zip(signatures) {
+        for (row, previous, stix, signature, accepted) in writes {
+            let signature = signature.or_else(|| tombstone_signatures.next()).unwrap_or_default();
             versions.push(sharing::version_row(&row, previous.as_ref(), stix, signature));
             if let Some(a) = accepted {
                 received_rows.push(ReceivedRow {

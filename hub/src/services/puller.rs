@@ -109,7 +109,7 @@ fn fetch(
     }
     let page: WirePage = serde_json::from_slice(&bytes)
         .with_context(|| format!("the peer answered HTTP {status} with something that is not its feed"))?;
-    let text = |v: Option<Box<RawValue>>| v.map(|v| v.get().to_string());
+    let text = |v: Option<Box<RawValue>>| v.map(|v| String::from(Box::<str>::from(v)));
     let items = page
         .items
         .into_iter()
