@@ -39,14 +39,8 @@ fn csv_field(out: &mut String, s: &str) {
 }
 
 pub async fn indicators(req: HttpRequest, query: web::Query<ExportQuery>, hub: web::Data<Arc<Hub>>) -> HttpResponse {
-    let identity = match crate::http::authenticate(&hub, &req).await {
-        Ok(Some(identity)) => identity,
-        Ok(None) => {
-            return crate::http::error_response(
-                StatusCode::UNAUTHORIZED,
-                &AppError::new("UNAUTHENTICATED", "a bearer token is required", "Bearerトークンが必要です"),
-            )
-        }
+    let identity = match crate::http::require_identity(&hub, &req).await {
+        Ok(identity) => identity,
         Err(response) => return response,
     };
     if identity.role == crate::auth::Role::Peer {

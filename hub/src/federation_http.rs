@@ -87,14 +87,8 @@ pub fn page_json(hub_id: &str, page: &PeerPage) -> Vec<u8> {
 }
 
 pub async fn changes(req: HttpRequest, query: web::Query<FeedQuery>, hub: web::Data<Arc<Hub>>) -> HttpResponse {
-    let identity = match crate::http::authenticate(&hub, &req).await {
-        Ok(Some(identity)) => identity,
-        Ok(None) => {
-            return crate::http::error_response(
-                StatusCode::UNAUTHORIZED,
-                &AppError::new("UNAUTHENTICATED", "a bearer token is required", "Bearerトークンが必要です"),
-            )
-        }
+    let identity = match crate::http::require_identity(&hub, &req).await {
+        Ok(identity) => identity,
         Err(response) => return response,
     };
     if identity.role != Role::Peer {
@@ -121,14 +115,8 @@ pub async fn changes(req: HttpRequest, query: web::Query<FeedQuery>, hub: web::D
     let peer_hub = query.hub.clone();
     let result = hub
         .db(move |hub, c| {
-            let link = federation::link_of_org(c, &identity.org_id)?;
-            if !link.direction().serves() {
-                return Err(AppError::forbidden("read this hub over a pull-only link"));
-            }
-            federation::learn_hub_id(c, &link.name, &peer_hub)?;
             let local = Local { hub_id: &hub.hub_id, keys: &hub.keys };
-            let scan_cap = limit.saturating_mul(20).max(10_000);
-            let page = federation::peer_feed(c, &local, &link, &peer_hub, after, limit, scan_cap)?;
+            let page = federation::serve_feed(c, &local, &identity.org_id, &peer_hub, after, limit)?;
             Ok(page_json(&hub.hub_id, &page))
         })
         .await;

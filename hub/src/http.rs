@@ -96,6 +96,17 @@ fn locked_out() -> AppError {
 
 /// Resolves the caller: `Ok(None)` without credentials (resolvers then answer
 /// UNAUTHENTICATED), `Err` with the HTTP answer for refused or locked-out callers.
+/// The caller of a plain HTTP endpoint: a token is required (401 without one).
+pub(crate) async fn require_identity(hub: &Arc<Hub>, req: &HttpRequest) -> Result<Identity, HttpResponse> {
+    match authenticate(hub, req).await? {
+        Some(identity) => Ok(identity),
+        None => Err(error_response(
+            StatusCode::UNAUTHORIZED,
+            &AppError::new("UNAUTHENTICATED", "a bearer token is required", "Bearerトークンが必要です"),
+        )),
+    }
+}
+
 pub(crate) async fn authenticate(hub: &Arc<Hub>, req: &HttpRequest) -> Result<Option<Identity>, HttpResponse> {
     let source = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into());
     let Some(header) = req.headers().get("authorization") else {

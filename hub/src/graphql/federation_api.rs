@@ -112,14 +112,8 @@ impl PeerQuery {
         let limit = page_size(limit, h.config.limits.max_changes_page, 1000)?;
         let page = h
             .db(move |hub, c| {
-                let link = federation::link_of_org(c, &who.org_id)?;
-                if !link.direction().serves() {
-                    return Err(AppError::forbidden("read this hub over a pull-only link"));
-                }
-                federation::learn_hub_id(c, &link.name, &hub_id)?;
                 let local = Local { hub_id: &hub.hub_id, keys: &hub.keys };
-                let scan_cap = limit.saturating_mul(20).max(10_000);
-                federation::peer_feed(c, &local, &link, &hub_id, after, limit, scan_cap)
+                federation::serve_feed(c, &local, &who.org_id, &hub_id, after, limit)
             })
             .await?;
         Ok(PeerChangePage {

@@ -286,12 +286,7 @@ pub fn remove_peer(conn: &mut DbConn, name: &str) -> AppResult<()> {
     use crate::store::schema::tokens;
     conn.transaction(|c| {
         acquire_write_lock(c)?;
-        let row: PeerRow = peers::table
-            .find(name)
-            .select(PeerRow::as_select())
-            .first(c)
-            .optional()?
-            .ok_or_else(|| AppError::not_found("peer"))?;
+        let row = load_peer(c, name)?;
         diesel::update(tokens::table.filter(tokens::org_id.eq(&row.org_id)).filter(tokens::revoked_at.is_null()))
             .set(tokens::revoked_at.eq(Some(now_text())))
             .execute(c)?;
@@ -303,6 +298,35 @@ pub fn remove_peer(conn: &mut DbConn, name: &str) -> AppResult<()> {
         )?;
         Ok(())
     })
+}
+
+/// One link by name.
+fn load_peer(conn: &mut DbConn, name: &str) -> AppResult<PeerRow> {
+    peers::table
+        .find(name)
+        .select(PeerRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("peer"))
+}
+
+/// The feed for the peer whose token (of organisation `org_id`) asks, as hub
+/// `peer_hub`: what both GraphQL's `peerChanges` and `GET /federation/changes` serve.
+pub fn serve_feed(
+    conn: &mut DbConn,
+    local: &Local<'_>,
+    org_id: &str,
+    peer_hub: &str,
+    after: i64,
+    limit: usize,
+) -> AppResult<PeerPage> {
+    let link = link_of_org(conn, org_id)?;
+    if !link.direction().serves() {
+        return Err(AppError::forbidden("read this hub over a pull-only link"));
+    }
+    learn_hub_id(conn, &link.name, peer_hub)?;
+    let scan_cap = limit.saturating_mul(20).max(10_000);
+    peer_feed(conn, local, &link, peer_hub, after, limit, scan_cap)
 }
 
 /// The link a peer token belongs to.
@@ -671,12 +695,7 @@ pub fn apply_page(conn: &mut DbConn, local: &Local<'_>, link_name: &str, page: &
 pub fn check_page(conn: &mut DbConn, local: &Local<'_>, link_name: &str, page: &PeerPage) -> AppResult<CheckedPage> {
     let cursor: i64 = page.cursor.parse().map_err(|_| AppError::invalid("cursor", "カーソルが不正です"))?;
     let head: i64 = page.head.parse().unwrap_or(cursor);
-    let link: PeerRow = peers::table
-        .find(link_name)
-        .select(PeerRow::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| AppError::not_found("peer"))?;
+    let link = load_peer(conn, link_name)?;
     let peer_hub = link.hub_id.clone().ok_or_else(|| AppError::internal("the peer's hub id is not known yet"))?;
     let kinds = link.kinds();
     let mut applied = Applied::default();
