@@ -283,16 +283,9 @@ impl Hub {
     /// Counts new versions and, past a threshold, refreshes the planner statistics in
     /// the background (never on the request's path).
     pub fn note_writes(self: &Arc<Self>, versions: u64) {
-        let total = self.writes_since_analyze.fetch_add(versions, Ordering::Relaxed) + versions;
-        let ever = self.writes_total.fetch_add(versions, Ordering::Relaxed) + versions;
-        // A fixed interval, not a share of the table: on SQLite this also resets the
-        // WAL, which otherwise grew to 10 GiB over a 1,000,000-indicator load. While
-        // the process is young the interval doubles from 1,000, so plans and
-        // statistics made while the tables were small are soon replaced.
-        if total < ANALYZE_EVERY.min(ever / 2).max(1_000) {
+        if !self.analyze_due(versions) {
             return;
         }
-        self.writes_since_analyze.store(0, Ordering::Relaxed);
         let hub = Arc::clone(self);
         tokio::task::spawn_blocking(move || match hub.pool.get() {
             Ok(mut conn) => {
@@ -302,6 +295,21 @@ impl Hub {
             }
             Err(e) => tracing::warn!(%e, "no connection to refresh planner statistics"),
         });
+    }
+
+    /// Counts new versions; true (once) when the planner statistics are due for a
+    /// refresh. A fixed interval, not a share of the table: on SQLite this also resets
+    /// the WAL, which otherwise grew to 10 GiB over a 1,000,000-indicator load. While the
+    /// process is young the interval doubles from 1,000, so plans and statistics made
+    /// while the tables were small are soon replaced.
+    pub fn analyze_due(&self, versions: u64) -> bool {
+        let total = self.writes_since_analyze.fetch_add(versions, Ordering::Relaxed) + versions;
+        let ever = self.writes_total.fetch_add(versions, Ordering::Relaxed) + versions;
+        if total < ANALYZE_EVERY.min(ever / 2).max(1_000) {
+            return false;
+        }
+        self.writes_since_analyze.store(0, Ordering::Relaxed);
+        true
     }
 
     /// Runs blocking database work off the async threads.

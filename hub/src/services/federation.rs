@@ -673,6 +673,12 @@ pub enum Step {
     Tombstone(String, i64),
 }
 
+/// What `store_page` did, and the objects it wrote as they now are.
+pub struct Stored {
+    pub applied: Applied,
+    pub rows: Vec<ObjectRow>,
+}
+
 /// A page that passed `check_page`, ready for `store_page`.
 pub struct CheckedPage {
     link: PeerRow,
@@ -687,7 +693,7 @@ pub struct CheckedPage {
 /// Applies a page from `link` and moves its cursor: `check_page`, then `store_page`.
 pub fn apply_page(conn: &mut DbConn, local: &Local<'_>, link_name: &str, page: &PeerPage) -> AppResult<Applied> {
     let checked = check_page(conn, local, link_name, page)?;
-    store_page(conn, local, checked)
+    Ok(store_page(conn, local, checked)?.applied)
 }
 
 /// The checks of a page (signatures, rendering, labels, keys), outside any transaction:
@@ -741,7 +747,7 @@ pub fn check_page(conn: &mut DbConn, local: &Local<'_>, link_name: &str, page: &
 
 /// Stores a checked page and moves the link's cursor, in one transaction holding the
 /// write lock: revisions decide what changes.
-pub fn store_page(conn: &mut DbConn, local: &Local<'_>, page: CheckedPage) -> AppResult<Applied> {
+pub fn store_page(conn: &mut DbConn, local: &Local<'_>, page: CheckedPage) -> AppResult<Stored> {
     let CheckedPage { link, cursor, head, steps, mut applied, learned, mut reasons } = page;
     let started = std::time::Instant::now();
     let ids: Vec<String> = steps
@@ -837,6 +843,7 @@ pub fn store_page(conn: &mut DbConn, local: &Local<'_>, page: CheckedPage) -> Ap
         let mut received_rows: Vec<ReceivedRow> = Vec::new();
         // An id written twice in one page keeps its last row.
         let mut updated: BTreeMap<String, ObjectRow> = BTreeMap::new();
+        let mut new_ids: std::collections::HashSet<String> = std::collections::HashSet::new();
         for (row, previous, stix, signature, accepted) in writes {
             let signature = signature.or_else(|| tombstone_signatures.next()).unwrap_or_default();
             versions.push(sharing::version_row(&row, previous.as_ref(), stix, signature));
@@ -852,9 +859,10 @@ pub fn store_page(conn: &mut DbConn, local: &Local<'_>, page: CheckedPage) -> Ap
                     received_at: now.clone(),
                 });
             }
-            if previous.is_some() || updated.contains_key(&row.id) || new_rows.iter().any(|r| r.id == row.id) {
+            if previous.is_some() || updated.contains_key(&row.id) || new_ids.contains(&row.id) {
                 updated.insert(row.id.clone(), row);
             } else {
+                new_ids.insert(row.id.clone());
                 new_rows.push(row);
             }
         }
@@ -928,7 +936,11 @@ pub fn store_page(conn: &mut DbConn, local: &Local<'_>, page: CheckedPage) -> Ap
                 },
             )?;
         }
-        Ok(applied)
+        // The objects as they now are (for this process's lookup index).
+        let mut rows = new_rows;
+        rows.retain(|r| !updated.contains_key(&r.id));
+        rows.extend(updated.into_values());
+        Ok(Stored { applied, rows })
     });
     tracing::debug!(items, store_ms = started.elapsed().as_secs_f64() * 1e3, "federation page stored");
     result

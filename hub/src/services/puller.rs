@@ -190,7 +190,13 @@ fn run(hub: Weak<Hub>, name: String) {
                 let mut more = false;
                 for page in checked {
                     let (has_more, page) = page?;
-                    federation::store_page(&mut conn, local, page).map_err(app)?;
+                    let stored = federation::store_page(&mut conn, local, page).map_err(app)?;
+                    // This process's lookup index takes the new objects at once, and the
+                    // planner statistics follow the growing tables, as for shared items.
+                    h.note_committed(stored.rows.iter()).map_err(app)?;
+                    if h.analyze_due(stored.rows.len() as u64) {
+                        crate::store::analyze(&mut conn)?;
+                    }
                     more = has_more;
                 }
                 Ok(more)
