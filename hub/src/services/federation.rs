@@ -760,6 +760,12 @@ pub fn store_page(conn: &mut DbConn, local: &Local<'_>, page: CheckedPage) -> Ap
     let items = ids.len();
     let result = conn.transaction(|c| {
         acquire_write_lock(c)?;
+        // A page lost to a crash right after its commit is lost with its cursor and
+        // pulled again: it need not wait for the WAL to reach the disk.
+        if let DbConn::Pg(pg) = c {
+            use diesel::connection::SimpleConnection;
+            pg.batch_execute("SET LOCAL synchronous_commit TO OFF")?;
+        }
         // What is held of these ids, and which of them came from a peer.
         let mut held: HashMap<String, ObjectRow> = HashMap::new();
         let mut received_ids: std::collections::HashSet<String> = std::collections::HashSet::new();

@@ -195,7 +195,16 @@ fn run(hub: Weak<Hub>, name: String) {
                     // planner statistics follow the growing tables, as for shared items.
                     h.note_committed(stored.rows.iter()).map_err(app)?;
                     if h.analyze_due(stored.rows.len() as u64) {
-                        crate::store::analyze(&mut conn)?;
+                        let pool = h.pool.clone();
+                        // Off the puller's path, as for shared items.
+                        std::thread::spawn(move || match pool.get() {
+                            Ok(mut conn) => {
+                                if let Err(e) = crate::store::analyze(&mut conn) {
+                                    tracing::warn!(%e, "refreshing planner statistics failed");
+                                }
+                            }
+                            Err(e) => tracing::warn!(%e, "no connection to refresh planner statistics"),
+                        });
                     }
                     more = has_more;
                 }
