@@ -256,3 +256,97 @@ fn forged_foreign_and_own_objects_are_refused_and_counted() {
     assert_eq!(refused.get("bad_signature"), Some(&2), "{refused:?}");
     assert_eq!(refused.get("label_not_carried"), Some(&2), "{refused:?}");
 }
+
+fn openssl(dir: &std::path::Path, args: &[&str]) -> bool {
+    std::process::Command::new("openssl").current_dir(dir).args(args).output().is_ok_and(|o| o.status.success())
+}
+
+/// A self-signed certificate for 127.0.0.1: `<name>.crt`, `<name>.key`.
+fn self_signed(dir: &std::path::Path, name: &str) -> bool {
+    let (key, crt, subject) = (format!("{name}.key"), format!("{name}.crt"), format!("/CN={name}"));
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            &key,
+            "-out",
+            &crt,
+            "-subj",
+            &subject,
+            "-days",
+            "2",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+        ],
+    )
+}
+
+/// Over TLS, a link pins the peer's own (self-signed) certificate with `--ca`: the right
+/// certificate carries items, another is refused before anything is read.
+#[test]
+fn a_link_over_tls_pins_the_peers_certificate() {
+    let dir = renkei_e2e::TempDir::new("renkei-fed-tls");
+    if !(self_signed(&dir.0, "hub-a") && self_signed(&dir.0, "impostor")) {
+        eprintln!("skipping a_link_over_tls_pins_the_peers_certificate: the openssl command is not available");
+        return;
+    }
+    let (cert, key) = (dir.0.join("hub-a.crt"), dir.0.join("hub-a.key"));
+    let a = TestHub::start_with(Backend::Postgres, |c| {
+        c.tls_cert = Some(cert.clone());
+        c.tls_key = Some(key.clone());
+    });
+    let b = start();
+    let https = a.base.replace("http://", "https://");
+    let read = |name: &str| std::fs::read_to_string(dir.0.join(name)).expect("pem");
+    let (_, for_b) = a
+        .db(|c| {
+            federation::add_peer(
+                c,
+                &a.hub.keys,
+                PeerInput { direction: Direction::Push, ..input("B", &b, Tlp::Green, true) },
+            )
+        })
+        .expect("a adds b");
+    let for_b = for_b.expect("token");
+    let pull = |name: &str, ca: String| PeerInput {
+        url: https.clone(),
+        direction: Direction::Pull,
+        token: Some(for_b.clone()),
+        ca_pem: Some(ca),
+        ..input(name, &a, Tlp::Green, true)
+    };
+    b.db(|c| federation::add_peer(c, &b.hub.keys, pull("A-impostor", read("impostor.crt")))).expect("link");
+    let ta = a.token(&a.add_org("Power One", false), Role::Analyst);
+    let share = "mutation($v: [IndicatorInput!]!) { shareIndicators(input: $v, sharing: {tlp: GREEN}) { id } }";
+    // A serves HTTPS only: its member talks to it trusting its certificate.
+    let over_tls = reqwest::blocking::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(read("hub-a.crt").as_bytes()).expect("certificate"))
+        .build()
+        .expect("client");
+    let answer: serde_json::Value = over_tls
+        .post(format!("{https}/graphql"))
+        .bearer_auth(&ta)
+        .json(&json!({"query": share, "variables": {"v": [{"type": "IPV4", "value": "192.0.2.77"}]}}))
+        .send()
+        .expect("share over TLS")
+        .json()
+        .expect("json");
+    assert!(answer.get("errors").is_none(), "{answer}");
+    let error = |name: &str| b.db(|c| federation::status_of(c, name)).expect("status").last_error;
+    wait_for("the impostor link failing", || error("A-impostor").is_some(), || status(&b));
+    assert!(error("A-impostor").is_some_and(|e| e.contains("contacting")), "{:?}", error("A-impostor"));
+    assert_eq!(b.count("objects"), 0, "nothing read over an unverified connection");
+    b.db(|c| federation::remove_peer(c, "A-impostor")).expect("remove");
+    b.db(|c| federation::add_peer(c, &b.hub.keys, pull("A", read("hub-a.crt")))).expect("link");
+    let tb = b.token(&b.add_org("Gas One", false), Role::Analyst);
+    wait_for("replication over TLS", || held(&b, &tb).contains_key("192.0.2.77"), || status(&b));
+}
