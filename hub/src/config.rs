@@ -18,6 +18,11 @@ pub struct Config {
     pub redis_url: Option<String>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    /// CA certificates that peer hubs' client certificates chain to. When set, the hub
+    /// asks every TLS client for a certificate (members may still connect without one)
+    /// and a link pinned to a client certificate (`peer add --client-cert-sha256`) is
+    /// served only over a connection presenting it. Outgoing pulls present `tls_cert`.
+    pub tls_client_ca: Option<PathBuf>,
     /// Serving plain HTTP on a non-loopback address must be asked for explicitly.
     pub allow_plain_http: bool,
     pub database_pool_size: u32,
@@ -96,6 +101,7 @@ impl Default for Config {
             redis_url: None,
             tls_cert: None,
             tls_key: None,
+            tls_client_ca: None,
             allow_plain_http: false,
             database_pool_size: 16,
             http_workers: 0,
@@ -244,6 +250,9 @@ impl Config {
         }
         if let Some(v) = get("RENKEI_TLS_KEY") {
             self.tls_key = Some(v.into());
+        }
+        if let Some(v) = get("RENKEI_TLS_CLIENT_CA") {
+            self.tls_client_ca = Some(v.into());
         }
         if let Some(v) = get("RENKEI_ALLOW_PLAIN_HTTP") {
             self.allow_plain_http = matches!(v.as_str(), "1" | "true" | "yes");

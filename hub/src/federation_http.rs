@@ -113,10 +113,12 @@ pub async fn changes(req: HttpRequest, query: web::Query<FeedQuery>, hub: web::D
     };
     let after = query.after.unwrap_or(0).max(0);
     let peer_hub = query.hub.clone();
+    let presented = req.conn_data::<crate::http::ClientCertificate>().map(|c| c.0.clone());
     let result = hub
         .db(move |hub, c| {
             let local = Local { hub_id: &hub.hub_id, keys: &hub.keys };
-            let page = federation::serve_feed(c, &local, &identity.org_id, &peer_hub, after, limit)?;
+            let presented = presented.as_deref();
+            let page = federation::serve_feed(c, &local, &identity.org_id, presented, &peer_hub, after, limit)?;
             Ok(page_json(&hub.hub_id, &page))
         })
         .await;

@@ -268,16 +268,48 @@ async fn metrics(hub: web::Data<Arc<Hub>>) -> HttpResponse {
 }
 
 /// Loads the TLS certificate chain and key into a rustls config on the ring provider.
-pub fn tls_config(cert: &std::path::Path, key: &std::path::Path) -> anyhow::Result<rustls::ServerConfig> {
+pub fn tls_config(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+    client_ca: Option<&std::path::Path>,
+) -> anyhow::Result<rustls::ServerConfig> {
     let certs = rustls_pemfile::certs(&mut std::io::BufReader::new(std::fs::File::open(cert)?))
         .collect::<Result<Vec<_>, _>>()?;
     let key = rustls_pemfile::private_key(&mut std::io::BufReader::new(std::fs::File::open(key)?))?
         .ok_or_else(|| anyhow::anyhow!("no private key in {}", key.display()))?;
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder =
+        rustls::ServerConfig::builder_with_provider(Arc::clone(&provider)).with_safe_default_protocol_versions()?;
+    let config = match client_ca {
+        None => builder.with_no_client_auth().with_single_cert(certs, key)?,
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for c in rustls_pemfile::certs(&mut std::io::BufReader::new(std::fs::File::open(ca)?)) {
+                roots.add(c?)?;
+            }
+            anyhow::ensure!(!roots.is_empty(), "no certificate in {}", ca.display());
+            // Members connect without a certificate; peer hubs present one.
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                .allow_unauthenticated()
+                .build()?;
+            builder.with_client_cert_verifier(verifier).with_single_cert(certs, key)?
+        }
+    };
     Ok(config)
+}
+
+/// The SHA-256 (hex) of the client certificate a TLS connection presented, kept with
+/// the connection for the federation feed (links may pin it).
+#[derive(Debug, Clone)]
+pub struct ClientCertificate(pub String);
+
+fn note_client_certificate(conn: &dyn std::any::Any, ext: &mut actix_web::dev::Extensions) {
+    type Tls = actix_tls::accept::rustls_0_23::TlsStream<actix_web::rt::net::TcpStream>;
+    if let Some(tls) = conn.downcast_ref::<Tls>() {
+        if let Some(first) = tls.get_ref().1.peer_certificates().and_then(|c| c.first()) {
+            ext.insert(ClientCertificate(crate::crypto::sha256_hex(first.as_ref())));
+        }
+    }
 }
 
 /// Builds the server on an already bound listener (tests bind port 0).
@@ -306,7 +338,7 @@ pub fn server(
             .route("/export/indicators", web::get().to(crate::export::indicators))
             .route("/federation/changes", web::get().to(crate::federation_http::changes))
     };
-    let builder = HttpServer::new(factory).workers(workers).shutdown_timeout(5);
+    let builder = HttpServer::new(factory).workers(workers).shutdown_timeout(5).on_connect(note_client_certificate);
     let builder = match tls {
         Some(config) => builder.listen_rustls_0_23(listener, config)?,
         None => builder.listen(listener)?,

@@ -123,6 +123,9 @@ enum PeerCommand {
         /// PEM of the CA (or the peer's own certificate) its TLS server presents.
         #[arg(long)]
         ca: Option<PathBuf>,
+        /// SHA-256 (hex) of the client certificate the peer must present (mTLS).
+        #[arg(long)]
+        client_cert_sha256: Option<String>,
     },
     /// Set the token this hub pulls from the peer with (issued by the peer's `peer add`).
     SetToken {
@@ -386,7 +389,18 @@ fn main() -> anyhow::Result<()> {
 fn peer_command(config: &Config, command: PeerCommand) -> anyhow::Result<()> {
     use renkei_hub::services::federation::{self, Direction, PeerInput};
     match command {
-        PeerCommand::Add { name, url, public_key, max_tlp, community, direction, kinds, token_file, ca } => {
+        PeerCommand::Add {
+            name,
+            url,
+            public_key,
+            max_tlp,
+            community,
+            direction,
+            kinds,
+            token_file,
+            ca,
+            client_cert_sha256,
+        } => {
             let max_tlp: renkei_schema::tlp::Tlp = max_tlp.parse().map_err(|e| anyhow::anyhow!("--max-tlp: {e}"))?;
             let direction = Direction::parse(&direction)
                 .with_context(|| format!("--direction {direction:?}: expected pull, push or both"))?;
@@ -405,7 +419,18 @@ fn peer_command(config: &Config, command: PeerCommand) -> anyhow::Result<()> {
                 .transpose()?;
             let keys = HubKeys::load_or_create(&config.data_dir)?;
             let mut conn = open_db(config)?;
-            let input = PeerInput { name, url, public_key, max_tlp, community, direction, kinds, token, ca_pem };
+            let input = PeerInput {
+                name,
+                url,
+                public_key,
+                max_tlp,
+                community,
+                direction,
+                kinds,
+                token,
+                ca_pem,
+                client_cert_sha256,
+            };
             let (row, token) = federation::add_peer(&mut conn, &keys, input).map_err(app_err)?;
             let summary = format!("added peer {} ({}, up to {}, {})", row.name, row.direction, row.max_tlp, row.kinds);
             match token {
@@ -457,7 +482,7 @@ fn peer_command(config: &Config, command: PeerCommand) -> anyhow::Result<()> {
 
 fn serve(config: Config) -> anyhow::Result<()> {
     let tls = match (&config.tls_cert, &config.tls_key) {
-        (Some(cert), Some(key)) => Some(renkei_hub::http::tls_config(cert, key)?),
+        (Some(cert), Some(key)) => Some(renkei_hub::http::tls_config(cert, key, config.tls_client_ca.as_deref())?),
         _ => None,
     };
     if tls.is_none() && !config.allow_plain_http && !renkei_hub::http::is_loopback(&config.listen) {

@@ -113,7 +113,10 @@ impl TestHub {
                 let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
                 let port = listener.local_addr().expect("addr").port();
                 let tls = match (&hub.config.tls_cert, &hub.config.tls_key) {
-                    (Some(cert), Some(key)) => Some(renkei_hub::http::tls_config(cert, key).expect("tls config")),
+                    (Some(cert), Some(key)) => Some(
+                        renkei_hub::http::tls_config(cert, key, hub.config.tls_client_ca.as_deref())
+                            .expect("tls config"),
+                    ),
                     _ => None,
                 };
                 let server = renkei_hub::http::server(Arc::clone(&hub), listener, tls).expect("server");

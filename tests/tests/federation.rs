@@ -27,6 +27,7 @@ fn input(name: &str, of: &TestHub, max_tlp: Tlp, community: bool) -> PeerInput {
         kinds: vec![Kind::Indicator, Kind::Technique, Kind::Incident, Kind::Advisory, Kind::Assessment],
         token: None,
         ca_pem: None,
+        client_cert_sha256: None,
     }
 }
 
@@ -349,4 +350,158 @@ fn a_link_over_tls_pins_the_peers_certificate() {
     b.db(|c| federation::add_peer(c, &b.hub.keys, pull("A", read("hub-a.crt")))).expect("link");
     let tb = b.token(&b.add_org("Gas One", false), Role::Analyst);
     wait_for("replication over TLS", || held(&b, &tb).contains_key("192.0.2.77"), || status(&b));
+}
+
+/// `<name>.crt`/`.key` for 127.0.0.1 signed by the CA `ca` (made first).
+fn signed_by(dir: &std::path::Path, ca: &str, name: &str) -> bool {
+    std::fs::write(dir.join("leaf.ext"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n").is_ok()
+        && openssl(
+            dir,
+            &[
+                "req",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-keyout",
+                &format!("{name}.key"),
+                "-out",
+                &format!("{name}.csr"),
+                "-subj",
+                &format!("/CN={name}"),
+            ],
+        )
+        && openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &format!("{name}.csr"),
+                "-CA",
+                &format!("{ca}.crt"),
+                "-CAkey",
+                &format!("{ca}.key"),
+                "-CAcreateserial",
+                "-out",
+                &format!("{name}.crt"),
+                "-days",
+                "2",
+                "-extfile",
+                "leaf.ext",
+            ],
+        )
+}
+
+fn fingerprint(pem: &std::path::Path) -> String {
+    let bytes = std::fs::read(pem).expect("pem");
+    let der = rustls_pemfile::certs(&mut bytes.as_slice()).next().expect("a certificate").expect("der");
+    renkei_hub::crypto::sha256_hex(der.as_ref())
+}
+
+/// mTLS: a link pinned to the peer's client certificate is served only to a connection
+/// presenting it; the puller presents its hub's own certificate.
+#[test]
+fn a_link_pinned_to_a_client_certificate_needs_it() {
+    let dir = renkei_e2e::TempDir::new("renkei-fed-mtls");
+    let ca_made = openssl(
+        &dir.0,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-subj",
+            "/CN=federation-ca",
+            "-days",
+            "2",
+        ],
+    );
+    if !(ca_made && signed_by(&dir.0, "ca", "hub-a") && signed_by(&dir.0, "ca", "hub-b")) {
+        eprintln!("skipping a_link_pinned_to_a_client_certificate_needs_it: the openssl command is not available");
+        return;
+    }
+    let path = |name: &str| dir.0.join(name);
+    let a = TestHub::start_with(Backend::Postgres, |c| {
+        c.tls_cert = Some(path("hub-a.crt"));
+        c.tls_key = Some(path("hub-a.key"));
+        c.tls_client_ca = Some(path("ca.crt"));
+    });
+    let b = TestHub::start_with(Backend::Postgres, |c| {
+        c.federation_poll_ms = 100;
+        c.tls_cert = Some(path("hub-b.crt"));
+        c.tls_key = Some(path("hub-b.key"));
+    });
+    let ca = std::fs::read_to_string(path("ca.crt")).expect("ca");
+    let serve_b = |pin: String| PeerInput {
+        direction: Direction::Push,
+        client_cert_sha256: Some(pin),
+        ..input("B", &b, Tlp::Green, true)
+    };
+    // First pinned to another certificate (A's own): B's connection is refused.
+    let (_, token) =
+        a.db(|c| federation::add_peer(c, &a.hub.keys, serve_b(fingerprint(&path("hub-a.crt"))))).expect("link");
+    let pull = PeerInput {
+        url: a.base.replace("http://", "https://"),
+        direction: Direction::Pull,
+        token,
+        ca_pem: Some(ca),
+        ..input("A", &a, Tlp::Green, true)
+    };
+    b.db(|c| federation::add_peer(c, &b.hub.keys, pull)).expect("link");
+    let error = || b.db(|c| federation::status_of(c, "A")).expect("status").last_error.unwrap_or_default();
+    wait_for("the wrong certificate refused", || error().contains("client certificate"), || status(&b));
+    // Pinned to B's certificate, which B's puller presents: items flow.
+    a.db(|c| federation::remove_peer(c, "B")).expect("remove");
+    let (_, token) =
+        a.db(|c| federation::add_peer(c, &a.hub.keys, serve_b(fingerprint(&path("hub-b.crt"))))).expect("link");
+    b.db(|c| federation::set_token(c, "A", &token.expect("token"))).expect("token");
+    let member = a.add_org("Power One", false);
+    a.db(|c| {
+        let origin = a.hub.origin();
+        let who = renkei_hub::auth::Identity {
+            org_id: member.clone(),
+            org_name: "Power One".into(),
+            role: Role::Analyst,
+            token_id: "test".into(),
+            source: None,
+            grants: Vec::new(),
+        };
+        let body = renkei_hub::services::sharing::normalize_indicators(vec![(
+            renkei_schema::model::indicator::IndicatorType::Ipv4,
+            "192.0.2.88".into(),
+            None,
+        )])
+        .expect("indicator");
+        let sharing = renkei_hub::services::sharing::Sharing {
+            tlp: Tlp::Green,
+            recipients: Vec::new(),
+            anonymous: false,
+            confidence: None,
+            valid_until: None,
+            labels: Vec::new(),
+        };
+        let routes = vec![renkei_hub::services::moderation::Route::Publish];
+        renkei_hub::services::sharing::publish_new(
+            c,
+            &origin,
+            &who,
+            body,
+            sharing,
+            &routes,
+            &a.hub.config.indicators.valid_days,
+        )
+    })
+    .expect("share");
+    // B serves HTTPS too (its certificate is its client identity): read its database.
+    wait_for("replication over mTLS", || b.count("objects") == 1, || status(&b));
+    assert!(b.db(|c| federation::status_of(c, "A")).expect("status").refused == "{}");
 }

@@ -113,7 +113,9 @@ impl PeerQuery {
         let page = h
             .db(move |hub, c| {
                 let local = Local { hub_id: &hub.hub_id, keys: &hub.keys };
-                federation::serve_feed(c, &local, &who.org_id, &hub_id, after, limit)
+                // No connection data here: links pinned to a client certificate read
+                // `GET /federation/changes`.
+                federation::serve_feed(c, &local, &who.org_id, None, &hub_id, after, limit)
             })
             .await?;
         Ok(PeerChangePage {

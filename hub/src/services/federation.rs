@@ -85,6 +85,8 @@ pub struct PeerRow {
     pub kinds: String,
     pub token: Option<String>,
     pub ca_pem: Option<String>,
+    /// The client certificate (SHA-256, hex) the peer must present when it reads.
+    pub client_cert_sha256: Option<String>,
     pub created_at: String,
 }
 
@@ -138,6 +140,9 @@ pub struct PeerInput {
     pub token: Option<String>,
     /// The CA (or the peer's own certificate, pinned) its TLS server presents.
     pub ca_pem: Option<String>,
+    /// The client certificate (SHA-256 of its DER, hex) the peer must present to read
+    /// this hub (mTLS; the hub needs `tls_client_ca`).
+    pub client_cert_sha256: Option<String>,
 }
 
 fn bad(message: String, message_ja: String) -> AppError {
@@ -180,6 +185,15 @@ pub fn add_peer(conn: &mut DbConn, keys: &HubKeys, input: PeerInput) -> AppResul
             "種別はindicator・technique・incident・advisory・assessmentから指定してください".into(),
         ));
     }
+    if let Some(pin) = &input.client_cert_sha256 {
+        let pin = pin.trim();
+        if pin.len() != 64 || !pin.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(bad(
+                format!("client certificate {pin:?}: expected its SHA-256 as 64 hex digits"),
+                format!("クライアント証明書「{pin}」はSHA-256（16進64桁）で指定してください"),
+            ));
+        }
+    }
     let mut kinds: Vec<&str> = input.kinds.iter().map(|k| k.as_str()).collect();
     kinds.sort();
     kinds.dedup();
@@ -193,19 +207,34 @@ pub fn add_peer(conn: &mut DbConn, keys: &HubKeys, input: PeerInput) -> AppResul
                 format!("ピア「{name}」は既に登録されています"),
             ));
         }
-        let org = OrganizationRow {
-            id: uuid::Uuid::new_v4().to_string(),
-            name: format!("peer hub {name}"),
-            sector: "federation".into(),
-            is_coordinator: false,
-            created_at: now_text(),
-            trust: "standard".into(),
+        // A link removed and added again keeps its organisation (what came over it is
+        // filed under it).
+        let org_name = format!("peer hub {name}");
+        let existing: Option<String> = organizations::table
+            .filter(organizations::name.eq(&org_name))
+            .filter(organizations::sector.eq("federation"))
+            .select(organizations::id)
+            .first(c)
+            .optional()?;
+        let org_id = match existing {
+            Some(id) => id,
+            None => {
+                let org = OrganizationRow {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    name: org_name,
+                    sector: "federation".into(),
+                    is_coordinator: false,
+                    created_at: now_text(),
+                    trust: "standard".into(),
+                };
+                diesel::insert_into(organizations::table).values(&org).execute(c)?;
+                org.id
+            }
         };
-        diesel::insert_into(organizations::table).values(&org).execute(c)?;
         let row = PeerRow {
             name: name.clone(),
             hub_id: None,
-            org_id: org.id.clone(),
+            org_id: org_id.clone(),
             url: input.url.trim_end_matches('/').to_string(),
             public_key: input.public_key.clone(),
             max_tlp: input.max_tlp.as_str().into(),
@@ -214,6 +243,7 @@ pub fn add_peer(conn: &mut DbConn, keys: &HubKeys, input: PeerInput) -> AppResul
             kinds: json!(kinds).to_string(),
             token: input.token.as_ref().map(|t| t.trim().to_string()),
             ca_pem: input.ca_pem.clone(),
+            client_cert_sha256: input.client_cert_sha256.as_ref().map(|h| h.trim().to_ascii_lowercase()),
             created_at: now_text(),
         };
         diesel::insert_into(peers::table).values(&row).execute(c)?;
@@ -230,7 +260,7 @@ pub fn add_peer(conn: &mut DbConn, keys: &HubKeys, input: PeerInput) -> AppResul
             })
             .execute(c)?;
         let token = if input.direction.serves() {
-            Some(super::directory::issue_token(c, keys, &org.id, Role::Peer, None, &[])?.1)
+            Some(super::directory::issue_token(c, keys, &org_id, Role::Peer, None, &[])?.1)
         } else {
             None
         };
@@ -312,10 +342,12 @@ fn load_peer(conn: &mut DbConn, name: &str) -> AppResult<PeerRow> {
 
 /// The feed for the peer whose token (of organisation `org_id`) asks, as hub
 /// `peer_hub`: what both GraphQL's `peerChanges` and `GET /federation/changes` serve.
+#[allow(clippy::too_many_arguments)]
 pub fn serve_feed(
     conn: &mut DbConn,
     local: &Local<'_>,
     org_id: &str,
+    presented: Option<&str>,
     peer_hub: &str,
     after: i64,
     limit: usize,
@@ -323,6 +355,17 @@ pub fn serve_feed(
     let link = link_of_org(conn, org_id)?;
     if !link.direction().serves() {
         return Err(AppError::forbidden("read this hub over a pull-only link"));
+    }
+    // A link pinned to a client certificate is served only over a connection that
+    // presented it (the token alone is not enough).
+    if let Some(pin) = &link.client_cert_sha256 {
+        if presented != Some(pin.as_str()) {
+            return Err(AppError::new(
+                "FORBIDDEN",
+                format!("peer {} must present its pinned client certificate", link.name),
+                format!("ピア{}は登録済みのクライアント証明書を提示する必要があります", link.name),
+            ));
+        }
     }
     learn_hub_id(conn, &link.name, peer_hub)?;
     let scan_cap = limit.saturating_mul(20).max(10_000);

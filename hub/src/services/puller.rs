@@ -22,7 +22,12 @@ fn app(e: crate::error::AppError) -> anyhow::Error {
 /// Longest wait between attempts at a failing peer.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
-fn tls_config(ca_pem: Option<&str>) -> anyhow::Result<rustls::ClientConfig> {
+/// TLS for pulling: the system roots and the link's CA, presenting this hub's own
+/// certificate (`tls_cert`, `tls_key`) as its client identity when it has one (mTLS).
+fn tls_config(
+    ca_pem: Option<&str>,
+    identity: Option<(&std::path::Path, &std::path::Path)>,
+) -> anyhow::Result<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
     let system = std::path::Path::new("/etc/ssl/certs/ca-certificates.crt");
     if system.is_file() {
@@ -42,10 +47,19 @@ fn tls_config(ca_pem: Option<&str>) -> anyhow::Result<rustls::ClientConfig> {
         }
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth())
+        .with_root_certificates(roots);
+    Ok(match identity {
+        None => builder.with_no_client_auth(),
+        Some((cert, key)) => {
+            let certs = rustls_pemfile::certs(&mut std::io::BufReader::new(std::fs::File::open(cert)?))
+                .collect::<Result<Vec<_>, _>>()?;
+            let key = rustls_pemfile::private_key(&mut std::io::BufReader::new(std::fs::File::open(key)?))?
+                .with_context(|| format!("no private key in {}", key.display()))?;
+            builder.with_client_auth_cert(certs, key)?
+        }
+    })
 }
 
 /// One entry as the feed endpoint writes it: object, envelope and body as JSON text.
@@ -148,7 +162,10 @@ fn run(hub: Weak<Hub>, name: String) {
             }
             if client.as_ref().is_none_or(|(ca, _)| *ca != link.ca_pem) {
                 let http = reqwest::blocking::Client::builder()
-                    .use_preconfigured_tls(tls_config(link.ca_pem.as_deref())?)
+                    .use_preconfigured_tls(tls_config(
+                        link.ca_pem.as_deref(),
+                        h.config.tls_cert.as_deref().zip(h.config.tls_key.as_deref()),
+                    )?)
                     .timeout(Duration::from_secs(60))
                     .build()?;
                 client = Some((link.ca_pem.clone(), http));

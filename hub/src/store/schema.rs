@@ -305,6 +305,7 @@ diesel::table! {
         kinds -> Text,
         token -> Nullable<Text>,
         ca_pem -> Nullable<Text>,
+        client_cert_sha256 -> Nullable<Text>,
         created_at -> Text,
     }
 }

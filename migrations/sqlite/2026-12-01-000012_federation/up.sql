@@ -17,6 +17,8 @@ CREATE TABLE peers (
     kinds TEXT NOT NULL,
     token TEXT,
     ca_pem TEXT,
+    -- SHA-256 (hex) of the client certificate the peer must present (mTLS); NULL: none.
+    client_cert_sha256 TEXT,
     created_at TEXT NOT NULL
 );
 CREATE UNIQUE INDEX peers_org ON peers (org_id);
