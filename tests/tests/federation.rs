@@ -212,8 +212,13 @@ fn forged_foreign_and_own_objects_are_refused_and_counted() {
     for (value, tlp) in [("203.0.113.1", "CLEAR"), ("203.0.113.2", "AMBER")] {
         a.gql(&ta, share, json!({"v": [{"type": "IPV4", "value": value}], "s": {"tlp": tlp}}));
     }
-    let page = page_from(&a, "B", &b);
-    assert_eq!(page.items.len(), 2, "A serves B both (the A→B link carries AMBER)");
+    let member_a = a.add_org("Anonymous Power", false);
+    let anonymous = a.token(&member_a, Role::Analyst);
+    let share_anonymously =
+        "mutation($v: [IndicatorInput!]!) { shareIndicators(input: $v, sharing: {tlp: CLEAR, anonymous: true}) { id } }";
+    a.gql(&anonymous, share_anonymously, json!({"v": [{"type": "IPV4", "value": "203.0.113.3"}]}));
+    let mut page = page_from(&a, "B", &b);
+    assert_eq!(page.items.len(), 3, "A serves B all three (the A→B link carries AMBER)");
     let cursor =
         |hub: &TestHub, link: &str| hub.db(|c| federation::status_of(c, link)).expect("status").cursor.to_string();
     let apply = |hub: &TestHub, link: &str, mut page: PeerPage| {
@@ -221,6 +226,12 @@ fn forged_foreign_and_own_objects_are_refused_and_counted() {
         let local = Local { hub_id: &hub.hub.hub_id, keys: &hub.hub.keys };
         hub.db(|c| federation::apply_page(c, &local, link, &page)).expect("apply")
     };
+    // Nothing a peer receives names the anonymous submitter, and the item still checks.
+    let served = serde_json::to_string(&page.items).expect("json");
+    assert!(!served.contains(&member_a), "an anonymous submitter reached a peer");
+    let anonymous_item = page.items.pop().expect("the anonymous item");
+    let applied = apply(&b, "A", PeerPage { items: vec![anonymous_item], ..page.clone() });
+    assert_eq!(applied.received, 1, "{applied:?}");
 
     // An altered object fails its origin signature.
     let mut forged = page.clone();
@@ -235,7 +246,7 @@ fn forged_foreign_and_own_objects_are_refused_and_counted() {
     // Applying the same page again changes nothing.
     let again = apply(&b, "A", page.clone());
     assert_eq!((again.received, again.unchanged), (0, 1));
-    assert_eq!(b.count("object_versions"), 1);
+    assert_eq!(b.count("object_versions"), 2, "the CLEAR item and the anonymous one, once each");
     // A's own item coming back to A.
     let back = page_from(&a, "B", &b);
     let mut own = back.clone();

@@ -526,7 +526,12 @@ pub fn peer_feed(
                     entry.signature = item.signature;
                     entry.origin_hub = Some(local.hub_id.to_string());
                     entry.origin_key = Some(own_key.clone());
-                    let envelope = sharing::envelope_of(row)?;
+                    let mut envelope = sharing::envelope_of(row)?;
+                    // An anonymous submitter is named to no peer (the STIX leaves it out,
+                    // so the signed rendering does not need it).
+                    if envelope.anonymous {
+                        envelope.created_by = String::new();
+                    }
                     entry.envelope = Some(serde_json::to_string(&envelope).map_err(AppError::internal)?);
                 }
             }
