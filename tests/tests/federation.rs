@@ -140,6 +140,20 @@ fn items_reach_exactly_the_hubs_their_label_and_links_allow_without_loops() {
             assert!(s.last_success_at.is_some(), "{} pulled", p.name);
         }
     }
+    // A member client of C syncs what C received: C signs it for its members, the client
+    // verifies every object and holds exactly what C shows.
+    let register_dir = renkei_e2e::TempDir::new("renkei-fed-client");
+    let mut register = renkei_client::register::open(&register_dir.0.join("register.db")).expect("register");
+    let api = renkei_client::hub_api::HubApi::new(&c.base, tc.clone(), None).expect("api");
+    renkei_client::sync::init(&mut register, &api, &c.base, None).expect("init");
+    let options = renkei_client::sync::SyncOptions { page_size: 50, max_pages: None };
+    let synced = renkei_client::sync::sync(&mut register, &api, &options, &mut |_| {}).expect("sync");
+    assert!(synced.refused.is_empty(), "{:?}", synced.refused);
+    let held_ids: Vec<String> =
+        renkei_client::register::all_items(&mut register).expect("items").into_iter().map(|i| i.id).collect();
+    let mut expected_ids = vec![ids["198.51.100.1"].clone(), ids["198.51.100.2"].clone()];
+    expected_ids.sort();
+    assert_eq!(held_ids, expected_ids);
     // The origin hub is shown with a received item; its submitter was published by A.
     let q = "query($id: ID!) { node(id: $id) { ... on Indicator { originHub } } }";
     let green = &ids["198.51.100.2"];
