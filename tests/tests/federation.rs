@@ -287,32 +287,21 @@ fn openssl(dir: &std::path::Path, args: &[&str]) -> bool {
     std::process::Command::new("openssl").current_dir(dir).args(args).output().is_ok_and(|o| o.status.success())
 }
 
-/// A self-signed certificate for 127.0.0.1: `<name>.crt`, `<name>.key`.
-fn self_signed(dir: &std::path::Path, name: &str) -> bool {
+/// A self-signed certificate `<name>.crt` with key `<name>.key`, with `extra` arguments.
+fn self_signed_with(dir: &std::path::Path, name: &str, extra: &[&str]) -> bool {
     let (key, crt, subject) = (format!("{name}.key"), format!("{name}.crt"), format!("/CN={name}"));
-    openssl(
+    let mut args = vec!["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+    args.extend(["-keyout", &key, "-out", &crt, "-subj", &subject, "-days", "2"]);
+    args.extend(extra);
+    openssl(dir, &args)
+}
+
+/// A self-signed certificate for 127.0.0.1 that is no CA: `<name>.crt`, `<name>.key`.
+fn self_signed(dir: &std::path::Path, name: &str) -> bool {
+    self_signed_with(
         dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            &key,
-            "-out",
-            &crt,
-            "-subj",
-            &subject,
-            "-days",
-            "2",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-addext",
-            "basicConstraints=critical,CA:FALSE",
-        ],
+        name,
+        &["-addext", "subjectAltName=IP:127.0.0.1", "-addext", "basicConstraints=critical,CA:FALSE"],
     )
 }
 
@@ -430,26 +419,7 @@ fn fingerprint(pem: &std::path::Path) -> String {
 #[test]
 fn a_link_pinned_to_a_client_certificate_needs_it() {
     let dir = renkei_e2e::TempDir::new("renkei-fed-mtls");
-    let ca_made = openssl(
-        &dir.0,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.crt",
-            "-subj",
-            "/CN=federation-ca",
-            "-days",
-            "2",
-        ],
-    );
+    let ca_made = self_signed_with(&dir.0, "ca", &[]);
     if !(ca_made && signed_by(&dir.0, "ca", "hub-a") && signed_by(&dir.0, "ca", "hub-b")) {
         eprintln!("skipping a_link_pinned_to_a_client_certificate_needs_it: the openssl command is not available");
         return;
