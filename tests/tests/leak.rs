@@ -365,6 +365,27 @@ fn leak_test(backend: Backend) {
         }
         responses.push(body);
         responses.push(Value::Array(items));
+        // Apollo Federation entities: each id by its type, resolved under the same policy.
+        let representations: Vec<Value> = expected
+            .iter()
+            .map(|(id, (kind, _))| {
+                let typename = match *kind {
+                    "indicator" => "Indicator",
+                    "technique" => "Technique",
+                    "incident" => "Incident",
+                    "advisory" => "Advisory",
+                    _ => "SupplierAssessment",
+                };
+                json!({"__typename": typename, "id": id})
+            })
+            .collect();
+        let data = hub.gql(
+            &viewer.token,
+            "query($r: [_Any!]!) { _entities(representations: $r) { ... on Indicator { id createdBy { id name } } ... on Technique { id createdBy { id name } } ... on Incident { id createdBy { id name } } ... on Advisory { id createdBy { id name } } ... on SupplierAssessment { id createdBy { id name } } } }",
+            json!({"r": representations}),
+        );
+        check("_entities", ids_of(&data["_entities"]), want(None));
+        responses.push(data);
 
         // Anonymity: only the coordinators and the submitter learn who Members Three
         // and Four are (Member Four's own non-anonymous items name it, so it is checked
@@ -381,6 +402,65 @@ fn leak_test(backend: Backend) {
             // Coordinators do see who submitted anonymous items.
             assert!(text.contains(&m3) && text.contains(&m4), "the coordinator should see Members Three and Four");
         }
+    }
+    // Peer hubs, over links of every reach, read the federation feed: published items
+    // their link carries, and never an anonymous submitter or a RED recipient.
+    use renkei_hub::services::federation::{self, Direction, PeerInput};
+    use renkei_schema::tlp::Tlp;
+    let label_of = |id: &str| -> String {
+        let q = "query($id: ID!) { node(id: $id) { ... on Indicator { tlp } ... on Technique { tlp } ... on Incident { tlp } ... on Advisory { tlp } ... on SupplierAssessment { tlp } } }";
+        hub.gql(&token("C"), q, json!({"id": id}))["node"]["tlp"].as_str().unwrap_or_default().to_string()
+    };
+    // Shared with everyone on this hub = published and not RED; their labels as shared.
+    let published: Vec<(String, String)> =
+        expected.iter().filter(|(_, (_, who))| *who == all).map(|(id, _)| (id.clone(), label_of(id))).collect();
+    for (name, max_tlp, community, carried) in [
+        ("clear-peer", Tlp::Clear, false, &["CLEAR"][..]),
+        ("green-peer", Tlp::Green, true, &["CLEAR", "GREEN"][..]),
+        ("amber-peer", Tlp::Amber, true, &["CLEAR", "GREEN", "AMBER"][..]),
+    ] {
+        let key = renkei_schema::sign::SigningKey::generate().expect("key").0.public_key();
+        let input = PeerInput {
+            name: name.into(),
+            url: "https://peer.invalid".into(),
+            public_key: key,
+            max_tlp,
+            community,
+            direction: Direction::Push,
+            kinds: federation::CARRIED_KINDS.to_vec(),
+            token: None,
+            ca_pem: None,
+            client_cert_sha256: None,
+        };
+        let (_, peer_token) = hub.db(|c| federation::add_peer(c, &hub.hub.keys, input)).expect("peer");
+        let peer_token = peer_token.expect("token");
+        let (status, body) = hub.get_as(&peer_token, &format!("/federation/changes?hub=hub-{name}&limit=1000"));
+        assert_eq!(status, 200, "{body}");
+        let page: Value = serde_json::from_str(&body).expect("json");
+        let seen: BTreeSet<String> = page["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter(|i| i["deleted"] == json!(false))
+            .filter_map(|i| i["id"].as_str().map(str::to_string))
+            .collect();
+        let want: BTreeSet<String> =
+            published.iter().filter(|(_, tlp)| carried.contains(&tlp.as_str())).map(|(id, _)| id.clone()).collect();
+        if seen != want {
+            failures.push(format!(
+                "{name} via the federation feed: extra {:?}, misses {:?}",
+                seen.difference(&want).collect::<Vec<_>>(),
+                want.difference(&seen).collect::<Vec<_>>()
+            ));
+        }
+        for needle in anon_leaks.iter().chain([m2.as_str()].iter()) {
+            if body.contains(needle) {
+                failures.push(format!("{name} learned {needle} (an anonymous submitter or a RED recipient)"));
+            }
+        }
+        // And nothing else: a peer token reads no member surface.
+        let (code, _) = hub.gql_error(&peer_token, "{ indicators(first: 1) { nodes { id } } }", json!({}));
+        assert_eq!(code, "FORBIDDEN");
     }
     assert!(failures.is_empty(), "TLP leaks on {backend:?}:\n{}", failures.join("\n"));
 }
