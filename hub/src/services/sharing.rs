@@ -915,7 +915,9 @@ pub fn changes(
                     // Callers who may not read indicators (procurement) skip them.
                     Some(row) if !indicators && row.kind == Kind::Indicator.as_str() => None,
                     Some(row) => {
-                        let path = paths.get(&row.object_id).cloned().unwrap_or_default();
+                        // Members' views never depend on the path: no lookup on their feed.
+                        let path =
+                            if peer { paths.get(&row.object_id).cloned().unwrap_or_default() } else { Vec::new() };
                         version_item(viewer, row, path)?
                     }
                     None => None,
