@@ -449,6 +449,19 @@ fn received_of(conn: &mut DbConn, ids: &[String]) -> AppResult<HashMap<String, R
     Ok(out)
 }
 
+/// The organisations received items are filed under (one per link, kept when a link is
+/// removed): only items submitted by one of these can have come from a peer, so only
+/// theirs are looked up in `received_objects`. A member organisation registered with
+/// the sector "federation" only costs a lookup that finds nothing.
+pub fn received_orgs(conn: &mut DbConn) -> AppResult<std::collections::HashSet<String>> {
+    Ok(organizations::table
+        .filter(organizations::sector.eq("federation"))
+        .select(organizations::id)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect())
+}
+
 /// The paths of the received items among `ids` (items published here have none).
 pub fn paths_of(conn: &mut DbConn, ids: &[&str]) -> AppResult<HashMap<String, Vec<String>>> {
     let mut out = HashMap::new();
@@ -488,7 +501,10 @@ pub fn peer_feed(
             objects::table.filter(objects::id.eq_any(chunk)).select(ObjectRow::as_select()).load(conn)?;
         current.extend(rows.into_iter().map(|r| (r.id.clone(), r)));
     }
-    let received = received_of(conn, &live)?;
+    let filed_under_peers = received_orgs(conn)?;
+    let maybe_received: Vec<String> =
+        current.values().filter(|r| filed_under_peers.contains(&r.submitter_org)).map(|r| r.id.clone()).collect();
+    let received = received_of(conn, &maybe_received)?;
     let own_key = local.keys.signing.public_key();
     let mut out = Vec::with_capacity(items.len());
     for item in items {
@@ -822,13 +838,17 @@ pub fn store_page(conn: &mut DbConn, local: &Local<'_>, page: CheckedPage) -> Ap
         for chunk in ids.chunks(1000) {
             let rows: Vec<ObjectRow> =
                 objects::table.filter(objects::id.eq_any(chunk)).select(ObjectRow::as_select()).load(c)?;
+            // Only what is held can have been received before.
+            let found: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+            if !found.is_empty() {
+                let got: Vec<String> = received_objects::table
+                    .filter(received_objects::object_id.eq_any(&found))
+                    .select(received_objects::object_id)
+                    .load(c)?;
+                received_ids.extend(got.iter().cloned());
+                received_before.extend(got);
+            }
             held.extend(rows.into_iter().map(|r| (r.id.clone(), r)));
-            let got: Vec<String> = received_objects::table
-                .filter(received_objects::object_id.eq_any(chunk))
-                .select(received_objects::object_id)
-                .load(c)?;
-            received_ids.extend(got.iter().cloned());
-            received_before.extend(got);
         }
         // (new row, the row it replaces, its STIX, its signature here (tombstones are
         // signed below), what the origin sent for it).

@@ -863,6 +863,7 @@ pub fn changes(
     use crate::store::schema::rating_events;
     let own_audiences = super::ratings::own_audiences(conn, viewer.org)?;
     let peer = matches!(viewer.role, renkei_schema::tlp::ViewerRole::Peer(_));
+    let filed_under_peers = if peer { super::federation::received_orgs(conn)? } else { HashSet::new() };
     let mut items = Vec::with_capacity(limit.min(10_000));
     let mut cursor = after;
     let mut scanned = 0usize;
@@ -892,7 +893,11 @@ pub fn changes(
         };
         // A peer's view depends on the path each received item travelled.
         let paths = if peer {
-            let ids: Vec<&str> = rows.iter().map(|r| r.object_id.as_str()).collect();
+            let ids: Vec<&str> = rows
+                .iter()
+                .filter(|r| filed_under_peers.contains(&r.submitter_org))
+                .map(|r| r.object_id.as_str())
+                .collect();
             super::federation::paths_of(conn, &ids)?
         } else {
             std::collections::HashMap::new()
