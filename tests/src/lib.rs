@@ -5,6 +5,8 @@
 //! Redis at `RENKEI_TEST_REDIS` (default `redis://127.0.0.1:6379`). `ops/test` starts
 //! both when they are down.
 
+pub mod certs;
+
 use diesel::{Connection, RunQueryDsl};
 use serde_json::{json, Value};
 use std::path::PathBuf;

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use renkei_e2e::{Backend, TestHub};
+use renkei_e2e::{certs, Backend, TestHub};
 use renkei_hub::auth::Role;
 use renkei_hub::services::federation::{self, Direction, Local, PeerInput, PeerPage};
 use renkei_schema::model::Kind;
@@ -283,22 +283,9 @@ fn forged_foreign_and_own_objects_are_refused_and_counted() {
     assert_eq!(refused.get("label_not_carried"), Some(&2), "{refused:?}");
 }
 
-fn openssl(dir: &std::path::Path, args: &[&str]) -> bool {
-    std::process::Command::new("openssl").current_dir(dir).args(args).output().is_ok_and(|o| o.status.success())
-}
-
-/// A self-signed certificate `<name>.crt` with key `<name>.key`, with `extra` arguments.
-fn self_signed_with(dir: &std::path::Path, name: &str, extra: &[&str]) -> bool {
-    let (key, crt, subject) = (format!("{name}.key"), format!("{name}.crt"), format!("/CN={name}"));
-    let mut args = vec!["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
-    args.extend(["-keyout", &key, "-out", &crt, "-subj", &subject, "-days", "2"]);
-    args.extend(extra);
-    openssl(dir, &args)
-}
-
 /// A self-signed certificate for 127.0.0.1 that is no CA: `<name>.crt`, `<name>.key`.
 fn self_signed(dir: &std::path::Path, name: &str) -> bool {
-    self_signed_with(
+    certs::self_signed(
         dir,
         name,
         &["-addext", "subjectAltName=IP:127.0.0.1", "-addext", "basicConstraints=critical,CA:FALSE"],
@@ -366,48 +353,6 @@ fn a_link_over_tls_pins_the_peers_certificate() {
     wait_for("replication over TLS", || held(&b, &tb).contains_key("192.0.2.77"), || status(&b));
 }
 
-/// `<name>.crt`/`.key` for 127.0.0.1 signed by the CA `ca` (made first).
-fn signed_by(dir: &std::path::Path, ca: &str, name: &str) -> bool {
-    std::fs::write(dir.join("leaf.ext"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n").is_ok()
-        && openssl(
-            dir,
-            &[
-                "req",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-nodes",
-                "-keyout",
-                &format!("{name}.key"),
-                "-out",
-                &format!("{name}.csr"),
-                "-subj",
-                &format!("/CN={name}"),
-            ],
-        )
-        && openssl(
-            dir,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                &format!("{name}.csr"),
-                "-CA",
-                &format!("{ca}.crt"),
-                "-CAkey",
-                &format!("{ca}.key"),
-                "-CAcreateserial",
-                "-out",
-                &format!("{name}.crt"),
-                "-days",
-                "2",
-                "-extfile",
-                "leaf.ext",
-            ],
-        )
-}
-
 fn fingerprint(pem: &std::path::Path) -> String {
     let bytes = std::fs::read(pem).expect("pem");
     let der = rustls_pemfile::certs(&mut bytes.as_slice()).next().expect("a certificate").expect("der");
@@ -419,8 +364,11 @@ fn fingerprint(pem: &std::path::Path) -> String {
 #[test]
 fn a_link_pinned_to_a_client_certificate_needs_it() {
     let dir = renkei_e2e::TempDir::new("renkei-fed-mtls");
-    let ca_made = self_signed_with(&dir.0, "ca", &[]);
-    if !(ca_made && signed_by(&dir.0, "ca", "hub-a") && signed_by(&dir.0, "ca", "hub-b")) {
+    let ca_made = certs::self_signed(&dir.0, "ca", &[]);
+    if !(ca_made
+        && certs::signed_by(&dir.0, "ca", "hub-a", "IP:127.0.0.1")
+        && certs::signed_by(&dir.0, "ca", "hub-b", "IP:127.0.0.1"))
+    {
         eprintln!("skipping a_link_pinned_to_a_client_certificate_needs_it: the openssl command is not available");
         return;
     }

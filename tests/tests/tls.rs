@@ -2,55 +2,19 @@
 //! gets through, one that does not is refused. Certificates are made with the
 //! `openssl` command for the test; the test says so and skips when it is absent.
 
-use renkei_e2e::{Backend, TempDir, TestHub};
+use renkei_e2e::{certs, Backend, TempDir, TestHub};
 use std::io::{Read, Write};
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
-
-fn openssl(dir: &Path, args: &[&str]) -> bool {
-    Command::new("openssl").current_dir(dir).args(args).output().map(|o| o.status.success()).unwrap_or(false)
-}
-
-const EC_KEY: [&str; 4] = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
 
 /// A self-signed CA: `<name>.key` and `<name>.crt`.
 fn make_ca(dir: &Path, name: &str) -> bool {
-    let (key, crt, subject) = (format!("{name}.key"), format!("{name}.crt"), format!("/CN={name}"));
-    let mut args = vec!["req", "-x509"];
-    args.extend(EC_KEY);
-    args.extend(["-nodes", "-keyout", &key, "-out", &crt, "-subj", &subject, "-days", "2"]);
-    openssl(dir, &args)
+    certs::self_signed(dir, name, &[])
 }
 
 /// `hub.key` and `hub.crt` for `localhost`, signed by the CA `ca`.
 fn make_leaf(dir: &Path, ca: &str) -> bool {
-    std::fs::write(dir.join("leaf.ext"), "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n").expect("ext");
-    let (ca_key, ca_crt) = (format!("{ca}.key"), format!("{ca}.crt"));
-    let mut request = vec!["req"];
-    request.extend(EC_KEY);
-    request.extend(["-nodes", "-keyout", "hub.key", "-out", "hub.csr", "-subj", "/CN=localhost"]);
-    openssl(dir, &request)
-        && openssl(
-            dir,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                "hub.csr",
-                "-CA",
-                &ca_crt,
-                "-CAkey",
-                &ca_key,
-                "-CAcreateserial",
-                "-out",
-                "hub.crt",
-                "-days",
-                "2",
-                "-extfile",
-                "leaf.ext",
-            ],
-        )
+    certs::signed_by(dir, ca, "hub", "DNS:localhost")
 }
 
 fn get_over_tls(port: u16, ca: &Path) -> Result<String, String> {
