@@ -171,37 +171,50 @@ fn run(hub: Weak<Hub>, name: String) {
                 client = Some((link.ca_pem.clone(), http));
             }
             let Some((_, http)) = client.as_ref() else { return Ok(true) };
-            // The next page is fetched and checked while the last one is stored; each
-            // page still commits with its own cursor, so a failure anywhere resumes
-            // from the last page stored.
-            let (pages, checked) = std::sync::mpsc::sync_channel::<anyhow::Result<(bool, federation::CheckedPage)>>(1);
+            // Three stages, each on its own thread: the next pages are fetched (the peer
+            // serves while this hub works) and checked (signatures, rendering, labels)
+            // while the last one is stored. Each page still commits with its own cursor,
+            // so a failure anywhere resumes from the last page stored.
+            type Fetched = anyhow::Result<(String, PeerPage)>;
+            type Checked = anyhow::Result<(bool, federation::CheckedPage)>;
+            let (fetched_tx, fetched) = std::sync::mpsc::sync_channel::<Fetched>(1);
+            let (pages, checked) = std::sync::mpsc::sync_channel::<Checked>(1);
             let (own_hub, limit) = (h.hub_id.clone(), h.config.federation_page);
             let local = Local { hub_id: &h.hub_id, keys: &h.keys };
             std::thread::scope(|scope| -> anyhow::Result<bool> {
                 let (link, local, name, hub) = (&link, &local, &name, &h);
                 scope.spawn(move || {
                     let mut cursor = status.cursor;
-                    let mut check_conn = None;
                     loop {
-                        let page = (|| -> anyhow::Result<(bool, i64, federation::CheckedPage)> {
-                            let (peer_hub, page) = fetch(http, link, &own_hub, cursor, limit)?;
+                        let page = fetch(http, link, &own_hub, cursor, limit);
+                        let next = match &page {
+                            Ok((_, p)) if p.has_more => p.cursor.parse::<i64>().unwrap_or(cursor),
+                            _ => cursor,
+                        };
+                        if fetched_tx.send(page).is_err() || next <= cursor {
+                            return;
+                        }
+                        cursor = next;
+                    }
+                });
+                scope.spawn(move || {
+                    let mut check_conn = None;
+                    for page in fetched {
+                        let page = (|| -> anyhow::Result<(bool, federation::CheckedPage)> {
+                            let (peer_hub, page) = page?;
                             if check_conn.is_none() {
                                 check_conn = Some(hub.pool.get()?);
                             }
                             let conn = check_conn.as_mut().context("a database connection")?;
                             federation::learn_hub_id(conn, name, &peer_hub).map_err(app)?;
-                            let next: i64 = page.cursor.parse().context("the peer's cursor")?;
+                            page.cursor.parse::<i64>().context("the peer's cursor")?;
                             let checked = federation::check_page(conn, local, name, &page).map_err(app)?;
-                            Ok((page.has_more, next, checked))
+                            Ok((page.has_more, checked))
                         })();
-                        let (more, next) = match &page {
-                            Ok((more, next, _)) => (*more, *next),
-                            Err(_) => (false, cursor),
-                        };
-                        if pages.send(page.map(|(more, _, c)| (more, c))).is_err() || !more || next <= cursor {
+                        let failed = page.is_err();
+                        if pages.send(page).is_err() || failed {
                             return;
                         }
-                        cursor = next;
                     }
                 });
                 let mut more = false;
