@@ -2,7 +2,8 @@
 //! pullers, the same `federation::peer_feed` as GraphQL's `peerChanges`, written straight
 //! to JSON: each version's STIX object, envelope and body go out as the JSON text they
 //! are (not as escaped strings), so the bytes the origin signed arrive as they were and
-//! neither side spends time escaping them.
+//! neither side spends time escaping them. `GET /federation/sightings` serves the
+//! sightings aggregates feed the same way (plain JSON: it is small).
 
 use actix_web::{http::StatusCode, web, HttpRequest, HttpResponse};
 use std::sync::Arc;
@@ -86,42 +87,38 @@ pub fn page_json(hub_id: &str, page: &PeerPage) -> Vec<u8> {
     out
 }
 
-pub async fn changes(req: HttpRequest, query: web::Query<FeedQuery>, hub: web::Data<Arc<Hub>>) -> HttpResponse {
-    let identity = match crate::http::require_identity(&hub, &req).await {
-        Ok(identity) => identity,
-        Err(response) => return response,
-    };
+/// A peer's request, authenticated: its identity and the page size it may have.
+async fn peer_request(
+    req: &HttpRequest,
+    query: &FeedQuery,
+    hub: &Arc<Hub>,
+) -> Result<(crate::auth::Identity, usize, i64, Option<String>), HttpResponse> {
+    let identity = crate::http::require_identity(hub, req).await?;
     if identity.role != Role::Peer {
-        return crate::http::error_response(
+        return Err(crate::http::error_response(
             StatusCode::FORBIDDEN,
             &AppError::forbidden("read the federation feed (peer hubs only)"),
-        );
+        ));
     }
     let max = hub.config.limits.max_changes_page;
     let limit = match query.limit {
         None => 1000.min(max),
         Some(n) if (1..=max).contains(&n) => n,
         Some(n) => {
-            return crate::http::error_response(
+            return Err(crate::http::error_response(
                 StatusCode::BAD_REQUEST,
                 &AppError::invalid(
                     format!("limit {n}: expected 1 to {max}"),
                     format!("limitは1〜{max}で指定してください"),
                 ),
-            )
+            ))
         }
     };
-    let after = query.after.unwrap_or(0).max(0);
-    let peer_hub = query.hub.clone();
     let presented = req.conn_data::<crate::http::ClientCertificate>().map(|c| c.0.clone());
-    let result = hub
-        .db(move |hub, c| {
-            let local = Local { hub_id: &hub.hub_id, keys: &hub.keys };
-            let presented = presented.as_deref();
-            let page = federation::serve_feed(c, &local, &identity.org_id, presented, &peer_hub, after, limit)?;
-            Ok(page_json(&hub.hub_id, &page))
-        })
-        .await;
+    Ok((identity, limit, query.after.unwrap_or(0).max(0), presented))
+}
+
+fn answer(result: crate::error::AppResult<Vec<u8>>) -> HttpResponse {
     match result {
         Ok(body) => HttpResponse::Ok().content_type("application/json").body(body),
         Err(e) => {
@@ -133,4 +130,40 @@ pub async fn changes(req: HttpRequest, query: web::Query<FeedQuery>, hub: web::D
             crate::http::error_response(status, &e)
         }
     }
+}
+
+pub async fn changes(req: HttpRequest, query: web::Query<FeedQuery>, hub: web::Data<Arc<Hub>>) -> HttpResponse {
+    let (identity, limit, after, presented) = match peer_request(&req, &query, &hub).await {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    let peer_hub = query.hub.clone();
+    let result = hub
+        .db(move |hub, c| {
+            let local = Local { hub_id: &hub.hub_id, keys: &hub.keys };
+            let presented = presented.as_deref();
+            let page = federation::serve_feed(c, &local, &identity.org_id, presented, &peer_hub, after, limit)?;
+            Ok(page_json(&hub.hub_id, &page))
+        })
+        .await;
+    answer(result)
+}
+
+/// `GET /federation/sightings?hub=ID&after=N&limit=L`: the sightings aggregates feed
+/// (`federated_sightings::feed`) for links that carry `sighting`.
+pub async fn sightings(req: HttpRequest, query: web::Query<FeedQuery>, hub: web::Data<Arc<Hub>>) -> HttpResponse {
+    let (identity, limit, after, presented) = match peer_request(&req, &query, &hub).await {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    let peer_hub = query.hub.clone();
+    let result = hub
+        .db(move |hub, c| {
+            let local = Local { hub_id: &hub.hub_id, keys: &hub.keys };
+            let link = federation::authorize(c, &identity.org_id, presented.as_deref(), &peer_hub)?;
+            let page = crate::services::federated_sightings::feed(c, &local, &link, &peer_hub, after, limit)?;
+            serde_json::to_vec(&page).map_err(AppError::internal)
+        })
+        .await;
+    answer(result)
 }

@@ -337,6 +337,7 @@ pub fn server(
             .route("/metrics", web::get().to(metrics))
             .route("/export/indicators", web::get().to(crate::export::indicators))
             .route("/federation/changes", web::get().to(crate::federation_http::changes))
+            .route("/federation/sightings", web::get().to(crate::federation_http::sightings))
     };
     let builder = HttpServer::new(factory).workers(workers).shutdown_timeout(5).on_connect(note_client_certificate);
     let builder = match tls {

@@ -114,8 +114,8 @@ enum PeerCommand {
         /// pull (this hub reads the peer), push (the peer reads this hub) or both.
         #[arg(long, default_value = "both")]
         direction: String,
-        /// Kinds carried, comma-separated.
-        #[arg(long, default_value = "indicator,technique,incident,advisory,assessment")]
+        /// Kinds carried, comma-separated; `sighting` carries sightings aggregates.
+        #[arg(long, default_value = "indicator,technique,incident,advisory,assessment,sighting")]
         kinds: String,
         /// File holding the token the peer issued this hub (pull, both).
         #[arg(long)]
@@ -404,10 +404,11 @@ fn peer_command(config: &Config, command: PeerCommand) -> anyhow::Result<()> {
             let max_tlp: renkei_schema::tlp::Tlp = max_tlp.parse().map_err(|e| anyhow::anyhow!("--max-tlp: {e}"))?;
             let direction = Direction::parse(&direction)
                 .with_context(|| format!("--direction {direction:?}: expected pull, push or both"))?;
-            let kinds = kinds
-                .split(',')
-                .map(str::trim)
-                .filter(|k| !k.is_empty())
+            let named: Vec<&str> = kinds.split(',').map(str::trim).filter(|k| !k.is_empty()).collect();
+            let sightings = named.contains(&federation::SIGHTING_KIND);
+            let kinds = named
+                .into_iter()
+                .filter(|k| *k != federation::SIGHTING_KIND)
                 .map(|k| renkei_schema::model::Kind::parse(k).with_context(|| format!("--kinds: unknown kind {k:?}")))
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let token = match (token_file, std::env::var("RENKEI_PEER_TOKEN").ok()) {
@@ -427,6 +428,7 @@ fn peer_command(config: &Config, command: PeerCommand) -> anyhow::Result<()> {
                 community,
                 direction,
                 kinds,
+                sightings,
                 token,
                 ca_pem,
                 client_cert_sha256,

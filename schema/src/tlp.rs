@@ -165,6 +165,21 @@ pub fn peer_may_carry(peer: &str, link: PeerLink, item: &ItemAccess<'_>) -> bool
     label_ok && item.path.len() < MAX_HOPS && !item.path.iter().any(|hub| hub == peer)
 }
 
+/// Whether a peer hub may receive the sightings aggregates of an item (how many of a
+/// hub's members saw an indicator, naming none of them). Only of a published item: one
+/// the link would carry to it ([`peer_may_carry`]), or one it holds already because it
+/// is on the item's path — the origin learns how its indicator was seen downstream —
+/// within the link's label. Never of AMBER+STRICT or RED items, which never left.
+pub fn peer_may_learn_sightings(peer: &str, link: PeerLink, item: &ItemAccess<'_>) -> bool {
+    if item.status != Status::Published {
+        return false;
+    }
+    if item.path.iter().any(|hub| hub == peer) {
+        return item.tlp <= Tlp::Amber && item.tlp <= link.max_tlp;
+    }
+    peer_may_carry(peer, link, item)
+}
+
 /// Who is asking. Being the submitter or a named RED recipient is a relation between
 /// the viewer and an item, so it is derived from the item, not stored here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -618,6 +633,32 @@ mod tests {
             FeedEntry::Tombstone
         );
         assert_eq!(feed_entry(&community, &green, None), FeedEntry::Version);
+
+        // Sightings aggregates: what the link carries, and back along the item's path
+        // (the origin hears how its item was seen) within the link's label.
+        let link = |max_tlp, community| PeerLink { max_tlp, community };
+        let from_peer = vec![PEER.to_string()];
+        let from_elsewhere = vec!["hub-origin".to_string()];
+        let item = |tlp, path: &'static [String]| ItemAccess { tlp, path, ..green };
+        let leak = |v: &Vec<String>| -> &'static [String] { Box::leak(v.clone().into_boxed_slice()) };
+        let (to_origin, elsewhere) = (leak(&from_peer), leak(&from_elsewhere));
+        for (tlp, path, link, want) in [
+            (Tlp::Amber, to_origin, link(Tlp::Amber, true), true),
+            (Tlp::Amber, to_origin, link(Tlp::Green, true), false),
+            (Tlp::Green, to_origin, link(Tlp::Clear, false), false),
+            (Tlp::Green, to_origin, link(Tlp::Green, false), true),
+            (Tlp::Amber, elsewhere, link(Tlp::Amber, true), false),
+            (Tlp::Green, elsewhere, link(Tlp::Green, true), true),
+            (Tlp::Green, elsewhere, link(Tlp::Green, false), false),
+            (Tlp::Clear, &[], link(Tlp::Clear, false), true),
+            (Tlp::AmberStrict, to_origin, link(Tlp::Amber, true), false),
+            (Tlp::Red, to_origin, link(Tlp::Amber, true), false),
+        ] {
+            let got = peer_may_learn_sightings(PEER, link, &item(tlp, path));
+            assert_eq!(got, want, "sightings of {tlp:?} with path {path:?} over {link:?}");
+            let revoked = ItemAccess { status: Status::Revoked, ..item(tlp, path) };
+            assert!(!peer_may_learn_sightings(PEER, link, &revoked), "never of a revoked item");
+        }
     }
 
     #[test]

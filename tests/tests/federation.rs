@@ -25,6 +25,7 @@ fn input(name: &str, of: &TestHub, max_tlp: Tlp, community: bool) -> PeerInput {
         community,
         direction: Direction::Both,
         kinds: vec![Kind::Indicator, Kind::Technique, Kind::Incident, Kind::Advisory, Kind::Assessment],
+        sightings: true,
         token: None,
         ca_pem: None,
         client_cert_sha256: None,
@@ -174,6 +175,49 @@ fn items_reach_exactly_the_hubs_their_label_and_links_allow_without_loops() {
     let peer_token = peer_token.expect("token").1;
     assert_eq!(b.gql_error(&peer_token, "{ indicators(first: 1) { nodes { id } } }", json!({})).0, "FORBIDDEN");
 
+    // Sightings travel as aggregates, each hub's members counted once on every hub that
+    // holds the indicator, whatever the path: A's member saw GREEN once, B's members saw
+    // GREEN 3 times and AMBER twice, C's member saw GREEN twice.
+    let sight = "mutation($id: ID!, $n: Int!) { reportSighting(indicator: $id, count: $n) { id } }";
+    let amber = ids["198.51.100.3"].clone();
+    a.gql(&ta, sight, json!({"id": green, "n": 1}));
+    b.gql(&tb, sight, json!({"id": green, "n": 3}));
+    b.gql(&tb, sight, json!({"id": amber, "n": 2}));
+    c.gql(&tc, sight, json!({"id": green, "n": 2}));
+    let seen = |hub: &TestHub, token: &str, id: &str| -> (i64, i64) {
+        let q = "query($id: ID!) { node(id: $id) { ... on Indicator { sightings { organizations total } } } }";
+        let s = &hub.gql(token, q, json!({"id": id}))["node"]["sightings"];
+        (s["organizations"].as_i64().unwrap_or(-1), s["total"].as_i64().unwrap_or(-1))
+    };
+    let everywhere = || {
+        seen(&a, &ta, green) == (3, 6)
+            && seen(&b, &tb, green) == (3, 6)
+            && seen(&c, &tc, green) == (3, 6)
+            && seen(&a, &ta, &amber) == (1, 2)
+    };
+    wait_for("the sightings aggregates", everywhere, || {
+        format!(
+            "A {:?} {:?}\nB {:?}\nC {:?}\n{}",
+            seen(&a, &ta, green),
+            seen(&a, &ta, &amber),
+            seen(&b, &tb, green),
+            seen(&c, &tc, green),
+            status(&c)
+        )
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(everywhere(), "the aggregates changed after going round the cycle again");
+    // A holds B's (GREEN, AMBER) and C's (GREEN, through B: A↔C carries only CLEAR);
+    // B holds A's and C's; C holds A's (through B) and B's. AMBER's never reached C.
+    assert_eq!(a.count("received_sightings"), 3);
+    assert_eq!(b.count("received_sightings"), 2);
+    assert_eq!(c.count("received_sightings"), 2);
+    for hub in [&a, &b, &c] {
+        for (p, s) in hub.db(federation::list_peers).expect("peers") {
+            assert_eq!(s.refused, "{}", "{}: no aggregate refused on an honest federation", p.name);
+        }
+    }
+
     // A revocation on A disappears from B and C within a sync cycle of each hop.
     let revoke = "mutation($id: ID!) { revoke(id: $id, reason: \"false positive\") { id } }";
     a.gql(&ta, revoke, json!({"id": ids["198.51.100.1"]}));
@@ -281,6 +325,76 @@ fn forged_foreign_and_own_objects_are_refused_and_counted() {
     let refused = status.refused_counts();
     assert_eq!(refused.get("bad_signature"), Some(&2), "{refused:?}");
     assert_eq!(refused.get("label_not_carried"), Some(&2), "{refused:?}");
+
+    // A clock hours off on the origin changes nothing: revisions order versions, and no
+    // time is compared with the receiver's clock. A version made 6 hours in the future,
+    // then one made 6 hours in the past, are each taken as the newer revision.
+    let clear = page.items.iter().find(|i| i.tlp == "TLP:CLEAR").expect("the CLEAR item").clone();
+    let skewed = |revision: i64, hours: i64| {
+        let mut item = clear.clone();
+        let mut envelope: renkei_schema::model::Envelope =
+            serde_json::from_str(item.envelope.as_deref().unwrap_or_default()).expect("envelope");
+        let body: renkei_schema::model::Body =
+            serde_json::from_str(item.body.as_deref().unwrap_or_default()).expect("body");
+        let shift = chrono::Duration::hours(hours);
+        envelope.revision = revision;
+        envelope.modified += shift;
+        envelope.valid_from += shift;
+        let object = renkei_schema::stix::canonical_json(&renkei_schema::stix::to_stix(&envelope, &body));
+        item.signature = a.hub.keys.signing.sign_batch(&[object.as_str()]).pop();
+        item.object = Some(object);
+        item.envelope = Some(serde_json::to_string(&envelope).expect("json"));
+        item.revision = revision;
+        PeerPage { items: vec![item], ..page.clone() }
+    };
+    let ahead = apply(&b, "A", skewed(clear.revision + 1, 6));
+    assert_eq!((ahead.received, ahead.refused.len()), (1, 0), "{ahead:?}");
+    let behind = apply(&b, "A", skewed(clear.revision + 2, -6));
+    assert_eq!((behind.received, behind.refused.len()), (1, 0), "{behind:?}");
+    let stale = apply(&b, "A", skewed(clear.revision + 1, 12));
+    assert_eq!((stale.received, stale.unchanged), (0, 1), "an older revision stays older, whatever its time");
+
+    // Sightings aggregates are checked like items: A's, signed by A, are taken; an
+    // altered one is refused; one from A's clock hours ahead is carried as it is.
+    use renkei_hub::services::federated_sightings::{self, SightingPage};
+    use renkei_hub::services::sightings::{HubAggregate, Summary};
+    let sight = "mutation($id: ID!) { reportSighting(indicator: $id, count: 4) { id } }";
+    a.gql(&ta, sight, json!({"id": clear.id}));
+    let sightings_page = a
+        .db(|conn| {
+            let link =
+                federation::list_peers(conn).expect("peers").into_iter().find(|(p, _)| p.name == "B").expect("B").0;
+            let local = Local { hub_id: &a.hub.hub_id, keys: &a.hub.keys };
+            federated_sightings::feed(conn, &local, &link, &b.hub.hub_id, 0, 100)
+        })
+        .expect("sightings feed");
+    assert_eq!(sightings_page.items.len(), 1, "A's one aggregate (of the CLEAR item B holds)");
+    let apply_sightings = |page: SightingPage| {
+        let local = Local { hub_id: &b.hub.hub_id, keys: &b.hub.keys };
+        b.db(|c| federated_sightings::apply(c, &local, "A", &page)).expect("apply sightings")
+    };
+    let mut altered = sightings_page.clone();
+    altered.items[0].aggregate = altered.items[0].aggregate.replace("\"total\":4", "\"total\":40");
+    assert_eq!(apply_sightings(altered).refused.get("bad_signature"), Some(&1));
+    assert_eq!(apply_sightings(sightings_page.clone()).received, 1);
+    assert_eq!(apply_sightings(sightings_page.clone()).unchanged, 1, "the same version again changes nothing");
+    let tb = b.token(&b.add_org("Gas One", false), Role::Analyst);
+    let summary = |id: &str| {
+        let q = "query($id: ID!) { node(id: $id) { ... on Indicator { sightings { total lastSeen } } } }";
+        b.gql(&tb, q, json!({"id": id}))["node"]["sightings"].clone()
+    };
+    assert_eq!(summary(&clear.id)["total"], json!(4));
+    let future = renkei_hub::store::time_text(&(chrono::Utc::now() + chrono::Duration::hours(6)));
+    let ahead_summary = Summary { organizations: 1, total: 5, last_seen: Some(future.clone()), ..Default::default() };
+    let aggregate = HubAggregate::new(&clear.id, &a.hub.hub_id, sightings_page.items[0].version + 1, &ahead_summary)
+        .canonical()
+        .expect("canonical");
+    let mut ahead_page = sightings_page.clone();
+    ahead_page.items[0].version += 1;
+    ahead_page.items[0].signature = a.hub.keys.signing.sign_batch(&[aggregate.as_str()]).pop().expect("signature");
+    ahead_page.items[0].aggregate = aggregate;
+    assert_eq!(apply_sightings(ahead_page).received, 1);
+    assert_eq!(summary(&clear.id), json!({"total": 5, "lastSeen": future}));
 }
 
 /// A self-signed certificate for 127.0.0.1 that is no CA: `<name>.crt`, `<name>.key`.

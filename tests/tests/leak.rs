@@ -414,6 +414,13 @@ fn leak_test(backend: Backend) {
     // Shared with everyone on this hub = published and not RED; their labels as shared.
     let published: Vec<(String, String)> =
         expected.iter().filter(|(_, (_, who))| *who == all).map(|(id, _)| (id.clone(), label_of(id))).collect();
+    // Every published indicator is seen once more (by Member One), so each has an
+    // aggregate of this hub's sightings that a peer might be sent.
+    let published_indicators: Vec<(String, String)> =
+        published.iter().filter(|(id, _)| expected[id].0 == "indicator").cloned().collect();
+    for (id, _) in &published_indicators {
+        hub.gql(&token("M1"), sight, json!({"id": id}));
+    }
     for (name, max_tlp, community, carried) in [
         ("clear-peer", Tlp::Clear, false, &["CLEAR"][..]),
         ("green-peer", Tlp::Green, true, &["CLEAR", "GREEN"][..]),
@@ -428,6 +435,7 @@ fn leak_test(backend: Backend) {
             community,
             direction: Direction::Push,
             kinds: federation::CARRIED_KINDS.to_vec(),
+            sightings: true,
             token: None,
             ca_pem: None,
             client_cert_sha256: None,
@@ -456,6 +464,34 @@ fn leak_test(backend: Backend) {
         for needle in anon_leaks.iter().chain([m2.as_str()].iter()) {
             if body.contains(needle) {
                 failures.push(format!("{name} learned {needle} (an anonymous submitter or a RED recipient)"));
+            }
+        }
+        // The sightings aggregates feed: those of the indicators the link carries (the
+        // same policy), naming no organisation.
+        let (status, body) = hub.get_as(&peer_token, &format!("/federation/sightings?hub=hub-{name}&limit=1000"));
+        assert_eq!(status, 200, "{body}");
+        let page: Value = serde_json::from_str(&body).expect("json");
+        let seen: BTreeSet<String> = page["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter_map(|i| i["indicator"].as_str().map(str::to_string))
+            .collect();
+        let want: BTreeSet<String> = published_indicators
+            .iter()
+            .filter(|(_, tlp)| carried.contains(&tlp.as_str()))
+            .map(|(id, _)| id.clone())
+            .collect();
+        if seen != want {
+            failures.push(format!(
+                "{name} via the sightings feed: extra {:?}, misses {:?}",
+                seen.difference(&want).collect::<Vec<_>>(),
+                want.difference(&seen).collect::<Vec<_>>()
+            ));
+        }
+        for needle in [m1.as_str(), m2.as_str(), m3.as_str(), m4.as_str()] {
+            if body.contains(needle) {
+                failures.push(format!("{name} learned a reporting organisation ({needle}) from sightings"));
             }
         }
         // And nothing else: a peer token reads no member surface.

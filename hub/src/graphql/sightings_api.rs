@@ -23,7 +23,8 @@ pub enum SightingKindGql {
 /// What members reported about an indicator; never which members.
 #[derive(SimpleObject, Clone, Debug, Default)]
 pub struct SightingSummary {
-    /// Organisations that saw it.
+    /// Organisations that saw it: this hub's members, and other hubs' members as their
+    /// hubs count them (sightings aggregates over federation links).
     pub organizations: i64,
     /// Sum of the counts they reported.
     pub total: i64,
@@ -202,7 +203,7 @@ impl SightingsMutation {
             last_seen: time("lastSeen", last_seen)?,
             anonymous: anonymous.unwrap_or(false),
         };
-        let row = hub(ctx).db(move |_, c| sightings::report(c, &who, &sighting)).await?;
+        let row = hub(ctx).db(move |hub, c| sightings::report(c, &hub.hub_id, &who, &sighting)).await?;
         Ok(SightingReceipt { id: ID(row.id), indicator: ID(row.object_id), kind: kind_of(&row.kind), count: row.count })
     }
 }

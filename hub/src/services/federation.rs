@@ -29,9 +29,13 @@ use crate::store::models::{ObjectRow, OrganizationRow};
 use crate::store::schema::{hub_keys, objects, organizations, peer_status, peers, received_objects};
 use crate::store::{acquire_write_lock, now_text, DbConn};
 
-/// The kinds a link may carry (sightings travel as aggregates in a later change).
+/// The kinds of shared item a link may carry.
 pub const CARRIED_KINDS: [Kind; 5] =
     [Kind::Indicator, Kind::Technique, Kind::Incident, Kind::Advisory, Kind::Assessment];
+
+/// The kind named in a link's kinds when sightings aggregates travel over it
+/// (`federated_sightings`).
+pub const SIGHTING_KIND: &str = "sighting";
 
 /// Which way items flow over a link. The receiving hub always drives (it keeps the
 /// cursor): `pull` runs a puller here, `push` lets the peer's puller read this hub.
@@ -104,6 +108,8 @@ pub struct PeerStatusRow {
     pub last_error: Option<String>,
     pub last_attempt_at: Option<String>,
     pub last_success_at: Option<String>,
+    /// Where pulling the peer's sightings feed stands.
+    pub sightings_cursor: i64,
 }
 
 impl PeerStatusRow {
@@ -136,6 +142,8 @@ pub struct PeerInput {
     pub community: bool,
     pub direction: Direction,
     pub kinds: Vec<Kind>,
+    /// Whether sightings aggregates travel too (kind `sighting`).
+    pub sightings: bool,
     /// The token the peer issued this hub (needed to pull).
     pub token: Option<String>,
     /// The CA (or the peer's own certificate, pinned) its TLS server presents.
@@ -181,8 +189,8 @@ pub fn add_peer(conn: &mut DbConn, keys: &HubKeys, input: PeerInput) -> AppResul
     }
     if input.kinds.is_empty() || input.kinds.iter().any(|k| !CARRIED_KINDS.contains(k)) {
         return Err(bad(
-            "kinds: name one or more of indicator, technique, incident, advisory, assessment".into(),
-            "種別はindicator・technique・incident・advisory・assessmentから指定してください".into(),
+            "kinds: name one or more of indicator, technique, incident, advisory, assessment (and sighting)".into(),
+            "種別はindicator・technique・incident・advisory・assessment（とsighting）から指定してください".into(),
         ));
     }
     if let Some(pin) = &input.client_cert_sha256 {
@@ -195,6 +203,9 @@ pub fn add_peer(conn: &mut DbConn, keys: &HubKeys, input: PeerInput) -> AppResul
         }
     }
     let mut kinds: Vec<&str> = input.kinds.iter().map(|k| k.as_str()).collect();
+    if input.sightings {
+        kinds.push(SIGHTING_KIND);
+    }
     kinds.sort();
     kinds.dedup();
     conn.transaction(|c| {
@@ -257,6 +268,7 @@ pub fn add_peer(conn: &mut DbConn, keys: &HubKeys, input: PeerInput) -> AppResul
                 last_error: None,
                 last_attempt_at: None,
                 last_success_at: None,
+                sightings_cursor: 0,
             })
             .execute(c)?;
         let token = if input.direction.serves() {
@@ -352,6 +364,14 @@ pub fn serve_feed(
     after: i64,
     limit: usize,
 ) -> AppResult<PeerPage> {
+    let link = authorize(conn, org_id, presented, peer_hub)?;
+    let scan_cap = limit.saturating_mul(20).max(10_000);
+    peer_feed(conn, local, &link, peer_hub, after, limit, scan_cap)
+}
+
+/// The link a peer token (of organisation `org_id`) may read this hub over, as hub
+/// `peer_hub`, on a connection that presented the client certificate `presented`.
+pub fn authorize(conn: &mut DbConn, org_id: &str, presented: Option<&str>, peer_hub: &str) -> AppResult<PeerRow> {
     let link = link_of_org(conn, org_id)?;
     if !link.direction().serves() {
         return Err(AppError::forbidden("read this hub over a pull-only link"));
@@ -368,8 +388,7 @@ pub fn serve_feed(
         }
     }
     learn_hub_id(conn, &link.name, peer_hub)?;
-    let scan_cap = limit.saturating_mul(20).max(10_000);
-    peer_feed(conn, local, &link, peer_hub, after, limit, scan_cap)
+    Ok(link)
 }
 
 /// The link a peer token belongs to.
@@ -655,13 +674,7 @@ fn check(
     }
     // The origin's key: the link's pinned key for the peer's own items, else the key the
     // peer vouches for, pinned per origin at first sight.
-    let expected = if origin == peer_hub {
-        Some(link.public_key.clone())
-    } else if let Some(k) = learned.get(origin) {
-        Some(k.clone())
-    } else {
-        hub_keys::table.find(origin).select(hub_keys::public_key).first::<String>(conn).optional()?
-    };
+    let expected = expected_key(conn, link, peer_hub, origin, learned)?;
     if expected.as_ref().is_some_and(|k| k != key) {
         return Ok(Err(refuse("origin_key_mismatch", id, format!("origin {origin}"))));
     }
@@ -970,46 +983,21 @@ pub fn store_page(conn: &mut DbConn, local: &Local<'_>, page: CheckedPage) -> Ap
         for chunk in keep.chunks(500) {
             crate::insert_rows!(c, received_objects::table, chunk)?;
         }
-        for (hub, key) in &learned {
-            let known: Option<String> = hub_keys::table.find(hub).select(hub_keys::public_key).first(c).optional()?;
-            if known.is_none() {
-                diesel::insert_into(hub_keys::table)
-                    .values((
-                        hub_keys::hub.eq(hub),
-                        hub_keys::public_key.eq(key),
-                        hub_keys::learned_via.eq(&link.name),
-                        hub_keys::learned_at.eq(&now),
-                    ))
-                    .execute(c)?;
-            }
-        }
+        pin_keys(c, &learned, &link.name)?;
         let status = status_of(c, &link.name)?;
-        let mut refused = status.refused_counts();
-        for (reason, n) in &applied.refused {
-            *refused.entry(reason.clone()).or_default() += *n as i64;
-        }
+        let refused = add_refusals(&status, &applied.refused);
         diesel::update(peer_status::table.find(&link.name))
             .set((
                 peer_status::cursor.eq(cursor),
                 peer_status::peer_head.eq(head),
                 peer_status::received.eq(status.received + applied.received as i64),
-                peer_status::refused.eq(json!(refused).to_string()),
+                peer_status::refused.eq(refused),
                 peer_status::last_error.eq(reasons.first().map(|r| format!("refused {r}"))),
                 peer_status::last_success_at.eq(Some(now.clone())),
                 peer_status::last_attempt_at.eq(Some(now.clone())),
             ))
             .execute(c)?;
-        if !applied.refused.is_empty() {
-            audit::append(
-                c,
-                AuditEvent {
-                    action: "peer.refused".into(),
-                    target: Some(link.name.clone()),
-                    detail: json!({"refused": applied.refused, "first": reasons.iter().take(5).collect::<Vec<_>>()}),
-                    ..Default::default()
-                },
-            )?;
-        }
+        audit_refusals(c, &link.name, &applied.refused, &reasons)?;
         // The objects as they now are (for this process's lookup index).
         let mut rows = new_rows;
         rows.retain(|r| !updated.contains_key(&r.id));
@@ -1018,6 +1006,74 @@ pub fn store_page(conn: &mut DbConn, local: &Local<'_>, page: CheckedPage) -> Ap
     });
     tracing::debug!(items, store_ms = started.elapsed().as_secs_f64() * 1e3, "federation page stored");
     result
+}
+
+/// Pins the origin keys first met in a page (another key for a pinned hub was refused).
+pub(crate) fn pin_keys(conn: &mut DbConn, learned: &HashMap<String, String>, via: &str) -> AppResult<()> {
+    let now = now_text();
+    for (hub, key) in learned {
+        let known: Option<String> = hub_keys::table.find(hub).select(hub_keys::public_key).first(conn).optional()?;
+        if known.is_none() {
+            diesel::insert_into(hub_keys::table)
+                .values((
+                    hub_keys::hub.eq(hub),
+                    hub_keys::public_key.eq(key),
+                    hub_keys::learned_via.eq(via),
+                    hub_keys::learned_at.eq(&now),
+                ))
+                .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
+/// The link's refusal counts with a page's added, as stored in `peer_status.refused`.
+pub(crate) fn add_refusals(status: &PeerStatusRow, page: &BTreeMap<String, usize>) -> String {
+    let mut refused = status.refused_counts();
+    for (reason, n) in page {
+        *refused.entry(reason.clone()).or_default() += *n as i64;
+    }
+    json!(refused).to_string()
+}
+
+/// Audits what a page brought that was refused (the first few reasons).
+pub(crate) fn audit_refusals(
+    conn: &mut DbConn,
+    link_name: &str,
+    refused: &BTreeMap<String, usize>,
+    reasons: &[String],
+) -> AppResult<()> {
+    if refused.is_empty() {
+        return Ok(());
+    }
+    audit::append(
+        conn,
+        AuditEvent {
+            action: "peer.refused".into(),
+            target: Some(link_name.to_string()),
+            detail: json!({"refused": refused, "first": reasons.iter().take(5).collect::<Vec<_>>()}),
+            ..Default::default()
+        },
+    )?;
+    Ok(())
+}
+
+/// The key `origin`'s objects must verify with: the link's pinned key for the peer's
+/// own, else the key pinned for that origin (or met earlier in this page).
+pub(crate) fn expected_key(
+    conn: &mut DbConn,
+    link: &PeerRow,
+    peer_hub: &str,
+    origin: &str,
+    learned: &HashMap<String, String>,
+) -> AppResult<Option<String>> {
+    Ok(if origin == peer_hub {
+        Some(link.public_key.clone())
+    } else if let Some(k) = learned.get(origin) {
+        Some(k.clone())
+    } else {
+        hub_keys::table.find(origin).select(hub_keys::public_key).first::<String>(conn).optional()?
+    })
 }
 
 /// Records the peer's hub id at first contact; another id later is an error.

@@ -5,6 +5,7 @@ pub mod allowlist;
 pub mod attack;
 pub mod audit;
 pub mod directory;
+pub mod federated_sightings;
 pub mod federation;
 pub mod indicator_index;
 pub mod kinds;

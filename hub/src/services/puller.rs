@@ -12,6 +12,7 @@ use std::time::Duration;
 use anyhow::{bail, Context as _};
 use serde_json::value::RawValue;
 
+use super::federated_sightings::{self, SightingPage};
 use super::federation::{self, Local, PeerItem, PeerPage, PeerRow};
 use crate::state::Hub;
 
@@ -92,20 +93,22 @@ struct WirePage {
     items: Vec<WireItem>,
 }
 
-/// Asks the peer for one page (`GET /federation/changes`, see `federation_http`).
-fn fetch(
+/// `GET /federation/<feed>` of the peer from `cursor`: the body of a successful answer,
+/// else the peer's error.
+fn get(
     http: &reqwest::blocking::Client,
     link: &PeerRow,
+    feed: &str,
     own_hub: &str,
     cursor: i64,
     limit: usize,
-) -> anyhow::Result<(String, PeerPage)> {
+) -> anyhow::Result<bytes::Bytes> {
     let token = link
         .token
         .as_deref()
         .context("waiting for the token the peer issues this hub (`renkei-hub peer set-token`)")?;
     let resp = http
-        .get(format!("{}/federation/changes", link.url))
+        .get(format!("{}/federation/{feed}", link.url))
         .query(&[("hub", own_hub.to_string()), ("after", cursor.to_string()), ("limit", limit.to_string())])
         .bearer_auth(token)
         .send()
@@ -121,8 +124,20 @@ fn fetch(
             e["extensions"]["code"].as_str().unwrap_or("no code")
         );
     }
-    let page: WirePage = serde_json::from_slice(&bytes)
-        .with_context(|| format!("the peer answered HTTP {status} with something that is not its feed"))?;
+    Ok(bytes)
+}
+
+/// Asks the peer for one page of items (`GET /federation/changes`, see `federation_http`).
+fn fetch(
+    http: &reqwest::blocking::Client,
+    link: &PeerRow,
+    own_hub: &str,
+    cursor: i64,
+    limit: usize,
+) -> anyhow::Result<(String, PeerPage)> {
+    let bytes = get(http, link, "changes", own_hub, cursor, limit)?;
+    let page: WirePage =
+        serde_json::from_slice(&bytes).context("the peer answered with something that is not its feed")?;
     let text = |v: Option<Box<RawValue>>| v.map(|v| String::from(Box::<str>::from(v)));
     let items = page
         .items
@@ -144,6 +159,18 @@ fn fetch(
         })
         .collect();
     Ok((page.hub_id, PeerPage { items, cursor: page.cursor, has_more: page.has_more, head: page.head }))
+}
+
+/// Asks the peer for one page of its sightings feed (`GET /federation/sightings`).
+fn fetch_sightings(
+    http: &reqwest::blocking::Client,
+    link: &PeerRow,
+    own_hub: &str,
+    cursor: i64,
+    limit: usize,
+) -> anyhow::Result<SightingPage> {
+    let bytes = get(http, link, "sightings", own_hub, cursor, limit)?;
+    serde_json::from_slice(&bytes).context("the peer answered with something that is not its sightings feed")
 }
 
 /// Pulls from one link until it is removed (or stops pulling) or the hub goes.
@@ -181,7 +208,7 @@ fn run(hub: Weak<Hub>, name: String) {
             let (pages, checked) = std::sync::mpsc::sync_channel::<Checked>(1);
             let (own_hub, limit) = (h.hub_id.clone(), h.config.federation_page);
             let local = Local { hub_id: &h.hub_id, keys: &h.keys };
-            std::thread::scope(|scope| -> anyhow::Result<bool> {
+            let more = std::thread::scope(|scope| -> anyhow::Result<bool> {
                 let (link, local, name, hub) = (&link, &local, &name, &h);
                 scope.spawn(move || {
                     let mut cursor = status.cursor;
@@ -239,7 +266,23 @@ fn run(hub: Weak<Hub>, name: String) {
                     more = has_more;
                 }
                 Ok(more)
-            })
+            })?;
+            // Caught up with the items: the sightings aggregates of what is now held.
+            if !more && link.kinds().iter().any(|k| k == federation::SIGHTING_KIND) {
+                let local = Local { hub_id: &h.hub_id, keys: &h.keys };
+                let mut cursor = status.sightings_cursor;
+                loop {
+                    let page = fetch_sightings(http, &link, &h.hub_id, cursor, h.config.federation_page)?;
+                    federation::learn_hub_id(&mut conn, &name, &page.hub_id).map_err(app)?;
+                    federated_sightings::apply(&mut conn, &local, &name, &page).map_err(app)?;
+                    let next: i64 = page.cursor.parse().context("the peer's sightings cursor")?;
+                    if !page.has_more || next <= cursor {
+                        break;
+                    }
+                    cursor = next;
+                }
+            }
+            Ok(more)
         };
         match step() {
             Ok(more) => {

@@ -18,7 +18,7 @@ use super::sharing;
 use crate::auth::Identity;
 use crate::error::{AppError, AppResult};
 use crate::store::models::SightingRow;
-use crate::store::schema::sightings;
+use crate::store::schema::{received_sightings, sighting_changes, sightings};
 use crate::store::{acquire_write_lock, now_text, time_text, DbConn};
 
 /// What a report says.
@@ -55,8 +55,9 @@ const CLOCK_SKEW: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
 const MAX_COUNT: i64 = 1_000_000_000;
 
 /// Records a sighting of an indicator the reporter may read. An indicator it may not
-/// read is answered exactly as one that does not exist.
-pub fn report(conn: &mut DbConn, actor: &Identity, s: &NewSighting) -> AppResult<SightingRow> {
+/// read is answered exactly as one that does not exist. The change is noted for the
+/// peers' sightings feeds (this hub, `hub_id`, reported).
+pub fn report(conn: &mut DbConn, hub_id: &str, actor: &Identity, s: &NewSighting) -> AppResult<SightingRow> {
     if !actor.may_share() {
         return Err(AppError::forbidden("report sightings"));
     }
@@ -95,6 +96,7 @@ pub fn report(conn: &mut DbConn, actor: &Identity, s: &NewSighting) -> AppResult
             recorded_at: now_text(),
         };
         diesel::insert_into(sightings::table).values(&sighting).execute(c)?;
+        note_change(c, &indicator.id, hub_id)?;
         audit::append(
             c,
             AuditEvent {
@@ -126,9 +128,109 @@ pub struct Summary {
     pub last_reported: Option<String>,
 }
 
-/// Aggregates for many indicators in one query. The caller has already decided (through
-/// the schema policy) that the viewer may read each of these indicators.
+/// Appends a change to an indicator's sightings as reported on `reporting_hub` (the
+/// peers' sightings feed reads these in order). Called under the write lock.
+pub fn note_change(conn: &mut DbConn, object_id: &str, reporting_hub: &str) -> AppResult<()> {
+    let last: Option<i64> = sighting_changes::table.select(diesel::dsl::max(sighting_changes::seq)).first(conn)?;
+    diesel::insert_into(sighting_changes::table)
+        .values((
+            sighting_changes::seq.eq(last.unwrap_or(0) + 1),
+            sighting_changes::object_id.eq(object_id),
+            sighting_changes::reporting_hub.eq(reporting_hub),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// One hub's aggregate of its members' sightings of one indicator, as that hub signs it
+/// for its peers (canonical JSON of this struct). `version` grows with every change.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HubAggregate {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub indicator: String,
+    pub reporting_hub: String,
+    pub version: i64,
+    pub organizations: i64,
+    pub total: i64,
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+    pub false_positive_organizations: i64,
+    pub false_positive_reports: i64,
+    pub last_reported: Option<String>,
+}
+
+/// The `type` of a signed aggregate.
+pub const AGGREGATE_TYPE: &str = "x-renkei-sighting-aggregate";
+
+impl HubAggregate {
+    pub fn new(indicator: &str, reporting_hub: &str, version: i64, s: &Summary) -> HubAggregate {
+        HubAggregate {
+            kind: AGGREGATE_TYPE.into(),
+            indicator: indicator.into(),
+            reporting_hub: reporting_hub.into(),
+            version,
+            organizations: s.organizations,
+            total: s.total,
+            first_seen: s.first_seen.clone(),
+            last_seen: s.last_seen.clone(),
+            false_positive_organizations: s.false_positive_organizations,
+            false_positive_reports: s.false_positive_reports,
+            last_reported: s.last_reported.clone(),
+        }
+    }
+
+    /// The bytes its hub signs.
+    pub fn canonical(&self) -> AppResult<String> {
+        Ok(renkei_schema::stix::canonical_json(&serde_json::to_value(self).map_err(AppError::internal)?))
+    }
+
+    /// Adds another hub's aggregate to `into` (members belong to one hub, so
+    /// organisations add up).
+    fn add_to(&self, into: &mut Summary) {
+        into.organizations += self.organizations;
+        into.total += self.total;
+        into.false_positive_organizations += self.false_positive_organizations;
+        into.false_positive_reports += self.false_positive_reports;
+        // RFC 3339 UTC text with fixed precision sorts as time.
+        let earlier = |a: &Option<String>, b: &Option<String>| match (a, b) {
+            (Some(x), Some(y)) => Some(x.min(y).clone()),
+            (x, y) => x.clone().or_else(|| y.clone()),
+        };
+        let later = |a: &Option<String>, b: &Option<String>| match (a, b) {
+            (Some(x), Some(y)) => Some(x.max(y).clone()),
+            (x, y) => x.clone().or_else(|| y.clone()),
+        };
+        into.first_seen = earlier(&into.first_seen, &self.first_seen);
+        into.last_seen = later(&into.last_seen, &self.last_seen);
+        into.last_reported = later(&into.last_reported, &self.last_reported);
+    }
+}
+
+/// Aggregates for many indicators: this hub's members' reports and the aggregates peer
+/// hubs sent of theirs. The caller has already decided (through the schema policy)
+/// that the viewer may read each of these indicators.
 pub fn summaries(conn: &mut DbConn, ids: &[String]) -> AppResult<HashMap<String, Summary>> {
+    let mut out = local_summaries(conn, ids)?;
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    for chunk in ids.chunks(1000) {
+        let received: Vec<String> = received_sightings::table
+            .filter(received_sightings::object_id.eq_any(chunk))
+            .select(received_sightings::aggregate)
+            .load(conn)?;
+        for text in received {
+            let aggregate: HubAggregate = serde_json::from_str(&text).map_err(AppError::internal)?;
+            aggregate.add_to(out.entry(aggregate.indicator.clone()).or_default());
+        }
+    }
+    Ok(out)
+}
+
+/// Aggregates of this hub's own members' reports (what it signs for its peers).
+pub fn local_summaries(conn: &mut DbConn, ids: &[String]) -> AppResult<HashMap<String, Summary>> {
     let mut out: HashMap<String, Summary> = HashMap::new();
     if ids.is_empty() {
         return Ok(out);

@@ -320,6 +320,29 @@ diesel::table! {
         last_error -> Nullable<Text>,
         last_attempt_at -> Nullable<Text>,
         last_success_at -> Nullable<Text>,
+        sightings_cursor -> BigInt,
+    }
+}
+
+diesel::table! {
+    sighting_changes (seq) {
+        seq -> BigInt,
+        object_id -> Text,
+        reporting_hub -> Text,
+    }
+}
+
+diesel::table! {
+    received_sightings (object_id, reporting_hub) {
+        object_id -> Text,
+        reporting_hub -> Text,
+        version -> BigInt,
+        aggregate -> Text,
+        signature -> Text,
+        reporting_key -> Text,
+        path -> Text,
+        via_peer -> Text,
+        received_at -> Text,
     }
 }
 
