@@ -264,7 +264,14 @@ async fn readyz(hub: web::Data<Arc<Hub>>) -> HttpResponse {
 }
 
 async fn metrics(hub: web::Data<Arc<Hub>>) -> HttpResponse {
-    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(hub.metrics.render())
+    let mut body = hub.metrics.render();
+    for (name, help, value) in [
+        ("renkei_indicator_index_indicators", "indicators in the lookup index", hub.index.len()),
+        ("renkei_indicator_index_bytes", "heap held by the lookup index (estimate)", hub.index.heap_bytes()),
+    ] {
+        body.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n"));
+    }
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(body)
 }
 
 /// Loads the TLS certificate chain and key into a rustls config on the ring provider.

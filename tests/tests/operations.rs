@@ -104,6 +104,16 @@ fn health_readiness_metrics_and_graphiql() {
     assert_eq!(status, 200);
     assert!(metrics.contains("# TYPE renkei_objects_shared_total counter"), "{metrics}");
     assert!(metrics.contains("renkei_objects_shared_total 1"), "{metrics}");
+    // The lookup index reports its size, so its growth can be told from the process's.
+    let gauge = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing: {metrics}"))
+    };
+    assert_eq!(gauge("renkei_indicator_index_indicators"), 1);
+    assert!(gauge("renkei_indicator_index_bytes") >= "http://evil.example/Path".len() as u64);
     let (status, page) = hub.get("/graphql");
     assert_eq!(status, 200);
     assert!(page.to_lowercase().contains("graphiql"));

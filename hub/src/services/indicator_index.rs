@@ -77,6 +77,10 @@ struct IndexState {
     no_recipients: Option<Arc<[String]>>,
     /// Indicators held.
     count: usize,
+    /// Bytes of the values (the map's keys), and entries kept beyond the first of a
+    /// value: what `heap_bytes` adds to the map's own table.
+    key_bytes: usize,
+    spilled: usize,
 }
 
 impl IndexState {
@@ -123,6 +127,7 @@ impl IndexState {
         };
         match self.by_value.get_mut(value.as_str()) {
             None => {
+                self.key_bytes += value.len();
                 self.by_value.insert(value.into_boxed_str(), Slot::One(entry));
                 self.count += 1;
             }
@@ -137,6 +142,7 @@ impl IndexState {
                     Slot::One(e) => {
                         *slot = Slot::Many(vec![e.clone(), entry]);
                         self.count += 1;
+                        self.spilled += 2;
                     }
                     Slot::Many(v) => match v.iter_mut().find(|e| same(e)) {
                         Some(e) if e.last_seq < entry.last_seq => *e = entry,
@@ -144,6 +150,7 @@ impl IndexState {
                         None => {
                             v.push(entry);
                             self.count += 1;
+                            self.spilled += 1;
                         }
                     },
                 }
@@ -407,6 +414,21 @@ impl IndicatorIndex {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// An estimate of the heap the index holds (for metrics, and for telling its growth
+    /// from the rest of the process's): the hash table's buckets (7/8 of them usable, a
+    /// power of two), each value's bytes plus the allocator's rounding (about 8 on
+    /// average), and entries beyond a value's first.
+    pub fn heap_bytes(&self) -> usize {
+        let Ok(s) = self.state.read() else { return 0 };
+        let buckets = if s.by_value.capacity() == 0 { 0 } else { (s.by_value.capacity() * 8 / 7).next_power_of_two() };
+        let bucket = std::mem::size_of::<(Box<str>, Slot)>() + 1;
+        buckets * bucket
+            + s.key_bytes
+            + s.by_value.len() * 8
+            + s.spilled * std::mem::size_of::<Entry>()
+            + s.orgs.iter().map(|o| o.len() * 2 + 64).sum::<usize>()
     }
 }
 

@@ -30,6 +30,9 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const TARGET_PER_S: f64 = 30_000.0;
 const TARGET_LAG_S: f64 = 2.0;
+/// How much B's memory apart from its lookup index may grow while replicating and still
+/// count as flat (allocator and page-buffer noise).
+const FLAT_GROWTH_MIB: f64 = 64.0;
 
 #[derive(Parser)]
 #[command(name = "federation-bench", about = "Replication A -> B over TLS between two real hubs")]
@@ -154,6 +157,18 @@ fn gql(http: &reqwest::blocking::Client, hub: &Hub, token: &str, query: &str, va
         bail!("GraphQL errors: {:.600}", errors.to_string());
     }
     Ok(answer["data"].clone())
+}
+
+/// The hub's own estimate of its lookup index's heap (`/metrics`), in MiB.
+fn index_mib(http: &reqwest::blocking::Client, hub: &Hub) -> Result<f64> {
+    let text = http.get(format!("{}/metrics", hub.base)).send()?.text()?;
+    let bytes: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("renkei_indicator_index_bytes "))
+        .context("renkei_indicator_index_bytes missing from /metrics")?
+        .trim()
+        .parse()?;
+    Ok(bytes / (1024.0 * 1024.0))
 }
 
 fn wait_ready(http: &reqwest::blocking::Client, hub: &mut Hub) -> Result<()> {
@@ -291,11 +306,12 @@ fn main() -> Result<()> {
         ],
     )?;
     let status_q = "{ peers { name received lag refused { reason count } lastError } }";
-    let mut samples: Vec<(u64, f64)> = Vec::new();
+    // (received, B's RSS, B's lookup index), MiB.
+    let mut samples: Vec<(u64, f64, f64)> = Vec::new();
     let received = loop {
         let data = gql(&http, &b, &token_b, status_q, json!({}))?;
         let received = data["peers"][0]["received"].as_u64().unwrap_or(0);
-        samples.push((received, rss_mib(pid_b)));
+        samples.push((received, rss_mib(pid_b), index_mib(&http, &b)?));
         if received >= args.count {
             break received;
         }
@@ -317,9 +333,17 @@ fn main() -> Result<()> {
     let final_status = gql(&http, &b, &token_b, status_q, json!({}))?;
     let rate = received as f64 / replicated.as_secs_f64();
     let hwm_b = proc_status_kib(pid_b, "VmHWM:").map_or(f64::NAN, |k| k as f64 / 1024.0);
-    let at = |fraction: f64| {
-        samples.iter().find(|(n, _)| *n as f64 >= fraction * args.count as f64).map_or(f64::NAN, |(_, rss)| *rss)
-    };
+    let sample_at = |fraction: f64| samples.iter().find(|(n, _, _)| *n as f64 >= fraction * args.count as f64);
+    let at = |fraction: f64| sample_at(fraction).map_or(f64::NAN, |(_, rss, _)| *rss);
+    // B's memory apart from its lookup index (which by design holds every indicator, as
+    // on any hub): flat if it grows by no more than FLAT_GROWTH_MIB after the first 10 %.
+    let apart = |fraction: f64| sample_at(fraction).map_or(f64::NAN, |(_, rss, index)| rss - index);
+    let apart_max = samples
+        .iter()
+        .filter(|(n, _, _)| *n as f64 >= 0.1 * args.count as f64)
+        .map(|(_, rss, index)| rss - index)
+        .fold(f64::NAN, f64::max);
+    let index_end = samples.last().map_or(f64::NAN, |(_, _, index)| *index);
 
     // Steady state: one new indicator at a time, timed until a member of B would see it.
     eprintln!("lag: one indicator every {} ms for {} s", args.lag_every_ms, args.lag_seconds);
@@ -383,6 +407,16 @@ fn main() -> Result<()> {
         at(1.0),
         rss_after,
         hwm_b
+    );
+    println!(
+        "                   apart from its lookup index ({:.0} MiB at the end, /metrics): {:.0} / {:.0} / {:.0} / {:.0} MiB at 10 / 50 / 90 / 100 %, at most {:.0} MiB (target: grows <= {FLAT_GROWTH_MIB:.0} MiB after 10 %) {}",
+        index_end,
+        apart(0.1),
+        apart(0.5),
+        apart(0.9),
+        apart(1.0),
+        apart_max,
+        verdict(apart_max - apart(0.1) <= FLAT_GROWTH_MIB)
     );
     if let Ok(keep) = std::env::var("RENKEI_BENCH_KEEP_LOG") {
         let _ = std::fs::copy(&b.process.log, keep);
