@@ -30,21 +30,27 @@ use crate::store::models::ObjectRow;
 use crate::store::schema::{object_versions, objects};
 use crate::store::DbConn;
 
-/// What the index keeps of one indicator (its current version).
+/// What the index keeps of one indicator (its current version): 48 bytes, since every
+/// indicator a hub holds has one (memory per indicator is what a receiving hub grows by).
 #[derive(Debug, Clone)]
 struct Entry {
-    /// The UUID of the STIX id `indicator--<uuid>`.
-    uuid: u128,
+    /// The UUID of the STIX id `indicator--<uuid>` (as bytes: a u128 would align the
+    /// entry, and every slot, to 16).
+    uuid: [u8; 16],
     last_seq: i64,
     revision: i64,
+    /// Index into `IndexState::orgs`.
+    submitter: u32,
+    /// Index into `IndexState::recipient_lists` (0: none, every label but RED).
+    recipients: u32,
     indicator_type: IndicatorType,
     tlp: Tlp,
     status: Status,
     anonymous: bool,
-    /// Index into `IndexState::orgs`.
-    submitter: u32,
-    recipients: Arc<[String]>,
 }
+
+// Keep it so: a field that grows the entry grows every hub's memory per indicator.
+const _: () = assert!(std::mem::size_of::<Entry>() <= 48);
 
 /// Most values are carried by one indicator; keep that one inline.
 #[derive(Debug)]
@@ -62,19 +68,29 @@ impl Slot {
     }
 }
 
-#[derive(Default)]
+/// The value → indicators map is split in this many tables, chosen by a hash of the
+/// value: a table grows by doubling, and while it does both the old and the new one are
+/// held, so one table of a million indicators briefly needed ~300 MiB more; a shard
+/// doubles at a 64th of that.
+const SHARDS: usize = 64;
+
+type ValueMap = HashMap<Box<str>, Slot, foldhash::fast::RandomState>;
+
 struct IndexState {
     /// foldhash rather than SipHash: a lookup hashes up to 3,000 values.
-    by_value: HashMap<Box<str>, Slot, foldhash::fast::RandomState>,
+    by_value: Vec<ValueMap>,
+    /// Picks a value's shard (its own seed: the tables' hashes stay independent of it).
+    shard_of: foldhash::fast::RandomState,
     /// Organisation ids, interned: entries refer to them by position.
     orgs: Vec<String>,
     org_positions: HashMap<String, u32>,
+    /// RED recipient lists, interned (the first is the empty one).
+    recipient_lists: Vec<Arc<[String]>>,
+    recipient_positions: HashMap<String, u32>,
     /// Every version up to here is in the index.
     watermark: i64,
     /// Sequence ranges (first → last) this process applied itself above the watermark.
     applied_locally: BTreeMap<i64, i64>,
-    /// Shared empty recipient list.
-    no_recipients: Option<Arc<[String]>>,
     /// Indicators held.
     count: usize,
     /// Bytes of the values (the map's keys), and entries kept beyond the first of a
@@ -83,7 +99,30 @@ struct IndexState {
     spilled: usize,
 }
 
+impl Default for IndexState {
+    fn default() -> IndexState {
+        IndexState {
+            by_value: (0..SHARDS).map(|_| ValueMap::default()).collect(),
+            shard_of: Default::default(),
+            orgs: Vec::new(),
+            org_positions: HashMap::new(),
+            recipient_lists: vec![Arc::from(Vec::new())],
+            recipient_positions: HashMap::from([("[]".to_string(), 0)]),
+            watermark: 0,
+            applied_locally: BTreeMap::new(),
+            count: 0,
+            key_bytes: 0,
+            spilled: 0,
+        }
+    }
+}
+
 impl IndexState {
+    fn shard(&self, value: &str) -> usize {
+        use std::hash::BuildHasher;
+        (self.shard_of.hash_one(value) % SHARDS as u64) as usize
+    }
+
     fn org(&mut self, id: &str) -> u32 {
         if let Some(&pos) = self.org_positions.get(id) {
             return pos;
@@ -94,11 +133,14 @@ impl IndexState {
         pos
     }
 
-    fn recipients(&mut self, json_text: &str) -> Arc<[String]> {
-        if json_text == "[]" {
-            return self.no_recipients.get_or_insert_with(|| Arc::from(Vec::new())).clone();
+    fn recipients(&mut self, json_text: &str) -> u32 {
+        if let Some(&pos) = self.recipient_positions.get(json_text) {
+            return pos;
         }
-        Arc::from(serde_json::from_str::<Vec<String>>(json_text).unwrap_or_default())
+        let pos = self.recipient_lists.len() as u32;
+        self.recipient_lists.push(Arc::from(serde_json::from_str::<Vec<String>>(json_text).unwrap_or_default()));
+        self.recipient_positions.insert(json_text.to_string(), pos);
+        pos
     }
 
     /// Puts the current version of an indicator in, unless a later one is there.
@@ -112,7 +154,7 @@ impl IndexState {
             .strip_prefix("indicator--")
             .and_then(|u| uuid::Uuid::parse_str(u).ok())
             .ok_or_else(|| AppError::internal(format!("indicator id {id} is not indicator--<uuid>")))?
-            .as_u128();
+            .into_bytes();
         let entry = Entry {
             uuid,
             last_seq,
@@ -125,10 +167,11 @@ impl IndexState {
             submitter: self.org(&submitter),
             recipients: self.recipients(&recipients),
         };
-        match self.by_value.get_mut(value.as_str()) {
+        let shard = self.shard(&value);
+        match self.by_value[shard].get_mut(value.as_str()) {
             None => {
                 self.key_bytes += value.len();
-                self.by_value.insert(value.into_boxed_str(), Slot::One(entry));
+                self.by_value[shard].insert(value.into_boxed_str(), Slot::One(entry));
                 self.count += 1;
             }
             Some(slot) => {
@@ -367,7 +410,7 @@ impl IndicatorIndex {
                 let slot = match probed.iter().find(|(v, _)| *v == value.as_str()) {
                     Some((_, slot)) => *slot,
                     None => {
-                        let slot = state.by_value.get(value.as_str());
+                        let slot = state.by_value[state.shard(value)].get(value.as_str());
                         probed.push((value.as_str(), slot));
                         slot
                     }
@@ -378,7 +421,7 @@ impl IndicatorIndex {
                 for e in slot.entries().iter().filter(|e| e.indicator_type == *indicator_type) {
                     let item = ItemAccess {
                         tlp: e.tlp,
-                        recipients: &e.recipients,
+                        recipients: &state.recipient_lists[e.recipients as usize],
                         status: e.status,
                         submitter: &state.orgs[e.submitter as usize],
                         anonymous: e.anonymous,
@@ -389,7 +432,7 @@ impl IndicatorIndex {
                         let mut id = String::with_capacity(47);
                         id.push_str("indicator--");
                         id.push_str(
-                            uuid::Uuid::from_u128(e.uuid).hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()),
+                            uuid::Uuid::from_bytes(e.uuid).hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()),
                         );
                         found.push(IndexedIndicator {
                             id,
@@ -422,13 +465,18 @@ impl IndicatorIndex {
     /// average), and entries beyond a value's first.
     pub fn heap_bytes(&self) -> usize {
         let Ok(s) = self.state.read() else { return 0 };
-        let buckets = if s.by_value.capacity() == 0 { 0 } else { (s.by_value.capacity() * 8 / 7).next_power_of_two() };
+        let buckets: usize = s
+            .by_value
+            .iter()
+            .map(|m| if m.capacity() == 0 { 0 } else { (m.capacity() * 8 / 7).next_power_of_two() })
+            .sum();
         let bucket = std::mem::size_of::<(Box<str>, Slot)>() + 1;
         buckets * bucket
             + s.key_bytes
-            + s.by_value.len() * 8
+            + s.count * 8
             + s.spilled * std::mem::size_of::<Entry>()
             + s.orgs.iter().map(|o| o.len() * 2 + 64).sum::<usize>()
+            + s.recipient_positions.keys().map(|k| k.len() * 3 + 96).sum::<usize>()
     }
 }
 
