@@ -9,9 +9,10 @@ use actix_web::{http::StatusCode, web, HttpRequest, HttpResponse};
 use std::sync::Arc;
 
 use crate::auth::Role;
-use crate::error::AppError;
-use crate::services::federation::{self, Local, PeerPage};
+use crate::error::{AppError, AppResult};
+use crate::services::federation::{self, Local, PeerPage, PeerRow};
 use crate::state::Hub;
+use crate::store::DbConn;
 
 #[derive(serde::Deserialize)]
 pub struct FeedQuery {
@@ -132,26 +133,17 @@ fn answer(result: crate::error::AppResult<Vec<u8>>) -> HttpResponse {
     }
 }
 
-pub async fn changes(req: HttpRequest, query: web::Query<FeedQuery>, hub: web::Data<Arc<Hub>>) -> HttpResponse {
-    let (identity, limit, after, presented) = match peer_request(&req, &query, &hub).await {
-        Ok(request) => request,
-        Err(response) => return response,
-    };
-    let peer_hub = query.hub.clone();
-    let result = hub
-        .db(move |hub, c| {
-            let local = Local { hub_id: &hub.hub_id, keys: &hub.keys };
-            let presented = presented.as_deref();
-            let page = federation::serve_feed(c, &local, &identity.org_id, presented, &peer_hub, after, limit)?;
-            Ok(page_json(&hub.hub_id, &page))
-        })
-        .await;
-    answer(result)
-}
-
-/// `GET /federation/sightings?hub=ID&after=N&limit=L`: the sightings aggregates feed
-/// (`federated_sightings::feed`) for links that carry `sighting`.
-pub async fn sightings(req: HttpRequest, query: web::Query<FeedQuery>, hub: web::Data<Arc<Hub>>) -> HttpResponse {
+/// Authenticates a peer's request, authorises its link and answers with what `read`
+/// writes from the link's feed.
+async fn serve_peer<F>(
+    req: HttpRequest,
+    query: web::Query<FeedQuery>,
+    hub: web::Data<Arc<Hub>>,
+    read: F,
+) -> HttpResponse
+where
+    F: FnOnce(&mut DbConn, &Local<'_>, &PeerRow, &str, i64, usize) -> AppResult<Vec<u8>> + Send + 'static,
+{
     let (identity, limit, after, presented) = match peer_request(&req, &query, &hub).await {
         Ok(request) => request,
         Err(response) => return response,
@@ -161,9 +153,26 @@ pub async fn sightings(req: HttpRequest, query: web::Query<FeedQuery>, hub: web:
         .db(move |hub, c| {
             let local = Local { hub_id: &hub.hub_id, keys: &hub.keys };
             let link = federation::authorize(c, &identity.org_id, presented.as_deref(), &peer_hub)?;
-            let page = crate::services::federated_sightings::feed(c, &local, &link, &peer_hub, after, limit)?;
-            serde_json::to_vec(&page).map_err(AppError::internal)
+            read(c, &local, &link, &peer_hub, after, limit)
         })
         .await;
     answer(result)
+}
+
+pub async fn changes(req: HttpRequest, query: web::Query<FeedQuery>, hub: web::Data<Arc<Hub>>) -> HttpResponse {
+    serve_peer(req, query, hub, |c, local, link, peer_hub, after, limit| {
+        let page = federation::peer_feed(c, local, link, peer_hub, after, limit, federation::scan_cap(limit))?;
+        Ok(page_json(local.hub_id, &page))
+    })
+    .await
+}
+
+/// `GET /federation/sightings?hub=ID&after=N&limit=L`: the sightings aggregates feed
+/// (`federated_sightings::feed`) for links that carry `sighting`.
+pub async fn sightings(req: HttpRequest, query: web::Query<FeedQuery>, hub: web::Data<Arc<Hub>>) -> HttpResponse {
+    serve_peer(req, query, hub, |c, local, link, peer_hub, after, limit| {
+        let page = crate::services::federated_sightings::feed(c, local, link, peer_hub, after, limit)?;
+        serde_json::to_vec(&page).map_err(AppError::internal)
+    })
+    .await
 }

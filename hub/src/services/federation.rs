@@ -365,8 +365,12 @@ pub fn serve_feed(
     limit: usize,
 ) -> AppResult<PeerPage> {
     let link = authorize(conn, org_id, presented, peer_hub)?;
-    let scan_cap = limit.saturating_mul(20).max(10_000);
-    peer_feed(conn, local, &link, peer_hub, after, limit, scan_cap)
+    peer_feed(conn, local, &link, peer_hub, after, limit, scan_cap(limit))
+}
+
+/// How many versions a feed page of `limit` items may scan (most may be for others).
+pub fn scan_cap(limit: usize) -> usize {
+    limit.saturating_mul(20).max(10_000)
 }
 
 /// The link a peer token (of organisation `org_id`) may read this hub over, as hub

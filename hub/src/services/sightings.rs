@@ -113,7 +113,8 @@ pub fn report(conn: &mut DbConn, hub_id: &str, actor: &Identity, s: &NewSighting
 }
 
 /// The aggregate of an indicator's sightings, naming no organisation.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Summary {
     /// Organisations that saw it.
     pub organizations: i64,
@@ -144,40 +145,31 @@ pub fn note_change(conn: &mut DbConn, object_id: &str, reporting_hub: &str) -> A
 
 /// One hub's aggregate of its members' sightings of one indicator, as that hub signs it
 /// for its peers (canonical JSON of this struct). `version` grows with every change.
+/// Read back, a field it does not know makes its canonical form differ from what was
+/// signed, so the receiver refuses it (`mismatch`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct HubAggregate {
     #[serde(rename = "type")]
     pub kind: String,
     pub indicator: String,
     pub reporting_hub: String,
     pub version: i64,
-    pub organizations: i64,
-    pub total: i64,
-    pub first_seen: Option<String>,
-    pub last_seen: Option<String>,
-    pub false_positive_organizations: i64,
-    pub false_positive_reports: i64,
-    pub last_reported: Option<String>,
+    #[serde(flatten)]
+    pub summary: Summary,
 }
 
 /// The `type` of a signed aggregate.
 pub const AGGREGATE_TYPE: &str = "x-renkei-sighting-aggregate";
 
 impl HubAggregate {
-    pub fn new(indicator: &str, reporting_hub: &str, version: i64, s: &Summary) -> HubAggregate {
+    pub fn new(indicator: &str, reporting_hub: &str, version: i64, summary: &Summary) -> HubAggregate {
         HubAggregate {
             kind: AGGREGATE_TYPE.into(),
             indicator: indicator.into(),
             reporting_hub: reporting_hub.into(),
             version,
-            organizations: s.organizations,
-            total: s.total,
-            first_seen: s.first_seen.clone(),
-            last_seen: s.last_seen.clone(),
-            false_positive_organizations: s.false_positive_organizations,
-            false_positive_reports: s.false_positive_reports,
-            last_reported: s.last_reported.clone(),
+            summary: summary.clone(),
         }
     }
 
@@ -189,10 +181,11 @@ impl HubAggregate {
     /// Adds another hub's aggregate to `into` (members belong to one hub, so
     /// organisations add up).
     fn add_to(&self, into: &mut Summary) {
-        into.organizations += self.organizations;
-        into.total += self.total;
-        into.false_positive_organizations += self.false_positive_organizations;
-        into.false_positive_reports += self.false_positive_reports;
+        let s = &self.summary;
+        into.organizations += s.organizations;
+        into.total += s.total;
+        into.false_positive_organizations += s.false_positive_organizations;
+        into.false_positive_reports += s.false_positive_reports;
         // RFC 3339 UTC text with fixed precision sorts as time.
         let earlier = |a: &Option<String>, b: &Option<String>| match (a, b) {
             (Some(x), Some(y)) => Some(x.min(y).clone()),
@@ -202,9 +195,9 @@ impl HubAggregate {
             (Some(x), Some(y)) => Some(x.max(y).clone()),
             (x, y) => x.clone().or_else(|| y.clone()),
         };
-        into.first_seen = earlier(&into.first_seen, &self.first_seen);
-        into.last_seen = later(&into.last_seen, &self.last_seen);
-        into.last_reported = later(&into.last_reported, &self.last_reported);
+        into.first_seen = earlier(&into.first_seen, &s.first_seen);
+        into.last_seen = later(&into.last_seen, &s.last_seen);
+        into.last_reported = later(&into.last_reported, &s.last_reported);
     }
 }
 
@@ -292,4 +285,36 @@ pub fn reports(conn: &mut DbConn, actor: &Identity, indicator_id: &str) -> AppRe
         .order(sightings::recorded_at.asc())
         .select(SightingRow::as_select())
         .load(conn)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_aggregate_reads_back_to_its_signed_bytes_and_nothing_can_be_added() {
+        let summary = Summary {
+            organizations: 2,
+            total: 7,
+            first_seen: Some("2026-11-01T00:00:00.000000Z".into()),
+            last_seen: None,
+            false_positive_organizations: 1,
+            false_positive_reports: 1,
+            last_reported: Some("2026-11-02T00:00:00.000000Z".into()),
+        };
+        let signed = HubAggregate::new("indicator--1", "hub-a", 9, &summary).canonical().expect("canonical");
+        let read: HubAggregate = serde_json::from_str(&signed).expect("reads back");
+        assert_eq!(read.summary, summary);
+        assert_eq!(read.canonical().expect("canonical"), signed);
+        // A field the hub never signed does not survive reading back, so the canonical
+        // form no longer matches and the receiver refuses it.
+        let padded = signed.replacen('{', "{\"extra\":1,", 1);
+        let read: HubAggregate = serde_json::from_str(&padded).expect("reads");
+        assert_ne!(read.canonical().expect("canonical"), padded);
+        // Another hub's aggregate adds up: members belong to one hub each.
+        let mut total = summary.clone();
+        HubAggregate::new("indicator--1", "hub-b", 1, &summary).add_to(&mut total);
+        assert_eq!((total.organizations, total.total, total.last_seen), (4, 14, None));
+        assert_eq!(total.first_seen, summary.first_seen);
+    }
 }
