@@ -226,6 +226,11 @@ async fn graphql_post(
         Some(identity) => request.data(identity),
         None => request,
     };
+    // The client certificate the connection presented, for links pinned to one.
+    let request = match req.conn_data::<ClientCertificate>() {
+        Some(presented) => request.data(presented.clone()),
+        None => request,
+    };
     let response = schema.execute(request).await;
     if response.is_err() {
         Metrics::add(&hub.metrics.graphql_errors, 1);

@@ -510,7 +510,7 @@ fn a_link_pinned_to_a_client_certificate_needs_it() {
         url: a.base.replace("http://", "https://"),
         direction: Direction::Pull,
         token,
-        ca_pem: Some(ca),
+        ca_pem: Some(ca.clone()),
         ..input("A", &a, Tlp::Green, true)
     };
     b.db(|c| federation::add_peer(c, &b.hub.keys, pull)).expect("link");
@@ -520,7 +520,8 @@ fn a_link_pinned_to_a_client_certificate_needs_it() {
     a.db(|c| federation::remove_peer(c, "B")).expect("remove");
     let (_, token) =
         a.db(|c| federation::add_peer(c, &a.hub.keys, serve_b(fingerprint(&path("hub-b.crt"))))).expect("link");
-    b.db(|c| federation::set_token(c, "A", &token.expect("token"))).expect("token");
+    let token = token.expect("token");
+    b.db(|c| federation::set_token(c, "A", &token)).expect("token");
     let member = a.add_org("Power One", false);
     a.db(|c| {
         let origin = a.hub.origin();
@@ -561,4 +562,35 @@ fn a_link_pinned_to_a_client_certificate_needs_it() {
     // B serves HTTPS too (its certificate is its client identity): read its database.
     wait_for("replication over mTLS", || b.count("objects") == 1, || status(&b));
     assert!(b.db(|c| federation::status_of(c, "A")).expect("status").refused == "{}");
+
+    // GraphQL's `peerChanges` sees the connection's certificate too: B's token over a
+    // connection presenting B's certificate reads the feed, without one it is refused.
+    let client = |identity: Option<&str>| {
+        let mut builder = reqwest::blocking::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(ca.as_bytes()).expect("ca"));
+        if let Some(name) = identity {
+            let mut pem = std::fs::read(path(&format!("{name}.crt"))).expect("certificate");
+            pem.extend(std::fs::read(path(&format!("{name}.key"))).expect("key"));
+            builder = builder.identity(reqwest::Identity::from_pem(&pem).expect("identity"));
+        }
+        builder.build().expect("client")
+    };
+    let peer_changes = |http: reqwest::blocking::Client| -> serde_json::Value {
+        let query = "query($hub: ID!) { peerChanges(hubId: $hub, limit: 10) { items { id } } }";
+        http.post(format!("{}/graphql", a.base.replace("http://", "https://")))
+            .bearer_auth(&token)
+            .json(&json!({"query": query, "variables": {"hub": b.hub.hub_id}}))
+            .send()
+            .expect("peerChanges")
+            .json()
+            .expect("json")
+    };
+    let with_certificate = peer_changes(client(Some("hub-b")));
+    assert_eq!(
+        with_certificate["data"]["peerChanges"]["items"].as_array().map(Vec::len),
+        Some(1),
+        "{with_certificate}"
+    );
+    let without = peer_changes(client(None));
+    assert_eq!(without["errors"][0]["extensions"]["code"], json!("FORBIDDEN"), "{without}");
 }

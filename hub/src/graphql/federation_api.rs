@@ -110,12 +110,13 @@ impl PeerQuery {
         let h = hub(ctx);
         let after = parse_cursor(after.as_deref())?;
         let limit = page_size(limit, h.config.limits.max_changes_page, 1000)?;
+        // A link pinned to a client certificate is served here too when the TLS
+        // connection presented it (`http.rs` passes it on with the request).
+        let presented = ctx.data_opt::<crate::http::ClientCertificate>().map(|c| c.0.clone());
         let page = h
             .db(move |hub, c| {
                 let local = Local { hub_id: &hub.hub_id, keys: &hub.keys };
-                // No connection data here: links pinned to a client certificate read
-                // `GET /federation/changes`.
-                federation::serve_feed(c, &local, &who.org_id, None, &hub_id, after, limit)
+                federation::serve_feed(c, &local, &who.org_id, presented.as_deref(), &hub_id, after, limit)
             })
             .await?;
         Ok(PeerChangePage {
