@@ -1,9 +1,11 @@
 //! Federation pullers: one thread per link that pulls, so one slow or dead peer never
 //! holds up another. Each reads the peer's feed (`GET /federation/changes`) from the
-//! stored cursor; a helper thread fetches and checks the next page
+//! stored cursor; one helper thread fetches the next pages and another checks them
 //! (`federation::check_page`) while the last is stored (`federation::store_page`, the
-//! items and the cursor in one transaction). Failures are recorded in the link's status
-//! and retried with backoff.
+//! items and the cursor in one transaction). Once caught up with the items, a link that
+//! carries sightings reads the peer's sightings aggregates (`GET /federation/sightings`,
+//! `federated_sightings::apply`) from their own cursor. Failures are recorded in the
+//! link's status and retried with backoff.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Weak};
