@@ -26,7 +26,7 @@ use crate::auth::Role;
 use crate::crypto::HubKeys;
 use crate::error::{AppError, AppResult};
 use crate::store::models::{ObjectRow, OrganizationRow};
-use crate::store::schema::{hub_keys, objects, organizations, peer_status, peers, received_objects};
+use crate::store::schema::{hub_keys, objects, organizations, peer_status, peers};
 use crate::store::{acquire_write_lock, now_text, DbConn};
 
 /// The kinds of shared item a link may carry.
@@ -443,39 +443,46 @@ pub struct Local<'a> {
     pub keys: &'a HubKeys,
 }
 
-#[derive(Queryable)]
-struct Received {
-    object_id: String,
-    origin_hub: String,
-    origin_key: String,
-    origin_signature: String,
-    origin_created_by: String,
-    path: String,
+/// Where a version received from a peer came from, kept with the version
+/// (`object_versions.origin`, JSON): what the next hop needs to check it at its origin.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Origin {
+    pub hub: String,
+    pub key: String,
+    /// The origin's signature of the STIX object.
+    pub signature: String,
+    /// The submitting organisation as the origin names it ("" if it is anonymous).
+    pub created_by: String,
+    /// Hubs crossed, the origin first and the hub it came from last.
+    pub path: Vec<String>,
+    /// The link it came through.
+    pub via: String,
 }
 
-fn received_of(conn: &mut DbConn, ids: &[String]) -> AppResult<HashMap<String, Received>> {
+/// The origins of the versions `seqs` that came from a peer (versions made here have none).
+pub fn origins_of(conn: &mut DbConn, seqs: &[i64]) -> AppResult<HashMap<i64, Origin>> {
+    use crate::store::schema::object_versions;
     let mut out = HashMap::new();
-    for chunk in ids.chunks(500) {
-        let rows: Vec<Received> = received_objects::table
-            .filter(received_objects::object_id.eq_any(chunk))
-            .select((
-                received_objects::object_id,
-                received_objects::origin_hub,
-                received_objects::origin_key,
-                received_objects::origin_signature,
-                received_objects::origin_created_by,
-                received_objects::path,
-            ))
+    for chunk in seqs.chunks(1000) {
+        let rows: Vec<(i64, Option<String>)> = object_versions::table
+            .filter(object_versions::seq.eq_any(chunk))
+            .filter(object_versions::origin.is_not_null())
+            .select((object_versions::seq, object_versions::origin))
             .load(conn)?;
-        out.extend(rows.into_iter().map(|r| (r.object_id.clone(), r)));
+        for (seq, origin) in rows {
+            if let Some(text) = origin {
+                out.insert(seq, serde_json::from_str(&text).map_err(AppError::internal)?);
+            }
+        }
     }
     Ok(out)
 }
 
 /// The organisations received items are filed under (one per link, kept when a link is
 /// removed): only items submitted by one of these can have come from a peer, so only
-/// theirs are looked up in `received_objects`. A member organisation registered with
-/// the sector "federation" only costs a lookup that finds nothing.
+/// their versions' origins are looked up. A member organisation registered with the
+/// sector "federation" only costs a lookup that finds nothing.
 pub fn received_orgs(conn: &mut DbConn) -> AppResult<std::collections::HashSet<String>> {
     Ok(organizations::table
         .filter(organizations::sector.eq("federation"))
@@ -485,16 +492,23 @@ pub fn received_orgs(conn: &mut DbConn) -> AppResult<std::collections::HashSet<S
         .collect())
 }
 
-/// The paths of the received items among `ids` (items published here have none).
+/// The paths of the received items among `ids`, from their current versions (items
+/// published here have none).
 pub fn paths_of(conn: &mut DbConn, ids: &[&str]) -> AppResult<HashMap<String, Vec<String>>> {
+    use crate::store::schema::object_versions;
     let mut out = HashMap::new();
-    for chunk in ids.chunks(500) {
-        let rows: Vec<(String, String)> = received_objects::table
-            .filter(received_objects::object_id.eq_any(chunk))
-            .select((received_objects::object_id, received_objects::path))
+    for chunk in ids.chunks(1000) {
+        let rows: Vec<(String, Option<String>)> = objects::table
+            .inner_join(object_versions::table.on(object_versions::seq.eq(objects::last_seq)))
+            .filter(objects::id.eq_any(chunk))
+            .filter(object_versions::origin.is_not_null())
+            .select((objects::id, object_versions::origin))
             .load(conn)?;
-        for (id, path) in rows {
-            out.insert(id, serde_json::from_str(&path).map_err(AppError::internal)?);
+        for (id, origin) in rows {
+            if let Some(text) = origin {
+                let origin: Origin = serde_json::from_str(&text).map_err(AppError::internal)?;
+                out.insert(id, origin.path);
+            }
         }
     }
     Ok(out)
@@ -525,9 +539,9 @@ pub fn peer_feed(
         current.extend(rows.into_iter().map(|r| (r.id.clone(), r)));
     }
     let filed_under_peers = received_orgs(conn)?;
-    let maybe_received: Vec<String> =
-        current.values().filter(|r| filed_under_peers.contains(&r.submitter_org)).map(|r| r.id.clone()).collect();
-    let received = received_of(conn, &maybe_received)?;
+    let maybe_received: Vec<i64> =
+        current.values().filter(|r| filed_under_peers.contains(&r.submitter_org)).map(|r| r.last_seq).collect();
+    let received = origins_of(conn, &maybe_received)?;
     let own_key = local.keys.signing.public_key();
     let mut out = Vec::with_capacity(items.len());
     for item in items {
@@ -550,15 +564,15 @@ pub fn peer_feed(
             let Some(row) = current.get(&item.id).filter(|r| r.revision == item.revision) else { continue };
             entry.body = Some(row.body.clone());
             entry.object = item.stix;
-            match received.get(&item.id) {
+            match received.get(&row.last_seq) {
                 Some(r) => {
-                    entry.signature = Some(r.origin_signature.clone());
-                    entry.origin_hub = Some(r.origin_hub.clone());
-                    entry.origin_key = Some(r.origin_key.clone());
-                    entry.path = serde_json::from_str(&r.path).map_err(AppError::internal)?;
+                    entry.signature = Some(r.signature.clone());
+                    entry.origin_hub = Some(r.hub.clone());
+                    entry.origin_key = Some(r.key.clone());
+                    entry.path = r.path.clone();
                     // The origin's envelope: this row's, naming the origin's submitter.
                     let mut envelope = sharing::envelope_of(row)?;
-                    envelope.created_by = r.origin_created_by.clone();
+                    envelope.created_by = r.created_by.clone();
                     entry.envelope = Some(serde_json::to_string(&envelope).map_err(AppError::internal)?);
                 }
                 None => {
@@ -733,21 +747,6 @@ fn check(
     }))
 }
 
-/// A received item's row in `received_objects`.
-#[derive(Debug, Clone, Insertable)]
-#[diesel(treat_none_as_default_value = false)]
-#[diesel(table_name = received_objects)]
-struct ReceivedRow {
-    object_id: String,
-    origin_hub: String,
-    origin_key: String,
-    origin_signature: String,
-    origin_created_by: String,
-    path: String,
-    via_peer: String,
-    received_at: String,
-}
-
 /// A version to store, or a tombstone (id, revision), in feed order.
 pub enum Step {
     Version(Box<Accepted>),
@@ -847,29 +846,34 @@ pub fn store_page(conn: &mut DbConn, local: &Local<'_>, page: CheckedPage) -> Ap
             use diesel::connection::SimpleConnection;
             pg.batch_execute("SET LOCAL synchronous_commit TO OFF")?;
         }
-        // What is held of these ids, and which of them came from a peer.
+        // What is held of these ids, and the origins (JSON) of those that came from a peer:
+        // only those may change here, and a tombstone keeps its item's origin.
         let mut held: HashMap<String, ObjectRow> = HashMap::new();
-        let mut received_ids: std::collections::HashSet<String> = std::collections::HashSet::new();
-        // Received before this page (their `received_objects` rows are replaced).
-        let mut received_before: std::collections::HashSet<String> = std::collections::HashSet::new();
+        let mut held_origin: HashMap<String, String> = HashMap::new();
         for chunk in ids.chunks(1000) {
             let rows: Vec<ObjectRow> =
                 objects::table.filter(objects::id.eq_any(chunk)).select(ObjectRow::as_select()).load(c)?;
             // Only what is held can have been received before.
-            let found: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-            if !found.is_empty() {
-                let got: Vec<String> = received_objects::table
-                    .filter(received_objects::object_id.eq_any(&found))
-                    .select(received_objects::object_id)
+            if !rows.is_empty() {
+                use crate::store::schema::object_versions;
+                let by_seq: HashMap<i64, &str> = rows.iter().map(|r| (r.last_seq, r.id.as_str())).collect();
+                let seqs: Vec<i64> = by_seq.keys().copied().collect();
+                let got: Vec<(i64, Option<String>)> = object_versions::table
+                    .filter(object_versions::seq.eq_any(&seqs))
+                    .filter(object_versions::origin.is_not_null())
+                    .select((object_versions::seq, object_versions::origin))
                     .load(c)?;
-                received_ids.extend(got.iter().cloned());
-                received_before.extend(got);
+                for (seq, origin) in got {
+                    if let (Some(id), Some(origin)) = (by_seq.get(&seq), origin) {
+                        held_origin.insert(id.to_string(), origin);
+                    }
+                }
             }
             held.extend(rows.into_iter().map(|r| (r.id.clone(), r)));
         }
         // (new row, the row it replaces, its STIX, its signature here (tombstones are
-        // signed below), what the origin sent for it).
-        type Write = (ObjectRow, Option<ObjectRow>, String, Option<String>, Option<Box<Accepted>>);
+        // signed below), its origin as stored).
+        type Write = (ObjectRow, Option<ObjectRow>, String, Option<String>, Option<String>);
         // Ids met more than once in the page (their rows are tracked as they change).
         let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
         let repeated: std::collections::HashSet<String> =
@@ -882,7 +886,7 @@ pub fn store_page(conn: &mut DbConn, local: &Local<'_>, page: CheckedPage) -> Ap
                 Step::Tombstone(id, _) => id.clone(),
             };
             let existing = held.get(&id).cloned();
-            if existing.is_some() && !received_ids.contains(&id) {
+            if existing.is_some() && !held_origin.contains_key(&id) {
                 *applied.refused.entry("own_origin".into()).or_default() += 1;
                 reasons.push(format!("{id}: an item published on this hub"));
                 continue;
@@ -897,13 +901,22 @@ pub fn store_page(conn: &mut DbConn, local: &Local<'_>, page: CheckedPage) -> Ap
                     let mut row = std::mem::replace(&mut accepted.row, placeholder_row());
                     row.last_seq = seq;
                     row.first_seq = existing.as_ref().map_or(seq, |e| e.first_seq);
+                    let origin = Origin {
+                        hub: std::mem::take(&mut accepted.envelope.origin_hub),
+                        key: std::mem::take(&mut accepted.origin_key),
+                        signature: std::mem::take(&mut accepted.origin_signature),
+                        created_by: std::mem::take(&mut accepted.envelope.created_by),
+                        path: std::mem::take(&mut accepted.path),
+                        via: link.name.clone(),
+                    };
+                    let origin = serde_json::to_string(&origin).map_err(AppError::internal)?;
                     if repeated.contains(&id) {
                         held.insert(id.clone(), row.clone());
-                        received_ids.insert(id);
+                        held_origin.insert(id, origin.clone());
                     }
                     let stix = std::mem::take(&mut accepted.stix);
                     let signature = std::mem::take(&mut accepted.local_signature);
-                    writes.push((row, existing, stix, Some(signature), Some(accepted)));
+                    writes.push((row, existing, stix, Some(signature), Some(origin)));
                 }
                 Step::Tombstone(id, revision) => {
                     let Some(current) = existing.filter(|e| e.revision < revision && e.status != "revoked") else {
@@ -916,10 +929,11 @@ pub fn store_page(conn: &mut DbConn, local: &Local<'_>, page: CheckedPage) -> Ap
                     env.revision = revision;
                     let row = sharing::object_row(&env, &body, seq, current.first_seq)?;
                     let stix = canonical_json(&to_stix(&env, &body));
+                    let origin = held_origin.get(&id).cloned();
                     if repeated.contains(&id) {
                         held.insert(id, row.clone());
                     }
-                    writes.push((row, Some(current), stix, None, None));
+                    writes.push((row, Some(current), stix, None, origin));
                 }
             }
         }
@@ -931,25 +945,14 @@ pub fn store_page(conn: &mut DbConn, local: &Local<'_>, page: CheckedPage) -> Ap
         let now = now_text();
         let mut versions = Vec::with_capacity(writes.len());
         let mut new_rows: Vec<ObjectRow> = Vec::new();
-        let mut received_rows: Vec<ReceivedRow> = Vec::new();
         // An id written twice in one page keeps its last row.
         let mut updated: BTreeMap<String, ObjectRow> = BTreeMap::new();
         let mut new_ids: std::collections::HashSet<String> = std::collections::HashSet::new();
-        for (row, previous, stix, signature, accepted) in writes {
+        for (row, previous, stix, signature, origin) in writes {
             let signature = signature.or_else(|| tombstone_signatures.next()).unwrap_or_default();
-            versions.push(sharing::version_row(&row, previous.as_ref(), stix, signature));
-            if let Some(a) = accepted {
-                received_rows.push(ReceivedRow {
-                    object_id: row.id.clone(),
-                    origin_hub: a.envelope.origin_hub.clone(),
-                    origin_key: a.origin_key,
-                    origin_signature: a.origin_signature,
-                    origin_created_by: a.envelope.created_by.clone(),
-                    path: json!(a.path).to_string(),
-                    via_peer: link.name.clone(),
-                    received_at: now.clone(),
-                });
-            }
+            let mut version = sharing::version_row(&row, previous.as_ref(), stix, signature);
+            version.origin = origin;
+            versions.push(version);
             if previous.is_some() || updated.contains_key(&row.id) || new_ids.contains(&row.id) {
                 updated.insert(row.id.clone(), row);
             } else {
@@ -967,25 +970,6 @@ pub fn store_page(conn: &mut DbConn, local: &Local<'_>, page: CheckedPage) -> Ap
         }
         for row in updated.values() {
             diesel::update(objects::table.find(&row.id)).set(row).execute(c)?;
-        }
-        let replaced: Vec<&str> =
-            received_rows.iter().map(|r| r.object_id.as_str()).filter(|id| received_before.contains(*id)).collect();
-        for chunk in replaced.chunks(500) {
-            diesel::delete(received_objects::table.filter(received_objects::object_id.eq_any(chunk))).execute(c)?;
-        }
-        // One row per id: the last version's.
-        let mut last: HashMap<&str, usize> = HashMap::new();
-        for (i, r) in received_rows.iter().enumerate() {
-            last.insert(r.object_id.as_str(), i);
-        }
-        let keep: Vec<ReceivedRow> = received_rows
-            .iter()
-            .enumerate()
-            .filter(|(i, r)| last.get(r.object_id.as_str()) == Some(i))
-            .map(|(_, r)| r.clone())
-            .collect();
-        for chunk in keep.chunks(500) {
-            crate::insert_rows!(c, received_objects::table, chunk)?;
         }
         pin_keys(c, &learned, &link.name)?;
         let status = status_of(c, &link.name)?;

@@ -303,6 +303,7 @@ pub(crate) fn version_row(
         stix,
         signature,
         recorded_at: now_text(),
+        origin: None,
     }
 }
 

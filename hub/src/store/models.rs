@@ -72,6 +72,9 @@ pub struct VersionRow {
     pub stix: String,
     pub signature: String,
     pub recorded_at: String,
+    /// Where a version received from a peer hub came from (`federation::Origin` as
+    /// JSON); None for versions made here.
+    pub origin: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

@@ -69,6 +69,7 @@ diesel::table! {
         stix -> Text,
         signature -> Text,
         recorded_at -> Text,
+        origin -> Nullable<Text>,
     }
 }
 
@@ -340,19 +341,6 @@ diesel::table! {
         aggregate -> Text,
         signature -> Text,
         reporting_key -> Text,
-        path -> Text,
-        via_peer -> Text,
-        received_at -> Text,
-    }
-}
-
-diesel::table! {
-    received_objects (object_id) {
-        object_id -> Text,
-        origin_hub -> Text,
-        origin_key -> Text,
-        origin_signature -> Text,
-        origin_created_by -> Text,
         path -> Text,
         via_peer -> Text,
         received_at -> Text,
