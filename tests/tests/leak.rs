@@ -442,25 +442,32 @@ fn leak_test(backend: Backend) {
         };
         let (_, peer_token) = hub.db(|c| federation::add_peer(c, &hub.hub.keys, input)).expect("peer");
         let peer_token = peer_token.expect("token");
-        let (status, body) = hub.get_as(&peer_token, &format!("/federation/changes?hub=hub-{name}&limit=1000"));
-        assert_eq!(status, 200, "{body}");
-        let page: Value = serde_json::from_str(&body).expect("json");
-        let seen: BTreeSet<String> = page["items"]
-            .as_array()
-            .expect("items")
-            .iter()
-            .filter(|i| i["deleted"] == json!(false))
-            .filter_map(|i| i["id"].as_str().map(str::to_string))
-            .collect();
+        // A peer feed's page (`/federation/<feed>`), and what is wrong with the ids in its
+        // `field` of the items `keep` lets through, against `want`.
+        let read_feed = |feed: &str, field: &str, keep: fn(&Value) -> bool, want: BTreeSet<String>| {
+            let (status, body) = hub.get_as(&peer_token, &format!("/federation/{feed}?hub=hub-{name}&limit=1000"));
+            assert_eq!(status, 200, "{body}");
+            let page: Value = serde_json::from_str(&body).expect("json");
+            let seen: BTreeSet<String> = page["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .filter(|i| keep(i))
+                .filter_map(|i| i[field].as_str().map(str::to_string))
+                .collect();
+            let wrong = (seen != want).then(|| {
+                format!(
+                    "{name} via the {feed} feed: extra {:?}, misses {:?}",
+                    seen.difference(&want).collect::<Vec<_>>(),
+                    want.difference(&seen).collect::<Vec<_>>()
+                )
+            });
+            (body, wrong)
+        };
         let want: BTreeSet<String> =
             published.iter().filter(|(_, tlp)| carried.contains(&tlp.as_str())).map(|(id, _)| id.clone()).collect();
-        if seen != want {
-            failures.push(format!(
-                "{name} via the federation feed: extra {:?}, misses {:?}",
-                seen.difference(&want).collect::<Vec<_>>(),
-                want.difference(&seen).collect::<Vec<_>>()
-            ));
-        }
+        let (body, wrong) = read_feed("changes", "id", |i| i["deleted"] == json!(false), want);
+        failures.extend(wrong);
         for needle in anon_leaks.iter().chain([m2.as_str()].iter()) {
             if body.contains(needle) {
                 failures.push(format!("{name} learned {needle} (an anonymous submitter or a RED recipient)"));
@@ -468,27 +475,13 @@ fn leak_test(backend: Backend) {
         }
         // The sightings aggregates feed: those of the indicators the link carries (the
         // same policy), naming no organisation.
-        let (status, body) = hub.get_as(&peer_token, &format!("/federation/sightings?hub=hub-{name}&limit=1000"));
-        assert_eq!(status, 200, "{body}");
-        let page: Value = serde_json::from_str(&body).expect("json");
-        let seen: BTreeSet<String> = page["items"]
-            .as_array()
-            .expect("items")
-            .iter()
-            .filter_map(|i| i["indicator"].as_str().map(str::to_string))
-            .collect();
         let want: BTreeSet<String> = published_indicators
             .iter()
             .filter(|(_, tlp)| carried.contains(&tlp.as_str()))
             .map(|(id, _)| id.clone())
             .collect();
-        if seen != want {
-            failures.push(format!(
-                "{name} via the sightings feed: extra {:?}, misses {:?}",
-                seen.difference(&want).collect::<Vec<_>>(),
-                want.difference(&seen).collect::<Vec<_>>()
-            ));
-        }
+        let (body, wrong) = read_feed("sightings", "indicator", |_| true, want);
+        failures.extend(wrong);
         for needle in [m1.as_str(), m2.as_str(), m3.as_str(), m4.as_str()] {
             if body.contains(needle) {
                 failures.push(format!("{name} learned a reporting organisation ({needle}) from sightings"));
