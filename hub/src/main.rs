@@ -103,7 +103,8 @@ enum PeerCommand {
         #[arg(long)]
         url: String,
         /// The peer's Ed25519 public key, as its `renkei-hub key show` prints it.
-        #[arg(long)]
+        /// Base64url keys may start with `-`, which is taken as the value, not a flag.
+        #[arg(long, allow_hyphen_values = true)]
         public_key: String,
         /// The highest label the link carries: CLEAR, GREEN or AMBER (explicitly trusted).
         #[arg(long)]

@@ -224,3 +224,30 @@ fn trust_levels_and_allowlists_from_the_command_line() {
     assert!(ok(hub(&data).args(["allowlist", "remove", "vendor-cdn"])).contains("2 entries"));
     assert_eq!(ok(hub(&data).args(["allowlist", "list"])), "");
 }
+
+/// Base64url keys start with `-` one time in 64: `peer add` takes such a key as the
+/// value of `--public-key`, not as a flag.
+#[test]
+fn peer_add_takes_a_public_key_that_starts_with_a_hyphen() {
+    let dir = Dir::new();
+    let data = dir.0.join("data");
+    // 32 bytes whose first six bits are 62, the base64url digit `-`.
+    let key = format!("-{}", "A".repeat(42));
+    assert_eq!(key.len(), 43, "an Ed25519 key is 43 base64url characters");
+    let out = ok(hub(&data).args([
+        "peer",
+        "add",
+        "national",
+        "--url",
+        "https://127.0.0.1:9",
+        "--public-key",
+        &key,
+        "--max-tlp",
+        "GREEN",
+        "--direction",
+        "push",
+    ]));
+    assert!(!out.is_empty(), "a push link prints the token the peer pulls with");
+    let list = ok(hub(&data).args(["peer", "list"]));
+    assert!(list.contains("national"), "{list}");
+}
