@@ -624,9 +624,9 @@ pub struct Accepted {
     local_signature: String,
     /// The row this hub stores, sequence numbers left to the store stage.
     row: ObjectRow,
-    origin_signature: String,
-    origin_key: String,
-    path: Vec<String>,
+    /// Its `Origin` as stored with the version (JSON), written here rather than in the
+    /// store stage, which holds the write lock.
+    origin: String,
 }
 
 /// An empty row, left behind when a prepared one is taken.
@@ -736,14 +736,20 @@ fn check(
     env.created_by = link.org_id.clone();
     env.recipients = Vec::new();
     let row = sharing::object_row(&env, &body_parsed, 0, 0)?;
+    let origin = Origin {
+        hub: origin.clone(),
+        key: key.clone(),
+        signature: signature.clone(),
+        created_by: envelope_parsed.created_by.clone(),
+        path,
+        via: link.name.clone(),
+    };
     Ok(Ok(Accepted {
         envelope: envelope_parsed,
         stix: object.clone(),
         local_signature: String::new(),
         row,
-        origin_signature: signature.clone(),
-        origin_key: key.clone(),
-        path,
+        origin: serde_json::to_string(&origin).map_err(AppError::internal)?,
     }))
 }
 
@@ -901,15 +907,7 @@ pub fn store_page(conn: &mut DbConn, local: &Local<'_>, page: CheckedPage) -> Ap
                     let mut row = std::mem::replace(&mut accepted.row, placeholder_row());
                     row.last_seq = seq;
                     row.first_seq = existing.as_ref().map_or(seq, |e| e.first_seq);
-                    let origin = Origin {
-                        hub: std::mem::take(&mut accepted.envelope.origin_hub),
-                        key: std::mem::take(&mut accepted.origin_key),
-                        signature: std::mem::take(&mut accepted.origin_signature),
-                        created_by: std::mem::take(&mut accepted.envelope.created_by),
-                        path: std::mem::take(&mut accepted.path),
-                        via: link.name.clone(),
-                    };
-                    let origin = serde_json::to_string(&origin).map_err(AppError::internal)?;
+                    let origin = std::mem::take(&mut accepted.origin);
                     if repeated.contains(&id) {
                         held.insert(id.clone(), row.clone());
                         held_origin.insert(id, origin.clone());
