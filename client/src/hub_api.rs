@@ -30,6 +30,12 @@ pub struct Change {
     /// The object as the hub sent it (the hub sends the canonical text it signed).
     pub object: Option<Box<serde_json::value::RawValue>>,
     pub signature: Option<String>,
+    /// The hub the version comes from (the hub itself, or the peer hub it received it from).
+    #[serde(rename = "originHub", default)]
+    pub origin_hub: Option<String>,
+    /// The key that verifies `signature`: the hub's, or the origin hub's.
+    #[serde(rename = "signingKey", default)]
+    pub signing_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -148,7 +154,7 @@ impl HubApi {
             #[serde(default)]
             errors: Vec<Value>,
         }
-        let query = "query($a: String, $l: Int) { changes(after: $a, limit: $l) { items { seq id type version tlp deleted object signature } cursor hasMore } }";
+        let query = "query($a: String, $l: Int) { changes(after: $a, limit: $l) { items { seq id type version tlp deleted object signature originHub signingKey } cursor hasMore } }";
         let resp = self
             .http
             .post(&self.endpoint)

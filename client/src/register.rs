@@ -94,6 +94,24 @@ pub fn set(conn: &mut SqliteConnection, key: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
+/// Settings key prefix of the origin hubs' keys pinned at first sight (`origin_key:<hub id>`).
+const ORIGIN_KEY_PREFIX: &str = "origin_key:";
+
+/// The signing keys of the origin hubs whose items the hub passed on, by hub id, as
+/// first met: the hub forwards received items with their origin's signature, and a key
+/// that changes for the same origin is refused (as the hub's own key is).
+pub fn origin_keys(conn: &mut SqliteConnection) -> Result<std::collections::HashMap<String, String>> {
+    let rows: Vec<(String, String)> = settings::table
+        .filter(settings::key.like(format!("{ORIGIN_KEY_PREFIX}%")))
+        .select((settings::key, settings::value))
+        .load(conn)?;
+    Ok(rows.into_iter().filter_map(|(k, v)| Some((k.strip_prefix(ORIGIN_KEY_PREFIX)?.to_string(), v))).collect())
+}
+
+pub fn pin_origin_key(conn: &mut SqliteConnection, hub: &str, key: &str) -> Result<()> {
+    set(conn, &format!("{ORIGIN_KEY_PREFIX}{hub}"), key)
+}
+
 /// Every item held, by id.
 pub fn all_items(conn: &mut SqliteConnection) -> Result<Vec<ItemRow>> {
     let mut rows = held_items(conn, None)?;

@@ -1,8 +1,11 @@
 //! The feed sync: pulls `changes` from the stored cursor, a page at a time, and applies
 //! each page in one transaction together with the new cursor, so a sync killed at any
 //! moment resumes with nothing lost or doubled. Every object's signature is verified
-//! against the hub key pinned at `init`; one that fails is refused (not stored) and
-//! reported, the rest of the page applies.
+//! against the hub key pinned at `init`, or, for an item the hub received from a peer
+//! hub, against its origin hub's key, pinned at first sight; one that fails is refused
+//! (not stored) and reported, the rest of the page applies.
+
+use std::collections::HashMap;
 
 use anyhow::{bail, Context as _, Result};
 use diesel::prelude::*;
@@ -73,17 +76,67 @@ struct Prepared {
     /// Tombstones: (id, sequence number).
     deletes: Vec<(String, i64)>,
     refused: Vec<(String, String)>,
+    /// Origin hubs met for the first time in this page, with their keys: (hub, key).
+    pins: Vec<(String, String)>,
     cursor: String,
     has_more: bool,
 }
 
+/// The keys objects are verified with: the hub's own (pinned by `init`) and, for items
+/// the hub received from peer hubs and passes on with their origin's signature, each
+/// origin hub's key, pinned at first sight.
+struct SigningKeys {
+    hub_key: String,
+    origin_keys: HashMap<String, String>,
+    /// One verifier per key: each remembers the batch roots it has checked.
+    verifiers: HashMap<String, renkei_schema::sign::Verifier>,
+}
+
+impl SigningKeys {
+    fn new(hub_key: &str, origin_keys: HashMap<String, String>) -> Result<SigningKeys> {
+        let verifier = renkei_schema::sign::Verifier::new(hub_key).context("the pinned hub key")?;
+        Ok(SigningKeys {
+            hub_key: hub_key.to_string(),
+            origin_keys,
+            verifiers: HashMap::from([(hub_key.to_string(), verifier)]),
+        })
+    }
+
+    /// The key a change is verified with (`None` for the hub's own), or why it is
+    /// refused before any verification.
+    fn origin_key_of(&self, change: &crate::hub_api::Change) -> std::result::Result<Option<String>, String> {
+        let Some(key) = change.signing_key.as_deref().filter(|k| *k != self.hub_key) else { return Ok(None) };
+        let Some(origin) = change.origin_hub.as_deref() else {
+            return Err("a received object without its origin hub".into());
+        };
+        match self.origin_keys.get(origin) {
+            Some(pinned) if pinned != key => {
+                Err(format!("origin hub {origin} signed with another key than the one first met ({pinned})"))
+            }
+            _ => Ok(Some(key.to_string())),
+        }
+    }
+
+    /// Verifies `canonical` with the hub's key or an origin's.
+    fn verify(&mut self, key: Option<&str>, canonical: &[u8], signature: &str) -> std::result::Result<(), String> {
+        let key = key.unwrap_or(&self.hub_key);
+        if !self.verifiers.contains_key(key) {
+            let verifier = renkei_schema::sign::Verifier::new(key).map_err(|e| format!("signing key: {e}"))?;
+            self.verifiers.insert(key.to_string(), verifier);
+        }
+        let verifier = self.verifiers.get_mut(key).ok_or("no verifier")?;
+        verifier.verify(canonical, signature).map_err(|e| format!("signature: {e}"))
+    }
+}
+
 /// Verifies every object of a page; refused ones are listed, not returned as rows.
-fn prepare(verifier: &mut renkei_schema::sign::Verifier, page: crate::hub_api::ChangePage) -> Result<Prepared> {
+fn prepare(keys: &mut SigningKeys, page: crate::hub_api::ChangePage) -> Result<Prepared> {
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     let mut out = Prepared {
         rows: Vec::with_capacity(page.items.len()),
         deletes: Vec::new(),
         refused: Vec::new(),
+        pins: Vec::new(),
         cursor: page.cursor,
         has_more: page.has_more,
     };
@@ -93,25 +146,39 @@ fn prepare(verifier: &mut renkei_schema::sign::Verifier, page: crate::hub_api::C
             out.deletes.push((item.id, seq));
             continue;
         }
+        let origin_key = match keys.origin_key_of(&item) {
+            Ok(key) => key,
+            Err(why) => {
+                out.refused.push((item.id, why));
+                continue;
+            }
+        };
         let (Some(object), Some(signature)) = (item.object, item.signature) else {
             out.refused.push((item.id, "the hub sent no object or no signature".into()));
             continue;
         };
-        // The hub sends the canonical text it signed: verified as it came. Anything
+        // The hub sends the canonical text that was signed: verified as it came. Anything
         // else is brought to canonical form first (a proxy may re-indent JSON).
         let text = object.get();
-        let canonical = match verifier.verify(text.as_bytes(), &signature) {
+        let canonical = match keys.verify(origin_key.as_deref(), text.as_bytes(), &signature) {
             Ok(()) => text.to_string(),
             Err(_) => {
                 let value: serde_json::Value = serde_json::from_str(text).context("an object in the page")?;
                 let canonical = renkei_schema::stix::canonical_json(&value);
-                if let Err(e) = verifier.verify(canonical.as_bytes(), &signature) {
-                    out.refused.push((item.id, format!("signature: {e}")));
+                if let Err(e) = keys.verify(origin_key.as_deref(), canonical.as_bytes(), &signature) {
+                    out.refused.push((item.id, e));
                     continue;
                 }
                 canonical
             }
         };
+        // An origin first met is pinned once one of its objects verified.
+        if let (Some(key), Some(origin)) = (origin_key, item.origin_hub.as_ref()) {
+            if !keys.origin_keys.contains_key(origin) {
+                keys.origin_keys.insert(origin.clone(), key.clone());
+                out.pins.push((origin.clone(), key));
+            }
+        }
         #[derive(serde::Deserialize)]
         struct IdOnly {
             id: String,
@@ -149,7 +216,7 @@ pub fn sync(
     progress: &mut dyn FnMut(&SyncReport),
 ) -> Result<SyncReport> {
     let key = register::get(conn, register::HUB_KEY)?.context("the register has no hub yet: run `renkei init`")?;
-    let mut verifier = renkei_schema::sign::Verifier::new(&key).context("the pinned hub key")?;
+    let mut keys = SigningKeys::new(&key, register::origin_keys(conn)?)?;
     let mut report = SyncReport { cursor: register::get(conn, register::CURSOR)?, ..Default::default() };
     let (pages, received) = std::sync::mpsc::sync_channel::<Result<Prepared>>(1);
     let start = report.cursor.clone();
@@ -170,7 +237,7 @@ pub fn sync(
             let mut cursor = start;
             let mut fetched = 0;
             loop {
-                let page = api.changes(cursor.as_deref(), options.page_size).and_then(|p| prepare(&mut verifier, p));
+                let page = api.changes(cursor.as_deref(), options.page_size).and_then(|p| prepare(&mut keys, p));
                 let next = match &page {
                     Ok(p) if p.has_more => Some(p.cursor.clone()),
                     _ => None,
@@ -230,6 +297,9 @@ fn apply_page(
         }
     }
     let flagged = crate::flags::match_items(c, index, &page.rows)?;
+    for (hub, key) in &page.pins {
+        register::pin_origin_key(c, hub, key)?;
+    }
     register::set(c, register::CURSOR, &page.cursor)?;
     Ok(flagged)
 }
@@ -286,5 +356,80 @@ fn apply_pages(
         if done {
             return Ok(());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hub_api::{Change, ChangePage};
+    use renkei_schema::sign::SigningKey;
+
+    fn change(n: usize, object: &str, signature: String, origin: Option<(&str, &SigningKey)>) -> Change {
+        Change {
+            seq: n.to_string(),
+            id: format!("indicator--0000000{n}"),
+            kind: "indicator".into(),
+            version: 1,
+            tlp: "GREEN".into(),
+            deleted: false,
+            object: Some(serde_json::value::RawValue::from_string(object.to_string()).expect("raw")),
+            signature: Some(signature),
+            origin_hub: origin.map(|(hub, _)| hub.to_string()),
+            signing_key: origin.map(|(_, key)| key.public_key()),
+        }
+    }
+
+    fn page(items: Vec<Change>) -> ChangePage {
+        ChangePage { items, cursor: "9".into(), has_more: false }
+    }
+
+    /// Items a hub passes on from a peer verify with their origin's key, which is pinned
+    /// at first sight: the same origin under another key, a key with no origin named, or
+    /// an object altered on the way are refused; the hub's own items keep its key.
+    #[test]
+    fn received_items_verify_with_their_origins_key_pinned_at_first_sight() {
+        let (hub, _) = SigningKey::generate().expect("key");
+        let (origin, _) = SigningKey::generate().expect("key");
+        let (impostor, _) = SigningKey::generate().expect("key");
+        let object = |n: usize| format!(r#"{{"id":"indicator--0000000{n}","type":"indicator"}}"#);
+        let sign = |key: &SigningKey, n: usize| key.sign_batch(&[object(n)]).remove(0);
+        let mut keys = SigningKeys::new(&hub.public_key(), HashMap::new()).expect("keys");
+
+        let first = prepare(
+            &mut keys,
+            page(vec![
+                change(1, &object(1), sign(&hub, 1), None),
+                change(2, &object(2), sign(&origin, 2), Some(("hub-a", &origin))),
+                // Signed by the origin, sent as the hub's own: the hub's key fails it.
+                change(3, &object(3), sign(&origin, 3), None),
+            ]),
+        )
+        .expect("page");
+        let stored: Vec<&str> = first.rows.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(stored, ["indicator--00000001", "indicator--00000002"]);
+        assert_eq!(first.pins, [("hub-a".to_string(), origin.public_key())]);
+        assert_eq!(first.refused.len(), 1, "{:?}", first.refused);
+
+        let mut no_origin = change(5, &object(5), sign(&origin, 5), Some(("hub-a", &origin)));
+        no_origin.origin_hub = None;
+        let second = prepare(
+            &mut keys,
+            page(vec![
+                change(4, &object(4), sign(&origin, 4), Some(("hub-a", &origin))),
+                // hub-a is pinned to its first key: another one is refused.
+                change(6, &object(6), sign(&impostor, 6), Some(("hub-a", &impostor))),
+                no_origin,
+                // Altered after the origin signed it.
+                change(7, &object(70), sign(&origin, 7), Some(("hub-a", &origin))),
+            ]),
+        )
+        .expect("page");
+        let stored: Vec<&str> = second.rows.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(stored, ["indicator--00000004"]);
+        assert!(second.pins.is_empty(), "hub-a was pinned already");
+        let refused: Vec<&str> = second.refused.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(refused, ["indicator--00000006", "indicator--00000005", "indicator--00000007"]);
+        assert!(second.refused[0].1.contains("another key"), "{:?}", second.refused);
     }
 }

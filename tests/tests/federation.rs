@@ -81,6 +81,16 @@ fn status(hub: &TestHub) -> String {
         .join("\n")
 }
 
+/// Every version's signature on a hub.
+fn signatures(hub: &TestHub) -> std::collections::BTreeSet<String> {
+    use diesel::prelude::*;
+    use renkei_hub::store::schema::object_versions;
+    hub.db(|c| object_versions::table.select(object_versions::signature).load::<String>(c))
+        .expect("signatures")
+        .into_iter()
+        .collect()
+}
+
 #[test]
 fn items_reach_exactly_the_hubs_their_label_and_links_allow_without_loops() {
     let (a, b, c) = (start(), start(), start());
@@ -141,8 +151,9 @@ fn items_reach_exactly_the_hubs_their_label_and_links_allow_without_loops() {
             assert!(s.last_success_at.is_some(), "{} pulled", p.name);
         }
     }
-    // A member client of C syncs what C received: C signs it for its members, the client
-    // verifies every object and holds exactly what C shows.
+    // A member client of C syncs what C received: C passes on A's signatures, the client
+    // verifies every object with A's key (pinned at first sight) and holds exactly what C
+    // shows.
     let register_dir = renkei_e2e::TempDir::new("renkei-fed-client");
     let mut register = renkei_client::register::open(&register_dir.0.join("register.db")).expect("register");
     let api = renkei_client::hub_api::HubApi::new(&c.base, tc.clone(), None).expect("api");
@@ -155,6 +166,13 @@ fn items_reach_exactly_the_hubs_their_label_and_links_allow_without_loops() {
     let mut expected_ids = vec![ids["198.51.100.1"].clone(), ids["198.51.100.2"].clone()];
     expected_ids.sort();
     assert_eq!(held_ids, expected_ids);
+    let pinned = renkei_client::register::origin_keys(&mut register).expect("origin keys");
+    assert_eq!(pinned, std::collections::HashMap::from([(a.hub.hub_id.clone(), a.hub.keys.signing.public_key())]));
+    // Nothing received was signed again: B and C store A's signature with each version.
+    let signed_on_a = signatures(&a);
+    for hub in [&b, &c] {
+        assert!(signatures(hub).is_subset(&signed_on_a), "a received version carries its origin's signature");
+    }
     // The origin hub is shown with a received item; its submitter was published by A.
     let q = "query($id: ID!) { node(id: $id) { ... on Indicator { originHub } } }";
     let green = &ids["198.51.100.2"];

@@ -209,7 +209,7 @@ fn hand_written_answers_equal_the_executors() {
     share(&hub, &t1, &["red.example".into()], json!({"tlp": "RED", "recipients": [m2]}));
     hub.gql(&t1, REVOKE, json!({"id": green[2], "reason": "false positive"}));
 
-    let fields = "__typename seq id type version tlp deleted object signature again: id";
+    let fields = "__typename seq id type version tlp deleted object signature originHub signingKey again: id";
     let plain =
         format!("query($a: String) {{ changes(after: $a, limit: 100) {{ items {{ {fields} }} cursor hasMore }} }}");
     let via_fragment = format!(

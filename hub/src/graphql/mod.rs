@@ -351,8 +351,15 @@ pub struct Change {
     /// The origin hub's signature over the canonical JSON of `object`: an Ed25519
     /// signature over the Merkle root of the batch the version was published in, with
     /// the version's inclusion proof (`rk1.<index>.<size>.<signature>.<proof>`; see
-    /// renkei-schema's `sign` module). Verifies alone against `hub { publicKey }`.
+    /// renkei-schema's `sign` module). Verifies alone against `signingKey`.
     pub signature: Option<String>,
+    /// The hub the version comes from: this hub for what it publishes, a peer hub for
+    /// what it received (the hub re-signs nothing it receives); null on tombstones.
+    pub origin_hub: Option<String>,
+    /// The Ed25519 public key (base64url) that verifies `signature`: `hub { publicKey }`
+    /// for this hub's own versions, the origin hub's key, as this hub pinned it, for
+    /// received ones. A client may pin it per origin hub in turn. Null on tombstones.
+    pub signing_key: Option<String>,
 }
 
 #[derive(SimpleObject)]
@@ -698,10 +705,16 @@ impl CoreQuery {
             })
             .await?;
         Metrics::add(&h.metrics.feed_items_served, page.items.len() as u64);
+        let own_key = h.keys.signing.public_key();
         let items = page
             .items
             .into_iter()
             .map(|i| {
+                let (origin_hub, signing_key) = match (&i.origin, i.deleted) {
+                    (_, true) => (None, None),
+                    (Some(o), false) => (Some(o.hub.clone()), Some(o.key.clone())),
+                    (None, false) => (Some(h.hub_id.clone()), Some(own_key.clone())),
+                };
                 Ok(Change {
                     seq: i.seq.to_string(),
                     id: ID(i.id),
@@ -711,6 +724,8 @@ impl CoreQuery {
                     deleted: i.deleted,
                     object: i.stix.map(Json::Text),
                     signature: i.signature,
+                    origin_hub,
+                    signing_key,
                 })
             })
             .collect::<AppResult<Vec<_>>>()?;

@@ -74,7 +74,20 @@ fn enum_name<T: InputType>(value: &T) -> Option<String> {
 
 fn change_fields_known(plan: &Plan<'_>) -> bool {
     plan.iter().all(|(_, name, _)| {
-        matches!(*name, "__typename" | "seq" | "id" | "type" | "version" | "tlp" | "deleted" | "object" | "signature")
+        matches!(
+            *name,
+            "__typename"
+                | "seq"
+                | "id"
+                | "type"
+                | "version"
+                | "tlp"
+                | "deleted"
+                | "object"
+                | "signature"
+                | "originHub"
+                | "signingKey"
+        )
     })
 }
 
@@ -85,7 +98,14 @@ fn write_changes(items: &[Change], plan: &Plan<'_>) -> Option<Vec<u8>> {
     }
     let size: usize = items
         .iter()
-        .map(|c| 128 + c.id.len() + c.signature.as_ref().map_or(0, String::len) + c.object.as_ref().map_or(0, json_len))
+        .map(|c| {
+            let text = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+            160 + c.id.len()
+                + text(&c.signature)
+                + text(&c.origin_hub)
+                + text(&c.signing_key)
+                + c.object.as_ref().map_or(0, json_len)
+        })
         .sum();
     let mut out = Vec::with_capacity(size + 2);
     out.push(b'[');
@@ -109,10 +129,9 @@ fn write_changes(items: &[Change], plan: &Plan<'_>) -> Option<Vec<u8>> {
                     Some(Json::Text(text)) => out.extend_from_slice(text.as_bytes()),
                     Some(Json::Stix(_)) => return None,
                 },
-                "signature" => match &item.signature {
-                    None => out.extend_from_slice(b"null"),
-                    Some(s) => string(&mut out, s),
-                },
+                "signature" => optional_string(&mut out, &item.signature),
+                "originHub" => optional_string(&mut out, &item.origin_hub),
+                "signingKey" => optional_string(&mut out, &item.signing_key),
                 _ => return None,
             }
         }
@@ -120,6 +139,13 @@ fn write_changes(items: &[Change], plan: &Plan<'_>) -> Option<Vec<u8>> {
     }
     out.push(b']');
     Some(out)
+}
+
+fn optional_string(out: &mut Vec<u8>, value: &Option<String>) {
+    match value {
+        None => out.extend_from_slice(b"null"),
+        Some(s) => string(out, s),
+    }
 }
 
 fn json_len(json: &Json) -> usize {

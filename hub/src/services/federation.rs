@@ -444,52 +444,21 @@ pub struct Local<'a> {
 }
 
 /// Where a version received from a peer came from, kept with the version
-/// (`object_versions.origin`, JSON): what the next hop needs to check it at its origin.
+/// (`object_versions.origin`, JSON): what the next hop and this hub's members need to
+/// check it at its origin. The version's `signature` is the origin's, made with `key`
+/// (this hub does not sign received versions again), except on a tombstone made here
+/// (status revoked), which this hub signs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Origin {
     pub hub: String,
     pub key: String,
-    /// The origin's signature of the STIX object.
-    pub signature: String,
     /// The submitting organisation as the origin names it ("" if it is anonymous).
     pub created_by: String,
     /// Hubs crossed, the origin first and the hub it came from last.
     pub path: Vec<String>,
     /// The link it came through.
     pub via: String,
-}
-
-/// The origins of the versions `seqs` that came from a peer (versions made here have none).
-pub fn origins_of(conn: &mut DbConn, seqs: &[i64]) -> AppResult<HashMap<i64, Origin>> {
-    use crate::store::schema::object_versions;
-    let mut out = HashMap::new();
-    for chunk in seqs.chunks(1000) {
-        let rows: Vec<(i64, Option<String>)> = object_versions::table
-            .filter(object_versions::seq.eq_any(chunk))
-            .filter(object_versions::origin.is_not_null())
-            .select((object_versions::seq, object_versions::origin))
-            .load(conn)?;
-        for (seq, origin) in rows {
-            if let Some(text) = origin {
-                out.insert(seq, serde_json::from_str(&text).map_err(AppError::internal)?);
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// The organisations received items are filed under (one per link, kept when a link is
-/// removed): only items submitted by one of these can have come from a peer, so only
-/// their versions' origins are looked up. A member organisation registered with the
-/// sector "federation" only costs a lookup that finds nothing.
-pub fn received_orgs(conn: &mut DbConn) -> AppResult<std::collections::HashSet<String>> {
-    Ok(organizations::table
-        .filter(organizations::sector.eq("federation"))
-        .select(organizations::id)
-        .load::<String>(conn)?
-        .into_iter()
-        .collect())
 }
 
 /// The paths of the received items among `ids`, from their current versions (items
@@ -538,10 +507,6 @@ pub fn peer_feed(
             objects::table.filter(objects::id.eq_any(chunk)).select(ObjectRow::as_select()).load(conn)?;
         current.extend(rows.into_iter().map(|r| (r.id.clone(), r)));
     }
-    let filed_under_peers = received_orgs(conn)?;
-    let maybe_received: Vec<i64> =
-        current.values().filter(|r| filed_under_peers.contains(&r.submitter_org)).map(|r| r.last_seq).collect();
-    let received = origins_of(conn, &maybe_received)?;
     let own_key = local.keys.signing.public_key();
     let mut out = Vec::with_capacity(items.len());
     for item in items {
@@ -564,19 +529,18 @@ pub fn peer_feed(
             let Some(row) = current.get(&item.id).filter(|r| r.revision == item.revision) else { continue };
             entry.body = Some(row.body.clone());
             entry.object = item.stix;
-            match received.get(&row.last_seq) {
+            entry.signature = item.signature;
+            match item.origin {
                 Some(r) => {
-                    entry.signature = Some(r.signature.clone());
-                    entry.origin_hub = Some(r.hub.clone());
-                    entry.origin_key = Some(r.key.clone());
-                    entry.path = r.path.clone();
+                    entry.origin_hub = Some(r.hub);
+                    entry.origin_key = Some(r.key);
+                    entry.path = r.path;
                     // The origin's envelope: this row's, naming the origin's submitter.
                     let mut envelope = sharing::envelope_of(row)?;
-                    envelope.created_by = r.created_by.clone();
+                    envelope.created_by = r.created_by;
                     entry.envelope = Some(serde_json::to_string(&envelope).map_err(AppError::internal)?);
                 }
                 None => {
-                    entry.signature = item.signature;
                     entry.origin_hub = Some(local.hub_id.to_string());
                     entry.origin_key = Some(own_key.clone());
                     let mut envelope = sharing::envelope_of(row)?;
@@ -619,9 +583,9 @@ fn refuse(reason: &str, id: &str, detail: impl std::fmt::Display) -> (String, St
 pub struct Accepted {
     envelope: Envelope,
     stix: String,
-    /// This hub's signature of `stix`, for its members' clients (made in the check
-    /// stage, off the store stage's path).
-    local_signature: String,
+    /// The origin's signature of `stix`, stored as the version's: this hub's members
+    /// verify it with the origin's key as this hub pinned it.
+    signature: String,
     /// The row this hub stores, sequence numbers left to the store stage.
     row: ObjectRow,
     /// Its `Origin` as stored with the version (JSON), written here rather than in the
@@ -739,7 +703,6 @@ fn check(
     let origin = Origin {
         hub: origin.clone(),
         key: key.clone(),
-        signature: signature.clone(),
         created_by: envelope_parsed.created_by.clone(),
         path,
         via: link.name.clone(),
@@ -747,7 +710,7 @@ fn check(
     Ok(Ok(Accepted {
         envelope: envelope_parsed,
         stix: object.clone(),
-        local_signature: String::new(),
+        signature: signature.clone(),
         row,
         origin: serde_json::to_string(&origin).map_err(AppError::internal)?,
     }))
@@ -813,20 +776,6 @@ pub fn check_page(conn: &mut DbConn, local: &Local<'_>, link_name: &str, page: &
                 reasons.push(why);
             }
         }
-    }
-    // Sign what will be stored for this hub's members (their clients verify this hub's
-    // key); the origin's signature is kept for the next hop.
-    let mut accepted: Vec<&mut Accepted> = steps
-        .iter_mut()
-        .filter_map(|s| match s {
-            Step::Version(a) => Some(a.as_mut()),
-            Step::Tombstone(..) => None,
-        })
-        .collect();
-    let stix: Vec<&[u8]> = accepted.iter().map(|a| a.stix.as_bytes()).collect();
-    let signatures = local.keys.signing.sign_batch(&stix);
-    for (a, signature) in accepted.iter_mut().zip(signatures) {
-        a.local_signature = signature;
     }
     Ok(CheckedPage { link, cursor, head, steps, applied, learned, reasons })
 }
@@ -913,7 +862,7 @@ pub fn store_page(conn: &mut DbConn, local: &Local<'_>, page: CheckedPage) -> Ap
                         held_origin.insert(id, origin.clone());
                     }
                     let stix = std::mem::take(&mut accepted.stix);
-                    let signature = std::mem::take(&mut accepted.local_signature);
+                    let signature = std::mem::take(&mut accepted.signature);
                     writes.push((row, existing, stix, Some(signature), Some(origin)));
                 }
                 Step::Tombstone(id, revision) => {
@@ -935,8 +884,8 @@ pub fn store_page(conn: &mut DbConn, local: &Local<'_>, page: CheckedPage) -> Ap
                 }
             }
         }
-        // Sign what is stored here for this hub's members (their clients verify this
-        // hub's key); the origin's signature is kept for the next hop.
+        // Received versions keep their origin's signature; the tombstones made here are
+        // signed by this hub.
         let unsigned: Vec<&[u8]> =
             writes.iter().filter(|w| w.3.is_none()).map(|(_, _, s, _, _)| s.as_bytes()).collect();
         let mut tombstone_signatures = local.keys.signing.sign_batch(&unsigned).into_iter();

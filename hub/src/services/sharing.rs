@@ -839,7 +839,11 @@ pub struct FeedItem {
     pub deleted: bool,
     /// The STIX JSON of the version (absent on tombstones).
     pub stix: Option<String>,
+    /// Made with this hub's key, or with the origin's for a received version.
     pub signature: Option<String>,
+    /// Where a received version came from (absent on what this hub published, and on
+    /// tombstones).
+    pub origin: Option<super::federation::Origin>,
 }
 
 pub struct FeedPage {
@@ -864,7 +868,6 @@ pub fn changes(
     use crate::store::schema::rating_events;
     let own_audiences = super::ratings::own_audiences(conn, viewer.org)?;
     let peer = matches!(viewer.role, renkei_schema::tlp::ViewerRole::Peer(_));
-    let filed_under_peers = if peer { super::federation::received_orgs(conn)? } else { HashSet::new() };
     let mut items = Vec::with_capacity(limit.min(10_000));
     let mut cursor = after;
     let mut scanned = 0usize;
@@ -892,17 +895,6 @@ pub fn changes(
                 .select(RatingEventRow::as_select())
                 .load(conn)?
         };
-        // A peer's view depends on the path each received item travelled.
-        let paths = if peer {
-            let ids: Vec<&str> = rows
-                .iter()
-                .filter(|r| filed_under_peers.contains(&r.submitter_org))
-                .map(|r| r.object_id.as_str())
-                .collect();
-            super::federation::paths_of(conn, &ids)?
-        } else {
-            std::collections::HashMap::new()
-        };
         // Entries are known complete only up to the end of the shorter-reaching batch.
         let end_of = |full: bool, last: Option<i64>| if full { last.unwrap_or(i64::MAX) } else { i64::MAX };
         let upto = end_of(rows.len() as i64 == batch, rows.last().map(|r| r.seq))
@@ -920,12 +912,7 @@ pub fn changes(
                 _ => match rows.next() {
                     // Callers who may not read indicators (procurement) skip them.
                     Some(row) if !indicators && row.kind == Kind::Indicator.as_str() => None,
-                    Some(row) => {
-                        // Members' views never depend on the path: no lookup on their feed.
-                        let path =
-                            if peer { paths.get(&row.object_id).cloned().unwrap_or_default() } else { Vec::new() };
-                        version_item(viewer, row, path)?
-                    }
+                    Some(row) => version_item(viewer, row)?,
                     None => None,
                 },
             };
@@ -949,8 +936,14 @@ pub fn changes(
     }
 }
 
-/// What the viewer gets of one version: the version, a tombstone, or nothing.
-fn version_item(viewer: &Viewer<'_>, row: VersionRow, path: Vec<String>) -> AppResult<Option<FeedItem>> {
+/// What the viewer gets of one version: the version, a tombstone, or nothing. A
+/// received version carries its origin, and with it the path a peer's view depends on.
+fn version_item(viewer: &Viewer<'_>, row: VersionRow) -> AppResult<Option<FeedItem>> {
+    let origin: Option<super::federation::Origin> = match &row.origin {
+        Some(text) => Some(serde_json::from_str(text).map_err(AppError::internal)?),
+        None => None,
+    };
+    let path = origin.as_ref().map(|o| o.path.clone()).unwrap_or_default();
     let mut current = Access::parse(&row.tlp, &row.recipients, &row.status, &row.submitter_org, row.anonymous)?;
     let previous = match (&row.prev_tlp, &row.prev_recipients, &row.prev_status) {
         (Some(t), Some(r), Some(s)) => {
@@ -971,6 +964,7 @@ fn version_item(viewer: &Viewer<'_>, row: VersionRow, path: Vec<String>) -> AppR
             deleted: false,
             stix: Some(row.stix),
             signature: Some(row.signature),
+            origin,
         }),
         FeedEntry::Tombstone => Some(FeedItem {
             seq: row.seq,
@@ -982,6 +976,7 @@ fn version_item(viewer: &Viewer<'_>, row: VersionRow, path: Vec<String>) -> AppR
             deleted: true,
             stix: None,
             signature: None,
+            origin: None,
         }),
         FeedEntry::Skip => None,
     })
@@ -1002,6 +997,7 @@ fn rating_item(
         deleted: false,
         stix: Some(e.stix),
         signature: Some(e.signature),
+        origin: None,
     })
 }
 
