@@ -612,3 +612,51 @@ fn a_link_pinned_to_a_client_certificate_needs_it() {
     let without = peer_changes(client(None));
     assert_eq!(without["errors"][0]["extensions"]["code"], json!("FORBIDDEN"), "{without}");
 }
+
+/// The puller stores pages without looking their items up first; a page that holds an
+/// item the hub has already fails whole on the primary key (`ALREADY_HELD`, nothing
+/// stored, the cursor where it was) and is stored once looked up.
+#[test]
+fn a_page_stored_without_lookup_that_holds_a_known_item_stores_nothing() {
+    for backend in [Backend::Postgres, Backend::Sqlite] {
+        page_holding_a_known_item(backend);
+    }
+}
+
+fn page_holding_a_known_item(backend: Backend) {
+    let start = || TestHub::start_with(backend, |c| c.federation_poll_ms = 100);
+    let (a, b) = (start(), start());
+    let quiet =
+        |name: &str, of: &TestHub| PeerInput { direction: Direction::Push, ..input(name, of, Tlp::Green, true) };
+    a.db(|c| federation::add_peer(c, &a.hub.keys, quiet("B", &b))).expect("a adds b");
+    b.db(|c| federation::add_peer(c, &b.hub.keys, quiet("A", &a))).expect("b adds a");
+    b.db(|c| federation::learn_hub_id(c, "A", &a.hub.hub_id)).expect("id");
+    let ta = a.token(&a.add_org("Power One", false), Role::Analyst);
+    let share =
+        "mutation($v: [IndicatorInput!]!, $s: SharingInput!) { shareIndicators(input: $v, sharing: $s) { id } }";
+    a.gql(&ta, share, json!({"v": [{"type": "IPV4", "value": "192.0.2.1"}], "s": {"tlp": "GREEN"}}));
+    let first = page_from(&a, "B", &b);
+    a.gql(&ta, share, json!({"v": [{"type": "IPV4", "value": "192.0.2.2"}], "s": {"tlp": "GREEN"}}));
+    let both = page_from(&a, "B", &b);
+    assert_eq!((first.items.len(), both.items.len()), (1, 2));
+
+    let local = Local { hub_id: &b.hub.hub_id, keys: &b.hub.keys };
+    let store = |page: &PeerPage, lookup: federation::Lookup| {
+        b.db(|c| {
+            let checked = federation::check_page(c, &local, "A", page)?;
+            federation::store_page(c, &local, checked, lookup)
+        })
+    };
+    let stored = store(&first, federation::Lookup::Tombstones).expect("a new item stores without lookup");
+    assert_eq!((stored.applied.received, b.count("objects")), (1, 1));
+    let cursor = || b.db(|c| federation::status_of(c, "A")).expect("status").cursor;
+    let before = (cursor(), b.count("objects"), b.count("object_versions"));
+
+    let Err(e) = store(&both, federation::Lookup::Tombstones) else { panic!("a held item went unnoticed") };
+    assert_eq!(e.code, federation::ALREADY_HELD);
+    assert_eq!((cursor(), b.count("objects"), b.count("object_versions")), before, "nothing of the page was stored");
+
+    let stored = store(&both, federation::Lookup::Every).expect("looked up, the page stores");
+    assert_eq!((stored.applied.received, stored.applied.unchanged, stored.held), (1, 1, 1));
+    assert_eq!((b.count("objects"), b.count("object_versions")), (2, 2), "nothing doubled");
+}

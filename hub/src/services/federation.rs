@@ -726,7 +726,26 @@ pub enum Step {
 pub struct Stored {
     pub applied: Applied,
     pub rows: Vec<ObjectRow>,
+    /// Entries of the page whose item this hub held already (known only when every id
+    /// was looked up: `Lookup::Every`).
+    pub held: usize,
 }
+
+/// Which of a page's ids `store_page` looks up before writing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    /// Every id: what is held decides (revisions, own items).
+    Every,
+    /// Only the tombstones' ids: new versions are written as new items, and a page
+    /// holding one already fails on the objects' primary key with `ALREADY_HELD`,
+    /// having stored nothing; the puller then pulls it again with `Every`. One lookup
+    /// of a page's ids in the primary key was a B-tree descent per object on top of
+    /// the one its insert makes, for pages that are nearly always all new.
+    Tombstones,
+}
+
+/// The error code of a page `Lookup::Tombstones` could not store (an item was held).
+pub const ALREADY_HELD: &str = "ALREADY_HELD";
 
 /// A page that passed `check_page`, ready for `store_page`.
 pub struct CheckedPage {
@@ -742,7 +761,7 @@ pub struct CheckedPage {
 /// Applies a page from `link` and moves its cursor: `check_page`, then `store_page`.
 pub fn apply_page(conn: &mut DbConn, local: &Local<'_>, link_name: &str, page: &PeerPage) -> AppResult<Applied> {
     let checked = check_page(conn, local, link_name, page)?;
-    Ok(store_page(conn, local, checked)?.applied)
+    Ok(store_page(conn, local, checked, Lookup::Every)?.applied)
 }
 
 /// The checks of a page (signatures, rendering, labels, keys), outside any transaction:
@@ -781,8 +800,8 @@ pub fn check_page(conn: &mut DbConn, local: &Local<'_>, link_name: &str, page: &
 }
 
 /// Stores a checked page and moves the link's cursor, in one transaction holding the
-/// write lock: revisions decide what changes.
-pub fn store_page(conn: &mut DbConn, local: &Local<'_>, page: CheckedPage) -> AppResult<Stored> {
+/// write lock: revisions decide what changes (see `Lookup` for what is looked up).
+pub fn store_page(conn: &mut DbConn, local: &Local<'_>, page: CheckedPage, lookup: Lookup) -> AppResult<Stored> {
     let CheckedPage { link, cursor, head, steps, mut applied, learned, mut reasons } = page;
     let started = std::time::Instant::now();
     let ids: Vec<String> = steps
@@ -793,6 +812,17 @@ pub fn store_page(conn: &mut DbConn, local: &Local<'_>, page: CheckedPage) -> Ap
         })
         .collect();
     let items = ids.len();
+    let mut looked_up: Vec<String> = steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Version(a) if lookup == Lookup::Every => Some(a.envelope.id.clone()),
+            Step::Version(_) => None,
+            Step::Tombstone(id, _) => Some(id.clone()),
+        })
+        .collect();
+    // In key order: PostgreSQL sorts an `IN` list before it walks the index.
+    looked_up.sort_unstable();
+    looked_up.dedup();
     let result = conn.transaction(|c| {
         acquire_write_lock(c)?;
         // A page lost to a crash right after its commit is lost with its cursor and
@@ -805,7 +835,7 @@ pub fn store_page(conn: &mut DbConn, local: &Local<'_>, page: CheckedPage) -> Ap
         // only those may change here, and a tombstone keeps its item's origin.
         let mut held: HashMap<String, ObjectRow> = HashMap::new();
         let mut held_origin: HashMap<String, String> = HashMap::new();
-        for chunk in ids.chunks(1000) {
+        for chunk in looked_up.chunks(1000) {
             let rows: Vec<ObjectRow> =
                 objects::table.filter(objects::id.eq_any(chunk)).select(ObjectRow::as_select()).load(c)?;
             // Only what is held can have been received before.
@@ -826,6 +856,7 @@ pub fn store_page(conn: &mut DbConn, local: &Local<'_>, page: CheckedPage) -> Ap
             }
             held.extend(rows.into_iter().map(|r| (r.id.clone(), r)));
         }
+        let held_before = held.len();
         // (new row, the row it replaces, its STIX, its signature here (tombstones are
         // signed below), its origin as stored).
         type Write = (ObjectRow, Option<ObjectRow>, String, Option<String>, Option<String>);
@@ -908,12 +939,25 @@ pub fn store_page(conn: &mut DbConn, local: &Local<'_>, page: CheckedPage) -> Ap
             }
         }
         applied.received = versions.len();
+        // New objects before their versions (SQLite checks the versions' foreign key as
+        // each row goes in); rows first inserted in this page and changed again later
+        // are updated after.
+        for chunk in new_rows.chunks(500) {
+            crate::insert_rows!(c, objects::table, chunk).map_err(|e| match e {
+                diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+                    if lookup == Lookup::Tombstones =>
+                {
+                    AppError::new(
+                        ALREADY_HELD,
+                        "the page holds an item this hub has already; it is pulled again and looked up",
+                        "このページには既に保持している情報が含まれます。照合のうえ再取得します",
+                    )
+                }
+                e => AppError::from(e),
+            })?;
+        }
         for chunk in versions.chunks(500) {
             crate::insert_rows!(c, crate::store::schema::object_versions::table, chunk)?;
-        }
-        // Rows first inserted in this page and changed again later are updated after.
-        for chunk in new_rows.chunks(500) {
-            crate::insert_rows!(c, objects::table, chunk)?;
         }
         for row in updated.values() {
             diesel::update(objects::table.find(&row.id)).set(row).execute(c)?;
@@ -937,7 +981,7 @@ pub fn store_page(conn: &mut DbConn, local: &Local<'_>, page: CheckedPage) -> Ap
         let mut rows = new_rows;
         rows.retain(|r| !updated.contains_key(&r.id));
         rows.extend(updated.into_values());
-        Ok(Stored { applied, rows })
+        Ok(Stored { applied, rows, held: held_before })
     });
     tracing::debug!(items, store_ms = started.elapsed().as_secs_f64() * 1e3, "federation page stored");
     result

@@ -178,6 +178,9 @@ fn fetch_sightings(
 /// Pulls from one link until it is removed (or stops pulling) or the hub goes.
 fn run(hub: Weak<Hub>, name: String) {
     let mut backoff = Duration::from_millis(500);
+    // Pages are stored without looking their items up first (nearly all are new) until
+    // one holds an item this hub has; pages are then looked up until one holds none.
+    let mut lookup = federation::Lookup::Tombstones;
     let mut client: Option<(Option<String>, reqwest::blocking::Client)> = None;
     loop {
         let Some(h) = hub.upgrade() else { return };
@@ -249,7 +252,19 @@ fn run(hub: Weak<Hub>, name: String) {
                 let mut more = false;
                 for page in checked {
                     let (has_more, page) = page?;
-                    let stored = federation::store_page(&mut conn, local, page).map_err(app)?;
+                    let stored = match federation::store_page(&mut conn, local, page, lookup) {
+                        Ok(stored) => stored,
+                        // Nothing of the page was stored and the cursor did not move: it
+                        // is fetched again at once, and looked up.
+                        Err(e) if e.code == federation::ALREADY_HELD => {
+                            lookup = federation::Lookup::Every;
+                            return Ok(true);
+                        }
+                        Err(e) => return Err(app(e)),
+                    };
+                    if lookup == federation::Lookup::Every && stored.held == 0 {
+                        lookup = federation::Lookup::Tombstones;
+                    }
                     // This process's lookup index takes the new objects at once, and the
                     // planner statistics follow the growing tables, as for shared items.
                     h.note_committed(stored.rows.iter()).map_err(app)?;
