@@ -660,3 +660,42 @@ fn page_holding_a_known_item(backend: Backend) {
     assert_eq!((stored.applied.received, stored.applied.unchanged, stored.held), (1, 1, 1));
     assert_eq!((b.count("objects"), b.count("object_versions")), (2, 2), "nothing doubled");
 }
+
+/// Two hubs on the embedded default (SQLite) federate as on PostgreSQL: an item,
+/// its revision and its revocation reach the peer, with the sightings aggregate, and
+/// a member client of the receiving hub verifies it with the origin's key.
+#[test]
+fn hubs_on_the_embedded_default_federate() {
+    let start = || TestHub::start_with(Backend::Sqlite, |c| c.federation_poll_ms = 100);
+    let (a, b) = (start(), start());
+    link(("A", &a), ("B", &b), Tlp::Green, true);
+    let ta = a.token(&a.add_org("Power One", false), Role::Analyst);
+    let tb = b.token(&b.add_org("Gas One", false), Role::Analyst);
+    let share =
+        "mutation($v: [IndicatorInput!]!, $s: SharingInput!) { shareIndicators(input: $v, sharing: $s) { id } }";
+    let data = a.gql(&ta, share, json!({"v": [{"type": "IPV4", "value": "192.0.2.9"}], "s": {"tlp": "GREEN"}}));
+    let id = data["shareIndicators"][0]["id"].as_str().expect("id").to_string();
+    let on_b = BTreeMap::from([("192.0.2.9".to_string(), "GREEN".to_string())]);
+    wait_for("replication", || held(&b, &tb) == on_b, || status(&b));
+
+    let sight = "mutation($id: ID!, $n: Int!) { reportSighting(indicator: $id, count: $n) { id } }";
+    b.gql(&tb, sight, json!({"id": id, "n": 2}));
+    let q = "query($id: ID!) { node(id: $id) { ... on Indicator { sightings { organizations total } } } }";
+    let seen = || a.gql(&ta, q, json!({"id": id}))["node"]["sightings"]["total"].as_i64();
+    wait_for("B's sightings on A", || seen() == Some(2), || status(&a));
+
+    let register_dir = renkei_e2e::TempDir::new("renkei-fed-sqlite-client");
+    let mut register = renkei_client::register::open(&register_dir.0.join("register.db")).expect("register");
+    let api = renkei_client::hub_api::HubApi::new(&b.base, tb.clone(), None).expect("api");
+    renkei_client::sync::init(&mut register, &api, &b.base, None).expect("init");
+    let options = renkei_client::sync::SyncOptions { page_size: 50, max_pages: None };
+    let synced = renkei_client::sync::sync(&mut register, &api, &options, &mut |_| {}).expect("sync");
+    assert_eq!((synced.stored, synced.refused.len()), (1, 0), "{:?}", synced.refused);
+
+    let revoke = "mutation($id: ID!) { revoke(id: $id, reason: \"false positive\") { id } }";
+    a.gql(&ta, revoke, json!({"id": id}));
+    wait_for("the revocation", || held(&b, &tb).is_empty(), || status(&b));
+    assert_eq!((b.count("objects"), b.count("object_versions")), (1, 2), "the item and its tombstone");
+    let synced = renkei_client::sync::sync(&mut register, &api, &options, &mut |_| {}).expect("sync");
+    assert_eq!(synced.deleted, 1);
+}
