@@ -81,6 +81,28 @@ fn status(hub: &TestHub) -> String {
         .join("\n")
 }
 
+/// A member's client of `hub`, with a register of its own.
+struct Member {
+    register: diesel::sqlite::SqliteConnection,
+    api: renkei_client::hub_api::HubApi,
+    _dir: renkei_e2e::TempDir,
+}
+
+impl Member {
+    fn of(hub: &TestHub, token: &str) -> Member {
+        let dir = renkei_e2e::TempDir::new("renkei-fed-client");
+        let mut register = renkei_client::register::open(&dir.0.join("register.db")).expect("register");
+        let api = renkei_client::hub_api::HubApi::new(&hub.base, token.to_string(), None).expect("api");
+        renkei_client::sync::init(&mut register, &api, &hub.base, None).expect("init");
+        Member { register, api, _dir: dir }
+    }
+
+    fn sync(&mut self) -> renkei_client::sync::SyncReport {
+        let options = renkei_client::sync::SyncOptions { page_size: 50, max_pages: None };
+        renkei_client::sync::sync(&mut self.register, &self.api, &options, &mut |_| {}).expect("sync")
+    }
+}
+
 /// Every version's signature on a hub.
 fn signatures(hub: &TestHub) -> std::collections::BTreeSet<String> {
     use diesel::prelude::*;
@@ -154,19 +176,15 @@ fn items_reach_exactly_the_hubs_their_label_and_links_allow_without_loops() {
     // A member client of C syncs what C received: C passes on A's signatures, the client
     // verifies every object with A's key (pinned at first sight) and holds exactly what C
     // shows.
-    let register_dir = renkei_e2e::TempDir::new("renkei-fed-client");
-    let mut register = renkei_client::register::open(&register_dir.0.join("register.db")).expect("register");
-    let api = renkei_client::hub_api::HubApi::new(&c.base, tc.clone(), None).expect("api");
-    renkei_client::sync::init(&mut register, &api, &c.base, None).expect("init");
-    let options = renkei_client::sync::SyncOptions { page_size: 50, max_pages: None };
-    let synced = renkei_client::sync::sync(&mut register, &api, &options, &mut |_| {}).expect("sync");
+    let mut member = Member::of(&c, &tc);
+    let synced = member.sync();
     assert!(synced.refused.is_empty(), "{:?}", synced.refused);
     let held_ids: Vec<String> =
-        renkei_client::register::all_items(&mut register).expect("items").into_iter().map(|i| i.id).collect();
+        renkei_client::register::all_items(&mut member.register).expect("items").into_iter().map(|i| i.id).collect();
     let mut expected_ids = vec![ids["198.51.100.1"].clone(), ids["198.51.100.2"].clone()];
     expected_ids.sort();
     assert_eq!(held_ids, expected_ids);
-    let pinned = renkei_client::register::origin_keys(&mut register).expect("origin keys");
+    let pinned = renkei_client::register::origin_keys(&mut member.register).expect("origin keys");
     assert_eq!(pinned, std::collections::HashMap::from([(a.hub.hub_id.clone(), a.hub.keys.signing.public_key())]));
     // Nothing received was signed again: B and C store A's signature with each version.
     let signed_on_a = signatures(&a);
@@ -684,18 +702,13 @@ fn hubs_on_the_embedded_default_federate() {
     let seen = || a.gql(&ta, q, json!({"id": id}))["node"]["sightings"]["total"].as_i64();
     wait_for("B's sightings on A", || seen() == Some(2), || status(&a));
 
-    let register_dir = renkei_e2e::TempDir::new("renkei-fed-sqlite-client");
-    let mut register = renkei_client::register::open(&register_dir.0.join("register.db")).expect("register");
-    let api = renkei_client::hub_api::HubApi::new(&b.base, tb.clone(), None).expect("api");
-    renkei_client::sync::init(&mut register, &api, &b.base, None).expect("init");
-    let options = renkei_client::sync::SyncOptions { page_size: 50, max_pages: None };
-    let synced = renkei_client::sync::sync(&mut register, &api, &options, &mut |_| {}).expect("sync");
+    let mut member = Member::of(&b, &tb);
+    let synced = member.sync();
     assert_eq!((synced.stored, synced.refused.len()), (1, 0), "{:?}", synced.refused);
 
     let revoke = "mutation($id: ID!) { revoke(id: $id, reason: \"false positive\") { id } }";
     a.gql(&ta, revoke, json!({"id": id}));
     wait_for("the revocation", || held(&b, &tb).is_empty(), || status(&b));
     assert_eq!((b.count("objects"), b.count("object_versions")), (1, 2), "the item and its tombstone");
-    let synced = renkei_client::sync::sync(&mut register, &api, &options, &mut |_| {}).expect("sync");
-    assert_eq!(synced.deleted, 1);
+    assert_eq!(member.sync().deleted, 1);
 }
