@@ -87,16 +87,19 @@ struct Prepared {
 /// origin hub's key, pinned at first sight.
 struct SigningKeys {
     hub_key: String,
+    /// The hub's id: what it publishes verifies with `hub_key` alone.
+    hub_id: String,
     origin_keys: HashMap<String, String>,
     /// One verifier per key: each remembers the batch roots it has checked.
     verifiers: HashMap<String, renkei_schema::sign::Verifier>,
 }
 
 impl SigningKeys {
-    fn new(hub_key: &str, origin_keys: HashMap<String, String>) -> Result<SigningKeys> {
+    fn new(hub_id: &str, hub_key: &str, origin_keys: HashMap<String, String>) -> Result<SigningKeys> {
         let verifier = renkei_schema::sign::Verifier::new(hub_key).context("the pinned hub key")?;
         Ok(SigningKeys {
             hub_key: hub_key.to_string(),
+            hub_id: hub_id.to_string(),
             origin_keys,
             verifiers: HashMap::from([(hub_key.to_string(), verifier)]),
         })
@@ -109,6 +112,9 @@ impl SigningKeys {
         let Some(origin) = change.origin_hub.as_deref() else {
             return Err("a received object without its origin hub".into());
         };
+        if origin == self.hub_id {
+            return Err("an object of the hub itself signed with another key than the hub's".into());
+        }
         match self.origin_keys.get(origin) {
             Some(pinned) if pinned != key => {
                 Err(format!("origin hub {origin} signed with another key than the one first met ({pinned})"))
@@ -216,7 +222,8 @@ pub fn sync(
     progress: &mut dyn FnMut(&SyncReport),
 ) -> Result<SyncReport> {
     let key = register::get(conn, register::HUB_KEY)?.context("the register has no hub yet: run `renkei init`")?;
-    let mut keys = SigningKeys::new(&key, register::origin_keys(conn)?)?;
+    let hub_id = register::get(conn, register::HUB_ID)?.unwrap_or_default();
+    let mut keys = SigningKeys::new(&hub_id, &key, register::origin_keys(conn)?)?;
     let mut report = SyncReport { cursor: register::get(conn, register::CURSOR)?, ..Default::default() };
     let (pages, received) = std::sync::mpsc::sync_channel::<Result<Prepared>>(1);
     let start = report.cursor.clone();
@@ -394,7 +401,7 @@ mod tests {
         let (impostor, _) = SigningKey::generate().expect("key");
         let object = |n: usize| format!(r#"{{"id":"indicator--0000000{n}","type":"indicator"}}"#);
         let sign = |key: &SigningKey, n: usize| key.sign_batch(&[object(n)]).remove(0);
-        let mut keys = SigningKeys::new(&hub.public_key(), HashMap::new()).expect("keys");
+        let mut keys = SigningKeys::new("hub-b", &hub.public_key(), HashMap::new()).expect("keys");
 
         let first = prepare(
             &mut keys,
@@ -422,6 +429,8 @@ mod tests {
                 no_origin,
                 // Altered after the origin signed it.
                 change(7, &object(70), sign(&origin, 7), Some(("hub-a", &origin))),
+                // The hub's own id under another key.
+                change(8, &object(8), sign(&impostor, 8), Some(("hub-b", &impostor))),
             ]),
         )
         .expect("page");
@@ -429,7 +438,10 @@ mod tests {
         assert_eq!(stored, ["indicator--00000004"]);
         assert!(second.pins.is_empty(), "hub-a was pinned already");
         let refused: Vec<&str> = second.refused.iter().map(|(id, _)| id.as_str()).collect();
-        assert_eq!(refused, ["indicator--00000006", "indicator--00000005", "indicator--00000007"]);
+        assert_eq!(
+            refused,
+            ["indicator--00000006", "indicator--00000005", "indicator--00000007", "indicator--00000008"]
+        );
         assert!(second.refused[0].1.contains("another key"), "{:?}", second.refused);
     }
 }
