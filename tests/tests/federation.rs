@@ -712,3 +712,63 @@ fn hubs_on_the_embedded_default_federate() {
     assert_eq!((b.count("objects"), b.count("object_versions")), (1, 2), "the item and its tombstone");
     assert_eq!(member.sync().deleted, 1);
 }
+
+/// The feed a peer reads names each item once, at its current version, whether the item
+/// was first stored within the page's range (read in storage order) or before it (looked
+/// up by id), and leaves out what the link may not carry.
+#[test]
+fn a_peer_feed_serves_current_versions_of_new_and_older_items() {
+    let (a, b) = (start(), start());
+    let quiet =
+        |name: &str, of: &TestHub| PeerInput { direction: Direction::Push, ..input(name, of, Tlp::Amber, true) };
+    a.db(|c| federation::add_peer(c, &a.hub.keys, quiet("B", &b))).expect("a adds b");
+    let (m1, m2) = (a.add_org("Power One", false), a.add_org("Power Two", false));
+    let ta = a.token(&m1, Role::Analyst);
+    let share =
+        "mutation($v: [IndicatorInput!]!, $s: SharingInput!) { shareIndicators(input: $v, sharing: $s) { id } }";
+    let mut ids = Vec::new();
+    for (value, sharing) in [
+        ("192.0.2.21", json!({"tlp": "GREEN"})),
+        ("192.0.2.22", json!({"tlp": "GREEN"})),
+        ("192.0.2.23", json!({"tlp": "RED", "recipients": [m2]})),
+        ("192.0.2.24", json!({"tlp": "GREEN"})),
+    ] {
+        let data = a.gql(&ta, share, json!({"v": [{"type": "IPV4", "value": value}], "s": sharing}));
+        ids.push(data["shareIndicators"][0]["id"].as_str().expect("id").to_string());
+    }
+    // The first item changes after the others were stored: its current version is the
+    // newest entry of the feed, its first one is superseded.
+    let tighten = "mutation($id: ID!) { changeLabel(id: $id, tlp: AMBER) { id } }";
+    a.gql(&ta, tighten, json!({"id": ids[0]}));
+    let served = |after: i64| -> Vec<(String, i64, String)> {
+        a.db(|conn| {
+            let link = federation::list_peers(conn).expect("peers").remove(0).0;
+            let local = Local { hub_id: &a.hub.hub_id, keys: &a.hub.keys };
+            federation::peer_feed(conn, &local, &link, &b.hub.hub_id, after, 100, 10_000)
+        })
+        .expect("feed")
+        .items
+        .into_iter()
+        .filter(|i| !i.deleted)
+        .map(|i| {
+            assert!(i.envelope.is_some() && i.body.is_some(), "{} served whole", i.id);
+            (i.id, i.revision, i.tlp)
+        })
+        .collect()
+    };
+    let expected = vec![
+        (ids[1].clone(), 1, "TLP:GREEN".to_string()),
+        (ids[3].clone(), 1, "TLP:GREEN".to_string()),
+        (ids[0].clone(), 2, "TLP:AMBER".to_string()),
+    ];
+    assert_eq!(served(0), expected, "from the start");
+    // From after the first item's first version: it is older than the range.
+    let first_seq: i64 = a
+        .db(|c| {
+            use diesel::prelude::*;
+            use renkei_hub::store::schema::objects;
+            objects::table.find(&ids[0]).select(objects::first_seq).first(c)
+        })
+        .expect("first_seq");
+    assert_eq!(served(first_seq), expected, "from after the first item's creation");
+}

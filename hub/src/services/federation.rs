@@ -502,7 +502,26 @@ pub fn peer_feed(
     let items: Vec<sharing::FeedItem> = page.items.into_iter().filter(|i| kinds.contains(&i.kind)).collect();
     let live: Vec<String> = items.iter().filter(|i| !i.deleted).map(|i| i.id.clone()).collect();
     let mut current: HashMap<String, ObjectRow> = HashMap::new();
-    for chunk in live.chunks(500) {
+    // Items first stored within the page's range are read in the order they were stored
+    // (the `(kind, first_seq)` index, heap pages in order) instead of one primary-key
+    // lookup each, when they are most of the range (a replicating peer's pages are); the
+    // rest (items created earlier and changed since) are looked up by id.
+    let range = page.cursor.saturating_sub(after);
+    if !live.is_empty() && (live.len() as i64).saturating_mul(2) >= range {
+        let wanted: std::collections::HashSet<&str> = live.iter().map(String::as_str).collect();
+        let rows: Vec<ObjectRow> = crate::load_rows!(
+            conn,
+            objects::table
+                .filter(objects::kind.eq_any(&kinds))
+                .filter(objects::first_seq.gt(after))
+                .filter(objects::first_seq.le(page.cursor))
+                .select(ObjectRow::as_select()),
+            ObjectRow
+        )?;
+        current.extend(rows.into_iter().filter(|r| wanted.contains(r.id.as_str())).map(|r| (r.id.clone(), r)));
+    }
+    let missing: Vec<&String> = live.iter().filter(|id| !current.contains_key(id.as_str())).collect();
+    for chunk in missing.chunks(500) {
         let rows: Vec<ObjectRow> =
             objects::table.filter(objects::id.eq_any(chunk)).select(ObjectRow::as_select()).load(conn)?;
         current.extend(rows.into_iter().map(|r| (r.id.clone(), r)));
