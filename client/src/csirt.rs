@@ -92,12 +92,9 @@ pub fn export(held: &[Held], format: &str, out: &mut dyn Write) -> Result<()> {
         "csv" => {
             writeln!(out, "value,type,tlp,valid_until,id")?;
             for h in held {
-                let value = if h.value.contains([',', '"', '\n']) {
-                    format!("\"{}\"", h.value.replace('"', "\"\""))
-                } else {
-                    h.value.clone()
-                };
-                writeln!(out, "{value},{},{},{},{}", h.kind, h.tlp, h.valid_until.as_deref().unwrap_or(""), h.id)?;
+                // Cells a spreadsheet would take as formulas are neutralised (see renkei_schema::csv).
+                let cells = [h.value.as_str(), &h.kind, &h.tlp, h.valid_until.as_deref().unwrap_or(""), &h.id];
+                out.write_all(renkei_schema::csv::row(&cells).as_bytes())?;
             }
         }
         "stix" => {

@@ -2,9 +2,12 @@
 //! for firewalls and SIEMs (one value per line) or CSV. Live means published, not
 //! expired and scoring at least `minScore` (default `indicators.active_min_score`),
 //! exactly what `indicators(filter: {active: true})` returns: both read through
-//! `services::sharing::list`, so visibility is the schema policy's.
+//! `services::sharing::list`, so visibility is the schema policy's. CSV cells that a
+//! spreadsheet would take as formulas are neutralised (`renkei_schema::csv`). The answer
+//! streams page by page, so its size never sits in the hub's memory.
 
 use actix_web::{http::StatusCode, web, HttpRequest, HttpResponse};
+use futures::StreamExt as _;
 use std::sync::Arc;
 
 use renkei_schema::model::indicator::IndicatorType;
@@ -25,17 +28,50 @@ pub struct ExportQuery {
     min_score: Option<u8>,
 }
 
-/// Rows read per database round trip.
+/// Rows read per database round trip, and per chunk of the streamed answer.
 const PAGE: usize = 5000;
 
-fn csv_field(out: &mut String, s: &str) {
-    if s.contains([',', '"', '\n', '\r']) {
-        out.push('"');
-        out.push_str(&s.replace('"', "\"\""));
-        out.push('"');
-    } else {
-        out.push_str(s);
+/// Chunks produced ahead of what the client has read: the answer streams, so an export
+/// of a million indicators never sits in the hub's memory whole.
+const CHUNKS_AHEAD: usize = 2;
+
+/// One page of the export after `after`: its text and where the next page starts.
+fn export_page(
+    c: &mut crate::store::DbConn,
+    hub: &Hub,
+    identity: &crate::auth::Identity,
+    filter: &ListFilter,
+    csv: bool,
+    after: i64,
+) -> crate::error::AppResult<(String, Option<i64>)> {
+    let viewer = identity.viewer();
+    let (rows, more) = sharing::list(c, &viewer, Kind::Indicator, filter, PAGE, after)?;
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let sightings = if csv { crate::services::sightings::summaries(c, &ids)? } else { Default::default() };
+    let mut out = String::with_capacity(rows.len() * 64);
+    for row in &rows {
+        let value = row.indicator_value.as_deref().unwrap_or("");
+        if csv {
+            let score = sharing::indicator_score(row, sightings.get(&row.id), &hub.config.indicators.half_life_days)?;
+            let score = score.to_string();
+            out.push_str(&renkei_schema::csv::row(&[
+                value,
+                row.indicator_type.as_deref().unwrap_or(""),
+                &row.tlp,
+                &score,
+                row.valid_until.as_deref().unwrap_or(""),
+                &row.id,
+            ]));
+        } else {
+            out.push_str(value);
+            out.push('\n');
+        }
     }
+    let next = match rows.last() {
+        Some(last) if more => Some(last.first_seq),
+        _ => None,
+    };
+    Ok((out, next))
 }
 
 pub async fn indicators(req: HttpRequest, query: web::Query<ExportQuery>, hub: web::Data<Arc<Hub>>) -> HttpResponse {
@@ -89,53 +125,60 @@ pub async fn indicators(req: HttpRequest, query: web::Query<ExportQuery>, hub: w
         active: true,
         min_score: Some(ScoreFloor { min, half_life_days: policy.half_life_days }),
     };
-    let result = hub
-        .db(move |hub, c| {
-            let viewer = identity.viewer();
-            let mut out = String::new();
-            if csv {
-                out.push_str("value,type,tlp,score,valid_until,id\n");
-            }
-            let mut after = 0;
-            loop {
-                let (rows, more) = sharing::list(c, &viewer, Kind::Indicator, &filter, PAGE, after)?;
-                let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-                let sightings = if csv { crate::services::sightings::summaries(c, &ids)? } else { Default::default() };
-                for row in &rows {
-                    let value = row.indicator_value.as_deref().unwrap_or("");
-                    if csv {
-                        let score = sharing::indicator_score(
-                            row,
-                            sightings.get(&row.id),
-                            &hub.config.indicators.half_life_days,
-                        )?;
-                        csv_field(&mut out, value);
-                        out.push(',');
-                        out.push_str(row.indicator_type.as_deref().unwrap_or(""));
-                        out.push(',');
-                        out.push_str(&row.tlp);
-                        out.push(',');
-                        out.push_str(&score.to_string());
-                        out.push(',');
-                        out.push_str(row.valid_until.as_deref().unwrap_or(""));
-                        out.push(',');
-                        out.push_str(&row.id);
-                    } else {
-                        out.push_str(value);
-                    }
-                    out.push('\n');
-                }
-                match rows.last() {
-                    Some(last) if more => after = last.first_seq,
-                    _ => return Ok(out),
-                }
-            }
+    // The first page is read before answering, so a failure still gets its status;
+    // later pages stream from a blocking task, a few chunks ahead of the client.
+    let first = {
+        let (identity, filter) = (identity.clone(), filter.clone());
+        hub.db(move |hub, c| {
+            let (page, next) = export_page(c, hub, &identity, &filter, csv, 0)?;
+            let head = if csv { "value,type,tlp,score,valid_until,id\n" } else { "" };
+            Ok((format!("{head}{page}"), next))
         })
-        .await;
-    match result {
-        Ok(body) => HttpResponse::Ok()
-            .content_type(if csv { "text/csv; charset=utf-8" } else { "text/plain; charset=utf-8" })
-            .body(body),
-        Err(e) => crate::http::error_response(StatusCode::INTERNAL_SERVER_ERROR, &e),
+        .await
+    };
+    let (first, mut next) = match first {
+        Ok(first) => first,
+        Err(e) => {
+            let status = if e.code == "UNAVAILABLE" {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::INTERNAL_SERVER_ERROR
+            };
+            return crate::http::error_response(status, &e);
+        }
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<web::Bytes, std::io::Error>>(CHUNKS_AHEAD);
+    if next.is_some() {
+        let hub = Arc::clone(&hub);
+        tokio::task::spawn_blocking(move || {
+            let mut conn = match hub.pool.get() {
+                Ok(conn) => conn,
+                Err(e) => {
+                    tracing::warn!(%e, "export: no database connection for the next page");
+                    return;
+                }
+            };
+            while let Some(after) = next {
+                match export_page(&mut conn, &hub, &identity, &filter, csv, after) {
+                    Ok((page, more)) => {
+                        next = more;
+                        // The client went away: stop reading.
+                        if tx.blocking_send(Ok(web::Bytes::from(page))).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(code = e.code, "export: a later page failed; the answer ends early");
+                        let _ = tx.blocking_send(Err(std::io::Error::other(e.message)));
+                        return;
+                    }
+                }
+            }
+        });
     }
+    let rest = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|chunk| (chunk, rx)) });
+    let body = futures::stream::once(async move { Ok::<_, std::io::Error>(web::Bytes::from(first)) }).chain(rest);
+    HttpResponse::Ok()
+        .content_type(if csv { "text/csv; charset=utf-8" } else { "text/plain; charset=utf-8" })
+        .streaming(body)
 }
