@@ -60,12 +60,19 @@ pub fn latest_schemes(conn: &mut DbConn) -> AppResult<HashMap<String, Scheme>> {
 }
 
 /// Who counts as one assessor: a member organisation, the supplier, a named firm or tool.
+///
+/// An anonymous assessment is an assessor of its own, for every viewer: grouped under
+/// its submitting organisation, it would replace that organisation's named assessment
+/// in the rating (the latest result per assessor counts), and the count of assessors,
+/// the inputs, the per-criterion values and the events would tell every reader whose it
+/// is. The submitter stands in for a firm or tool only when it is named.
 fn assessor_key(row: &ObjectRow, kind: AssessorKind, name: Option<&str>) -> String {
+    let submitter = if row.anonymous { format!("anonymous:{}", row.id) } else { row.submitter_org.clone() };
     match kind {
-        AssessorKind::Member => format!("org:{}", row.submitter_org),
+        AssessorKind::Member => format!("org:{submitter}"),
         AssessorKind::Supplier => "supplier".into(),
-        AssessorKind::ThirdParty => format!("firm:{}", name.unwrap_or(&row.submitter_org)),
-        AssessorKind::Automated => format!("tool:{}", name.unwrap_or(&row.submitter_org)),
+        AssessorKind::ThirdParty => format!("firm:{}", name.map_or(submitter, str::to_string)),
+        AssessorKind::Automated => format!("tool:{}", name.map_or(submitter, str::to_string)),
     }
 }
 

@@ -128,8 +128,10 @@ impl Default for RatingRules {
     }
 }
 
-/// The version of these rules, stored with every rating.
-pub const RATING_VERSION: &str = "posture/1";
+/// The version of these rules, stored with every rating. posture/2: an anonymous
+/// assessment counts as an assessor of its own (the hub keys it so; the rules here are
+/// unchanged), so ratings stored under posture/1 are recomputed.
+pub const RATING_VERSION: &str = "posture/2";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
