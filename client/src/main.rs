@@ -24,6 +24,9 @@ struct Cli {
     command: Command,
 }
 
+/// The change-feed kind of the hub's audit checkpoints.
+const AUDIT_CHECKPOINT_KIND: &str = "audit-checkpoint";
+
 #[derive(Subcommand)]
 enum Command {
     /// Create (or re-point) the register: the hub's address, and its signing key, pinned.
@@ -63,6 +66,15 @@ enum Command {
     /// Report the lines of a log or list (a file, or - for standard input) that contain
     /// an indicator held.
     Match { file: PathBuf },
+    /// Print the hub's audit checkpoints this register holds (signed by the hub, kept
+    /// from the change feed), newest first, one JSON object a line: the hub's operator
+    /// checks that the audit log still extends one with
+    /// `renkei-hub audit verify --checkpoint FILE`.
+    AuditCheckpoints {
+        /// Only the newest.
+        #[arg(long)]
+        latest: bool,
+    },
     /// The member's assets.
     Asset {
         #[command(subcommand)]
@@ -481,6 +493,21 @@ fn run() -> Result<i32> {
             let mut out = std::io::BufWriter::new(stdout.lock());
             csirt::export(&held, &format, &mut out)?;
             std::io::Write::flush(&mut out)?;
+            Ok(0)
+        }
+        Command::AuditCheckpoints { latest } => {
+            let mut held = register::held_items(&mut conn, Some(AUDIT_CHECKPOINT_KIND))?;
+            held.sort_by_key(|item| std::cmp::Reverse(item.seq));
+            if latest {
+                held.truncate(1);
+            }
+            for item in held {
+                // The object as signed, with its signature: the checkpoint file format.
+                let mut object: serde_json::Value =
+                    serde_json::from_str(&item.stix).context("a stored audit checkpoint")?;
+                object["signature"] = serde_json::Value::String(item.signature);
+                println!("{object}");
+            }
             Ok(0)
         }
         Command::Asset { command: AssetCommand::Import { file } } => {

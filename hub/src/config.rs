@@ -50,6 +50,17 @@ pub struct Config {
     pub federation_poll_ms: u64,
     /// Items per page a puller asks a peer for.
     pub federation_page: usize,
+    /// Where Prometheus metrics are served: a listener of their own, for the operator
+    /// (loopback by default), never the members' port. Empty turns metrics off.
+    pub metrics_listen: String,
+    /// Proxies and load balancers (addresses or CIDR ranges) whose `Forwarded` or
+    /// `X-Forwarded-For` header names the client. From any other peer those headers are
+    /// ignored: the connection's own address is the client's.
+    pub trusted_proxies: Vec<String>,
+    /// How often the hub publishes a signed checkpoint of its audit log in the change
+    /// feed (members' clients keep them; `audit verify --checkpoint` checks the log
+    /// still extends one). 0 publishes none.
+    pub audit_checkpoint_seconds: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -62,8 +73,22 @@ pub struct Limits {
     pub max_changes_page: usize,
     pub max_query_depth: usize,
     pub max_query_complexity: usize,
+    /// The longest GraphQL query text (variables apart); longer ones are refused
+    /// before they are parsed.
+    pub max_query_bytes: usize,
+    /// Fields one query may select, counted with every fragment spread expanded.
+    pub max_query_fields: usize,
+    /// Aliased fields one query may hold.
+    pub max_aliases: usize,
+    /// Bytes of shared content (STIX objects, values, texts) one answer may carry; a
+    /// change-feed page ends early at this size (`hasMore`), other lists are refused.
+    pub max_answer_bytes: usize,
     /// Requests per token per minute.
     pub requests_per_minute: u64,
+    /// Requests per minute from one client address that carry no valid token.
+    pub unauthenticated_per_minute: u64,
+    /// How long a failed authentication waits before it is answered.
+    pub failed_auth_delay_ms: u64,
     /// Failed authentications before a token (or a source) is locked out.
     pub lockout_threshold: u64,
     pub lockout_seconds: u64,
@@ -82,8 +107,14 @@ impl Default for Limits {
             max_page: 1000,
             max_changes_page: 10_000,
             max_query_depth: 12,
-            max_query_complexity: 20_000,
+            max_query_complexity: 250_000,
+            max_query_bytes: 64 * 1024,
+            max_query_fields: 2000,
+            max_aliases: 64,
+            max_answer_bytes: 16 * 1024 * 1024,
             requests_per_minute: 6000,
+            unauthenticated_per_minute: 60,
+            failed_auth_delay_ms: 250,
             lockout_threshold: 10,
             lockout_seconds: 900,
             token_cache_ms: 1000,
@@ -114,6 +145,9 @@ impl Default for Config {
             rating_sweep_seconds: 600,
             federation_poll_ms: 1000,
             federation_page: 2000,
+            metrics_listen: "127.0.0.1:9480".into(),
+            trusted_proxies: Vec::new(),
+            audit_checkpoint_seconds: 3600,
         }
     }
 }
@@ -284,6 +318,18 @@ impl Config {
         if let Some(v) = get("RENKEI_LOCKOUT_SECONDS") {
             self.limits.lockout_seconds = num("RENKEI_LOCKOUT_SECONDS", v)?;
         }
+        if let Some(v) = get("RENKEI_METRICS_LISTEN") {
+            self.metrics_listen = v;
+        }
+        if let Some(v) = get("RENKEI_TRUSTED_PROXIES") {
+            self.trusted_proxies = v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect();
+        }
+        if let Some(v) = get("RENKEI_AUDIT_CHECKPOINT_SECONDS") {
+            self.audit_checkpoint_seconds = num("RENKEI_AUDIT_CHECKPOINT_SECONDS", v)?;
+        }
+        if let Some(v) = get("RENKEI_UNAUTHENTICATED_PER_MINUTE") {
+            self.limits.unauthenticated_per_minute = num("RENKEI_UNAUTHENTICATED_PER_MINUTE", v)?;
+        }
         if let Some(v) = get("RENKEI_TOKEN_CACHE_MS") {
             self.limits.token_cache_ms = num("RENKEI_TOKEN_CACHE_MS", v)?;
         }
@@ -305,6 +351,13 @@ impl Config {
         if self.limits.max_batch == 0 || self.limits.max_page == 0 || self.database_pool_size == 0 {
             return Err(ConfigError::Invalid("limits and pool size must be positive".into()));
         }
+        let l = &self.limits;
+        if [l.max_query_bytes, l.max_query_fields, l.max_aliases, l.max_answer_bytes, l.max_query_complexity]
+            .contains(&0)
+        {
+            return Err(ConfigError::Invalid("the query and answer limits must be positive".into()));
+        }
+        crate::auth::proxies::TrustedProxies::parse(&self.trusted_proxies).map_err(ConfigError::Invalid)?;
         Ok(())
     }
 }

@@ -1,6 +1,7 @@
 //! The hub's keys and the few primitives it uses, all from ring: the Ed25519 signing
 //! key (created at first start), the HMAC key under which token digests are stored,
-//! random tokens, and SHA-256 for the audit chain.
+//! the HMAC key that chains the audit log (so that whoever can write the database
+//! cannot rewrite an entry and chain the rest again), random tokens, and SHA-256.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -12,10 +13,12 @@ use renkei_schema::sign::SigningKey;
 
 const SIGNING_KEY_FILE: &str = "hub-signing-key.pk8";
 const TOKEN_KEY_FILE: &str = "token-hmac.key";
+const AUDIT_KEY_FILE: &str = "audit-hmac.key";
 
 pub struct HubKeys {
     pub signing: SigningKey,
     token_hmac: hmac::Key,
+    audit_hmac: hmac::Key,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +64,18 @@ fn read_secret(path: &Path) -> Result<Vec<u8>, KeyError> {
     std::fs::read(path).map_err(io_err(path))
 }
 
+/// A 32-byte HMAC key from its file, made at first use.
+fn secret_key(path: &Path) -> Result<hmac::Key, KeyError> {
+    if !path.exists() {
+        write_secret(path, &random_bytes::<32>()?)?;
+    }
+    let key = read_secret(path)?;
+    if key.len() != 32 {
+        return Err(KeyError::Damaged(path.display().to_string()));
+    }
+    Ok(hmac::Key::new(hmac::HMAC_SHA256, &key))
+}
+
 pub fn random_bytes<const N: usize>() -> Result<[u8; N], KeyError> {
     let mut buf = [0u8; N];
     SystemRandom::new().fill(&mut buf).map_err(|_| KeyError::Rng)?;
@@ -84,15 +99,35 @@ impl HubKeys {
         let signing = SigningKey::from_pkcs8(&read_secret(&signing_path)?)
             .map_err(|_| KeyError::Damaged(signing_path.display().to_string()))?;
 
-        let token_path = data_dir.join(TOKEN_KEY_FILE);
-        if !token_path.exists() {
-            write_secret(&token_path, &random_bytes::<32>()?)?;
+        let token_hmac = secret_key(&data_dir.join(TOKEN_KEY_FILE))?;
+        let audit_hmac = secret_key(&data_dir.join(AUDIT_KEY_FILE))?;
+        Ok(HubKeys { signing, token_hmac, audit_hmac })
+    }
+
+    /// Whether the data folder holds a hub's keys already (commands that only read,
+    /// like `audit verify`, must not make a new identity in the wrong folder).
+    pub fn exist_in(data_dir: &Path) -> bool {
+        data_dir.join(SIGNING_KEY_FILE).exists()
+    }
+
+    /// HMAC-SHA256 (hex) of an audit entry's canonical content under the audit key.
+    pub fn audit_mac(&self, content: &[u8]) -> String {
+        hex::encode(hmac::sign(&self.audit_hmac, content).as_ref())
+    }
+
+    /// Constant-time check of an audit MAC.
+    pub fn audit_mac_matches(&self, content: &[u8], mac_hex: &str) -> bool {
+        match hex::decode(mac_hex) {
+            Ok(tag) => hmac::verify(&self.audit_hmac, content, &tag).is_ok(),
+            Err(_) => false,
         }
-        let token_key = read_secret(&token_path)?;
-        if token_key.len() != 32 {
-            return Err(KeyError::Damaged(token_path.display().to_string()));
-        }
-        Ok(HubKeys { signing, token_hmac: hmac::Key::new(hmac::HMAC_SHA256, &token_key) })
+    }
+
+    /// A name for the audit key that reveals nothing of it, recorded in the database so
+    /// a process run with another data folder is refused before it writes entries the
+    /// chain's own key would not verify.
+    pub fn audit_key_id(&self) -> String {
+        self.audit_mac(b"renkei audit key id v1")[..32].to_string()
     }
 
     /// The digest a token is stored under (hex of HMAC-SHA256).

@@ -1,7 +1,9 @@
 //! actix-web assembly: `/graphql` (POST; GET serves GraphiQL), `/healthz`, `/readyz`,
-//! `/metrics`; authentication, lockout and rate limits before any resolver runs; TLS
-//! with rustls on the ring provider.
+//! the exports and federation feeds; `/metrics` only on the operator's own listener
+//! (`metrics_listen`); authentication, lockout and rate limits before any resolver
+//! runs; TLS with rustls on the ring provider.
 
+use actix_web::dev::Extensions;
 use actix_web::{http::StatusCode, web, App, HttpRequest, HttpResponse, HttpServer};
 use futures::StreamExt;
 use serde_json::json;
@@ -11,6 +13,7 @@ use std::time::Duration;
 
 use crate::auth::Identity;
 use crate::error::AppError;
+use crate::graphql::guard::{AnswerBudget, DocumentCache};
 use crate::graphql::{build_schema, HubSchema};
 use crate::services::audit::{self, AuditEvent};
 use crate::services::directory::{self, TokenRefusal};
@@ -25,17 +28,31 @@ pub(crate) fn error_response(status: StatusCode, err: &AppError) -> HttpResponse
     }))
 }
 
+/// Where the request comes from: the connection's address, or, behind a configured
+/// trusted proxy, the client the proxy names (see `auth::proxies`).
+pub(crate) fn client_address(hub: &Hub, req: &HttpRequest) -> String {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    hub.proxies.client(req.peer_addr().map(|a| a.ip()), header("forwarded"), header("x-forwarded-for"))
+}
+
 /// Counts a failed authentication against its source and (if the token id was
-/// real) the token; locks either out past the threshold; writes the audit entry.
-async fn record_failure(hub: &Arc<Hub>, source: &str, token_id: Option<String>, refusal: TokenRefusal) {
+/// real) the token; marks either as locked out past the threshold; writes the audit
+/// entry. Returns whether the source or the token id was locked out already, in which
+/// case the failure is counted but not audited again (an attacker must not make the hub
+/// write an audit entry, under its write lock, per guess).
+async fn record_failure(hub: &Arc<Hub>, source: &str, token_id: Option<String>, refusal: TokenRefusal) -> bool {
     Metrics::add(&hub.metrics.auth_failures, 1);
     let limits = &hub.config.limits;
     let window = Duration::from_secs(limits.lockout_seconds);
-    let mut locked = Vec::new();
     let mut keys = vec![(format!("src:{source}"), format!("source {source}"))];
     if let Some(id) = &token_id {
         keys.push((format!("tok:{id}"), format!("token {id}")));
     }
+    let mut was_locked = false;
+    for (key, _) in &keys {
+        was_locked |= hub.counters.has_flag(&format!("lock:{key}")).await.unwrap_or(false);
+    }
+    let mut locked = Vec::new();
     for (key, what) in keys {
         match hub.counters.incr(&format!("fail:{key}"), window).await {
             Ok(n) if n >= limits.lockout_threshold => {
@@ -51,11 +68,15 @@ async fn record_failure(hub: &Arc<Hub>, source: &str, token_id: Option<String>, 
         }
     }
     Metrics::add(&hub.metrics.lockouts, locked.len() as u64);
+    if was_locked && locked.is_empty() {
+        return true;
+    }
     let source = source.to_string();
     let result = hub
-        .db(move |_, c| {
+        .db(move |hub, c| {
             audit::append_alone(
                 c,
+                &hub.keys,
                 AuditEvent {
                     actor_token: token_id.clone(),
                     action: "auth.failure".into(),
@@ -68,6 +89,7 @@ async fn record_failure(hub: &Arc<Hub>, source: &str, token_id: Option<String>, 
             for what in locked {
                 audit::append_alone(
                     c,
+                    &hub.keys,
                     AuditEvent {
                         actor_token: token_id.clone(),
                         action: "auth.lockout".into(),
@@ -84,6 +106,7 @@ async fn record_failure(hub: &Arc<Hub>, source: &str, token_id: Option<String>, 
     if let Err(e) = result {
         tracing::error!(?e, "could not audit failed authentication");
     }
+    was_locked
 }
 
 fn locked_out() -> AppError {
@@ -94,34 +117,58 @@ fn locked_out() -> AppError {
     )
 }
 
-/// Resolves the caller: `Ok(None)` without credentials (resolvers then answer
-/// UNAUTHENTICATED), `Err` with the HTTP answer for refused or locked-out callers.
-/// The caller of a plain HTTP endpoint: a token is required (401 without one).
-pub(crate) async fn require_identity(hub: &Arc<Hub>, req: &HttpRequest) -> Result<Identity, HttpResponse> {
-    match authenticate(hub, req).await? {
-        Some(identity) => Ok(identity),
-        None => Err(error_response(
-            StatusCode::UNAUTHORIZED,
-            &AppError::new("UNAUTHENTICATED", "a bearer token is required", "Bearerトークンが必要です"),
-        )),
+/// Counts a request that carries no valid token against its address; past
+/// `limits.unauthenticated_per_minute` the answer is 429 instead of `refusal`.
+async fn refuse_unauthenticated(hub: &Arc<Hub>, source: &str, refusal: HttpResponse) -> HttpResponse {
+    let limit = hub.config.limits.unauthenticated_per_minute;
+    match hub.counters.incr(&format!("anon:{source}"), Duration::from_secs(60)).await {
+        Ok(n) if n > limit => {
+            Metrics::add(&hub.metrics.rate_limited, 1);
+            error_response(
+                StatusCode::TOO_MANY_REQUESTS,
+                &AppError::new(
+                    "RATE_LIMITED",
+                    format!("more than {limit} requests per minute without a valid token from this address"),
+                    format!("このアドレスから有効なトークンのない要求が毎分{limit}件を超えました"),
+                ),
+            )
+        }
+        Ok(_) => refusal,
+        Err(e) => {
+            tracing::error!(%e, "unauthenticated-request limiter unavailable");
+            refusal
+        }
     }
 }
 
+fn unauthenticated() -> HttpResponse {
+    error_response(
+        StatusCode::UNAUTHORIZED,
+        &AppError::new("UNAUTHENTICATED", "a bearer token is required", "Bearerトークンが必要です"),
+    )
+}
+
+/// The caller of an endpoint that needs a token (every endpoint but health and
+/// readiness): 401 without one, counted against the address.
+pub(crate) async fn require_identity(hub: &Arc<Hub>, req: &HttpRequest) -> Result<Identity, HttpResponse> {
+    match authenticate(hub, req).await? {
+        Some(identity) => Ok(identity),
+        None => Err(refuse_unauthenticated(hub, &client_address(hub, req), unauthenticated()).await),
+    }
+}
+
+/// Resolves the caller: `Ok(None)` without credentials, `Err` with the HTTP answer for
+/// refused callers. A valid token is always accepted, whatever failed before it from
+/// the same address or with the same token id (behind a proxy every member shares an
+/// address, and anyone may send a member's token id): lockouts refuse failed attempts
+/// only, each answered after `failed_auth_delay_ms`.
 pub(crate) async fn authenticate(hub: &Arc<Hub>, req: &HttpRequest) -> Result<Option<Identity>, HttpResponse> {
-    let source = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into());
     let Some(header) = req.headers().get("authorization") else {
         return Ok(None);
     };
-    if hub.counters.has_flag(&format!("lock:src:{source}")).await.unwrap_or(false) {
-        return Err(error_response(StatusCode::TOO_MANY_REQUESTS, &locked_out()));
-    }
+    let source = client_address(hub, req);
     let token = header.to_str().ok().and_then(|h| h.strip_prefix("Bearer ")).map(str::trim).unwrap_or("");
     let token_id = crate::crypto::token_id_of(token).map(str::to_string);
-    if let Some(id) = &token_id {
-        if hub.counters.has_flag(&format!("lock:tok:{id}")).await.unwrap_or(false) {
-            return Err(error_response(StatusCode::TOO_MANY_REQUESTS, &locked_out()));
-        }
-    }
     let cached = token_id.as_deref().and_then(|id| hub.tokens.get(&hub.keys, id, token));
     let checked = match cached {
         Some(identity) => Ok(Ok(identity)),
@@ -157,13 +204,17 @@ pub(crate) async fn authenticate(hub: &Arc<Hub>, req: &HttpRequest) -> Result<Op
             Ok(Some(identity))
         }
         Ok(Err((refusal, known_id))) => {
-            record_failure(hub, &source, known_id, refusal).await;
+            let locked = record_failure(hub, &source, known_id, refusal).await;
+            tokio::time::sleep(Duration::from_millis(hub.config.limits.failed_auth_delay_ms)).await;
+            if locked {
+                return Err(error_response(StatusCode::TOO_MANY_REQUESTS, &locked_out()));
+            }
             let err = AppError::new(
                 "UNAUTHENTICATED",
                 "the token is invalid, revoked or expired",
                 "トークンが無効、失効済み、または期限切れです",
             );
-            Err(error_response(StatusCode::UNAUTHORIZED, &err))
+            Err(refuse_unauthenticated(hub, &source, error_response(StatusCode::UNAUTHORIZED, &err)).await)
         }
         Err(e) => Err(error_response(StatusCode::SERVICE_UNAVAILABLE, &e)),
     }
@@ -174,8 +225,15 @@ async fn graphql_post(
     mut payload: web::Payload,
     hub: web::Data<Arc<Hub>>,
     schema: web::Data<HubSchema>,
+    documents: web::Data<DocumentCache>,
 ) -> HttpResponse {
     Metrics::add(&hub.metrics.http_requests, 1);
+    // Who asks comes first: without a valid token nothing is read, parsed or run
+    // (introspection included).
+    let identity = match require_identity(&hub, &req).await {
+        Ok(identity) => identity,
+        Err(response) => return response,
+    };
     let max = hub.config.limits.max_body_bytes;
     let too_large = || {
         error_response(
@@ -205,11 +263,7 @@ async fn graphql_post(
             }
         }
     }
-    let identity = match authenticate(&hub, &req).await {
-        Ok(identity) => identity,
-        Err(response) => return response,
-    };
-    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+    let mut request: async_graphql::Request = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
             return error_response(
@@ -222,10 +276,13 @@ async fn graphql_post(
             )
         }
     };
-    let request = match identity {
-        Some(identity) => request.data(identity),
-        None => request,
-    };
+    drop(body);
+    if let Err(e) = documents.prepare(&mut request, &hub.config.limits) {
+        Metrics::add(&hub.metrics.graphql_errors, 1);
+        let status = if e.code == "QUERY_TOO_LARGE" { StatusCode::PAYLOAD_TOO_LARGE } else { StatusCode::BAD_REQUEST };
+        return error_response(status, &e);
+    }
+    let request = request.data(identity).data(AnswerBudget::new(hub.config.limits.max_answer_bytes));
     // The client certificate the connection presented, for links pinned to one.
     let request = match req.conn_data::<ClientCertificate>() {
         Some(presented) => request.data(presented.clone()),
@@ -315,7 +372,7 @@ pub fn tls_config(
 #[derive(Debug, Clone)]
 pub struct ClientCertificate(pub String);
 
-fn note_client_certificate(conn: &dyn std::any::Any, ext: &mut actix_web::dev::Extensions) {
+fn note_client_certificate(conn: &dyn std::any::Any, ext: &mut Extensions) {
     type Tls = actix_tls::accept::rustls_0_23::TlsStream<actix_web::rt::net::TcpStream>;
     if let Some(tls) = conn.downcast_ref::<Tls>() {
         if let Some(first) = tls.get_ref().1.peer_certificates().and_then(|c| c.first()) {
@@ -324,24 +381,69 @@ fn note_client_certificate(conn: &dyn std::any::Any, ext: &mut actix_web::dev::E
     }
 }
 
-/// Builds the server on an already bound listener (tests bind port 0).
+/// Marks a connection accepted on the operator's metrics listener.
+#[derive(Debug, Clone, Copy)]
+struct OnMetricsListener;
+
+/// Notes what each new connection is: the client certificate a TLS one presented, and
+/// whether it came in on the metrics listener.
+fn note_connection(metrics: Option<std::net::SocketAddr>) -> impl Fn(&dyn std::any::Any, &mut Extensions) {
+    move |conn, ext| {
+        note_client_certificate(conn, ext);
+        if let (Some(metrics), Some(tcp)) = (metrics, conn.downcast_ref::<actix_web::rt::net::TcpStream>()) {
+            if tcp.local_addr().is_ok_and(|local| local == metrics) {
+                ext.insert(OnMetricsListener);
+            }
+        }
+    }
+}
+
+/// Builds the server on an already bound listener (tests bind port 0), and binds the
+/// operator's metrics listener (`metrics_listen`) beside it: the same server, but a
+/// connection there reaches `/metrics` and nothing else, and `/metrics` is found
+/// nowhere else. Members and the public never see the counters, which move with
+/// content they may not read (the lookup index grows by a value's length only when the
+/// value is new to the hub).
 pub fn server(
     hub: Arc<Hub>,
     listener: TcpListener,
     tls: Option<rustls::ServerConfig>,
 ) -> anyhow::Result<actix_web::dev::Server> {
+    use anyhow::Context as _;
     let workers = if hub.config.http_workers == 0 {
         std::thread::available_parallelism().map_or(2, |n| n.get())
     } else {
         hub.config.http_workers
     };
+    let metrics_listener = match hub.config.metrics_listen.trim() {
+        "" => None,
+        address => {
+            let bound = TcpListener::bind(address).with_context(|| format!("binding metrics_listen {address}"))?;
+            let _ = hub.metrics_address.set(bound.local_addr()?);
+            Some(bound)
+        }
+    };
+    let metrics_address = hub.metrics_address.get().copied().filter(|_| metrics_listener.is_some());
     let schema = build_schema(Arc::clone(&hub));
     let data_hub = web::Data::new(hub);
     let data_schema = web::Data::new(schema);
+    let data_documents = web::Data::new(DocumentCache::default());
     let factory = move || {
         App::new()
+            .wrap_fn(|req, srv| {
+                use actix_web::dev::Service as _;
+                use futures::future::{ready, Either, FutureExt as _};
+                let on_metrics = req.conn_data::<OnMetricsListener>().is_some();
+                if on_metrics == (req.path() == "/metrics") {
+                    Either::Left(srv.call(req).map(|res| res.map(|r| r.map_into_left_body())))
+                } else {
+                    let response = req.into_response(HttpResponse::NotFound().finish()).map_into_right_body();
+                    Either::Right(ready(Ok(response)))
+                }
+            })
             .app_data(data_hub.clone())
             .app_data(data_schema.clone())
+            .app_data(data_documents.clone())
             .route("/graphql", web::post().to(graphql_post))
             .route("/graphql", web::get().to(graphiql))
             .route("/healthz", web::get().to(healthz))
@@ -351,10 +453,15 @@ pub fn server(
             .route("/federation/changes", web::get().to(crate::federation_http::changes))
             .route("/federation/sightings", web::get().to(crate::federation_http::sightings))
     };
-    let builder = HttpServer::new(factory).workers(workers).shutdown_timeout(5).on_connect(note_client_certificate);
+    let builder =
+        HttpServer::new(factory).workers(workers).shutdown_timeout(5).on_connect(note_connection(metrics_address));
     let builder = match tls {
         Some(config) => builder.listen_rustls_0_23(listener, config)?,
         None => builder.listen(listener)?,
+    };
+    let builder = match metrics_listener {
+        Some(metrics) => builder.listen(metrics)?,
+        None => builder,
     };
     Ok(builder.run())
 }

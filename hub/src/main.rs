@@ -181,8 +181,28 @@ enum TokenCommand {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Verify the hash chain; exits non-zero naming the first bad entry.
-    Verify,
+    /// Verify the keyed chain (with the audit key in the data folder); exits non-zero
+    /// naming the first bad entry. With --checkpoint, the log must also still extend
+    /// that checkpoint (one printed by `audit checkpoint`, or one a member's client
+    /// kept from the change feed).
+    Verify {
+        /// A checkpoint file (JSON).
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+    },
+    /// Print a signed checkpoint of the chain as it stands (sequence, hash, time), to
+    /// keep outside the database.
+    Checkpoint,
+    /// Print entries in full, newest first, one JSON object a line: the operator's view
+    /// (the API withholds what a coordinator may not learn).
+    Show {
+        /// At most this many entries.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        /// Only entries before this sequence number.
+        #[arg(long)]
+        before: Option<i64>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -227,11 +247,29 @@ fn parse_expiry(s: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
     Ok(chrono::Utc::now() + d)
 }
 
-fn open_db(config: &Config) -> anyhow::Result<store::PooledConn> {
+/// The database (migrated) and the hub's keys (made at first use), with the audit
+/// chain checked to be keyed with this data folder's audit key.
+fn open_db(config: &Config) -> anyhow::Result<(store::PooledConn, HubKeys)> {
+    let keys = HubKeys::load_or_create(&config.data_dir)?;
     let pool = store::connect(&config.database_url(), 2)?;
     let mut conn = pool.get()?;
     store::migrate(&mut conn)?;
-    Ok(conn)
+    audit::prepare_chain(&mut conn, &keys).map_err(app_err)?;
+    Ok((conn, keys))
+}
+
+/// The database and the keys of an existing hub: commands that only read must not make
+/// a new identity in a folder that holds none.
+fn open_existing(config: &Config) -> anyhow::Result<(store::PooledConn, HubKeys, String)> {
+    anyhow::ensure!(
+        HubKeys::exist_in(&config.data_dir),
+        "no hub keys in {} (give the hub's data folder with --data-dir)\n{}にハブの鍵がありません（--data-dirでハブのデータフォルダを指定してください）",
+        config.data_dir.display(),
+        config.data_dir.display()
+    );
+    let (mut conn, keys) = open_db(config)?;
+    let hub_id = renkei_hub::state::hub_id(&mut conn)?;
+    Ok((conn, keys, hub_id))
 }
 
 fn parse_trust(level: &str) -> anyhow::Result<Trust> {
@@ -277,20 +315,21 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Org { command: OrgCommand::Add { name, sector, coordinator, trust } } => {
             let trust = parse_trust(&trust)?;
-            let mut conn = open_db(&config)?;
-            let org = directory::add_org(&mut conn, &name, &sector, coordinator, trust, None).map_err(app_err)?;
+            let (mut conn, keys) = open_db(&config)?;
+            let org =
+                directory::add_org(&mut conn, &keys, &name, &sector, coordinator, trust, None).map_err(app_err)?;
             println!("{}", org.id);
             Ok(())
         }
         Command::Org { command: OrgCommand::Trust { org, level } } => {
             let trust = parse_trust(&level)?;
-            let mut conn = open_db(&config)?;
-            let org = moderation::set_trust(&mut conn, None, &org, trust).map_err(app_err)?;
+            let (mut conn, keys) = open_db(&config)?;
+            let org = moderation::set_trust(&mut conn, &keys, None, &org, trust).map_err(app_err)?;
             println!("{}\t{}", org.id, org.trust);
             Ok(())
         }
         Command::Org { command: OrgCommand::List } => {
-            let mut conn = open_db(&config)?;
+            let (mut conn, _) = open_db(&config)?;
             for o in directory::list_orgs(&mut conn).map_err(app_err)? {
                 println!(
                     "{}\t{}\t{}\t{}\t{}",
@@ -308,36 +347,22 @@ fn main() -> anyhow::Result<()> {
                 format!("role {role:?}: use coordinator, analyst or procurement (peer tokens come from `peer add`)")
             })?;
             let expires = expires.as_deref().map(parse_expiry).transpose()?;
-            let keys = HubKeys::load_or_create(&config.data_dir)?;
-            let mut conn = open_db(&config)?;
+            let (mut conn, keys) = open_db(&config)?;
             let (_, token) = directory::issue_token(&mut conn, &keys, &org, role, expires, &grants).map_err(app_err)?;
             println!("{token}");
             Ok(())
         }
         Command::Token { command: TokenCommand::Revoke { id } } => {
-            let mut conn = open_db(&config)?;
-            directory::revoke_token(&mut conn, &id).map_err(app_err)?;
+            let (mut conn, keys) = open_db(&config)?;
+            directory::revoke_token(&mut conn, &keys, &id).map_err(app_err)?;
             println!("revoked {id}");
             Ok(())
         }
-        Command::Audit { command: AuditCommand::Verify } => {
-            let mut conn = open_db(&config)?;
-            match audit::verify(&mut conn)? {
-                Ok(n) => {
-                    println!("audit log intact: {n} entries");
-                    Ok(())
-                }
-                Err(bad) => {
-                    eprintln!("audit log broken at entry {}: {}", bad.seq, bad.reason);
-                    eprintln!("監査ログが改ざんされています: エントリ {}（{}）", bad.seq, bad.reason);
-                    std::process::exit(1);
-                }
-            }
-        }
+        Command::Audit { command } => audit_command(&config, command),
         Command::Allowlist { command: AllowlistCommand::Import { file, name } } => {
             let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-            let mut conn = open_db(&config)?;
-            let n = allowlist::import(&mut conn, None, &name, &text).map_err(|e| {
+            let (mut conn, keys) = open_db(&config)?;
+            let n = allowlist::import(&mut conn, &keys, None, &name, &text).map_err(|e| {
                 let lines: Vec<String> = e.entries.iter().take(20).map(|b| format!("  {}", b.message)).collect();
                 anyhow::anyhow!("{} ({})\n{}\n{}", e.message, e.code, e.message_ja, lines.join("\n"))
             })?;
@@ -345,15 +370,15 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Allowlist { command: AllowlistCommand::List } => {
-            let mut conn = open_db(&config)?;
+            let (mut conn, _) = open_db(&config)?;
             for (name, n) in allowlist::lists(&mut conn).map_err(app_err)? {
                 println!("{name}\t{n}");
             }
             Ok(())
         }
         Command::Allowlist { command: AllowlistCommand::Remove { name } } => {
-            let mut conn = open_db(&config)?;
-            let n = allowlist::remove(&mut conn, None, &name).map_err(app_err)?;
+            let (mut conn, keys) = open_db(&config)?;
+            let n = allowlist::remove(&mut conn, &keys, None, &name).map_err(app_err)?;
             println!("removed allowlist {name} ({n} entries)");
             Ok(())
         }
@@ -366,8 +391,8 @@ fn main() -> anyhow::Result<()> {
                     .map_err(|e| anyhow::anyhow!("{}: {e}\n{}", file.display(), e.message_ja()))?;
                 catalog.merge(part);
             }
-            let mut conn = open_db(&config)?;
-            let c = attack::import(&mut conn, catalog).map_err(app_err)?;
+            let (mut conn, keys) = open_db(&config)?;
+            let c = attack::import(&mut conn, &keys, catalog).map_err(app_err)?;
             println!(
                 "imported {} techniques, {} tactics, {} mitigations, {} assets, {} relations",
                 c.techniques, c.tactics, c.mitigations, c.assets, c.relations
@@ -382,6 +407,57 @@ fn main() -> anyhow::Result<()> {
         Command::Peer { command } => peer_command(&config, command),
         Command::Sdl => {
             print!("{}", renkei_hub::graphql::sdl());
+            Ok(())
+        }
+    }
+}
+
+fn audit_command(config: &Config, command: AuditCommand) -> anyhow::Result<()> {
+    match command {
+        AuditCommand::Verify { checkpoint } => {
+            let point = checkpoint
+                .map(|file| -> anyhow::Result<audit::Checkpoint> {
+                    let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+                    serde_json::from_str(&text).with_context(|| format!("{} is not a checkpoint", file.display()))
+                })
+                .transpose()?;
+            let (mut conn, keys, hub_id) = open_existing(config)?;
+            match audit::verify(&mut conn, &keys, &hub_id, point.as_ref()).map_err(app_err)? {
+                Ok(found) => {
+                    println!("audit log intact: {} entries", found.entries);
+                    if let Some(seq) = found.checkpoint_entry {
+                        println!("it extends the checkpoint (entry {seq})");
+                    }
+                    Ok(())
+                }
+                Err(bad) => {
+                    eprintln!("audit log broken at entry {}: {}", bad.seq, bad.reason);
+                    eprintln!("監査ログが改ざんされています: エントリ {}（{}）", bad.seq, bad.reason);
+                    std::process::exit(1);
+                }
+            }
+        }
+        AuditCommand::Checkpoint => {
+            let (mut conn, keys, hub_id) = open_existing(config)?;
+            let point = audit::checkpoint(&mut conn, &keys, &hub_id, false)
+                .map_err(app_err)?
+                .context("the audit log is empty: nothing to checkpoint")?;
+            println!("{}", serde_json::to_string(&point)?);
+            Ok(())
+        }
+        AuditCommand::Show { limit, before } => {
+            let (mut conn, _, _) = open_existing(config)?;
+            for row in audit::recent(&mut conn, before, limit.clamp(1, 100_000))? {
+                let detail: serde_json::Value = serde_json::from_str(&row.detail).unwrap_or(serde_json::Value::Null);
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "seq": row.seq, "at": row.at, "actorOrg": row.actor_org, "actorToken": row.actor_token,
+                        "action": row.action, "target": row.target, "detail": detail, "source": row.source,
+                        "hash": row.hash,
+                    })
+                );
+            }
             Ok(())
         }
     }
@@ -419,8 +495,7 @@ fn peer_command(config: &Config, command: PeerCommand) -> anyhow::Result<()> {
             let ca_pem = ca
                 .map(|f| std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display())))
                 .transpose()?;
-            let keys = HubKeys::load_or_create(&config.data_dir)?;
-            let mut conn = open_db(config)?;
+            let (mut conn, keys) = open_db(config)?;
             let input = PeerInput {
                 name,
                 url,
@@ -449,13 +524,13 @@ fn peer_command(config: &Config, command: PeerCommand) -> anyhow::Result<()> {
         PeerCommand::SetToken { name, token_file } => {
             let token =
                 std::fs::read_to_string(&token_file).with_context(|| format!("reading {}", token_file.display()))?;
-            let mut conn = open_db(config)?;
+            let (mut conn, _) = open_db(config)?;
             federation::set_token(&mut conn, &name, &token).map_err(app_err)?;
             println!("token set for peer {name}");
             Ok(())
         }
         PeerCommand::List => {
-            let mut conn = open_db(config)?;
+            let (mut conn, _) = open_db(config)?;
             for (p, s) in federation::list_peers(&mut conn).map_err(app_err)? {
                 println!(
                     "{}\t{}\t{}\t{}{}\t{}\tcursor {} of {}\treceived {}\trefused {}\t{}",
@@ -475,8 +550,8 @@ fn peer_command(config: &Config, command: PeerCommand) -> anyhow::Result<()> {
             Ok(())
         }
         PeerCommand::Remove { name } => {
-            let mut conn = open_db(config)?;
-            federation::remove_peer(&mut conn, &name).map_err(app_err)?;
+            let (mut conn, keys) = open_db(config)?;
+            federation::remove_peer(&mut conn, &keys, &name).map_err(app_err)?;
             println!("removed peer {name}");
             Ok(())
         }

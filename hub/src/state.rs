@@ -86,6 +86,10 @@ pub struct Hub {
     /// Whether the stored ratings were computed under the configured rules (checked,
     /// and if need be recomputed, at start); until then ratings are computed per read.
     pub ratings_follow_rules: std::sync::atomic::AtomicBool,
+    /// The proxies whose forwarding headers name the client (`trusted_proxies`).
+    pub proxies: crate::auth::proxies::TrustedProxies,
+    /// Where the operator's metrics listener is bound, once it is.
+    pub metrics_address: std::sync::OnceLock<std::net::SocketAddr>,
 }
 
 /// A recomputation of every stored rating (after a scheme version or rule change).
@@ -103,7 +107,7 @@ pub struct RecomputeStatus {
 const ANALYZE_EVERY: u64 = 20_000;
 
 /// Reads (or makes, once) the hub's id.
-fn hub_id(conn: &mut DbConn) -> QueryResult<String> {
+pub fn hub_id(conn: &mut DbConn) -> QueryResult<String> {
     conn.transaction(|c| {
         let existing: Option<String> = hub_meta::table.find("hub_id").select(hub_meta::value).first(c).optional()?;
         if let Some(id) = existing {
@@ -125,20 +129,28 @@ impl Hub {
         let pool_size = config.database_pool_size;
         let keys = HubKeys::load_or_create(&config.data_dir)?;
         let backend = store::backend_of(&url)?.0;
-        let (pool, hub_id) = tokio::task::spawn_blocking(move || -> anyhow::Result<(DbPool, String)> {
+        let (pool, hub_id, keys) = tokio::task::spawn_blocking(move || -> anyhow::Result<(DbPool, String, HubKeys)> {
             let pool = store::connect(&url, pool_size)?;
             let mut conn = pool.get()?;
             store::migrate(&mut conn)?;
             store::analyze(&mut conn)?;
             let id = hub_id(&mut conn)?;
-            Ok((pool, id))
+            // The audit log must be chained with this data folder's key before anything
+            // is appended (a hub started with another folder is refused here).
+            crate::services::audit::prepare_chain(&mut conn, &keys)
+                .map_err(|e| anyhow::anyhow!("{} ({})\n{}", e.message, e.code, e.message_ja))?;
+            Ok((pool, id, keys))
         })
         .await??;
         let counters = match &config.redis_url {
             Some(url) => Counters::redis(url, &hub_id).await?,
             None => Counters::local(),
         };
+        let proxies =
+            crate::auth::proxies::TrustedProxies::parse(&config.trusted_proxies).map_err(anyhow::Error::msg)?;
         let hub = Hub {
+            proxies,
+            metrics_address: Default::default(),
             allowlists: crate::services::allowlist::Allowlists::new(config.builtin_allowlist),
             supplier_search: Default::default(),
             tokens: TokenCache::new(std::time::Duration::from_millis(config.limits.token_cache_ms)),
@@ -159,6 +171,7 @@ impl Hub {
         let hub = Arc::new(hub);
         hub.start_indicator_index();
         hub.start_rating_upkeep();
+        hub.start_audit_checkpoints();
         crate::services::puller::start(&hub);
         Ok(hub)
     }
@@ -190,6 +203,33 @@ impl Hub {
                     Err(e) => tracing::error!(%e, "indicator index task failed"),
                 }
                 tokio::time::sleep(every).await;
+            }
+        });
+    }
+
+    /// Publishes a signed checkpoint of the audit log in the change feed every
+    /// `audit_checkpoint_seconds` (members' clients keep them, anchoring the log outside
+    /// the database; see `services::audit`).
+    fn start_audit_checkpoints(self: &Arc<Self>) {
+        let interval = self.config.audit_checkpoint_seconds;
+        if interval == 0 {
+            return;
+        }
+        let weak = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                let Some(hub) = weak.upgrade() else { return };
+                let result = tokio::task::spawn_blocking(move || -> AppResult<bool> {
+                    let mut conn = hub.pool.get().map_err(AppError::from)?;
+                    crate::services::audit::publish_checkpoint(&mut conn, &hub.keys, &hub.hub_id, interval)
+                })
+                .await;
+                match result {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => tracing::warn!(?e, "could not publish an audit checkpoint"),
+                    Err(e) => tracing::error!(%e, "audit checkpoint task failed"),
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(interval)).await;
             }
         });
     }

@@ -95,6 +95,7 @@ impl Hub {
             .cmd()
             .args(["serve", "--listen", &format!("127.0.0.1:{}", self.port)])
             .env("RENKEI_REQUESTS_PER_MINUTE", "10000000")
+            .env("RENKEI_METRICS_LISTEN", "127.0.0.1:0")
             .env("RENKEI_FEDERATION_PAGE", "150")
             .env("RENKEI_FEDERATION_POLL_MS", "100")
             .stdin(Stdio::null())

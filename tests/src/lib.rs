@@ -104,6 +104,11 @@ impl TestHub {
                 None => format!("sqlite://{}", data_dir.0.join("hub.db").display()),
             }),
             database_pool_size: 4,
+            // Each test hub's operator metrics on a port of its own.
+            metrics_listen: "127.0.0.1:0".into(),
+            // Audit checkpoints only where a test asks for them: the feed tests count
+            // every item a viewer gets.
+            audit_checkpoint_seconds: 0,
             ..Config::default()
         };
         tune(&mut config);
@@ -168,7 +173,9 @@ impl TestHub {
         coordinator: bool,
         trust: renkei_hub::services::moderation::Trust,
     ) -> String {
-        self.db(|c| directory::add_org(c, name, "energy", coordinator, trust, None).map(|o| o.id).expect("org"))
+        self.db(|c| {
+            directory::add_org(c, &self.hub.keys, name, "energy", coordinator, trust, None).map(|o| o.id).expect("org")
+        })
     }
 
     pub fn token(&self, org: &str, role: Role) -> String {
@@ -233,6 +240,14 @@ impl TestHub {
         (resp.status().as_u16(), resp.text().unwrap_or_default())
     }
 
+    /// The operator's metrics, from the hub's own metrics listener.
+    pub fn metrics(&self) -> String {
+        let address = self.hub.metrics_address.get().expect("the test hub has a metrics listener");
+        let resp = self.http.get(format!("http://{address}/metrics")).send().expect("metrics request");
+        assert_eq!(resp.status().as_u16(), 200, "metrics listener");
+        resp.text().expect("metrics body")
+    }
+
     /// Rows in a table, for "nothing was stored" checks.
     pub fn count(&self, table: &str) -> i64 {
         #[derive(diesel::QueryableByName)]
@@ -290,7 +305,7 @@ pub fn attack_data_dir() -> Option<PathBuf> {
 }
 
 /// A member's supplier assessment under the built-in handbook 6.4 scheme answering
-/// every criterion with `answer` (0 worst … 2 best), for `submitAssessment`.
+/// every criterion with `answer` (0 worst … 4 best), for `submitAssessment`.
 pub fn handbook_assessment(supplier: &str, offerings: &[&str], assurance: &str, answer: u8) -> Value {
     serde_json::json!({
         "supplierId": supplier,

@@ -497,7 +497,7 @@ fn a_link_over_tls_pins_the_peers_certificate() {
     wait_for("the impostor link failing", || error("A-impostor").is_some(), || status(&b));
     assert!(error("A-impostor").is_some_and(|e| e.contains("contacting")), "{:?}", error("A-impostor"));
     assert_eq!(b.count("objects"), 0, "nothing read over an unverified connection");
-    b.db(|c| federation::remove_peer(c, "A-impostor")).expect("remove");
+    b.db(|c| federation::remove_peer(c, &b.hub.keys, "A-impostor")).expect("remove");
     b.db(|c| federation::add_peer(c, &b.hub.keys, pull("A", read("hub-a.crt")))).expect("link");
     let tb = b.token(&b.add_org("Gas One", false), Role::Analyst);
     wait_for("replication over TLS", || held(&b, &tb).contains_key("192.0.2.77"), || status(&b));
@@ -553,7 +553,7 @@ fn a_link_pinned_to_a_client_certificate_needs_it() {
     let error = || b.db(|c| federation::status_of(c, "A")).expect("status").last_error.unwrap_or_default();
     wait_for("the wrong certificate refused", || error().contains("client certificate"), || status(&b));
     // Pinned to B's certificate, which B's puller presents: items flow.
-    a.db(|c| federation::remove_peer(c, "B")).expect("remove");
+    a.db(|c| federation::remove_peer(c, &a.hub.keys, "B")).expect("remove");
     let (_, token) =
         a.db(|c| federation::add_peer(c, &a.hub.keys, serve_b(fingerprint(&path("hub-b.crt"))))).expect("link");
     let token = token.expect("token");

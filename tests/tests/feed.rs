@@ -216,8 +216,7 @@ fn hand_written_answers_equal_the_executors() {
         "query($a: String) {{ changes(after: $a, limit: 100) {{ items {{ ...F }} cursor hasMore }} }} fragment F on Change {{ {fields} }}"
     );
     let direct = || -> u64 {
-        let (_, metrics) = hub.get("/metrics");
-        metrics
+        hub.metrics()
             .lines()
             .find_map(|l| l.strip_prefix("renkei_lists_written_directly_total "))
             .and_then(|n| n.parse().ok())

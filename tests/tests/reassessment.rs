@@ -53,7 +53,7 @@ fn each_trigger_raises_one_explained_flag() {
     let catalog = renkei_e2e::attack_data_dir().map(|dir| {
         let bytes = std::fs::read(dir.join("ics-attack.json")).expect("read");
         let catalog = renkei_schema::attack::AttackCatalog::from_bundle_json(&bytes).expect("bundle");
-        hub.db(|c| renkei_hub::services::attack::import(c, catalog)).unwrap_or_else(|e| panic!("{e:?}"));
+        hub.db(|c| renkei_hub::services::attack::import(c, &hub.hub.keys, catalog)).unwrap_or_else(|e| panic!("{e:?}"));
     });
     if catalog.is_none() {
         eprintln!("shared/data/attack not found: the technique names its ICS asset type itself (no catalog `targets`)");

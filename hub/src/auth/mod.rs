@@ -1,6 +1,8 @@
 //! Who is calling: tokens, roles, failed-authentication counting and lockout
 //! (handbook 11.4.2.1), and per-token rate limits.
 
+pub mod proxies;
+
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};

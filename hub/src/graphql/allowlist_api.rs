@@ -41,6 +41,7 @@ impl AllowlistQuery {
     }
 
     /// Which of these values an allowlist holds (up to the lookup limit).
+    #[graphql(complexity = "values.len().max(1) * child_complexity")]
     async fn check_allowlist(
         &self,
         ctx: &Context<'_>,
@@ -81,7 +82,7 @@ impl AllowlistMutation {
     ) -> async_graphql::Result<AllowlistInfo> {
         let who = identity(ctx)?;
         let list = name.clone();
-        let n = hub(ctx).db(move |_, c| allowlist::import(c, Some(&who), &list, &text)).await?;
+        let n = hub(ctx).db(move |hub, c| allowlist::import(c, &hub.keys, Some(&who), &list, &text)).await?;
         Ok(AllowlistInfo { name, entries: n as i64 })
     }
 
@@ -89,7 +90,7 @@ impl AllowlistMutation {
     async fn remove_allowlist(&self, ctx: &Context<'_>, name: String) -> async_graphql::Result<AllowlistInfo> {
         let who = identity(ctx)?;
         let list = name.clone();
-        let n = hub(ctx).db(move |_, c| allowlist::remove(c, Some(&who), &list)).await?;
+        let n = hub(ctx).db(move |hub, c| allowlist::remove(c, &hub.keys, Some(&who), &list)).await?;
         Ok(AllowlistInfo { name, entries: n as i64 })
     }
 }

@@ -134,6 +134,7 @@ async fn load_shared(ctx: &Context<'_>, who: Identity, ids: Vec<String>) -> AppR
             Ok((rows, names))
         })
         .await?;
+    super::guard::charge_rows(ctx, &rows)?;
     // `to_items` drops indicators for tokens that may not read them, as `node` does.
     Ok(to_items(&who, rows, &names)?
         .into_iter()
@@ -151,8 +152,7 @@ async fn load_shared(ctx: &Context<'_>, who: Identity, ids: Vec<String>) -> AppR
 }
 
 /// What one `_entities` call has loaded, per kind: every id the batch asked for, `None`
-/// where there is none the caller may read. Put into the request's data by
-/// [`EntityBatches`] when the query names `_entities`.
+/// where there is none the caller may read.
 #[derive(Default)]
 struct EntityBatch {
     shared: OnceCell<HashMap<String, Option<SharedItem>>>,
@@ -160,11 +160,76 @@ struct EntityBatch {
     offerings: OnceCell<HashMap<String, Option<Offering>>>,
 }
 
-/// Looks `id` up in the batch: the first resolver of a kind to run loads the ids of
-/// every representation of the call whose `__typename` is one of `types`; the others
-/// wait for that load. An id the batch did not ask for (one of a second, aliased
-/// `_entities` field of the same request) and any id without a batch (a schema built
-/// without [`EntityBatches`]) is loaded alone.
+/// The batches of one request, one per `_entities` field (aliases make several).
+/// Put into the request's data by [`EntityBatches`] when the query names `_entities`.
+#[derive(Default)]
+struct RequestEntities {
+    fields: std::sync::Mutex<HashMap<String, Arc<EntityBatch>>>,
+}
+
+impl RequestEntities {
+    /// The batch of the `_entities` field this resolver runs under.
+    fn batch(&self, ctx: &Context<'_>) -> AppResult<Arc<EntityBatch>> {
+        let field = ctx.field();
+        let key = field.alias().unwrap_or(field.name()).to_string();
+        let mut fields = self.fields.lock().map_err(|_| AppError::internal("entity batches poisoned"))?;
+        Ok(Arc::clone(fields.entry(key).or_default()))
+    }
+}
+
+/// The representations every `_entities` field of a document asks for together (a
+/// literal list or a variable each), fragments expanded: the request is refused whole
+/// before it runs when they exceed `limits.max_page`, however they are spread over
+/// aliases (refusing field by field would answer one error per representation).
+fn representations_asked(
+    doc: &async_graphql::parser::types::ExecutableDocument,
+    variables: &async_graphql::Variables,
+) -> usize {
+    use async_graphql::parser::types::{Selection, SelectionSet};
+    use async_graphql::Value;
+    fn count(
+        doc: &async_graphql::parser::types::ExecutableDocument,
+        set: &SelectionSet,
+        variables: &async_graphql::Variables,
+        depth: usize,
+    ) -> usize {
+        // Fragments may spread each other; the shape check refused cycles and bounded
+        // the expanded size already. The depth bound is a second guard.
+        if depth > 64 {
+            return 0;
+        }
+        set.items
+            .iter()
+            .map(|selection| match &selection.node {
+                Selection::Field(field) if field.node.name.node == "_entities" => {
+                    let argument = field
+                        .node
+                        .get_argument("representations")
+                        .map(|v| v.node.clone().into_const_with(|name| variables.get(&name).cloned().ok_or(())));
+                    match argument {
+                        Some(Ok(Value::List(items))) => items.len(),
+                        _ => 0,
+                    }
+                }
+                Selection::Field(_) => 0,
+                Selection::InlineFragment(inline) => count(doc, &inline.node.selection_set.node, variables, depth + 1),
+                Selection::FragmentSpread(spread) => doc
+                    .fragments
+                    .get(&spread.node.fragment_name.node)
+                    .map_or(0, |f| count(doc, &f.node.selection_set.node, variables, depth + 1)),
+            })
+            .fold(0usize, usize::saturating_add)
+    }
+    doc.operations
+        .iter()
+        .map(|(_, op)| count(doc, &op.node.selection_set.node, variables, 0))
+        .fold(0, usize::saturating_add)
+}
+
+/// Looks `id` up in its field's batch: the first resolver of a kind to run loads the
+/// ids of every representation of the call whose `__typename` is one of `types`; the
+/// others wait for that load. An id without a batch (a schema built without
+/// [`EntityBatches`]) is loaded alone.
 async fn load_once<'c, T, Load, Fut>(
     ctx: &Context<'c>,
     id: &ID,
@@ -178,10 +243,11 @@ where
     Fut: std::future::Future<Output = AppResult<HashMap<String, T>>>,
 {
     let alone = || async { Ok(load(vec![id.0.clone()]).await?.remove(id.as_str())) };
-    let Some(batch) = ctx.data_opt::<EntityBatch>() else {
+    let Some(request) = ctx.data_opt::<RequestEntities>() else {
         return alone().await;
     };
-    let found = cell(batch)
+    let batch = request.batch(ctx)?;
+    let found = cell(&batch)
         .get_or_try_init(|| async {
             let ids = representation_ids(ctx, types, id)?;
             let mut found = load(ids.clone()).await?;
@@ -194,27 +260,22 @@ where
     }
 }
 
-/// The distinct ids of this `_entities` call's representations of the given types
-/// (always including `id`), at most `limits.max_page` representations per call.
-fn representation_ids(ctx: &Context<'_>, types: &[&str], id: &ID) -> AppResult<Vec<String>> {
+/// The representations of the `_entities` field this resolver runs under.
+fn representations(ctx: &Context<'_>) -> AppResult<Vec<async_graphql::Value>> {
     use async_graphql::Value;
-    let max = hub(ctx).config.limits.max_page;
     let arguments =
         ctx.field().arguments().map_err(|e| AppError::invalid(e.message, "representationsを読み取れません"))?;
-    let representations = match arguments.into_iter().find(|(name, _)| name.as_str() == "representations") {
+    Ok(match arguments.into_iter().find(|(name, _)| name.as_str() == "representations") {
         Some((_, Value::List(items))) => items,
         _ => Vec::new(),
-    };
-    if representations.len() > max {
-        return Err(AppError::new(
-            "TOO_MANY_REPRESENTATIONS",
-            format!("at most {max} representations per _entities call; got {}", representations.len()),
-            format!(
-                "_entitiesの1回の呼び出しで解決できるのは{max}件までです（{}件指定されました）",
-                representations.len()
-            ),
-        ));
-    }
+    })
+}
+
+/// The distinct ids of this `_entities` call's representations of the given types
+/// (always including `id`); [`RequestEntities::batch`] has checked their number.
+fn representation_ids(ctx: &Context<'_>, types: &[&str], id: &ID) -> AppResult<Vec<String>> {
+    use async_graphql::Value;
+    let representations = representations(ctx)?;
     let mut ids = vec![id.0.clone()];
     let mut seen: std::collections::HashSet<String> = ids.iter().cloned().collect();
     for representation in representations {
@@ -232,8 +293,9 @@ fn representation_ids(ctx: &Context<'_>, types: &[&str], id: &ID) -> AppResult<V
     Ok(ids)
 }
 
-/// Puts an [`EntityBatch`] into the data of each request whose query names
-/// `_entities` (the others never read one).
+/// Refuses a request whose `_entities` fields ask for more than `limits.max_page`
+/// representations together, and puts a [`RequestEntities`] into the data of each
+/// request whose query names `_entities` (the others never read one).
 #[derive(Default)]
 pub(super) struct EntityBatches;
 
@@ -251,7 +313,24 @@ impl async_graphql::extensions::Extension for EntityBatches {
         request: async_graphql::Request,
         next: async_graphql::extensions::NextPrepareRequest<'_>,
     ) -> async_graphql::ServerResult<async_graphql::Request> {
-        let request = if request.query.contains("_entities") { request.data(EntityBatch::default()) } else { request };
-        next.run(ctx, request).await
+        if !request.query.contains("_entities") {
+            return next.run(ctx, request).await;
+        }
+        let mut request = request;
+        let max = ctx.data::<Arc<crate::state::Hub>>().map(|h| h.config.limits.max_page).unwrap_or(1000);
+        let variables = request.variables.clone();
+        let asked = match request.parsed_query() {
+            Ok(doc) => representations_asked(doc, &variables),
+            Err(_) => 0,
+        };
+        if asked > max {
+            let e = AppError::new(
+                "TOO_MANY_REPRESENTATIONS",
+                format!("at most {max} representations per request, over all _entities fields; got {asked}"),
+                format!("1回の要求で解決できる_entitiesは合計{max}件までです（{asked}件指定されました）"),
+            );
+            return Err(super::guard::server_error(e));
+        }
+        next.run(ctx, request.data(RequestEntities::default())).await
     }
 }

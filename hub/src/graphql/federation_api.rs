@@ -96,6 +96,7 @@ pub struct PeerQuery;
 impl PeerQuery {
     /// The change feed as a peer hub's link carries it. Peer tokens only; `hubId` is the
     /// caller's own hub id (fixed for the link at first use).
+    #[graphql(complexity = "limit.unwrap_or(1000).max(1) as usize * child_complexity")]
     async fn peer_changes(
         &self,
         ctx: &Context<'_>,

@@ -2,6 +2,7 @@
 //! caller's [`Identity`] is added per request. Every object a resolver returns comes
 //! from a service that filtered it through `renkei_schema::tlp`.
 
+pub mod guard;
 mod render;
 pub mod types;
 
@@ -64,17 +65,18 @@ pub struct MutationRoot(
 pub type HubSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
 /// Builds the schema with the hub's limits set explicitly (async-graphql leaves depth
-/// and complexity unlimited by default). It is an Apollo Federation v2 subgraph too
-/// (`_service`, `_entities`; see `federation.rs`).
+/// and complexity unlimited by default; `guard` turns them into coded refusals). It is
+/// an Apollo Federation v2 subgraph too (`_service`, `_entities`; see `apollo.rs`).
 pub fn build_schema(hub: Arc<Hub>) -> HubSchema {
     let limits = hub.config.limits.clone();
     Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
         .enable_federation()
-        .extension(ParsedQueries::default())
+        .extension(guard::ValidationLimits {
+            max_complexity: limits.max_query_complexity,
+            max_depth: limits.max_query_depth,
+        })
         .extension(apollo::EntityBatches)
         .data(hub)
-        .limit_depth(limits.max_query_depth)
-        .limit_complexity(limits.max_query_complexity)
         .finish()
 }
 
@@ -105,49 +107,6 @@ pub fn response_json(response: &async_graphql::Response) -> Result<Vec<u8>, serd
     }
     out.push(b'}');
     Ok(out)
-}
-
-/// Parsed queries by their text: clients repeat the same few queries with new
-/// variables, and parsing (pest) was a tenth of a lookup's time. Only parsing is
-/// skipped; validation, limits and execution run for every request.
-#[derive(Default)]
-struct ParsedQueries {
-    cache: Arc<std::sync::Mutex<std::collections::HashMap<String, async_graphql::parser::types::ExecutableDocument>>>,
-}
-
-/// Queries remembered before the cache starts over, and the longest one remembered.
-const PARSED_QUERIES_KEPT: usize = 512;
-const PARSED_QUERY_MAX_BYTES: usize = 16 * 1024;
-
-impl async_graphql::extensions::ExtensionFactory for ParsedQueries {
-    fn create(&self) -> Arc<dyn async_graphql::extensions::Extension> {
-        Arc::new(ParsedQueries { cache: Arc::clone(&self.cache) })
-    }
-}
-
-#[async_trait::async_trait]
-impl async_graphql::extensions::Extension for ParsedQueries {
-    async fn parse_query(
-        &self,
-        ctx: &async_graphql::extensions::ExtensionContext<'_>,
-        query: &str,
-        variables: &async_graphql::Variables,
-        next: async_graphql::extensions::NextParseQuery<'_>,
-    ) -> async_graphql::ServerResult<async_graphql::parser::types::ExecutableDocument> {
-        if let Some(doc) = self.cache.lock().ok().and_then(|c| c.get(query).cloned()) {
-            return Ok(doc);
-        }
-        let doc = next.run(ctx, query, variables).await?;
-        if query.len() <= PARSED_QUERY_MAX_BYTES {
-            if let Ok(mut cache) = self.cache.lock() {
-                if cache.len() >= PARSED_QUERIES_KEPT {
-                    cache.clear();
-                }
-                cache.insert(query.to_string(), doc.clone());
-            }
-        }
-        Ok(doc)
-    }
 }
 
 /// Bytes of pre-written JSON inside a value.
@@ -248,6 +207,12 @@ fn parse_cursor(after: Option<&str>) -> AppResult<i64> {
             )
         }),
     }
+}
+
+/// What a feed item weighs against the answer's budget: its object and signature, and
+/// the fields around them.
+fn feed_item_bytes(item: &sharing::FeedItem) -> usize {
+    item.stix.as_ref().map_or(0, String::len) + item.signature.as_ref().map_or(0, String::len) + 160
 }
 
 fn page_size(first: Option<i32>, max: usize, default: usize) -> AppResult<usize> {
@@ -382,6 +347,10 @@ pub struct AuditEntry {
     pub seq: i64,
     pub at: String,
     pub actor_org: Option<String>,
+    /// The actor (organisation and address) is withheld: the entry concerns an item
+    /// whose submitter the caller may not learn (an anonymous TLP:RED item it is not
+    /// named on), and that submitter acted. The operator sees it with `audit show`.
+    pub actor_withheld: bool,
     pub action: String,
     pub target: Option<String>,
     pub detail: Json,
@@ -425,6 +394,7 @@ pub struct AttackCatalogView;
 
 #[Object]
 impl AttackCatalogView {
+    #[graphql(complexity = "1000 * child_complexity")]
     async fn techniques(
         &self,
         ctx: &Context<'_>,
@@ -447,11 +417,13 @@ impl AttackCatalogView {
     }
 
     /// ATT&CK for ICS assets (A0001…).
+    #[graphql(complexity = "100 * child_complexity")]
     async fn assets(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CatalogEntry>> {
         let rows = hub(ctx).db(|_, c| attack::assets(c)).await?;
         Ok(rows.into_iter().map(|a| CatalogEntry { attack_id: a.attack_id, name: a.name, domain: None }).collect())
     }
 
+    #[graphql(complexity = "50 * child_complexity")]
     async fn tactics(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CatalogEntry>> {
         let rows = hub(ctx).db(|_, c| attack::tactics(c)).await?;
         Ok(rows
@@ -460,6 +432,7 @@ impl AttackCatalogView {
             .collect())
     }
 
+    #[graphql(complexity = "300 * child_complexity")]
     async fn mitigations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CatalogEntry>> {
         let rows = hub(ctx).db(|_, c| attack::mitigations(c)).await?;
         Ok(rows
@@ -469,6 +442,7 @@ impl AttackCatalogView {
     }
 
     /// Relations by kind (`targets`: technique → ICS asset; `mitigates`; `subtechnique-of`).
+    #[graphql(complexity = "5000 * child_complexity")]
     async fn relations(
         &self,
         ctx: &Context<'_>,
@@ -517,6 +491,7 @@ impl CoreQuery {
         Ok(rows.into_iter().map(|o| moderation_api::organization_of(o, id.is_coordinator())).collect())
     }
 
+    #[graphql(complexity = "first.unwrap_or(100).max(1) as usize * child_complexity")]
     async fn indicators(
         &self,
         ctx: &Context<'_>,
@@ -565,6 +540,7 @@ impl CoreQuery {
         Ok(IndicatorConnection { edges, nodes, page_info })
     }
 
+    #[graphql(complexity = "first.unwrap_or(100).max(1) as usize * child_complexity")]
     async fn techniques(
         &self,
         ctx: &Context<'_>,
@@ -582,6 +558,7 @@ impl CoreQuery {
         Ok(TechniqueConnection { edges, nodes, page_info })
     }
 
+    #[graphql(complexity = "first.unwrap_or(100).max(1) as usize * child_complexity")]
     async fn incidents(
         &self,
         ctx: &Context<'_>,
@@ -599,6 +576,7 @@ impl CoreQuery {
         Ok(IncidentConnection { edges, nodes, page_info })
     }
 
+    #[graphql(complexity = "first.unwrap_or(100).max(1) as usize * child_complexity")]
     async fn advisories(
         &self,
         ctx: &Context<'_>,
@@ -628,12 +606,16 @@ impl CoreQuery {
             })
             .await?;
         match found {
-            (Some(row), names) => Ok(to_items(&who, vec![row], &names)?.pop()),
+            (Some(row), names) => {
+                guard::charge_rows(ctx, std::slice::from_ref(&row))?;
+                Ok(to_items(&who, vec![row], &names)?.pop())
+            }
             (None, _) => Ok(None),
         }
     }
 
     /// Exact match of up to 1,000 raw values (any indicator type) after normalisation.
+    #[graphql(complexity = "values.len().max(1) * child_complexity")]
     async fn lookup(&self, ctx: &Context<'_>, values: Vec<String>) -> async_graphql::Result<render::LookupResults> {
         let who = identity(ctx)?;
         who.require_indicators()?;
@@ -668,6 +650,7 @@ impl CoreQuery {
                 Ok((rows, names))
             })
             .await?;
+        guard::charge_rows(ctx, &rows)?;
         let mut by_id = std::collections::HashMap::with_capacity(rows.len());
         for item in to_items(&who, rows, &names)? {
             if let SharedItem::Indicator(x) = item {
@@ -688,6 +671,7 @@ impl CoreQuery {
 
     /// The change feed: versions the caller may see after `after`, in sequence order,
     /// with tombstones for what it may no longer hold. Resumable from any cursor.
+    #[graphql(complexity = "limit.unwrap_or(1000).max(1) as usize * child_complexity")]
     async fn changes(
         &self,
         ctx: &Context<'_>,
@@ -704,10 +688,25 @@ impl CoreQuery {
                 sharing::changes(c, &who.viewer(), who.may_read_indicators(), after, limit, scan_cap)
             })
             .await?;
-        Metrics::add(&h.metrics.feed_items_served, page.items.len() as u64);
+        // The page ends early where the answer's budget runs out; the cursor then
+        // points at the last item it carries, so nothing is skipped.
+        let (page_items, cursor, has_more) = match guard::budget(ctx) {
+            Some(budget) => {
+                let fits = page.items.iter().take_while(|i| budget.try_take(feed_item_bytes(i))).count();
+                if fits < page.items.len() {
+                    let mut items = page.items;
+                    items.truncate(fits);
+                    let cursor = items.last().map_or(after, |i| i.seq);
+                    (items, cursor, true)
+                } else {
+                    (page.items, page.cursor, page.has_more)
+                }
+            }
+            None => (page.items, page.cursor, page.has_more),
+        };
+        Metrics::add(&h.metrics.feed_items_served, page_items.len() as u64);
         let own_key = h.keys.signing.public_key();
-        let items = page
-            .items
+        let items = page_items
             .into_iter()
             .map(|i| {
                 let (origin_hub, signing_key) = match (&i.origin, i.deleted) {
@@ -729,7 +728,7 @@ impl CoreQuery {
                 })
             })
             .collect::<AppResult<Vec<_>>>()?;
-        Ok(ChangePage { items: render::ChangeItems(items), cursor: page.cursor.to_string(), has_more: page.has_more })
+        Ok(ChangePage { items: render::ChangeItems(items), cursor: cursor.to_string(), has_more })
     }
 
     /// The MITRE ATT&CK catalog (techniques, ICS assets, tactics, mitigations, relations).
@@ -738,7 +737,10 @@ impl CoreQuery {
         Ok(AttackCatalogView)
     }
 
-    /// The audit log, newest first. Coordinators only.
+    /// The audit log, newest first. Coordinators only. Entries about a shared item
+    /// follow the item's policy: where the caller may not learn who submitted it, the
+    /// submitter's own entries about it do not name their actor (`actorWithheld`).
+    #[graphql(complexity = "limit.unwrap_or(100).max(1) as usize * child_complexity")]
     async fn audit_log(
         &self,
         ctx: &Context<'_>,
@@ -748,18 +750,22 @@ impl CoreQuery {
         let who = identity(ctx)?;
         require_coordinator(&who, "read the audit log")?;
         let limit = page_size(limit, 1000, 100)? as i64;
-        let rows = hub(ctx).db(move |_, c| Ok(audit::recent(c, before, limit)?)).await?;
+        let rows = hub(ctx).db(move |_, c| audit::recent_for(c, &who.viewer(), before, limit)).await?;
         Ok(rows
             .into_iter()
-            .map(|r| AuditEntry {
-                seq: r.seq,
-                at: r.at,
-                actor_org: r.actor_org,
-                action: r.action,
-                target: r.target,
-                detail: Json::Text(r.detail),
-                source: r.source,
-                hash: r.hash,
+            .map(|shown| {
+                let r = shown.row;
+                AuditEntry {
+                    seq: r.seq,
+                    at: r.at,
+                    actor_org: r.actor_org,
+                    actor_withheld: shown.actor_withheld,
+                    action: r.action,
+                    target: r.target,
+                    detail: Json::Text(r.detail),
+                    source: r.source,
+                    hash: r.hash,
+                }
             })
             .collect())
     }
@@ -784,6 +790,7 @@ async fn list_kind(
             Ok((page, names))
         })
         .await?;
+    guard::charge_rows(ctx, &rows)?;
     let cursors: Vec<String> = rows.iter().map(|r| r.first_seq.to_string()).collect();
     let end_cursor = cursors.last().cloned();
     let items = to_items(&who, rows, &names)?;

@@ -184,6 +184,96 @@ pub struct ModerationPatchInput {
     pub remove_labels: Vec<String>,
 }
 
+impl From<ModerationPatchInput> for Patch {
+    fn from(patch: ModerationPatchInput) -> Self {
+        Patch {
+            tlp: patch.tlp.map(Into::into),
+            recipients: patch.recipients.into_iter().map(|r| r.0).collect(),
+            strip: patch.strip,
+            redact: patch.redact,
+            remove_labels: patch.remove_labels,
+        }
+    }
+}
+
+/// A change to a published item waiting for a coordinator: a looser label or a
+/// correction by an organisation whose submissions the moderation policy reviews.
+#[derive(SimpleObject)]
+pub struct PendingChange {
+    pub id: ID,
+    /// The item it changes.
+    pub item_id: ID,
+    /// `relabel` or `correct`.
+    pub change: String,
+    /// The item's version the change applies to.
+    pub base_version: i64,
+    /// What changes (from and to label, or the fields corrected).
+    pub detail: super::types::Json,
+    /// The item as it would become; null where the caller may not read it.
+    pub proposed: Option<SharedItem>,
+    pub submitted_at: String,
+    pub queued_because: String,
+    /// open, approved, rejected or superseded.
+    pub state: String,
+    pub cursor: String,
+}
+
+#[derive(SimpleObject)]
+pub struct PendingChanges {
+    pub changes: Vec<PendingChange>,
+    pub page_info: PageInfo,
+}
+
+/// A pending change as this viewer may see it: the proposed item only where the policy
+/// lets it read the item as a pending one.
+pub(crate) fn pending_change_of(
+    viewer: &renkei_schema::tlp::Viewer<'_>,
+    change: crate::store::models::PendingChangeRow,
+    current: Option<&ObjectRow>,
+    names: &std::collections::HashMap<String, String>,
+) -> async_graphql::Result<PendingChange> {
+    let proposed = match current {
+        Some(current) => {
+            let row = crate::services::revision::proposed_row(&change, current)?;
+            let access = crate::services::sharing::Access::of_object(&row)?;
+            if renkei_schema::tlp::may_read(viewer, &access.item()) {
+                Some(shared_item(viewer, &row, names)?)
+            } else {
+                None
+            }
+        }
+        None => None,
+    };
+    Ok(PendingChange {
+        id: ID(change.id),
+        item_id: ID(change.object_id),
+        change: change.change,
+        base_version: change.base_revision,
+        detail: super::types::Json::Text(change.detail),
+        proposed,
+        submitted_at: change.submitted_at,
+        queued_because: change.queued_because,
+        state: change.state,
+        cursor: change.queued_seq.to_string(),
+    })
+}
+
+async fn decide_change(ctx: &Context<'_>, id: ID, decision: Decision) -> async_graphql::Result<PendingChange> {
+    let who = identity(ctx)?;
+    let caller = who.clone();
+    let (change, current, names) = hub(ctx)
+        .db(move |hub, c| {
+            let (change, row) = crate::services::revision::decide_change(c, &hub.origin(), &caller, &id, decision)?;
+            if let Some(row) = &row {
+                hub.note_committed([row])?;
+            }
+            let current = crate::services::sharing::load_object(c, &change.object_id)?;
+            Ok((change, current, directory::org_names(c)?))
+        })
+        .await?;
+    pending_change_of(&who.viewer(), change, current.as_ref(), &names)
+}
+
 /// A pending submission in the queue.
 #[derive(SimpleObject)]
 pub struct QueueEntry {
@@ -217,6 +307,7 @@ pub struct ModerationQuery;
 #[Object]
 impl ModerationQuery {
     /// Pending submissions, oldest first (coordinators).
+    #[graphql(complexity = "first.unwrap_or(100).max(1) as usize * child_complexity")]
     async fn moderation_queue(
         &self,
         ctx: &Context<'_>,
@@ -247,6 +338,44 @@ impl ModerationQuery {
         Ok(ModerationQueue { entries: out, page_info: PageInfo { has_next_page: has_more, end_cursor } })
     }
 
+    /// Changes to published items waiting for a coordinator, oldest first: every one
+    /// for coordinators, the caller's own organisation's for members.
+    #[graphql(complexity = "first.unwrap_or(100).max(1) as usize * child_complexity")]
+    async fn pending_changes(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<PendingChanges> {
+        let who = identity(ctx)?;
+        let h = hub(ctx);
+        let first = page_size(first, h.config.limits.max_page, 100)?;
+        let after = super::parse_cursor(after.as_deref())?;
+        let caller = who.clone();
+        let (rows, more, items, names) = h
+            .db(move |_, c| {
+                let (rows, more) = crate::services::revision::open_changes(c, &caller, first, after)?;
+                let mut items = std::collections::HashMap::new();
+                for r in &rows {
+                    if let Some(o) = crate::services::sharing::load_object(c, &r.object_id)? {
+                        items.insert(r.object_id.clone(), o);
+                    }
+                }
+                Ok((rows, more, items, directory::org_names(c)?))
+            })
+            .await?;
+        let viewer = who.viewer();
+        let changes = rows
+            .into_iter()
+            .map(|r| {
+                let current = items.get(&r.object_id);
+                pending_change_of(&viewer, r, current, &names)
+            })
+            .collect::<async_graphql::Result<Vec<_>>>()?;
+        let end_cursor = changes.last().map(|c| c.cursor.clone());
+        Ok(PendingChanges { changes, page_info: PageInfo { has_next_page: more, end_cursor } })
+    }
+
     /// The moderation policy in force (coordinators).
     async fn moderation_policy(&self, ctx: &Context<'_>) -> async_graphql::Result<ModerationPolicy> {
         let who = identity(ctx)?;
@@ -265,12 +394,17 @@ pub struct ModerationMutation;
 /// Null when the decision leaves the item unreadable to the deciding coordinator
 /// (tightened to TLP:RED without naming its organisation): the policy decides the
 /// answer like any other read.
-async fn decide(ctx: &Context<'_>, id: ID, decision: Decision) -> async_graphql::Result<Option<SharedItem>> {
+async fn decide(
+    ctx: &Context<'_>,
+    id: ID,
+    decision: Decision,
+    version: Option<i64>,
+) -> async_graphql::Result<Option<SharedItem>> {
     let who = identity(ctx)?;
     let caller = who.clone();
     let (row, names): (ObjectRow, _) = hub(ctx)
         .db(move |hub, c| {
-            let row = moderation::decide(c, &hub.origin(), &caller, &id, decision)?;
+            let row = moderation::decide(c, &hub.origin(), &caller, &id, decision, version)?;
             hub.note_committed([&row])?;
             Ok((row, directory::org_names(c)?))
         })
@@ -286,8 +420,15 @@ async fn decide(ctx: &Context<'_>, id: ID, decision: Decision) -> async_graphql:
 #[Object]
 impl ModerationMutation {
     /// Publishes a pending item as submitted (a coordinator other than the submitter).
-    async fn approve(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<SharedItem>> {
-        decide(ctx, id, Decision::Approve(None)).await
+    /// With `version` (the one reviewed), refused with VERSION_CHANGED if the submitter
+    /// corrected the item since.
+    async fn approve(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        version: Option<i64>,
+    ) -> async_graphql::Result<Option<SharedItem>> {
+        decide(ctx, id, Decision::Approve(None), version).await
     }
 
     /// Publishes a pending item after sanitising it: strip fields, redact passages,
@@ -297,20 +438,37 @@ impl ModerationMutation {
         ctx: &Context<'_>,
         id: ID,
         patch: ModerationPatchInput,
+        version: Option<i64>,
     ) -> async_graphql::Result<Option<SharedItem>> {
-        let patch = Patch {
-            tlp: patch.tlp.map(Into::into),
-            recipients: patch.recipients.into_iter().map(|r| r.0).collect(),
-            strip: patch.strip,
-            redact: patch.redact,
-            remove_labels: patch.remove_labels,
-        };
-        decide(ctx, id, Decision::Approve(Some(patch))).await
+        decide(ctx, id, Decision::Approve(Some(patch.into())), version).await
     }
 
     /// Rejects a pending item; the submitter sees the reason in its own feed.
-    async fn reject(&self, ctx: &Context<'_>, id: ID, reason: String) -> async_graphql::Result<Option<SharedItem>> {
-        decide(ctx, id, Decision::Reject(reason)).await
+    async fn reject(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        reason: String,
+        version: Option<i64>,
+    ) -> async_graphql::Result<Option<SharedItem>> {
+        decide(ctx, id, Decision::Reject(reason), version).await
+    }
+
+    /// Approves a pending change to a published item (a looser label or a correction
+    /// by an organisation whose submissions are reviewed), optionally sanitised like a
+    /// submission; the item gets its new version. Answers with the change as decided.
+    async fn approve_change(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        patch: Option<ModerationPatchInput>,
+    ) -> async_graphql::Result<PendingChange> {
+        decide_change(ctx, id, Decision::Approve(patch.map(Into::into))).await
+    }
+
+    /// Rejects a pending change with a reason; the item stays as it is.
+    async fn reject_change(&self, ctx: &Context<'_>, id: ID, reason: String) -> async_graphql::Result<PendingChange> {
+        decide_change(ctx, id, Decision::Reject(reason)).await
     }
 
     /// Replaces the moderation policy (coordinators); it then wins over the configuration.
@@ -322,7 +480,7 @@ impl ModerationMutation {
         let who = identity(ctx)?;
         let policy: Policy = policy.into();
         let stored = policy.clone();
-        hub(ctx).db(move |_, c| moderation::set_policy(c, &who, &stored)).await?;
+        hub(ctx).db(move |hub, c| moderation::set_policy(c, &hub.keys, &who, &stored)).await?;
         Ok(policy.into())
     }
 
@@ -334,7 +492,7 @@ impl ModerationMutation {
         trust: TrustGql,
     ) -> async_graphql::Result<Organization> {
         let who = identity(ctx)?;
-        let row = hub(ctx).db(move |_, c| moderation::set_trust(c, Some(&who), &id, trust.into())).await?;
+        let row = hub(ctx).db(move |hub, c| moderation::set_trust(c, &hub.keys, Some(&who), &id, trust.into())).await?;
         Ok(organization_of(row, true))
     }
 }
@@ -366,6 +524,7 @@ pub struct RestrictedQuery;
 impl RestrictedQuery {
     /// TLP:RED items the caller is not named on but may know exist (coordinators):
     /// id, kind, submitter unless anonymous, recipients and time; never content.
+    #[graphql(complexity = "first.unwrap_or(100).max(1) as usize * child_complexity")]
     async fn restricted_items(
         &self,
         ctx: &Context<'_>,

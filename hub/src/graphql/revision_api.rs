@@ -7,17 +7,25 @@ use super::types::{shared_item, SharedItem, StatusGql, TlpGql};
 use super::{hub, identity};
 use crate::error::AppError;
 use crate::services::directory;
-use crate::services::revision::{self, Correction};
+use crate::services::revision::{self, Correction, Outcome};
+use crate::services::sharing;
 use crate::store::parse_time;
 
 /// The new version of a relabelled item. Only id, version, label and status: a
-/// coordinator may tighten a RED item whose content it may not read.
+/// coordinator may tighten a RED item whose content it may not read. When the new
+/// label widens the item's audience and the moderation policy reviews the submitter's
+/// submissions, the change waits for a coordinator (`queued`, `pendingChange`): the
+/// fields then describe the item as it stands.
 #[derive(SimpleObject)]
 pub struct Relabelled {
     pub id: ID,
     pub version: i64,
     pub tlp: TlpGql,
     pub status: StatusGql,
+    pub queued: bool,
+    /// The change waiting for a coordinator (see `pendingChanges`).
+    pub pending_change: Option<ID>,
+    pub queued_because: Option<String>,
 }
 
 /// Fields to correct; each must exist on the item's kind.
@@ -57,18 +65,38 @@ impl RevisionMutation {
     ) -> async_graphql::Result<Relabelled> {
         let who = identity(ctx)?;
         let recipients = recipients.unwrap_or_default().into_iter().map(|r| r.0).collect();
-        let row = hub(ctx)
+        let (row, queued) = hub(ctx)
             .db(move |hub, c| {
-                let row = revision::change_label(c, &hub.origin(), &who, &id, tlp.into(), recipients)?;
-                hub.note_committed([&row])?;
-                Ok(row)
+                let policy = &hub.config.moderation;
+                match revision::change_label(c, &hub.origin(), policy, &who, &id, tlp.into(), recipients)? {
+                    Outcome::Applied(row) => {
+                        hub.note_committed([&row])?;
+                        Ok((row, None))
+                    }
+                    Outcome::Queued(change) => {
+                        let row = sharing::load_object(c, &change.object_id)?
+                            .ok_or_else(|| AppError::internal("a queued change's item is gone"))?;
+                        Ok((row, Some(change)))
+                    }
+                }
             })
             .await?;
-        let access = crate::services::sharing::Access::of_object(&row)?;
-        Ok(Relabelled { id: ID(row.id), version: row.revision, tlp: access.tlp.into(), status: access.status.into() })
+        let access = sharing::Access::of_object(&row)?;
+        Ok(Relabelled {
+            id: ID(row.id),
+            version: row.revision,
+            tlp: access.tlp.into(),
+            status: access.status.into(),
+            queued: queued.is_some(),
+            pending_change: queued.as_ref().map(|c| ID(c.id.clone())),
+            queued_because: queued.map(|c| c.queued_because),
+        })
     }
 
     /// Corrects an item's content or metadata: a new version for everyone who holds it.
+    /// A correction of a published item by an organisation whose submissions the
+    /// moderation policy reviews waits for a coordinator (see `pendingChanges`); the
+    /// answer is then the item as it stands.
     async fn correct(
         &self,
         ctx: &Context<'_>,
@@ -104,8 +132,15 @@ impl RevisionMutation {
         let caller = who.clone();
         let (row, names) = hub(ctx)
             .db(move |hub, c| {
-                let row = revision::correct(c, &hub.origin(), &caller, &id, &fix)?;
-                hub.note_committed([&row])?;
+                let row = match revision::correct(c, &hub.origin(), &hub.config.moderation, &caller, &id, &fix)? {
+                    Outcome::Applied(row) => {
+                        hub.note_committed([&row])?;
+                        row
+                    }
+                    // Waiting for a coordinator: the item as it stands (see `pendingChanges`).
+                    Outcome::Queued(change) => sharing::load_object(c, &change.object_id)?
+                        .ok_or_else(|| AppError::internal("a queued change's item is gone"))?,
+                };
                 Ok((row, directory::org_names(c)?))
             })
             .await?;

@@ -203,7 +203,7 @@ impl SightingsMutation {
             last_seen: time("lastSeen", last_seen)?,
             anonymous: anonymous.unwrap_or(false),
         };
-        let row = hub(ctx).db(move |hub, c| sightings::report(c, &hub.hub_id, &who, &sighting)).await?;
+        let row = hub(ctx).db(move |hub, c| sightings::report(c, &hub.keys, &hub.hub_id, &who, &sighting)).await?;
         Ok(SightingReceipt { id: ID(row.id), indicator: ID(row.object_id), kind: kind_of(&row.kind), count: row.count })
     }
 }

@@ -105,6 +105,7 @@ impl From<SupplierRow> for Supplier {
 impl Supplier {
     /// The assessments of this supplier the caller may read (through the TLP policy,
     /// like every shared item), oldest first.
+    #[graphql(complexity = "50 * child_complexity")]
     async fn assessments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<SupplierAssessment>> {
         let who = identity(ctx)?;
         let supplier = self.id.0.clone();
@@ -114,6 +115,7 @@ impl Supplier {
                 Ok((rows, crate::services::directory::org_names(c)?))
             })
             .await?;
+        super::guard::charge_rows(ctx, &rows)?;
         let who = identity(ctx)?;
         let viewer = who.viewer();
         let mut out = Vec::new();
@@ -134,6 +136,7 @@ impl Supplier {
 
     /// The changes of this rating that mattered (tier, score by the configured delta,
     /// flags), newest first, as the caller was told of them in the change feed.
+    #[graphql(complexity = "first.unwrap_or(100).max(1) as usize * child_complexity")]
     async fn rating_history(
         &self,
         ctx: &Context<'_>,
@@ -144,6 +147,7 @@ impl Supplier {
     }
 
     /// The supplier's offerings the caller may see.
+    #[graphql(complexity = "20 * child_complexity")]
     async fn offerings(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Offering>> {
         let who = identity(ctx)?;
         let id = self.id.0.clone();
@@ -191,6 +195,7 @@ impl Offering {
     }
 
     /// The changes of the offering's rating that mattered, newest first.
+    #[graphql(complexity = "first.unwrap_or(100).max(1) as usize * child_complexity")]
     async fn rating_history(
         &self,
         ctx: &Context<'_>,
@@ -366,6 +371,7 @@ pub struct SupplierQuery;
 impl SupplierQuery {
     /// Suppliers whose names (Japanese or English), aliases or corporate number contain
     /// `query`.
+    #[graphql(complexity = "first.unwrap_or(100).max(1) as usize * child_complexity")]
     async fn suppliers(
         &self,
         ctx: &Context<'_>,
@@ -455,7 +461,7 @@ impl SupplierMutation {
             parent_id: input.parent_id.map(|p| p.0),
             cpe_vendors: input.cpe_vendors,
         };
-        let row = hub(ctx).db(move |_, c| suppliers::add_supplier(c, &who, input)).await?;
+        let row = hub(ctx).db(move |hub, c| suppliers::add_supplier(c, &hub.keys, &who, input)).await?;
         Ok(row.into())
     }
 
@@ -471,7 +477,7 @@ impl SupplierMutation {
             sectors: input.sectors,
             subcontractor_ids: input.subcontractor_ids.into_iter().map(|s| s.0).collect(),
         };
-        let row = hub(ctx).db(move |_, c| suppliers::add_offering(c, &who, input)).await?;
+        let row = hub(ctx).db(move |hub, c| suppliers::add_offering(c, &hub.keys, &who, input)).await?;
         Ok(row.into())
     }
 
@@ -480,7 +486,7 @@ impl SupplierMutation {
     async fn approve_registry_entry(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<ID> {
         let who = identity(ctx)?;
         let target = id.0.clone();
-        hub(ctx).db(move |_, c| suppliers::approve(c, &who, &target)).await?;
+        hub(ctx).db(move |hub, c| suppliers::approve(c, &hub.keys, &who, &target)).await?;
         Ok(id)
     }
 }
@@ -623,7 +629,8 @@ impl SchemeMutation {
             default_validity_days: days,
         };
         let reference_only = input.reference_only;
-        let stored = hub(ctx).db(move |_, c| suppliers::add_scheme(c, &who, scheme, reference_only)).await?;
+        let stored =
+            hub(ctx).db(move |hub, c| suppliers::add_scheme(c, &hub.keys, &who, scheme, reference_only)).await?;
         // Ratings follow a scheme's latest version: recompute the stored ones (in the
         // background; `supplier(id).rating` uses the new version at once).
         hub(ctx).recompute_ratings();

@@ -161,7 +161,13 @@ fn check_name(name: &str) -> AppResult<String> {
 
 /// Imports a list from text (replacing a list of the same name), all or nothing:
 /// every bad line is named and nothing is stored.
-pub fn import(conn: &mut DbConn, actor: Option<&Identity>, name: &str, text: &str) -> AppResult<usize> {
+pub fn import(
+    conn: &mut DbConn,
+    keys: &crate::crypto::HubKeys,
+    actor: Option<&Identity>,
+    name: &str,
+    text: &str,
+) -> AppResult<usize> {
     if actor.is_some_and(|a| !a.is_coordinator()) {
         return Err(AppError::forbidden("manage allowlists"));
     }
@@ -213,6 +219,7 @@ pub fn import(conn: &mut DbConn, actor: Option<&Identity>, name: &str, text: &st
         bump_version(c)?;
         audit::append(
             c,
+            keys,
             AuditEvent {
                 actor_org: actor.map(|a| a.org_id.clone()),
                 actor_token: actor.map(|a| a.token_id.clone()),
@@ -227,7 +234,12 @@ pub fn import(conn: &mut DbConn, actor: Option<&Identity>, name: &str, text: &st
 }
 
 /// Removes a list.
-pub fn remove(conn: &mut DbConn, actor: Option<&Identity>, name: &str) -> AppResult<usize> {
+pub fn remove(
+    conn: &mut DbConn,
+    keys: &crate::crypto::HubKeys,
+    actor: Option<&Identity>,
+    name: &str,
+) -> AppResult<usize> {
     if actor.is_some_and(|a| !a.is_coordinator()) {
         return Err(AppError::forbidden("manage allowlists"));
     }
@@ -240,6 +252,7 @@ pub fn remove(conn: &mut DbConn, actor: Option<&Identity>, name: &str) -> AppRes
         bump_version(c)?;
         audit::append(
             c,
+            keys,
             AuditEvent {
                 actor_org: actor.map(|a| a.org_id.clone()),
                 actor_token: actor.map(|a| a.token_id.clone()),

@@ -47,7 +47,7 @@ fn dedupe<T>(items: Vec<T>, id: impl Fn(&T) -> &str, usable: impl Fn(&T) -> bool
 }
 
 /// Loads a catalog in one transaction, replacing the entries with the same ids.
-pub fn import(conn: &mut DbConn, catalog: AttackCatalog) -> AppResult<ImportCounts> {
+pub fn import(conn: &mut DbConn, keys: &crate::crypto::HubKeys, catalog: AttackCatalog) -> AppResult<ImportCounts> {
     let techniques: Vec<TechniqueRow> = dedupe(catalog.techniques, |t| &t.attack_id, |t| !t.revoked && !t.deprecated)
         .into_iter()
         .map(|t| TechniqueRow {
@@ -144,6 +144,7 @@ pub fn import(conn: &mut DbConn, catalog: AttackCatalog) -> AppResult<ImportCoun
         }
         audit::append(
             c,
+            keys,
             AuditEvent {
                 action: "attack.import".into(),
                 detail: json!({

@@ -14,6 +14,7 @@ use crate::store::{acquire_write_lock, now_text, parse_time, time_text, DbConn};
 
 pub fn add_org(
     conn: &mut DbConn,
+    keys: &HubKeys,
     name: &str,
     sector: &str,
     coordinator: bool,
@@ -46,6 +47,7 @@ pub fn add_org(
         diesel::insert_into(organizations::table).values(&row).execute(c)?;
         audit::append(
             c,
+            keys,
             AuditEvent {
                 actor_org: actor.map(|a| a.org_id.clone()),
                 actor_token: actor.map(|a| a.token_id.clone()),
@@ -127,6 +129,7 @@ pub fn issue_token(
         diesel::insert_into(tokens::table).values(&row).execute(c)?;
         audit::append(
             c,
+            keys,
             AuditEvent {
                 action: "token.issue".into(),
                 target: Some(id.clone()),
@@ -138,7 +141,7 @@ pub fn issue_token(
     })
 }
 
-pub fn revoke_token(conn: &mut DbConn, token_id: &str) -> AppResult<()> {
+pub fn revoke_token(conn: &mut DbConn, keys: &HubKeys, token_id: &str) -> AppResult<()> {
     conn.transaction(|c| {
         // Writers take the lock first (SQLite cannot upgrade a stale read to a write).
         acquire_write_lock(c)?;
@@ -150,6 +153,7 @@ pub fn revoke_token(conn: &mut DbConn, token_id: &str) -> AppResult<()> {
         }
         audit::append(
             c,
+            keys,
             AuditEvent {
                 action: "token.revoke".into(),
                 target: Some(token_id.into()),

@@ -305,7 +305,7 @@ pub fn apply(conn: &mut DbConn, local: &Local<'_>, link_name: &str, page: &Sight
                 peer_status::last_attempt_at.eq(Some(now.clone())),
             ))
             .execute(c)?;
-        federation::audit_refusals(c, &link.name, &applied.refused, &reasons)?;
+        federation::audit_refusals(c, local.keys, &link.name, &applied.refused, &reasons)?;
         Ok(applied)
     })
 }

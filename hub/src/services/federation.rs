@@ -278,6 +278,7 @@ pub fn add_peer(conn: &mut DbConn, keys: &HubKeys, input: PeerInput) -> AppResul
         };
         audit::append(
             c,
+            keys,
             AuditEvent {
                 action: "peer.add".into(),
                 target: Some(name.clone()),
@@ -324,7 +325,7 @@ pub fn status_of(conn: &mut DbConn, name: &str) -> AppResult<PeerStatusRow> {
 
 /// Removes a link and revokes its peer's tokens. What came over it stays (filed under
 /// the peer's organisation) until its origin revokes it through another link.
-pub fn remove_peer(conn: &mut DbConn, name: &str) -> AppResult<()> {
+pub fn remove_peer(conn: &mut DbConn, keys: &HubKeys, name: &str) -> AppResult<()> {
     use crate::store::schema::tokens;
     conn.transaction(|c| {
         acquire_write_lock(c)?;
@@ -336,6 +337,7 @@ pub fn remove_peer(conn: &mut DbConn, name: &str) -> AppResult<()> {
         diesel::delete(peers::table.find(name)).execute(c)?;
         audit::append(
             c,
+            keys,
             AuditEvent { action: "peer.remove".into(), target: Some(name.to_string()), ..Default::default() },
         )?;
         Ok(())
@@ -995,7 +997,7 @@ pub fn store_page(conn: &mut DbConn, local: &Local<'_>, page: CheckedPage, looku
                 peer_status::last_attempt_at.eq(Some(now.clone())),
             ))
             .execute(c)?;
-        audit_refusals(c, &link.name, &applied.refused, &reasons)?;
+        audit_refusals(c, local.keys, &link.name, &applied.refused, &reasons)?;
         // The objects as they now are (for this process's lookup index).
         let mut rows = new_rows;
         rows.retain(|r| !updated.contains_key(&r.id));
@@ -1037,6 +1039,7 @@ pub(crate) fn add_refusals(status: &PeerStatusRow, page: &BTreeMap<String, usize
 /// Audits what a page brought that was refused (the first few reasons).
 pub(crate) fn audit_refusals(
     conn: &mut DbConn,
+    keys: &HubKeys,
     link_name: &str,
     refused: &BTreeMap<String, usize>,
     reasons: &[String],
@@ -1046,6 +1049,7 @@ pub(crate) fn audit_refusals(
     }
     audit::append(
         conn,
+        keys,
         AuditEvent {
             action: "peer.refused".into(),
             target: Some(link_name.to_string()),

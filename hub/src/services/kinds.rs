@@ -148,26 +148,46 @@ pub fn incident_body(conn: &mut DbConn, submitter: &Viewer<'_>, tlp: Tlp, input:
         impact_description: input.impact_description.map(|d| text("impactDescription", &d, 10_000)).transpose()?,
         technique_ids,
         indicator_refs,
-        supplier_refs: registry_suppliers(conn, input.supplier_ids)?,
+        supplier_refs: registry_suppliers(conn, submitter, input.supplier_ids)?,
     }))
 }
 
-/// The named suppliers, each checked to be in the registry (sorted, without repeats).
-/// Registry entries are not TLP-marked, so naming one reveals nothing.
-fn registry_suppliers(conn: &mut DbConn, mut ids: Vec<String>) -> AppResult<Vec<String>> {
+/// The named suppliers (sorted, without repeats), each an active registry entry. One
+/// the submitter may not see (another member's proposal) is answered exactly like one
+/// that does not exist; its own proposal is refused too, since the incident's readers
+/// could not see it.
+fn registry_suppliers(conn: &mut DbConn, submitter: &Viewer<'_>, mut ids: Vec<String>) -> AppResult<Vec<String>> {
     use crate::store::schema::suppliers;
     ids.sort();
     ids.dedup();
     if ids.is_empty() {
         return Ok(ids);
     }
-    let known: Vec<String> = suppliers::table.filter(suppliers::id.eq_any(&ids)).select(suppliers::id).load(conn)?;
-    if let Some(missing) = ids.iter().find(|id| !known.contains(id)) {
-        return Err(AppError::new(
-            "UNKNOWN_REFERENCE",
-            format!("no supplier {missing} in the registry"),
-            format!("サプライヤー {missing} は登録されていません"),
-        ));
+    let known: Vec<(String, String, Option<String>)> = suppliers::table
+        .filter(suppliers::id.eq_any(&ids))
+        .select((suppliers::id, suppliers::status, suppliers::proposed_by))
+        .load(conn)?;
+    for id in &ids {
+        let entry = known.iter().find(|(k, status, proposer)| {
+            k == id && super::suppliers::visible_to(submitter, status, proposer.as_deref())
+        });
+        match entry {
+            None => {
+                return Err(AppError::new(
+                    "UNKNOWN_REFERENCE",
+                    format!("no supplier {id} in the registry"),
+                    format!("サプライヤー {id} は登録されていません"),
+                ))
+            }
+            Some((_, status, _)) if status != super::suppliers::ACTIVE => {
+                return Err(AppError::new(
+                    "SUPPLIER_NOT_ACTIVE",
+                    format!("supplier {id} is still a proposal; shared items name registered suppliers"),
+                    format!("サプライヤー {id} は提案中です。共有する情報には登録済みのサプライヤーのみ指定できます"),
+                ))
+            }
+            Some(_) => {}
+        }
     }
     Ok(ids)
 }

@@ -183,7 +183,12 @@ pub fn effective_policy(conn: &mut DbConn, configured: &Policy) -> AppResult<Pol
 }
 
 /// Replaces the policy (coordinators only), with an audit entry.
-pub fn set_policy(conn: &mut DbConn, actor: &Identity, policy: &Policy) -> AppResult<()> {
+pub fn set_policy(
+    conn: &mut DbConn,
+    keys: &crate::crypto::HubKeys,
+    actor: &Identity,
+    policy: &Policy,
+) -> AppResult<()> {
     if !actor.is_coordinator() {
         return Err(AppError::forbidden("change the moderation policy"));
     }
@@ -196,6 +201,7 @@ pub fn set_policy(conn: &mut DbConn, actor: &Identity, policy: &Policy) -> AppRe
             .execute(c)?;
         audit::append(
             c,
+            keys,
             AuditEvent {
                 actor_org: Some(actor.org_id.clone()),
                 actor_token: Some(actor.token_id.clone()),
@@ -224,6 +230,7 @@ pub fn route(conn: &mut DbConn, configured: &Policy, actor: &Identity, kind: Kin
 /// Sets an organisation's trust level (coordinators, or the CLI with no actor).
 pub fn set_trust(
     conn: &mut DbConn,
+    keys: &crate::crypto::HubKeys,
     actor: Option<&Identity>,
     org_id: &str,
     trust: Trust,
@@ -241,6 +248,7 @@ pub fn set_trust(
         }
         audit::append(
             c,
+            keys,
             AuditEvent {
                 actor_org: actor.map(|a| a.org_id.clone()),
                 actor_token: actor.map(|a| a.token_id.clone()),
@@ -381,14 +389,35 @@ fn bad_patch(message: impl Into<String>, message_ja: impl Into<String>) -> AppEr
     AppError::new("INVALID_PATCH", message, message_ja)
 }
 
+/// Segregation of duties: nobody decides on their own submission; within a coordinator
+/// organisation a second coordinator (another token) decides.
+pub(crate) fn check_segregation(
+    c: &mut DbConn,
+    actor: &Identity,
+    submitter_org: &str,
+    submitted_token: &str,
+) -> AppResult<()> {
+    let submitter = organization(c, submitter_org)?;
+    if submitted_token == actor.token_id || (submitter_org == actor.org_id && !submitter.is_coordinator) {
+        return Err(AppError::new(
+            "SELF_APPROVAL",
+            "nobody may approve or reject their own submission; another coordinator must decide",
+            "自分の提出した情報は承認・却下できません。別のコーディネーターが判断してください",
+        ));
+    }
+    Ok(())
+}
+
 /// Decides on a pending item, in one transaction: the decision is a new signed version
-/// (published or rejected), the moderation record and an audit entry.
+/// (published or rejected), the moderation record and an audit entry. With
+/// `reviewed_version`, the decision stands only if the item is still at that version.
 pub fn decide(
     conn: &mut DbConn,
     origin: &Origin<'_>,
     actor: &Identity,
     id: &str,
     decision: Decision,
+    reviewed_version: Option<i64>,
 ) -> AppResult<ObjectRow> {
     let reject_reason = match &decision {
         Decision::Reject(reason) => Some(
@@ -416,18 +445,23 @@ pub fn decide(
                 format!("承認・却下できるのは保留中の情報のみです（{ja}）"),
             ));
         }
+        // The coordinator decides on the version it reviewed: a correction that came in
+        // meanwhile must be looked at first.
+        if let Some(reviewed) = reviewed_version {
+            if reviewed != current.revision {
+                return Err(AppError::new(
+                    "VERSION_CHANGED",
+                    format!("the item is at version {} now, not {reviewed}: review it again", current.revision),
+                    format!(
+                        "この情報は現在バージョン{}です（{reviewed}ではありません）。もう一度確認してください",
+                        current.revision
+                    ),
+                ));
+            }
+        }
         let record = submission_of(c, &current)?
             .ok_or_else(|| AppError::internal(format!("pending item {id} has no moderation record")))?;
-        // Segregation of duties: nobody decides on their own submission; within a
-        // coordinator organisation a second coordinator (another token) decides.
-        let submitter = organization(c, &access.submitter)?;
-        if record.submitted_token == actor.token_id || (access.submitter == actor.org_id && !submitter.is_coordinator) {
-            return Err(AppError::new(
-                "SELF_APPROVAL",
-                "nobody may approve or reject their own submission; another coordinator must decide",
-                "自分の提出した情報は承認・却下できません。別のコーディネーターが判断してください",
-            ));
-        }
+        check_segregation(c, actor, &access.submitter, &record.submitted_token)?;
         let (mut env, mut body) = sharing::parts_of(&current)?;
         let mut changes = Vec::new();
         let (decision_name, action) = match &decision {
@@ -448,6 +482,7 @@ pub fn decide(
         close_if_decided(c, &row)?;
         audit::append(
             c,
+            origin.keys,
             AuditEvent {
                 actor_org: Some(actor.org_id.clone()),
                 actor_token: Some(actor.token_id.clone()),
@@ -469,7 +504,7 @@ pub fn decide(
 
 /// Applies a coordinator's patch, listing what changed. Refuses to loosen the label,
 /// and refuses steps that would change nothing (so a typo is not taken for a redaction).
-fn apply_patch(
+pub(crate) fn apply_patch(
     c: &mut DbConn,
     env: &mut renkei_schema::model::Envelope,
     body: &mut renkei_schema::model::Body,

@@ -2,6 +2,16 @@
 //! correction of its content. Each is a new signed version in one transaction; the
 //! change feed turns a tightened label into tombstones for whoever lost access and a
 //! loosened one into a version for whoever gained it (`renkei_schema::tlp::feed_entry`).
+//!
+//! A change that widens who reads a published item (a looser label) or rewrites what
+//! its readers read (a correction), made by the organisation that submitted it, takes
+//! the same moderation route as a new submission of that organisation with the
+//! resulting label: where the policy would queue the submission, the change waits in
+//! `pending_changes` for a coordinator and the item stays as it is. Otherwise sharing
+//! TLP:RED to oneself (never queued) and relabelling it CLEAR would publish anything to
+//! every member, export and federation link unreviewed. Like a new submission, a change
+//! whose result is TLP:RED is never queued. A change of an item still pending needs no
+//! route of its own: the coordinators decide on the item as it stands.
 
 use chrono::{DateTime, Utc};
 use diesel::Connection;
@@ -10,12 +20,100 @@ use serde_json::json;
 use renkei_schema::model::Body;
 use renkei_schema::tlp::{visibility, Status, Tlp, Visibility};
 
+use diesel::prelude::*;
+
 use super::audit::{self, AuditEvent};
+use super::moderation::{self, Policy, Route};
 use super::sharing::{self, Access, Origin, Sharing};
 use crate::auth::Identity;
 use crate::error::{AppError, AppResult};
-use crate::store::models::ObjectRow;
-use crate::store::{acquire_write_lock, DbConn};
+use crate::store::models::{ObjectRow, PendingChangeRow};
+use crate::store::schema::pending_changes;
+use crate::store::{acquire_write_lock, now_text, DbConn};
+
+/// What a change became.
+#[derive(Debug)]
+pub enum Outcome {
+    /// A new version, in effect now.
+    Applied(ObjectRow),
+    /// Waiting for a coordinator; the item is unchanged.
+    Queued(PendingChangeRow),
+}
+
+/// States of a pending change.
+pub const OPEN: &str = "open";
+const APPROVED: &str = "approved";
+const REJECTED: &str = "rejected";
+const SUPERSEDED: &str = "superseded";
+
+/// Routes a change of a published item by its submitter as a new submission of the
+/// changed item would be routed; `Publish` for everything else.
+fn route_change(
+    c: &mut DbConn,
+    policy: &Policy,
+    actor: &Identity,
+    access: &Access,
+    widens: bool,
+    kind: renkei_schema::model::Kind,
+    tlp: Tlp,
+) -> AppResult<Route> {
+    if !widens || access.status != Status::Published || access.submitter != actor.org_id {
+        return Ok(Route::Publish);
+    }
+    moderation::route(c, policy, actor, kind, tlp)
+}
+
+/// Queues a change for the coordinators: any change still open on the item is
+/// superseded (the submitter changed its mind), and the new one records the item as it
+/// would become. Call holding the write lock.
+#[allow(clippy::too_many_arguments)]
+fn queue_change(
+    c: &mut DbConn,
+    keys: &crate::crypto::HubKeys,
+    actor: &Identity,
+    current: &ObjectRow,
+    change: &str,
+    env: &renkei_schema::model::Envelope,
+    body: &Body,
+    detail: serde_json::Value,
+    because: String,
+) -> AppResult<PendingChangeRow> {
+    diesel::update(pending_changes::table.filter(pending_changes::object_id.eq(&current.id)))
+        .filter(pending_changes::state.eq(OPEN))
+        .set(pending_changes::state.eq(SUPERSEDED))
+        .execute(c)?;
+    let last: Option<i64> = pending_changes::table.select(diesel::dsl::max(pending_changes::queued_seq)).first(c)?;
+    let row = PendingChangeRow {
+        id: format!("change--{}", uuid::Uuid::new_v4()),
+        queued_seq: last.unwrap_or(0) + 1,
+        object_id: current.id.clone(),
+        base_revision: current.revision,
+        change: change.to_string(),
+        envelope: serde_json::to_string(env).map_err(AppError::internal)?,
+        body: serde_json::to_string(body).map_err(AppError::internal)?,
+        detail: detail.to_string(),
+        submitter_org: actor.org_id.clone(),
+        submitted_token: actor.token_id.clone(),
+        submitted_at: now_text(),
+        queued_because: because,
+        state: OPEN.into(),
+        decision: None,
+    };
+    diesel::insert_into(pending_changes::table).values(&row).execute(c)?;
+    audit::append(
+        c,
+        keys,
+        AuditEvent {
+            actor_org: Some(actor.org_id.clone()),
+            actor_token: Some(actor.token_id.clone()),
+            action: format!("{change}.queued"),
+            target: Some(current.id.clone()),
+            detail: serde_json::json!({"change": row.id, "queuedBecause": row.queued_because, "detail": detail}),
+            source: actor.source.clone(),
+        },
+    )?;
+    Ok(row)
+}
 
 /// Whether `to` lets anyone read the item who could not under `from`. Labels order
 /// from CLEAR (widest) to RED; between two RED labels, adding a recipient loosens.
@@ -52,11 +150,12 @@ fn changeable(c: &mut DbConn, actor: &Identity, id: &str, what: &str) -> AppResu
 pub fn change_label(
     conn: &mut DbConn,
     origin: &Origin<'_>,
+    policy: &Policy,
     actor: &Identity,
     id: &str,
     tlp: Tlp,
     recipients: Vec<String>,
-) -> AppResult<ObjectRow> {
+) -> AppResult<Outcome> {
     conn.transaction(|c| {
         acquire_write_lock(c)?;
         let (current, access) = changeable(c, actor, id, "relabel an item shared by another organisation")?;
@@ -91,25 +190,31 @@ pub fn change_label(
         let (mut env, body) = sharing::parts_of(&current)?;
         env.tlp = tlp;
         env.recipients = sharing.recipients.clone();
+        let mut detail = json!({
+            "from": access.tlp.as_str(),
+            "to": tlp.as_str(),
+            "recipients": sharing.recipients,
+            "loosened": loosening,
+        });
+        if let Route::Queue(because) = route_change(c, policy, actor, &access, loosening, env.kind, tlp)? {
+            let queued = queue_change(c, origin.keys, actor, &current, "relabel", &env, &body, detail, because)?;
+            return Ok(Outcome::Queued(queued));
+        }
         let row = sharing::write_next_version(c, origin, &current, env, &body)?;
+        detail["revision"] = json!(row.revision);
         audit::append(
             c,
+            origin.keys,
             AuditEvent {
                 actor_org: Some(actor.org_id.clone()),
                 actor_token: Some(actor.token_id.clone()),
                 action: "relabel".into(),
                 target: Some(id.to_string()),
-                detail: json!({
-                    "from": access.tlp.as_str(),
-                    "to": tlp.as_str(),
-                    "recipients": sharing.recipients,
-                    "loosened": loosening,
-                    "revision": row.revision,
-                }),
+                detail,
                 source: actor.source.clone(),
             },
         )?;
-        Ok(row)
+        Ok(Outcome::Applied(row))
     })
 }
 
@@ -228,10 +333,11 @@ fn apply_correction(
 pub fn correct(
     conn: &mut DbConn,
     origin: &Origin<'_>,
+    policy: &Policy,
     actor: &Identity,
     id: &str,
     fix: &Correction,
-) -> AppResult<ObjectRow> {
+) -> AppResult<Outcome> {
     conn.transaction(|c| {
         acquire_write_lock(c)?;
         let (current, access) = changeable(c, actor, id, "correct an item shared by another organisation")?;
@@ -246,9 +352,16 @@ pub fn correct(
         if changed.is_empty() || (env == env_before && body == body_before) {
             return Err(AppError::new("NO_CHANGE", "the correction changes nothing", "訂正内容が現在の内容と同じです"));
         }
+        let tlp = env.tlp;
+        if let Route::Queue(because) = route_change(c, policy, actor, &access, true, env.kind, tlp)? {
+            let detail = json!({"fields": changed});
+            let queued = queue_change(c, origin.keys, actor, &current, "correct", &env, &body, detail, because)?;
+            return Ok(Outcome::Queued(queued));
+        }
         let row = sharing::write_next_version(c, origin, &current, env, &body)?;
         audit::append(
             c,
+            origin.keys,
             AuditEvent {
                 actor_org: Some(actor.org_id.clone()),
                 actor_token: Some(actor.token_id.clone()),
@@ -258,7 +371,149 @@ pub fn correct(
                 source: actor.source.clone(),
             },
         )?;
-        Ok(row)
+        Ok(Outcome::Applied(row))
+    })
+}
+
+/// Open pending changes, oldest first: every one for a coordinator, the caller's own
+/// organisation's for anyone else. `after` is the last entry's `queued_seq`.
+pub fn open_changes(
+    conn: &mut DbConn,
+    actor: &Identity,
+    first: usize,
+    after: i64,
+) -> AppResult<(Vec<PendingChangeRow>, bool)> {
+    let mut query = pending_changes::table
+        .filter(pending_changes::state.eq(OPEN))
+        .filter(pending_changes::queued_seq.gt(after))
+        .into_boxed();
+    if !actor.is_coordinator() {
+        query = query.filter(pending_changes::submitter_org.eq(actor.org_id.clone()));
+    }
+    let mut rows: Vec<PendingChangeRow> = query
+        .order(pending_changes::queued_seq.asc())
+        .limit(first as i64 + 1)
+        .select(PendingChangeRow::as_select())
+        .load(conn)?;
+    let more = rows.len() > first;
+    rows.truncate(first);
+    Ok((rows, more))
+}
+
+/// The item as a pending change would make it, for reading under the schema policy
+/// (as a pending item: the submitter and the coordinators), as an object row.
+pub fn proposed_row(change: &PendingChangeRow, current: &ObjectRow) -> AppResult<ObjectRow> {
+    let mut env: renkei_schema::model::Envelope = serde_json::from_str(&change.envelope).map_err(AppError::internal)?;
+    let body: Body = serde_json::from_str(&change.body).map_err(AppError::internal)?;
+    env.status = Status::Pending;
+    sharing::object_row(&env, &body, current.last_seq, current.first_seq)
+}
+
+/// A coordinator's decision on a pending change: approve (optionally with the same
+/// sanitising steps as a submission: tighten, strip, redact) or reject with a reason.
+/// Approval makes the new version, signed, in one transaction with the decision and its
+/// audit entry; rejection leaves the item as it is. A change whose item moved on since
+/// (another version) is superseded and cannot be approved.
+pub fn decide_change(
+    conn: &mut DbConn,
+    origin: &Origin<'_>,
+    actor: &Identity,
+    change_id: &str,
+    decision: moderation::Decision,
+) -> AppResult<(PendingChangeRow, Option<ObjectRow>)> {
+    if !actor.is_coordinator() {
+        return Err(AppError::forbidden("moderate changes"));
+    }
+    let reject_reason = match &decision {
+        moderation::Decision::Reject(reason) => Some(
+            renkei_schema::model::clean_text("reason", reason, 2000)
+                .map_err(|e| AppError::new("REASON_REQUIRED", e.to_string(), e.message_ja()))?,
+        ),
+        moderation::Decision::Approve(_) => None,
+    };
+    conn.transaction(|c| {
+        acquire_write_lock(c)?;
+        let not_found = || AppError::not_found("pending change");
+        let change: PendingChangeRow = pending_changes::table
+            .find(change_id)
+            .select(PendingChangeRow::as_select())
+            .first(c)
+            .optional()?
+            .ok_or_else(not_found)?;
+        if change.state != OPEN {
+            return Err(AppError::new(
+                "NOT_PENDING",
+                format!("the change is {}, not open", change.state),
+                format!("この変更は未決ではありません（{}）", change.state),
+            ));
+        }
+        let current = sharing::load_object(c, &change.object_id)?.ok_or_else(not_found)?;
+        // The coordinator must be able to read the item as it would become (a RED
+        // result is never queued, so this holds; checked all the same).
+        let proposed = proposed_row(&change, &current)?;
+        if renkei_schema::tlp::visibility(&actor.viewer(), &Access::of_object(&proposed)?.item())
+            != renkei_schema::tlp::Visibility::Full
+        {
+            return Err(not_found());
+        }
+        moderation::check_segregation(c, actor, &change.submitter_org, &change.submitted_token)?;
+        let decided = |state: &str, reason: Option<&str>| {
+            json!({"by": actor.org_id, "token": actor.token_id, "at": now_text(), "state": state, "reason": reason})
+                .to_string()
+        };
+        let access = Access::of_object(&current)?;
+        if current.revision != change.base_revision || matches!(access.status, Status::Revoked | Status::Rejected) {
+            diesel::update(pending_changes::table.find(&change.id))
+                .set((pending_changes::state.eq(SUPERSEDED), pending_changes::decision.eq(decided(SUPERSEDED, None))))
+                .execute(c)?;
+            return Err(AppError::new(
+                "CHANGE_OUTDATED",
+                "the item changed since this change was submitted; it no longer applies",
+                "この変更の提出後に情報が更新されたため、この変更は適用できません",
+            ));
+        }
+        let (state, row, action) = match &decision {
+            moderation::Decision::Reject(_) => (REJECTED, None, "moderation.reject_change"),
+            moderation::Decision::Approve(patch) => {
+                let mut env: renkei_schema::model::Envelope =
+                    serde_json::from_str(&change.envelope).map_err(AppError::internal)?;
+                let mut body: Body = serde_json::from_str(&change.body).map_err(AppError::internal)?;
+                let mut changes = Vec::new();
+                if let Some(patch) = patch {
+                    moderation::apply_patch(c, &mut env, &mut body, patch, &mut changes)?;
+                }
+                env.status = Status::Published;
+                let row = sharing::write_next_version(c, origin, &current, env, &body)?;
+                (APPROVED, Some((row, changes)), "moderation.approve_change")
+            }
+        };
+        diesel::update(pending_changes::table.find(&change.id))
+            .set((
+                pending_changes::state.eq(state),
+                pending_changes::decision.eq(decided(state, reject_reason.as_deref())),
+            ))
+            .execute(c)?;
+        audit::append(
+            c,
+            origin.keys,
+            AuditEvent {
+                actor_org: Some(actor.org_id.clone()),
+                actor_token: Some(actor.token_id.clone()),
+                action: action.into(),
+                target: Some(change.object_id.clone()),
+                detail: json!({
+                    "change": change.id,
+                    "decision": state,
+                    "reason": reject_reason,
+                    "changes": row.as_ref().map(|(_, changes)| changes.clone()),
+                    "revision": row.as_ref().map(|(r, _)| r.revision),
+                }),
+                source: actor.source.clone(),
+            },
+        )?;
+        let mut change = change;
+        change.state = state.into();
+        Ok((change, row.map(|(r, _)| r)))
     })
 }
 

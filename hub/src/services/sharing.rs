@@ -186,13 +186,15 @@ pub fn normalize_indicators(input: Vec<(IndicatorType, String, Option<String>)>)
     Ok(bodies)
 }
 
-/// The last sequence number taken: by an object version or a rating-change event
-/// (both are entries of the change feed).
+/// The last sequence number taken: by an object version, a rating-change event or an
+/// audit checkpoint (all are entries of the change feed).
 pub fn max_seq(conn: &mut DbConn) -> QueryResult<i64> {
-    use crate::store::schema::rating_events;
+    use crate::store::schema::{audit_checkpoints, rating_events};
     let versions: Option<i64> = object_versions::table.select(diesel::dsl::max(object_versions::seq)).first(conn)?;
     let events: Option<i64> = rating_events::table.select(diesel::dsl::max(rating_events::seq)).first(conn)?;
-    Ok(versions.unwrap_or(0).max(events.unwrap_or(0)))
+    let checkpoints: Option<i64> =
+        audit_checkpoints::table.select(diesel::dsl::max(audit_checkpoints::seq)).first(conn)?;
+    Ok(versions.unwrap_or(0).max(events.unwrap_or(0)).max(checkpoints.unwrap_or(0)))
 }
 
 /// A new version's `modified`: now, but strictly after the previous version's.
@@ -514,6 +516,7 @@ pub fn publish_new(
         let kinds: Vec<&str> = rows.iter().map(|r| r.kind.as_str()).collect::<HashSet<_>>().into_iter().collect();
         audit::append(
             c,
+            origin.keys,
             AuditEvent {
                 actor_org: Some(actor.org_id.clone()),
                 actor_token: Some(actor.token_id.clone()),
@@ -632,6 +635,7 @@ pub fn revoke(
         }
         audit::append(
             c,
+            origin.keys,
             AuditEvent {
                 actor_org: Some(actor.org_id.clone()),
                 actor_token: Some(actor.token_id.clone()),
@@ -853,9 +857,10 @@ pub struct FeedPage {
 }
 
 /// Versions the viewer may see after `after`, in sequence order, with tombstones for
-/// what it held and may hold no longer, and the rating-change events of its audience
-/// (see `ratings::reaches`). Scans at most `scan_cap` rows per call so a member who may
-/// see few items still gets a cursor that moves on.
+/// what it held and may hold no longer, the rating-change events of its audience (see
+/// `ratings::reaches`) and the hub's audit checkpoints (members only; see
+/// `audit::publish_checkpoint`). Scans at most `scan_cap` rows per call so a member
+/// who may see few items still gets a cursor that moves on.
 pub fn changes(
     conn: &mut DbConn,
     viewer: &Viewer<'_>,
@@ -864,8 +869,8 @@ pub fn changes(
     limit: usize,
     scan_cap: usize,
 ) -> AppResult<FeedPage> {
-    use crate::store::models::RatingEventRow;
-    use crate::store::schema::rating_events;
+    use crate::store::models::{CheckpointRow, RatingEventRow};
+    use crate::store::schema::{audit_checkpoints, rating_events};
     let own_audiences = super::ratings::own_audiences(conn, viewer.org)?;
     let peer = matches!(viewer.role, renkei_schema::tlp::ViewerRole::Peer(_));
     let mut items = Vec::with_capacity(limit.min(10_000));
@@ -883,32 +888,51 @@ pub fn changes(
                 .select(VersionRow::as_select()),
             VersionRow
         )?;
-        // Rating events are this hub's own view of its members' assessments: they do not
-        // travel to peers (the assessments do).
-        let events: Vec<RatingEventRow> = if peer {
-            Vec::new()
+        // Rating events are this hub's own view of its members' assessments, and its
+        // audit checkpoints are for its own members: neither travels to peers (the
+        // assessments do).
+        let (events, checkpoints): (Vec<RatingEventRow>, Vec<CheckpointRow>) = if peer {
+            (Vec::new(), Vec::new())
         } else {
-            rating_events::table
-                .filter(rating_events::seq.gt(cursor))
-                .order(rating_events::seq.asc())
-                .limit(batch)
-                .select(RatingEventRow::as_select())
-                .load(conn)?
+            (
+                rating_events::table
+                    .filter(rating_events::seq.gt(cursor))
+                    .order(rating_events::seq.asc())
+                    .limit(batch)
+                    .select(RatingEventRow::as_select())
+                    .load(conn)?,
+                audit_checkpoints::table
+                    .filter(audit_checkpoints::seq.gt(cursor))
+                    .order(audit_checkpoints::seq.asc())
+                    .limit(batch)
+                    .select(CheckpointRow::as_select())
+                    .load(conn)?,
+            )
         };
-        // Entries are known complete only up to the end of the shorter-reaching batch.
+        // Entries are known complete only up to the end of the shortest-reaching batch.
         let end_of = |full: bool, last: Option<i64>| if full { last.unwrap_or(i64::MAX) } else { i64::MAX };
         let upto = end_of(rows.len() as i64 == batch, rows.last().map(|r| r.seq))
-            .min(end_of(events.len() as i64 == batch, events.last().map(|e| e.seq)));
+            .min(end_of(events.len() as i64 == batch, events.last().map(|e| e.seq)))
+            .min(end_of(checkpoints.len() as i64 == batch, checkpoints.last().map(|e| e.seq)));
         let exhausted = upto == i64::MAX;
-        let mut events = events.into_iter().filter(|e| e.seq <= upto).peekable();
+        // Events and checkpoints in one sorted stream of side entries, each what the
+        // viewer gets of it (an event of another audience is nothing).
+        let mut side: Vec<(i64, Option<FeedItem>)> = events
+            .into_iter()
+            .filter(|e| e.seq <= upto)
+            .map(|e| (e.seq, rating_item(e, viewer.org, &own_audiences)))
+            .chain(checkpoints.into_iter().filter(|c| c.seq <= upto).map(|c| (c.seq, Some(checkpoint_item(c)))))
+            .collect();
+        side.sort_by_key(|(seq, _)| *seq);
+        let mut side = side.into_iter().peekable();
         let mut rows = rows.into_iter().filter(|r| r.seq <= upto).peekable();
         loop {
-            let next_event = events.peek().map(|e| e.seq);
+            let next_side = side.peek().map(|(seq, _)| *seq);
             let next_row = rows.peek().map(|r| r.seq);
-            let item = match (next_row, next_event) {
+            let item = match (next_row, next_side) {
                 (None, None) => break,
-                (Some(r), Some(e)) if e < r => events.next().and_then(|e| rating_item(e, viewer.org, &own_audiences)),
-                (None, Some(_)) => events.next().and_then(|e| rating_item(e, viewer.org, &own_audiences)),
+                (Some(r), Some(e)) if e < r => side.next().and_then(|(_, item)| item),
+                (None, Some(_)) => side.next().and_then(|(_, item)| item),
                 _ => match rows.next() {
                     // Callers who may not read indicators (procurement) skip them.
                     Some(row) if !indicators && row.kind == Kind::Indicator.as_str() => None,
@@ -916,7 +940,7 @@ pub fn changes(
                     None => None,
                 },
             };
-            let seq = next_row.into_iter().chain(next_event).min().unwrap_or(cursor);
+            let seq = next_row.into_iter().chain(next_side).min().unwrap_or(cursor);
             if item.is_some() && items.len() == limit {
                 return Ok(FeedPage { items, cursor, has_more: true });
             }
@@ -933,6 +957,21 @@ pub fn changes(
         if items.len() == limit || scanned >= scan_cap {
             return Ok(FeedPage { items, cursor, has_more: true });
         }
+    }
+}
+
+/// An audit checkpoint as a feed entry (every member gets it: it names nothing).
+fn checkpoint_item(c: crate::store::models::CheckpointRow) -> FeedItem {
+    FeedItem {
+        seq: c.seq,
+        id: c.id,
+        kind: super::audit::FEED_KIND.into(),
+        revision: 1,
+        tlp: Tlp::Green.as_str().into(),
+        deleted: false,
+        stix: Some(c.stix),
+        signature: Some(c.signature),
+        origin: None,
     }
 }
 

@@ -57,7 +57,13 @@ const MAX_COUNT: i64 = 1_000_000_000;
 /// Records a sighting of an indicator the reporter may read. An indicator it may not
 /// read is answered exactly as one that does not exist. The change is noted for the
 /// peers' sightings feeds (this hub, `hub_id`, reported).
-pub fn report(conn: &mut DbConn, hub_id: &str, actor: &Identity, s: &NewSighting) -> AppResult<SightingRow> {
+pub fn report(
+    conn: &mut DbConn,
+    keys: &crate::crypto::HubKeys,
+    hub_id: &str,
+    actor: &Identity,
+    s: &NewSighting,
+) -> AppResult<SightingRow> {
     if !actor.may_share() {
         return Err(AppError::forbidden("report sightings"));
     }
@@ -98,7 +104,7 @@ pub fn report(conn: &mut DbConn, hub_id: &str, actor: &Identity, s: &NewSighting
         diesel::insert_into(sightings::table).values(&sighting).execute(c)?;
         note_change(c, &indicator.id, hub_id)?;
         audit::append(
-            c,
+            c, keys,
             AuditEvent {
                 actor_org: Some(actor.org_id.clone()),
                 actor_token: Some(actor.token_id.clone()),

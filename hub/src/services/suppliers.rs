@@ -69,10 +69,24 @@ fn json_list(values: &[String]) -> String {
     serde_json::Value::from(values.to_vec()).to_string()
 }
 
+fn duplicate_supplier(number: &str, existing: &str) -> AppError {
+    AppError::new(
+        "DUPLICATE_SUPPLIER",
+        format!("corporate number {number} is already registered (supplier {existing})"),
+        format!("法人番号{number}は既に登録されています（サプライヤー {existing}）"),
+    )
+}
+
 /// Whether the viewer may see a registry entry: active ones everyone, proposals their
 /// proposer and the coordinators.
 fn visible(actor: &Identity, status: &str, proposed_by: Option<&str>) -> bool {
     status == ACTIVE || actor.is_coordinator() || proposed_by == Some(actor.org_id.as_str())
+}
+
+/// Whether a viewer (as the TLP policy knows it) may see a registry entry: the same
+/// rule as [`visible`].
+pub fn visible_to(viewer: &Viewer<'_>, status: &str, proposed_by: Option<&str>) -> bool {
+    status == ACTIVE || viewer.role == renkei_schema::tlp::ViewerRole::Coordinator || proposed_by == Some(viewer.org)
 }
 
 /// One supplier as the actor may see it.
@@ -89,7 +103,12 @@ pub fn get_offering(conn: &mut DbConn, actor: &Identity, id: &str) -> AppResult<
 }
 
 /// Adds (coordinators) or proposes (members) a supplier, in one transaction.
-pub fn add_supplier(conn: &mut DbConn, actor: &Identity, input: SupplierInput) -> AppResult<SupplierRow> {
+pub fn add_supplier(
+    conn: &mut DbConn,
+    keys: &crate::crypto::HubKeys,
+    actor: &Identity,
+    input: SupplierInput,
+) -> AppResult<SupplierRow> {
     let legal_name = text("legalName", &input.legal_name, 300)?;
     let name_ja = text("nameJa", &input.name_ja, 300)?;
     let name_en = input.name_en.as_deref().map(|n| text("nameEn", n, 300)).transpose()?;
@@ -133,14 +152,17 @@ pub fn add_supplier(conn: &mut DbConn, actor: &Identity, input: SupplierInput) -
     conn.transaction(|c| {
         acquire_write_lock(c)?;
         if let Some(n) = &corporate_number {
-            let taken: Option<String> =
-                suppliers::table.filter(suppliers::corporate_number.eq(n)).select(suppliers::id).first(c).optional()?;
-            if let Some(existing) = taken {
-                return Err(AppError::new(
-                    "DUPLICATE_SUPPLIER",
-                    format!("corporate number {n} is already registered (supplier {existing})"),
-                    format!("法人番号{n}は既に登録されています（サプライヤー {existing}）"),
-                ));
+            // Only entries the caller may see count: another member's proposal of the
+            // same company is answered as if it did not exist (numbers are unique among
+            // active suppliers only; a coordinator approving a duplicate is refused).
+            let taken: Vec<(String, String, Option<String>)> = suppliers::table
+                .filter(suppliers::corporate_number.eq(n))
+                .select((suppliers::id, suppliers::status, suppliers::proposed_by))
+                .load(c)?;
+            if let Some((existing, _, _)) =
+                taken.iter().find(|(_, status, proposer)| visible(actor, status, proposer.as_deref()))
+            {
+                return Err(duplicate_supplier(n, existing));
             }
         }
         if let Some(parent) = &input.parent_id {
@@ -168,6 +190,7 @@ pub fn add_supplier(conn: &mut DbConn, actor: &Identity, input: SupplierInput) -
         bump_registry_version(c)?;
         audit::append(
             c,
+            keys,
             AuditEvent {
                 actor_org: Some(actor.org_id.clone()),
                 actor_token: Some(actor.token_id.clone()),
@@ -182,7 +205,7 @@ pub fn add_supplier(conn: &mut DbConn, actor: &Identity, input: SupplierInput) -
 }
 
 /// Approves a proposed supplier or offering (coordinators; never one's own proposal).
-pub fn approve(conn: &mut DbConn, actor: &Identity, id: &str) -> AppResult<()> {
+pub fn approve(conn: &mut DbConn, keys: &crate::crypto::HubKeys, actor: &Identity, id: &str) -> AppResult<()> {
     if !actor.is_coordinator() {
         return Err(AppError::forbidden("approve registry proposals"));
     }
@@ -207,11 +230,25 @@ pub fn approve(conn: &mut DbConn, actor: &Identity, id: &str) -> AppResult<()> {
         if id.starts_with("offering--") {
             diesel::update(offerings::table.find(id)).set(offerings::status.eq(ACTIVE)).execute(c)?;
         } else {
+            let number: Option<String> =
+                suppliers::table.find(id).select(suppliers::corporate_number).first::<Option<String>>(c)?;
+            if let Some(n) = number {
+                let active: Option<String> = suppliers::table
+                    .filter(suppliers::corporate_number.eq(&n))
+                    .filter(suppliers::status.eq(ACTIVE))
+                    .select(suppliers::id)
+                    .first(c)
+                    .optional()?;
+                if let Some(existing) = active {
+                    return Err(duplicate_supplier(&n, &existing));
+                }
+            }
             diesel::update(suppliers::table.find(id)).set(suppliers::status.eq(ACTIVE)).execute(c)?;
             bump_registry_version(c)?;
         }
         audit::append(
             c,
+            keys,
             AuditEvent {
                 actor_org: Some(actor.org_id.clone()),
                 actor_token: Some(actor.token_id.clone()),
@@ -226,7 +263,12 @@ pub fn approve(conn: &mut DbConn, actor: &Identity, id: &str) -> AppResult<()> {
 }
 
 /// Adds (coordinators) or proposes (members) an offering of a supplier the actor sees.
-pub fn add_offering(conn: &mut DbConn, actor: &Identity, input: OfferingInput) -> AppResult<OfferingRow> {
+pub fn add_offering(
+    conn: &mut DbConn,
+    keys: &crate::crypto::HubKeys,
+    actor: &Identity,
+    input: OfferingInput,
+) -> AppResult<OfferingRow> {
     let name = text("name", &input.name, 300)?;
     let kind = input.kind.trim().to_ascii_lowercase();
     if !OFFERING_KINDS.contains(&kind.as_str()) {
@@ -283,6 +325,7 @@ pub fn add_offering(conn: &mut DbConn, actor: &Identity, input: OfferingInput) -
         diesel::insert_into(offerings::table).values(&row).execute(c)?;
         audit::append(
             c,
+            keys,
             AuditEvent {
                 actor_org: Some(actor.org_id.clone()),
                 actor_token: Some(actor.token_id.clone()),
@@ -520,7 +563,13 @@ pub fn schemes(conn: &mut DbConn) -> AppResult<Vec<(Scheme, bool)>> {
 /// Adds a scheme version (coordinators). A reference-only scheme (SIG, CAIQ: text that
 /// may not be copied) stores its criteria by id only; others need text in at least one
 /// language per criterion.
-pub fn add_scheme(conn: &mut DbConn, actor: &Identity, scheme: Scheme, reference_only: bool) -> AppResult<Scheme> {
+pub fn add_scheme(
+    conn: &mut DbConn,
+    keys: &crate::crypto::HubKeys,
+    actor: &Identity,
+    scheme: Scheme,
+    reference_only: bool,
+) -> AppResult<Scheme> {
     use crate::store::schema::assessment_schemes as s;
     if !actor.is_coordinator() {
         return Err(AppError::forbidden("add assessment schemes"));
@@ -588,6 +637,7 @@ pub fn add_scheme(conn: &mut DbConn, actor: &Identity, scheme: Scheme, reference
             .execute(c)?;
         audit::append(
             c,
+            keys,
             AuditEvent {
                 actor_org: Some(actor.org_id.clone()),
                 actor_token: Some(actor.token_id.clone()),
@@ -642,13 +692,27 @@ pub fn assessment_body(
             "評価は登録済みのサプライヤーが対象です（このサプライヤーは提案中です）",
         ));
     }
-    let offered: Vec<String> = offerings_of(conn, actor, &supplier.id)?.into_iter().map(|o| o.id).collect();
-    if let Some(bad) = input.offering_ids.iter().find(|o| !offered.contains(o)) {
-        return Err(AppError::new(
-            "UNKNOWN_OFFERING",
-            format!("{bad} is not an offering of this supplier"),
-            format!("{bad}はこのサプライヤーの提供物ではありません"),
-        ));
+    let offered = offerings_of(conn, actor, &supplier.id)?;
+    for wanted in &input.offering_ids {
+        match offered.iter().find(|o| &o.id == wanted) {
+            // One the caller may not see answers exactly like one that does not exist.
+            None => {
+                return Err(AppError::new(
+                    "UNKNOWN_OFFERING",
+                    format!("{wanted} is not an offering of this supplier"),
+                    format!("{wanted}はこのサプライヤーの提供物ではありません"),
+                ))
+            }
+            // A shared assessment never names an entry its readers may not see.
+            Some(o) if o.status != ACTIVE => {
+                return Err(AppError::new(
+                    "OFFERING_NOT_ACTIVE",
+                    format!("{wanted} is still a proposal; assessments name registered offerings"),
+                    format!("{wanted}は提案中です。評価の対象にできるのは登録済みの提供物のみです"),
+                ))
+            }
+            Some(_) => {}
+        }
     }
     let scheme = scheme_of(conn, &input.scheme_id, input.scheme_version.as_deref())?.ok_or_else(|| {
         AppError::new(
@@ -831,6 +895,7 @@ pub fn record_dispute(
             .execute(c)?;
         audit::append(
             c,
+            origin.keys,
             AuditEvent {
                 actor_org: Some(actor.org_id.clone()),
                 actor_token: Some(actor.token_id.clone()),
@@ -875,6 +940,7 @@ pub fn resolve_dispute(
             .execute(c)?;
         audit::append(
             c,
+            origin.keys,
             AuditEvent {
                 actor_org: Some(actor.org_id.clone()),
                 actor_token: Some(actor.token_id.clone()),

@@ -107,6 +107,42 @@ impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SqlitePragmas {
     }
 }
 
+/// Makes an SQLite database file (which holds TLP:RED content and token digests)
+/// readable by the hub's user only: created so before SQLite opens it (SQLite gives its
+/// WAL and shared-memory files the database file's permissions), and an existing one
+/// readable by others is narrowed, with a warning.
+fn owner_only(path: &std::path::Path) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        if path.as_os_str().is_empty() || path.to_str() == Some(":memory:") {
+            return Ok(());
+        }
+        let io = |e: std::io::Error| StoreError::Migration(format!("{}: {e}", path.display()));
+        if !path.exists() {
+            match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+                Ok(_) => {}
+                // Another process made it meanwhile: narrowed below if need be.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(io(e)),
+            }
+        }
+        let beside = |suffix: &str| {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            std::path::PathBuf::from(name)
+        };
+        for file in [path.to_path_buf(), beside("-wal"), beside("-shm")] {
+            let Ok(meta) = std::fs::metadata(&file) else { continue };
+            if meta.permissions().mode() & 0o077 != 0 {
+                tracing::warn!(file = %file.display(), "the database file was readable by other users; narrowed to the owner");
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Opens a pool on the database the URL names.
 pub fn connect(url: &str, max_size: u32) -> Result<DbPool, StoreError> {
     let (backend, driver_url) = backend_of(url)?;
@@ -117,6 +153,7 @@ pub fn connect(url: &str, max_size: u32) -> Result<DbPool, StoreError> {
                     .map_err(|e| StoreError::Migration(format!("creating {parent:?}: {e}")))?;
             }
         }
+        owner_only(std::path::Path::new(&driver_url))?;
     }
     // The derived MultiConnection establishes by trying each backend in turn; we
     // pick the backend by scheme instead, so a typo never lands in the wrong one.

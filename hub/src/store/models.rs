@@ -270,3 +270,42 @@ pub struct RatingEventRow {
     pub stix: String,
     pub signature: String,
 }
+
+/// A signed checkpoint of the audit log, as published in the change feed.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(treat_none_as_default_value = false)]
+#[diesel(table_name = audit_checkpoints)]
+pub struct CheckpointRow {
+    pub seq: i64,
+    pub id: String,
+    pub at: String,
+    /// The canonical JSON of the checkpoint object (`services::audit::FeedCheckpoint`).
+    pub stix: String,
+    pub signature: String,
+}
+
+/// A change to a published item waiting for a coordinator (see `services::revision`).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(treat_none_as_default_value = false)]
+#[diesel(table_name = pending_changes)]
+pub struct PendingChangeRow {
+    pub id: String,
+    pub queued_seq: i64,
+    pub object_id: String,
+    pub base_revision: i64,
+    /// `relabel` or `correct`.
+    pub change: String,
+    /// The item's envelope and body as the change would make them (JSON).
+    pub envelope: String,
+    pub body: String,
+    /// What changes, for the coordinators (JSON).
+    pub detail: String,
+    pub submitter_org: String,
+    pub submitted_token: String,
+    pub submitted_at: String,
+    pub queued_because: String,
+    /// `open`, `approved`, `rejected` or `superseded`.
+    pub state: String,
+    /// Who decided, when and why (JSON), once decided.
+    pub decision: Option<String>,
+}

@@ -355,3 +355,32 @@ diesel::table! {
         learned_at -> Text,
     }
 }
+
+diesel::table! {
+    audit_checkpoints (seq) {
+        seq -> BigInt,
+        id -> Text,
+        at -> Text,
+        stix -> Text,
+        signature -> Text,
+    }
+}
+
+diesel::table! {
+    pending_changes (id) {
+        id -> Text,
+        queued_seq -> BigInt,
+        object_id -> Text,
+        base_revision -> BigInt,
+        change -> Text,
+        envelope -> Text,
+        body -> Text,
+        detail -> Text,
+        submitter_org -> Text,
+        submitted_token -> Text,
+        submitted_at -> Text,
+        queued_because -> Text,
+        state -> Text,
+        decision -> Nullable<Text>,
+    }
+}

@@ -199,6 +199,7 @@ pub fn start_hub(hub_bin: &Path, url: &str, data_dir: &Path, port: u16) -> Resul
         .arg(data_dir)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .env("RENKEI_REQUESTS_PER_MINUTE", "100000000")
+        .env("RENKEI_METRICS_LISTEN", format!("127.0.0.1:{}", free_port()?))
         .env("RENKEI_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(file.try_clone()?)

@@ -100,11 +100,14 @@ struct Hub {
     url: String,
     data: PathBuf,
     base: String,
+    /// The operator's metrics listener (plain HTTP on loopback).
+    metrics: String,
 }
 
 fn start(hub_bin: &Path, url: &str, data: &Path, certs: &Path) -> Result<Hub> {
     std::fs::create_dir_all(data)?;
     let port = free_port()?;
+    let metrics_port = free_port()?;
     let log = data.join("hub.log");
     let file = std::fs::File::create(&log)?;
     let child = Command::new(hub_bin)
@@ -118,6 +121,7 @@ fn start(hub_bin: &Path, url: &str, data: &Path, certs: &Path) -> Result<Hub> {
         .arg("--tls-key")
         .arg(certs.join("hub.key"))
         .env("RENKEI_REQUESTS_PER_MINUTE", "100000000")
+        .env("RENKEI_METRICS_LISTEN", format!("127.0.0.1:{metrics_port}"))
         .env("RENKEI_LOG", std::env::var("RENKEI_BENCH_HUB_LOG").unwrap_or_else(|_| "warn".into()))
         .stdin(Stdio::null())
         .stdout(file.try_clone()?)
@@ -129,6 +133,7 @@ fn start(hub_bin: &Path, url: &str, data: &Path, certs: &Path) -> Result<Hub> {
         url: url.to_string(),
         data: data.to_path_buf(),
         base: format!("https://127.0.0.1:{port}"),
+        metrics: format!("http://127.0.0.1:{metrics_port}/metrics"),
     })
 }
 
@@ -159,9 +164,10 @@ fn gql(http: &reqwest::blocking::Client, hub: &Hub, token: &str, query: &str, va
     Ok(answer["data"].clone())
 }
 
-/// The hub's own estimate of its lookup index's heap (`/metrics`), in MiB.
+/// The hub's own estimate of its lookup index's heap (`/metrics`, on the operator's
+/// listener), in MiB.
 fn index_mib(http: &reqwest::blocking::Client, hub: &Hub) -> Result<f64> {
-    let text = http.get(format!("{}/metrics", hub.base)).send()?.text()?;
+    let text = http.get(&hub.metrics).send()?.text()?;
     let bytes: f64 = text
         .lines()
         .find_map(|l| l.strip_prefix("renkei_indicator_index_bytes "))

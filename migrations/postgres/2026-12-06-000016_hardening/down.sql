@@ -1,0 +1,2 @@
+DROP TABLE pending_changes;
+DROP TABLE audit_checkpoints;
