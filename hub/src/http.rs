@@ -1,4 +1,4 @@
-//! actix-web assembly: `/graphql` (POST; GET serves GraphiQL), `/healthz`, `/readyz`,
+//! actix-web assembly: `/graphql` (POST; GET: GraphiQL, `graphiql.rs`), `/healthz`, `/readyz`,
 //! `/metrics`; authentication, lockout and rate limits before any resolver runs; TLS
 //! with rustls on the ring provider.
 
@@ -241,12 +241,6 @@ async fn graphql_post(
     }
 }
 
-async fn graphiql() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(async_graphql::http::GraphiQLSource::build().endpoint("/graphql").finish())
-}
-
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
@@ -343,7 +337,7 @@ pub fn server(
             .app_data(data_hub.clone())
             .app_data(data_schema.clone())
             .route("/graphql", web::post().to(graphql_post))
-            .route("/graphql", web::get().to(graphiql))
+            .configure(crate::graphiql::routes)
             .route("/healthz", web::get().to(healthz))
             .route("/readyz", web::get().to(readyz))
             .route("/metrics", web::get().to(metrics))

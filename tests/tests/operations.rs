@@ -89,6 +89,7 @@ fn health_readiness_metrics_and_graphiql() {
     let hub = TestHub::start_with(Backend::Sqlite, |c| {
         c.limits.max_query_depth = 3;
         c.limits.max_query_complexity = 50;
+        c.graphiql = true;
     });
     assert_eq!(hub.get("/healthz").0, 200);
     let (status, body) = hub.get("/readyz");
