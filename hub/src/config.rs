@@ -25,6 +25,10 @@ pub struct Config {
     pub tls_client_ca: Option<PathBuf>,
     /// Serving plain HTTP on a non-loopback address must be asked for explicitly.
     pub allow_plain_http: bool,
+    /// Serve GraphiQL, the in-browser GraphQL IDE, at `GET /graphql` (its scripts and
+    /// styles are pinned and served by the hub itself, never from a CDN). Off by
+    /// default: `GET /graphql` then answers 404.
+    pub graphiql: bool,
     pub database_pool_size: u32,
     /// HTTP worker threads; 0 means one per CPU.
     pub http_workers: usize,
@@ -134,6 +138,7 @@ impl Default for Config {
             tls_key: None,
             tls_client_ca: None,
             allow_plain_http: false,
+            graphiql: false,
             database_pool_size: 16,
             http_workers: 0,
             index_refresh_ms: 250,
@@ -291,6 +296,9 @@ impl Config {
         if let Some(v) = get("RENKEI_ALLOW_PLAIN_HTTP") {
             self.allow_plain_http = matches!(v.as_str(), "1" | "true" | "yes");
         }
+        if let Some(v) = get("RENKEI_GRAPHIQL") {
+            self.graphiql = matches!(v.as_str(), "1" | "true" | "yes");
+        }
         if let Some(v) = get("RENKEI_DATABASE_POOL_SIZE") {
             self.database_pool_size = num("RENKEI_DATABASE_POOL_SIZE", v)?;
         }
@@ -380,6 +388,9 @@ mod tests {
             .expect("env");
         assert_eq!(config.listen, "127.0.0.1:2");
         assert_eq!(config.database_url(), "postgres://x/y");
+        assert!(!config.graphiql);
+        config.apply_env(|n| (n == "RENKEI_GRAPHIQL").then(|| "true".to_string())).expect("env");
+        assert!(config.graphiql);
         let err = config.apply_env(|n| (n == "RENKEI_LOCKOUT_SECONDS").then(|| "soon".to_string()));
         assert!(err.is_err());
     }

@@ -1,7 +1,7 @@
-//! actix-web assembly: `/graphql` (POST; GET serves GraphiQL), `/healthz`, `/readyz`,
-//! the exports and federation feeds; `/metrics` only on the operator's own listener
-//! (`metrics_listen`); authentication, lockout and rate limits before any resolver
-//! runs; TLS with rustls on the ring provider.
+//! actix-web assembly: `/graphql` (POST; GET serves GraphiQL when configured, see
+//! `graphiql.rs`), `/healthz`, `/readyz`, the exports and federation feeds; `/metrics`
+//! only on the operator's own listener (`metrics_listen`); authentication, lockout and
+//! rate limits before any resolver runs; TLS with rustls on the ring provider.
 
 use actix_web::dev::Extensions;
 use actix_web::{http::StatusCode, web, App, HttpRequest, HttpResponse, HttpServer};
@@ -298,12 +298,6 @@ async fn graphql_post(
     }
 }
 
-async fn graphiql() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(async_graphql::http::GraphiQLSource::build().endpoint("/graphql").finish())
-}
-
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
@@ -445,7 +439,7 @@ pub fn server(
             .app_data(data_schema.clone())
             .app_data(data_documents.clone())
             .route("/graphql", web::post().to(graphql_post))
-            .route("/graphql", web::get().to(graphiql))
+            .configure(crate::graphiql::routes)
             .route("/healthz", web::get().to(healthz))
             .route("/readyz", web::get().to(readyz))
             .route("/metrics", web::get().to(metrics))

@@ -8,6 +8,7 @@ pub mod crypto;
 pub mod error;
 pub mod export;
 pub mod federation_http;
+pub mod graphiql;
 pub mod graphql;
 pub mod http;
 pub mod services;
