@@ -136,6 +136,6 @@ pub async fn indicators(req: HttpRequest, query: web::Query<ExportQuery>, hub: w
         Ok(body) => HttpResponse::Ok()
             .content_type(if csv { "text/csv; charset=utf-8" } else { "text/plain; charset=utf-8" })
             .body(body),
-        Err(e) => crate::http::error_response(StatusCode::INTERNAL_SERVER_ERROR, &e),
+        Err(e) => crate::http::error_response(crate::http::status_of(&e, StatusCode::INTERNAL_SERVER_ERROR), &e),
     }
 }
