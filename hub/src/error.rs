@@ -58,14 +58,14 @@ impl AppError {
         Self::new("INVALID_INPUT", message, message_ja)
     }
 
-    /// The database does not answer (or every connection stayed busy): nothing was
-    /// done, and the same request may be sent again shortly. HTTP 503 on the plain
-    /// endpoints, `extensions.code` in GraphQL.
+    /// The database does not answer (or every connection stayed busy): the operation
+    /// did not start, and may be sent again shortly. HTTP 503 on the plain endpoints,
+    /// `extensions.code` in GraphQL.
     pub fn unavailable() -> Self {
         Self::new(
             "UNAVAILABLE",
-            "the database is unavailable; nothing was changed, try again shortly",
-            "データベースに一時的に接続できません。変更は行われていません。しばらくしてから再試行してください",
+            "the database is unavailable, so this operation was not carried out; try again shortly",
+            "データベースに一時的に接続できないため、この操作は実行されませんでした。しばらくしてから再試行してください",
         )
     }
 
@@ -138,8 +138,8 @@ impl From<crate::store::health::Unavailable> for AppError {
             crate::store::health::Unavailable::Down => AppError::unavailable(),
             crate::store::health::Unavailable::Busy => AppError::new(
                 "UNAVAILABLE",
-                "the database is busy; nothing was changed, try again shortly",
-                "データベースが混み合っています。変更は行われていません。しばらくしてから再試行してください",
+                "the database is busy, so this operation was not carried out; try again shortly",
+                "データベースが混み合っているため、この操作は実行されませんでした。しばらくしてから再試行してください",
             ),
         }
     }

@@ -137,6 +137,10 @@ impl DbHealth {
     /// `Unavailable` (at once while the database is down; see the module comment).
     pub fn checkout(self: &Arc<Self>, pool: &DbPool) -> Result<PooledConn, Unavailable> {
         if self.is_down() {
+            if !self.probing.load(Ordering::Acquire) {
+                // The probe could not be started last time: try again.
+                self.mark_down(pool, "the database was down");
+            }
             return Err(Unavailable::Down);
         }
         let start = Instant::now();
