@@ -207,6 +207,14 @@ impl RedisServer {
         }
     }
 
+    /// Stops (SIGSTOP) or continues (SIGCONT) the server, by its process id: a server
+    /// that hangs, its connections open but unanswered.
+    pub fn signal(&self, signal: &str) {
+        let child = self.child.as_ref().expect("redis-server is running");
+        let status = Command::new("kill").arg(format!("-{signal}")).arg(child.id().to_string()).status().expect("kill");
+        assert!(status.success(), "kill -{signal} redis-server");
+    }
+
     /// A synchronous connection, for looking at what the hub stored.
     pub fn client(&self) -> redis::Connection {
         redis::Client::open(self.url()).and_then(|c| c.get_connection()).expect("redis connection")

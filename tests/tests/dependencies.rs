@@ -285,6 +285,47 @@ fn a_hub_starts_without_its_redis_and_takes_it_up_when_it_answers() {
 }
 
 #[test]
+fn a_hanging_redis_costs_a_request_at_most_its_response_timeout() {
+    let Some(redis) = RedisServer::start() else {
+        eprintln!("skipping: redis-server not found on the PATH");
+        return;
+    };
+    let hub = TestHub::start_with(Backend::Sqlite, |c| c.redis_url = Some(redis.url()));
+    let client = Client::new(&hub.base);
+    let org = hub.add_org("Member One", false);
+    let token = hub.token(&org, Role::Analyst);
+    assert!(client.post(&token, ME, json!({})).ok());
+
+    // Stopped, not killed: its connections stay open and nothing answers.
+    redis.signal("STOP");
+    let mut worst = Worst::default();
+    let mut times = Vec::new();
+    for _ in 0..10 {
+        let a = client.post(&token, ME, json!({}));
+        assert!(a.ok(), "{a:?}");
+        worst.note("a request while Redis hangs", &a);
+        times.push(a.took);
+    }
+    // One request waits out the response timeout; the others skip Redis at once.
+    assert!(times.iter().filter(|t| **t > Duration::from_millis(300)).count() <= 1, "{times:?}");
+    let degraded = eventually(Duration::from_secs(3), || {
+        let ready = client.get("/readyz", None);
+        worst.note("/readyz while Redis hangs", &ready);
+        ready.status == 200 && ready.body["redis"] == "unavailable"
+    })
+    .expect("/readyz said Redis is unavailable");
+
+    redis.signal("CONT");
+    let back = eventually(RECOVERY, || client.get("/readyz", None).body["redis"] == "up").expect("Redis used again");
+    assert!(client.post(&token, ME, json!({})).ok());
+    eprintln!(
+        "redis: slowest request while Redis hung {:?} ({}); /readyz degraded after {degraded:?}; \
+         Redis used again {back:?} after it continued",
+        worst.0, worst.1
+    );
+}
+
+#[test]
 fn postgres_stopped_and_started_under_a_running_hub() {
     let Some((pg, redis)) = services() else { return };
     let url = pg.url("postgres");
