@@ -58,6 +58,32 @@ impl AppError {
         Self::new("INVALID_INPUT", message, message_ja)
     }
 
+    /// The database does not answer (or every connection stayed busy): the operation
+    /// did not start, and may be sent again shortly. HTTP 503 on the plain endpoints,
+    /// `extensions.code` in GraphQL.
+    pub fn unavailable() -> Self {
+        Self::new(
+            "UNAVAILABLE",
+            "the database is unavailable, so this operation was not carried out; try again shortly",
+            "データベースに一時的に接続できないため、この操作は実行されませんでした。しばらくしてから再試行してください",
+        )
+    }
+
+    /// The connection to the database was lost while the request was being answered
+    /// (the database stopped or restarted). A change may or may not have been stored.
+    pub fn connection_lost() -> Self {
+        Self::new(
+            "UNAVAILABLE",
+            "the connection to the database was lost; try again shortly (if this was a change, check whether it was stored before repeating it)",
+            "データベースとの接続が切れました。しばらくしてから再試行してください（変更の場合は、保存されたかどうかを確認してから再実行してください）",
+        )
+    }
+
+    /// Whether the request may simply be sent again later.
+    pub fn is_unavailable(&self) -> bool {
+        self.code == "UNAVAILABLE"
+    }
+
     /// An unexpected failure: the cause goes to the log, the user gets a generic text.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(%cause, "internal error");
@@ -65,21 +91,57 @@ impl AppError {
     }
 }
 
+/// Whether a query failed because its connection to the server is gone (the server
+/// stopped, restarted or ended the session), not because of the query.
+pub fn is_connection_lost(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, _) => true,
+        Error::BrokenTransactionManager => true,
+        Error::RollbackErrorOnCommit { rollback_error, commit_error } => {
+            is_connection_lost(rollback_error) || is_connection_lost(commit_error)
+        }
+        _ => false,
+    }
+}
+
 impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
+        if is_connection_lost(&e) {
+            tracing::warn!(error = %e, "database connection lost");
+            return AppError::connection_lost();
+        }
         AppError::internal(e)
     }
 }
 
 impl From<diesel::r2d2::PoolError> for AppError {
     fn from(e: diesel::r2d2::PoolError) -> Self {
-        AppError::new("UNAVAILABLE", format!("database unavailable: {e}"), "データベースに接続できません")
+        tracing::warn!(error = %e, "no database connection");
+        AppError::unavailable()
     }
 }
 
 impl From<crate::store::StoreError> for AppError {
     fn from(e: crate::store::StoreError) -> Self {
-        AppError::internal(e)
+        match e {
+            crate::store::StoreError::Query(e) => e.into(),
+            crate::store::StoreError::Pool(e) => e.into(),
+            e => AppError::internal(e),
+        }
+    }
+}
+
+impl From<crate::store::health::Unavailable> for AppError {
+    fn from(e: crate::store::health::Unavailable) -> Self {
+        match e {
+            crate::store::health::Unavailable::Down => AppError::unavailable(),
+            crate::store::health::Unavailable::Busy => AppError::new(
+                "UNAVAILABLE",
+                "the database is busy, so this operation was not carried out; try again shortly",
+                "データベースが混み合っているため、この操作は実行されませんでした。しばらくしてから再試行してください",
+            ),
+        }
     }
 }
 

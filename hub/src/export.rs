@@ -139,22 +139,17 @@ pub async fn indicators(req: HttpRequest, query: web::Query<ExportQuery>, hub: w
     let (first, mut next) = match first {
         Ok(first) => first,
         Err(e) => {
-            let status = if e.code == "UNAVAILABLE" {
-                StatusCode::SERVICE_UNAVAILABLE
-            } else {
-                StatusCode::INTERNAL_SERVER_ERROR
-            };
-            return crate::http::error_response(status, &e);
+            return crate::http::error_response(crate::http::status_of(&e, StatusCode::INTERNAL_SERVER_ERROR), &e);
         }
     };
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<web::Bytes, std::io::Error>>(CHUNKS_AHEAD);
     if next.is_some() {
         let hub = Arc::clone(&hub);
         tokio::task::spawn_blocking(move || {
-            let mut conn = match hub.pool.get() {
+            let mut conn = match hub.connection() {
                 Ok(conn) => conn,
                 Err(e) => {
-                    tracing::warn!(%e, "export: no database connection for the next page");
+                    tracing::warn!(code = e.code, "export: no database connection for the next page");
                     return;
                 }
             };

@@ -126,6 +126,7 @@ fn answer(result: crate::error::AppResult<Vec<u8>>) -> HttpResponse {
             let status = match e.code {
                 "FORBIDDEN" => StatusCode::FORBIDDEN,
                 "INTERNAL" => StatusCode::INTERNAL_SERVER_ERROR,
+                "UNAVAILABLE" => StatusCode::SERVICE_UNAVAILABLE,
                 _ => StatusCode::BAD_REQUEST,
             };
             crate::http::error_response(status, &e)

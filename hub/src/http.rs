@@ -20,7 +20,11 @@ use crate::services::directory::{self, TokenRefusal};
 use crate::state::{Hub, Metrics};
 
 pub(crate) fn error_response(status: StatusCode, err: &AppError) -> HttpResponse {
-    HttpResponse::build(status).json(json!({
+    let mut response = HttpResponse::build(status);
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response.insert_header(("retry-after", "1"));
+    }
+    response.json(json!({
         "errors": [{
             "message": err.message,
             "extensions": {"code": err.code, "messageJa": err.message_ja},
@@ -33,6 +37,16 @@ pub(crate) fn error_response(status: StatusCode, err: &AppError) -> HttpResponse
 pub(crate) fn client_address(hub: &Hub, req: &HttpRequest) -> String {
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
     hub.proxies.client(req.peer_addr().map(|a| a.ip()), header("forwarded"), header("x-forwarded-for"))
+}
+
+/// The status of a plain endpoint's error: 503 for UNAVAILABLE (retryable), else
+/// `otherwise`.
+pub(crate) fn status_of(err: &AppError, otherwise: StatusCode) -> StatusCode {
+    if err.is_unavailable() {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        otherwise
+    }
 }
 
 /// Counts a failed authentication against its source and (if the token id was
@@ -216,7 +230,7 @@ pub(crate) async fn authenticate(hub: &Arc<Hub>, req: &HttpRequest) -> Result<Op
             );
             Err(refuse_unauthenticated(hub, &source, error_response(StatusCode::UNAUTHORIZED, &err)).await)
         }
-        Err(e) => Err(error_response(StatusCode::SERVICE_UNAVAILABLE, &e)),
+        Err(e) => Err(error_response(status_of(&e, StatusCode::INTERNAL_SERVER_ERROR), &e)),
     }
 }
 
@@ -302,29 +316,61 @@ async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
+/// The longest `/readyz` waits for the database to answer a check.
+const READY_WAIT: Duration = Duration::from_millis(800);
+
+/// Readiness, per dependency, within a second whatever the dependencies do:
+/// `{"status", "database", "redis", "index"}`. 503 while the indicator index loads
+/// (`"status": "loading"`, code NOT_READY) or the database does not answer
+/// (`"status": "unavailable"`, code UNAVAILABLE; `"database"` is `"unavailable"` when
+/// known to be down, `"no answer"` when a check did not finish within 800 ms). 200
+/// otherwise: `"status": "ready"`, or `"degraded"` when the configured Redis does not
+/// answer (`"redis": "unavailable"`; the hub keeps the lockout and rate counters in
+/// process meanwhile). `"redis"` is `"up"`, `"unavailable"` or `"not configured"`.
 async fn readyz(hub: web::Data<Arc<Hub>>) -> HttpResponse {
-    if !hub.index.is_ready() {
-        return HttpResponse::ServiceUnavailable().json(json!({"status": "loading", "code": "NOT_READY"}));
+    let database = hub.database_state(READY_WAIT).await;
+    let redis = hub.counters.redis_state();
+    let loaded = hub.index.is_ready();
+    let mut body = json!({
+        "database": database.as_str(),
+        "redis": redis.map_or("not configured", |r| r.as_str()),
+        "index": if loaded { "loaded" } else { "loading" },
+    });
+    let (status, state, code) = if database != crate::state::DatabaseState::Up {
+        (StatusCode::SERVICE_UNAVAILABLE, "unavailable", Some("UNAVAILABLE"))
+    } else if !loaded {
+        (StatusCode::SERVICE_UNAVAILABLE, "loading", Some("NOT_READY"))
+    } else if redis == Some(crate::bus::RedisState::Unavailable) {
+        (StatusCode::OK, "degraded", None)
+    } else {
+        (StatusCode::OK, "ready", None)
+    };
+    body["status"] = json!(state);
+    if let Some(code) = code {
+        body["code"] = json!(code);
     }
-    let ready = hub
-        .db(|_, c| {
-            use diesel::RunQueryDsl;
-            diesel::sql_query("SELECT 1").execute(c)?;
-            Ok(())
-        })
-        .await;
-    match ready {
-        Ok(()) => HttpResponse::Ok().json(json!({"status": "ready"})),
-        Err(e) => HttpResponse::ServiceUnavailable().json(json!({"status": "unavailable", "code": e.code})),
+    let mut response = HttpResponse::build(status);
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response.insert_header(("retry-after", "1"));
     }
+    response.json(body)
 }
 
 async fn metrics(hub: web::Data<Arc<Hub>>) -> HttpResponse {
     let mut body = hub.metrics.render();
-    for (name, help, value) in [
+    let mut gauges = vec![
         ("renkei_indicator_index_indicators", "indicators in the lookup index", hub.index.len()),
         ("renkei_indicator_index_bytes", "heap held by the lookup index (estimate)", hub.index.heap_bytes()),
-    ] {
+        ("renkei_database_up", "1 unless the database is known to be down", usize::from(!hub.db_health.is_down())),
+    ];
+    if let Some(redis) = hub.counters.redis_state() {
+        gauges.push((
+            "renkei_redis_up",
+            "1 while the configured Redis answers",
+            usize::from(redis == crate::bus::RedisState::Up),
+        ));
+    }
+    for (name, help, value) in gauges {
         body.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n"));
     }
     HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(body)

@@ -13,9 +13,10 @@ use crate::crypto::HubKeys;
 use crate::error::{AppError, AppResult};
 use crate::services::indicator_index::IndicatorIndex;
 use crate::services::sharing::Origin;
+use crate::store::health::DbHealth;
 use crate::store::models::ObjectRow;
 use crate::store::schema::hub_meta;
-use crate::store::{self, Backend, DbConn, DbPool};
+use crate::store::{self, Backend, DbConn, DbPool, PooledConn};
 
 #[derive(Default)]
 pub struct Metrics {
@@ -63,7 +64,11 @@ impl Metrics {
 
 pub struct Hub {
     pub config: Config,
+    /// The database connections. Take one with `connection` (or `db`), which answers
+    /// at once while the database is down, rather than `pool.get()`.
     pub pool: DbPool,
+    /// Whether the database answers (see `store::health`).
+    pub db_health: Arc<DbHealth>,
     pub keys: HubKeys,
     pub counters: Counters,
     pub tokens: TokenCache,
@@ -103,6 +108,27 @@ pub struct RecomputeStatus {
     pub error: Option<String>,
 }
 
+/// What `/readyz` says about the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseState {
+    Up,
+    /// Known to be down: requests get UNAVAILABLE at once until it answers again.
+    Unavailable,
+    /// A check did not finish in time (the database hangs, or every connection stayed
+    /// busy).
+    NoAnswer,
+}
+
+impl DatabaseState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DatabaseState::Up => "up",
+            DatabaseState::Unavailable => "unavailable",
+            DatabaseState::NoAnswer => "no answer",
+        }
+    }
+}
+
 /// Housekeeping (`store::analyze`) after this many new versions.
 const ANALYZE_EVERY: u64 = 20_000;
 
@@ -129,8 +155,10 @@ impl Hub {
         let pool_size = config.database_pool_size;
         let keys = HubKeys::load_or_create(&config.data_dir)?;
         let backend = store::backend_of(&url)?.0;
+        let db_health = DbHealth::new();
+        let health = Arc::clone(&db_health);
         let (pool, hub_id, keys) = tokio::task::spawn_blocking(move || -> anyhow::Result<(DbPool, String, HubKeys)> {
-            let pool = store::connect(&url, pool_size)?;
+            let pool = store::connect_watched(&url, pool_size, &health)?;
             let mut conn = pool.get()?;
             store::migrate(&mut conn)?;
             store::analyze(&mut conn)?;
@@ -156,6 +184,7 @@ impl Hub {
             tokens: TokenCache::new(std::time::Duration::from_millis(config.limits.token_cache_ms)),
             config,
             pool,
+            db_health,
             keys,
             counters,
             index: IndicatorIndex::new(),
@@ -186,7 +215,7 @@ impl Hub {
             loop {
                 let Some(hub) = weak.upgrade() else { return };
                 let result = tokio::task::spawn_blocking(move || {
-                    let mut conn = hub.pool.get().map_err(AppError::from)?;
+                    let mut conn = hub.connection()?;
                     if loaded {
                         hub.index.refresh(&mut conn)
                     } else {
@@ -199,6 +228,8 @@ impl Hub {
                 .await;
                 match result {
                     Ok(Ok(_)) => loaded = true,
+                    // Said once per outage, by the database health.
+                    Ok(Err(e)) if e.is_unavailable() => {}
                     Ok(Err(e)) => tracing::warn!(?e, "indicator index: could not read the database"),
                     Err(e) => tracing::error!(%e, "indicator index task failed"),
                 }
@@ -220,7 +251,7 @@ impl Hub {
             loop {
                 let Some(hub) = weak.upgrade() else { return };
                 let result = tokio::task::spawn_blocking(move || -> AppResult<bool> {
-                    let mut conn = hub.pool.get().map_err(AppError::from)?;
+                    let mut conn = hub.connection()?;
                     crate::services::audit::publish_checkpoint(&mut conn, &hub.keys, &hub.hub_id, interval)
                 })
                 .await;
@@ -247,7 +278,7 @@ impl Hub {
                 let check_rules = first;
                 let result = tokio::task::spawn_blocking(move || -> AppResult<()> {
                     use crate::services::ratings;
-                    let mut conn = hub.pool.get().map_err(AppError::from)?;
+                    let mut conn = hub.connection()?;
                     let origin = hub.origin();
                     if check_rules {
                         if ratings::rules_changed(&mut conn, &hub.config.ratings)? {
@@ -263,12 +294,24 @@ impl Hub {
                     Ok(())
                 })
                 .await;
-                match result {
-                    Ok(Ok(())) => first = false,
-                    Ok(Err(e)) => tracing::warn!(?e, "rating upkeep failed"),
-                    Err(e) => tracing::error!(%e, "rating upkeep task failed"),
-                }
-                tokio::time::sleep(every).await;
+                let retry = match result {
+                    Ok(Ok(())) => {
+                        first = false;
+                        every
+                    }
+                    // The database is away: try again soon after it returns rather than
+                    // a whole sweep interval later.
+                    Ok(Err(e)) if e.is_unavailable() => every.min(std::time::Duration::from_secs(1)),
+                    Ok(Err(e)) => {
+                        tracing::warn!(?e, "rating upkeep failed");
+                        every
+                    }
+                    Err(e) => {
+                        tracing::error!(%e, "rating upkeep task failed");
+                        every
+                    }
+                };
+                tokio::time::sleep(retry).await;
             }
         });
     }
@@ -277,8 +320,7 @@ impl Hub {
     pub fn recompute_ratings(self: &Arc<Self>) {
         let hub = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
-            let result =
-                hub.pool.get().map_err(AppError::from).and_then(|mut conn| hub.recompute_ratings_now(&mut conn));
+            let result = hub.connection().and_then(|mut conn| hub.recompute_ratings_now(&mut conn));
             if let Err(e) = result {
                 tracing::warn!(?e, "recomputing ratings failed");
             }
@@ -331,14 +373,7 @@ impl Hub {
             return;
         }
         let hub = Arc::clone(self);
-        tokio::task::spawn_blocking(move || match hub.pool.get() {
-            Ok(mut conn) => {
-                if let Err(e) = store::analyze(&mut conn) {
-                    tracing::warn!(%e, "refreshing planner statistics failed");
-                }
-            }
-            Err(e) => tracing::warn!(%e, "no connection to refresh planner statistics"),
-        });
+        tokio::task::spawn_blocking(move || hub.analyze_now());
     }
 
     /// Counts new versions; true (once) when the planner statistics are due for a
@@ -363,18 +398,84 @@ impl Hub {
         true
     }
 
-    /// Runs blocking database work off the async threads.
+    /// Refreshes the planner statistics now (on this thread), logging a failure.
+    pub fn analyze_now(&self) {
+        match self.connection() {
+            Ok(mut conn) => {
+                if let Err(e) = store::analyze(&mut conn) {
+                    tracing::warn!(%e, "refreshing planner statistics failed");
+                }
+            }
+            Err(e) => tracing::warn!(?e, "no connection to refresh planner statistics"),
+        }
+    }
+
+    /// A database connection, for blocking code. While the database is down this
+    /// answers at once with UNAVAILABLE; a busy pool is waited for (up to
+    /// `store::health::BUSY_WAIT`). Every connection taken outside `db` comes from here.
+    pub fn connection(&self) -> AppResult<PooledConn> {
+        Ok(self.db_health.checkout(&self.pool)?)
+    }
+
+    /// Runs blocking database work off the async threads. While the database is down
+    /// this answers at once with UNAVAILABLE, without taking a thread.
     pub async fn db<T, F>(self: &Arc<Self>, f: F) -> AppResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Hub, &mut DbConn) -> AppResult<T> + Send + 'static,
     {
+        if self.db_health.is_down() {
+            return Err(AppError::unavailable());
+        }
         let hub = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
-            let mut conn = hub.pool.get()?;
-            f(&hub, &mut conn)
+            let mut conn = hub.connection()?;
+            let result = f(&hub, &mut conn);
+            if !result.as_ref().is_err_and(|e| e.is_unavailable()) {
+                hub.db_health.answered();
+            }
+            result
         })
         .await
         .map_err(AppError::internal)?
+    }
+
+    /// Whether the database answers, for `/readyz`: at once when it is known to be
+    /// down or answered within the last second; else one `SELECT 1` (never more than
+    /// one at a time, however many ask), waited for up to `wait`.
+    pub async fn database_state(self: &Arc<Self>, wait: std::time::Duration) -> DatabaseState {
+        let recently = std::time::Duration::from_secs(1);
+        if self.db_health.is_down() {
+            return DatabaseState::Unavailable;
+        }
+        if self.db_health.answered_within(recently) {
+            return DatabaseState::Up;
+        }
+        let start = std::time::Instant::now();
+        if self.db_health.begin_check() {
+            let hub = Arc::clone(self);
+            tokio::task::spawn_blocking(move || {
+                let checked = hub.connection().and_then(|mut c| {
+                    use diesel::RunQueryDsl;
+                    diesel::sql_query("SELECT 1").execute(&mut c).map_err(AppError::from)
+                });
+                if checked.is_ok() {
+                    hub.db_health.answered();
+                }
+                hub.db_health.end_check();
+            });
+        }
+        loop {
+            if self.db_health.is_down() {
+                return DatabaseState::Unavailable;
+            }
+            if self.db_health.answered_within(start.elapsed()) {
+                return DatabaseState::Up;
+            }
+            if start.elapsed() >= wait {
+                return DatabaseState::NoAnswer;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
     }
 }

@@ -6,6 +6,7 @@
 //! both when they are down.
 
 pub mod certs;
+pub mod services;
 
 use diesel::{Connection, RunQueryDsl};
 use serde_json::{json, Value};
@@ -97,12 +98,30 @@ impl TestHub {
     pub fn start_with(backend: Backend, tune: impl FnOnce(&mut Config)) -> TestHub {
         let data_dir = TempDir::new("renkei-hub-test");
         let pg = (backend == Backend::Postgres).then(PgDatabase::create);
+        let url = match &pg {
+            Some(db) => db.url.clone(),
+            None => format!("sqlite://{}", data_dir.0.join("hub.db").display()),
+        };
+        TestHub::launch(backend, pg, url, data_dir, tune)
+    }
+
+    /// Starts a hub on a database the test provides (`postgres://…` or `sqlite://…`),
+    /// making none of its own: e.g. a test-owned PostgreSQL cluster (`services`).
+    pub fn start_on(url: &str, tune: impl FnOnce(&mut Config)) -> TestHub {
+        let backend = if url.starts_with("sqlite://") { Backend::Sqlite } else { Backend::Postgres };
+        TestHub::launch(backend, None, url.to_string(), TempDir::new("renkei-hub-test"), tune)
+    }
+
+    fn launch(
+        backend: Backend,
+        pg: Option<PgDatabase>,
+        url: String,
+        data_dir: TempDir,
+        tune: impl FnOnce(&mut Config),
+    ) -> TestHub {
         let mut config = Config {
             data_dir: data_dir.0.clone(),
-            database_url: Some(match &pg {
-                Some(db) => db.url.clone(),
-                None => format!("sqlite://{}", data_dir.0.join("hub.db").display()),
-            }),
+            database_url: Some(url),
             database_pool_size: 4,
             // Each test hub's operator metrics on a port of its own.
             metrics_listen: "127.0.0.1:0".into(),
@@ -157,7 +176,7 @@ impl TestHub {
     }
 
     pub fn db<T>(&self, f: impl FnOnce(&mut renkei_hub::store::DbConn) -> T) -> T {
-        let mut conn = self.hub.pool.get().expect("connection");
+        let mut conn = self.hub.connection().expect("connection");
         f(&mut conn)
     }
 

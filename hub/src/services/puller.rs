@@ -24,6 +24,8 @@ fn app(e: crate::error::AppError) -> anyhow::Error {
 
 /// Longest wait between attempts at a failing peer.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// The wait between attempts while this hub's own database is down.
+const DB_DOWN_RETRY: Duration = Duration::from_millis(500);
 
 /// TLS for pulling: the system roots and the link's CA, presenting this hub's own
 /// certificate (`tls_cert`, `tls_key`) as its client identity when it has one (mTLS).
@@ -186,7 +188,7 @@ fn run(hub: Weak<Hub>, name: String) {
         let Some(h) = hub.upgrade() else { return };
         let poll = Duration::from_millis(h.config.federation_poll_ms.max(10));
         let mut step = || -> anyhow::Result<bool> {
-            let mut conn = h.pool.get()?;
+            let mut conn = h.connection().map_err(app)?;
             let link = federation::list_peers(&mut conn).map_err(app)?.into_iter().find(|(p, _)| p.name == name);
             let Some((link, status)) = link else { return Ok(false) };
             if !link.direction().pulls() {
@@ -235,7 +237,7 @@ fn run(hub: Weak<Hub>, name: String) {
                         let page = (|| -> anyhow::Result<(bool, federation::CheckedPage)> {
                             let (peer_hub, page) = page?;
                             if check_conn.is_none() {
-                                check_conn = Some(hub.pool.get()?);
+                                check_conn = Some(hub.connection().map_err(app)?);
                             }
                             let conn = check_conn.as_mut().context("a database connection")?;
                             federation::learn_hub_id(conn, name, &peer_hub).map_err(app)?;
@@ -269,16 +271,9 @@ fn run(hub: Weak<Hub>, name: String) {
                     // planner statistics follow the growing tables, as for shared items.
                     h.note_committed(stored.rows.iter()).map_err(app)?;
                     if h.analyze_due(stored.rows.len() as u64) {
-                        let pool = h.pool.clone();
+                        let hub = Arc::clone(&h);
                         // Off the puller's path, as for shared items.
-                        std::thread::spawn(move || match pool.get() {
-                            Ok(mut conn) => {
-                                if let Err(e) = crate::store::analyze(&mut conn) {
-                                    tracing::warn!(%e, "refreshing planner statistics failed");
-                                }
-                            }
-                            Err(e) => tracing::warn!(%e, "no connection to refresh planner statistics"),
-                        });
+                        std::thread::spawn(move || hub.analyze_now());
                     }
                     more = has_more;
                 }
@@ -309,14 +304,20 @@ fn run(hub: Weak<Hub>, name: String) {
                     std::thread::sleep(poll);
                 }
             }
+            // This hub's database is away (said once by its health): pulling resumes
+            // soon after it returns, without the backoff growing meanwhile.
+            Err(_) if h.db_health.is_down() => {
+                drop(h);
+                std::thread::sleep(DB_DOWN_RETRY);
+            }
             Err(e) => {
                 tracing::warn!(peer = %name, error = %format!("{e:#}"), "federation pull failed");
-                if let Ok(mut conn) = h.pool.get() {
+                if let Ok(mut conn) = h.connection() {
                     let _ = federation::note_failure(&mut conn, &name, &format!("{e:#}"));
                 }
-                // A removed link ends its puller.
-                if let Ok(mut conn) = h.pool.get() {
-                    if federation::status_of(&mut conn, &name).is_err() {
+                // A removed link ends its puller (not a status that could not be read).
+                if let Ok(mut conn) = h.connection() {
+                    if federation::status_of(&mut conn, &name).is_err_and(|e| e.code == "NOT_FOUND") {
                         return;
                     }
                 }
@@ -346,8 +347,7 @@ pub fn start(hub: &Arc<Hub>) {
                 }
                 alive
             });
-            let links =
-                h.pool.get().map_err(anyhow::Error::from).and_then(|mut c| federation::list_peers(&mut c).map_err(app));
+            let links = h.connection().and_then(|mut c| federation::list_peers(&mut c));
             drop(h);
             for (link, _) in links.unwrap_or_default() {
                 if link.direction().pulls() && running.insert(link.name.clone()) {

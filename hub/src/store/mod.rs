@@ -2,6 +2,7 @@
 //! URL scheme, with embedded per-backend migrations. Backend-specific SQL lives here
 //! and nowhere else.
 
+pub mod health;
 pub mod models;
 pub mod schema;
 
@@ -145,6 +146,16 @@ fn owner_only(path: &std::path::Path) -> Result<(), StoreError> {
 
 /// Opens a pool on the database the URL names.
 pub fn connect(url: &str, max_size: u32) -> Result<DbPool, StoreError> {
+    connect_watched(url, max_size, &health::DbHealth::new())
+}
+
+/// Opens a pool on the database the URL names, telling `health` about the connections
+/// it opens and fails to open (`Hub` checks out through `health`, see there).
+pub fn connect_watched(
+    url: &str,
+    max_size: u32,
+    health: &std::sync::Arc<health::DbHealth>,
+) -> Result<DbPool, StoreError> {
     let (backend, driver_url) = backend_of(url)?;
     if backend == Backend::Sqlite {
         if let Some(parent) = std::path::Path::new(&driver_url).parent() {
@@ -161,13 +172,23 @@ pub fn connect(url: &str, max_size: u32) -> Result<DbPool, StoreError> {
     let pool = Pool::builder()
         .max_size(max_size)
         .min_idle(Some(max_size.min(2)))
-        .connection_timeout(std::time::Duration::from_secs(10))
-        // No `SELECT 1` round trip before every use: a broken connection fails its
-        // query and r2d2 discards it.
-        .test_on_check_out(false)
+        // `get()`'s wait, and (halved) the longest pause between r2d2's attempts to
+        // reopen connections while the database is away: 1 s, so the hub serves again
+        // within about a second of PostgreSQL's return. A busy pool is waited for
+        // longer (`health::BUSY_WAIT`) by `health::DbHealth::checkout`.
+        .connection_timeout(std::time::Duration::from_secs(2))
+        // PostgreSQL: a `SELECT 1` round trip at each checkout. diesel counts a
+        // connection as broken only when its transaction state is, so a connection
+        // whose server went away (a restart, an administrator's kill) would otherwise
+        // go back to the pool and fail every request that draws it, for ever. An SQLite
+        // connection has no server to lose.
+        .test_on_check_out(backend == Backend::Postgres)
         .connection_customizer(Box::new(SqlitePragmas))
-        .build(manager)?;
-    let conn = pool.get()?;
+        .error_handler(Box::new(health.watch()))
+        .event_handler(Box::new(health.watch()))
+        .build_unchecked(manager);
+    // The first connection may take longer than `get()` waits (a loaded server).
+    let conn = pool.get_timeout(health::BUSY_WAIT)?;
     let actual = match &*conn {
         DbConn::Pg(_) => Backend::Postgres,
         DbConn::Sqlite(_) => Backend::Sqlite,
