@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use crate::auth::Identity;
 use crate::error::AppError;
-use crate::graphql::guard::{AnswerBudget, DocumentCache};
+use crate::graphql::guard::{AnswerBudget, DocumentCache, RequestLane};
 use crate::graphql::{build_schema, HubSchema};
 use crate::services::audit::{self, AuditEvent};
 use crate::services::directory::{self, TokenRefusal};
@@ -296,17 +296,33 @@ async fn graphql_post(
         let status = if e.code == "QUERY_TOO_LARGE" { StatusCode::PAYLOAD_TOO_LARGE } else { StatusCode::BAD_REQUEST };
         return error_response(status, &e);
     }
-    let request = request.data(identity).data(AnswerBudget::new(hub.config.limits.max_answer_bytes));
+    let request =
+        request.data(identity).data(AnswerBudget::new(hub.config.limits.max_answer_bytes)).data(RequestLane::default());
     // The client certificate the connection presented, for links pinned to one.
     let request = match req.conn_data::<ClientCertificate>() {
         Some(presented) => request.data(presented.clone()),
         None => request,
     };
-    let response = schema.execute(request).await;
-    if response.is_err() {
+    // The request runs on a thread of the blocking pool, not on the server's worker: a
+    // costly query (introspection, a large page to write out) must never hold up the
+    // workers that answer /healthz and accept connections. Its database work still
+    // goes through `Hub::db`, and async-graphql's concurrency within it is kept.
+    let schema = schema.into_inner();
+    let executed = tokio::task::spawn_blocking(move || {
+        futures::executor::block_on(async move {
+            let response = schema.execute(request).await;
+            (response.is_err(), crate::graphql::response_json(&response))
+        })
+    })
+    .await;
+    let (failed, json) = match executed {
+        Ok(done) => done,
+        Err(e) => return error_response(StatusCode::INTERNAL_SERVER_ERROR, &AppError::internal(e)),
+    };
+    if failed {
         Metrics::add(&hub.metrics.graphql_errors, 1);
     }
-    match crate::graphql::response_json(&response) {
+    match json {
         Ok(bytes) => HttpResponse::Ok().content_type("application/json").body(bytes),
         Err(e) => error_response(StatusCode::INTERNAL_SERVER_ERROR, &AppError::internal(e)),
     }

@@ -281,6 +281,10 @@ fn one_request_cannot_make_the_hub_hold_unbounded_memory_or_time() {
     let introspection = aliases(3900, "__schema { types { name } }");
     let (status, code, _) = refused_with(&hub, Some(&tm), &introspection, json!({}));
     assert_eq!((status, code.as_str()), (413, "QUERY_TOO_LARGE"));
+    // With a token, a document asks for the schema twice at most.
+    let (_, code, _) = refused_with(&hub, Some(&tm), &aliases(3, "__schema { types { name } }"), json!({}));
+    assert_eq!(code, "TOO_MUCH_INTROSPECTION");
+    hub.gql(&tm, &aliases(2, "__schema { types { name } }"), json!({}));
 
     // `_entities`: the representations of every alias count together.
     let ids: Vec<String> =

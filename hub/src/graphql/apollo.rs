@@ -123,6 +123,7 @@ async fn shared(ctx: &Context<'_>, id: &ID) -> AppResult<Option<SharedItem>> {
 
 async fn load_shared(ctx: &Context<'_>, who: Identity, ids: Vec<String>) -> AppResult<HashMap<String, SharedItem>> {
     let caller = who.clone();
+    let _lane = super::guard::lane(ctx).await;
     let (rows, names) = hub(ctx)
         .db(move |_, c| {
             let viewer = caller.viewer();

@@ -27,19 +27,27 @@ use async_graphql::{ServerError, ValidationResult};
 use crate::config::Limits;
 use crate::error::AppError;
 
-/// Fields and aliases a document selects, fragments expanded.
+/// Fields and aliases a document selects, and its introspection roots (`__schema`,
+/// `__type`), fragments expanded.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Shape {
     pub fields: u64,
     pub aliases: u64,
+    pub introspection: u64,
 }
 
 impl Shape {
     fn add(&mut self, other: Shape) {
         self.fields = self.fields.saturating_add(other.fields);
         self.aliases = self.aliases.saturating_add(other.aliases);
+        self.introspection = self.introspection.saturating_add(other.introspection);
     }
 }
+
+/// Introspection roots one document may hold. The schema is the same each time and
+/// writing it out is costly (60 aliases of one introspection query kept both cores
+/// busy for seconds), while no client needs it twice in a request.
+const MAX_INTROSPECTION_ROOTS: u64 = 2;
 
 struct Walk<'a> {
     doc: &'a ExecutableDocument,
@@ -62,7 +70,12 @@ impl<'a> Walk<'a> {
         for selection in &set.items {
             match &selection.node {
                 Selection::Field(field) => {
-                    shape.add(Shape { fields: 1, aliases: u64::from(field.node.alias.is_some()) });
+                    let name = field.node.name.node.as_str();
+                    shape.add(Shape {
+                        fields: 1,
+                        aliases: u64::from(field.node.alias.is_some()),
+                        introspection: u64::from(name == "__schema" || name == "__type"),
+                    });
                     shape.add(self.selection_set(&field.node.selection_set.node)?);
                 }
                 Selection::InlineFragment(inline) => shape.add(self.selection_set(&inline.node.selection_set.node)?),
@@ -118,6 +131,19 @@ pub fn check_shape(doc: &ExecutableDocument, limits: &Limits) -> Result<(), AppE
             format!(
                 "クエリがフラグメント展開後に{}個のフィールドを選択しています（上限は{}個です）",
                 shape.fields, limits.max_query_fields
+            ),
+        ));
+    }
+    if shape.introspection > MAX_INTROSPECTION_ROOTS {
+        return Err(AppError::new(
+            "TOO_MUCH_INTROSPECTION",
+            format!(
+                "the query asks for the schema (__schema, __type) {} times; at most {MAX_INTROSPECTION_ROOTS} are allowed",
+                shape.introspection
+            ),
+            format!(
+                "クエリがスキーマ（__schema、__type）を{}回要求しています（上限は{MAX_INTROSPECTION_ROOTS}回です）",
+                shape.introspection
             ),
         ));
     }
@@ -309,6 +335,16 @@ impl AnswerBudget {
         self.left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| left.checked_sub(bytes)).is_ok()
     }
 
+    /// What is left.
+    pub fn left(&self) -> usize {
+        self.left.load(Ordering::Relaxed)
+    }
+
+    /// Takes `bytes`, or what is left if that is less.
+    pub fn take_up_to(&self, bytes: usize) {
+        let _ = self.left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| Some(left.saturating_sub(bytes)));
+    }
+
     /// Takes `bytes`, or refuses the field with ANSWER_TOO_LARGE.
     pub fn take(&self, bytes: usize) -> Result<(), AppError> {
         if self.try_take(bytes) {
@@ -325,6 +361,21 @@ impl AnswerBudget {
                 self.limit
             ),
         ))
+    }
+}
+
+/// One lane per request for the resolvers that load lists: aliased copies of a costly
+/// field run one after another, so a request holds one batch of rows at a time rather
+/// than one per alias (they are all charged to the same [`AnswerBudget`]).
+#[derive(Default)]
+pub struct RequestLane(tokio::sync::Mutex<()>);
+
+/// Waits for this request's lane (no lane, as in a schema executed without one: no
+/// waiting).
+pub async fn lane<'a>(ctx: &async_graphql::Context<'a>) -> Option<tokio::sync::MutexGuard<'a, ()>> {
+    match ctx.data_opt::<RequestLane>() {
+        Some(lane) => Some(lane.0.lock().await),
+        None => None,
     }
 }
 
@@ -379,7 +430,16 @@ mod tests {
         let unused = "query { __typename } fragment A on Query { ...A }";
         assert_eq!(check_shape(&parsed(unused), &Limits::default()).expect_err("cycle").code, "FRAGMENT_CYCLE");
         let fine = "query { me { role } ...F } fragment F on Query { hub { id } x: hub { name } }";
-        assert_eq!(shape(&parsed(fine)).expect("shape"), Shape { fields: 6, aliases: 1 });
+        assert_eq!(shape(&parsed(fine)).expect("shape"), Shape { fields: 6, aliases: 1, introspection: 0 });
+        let schema =
+            "{ a: __schema { queryType { name } } ...F } fragment F on Query { __type(name: \"Query\") { name } }";
+        assert_eq!(shape(&parsed(schema)).expect("shape").introspection, 2);
+        assert!(check_shape(&parsed(schema), &Limits::default()).is_ok());
+        let thrice = "{ a: __schema { queryType { name } } b: __schema { queryType { name } } c: __type(name: \"Query\") { name } }";
+        assert_eq!(
+            check_shape(&parsed(thrice), &Limits::default()).expect_err("thrice").code,
+            "TOO_MUCH_INTROSPECTION"
+        );
     }
 
     #[test]

@@ -209,12 +209,6 @@ fn parse_cursor(after: Option<&str>) -> AppResult<i64> {
     }
 }
 
-/// What a feed item weighs against the answer's budget: its object and signature, and
-/// the fields around them.
-fn feed_item_bytes(item: &sharing::FeedItem) -> usize {
-    item.stix.as_ref().map_or(0, String::len) + item.signature.as_ref().map_or(0, String::len) + 160
-}
-
 fn page_size(first: Option<i32>, max: usize, default: usize) -> AppResult<usize> {
     match first {
         None => Ok(default.min(max)),
@@ -598,6 +592,7 @@ impl CoreQuery {
     async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<SharedItem>> {
         let who = identity(ctx)?;
         let caller = who.clone();
+        let _lane = guard::lane(ctx).await;
         let found = hub(ctx)
             .db(move |_, c| {
                 let row = sharing::get(c, &caller.viewer(), &id)?;
@@ -643,6 +638,7 @@ impl CoreQuery {
             .into_iter()
             .collect();
         let caller = who.clone();
+        let _lane = guard::lane(ctx).await;
         let (rows, names) = h
             .db(move |_, c| {
                 let rows = sharing::get_many(c, &caller.viewer(), &ids)?;
@@ -682,28 +678,27 @@ impl CoreQuery {
         let h = hub(ctx);
         let after = parse_cursor(after.as_deref())?;
         let limit = page_size(limit, h.config.limits.max_changes_page, 1000)?;
-        let page = h
-            .db(move |_, c| {
+        // Aliased feeds of one request load one after another, each within what the
+        // answer's budget has left: the page ends early there (`hasMore`, the cursor at
+        // its last item), so nothing is skipped and one request holds no more than the
+        // budget plus one batch of rows.
+        let lane = guard::lane(ctx).await;
+        let budget = guard::budget(ctx);
+        let max_bytes = budget.map_or(usize::MAX, guard::AnswerBudget::left);
+        let page = if max_bytes == 0 {
+            sharing::FeedPage { items: Vec::new(), cursor: after, has_more: true, bytes: 0 }
+        } else {
+            h.db(move |_, c| {
                 let scan_cap = limit.saturating_mul(20).max(10_000);
-                sharing::changes(c, &who.viewer(), who.may_read_indicators(), after, limit, scan_cap)
+                sharing::changes(c, &who.viewer(), who.may_read_indicators(), after, limit, scan_cap, max_bytes)
             })
-            .await?;
-        // The page ends early where the answer's budget runs out; the cursor then
-        // points at the last item it carries, so nothing is skipped.
-        let (page_items, cursor, has_more) = match guard::budget(ctx) {
-            Some(budget) => {
-                let fits = page.items.iter().take_while(|i| budget.try_take(feed_item_bytes(i))).count();
-                if fits < page.items.len() {
-                    let mut items = page.items;
-                    items.truncate(fits);
-                    let cursor = items.last().map_or(after, |i| i.seq);
-                    (items, cursor, true)
-                } else {
-                    (page.items, page.cursor, page.has_more)
-                }
-            }
-            None => (page.items, page.cursor, page.has_more),
+            .await?
         };
+        if let Some(budget) = budget {
+            budget.take_up_to(page.bytes);
+        }
+        drop(lane);
+        let (page_items, cursor, has_more) = (page.items, page.cursor, page.has_more);
         Metrics::add(&h.metrics.feed_items_served, page_items.len() as u64);
         let own_key = h.keys.signing.public_key();
         let items = page_items
@@ -783,6 +778,7 @@ async fn list_kind(
     let first = page_size(first, h.config.limits.max_page, 100)?;
     let after = parse_cursor(after.as_deref())?;
     let caller = who.clone();
+    let _lane = guard::lane(ctx).await;
     let ((rows, has_next), names) = h
         .db(move |_, c| {
             let page = sharing::list(c, &caller.viewer(), kind, &filter, first, after)?;

@@ -109,6 +109,7 @@ impl Supplier {
     async fn assessments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<SupplierAssessment>> {
         let who = identity(ctx)?;
         let supplier = self.id.0.clone();
+        let _lane = super::guard::lane(ctx).await;
         let (rows, names) = hub(ctx)
             .db(move |_, c| {
                 let rows = suppliers::visible_assessments(c, &who.viewer(), &supplier)?;

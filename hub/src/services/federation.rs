@@ -500,7 +500,7 @@ pub fn peer_feed(
     let viewer = Viewer { org: peer_hub_id, role: ViewerRole::Peer(link.link()?) };
     let kinds = link.kinds();
     let carries_indicators = kinds.iter().any(|k| k == Kind::Indicator.as_str());
-    let page = sharing::changes(conn, &viewer, carries_indicators, after, limit, scan_cap)?;
+    let page = sharing::changes(conn, &viewer, carries_indicators, after, limit, scan_cap, usize::MAX)?;
     let items: Vec<sharing::FeedItem> = page.items.into_iter().filter(|i| kinds.contains(&i.kind)).collect();
     let live: Vec<String> = items.iter().filter(|i| !i.deleted).map(|i| i.id.clone()).collect();
     let mut current: HashMap<String, ObjectRow> = HashMap::new();

@@ -854,13 +854,26 @@ pub struct FeedPage {
     pub items: Vec<FeedItem>,
     pub cursor: i64,
     pub has_more: bool,
+    /// What the items weigh ([`FeedItem::weight`]).
+    pub bytes: usize,
+}
+
+impl FeedItem {
+    /// What an item weighs in an answer: its object and signature, and the fields
+    /// around them.
+    pub fn weight(&self) -> usize {
+        self.stix.as_ref().map_or(0, String::len) + self.signature.as_ref().map_or(0, String::len) + 160
+    }
 }
 
 /// Versions the viewer may see after `after`, in sequence order, with tombstones for
 /// what it held and may hold no longer, the rating-change events of its audience (see
 /// `ratings::reaches`) and the hub's audit checkpoints (members only; see
 /// `audit::publish_checkpoint`). Scans at most `scan_cap` rows per call so a member
-/// who may see few items still gets a cursor that moves on.
+/// who may see few items still gets a cursor that moves on, and ends the page before
+/// its items weigh more than `max_bytes` (the first item always fits, so a follower
+/// always moves on).
+#[allow(clippy::too_many_arguments)]
 pub fn changes(
     conn: &mut DbConn,
     viewer: &Viewer<'_>,
@@ -868,6 +881,7 @@ pub fn changes(
     after: i64,
     limit: usize,
     scan_cap: usize,
+    max_bytes: usize,
 ) -> AppResult<FeedPage> {
     use crate::store::models::{CheckpointRow, RatingEventRow};
     use crate::store::schema::{audit_checkpoints, rating_events};
@@ -876,6 +890,7 @@ pub fn changes(
     let mut items = Vec::with_capacity(limit.min(10_000));
     let mut cursor = after;
     let mut scanned = 0usize;
+    let mut bytes = 0usize;
     let batch = limit.clamp(100, 10_000) as i64;
     loop {
         // The query is written into the macro so each backend's arm types its own.
@@ -941,21 +956,25 @@ pub fn changes(
                 },
             };
             let seq = next_row.into_iter().chain(next_side).min().unwrap_or(cursor);
-            if item.is_some() && items.len() == limit {
-                return Ok(FeedPage { items, cursor, has_more: true });
+            if let Some(i) = &item {
+                let weight = i.weight();
+                if items.len() == limit || (!items.is_empty() && bytes + weight > max_bytes) {
+                    return Ok(FeedPage { items, cursor, has_more: true, bytes });
+                }
+                bytes += weight;
             }
             cursor = seq;
             scanned += 1;
             items.extend(item);
         }
         if exhausted {
-            return Ok(FeedPage { items, cursor, has_more: false });
+            return Ok(FeedPage { items, cursor, has_more: false, bytes });
         }
         cursor = upto;
         // A full page (or enough scanning) ends here rather than fetching another
         // batch only to stop at its first visible row.
         if items.len() == limit || scanned >= scan_cap {
-            return Ok(FeedPage { items, cursor, has_more: true });
+            return Ok(FeedPage { items, cursor, has_more: true, bytes });
         }
     }
 }
