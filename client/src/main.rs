@@ -24,9 +24,6 @@ struct Cli {
     command: Command,
 }
 
-/// The change-feed kind of the hub's audit checkpoints.
-const AUDIT_CHECKPOINT_KIND: &str = "audit-checkpoint";
-
 #[derive(Subcommand)]
 enum Command {
     /// Create (or re-point) the register: the hub's address, and its signing key, pinned.
@@ -496,16 +493,11 @@ fn run() -> Result<i32> {
             Ok(0)
         }
         Command::AuditCheckpoints { latest } => {
-            let mut held = register::held_items(&mut conn, Some(AUDIT_CHECKPOINT_KIND))?;
-            held.sort_by_key(|item| std::cmp::Reverse(item.seq));
+            let mut held = register::audit_checkpoints(&mut conn)?;
             if latest {
                 held.truncate(1);
             }
-            for item in held {
-                // The object as signed, with its signature: the checkpoint file format.
-                let mut object: serde_json::Value =
-                    serde_json::from_str(&item.stix).context("a stored audit checkpoint")?;
-                object["signature"] = serde_json::Value::String(item.signature);
+            for object in held {
                 println!("{object}");
             }
             Ok(0)

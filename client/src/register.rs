@@ -139,6 +139,25 @@ pub fn held_items(conn: &mut SqliteConnection, kind: Option<&str>) -> Result<Vec
         .load(conn)?)
 }
 
+/// The change-feed kind of the hub's audit checkpoints.
+pub const AUDIT_CHECKPOINT_KIND: &str = "audit-checkpoint";
+
+/// The hub's audit checkpoints this register holds (each verified with the hub's key
+/// when it was synced), newest first: the object as signed with its `signature`, the
+/// file `renkei-hub audit verify --checkpoint` reads.
+pub fn audit_checkpoints(conn: &mut SqliteConnection) -> Result<Vec<serde_json::Value>> {
+    let mut held = held_items(conn, Some(AUDIT_CHECKPOINT_KIND))?;
+    held.sort_by_key(|item| std::cmp::Reverse(item.seq));
+    held.into_iter()
+        .map(|item| {
+            let mut object: serde_json::Value =
+                serde_json::from_str(&item.stix).context("a stored audit checkpoint")?;
+            object["signature"] = serde_json::Value::String(item.signature);
+            Ok(object)
+        })
+        .collect()
+}
+
 /// Starts a first sync into an empty register: the id index is dropped until
 /// [`finish_first_sync`] builds it once.
 pub fn start_first_sync(conn: &mut SqliteConnection) -> Result<()> {

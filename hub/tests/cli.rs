@@ -251,3 +251,66 @@ fn peer_add_takes_a_public_key_that_starts_with_a_hyphen() {
     let list = ok(hub(&data).args(["peer", "list"]));
     assert!(list.contains("national"), "{list}");
 }
+
+/// The audit log's anchors: a signed checkpoint to keep outside the database, the full
+/// record for the operator, and `verify --checkpoint` failing once the log no longer
+/// extends it; another data folder's key is refused rather than trusted.
+#[test]
+fn audit_checkpoints_anchor_the_log_outside_the_database() {
+    let dir = Dir::new();
+    let data = dir.0.join("data");
+    for name in ["A", "B", "C", "D"] {
+        ok(hub(&data).args(["org", "add", name, "--sector", "gas"]));
+    }
+    let checkpoint = ok(hub(&data).args(["audit", "checkpoint"]));
+    let parsed: serde_json::Value = serde_json::from_str(&checkpoint).expect("a JSON checkpoint");
+    assert_eq!(parsed["seq"], 4, "{parsed}");
+    assert!(parsed["signature"].as_str().is_some_and(|s| s.starts_with("rk1.")), "{parsed}");
+    let file = dir.0.join("checkpoint.json");
+    std::fs::write(&file, &checkpoint).expect("write");
+    let verified = ok(hub(&data).args(["audit", "verify", "--checkpoint"]).arg(&file));
+    assert!(
+        verified.contains("intact: 4 entries") && verified.contains("extends the checkpoint (entry 4)"),
+        "{verified}"
+    );
+
+    // The operator's record names every actor and detail.
+    let shown = ok(hub(&data).args(["audit", "show", "--limit", "2"]));
+    let lines: Vec<serde_json::Value> =
+        shown.lines().map(|l| serde_json::from_str(l).expect("one JSON object a line")).collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!((lines[0]["seq"].as_i64(), lines[0]["action"].as_str()), (Some(4), Some("org.add")));
+
+    // Cut the tail: the shorter chain verifies alone, never against the checkpoint.
+    let mut conn =
+        <diesel::SqliteConnection as diesel::Connection>::establish(&data.join("renkei.db").display().to_string())
+            .expect("sqlite");
+    diesel::RunQueryDsl::execute(diesel::sql_query("DELETE FROM audit_log WHERE seq > 2"), &mut conn).expect("cut");
+    assert!(ok(hub(&data).args(["audit", "verify"])).contains("intact: 2 entries"));
+    let out = run(hub(&data).args(["audit", "verify", "--checkpoint"]).arg(&file));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no longer extends the checkpoint"));
+    // A checkpoint altered after signing is refused, not believed.
+    std::fs::write(&file, checkpoint.replace("\"seq\":4", "\"seq\":2")).expect("write");
+    let out = run(hub(&data).args(["audit", "verify", "--checkpoint"]).arg(&file));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("BAD_SIGNATURE"), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // Run from another data folder: no keys there, so nothing is made or trusted.
+    let url = format!("sqlite://{}", data.join("renkei.db").display());
+    let elsewhere = dir.0.join("elsewhere");
+    let out = run(bin().arg("--data-dir").arg(&elsewhere).args(["--database", &url, "audit", "verify"]));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no hub keys"));
+    assert!(!elsewhere.join("hub-signing-key.pk8").exists());
+    // With another folder's keys, the log is not appended to with the wrong key.
+    ok(bin().arg("--data-dir").arg(&elsewhere).args(["key", "show"]));
+    let out =
+        run(bin().arg("--data-dir").arg(&elsewhere).args(["--database", &url, "org", "add", "E", "--sector", "gas"]));
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("AUDIT_KEY_MISMATCH"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
