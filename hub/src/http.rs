@@ -234,6 +234,9 @@ pub(crate) async fn authenticate(hub: &Arc<Hub>, req: &HttpRequest) -> Result<Op
     }
 }
 
+/// Answers at least this large (pre-written bytes) are serialised off the workers.
+const LARGE_ANSWER: usize = 256 * 1024;
+
 async fn graphql_post(
     req: HttpRequest,
     mut payload: web::Payload,
@@ -303,25 +306,22 @@ async fn graphql_post(
         Some(presented) => request.data(presented.clone()),
         None => request,
     };
-    // The request runs on a thread of the blocking pool, not on the server's worker: a
-    // costly query (introspection, a large page to write out) must never hold up the
-    // workers that answer /healthz and accept connections. Its database work still
-    // goes through `Hub::db`, and async-graphql's concurrency within it is kept.
-    let schema = schema.into_inner();
-    let executed = tokio::task::spawn_blocking(move || {
-        futures::executor::block_on(async move {
-            let response = schema.execute(request).await;
-            (response.is_err(), crate::graphql::response_json(&response))
-        })
-    })
-    .await;
-    let (failed, json) = match executed {
-        Ok(done) => done,
-        Err(e) => return error_response(StatusCode::INTERNAL_SERVER_ERROR, &AppError::internal(e)),
-    };
-    if failed {
+    let response = schema.execute(request).await;
+    if response.is_err() {
         Metrics::add(&hub.metrics.graphql_errors, 1);
     }
+    // A large answer (a feed page of megabytes) is written out on a thread of the
+    // blocking pool, not on the server's worker, which must keep answering /healthz.
+    // Costly execution is bounded before it starts (`graphql::guard`), and the heavy
+    // parts of resolvers already run there (`Hub::db`).
+    let json = if crate::graphql::answer_len(&response) < LARGE_ANSWER {
+        crate::graphql::response_json(&response)
+    } else {
+        match tokio::task::spawn_blocking(move || crate::graphql::response_json(&response)).await {
+            Ok(json) => json,
+            Err(e) => return error_response(StatusCode::INTERNAL_SERVER_ERROR, &AppError::internal(e)),
+        }
+    };
     match json {
         Ok(bytes) => HttpResponse::Ok().content_type("application/json").body(bytes),
         Err(e) => error_response(StatusCode::INTERNAL_SERVER_ERROR, &AppError::internal(e)),

@@ -109,6 +109,11 @@ pub fn response_json(response: &async_graphql::Response) -> Result<Vec<u8>, serd
     Ok(out)
 }
 
+/// Bytes of pre-written JSON in an answer (what dominates a large one).
+pub fn answer_len(response: &async_graphql::Response) -> usize {
+    binary_len(&response.data)
+}
+
 /// Bytes of pre-written JSON inside a value.
 fn binary_len(value: &async_graphql::Value) -> usize {
     use async_graphql::Value;
