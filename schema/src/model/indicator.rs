@@ -633,6 +633,11 @@ fn normalize_url(s: &str) -> Result<String, Detail> {
         if ascii.is_empty() {
             return Err(no_host());
         }
+        // A decoded '%' (from `%25`) would be stored as is and not decode the next time
+        // the value is normalised: no host name has one.
+        if ascii.contains('%') {
+            return Err(bad_host());
+        }
         if ascii != host {
             url.set_host(Some(&ascii)).map_err(|_| bad_host())?;
         }
@@ -1143,6 +1148,19 @@ mod tests {
         fn s(v: &str) -> String {
             v.to_owned()
         }
+    }
+
+    /// Found by the `indicator` fuzz target: `%25` in an opaque host decoded to a bare
+    /// '%', which was stored and then refused when the stored value was normalised again.
+    #[test]
+    fn an_opaque_host_decoding_to_a_percent_sign_is_refused() {
+        for raw in ["p://%25", "ldap://Ex%25mpe.cp", "tcp://a%25b.example/"] {
+            let err = normalize(Url, raw).expect_err(raw);
+            assert_eq!(err.reason, "not a valid URL: the host is not a valid host name", "{raw}");
+        }
+        let url = normalize(Url, "ldap://Ex%41mple.com/x").expect("valid url");
+        assert_eq!(url, "ldap://example.com/x");
+        assert_eq!(normalize(Url, &url).as_deref(), Ok(url.as_str()));
     }
 
     #[test]
