@@ -312,6 +312,14 @@ fn normalize_checked(kind: IndicatorType, v: &str) -> Result<String, Detail> {
         return Err(detail(format!("it contains whitespace ({code})"), format!("空白文字（{code}）が含まれています")));
     }
     let v = refang(v);
+    // Nested defanging ("[[.]]") is refanged once here, and its remainder again each
+    // time the stored value is normalised: refuse it, so a stored value is final.
+    if DEFANGED.iter().any(|(defanged, _)| v.contains(defanged)) {
+        return Err(detail(
+            "it is defanged more than once (nested brackets such as '[[.]]')",
+            "二重にデファングされています（「[[.]]」のような入れ子の括弧）",
+        ));
+    }
     match kind {
         // A strict dotted quad (no leading zeros) is already its canonical text.
         IndicatorType::Ipv4 => parse_ipv4(&v).map(|_| v.into_owned()),
@@ -337,12 +345,19 @@ fn first_char_where(v: &str, ascii: impl Fn(u8) -> bool, any: impl Fn(char) -> b
     }
 }
 
+/// The defanged spellings [`refang`] undoes, with what each stands for.
+const DEFANGED: [(&str, &str); 4] = [("[.]", "."), ("(.)", "."), ("[:]", ":"), ("[@]", "@")];
+
 /// Undoes the usual defanging of network indicators.
 fn refang(s: &str) -> std::borrow::Cow<'_, str> {
     if !s.bytes().any(|b| b == b'[' || b == b'(') {
         return std::borrow::Cow::Borrowed(s);
     }
-    std::borrow::Cow::Owned(s.replace("[.]", ".").replace("(.)", ".").replace("[:]", ":").replace("[@]", "@"))
+    let mut out = s.to_owned();
+    for (defanged, real) in DEFANGED {
+        out = out.replace(defanged, real);
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// `hxxp://` / `hxxps://` (any ASCII case) at the start of a URL → `http://` / `https://`.
@@ -1148,6 +1163,28 @@ mod tests {
         fn s(v: &str) -> String {
             v.to_owned()
         }
+    }
+
+    /// Breaks the idempotence the `indicator` fuzz target checks: "http://a.bc/[[.]]"
+    /// normalised to "http://a.bc/[.]", which normalised again to "http://a.bc/".
+    #[test]
+    fn nested_defanging_is_refused() {
+        for (kind, raw) in [
+            (Url, "http://a.bc/[[.]]"),
+            (Url, "hxxp://evil[.]example/[(.)]"),
+            (Url, "http://a.bc/x?q=[[@]]"),
+            (Domain, "evil[[.]]example"),
+            (Ipv4, "192.0.2[[.]]1"),
+            (Ipv6, "2001:db8:[[:]]1"),
+            (Email, "a[[@]]example.com"),
+        ] {
+            let err = normalize(kind, raw).expect_err(raw);
+            assert!(err.reason.ends_with("it is defanged more than once (nested brackets such as '[[.]]')"), "{raw}");
+            assert!(err.reason_ja.contains("二重にデファング"), "{raw}");
+        }
+        // Defanging once still works, in paths too; a file name is never refanged.
+        assert_eq!(normalize(Url, "hxxp://a[.]bc/x(.)y").as_deref(), Ok("http://a.bc/x.y"));
+        assert_eq!(normalize(Filename, "[[.]]").as_deref(), Ok("[[.]]"));
     }
 
     /// Found by the `indicator` fuzz target: `%25` in an opaque host decoded to a bare
