@@ -374,7 +374,8 @@ mod tests {
     #[test]
     fn values_that_would_panic_at_run_time_are_refused() {
         assert!(Config::default().validate().is_ok());
-        let cases: [(&str, fn(&mut Config)); 6] = [
+        type Set = fn(&mut Config);
+        let cases: [(&str, Set); 6] = [
             ("http_workers", |c| c.http_workers = 513),
             ("limits.lockout_seconds", |c| c.limits.lockout_seconds = u64::MAX),
             ("indicators.valid_days.ipv4", |c| c.indicators.valid_days.ipv4 = 100_000_000),
@@ -389,8 +390,7 @@ mod tests {
             assert!(err.starts_with(&format!("{name} is ")), "{err}");
             assert!(err.contains(&format!("\n{name} は ")), "{err}");
         }
-        let mut config = Config::default();
-        config.http_workers = MAX_HTTP_WORKERS;
+        let mut config = Config { http_workers: MAX_HTTP_WORKERS, ..Config::default() };
         config.limits.lockout_seconds = MAX_LOCKOUT_SECONDS;
         config.indicators.valid_days.ipv4 = MAX_DAYS as u32;
         config.ratings.stale_days = MAX_DAYS;
