@@ -52,7 +52,8 @@ fuzz_target!(|data: &[u8]| {
         .flatten()
         .map(String::as_str),
     );
-    all.truncate(8);
+    // Five versions: 125 triples, three comparisons each, per input.
+    all.truncate(5);
     for a in &all {
         assert_eq!(compare_versions(a, a), Ordering::Equal, "{a:?} is not equal to itself");
         for b in &all {
