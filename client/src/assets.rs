@@ -230,10 +230,8 @@ fn checked(input: AssetInput, now: &str) -> std::result::Result<AssetRow, String
         return Err(format!("exposure {e:?}: expected one of {} / 露出度「{e}」は使えません", EXPOSURES.join(", ")));
     }
     // Matched against the ATT&CK for ICS `targets` relation, which names assets by id.
-    let is_asset_id = |t: &str| {
-        let t = t.trim();
-        t.len() == 5 && t[..1].eq_ignore_ascii_case("a") && t[1..].bytes().all(|b| b.is_ascii_digit())
-    };
+    // By bytes: `t[..1]` panicked on a multi-byte first character ("é123").
+    let is_asset_id = |t: &str| matches!(t.trim().as_bytes(), [b'a' | b'A', digits @ ..] if digits.len() == 4 && digits.iter().all(u8::is_ascii_digit));
     if let Some(bad) = input.ics_asset_types.iter().find(|t| !is_asset_id(t)) {
         return Err(format!(
             "ICS asset type {bad:?}: give the ATT&CK for ICS asset id (e.g. A0002 for Human-Machine Interface) / ICS資産種別「{bad}」: ATT&CK for ICSの資産ID(例: A0002)で指定してください"
@@ -369,4 +367,28 @@ pub fn import(conn: &mut SqliteConnection, inputs: Vec<(String, AssetInput)>) ->
 
 pub fn list_all(conn: &mut SqliteConnection) -> Result<Vec<AssetRow>> {
     Ok(assets::table.order(assets::name.asc()).select(AssetRow::as_select()).load(conn)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn asset(ics_asset_types: &[&str]) -> AssetInput {
+        AssetInput {
+            name: "PLC-1".into(),
+            kind: "ot_device".into(),
+            ics_asset_types: ics_asset_types.iter().map(|t| t.to_string()).collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn ics_asset_types_are_asset_ids() {
+        assert!(checked(asset(&["A0003", " a0002 "]), "2026-01-01T00:00:00Z").is_ok());
+        // A multi-byte first character of five bytes in all made `t[..1]` panic.
+        for bad in ["é123", "日23", "A000é", "A00001", "A000", "PLC", ""] {
+            let err = checked(asset(&[bad]), "2026-01-01T00:00:00Z").expect_err(bad);
+            assert!(err.contains("ATT&CK for ICS"), "{bad}: {err}");
+        }
+    }
 }

@@ -96,6 +96,10 @@ impl Default for Matrix {
     }
 }
 
+/// The longest review interval, of a level or of a risk: 100 years. Longer ones ran
+/// the next review date past the end of the calendar (a panic).
+pub const MAX_REVIEW_DAYS: i64 = 36_500;
+
 impl Matrix {
     /// Checks the shape: every table scale × scale, every entry in range.
     pub fn validate(&self) -> Result<()> {
@@ -124,8 +128,8 @@ impl Matrix {
             }
         }
         ensure!(
-            self.levels.iter().all(|l| l.review_days > 0),
-            "review_days must be positive / review_daysは正の数です"
+            self.levels.iter().all(|l| (1..=MAX_REVIEW_DAYS).contains(&l.review_days)),
+            "review_days must be 1 to {MAX_REVIEW_DAYS} / review_daysは1〜{MAX_REVIEW_DAYS}です"
         );
         Ok(())
     }
@@ -212,5 +216,10 @@ mod tests {
         let mut m = Matrix::default();
         m.grid[0][0] = 9;
         assert!(m.validate().is_err());
+        for days in [0, -1, MAX_REVIEW_DAYS + 1, i64::MAX] {
+            let mut m = Matrix::default();
+            m.levels[0].review_days = days;
+            assert!(m.validate().is_err(), "{days}");
+        }
     }
 }

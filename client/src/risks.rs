@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 use serde::{Deserialize, Serialize};
 
-use crate::matrix::{Factors, Matrix, Rated};
+use crate::matrix::{Factors, Matrix, Rated, MAX_REVIEW_DAYS};
 use crate::register;
 
 diesel::table! {
@@ -162,7 +162,10 @@ impl Risk {
             .or_else(|| self.effective().and_then(|r| matrix.levels.get(r.level)).map(|l| l.review_days))
             .or_else(|| matrix.levels.iter().map(|l| l.review_days).min())
             .unwrap_or(0);
-        self.last_reviewed_at + chrono::Duration::days(days)
+        // Checked: a risk stored before intervals were bounded may hold a huge one.
+        chrono::TimeDelta::try_days(days)
+            .and_then(|d| self.last_reviewed_at.checked_add_signed(d))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
     }
 
     fn input(&self) -> RiskInput {
@@ -325,8 +328,10 @@ fn checked(conn: &mut SqliteConnection, input: RiskInput, matrix: &Matrix) -> Re
             );
         }
     }
-    if input.review_days.is_some_and(|d| d <= 0) {
-        problems.push("review_days must be positive / 見直し間隔は正の日数です".into());
+    if input.review_days.is_some_and(|d| !(1..=MAX_REVIEW_DAYS).contains(&d)) {
+        problems.push(format!(
+            "review_days must be 1 to {MAX_REVIEW_DAYS} days / 見直し間隔は1〜{MAX_REVIEW_DAYS}日で指定してください"
+        ));
     }
     let mut csf = Vec::new();
     for c in trimmed(input.csf) {
@@ -508,4 +513,54 @@ pub fn revisions(conn: &mut SqliteConnection, id: &str) -> Result<Vec<(i32, Stri
 /// The CSF references of every risk not closed (one entry per risk and reference).
 pub fn csf_citations(conn: &mut SqliteConnection) -> Result<Vec<String>> {
     Ok(list(conn)?.into_iter().flat_map(|r| r.csf).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn risk(review_days: Option<i64>) -> Risk {
+        Risk {
+            id: "R-0001".into(),
+            revision: 1,
+            title: "t".into(),
+            description: String::new(),
+            method: "asset".into(),
+            assets: vec![],
+            services: vec![],
+            techniques: vec![],
+            cves: vec![],
+            suppliers: vec![],
+            inherent: None,
+            current: None,
+            target: None,
+            treatment: "open".into(),
+            approver: None,
+            accepted_until: None,
+            controls: vec![],
+            owner: None,
+            review_days,
+            csf: vec![],
+            matrix_version: 1,
+            last_reviewed_at: DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").expect("time").with_timezone(&Utc),
+        }
+    }
+
+    /// `--review-days 99999999999` was accepted and `next_review` then panicked in chrono.
+    #[test]
+    fn review_days_are_bounded_and_next_review_never_panics() {
+        let mut conn = register::open(std::path::Path::new(":memory:")).expect("register");
+        let matrix = Matrix::default();
+        for days in [0, -3, MAX_REVIEW_DAYS + 1, 99_999_999_999, i64::MAX] {
+            let input = RiskInput { title: "t".into(), review_days: Some(days), ..Default::default() };
+            let err = checked(&mut conn, input, &matrix).expect_err("refused").to_string();
+            assert!(err.contains(&format!("review_days must be 1 to {MAX_REVIEW_DAYS}")), "{days}: {err}");
+        }
+        let r = risk(Some(90));
+        assert_eq!(r.next_review(&matrix), r.last_reviewed_at + chrono::TimeDelta::days(90));
+        // A row stored before the bound: the furthest date chrono has, not a panic.
+        for days in [99_999_999_999, i64::MAX] {
+            assert_eq!(risk(Some(days)).next_review(&matrix), DateTime::<Utc>::MAX_UTC);
+        }
+    }
 }

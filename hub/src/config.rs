@@ -235,6 +235,14 @@ impl Default for IndicatorPolicy {
     }
 }
 
+/// The most HTTP workers actix serves with (it panics past that).
+pub const MAX_HTTP_WORKERS: usize = 512;
+/// The longest lockout after failed authentications: a year.
+pub const MAX_LOCKOUT_SECONDS: u64 = 365 * 24 * 3600;
+/// The longest day count of the configuration (indicator validity, rating staleness):
+/// 100 years.
+pub const MAX_DAYS: i64 = 36_500;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("reading {path}: {source}")]
@@ -366,6 +374,28 @@ impl Config {
             return Err(ConfigError::Invalid("the query and answer limits must be positive".into()));
         }
         crate::auth::proxies::TrustedProxies::parse(&self.trusted_proxies).map_err(ConfigError::Invalid)?;
+        // Bounds on what would otherwise panic at run time: actix refuses more workers,
+        // and the lockout window and the dates computed from day counts overflow.
+        let at_most = |name: &str, value: u64, max: u64| {
+            if value <= max {
+                return Ok(());
+            }
+            Err(ConfigError::Invalid(format!(
+                "{name} is {value}, at most {max} is allowed\n{name} は {value} ですが、上限は {max} です"
+            )))
+        };
+        at_most("http_workers", self.http_workers as u64, MAX_HTTP_WORKERS as u64)?;
+        at_most("limits.lockout_seconds", self.limits.lockout_seconds, MAX_LOCKOUT_SECONDS)?;
+        for kind in renkei_schema::model::indicator::IndicatorType::ALL {
+            let name = format!("indicators.valid_days.{kind}");
+            at_most(&name, u64::from(self.indicators.valid_days.get(kind)), MAX_DAYS as u64)?;
+        }
+        if !(0..=MAX_DAYS).contains(&self.ratings.stale_days) {
+            let days = self.ratings.stale_days;
+            return Err(ConfigError::Invalid(format!(
+                "ratings.stale_days is {days}, it must be 0 to {MAX_DAYS}\nratings.stale_days は {days} ですが、0〜{MAX_DAYS} で指定してください"
+            )));
+        }
         Ok(())
     }
 }
@@ -400,6 +430,35 @@ mod tests {
         assert!(toml::from_str::<Config>("lisen = \"x\"").is_err());
         let config = Config::default();
         assert!(config.database_url().starts_with("sqlite://"));
+    }
+
+    /// Each of these was accepted and panicked later: actix past 512 workers, the
+    /// in-process lockout counter (`Instant + window`), publishing an indicator
+    /// (`now + valid_days`) and the rating upkeep (`observed + stale_days`).
+    #[test]
+    fn values_that_would_panic_at_run_time_are_refused() {
+        assert!(Config::default().validate().is_ok());
+        type Set = fn(&mut Config);
+        let cases: [(&str, Set); 6] = [
+            ("http_workers", |c| c.http_workers = 513),
+            ("limits.lockout_seconds", |c| c.limits.lockout_seconds = u64::MAX),
+            ("indicators.valid_days.ipv4", |c| c.indicators.valid_days.ipv4 = 100_000_000),
+            ("indicators.valid_days.filename", |c| c.indicators.valid_days.filename = u32::MAX),
+            ("ratings.stale_days", |c| c.ratings.stale_days = 99_999_999_999),
+            ("ratings.stale_days", |c| c.ratings.stale_days = -1),
+        ];
+        for (name, set) in cases {
+            let mut config = Config::default();
+            set(&mut config);
+            let err = config.validate().expect_err(name).to_string();
+            assert!(err.starts_with(&format!("{name} is ")), "{err}");
+            assert!(err.contains(&format!("\n{name} は ")), "{err}");
+        }
+        let mut config = Config { http_workers: MAX_HTTP_WORKERS, ..Config::default() };
+        config.limits.lockout_seconds = MAX_LOCKOUT_SECONDS;
+        config.indicators.valid_days.ipv4 = MAX_DAYS as u32;
+        config.ratings.stale_days = MAX_DAYS;
+        assert!(config.validate().is_ok());
     }
 
     #[test]

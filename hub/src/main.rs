@@ -233,18 +233,8 @@ enum KeyCommand {
 }
 
 fn parse_expiry(s: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
-    if let Some(t) = store::parse_time(s) {
-        return Ok(t);
-    }
-    let (num, unit) = s.split_at(s.len().saturating_sub(1));
-    let n: i64 = num.parse().with_context(|| format!("expiry {s:?}: use RFC 3339 or e.g. 90d, 12h, 30m"))?;
-    let d = match unit {
-        "d" => chrono::Duration::days(n),
-        "h" => chrono::Duration::hours(n),
-        "m" => chrono::Duration::minutes(n),
-        _ => anyhow::bail!("expiry {s:?}: use RFC 3339 or e.g. 90d, 12h, 30m"),
-    };
-    Ok(chrono::Utc::now() + d)
+    renkei_schema::duration::parse_expiry(s, chrono::Utc::now())
+        .map_err(|e| anyhow::anyhow!("--expires: {}\n{}", e.reason, e.reason_ja))
 }
 
 /// The database (migrated) and the hub's keys (made at first use), with the audit

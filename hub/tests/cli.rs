@@ -314,3 +314,30 @@ fn audit_checkpoints_anchor_the_log_outside_the_database() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `--expires 5日` panicked on a char boundary and `--expires 99999999999999d` in chrono.
+#[test]
+fn token_expiry_mistakes_are_clear_errors_not_panics() {
+    let dir = Dir::new();
+    let data = dir.0.join("data");
+    let org = ok(hub(&data).args(["org", "add", "Kanto Gas", "--sector", "gas"]));
+    for (expires, says) in [
+        ("5日", "neither a duration"),
+        ("99999999999999d", "too far ahead"),
+        ("-3d", "must be positive"),
+        ("0d", "must be positive"),
+        ("2020-01-01T00:00:00Z", "not in the future"),
+        ("", "empty"),
+    ] {
+        let out = run(hub(&data)
+            .args(["token", "issue", "--org", &org, "--role", "analyst"])
+            .arg(format!("--expires={expires}")));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{expires:?}: {stderr}");
+        assert!(stderr.contains("--expires: ") && stderr.contains(says), "{expires:?}: {stderr}");
+        assert!(stderr.contains("有効期限"), "{expires:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{expires:?}: no token is issued");
+    }
+    let token = ok(hub(&data).args(["token", "issue", "--org", &org, "--role", "analyst", "--expires", "12h"]));
+    assert!(token.starts_with("rk_"), "{token}");
+}

@@ -3,12 +3,13 @@
 //! Nothing here touches a database, a socket or an async runtime: the TLP policy
 //! ([`tlp`]), the shared object kinds ([`model`]), the STIX 2.1 mapping and canonical
 //! JSON ([`stix`]), Ed25519 signatures ([`sign`]), the ATT&CK catalog reader
-//! ([`attack`]) and spreadsheet-safe CSV cells ([`csv`]) are pure functions over plain
-//! data, so both sides decide the same way.
+//! ([`attack`]), spreadsheet-safe CSV cells ([`csv`]) and the expiry parser
+//! ([`duration`]) are pure functions over plain data, so both sides decide the same way.
 
 pub mod allowlist;
 pub mod attack;
 pub mod csv;
+pub mod duration;
 pub mod model;
 pub mod score;
 pub mod sign;

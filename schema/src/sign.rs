@@ -84,7 +84,9 @@ fn digest_array(ctx: Context) -> Hash {
 /// The largest power of two strictly below `n` (n ≥ 2): RFC 9162's split point.
 fn split(n: usize) -> usize {
     let mut k = 1;
-    while k * 2 < n {
+    // `k < ⌈n/2⌉` is `2k < n` without overflowing: the size comes from the signature,
+    // and past 2^63 `k * 2` overflowed (and, without overflow checks, looped forever).
+    while k < n.div_ceil(2) {
         k *= 2;
     }
     k
@@ -401,5 +403,26 @@ mod tests {
         verifier.verify(first[0].as_bytes(), &sigs[0]).expect("verifies");
         assert!(verifier.verify(first[1].as_bytes(), &sigs[0]).is_err());
         assert!(Verifier::new("short").is_err());
+    }
+
+    /// Found by the `signature` fuzz target: a batch size above 2^63 in a received
+    /// signature overflowed in `split` (a panic with overflow checks, an endless loop in a
+    /// release build, so a hub or peer could hang a client's sync).
+    #[test]
+    fn a_batch_size_beyond_2_pow_63_is_refused_not_a_hang() {
+        assert_eq!(split(2), 1);
+        assert_eq!(split(3), 2);
+        assert_eq!(split(64), 32);
+        assert_eq!(split(65), 64);
+        assert_eq!(split(usize::MAX), 1 << (usize::BITS - 1));
+        let (key, _) = SigningKey::generate().expect("key");
+        let proof = "SdPii-hl-gECCGSuZuqEiAnaAlnyB1V7AZAqvhpP_7E";
+        for signature in [
+            format!("rk1.188.15805158588828885888.888w.{proof}"),
+            format!("rk1.0.{}.888w.{proof}", usize::MAX),
+            format!("rk1.{}.{}.888w.{proof}", usize::MAX - 1, usize::MAX),
+        ] {
+            assert!(verify_object(&key.public_key(), b"{", &signature).is_err(), "{signature}");
+        }
     }
 }

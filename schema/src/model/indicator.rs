@@ -312,6 +312,14 @@ fn normalize_checked(kind: IndicatorType, v: &str) -> Result<String, Detail> {
         return Err(detail(format!("it contains whitespace ({code})"), format!("空白文字（{code}）が含まれています")));
     }
     let v = refang(v);
+    // Nested defanging ("[[.]]") is refanged once here, and its remainder again each
+    // time the stored value is normalised: refuse it, so a stored value is final.
+    if DEFANGED.iter().any(|(defanged, _)| v.contains(defanged)) {
+        return Err(detail(
+            "it is defanged more than once (nested brackets such as '[[.]]')",
+            "二重にデファングされています（「[[.]]」のような入れ子の括弧）",
+        ));
+    }
     match kind {
         // A strict dotted quad (no leading zeros) is already its canonical text.
         IndicatorType::Ipv4 => parse_ipv4(&v).map(|_| v.into_owned()),
@@ -337,12 +345,19 @@ fn first_char_where(v: &str, ascii: impl Fn(u8) -> bool, any: impl Fn(char) -> b
     }
 }
 
+/// The defanged spellings [`refang`] undoes, with what each stands for.
+const DEFANGED: [(&str, &str); 4] = [("[.]", "."), ("(.)", "."), ("[:]", ":"), ("[@]", "@")];
+
 /// Undoes the usual defanging of network indicators.
 fn refang(s: &str) -> std::borrow::Cow<'_, str> {
     if !s.bytes().any(|b| b == b'[' || b == b'(') {
         return std::borrow::Cow::Borrowed(s);
     }
-    std::borrow::Cow::Owned(s.replace("[.]", ".").replace("(.)", ".").replace("[:]", ":").replace("[@]", "@"))
+    let mut out = s.to_owned();
+    for (defanged, real) in DEFANGED {
+        out = out.replace(defanged, real);
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// `hxxp://` / `hxxps://` (any ASCII case) at the start of a URL → `http://` / `https://`.
@@ -585,6 +600,24 @@ fn percent_decode(s: &str) -> Option<String> {
 }
 
 fn normalize_url(s: &str) -> Result<String, Detail> {
+    let out = normalize_url_once(s)?;
+    // The url crate's serialisation is not always its own normal form: in a file: URL, a
+    // path segment like `r|` that comes first only once `\\` is read as `/` is a Windows
+    // drive letter only on the next parse ("file://a\\r|" gives "file://a/r|", which
+    // url 2.5.8 then reads without a host). A stored value must normalise to itself: take
+    // the next form when that one is stable, refuse the URL otherwise.
+    match normalize_url_once(&out) {
+        Ok(again) if again == out => return Ok(out),
+        Ok(again) if normalize_url_once(&again).is_ok_and(|third| third == again) => return Ok(again),
+        _ => {}
+    }
+    Err(detail(
+        "it has no stable normal form (the URL changes each time it is read)",
+        "正規形が定まりません（読み取るたびに URL が変わります）",
+    ))
+}
+
+fn normalize_url_once(s: &str) -> Result<String, Detail> {
     let s = refang_scheme(s);
     let scheme_ok = s.find(':').is_some_and(|colon| {
         let scheme = &s[..colon];
@@ -632,6 +665,11 @@ fn normalize_url(s: &str) -> Result<String, Detail> {
         let ascii = idna::domain_to_ascii(&decoded).map_err(|_| bad_host())?;
         if ascii.is_empty() {
             return Err(no_host());
+        }
+        // A decoded '%' (from `%25`) would be stored as is and not decode the next time
+        // the value is normalised: no host name has one.
+        if ascii.contains('%') {
+            return Err(bad_host());
         }
         if ascii != host {
             url.set_host(Some(&ascii)).map_err(|_| bad_host())?;
@@ -1143,6 +1181,58 @@ mod tests {
         fn s(v: &str) -> String {
             v.to_owned()
         }
+    }
+
+    /// Found by the `indicator` fuzz target: "file://a\\r|" normalised to "file://a/r|",
+    /// which the url crate reads again as a path starting with a Windows drive letter and
+    /// without a host (refused), so a stored value failed to normalise.
+    #[test]
+    fn a_url_is_stored_only_in_a_form_that_normalises_to_itself() {
+        for raw in ["file://a\\\\r|", "file://ai\\\\\\r|/..\\\\\\[\\T\\/..\\:\\.].A]/[/", "file://a\\\\r|/x"] {
+            match normalize(Url, raw) {
+                Ok(once) => assert_eq!(normalize(Url, &once).as_deref(), Ok(once.as_str()), "{raw}"),
+                Err(e) => assert_eq!(
+                    e.reason, "not a valid URL: it has no stable normal form (the URL changes each time it is read)",
+                    "{raw}"
+                ),
+            }
+        }
+        assert_eq!(normalize(Url, "file://server/share/x.lnk").as_deref(), Ok("file://server/share/x.lnk"));
+    }
+
+    /// Breaks the idempotence the `indicator` fuzz target checks: "http://a.bc/[[.]]"
+    /// normalised to "http://a.bc/[.]", which normalised again to "http://a.bc/".
+    #[test]
+    fn nested_defanging_is_refused() {
+        for (kind, raw) in [
+            (Url, "http://a.bc/[[.]]"),
+            (Url, "hxxp://evil[.]example/[(.)]"),
+            (Url, "http://a.bc/x?q=[[@]]"),
+            (Domain, "evil[[.]]example"),
+            (Ipv4, "192.0.2[[.]]1"),
+            (Ipv6, "2001:db8:[[:]]1"),
+            (Email, "a[[@]]example.com"),
+        ] {
+            let err = normalize(kind, raw).expect_err(raw);
+            assert!(err.reason.ends_with("it is defanged more than once (nested brackets such as '[[.]]')"), "{raw}");
+            assert!(err.reason_ja.contains("二重にデファング"), "{raw}");
+        }
+        // Defanging once still works, in paths too; a file name is never refanged.
+        assert_eq!(normalize(Url, "hxxp://a[.]bc/x(.)y").as_deref(), Ok("http://a.bc/x.y"));
+        assert_eq!(normalize(Filename, "[[.]]").as_deref(), Ok("[[.]]"));
+    }
+
+    /// Found by the `indicator` fuzz target: `%25` in an opaque host decoded to a bare
+    /// '%', which was stored and then refused when the stored value was normalised again.
+    #[test]
+    fn an_opaque_host_decoding_to_a_percent_sign_is_refused() {
+        for raw in ["p://%25", "ldap://Ex%25mpe.cp", "tcp://a%25b.example/"] {
+            let err = normalize(Url, raw).expect_err(raw);
+            assert_eq!(err.reason, "not a valid URL: the host is not a valid host name", "{raw}");
+        }
+        let url = normalize(Url, "ldap://Ex%41mple.com/x").expect("valid url");
+        assert_eq!(url, "ldap://example.com/x");
+        assert_eq!(normalize(Url, &url).as_deref(), Ok(url.as_str()));
     }
 
     #[test]

@@ -412,8 +412,14 @@ pub fn next_change(assessments: &[AssessmentInput], rules: &RatingRules, now: Da
     let valid: Vec<&AssessmentInput> = assessments.iter().filter(|a| a.valid_at(now)).collect();
     let expiry = valid.iter().map(|a| a.valid_until).min();
     // Freshness is counted in whole days: STALE shows once more than `stale_days` have passed.
-    let stale = valid.iter().map(|a| a.observed).max().map(|t| t + chrono::Duration::days(rules.stale_days + 1));
-    [expiry.map(|t| t + chrono::Duration::microseconds(1)), stale].into_iter().flatten().filter(|t| *t > now).min()
+    // Checked: `stale_days` comes from the configuration, and past the end of chrono's
+    // calendar a change never comes (unchecked, a huge value panicked).
+    let after_days = |t: DateTime<Utc>, days: i64| {
+        days.checked_add(1).and_then(chrono::TimeDelta::try_days).and_then(|d| t.checked_add_signed(d))
+    };
+    let stale = valid.iter().map(|a| a.observed).max().and_then(|t| after_days(t, rules.stale_days));
+    let expired = expiry.and_then(|t| t.checked_add_signed(chrono::TimeDelta::microseconds(1)));
+    [expired, stale].into_iter().flatten().filter(|t| *t > now).min()
 }
 
 #[cfg(test)]
@@ -624,5 +630,18 @@ mod tests {
         assert!(rate(&s, &inputs, &rules, next).flags.contains(&Flag::Stale));
         // Past everything (the last assessment expired), nothing more changes by time.
         assert_eq!(next_change(&inputs, &rules, day(900)), None);
+    }
+
+    /// A configured `stale_days` too large for chrono panicked in `next_change`.
+    #[test]
+    fn a_huge_stale_days_never_makes_the_assessment_stale() {
+        let all = [("c1", Scale(4)), ("c2", Scale(4)), ("c3", Scale(4))];
+        let mut a = assessment("a", "m1", QuestionnaireReviewed, 0, &all);
+        a.valid_until = DateTime::<Utc>::MAX_UTC;
+        let inputs = [a];
+        for stale_days in [99_999_999_999, 999_999_999, i64::MAX] {
+            let rules = RatingRules { stale_days, ..RatingRules::default() };
+            assert_eq!(next_change(&inputs, &rules, day(1)), None, "{stale_days}");
+        }
     }
 }
