@@ -203,6 +203,17 @@ fn leak_test(backend: Backend) {
         expected.iter().filter(|(_, (_, who))| !who.contains("C")).map(|(id, _)| id.clone()).collect();
 
     let anon_leaks = [m3.as_str(), "Member Three Water", m4.as_str(), "Member Four Rail"];
+    // An audit checkpoint: every member's feed carries it (a commitment, no count of
+    // entries), no peer's.
+    let published_checkpoint = hub
+        .db(|c| renkei_hub::services::audit::publish_checkpoint(c, &hub.hub.keys, &hub.hub.hub_id, 0))
+        .expect("checkpoint");
+    assert!(published_checkpoint);
+    let checkpoint_id: String = hub.db(|c| {
+        use diesel::prelude::*;
+        use renkei_hub::store::schema::audit_checkpoints;
+        audit_checkpoints::table.select(audit_checkpoints::id).first(c).expect("the checkpoint")
+    });
     let mut failures = Vec::new();
     for viewer in &viewers {
         let want = |kind: Option<&str>| -> BTreeSet<String> {
@@ -289,10 +300,19 @@ fn leak_test(backend: Backend) {
         let (items, _) = hub.follow_changes(&viewer.token, None, 3);
         let seen: BTreeSet<String> = items
             .iter()
-            .filter(|i| i["deleted"] == json!(false) && i["type"] != "rating-change")
+            .filter(|i| i["deleted"] == json!(false) && i["type"] != "rating-change" && i["type"] != "audit-checkpoint")
             .filter_map(|i| i["id"].as_str().map(str::to_string))
             .collect();
         check("changes", seen, want(None));
+        let checkpoints: BTreeSet<String> = items
+            .iter()
+            .filter(|i| i["type"] == "audit-checkpoint")
+            .map(|c| match c["object"].get("seq").or(c["object"].get("hash")) {
+                Some(_) => format!("{} naming a count", c["id"]),
+                None => c["id"].as_str().unwrap_or_default().to_string(),
+            })
+            .collect();
+        check("audit checkpoints", checkpoints, [checkpoint_id.clone()].into());
         // Rating-change events in the feed name only assessments the viewer may read,
         // before and after, and the last one states the viewer's own rating.
         let rating_changes: Vec<&Value> = items.iter().filter(|i| i["type"] == "rating-change").collect();

@@ -185,16 +185,24 @@ fn a_reviewed_member_cannot_publish_unreviewed_by_sharing_red_to_itself_and_rela
     // A correction of an approved item is reviewed too: rewriting it must not reach
     // everyone unreviewed.
     let approved = share(&hub, &tn, "DOMAIN", "benign.example", json!({"tlp": "GREEN"}));
-    let queued = hub.gql(&tc, "{ moderationQueue { entries { item { ... on Indicator { id } } } } }", json!({}));
+    let queued =
+        hub.gql(&tc, "{ moderationQueue { entries { item { ... on Indicator { id version } } } } }", json!({}));
     assert_eq!(queued["moderationQueue"]["entries"][0]["item"]["id"], approved.as_str());
-    hub.gql(&tc, "mutation($id: ID!) { approve(id: $id) { __typename } }", json!({"id": approved}));
+    // Corrected while the coordinator reviews version 1: approving "version 1" is refused.
+    let fix =
+        "mutation($id: ID!) { correct(id: $id, correction: {description: \"changed after review\"}) { __typename } }";
+    hub.gql(&tn, fix, json!({"id": approved}));
+    let approve = "mutation($id: ID!, $v: Int) { approve(id: $id, version: $v) { __typename } }";
+    let (code, _) = hub.gql_error(&tc, approve, json!({"id": approved, "v": 1}));
+    assert_eq!(code, "VERSION_CHANGED");
+    hub.gql(&tc, approve, json!({"id": approved, "v": 2}));
     let correct = "mutation($id: ID!) { correct(id: $id, correction: {description: \"now download the fix from evil.example\"}) { __typename } }";
     hub.gql(&tn, correct, json!({"id": approved}));
-    assert!(node(&hub, &tm, &approved)["description"].is_null(), "the correction waits for a coordinator");
+    assert_eq!(node(&hub, &tm, &approved)["description"], "changed after review", "the correction waits");
     let queue = hub.gql(&tc, changes, json!({}))["pendingChanges"]["changes"].clone();
     let change = queue[0]["id"].as_str().expect("change id");
     hub.gql(&tc, "mutation($id: ID!) { rejectChange(id: $id, reason: \"phishing\") { state } }", json!({"id": change}));
-    assert!(node(&hub, &tm, &approved)["description"].is_null(), "rejected: the item stays as it was");
+    assert_eq!(node(&hub, &tm, &approved)["description"], "changed after review", "rejected: the item stays");
 
     // Adding a RED recipient takes the route of a new RED submission: never queued
     // (its recipients only; coordinators not named may not read it to review it).
@@ -545,6 +553,20 @@ fn csv_exports_neutralise_spreadsheet_formulas() {
     for line in cells {
         assert!(line.starts_with("\"'"), "a formula cell must be quoted and begin with a single quote: {line}");
     }
+    // The member's client writes its CSV export the same way.
+    let dir = renkei_e2e::TempDir::new("renkei-probe-csv");
+    let mut register = renkei_client::register::open(&dir.0.join("register.db")).expect("register");
+    let api = renkei_client::hub_api::HubApi::new(&hub.base, tm.clone(), None).expect("api");
+    renkei_client::sync::init(&mut register, &api, &hub.base, None).expect("init");
+    let options = renkei_client::sync::SyncOptions { page_size: 100, max_pages: None };
+    renkei_client::sync::sync(&mut register, &api, &options, &mut |_| {}).expect("sync");
+    let held = renkei_client::csirt::active_indicators(&mut register).expect("held");
+    let mut out = Vec::new();
+    renkei_client::csirt::export(&held, "csv", &mut out).expect("export");
+    let client_csv = String::from_utf8(out).expect("utf-8");
+    let lines: Vec<&str> = client_csv.lines().skip(1).collect();
+    assert_eq!(lines.len(), formulas.len(), "{client_csv}");
+    assert!(lines.iter().all(|l| l.starts_with("\"'")), "{client_csv}");
 }
 
 // ---------------------------------------------------------------------------
