@@ -111,6 +111,16 @@ pub fn append_alone(conn: &mut DbConn, keys: &HubKeys, event: AuditEvent) -> Que
     conn.transaction(|c| append(c, keys, event))
 }
 
+/// The next entries after `after`, in order: chains are walked a batch at a time.
+fn entries_after(conn: &mut DbConn, after: i64) -> QueryResult<Vec<AuditRow>> {
+    audit_log::table
+        .filter(audit_log::seq.gt(after))
+        .order(audit_log::seq.asc())
+        .limit(5000)
+        .select(AuditRow::as_select())
+        .load(conn)
+}
+
 fn key_mismatch() -> AppError {
     AppError::new(
         "AUDIT_KEY_MISMATCH",
@@ -146,12 +156,7 @@ pub fn prepare_chain(conn: &mut DbConn, keys: &HubKeys) -> AppResult<()> {
         let mut after = 0i64;
         let mut count = 0u64;
         loop {
-            let rows: Vec<AuditRow> = audit_log::table
-                .filter(audit_log::seq.gt(after))
-                .order(audit_log::seq.asc())
-                .limit(5000)
-                .select(AuditRow::as_select())
-                .load(c)?;
+            let rows = entries_after(c, after)?;
             if rows.is_empty() {
                 break;
             }
@@ -373,12 +378,7 @@ pub fn verify(
     let mut count = 0u64;
     let mut found: Option<i64> = None;
     loop {
-        let rows: Vec<AuditRow> = audit_log::table
-            .filter(audit_log::seq.gt(after))
-            .order(audit_log::seq.asc())
-            .limit(5000)
-            .select(AuditRow::as_select())
-            .load(conn)?;
+        let rows = entries_after(conn, after)?;
         if rows.is_empty() {
             break;
         }

@@ -385,6 +385,18 @@ pub enum Decision {
     Reject(String),
 }
 
+impl Decision {
+    /// A rejection's reason, checked (a rejection needs one); none for an approval.
+    pub(crate) fn checked_reason(&self) -> AppResult<Option<String>> {
+        match self {
+            Decision::Reject(reason) => renkei_schema::model::clean_text("reason", reason, 2000)
+                .map(Some)
+                .map_err(|e| AppError::new("REASON_REQUIRED", e.to_string(), e.message_ja())),
+            Decision::Approve(_) => Ok(None),
+        }
+    }
+}
+
 fn bad_patch(message: impl Into<String>, message_ja: impl Into<String>) -> AppError {
     AppError::new("INVALID_PATCH", message, message_ja)
 }
@@ -419,13 +431,7 @@ pub fn decide(
     decision: Decision,
     reviewed_version: Option<i64>,
 ) -> AppResult<ObjectRow> {
-    let reject_reason = match &decision {
-        Decision::Reject(reason) => Some(
-            renkei_schema::model::clean_text("reason", reason, 2000)
-                .map_err(|e| AppError::new("REASON_REQUIRED", e.to_string(), e.message_ja()))?,
-        ),
-        Decision::Approve(_) => None,
-    };
+    let reject_reason = decision.checked_reason()?;
     conn.transaction(|c| {
         acquire_write_lock(c)?;
         let (current, access) = sharing::load_known(c, &actor.viewer(), id)?;

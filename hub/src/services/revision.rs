@@ -424,13 +424,7 @@ pub fn decide_change(
     if !actor.is_coordinator() {
         return Err(AppError::forbidden("moderate changes"));
     }
-    let reject_reason = match &decision {
-        moderation::Decision::Reject(reason) => Some(
-            renkei_schema::model::clean_text("reason", reason, 2000)
-                .map_err(|e| AppError::new("REASON_REQUIRED", e.to_string(), e.message_ja()))?,
-        ),
-        moderation::Decision::Approve(_) => None,
-    };
+    let reject_reason = decision.checked_reason()?;
     conn.transaction(|c| {
         acquire_write_lock(c)?;
         let not_found = || AppError::not_found("pending change");
