@@ -178,55 +178,6 @@ impl RequestEntities {
     }
 }
 
-/// The representations every `_entities` field of a document asks for together (a
-/// literal list or a variable each), fragments expanded: the request is refused whole
-/// before it runs when they exceed `limits.max_page`, however they are spread over
-/// aliases (refusing field by field would answer one error per representation).
-fn representations_asked(
-    doc: &async_graphql::parser::types::ExecutableDocument,
-    variables: &async_graphql::Variables,
-) -> usize {
-    use async_graphql::parser::types::{Selection, SelectionSet};
-    use async_graphql::Value;
-    fn count(
-        doc: &async_graphql::parser::types::ExecutableDocument,
-        set: &SelectionSet,
-        variables: &async_graphql::Variables,
-        depth: usize,
-    ) -> usize {
-        // Fragments may spread each other; the shape check refused cycles and bounded
-        // the expanded size already. The depth bound is a second guard.
-        if depth > 64 {
-            return 0;
-        }
-        set.items
-            .iter()
-            .map(|selection| match &selection.node {
-                Selection::Field(field) if field.node.name.node == "_entities" => {
-                    let argument = field
-                        .node
-                        .get_argument("representations")
-                        .map(|v| v.node.clone().into_const_with(|name| variables.get(&name).cloned().ok_or(())));
-                    match argument {
-                        Some(Ok(Value::List(items))) => items.len(),
-                        _ => 0,
-                    }
-                }
-                Selection::Field(_) => 0,
-                Selection::InlineFragment(inline) => count(doc, &inline.node.selection_set.node, variables, depth + 1),
-                Selection::FragmentSpread(spread) => doc
-                    .fragments
-                    .get(&spread.node.fragment_name.node)
-                    .map_or(0, |f| count(doc, &f.node.selection_set.node, variables, depth + 1)),
-            })
-            .fold(0usize, usize::saturating_add)
-    }
-    doc.operations
-        .iter()
-        .map(|(_, op)| count(doc, &op.node.selection_set.node, variables, 0))
-        .fold(0, usize::saturating_add)
-}
-
 /// Looks `id` up in its field's batch: the first resolver of a kind to run loads the
 /// ids of every representation of the call whose `__typename` is one of `types`; the
 /// others wait for that load. An id without a batch (a schema built without
@@ -294,9 +245,8 @@ fn representation_ids(ctx: &Context<'_>, types: &[&str], id: &ID) -> AppResult<V
     Ok(ids)
 }
 
-/// Refuses a request whose `_entities` fields ask for more than `limits.max_page`
-/// representations together, and puts a [`RequestEntities`] into the data of each
-/// request whose query names `_entities` (the others never read one).
+/// Puts a [`RequestEntities`] into the data of each request whose query names
+/// `_entities` (the others never read one).
 #[derive(Default)]
 pub(super) struct EntityBatches;
 
@@ -314,23 +264,10 @@ impl async_graphql::extensions::Extension for EntityBatches {
         request: async_graphql::Request,
         next: async_graphql::extensions::NextPrepareRequest<'_>,
     ) -> async_graphql::ServerResult<async_graphql::Request> {
+        // The representations asked for together were counted before the request
+        // ran (`guard::DocumentCache::prepare`).
         if !request.query.contains("_entities") {
             return next.run(ctx, request).await;
-        }
-        let mut request = request;
-        let max = ctx.data::<Arc<crate::state::Hub>>().map(|h| h.config.limits.max_page).unwrap_or(1000);
-        let variables = request.variables.clone();
-        let asked = match request.parsed_query() {
-            Ok(doc) => representations_asked(doc, &variables),
-            Err(_) => 0,
-        };
-        if asked > max {
-            let e = AppError::new(
-                "TOO_MANY_REPRESENTATIONS",
-                format!("at most {max} representations per request, over all _entities fields; got {asked}"),
-                format!("1回の要求で解決できる_entitiesは合計{max}件までです（{asked}件指定されました）"),
-            );
-            return Err(super::guard::server_error(e));
         }
         next.run(ctx, request.data(RequestEntities::default())).await
     }

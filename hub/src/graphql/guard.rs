@@ -225,6 +225,90 @@ pub fn check_query_bytes(query: &str, limits: &Limits) -> Result<(), AppError> {
     Ok(())
 }
 
+/// What running a document will ask for, read before it runs (the shape check has
+/// bounded its size, so walking it with fragments expanded is cheap).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Weight {
+    /// It may keep a thread busy for long: introspection, a page size (`limit`, `first`)
+    /// of 1,000 or more, or a list argument of 1,000 entries or more.
+    pub heavy: bool,
+    /// Representations its `_entities` fields ask for together.
+    pub representations: usize,
+}
+
+/// Page sizes and list arguments from this size on make a request heavy.
+const HEAVY_LIST: usize = 1000;
+
+/// Weighs a document with its variables.
+pub fn weigh(doc: &ExecutableDocument, variables: &async_graphql::Variables) -> Weight {
+    use async_graphql_value::{ConstValue, Value};
+    fn list_len(value: &Value, variables: &async_graphql::Variables) -> Option<usize> {
+        match value {
+            Value::List(items) => Some(items.len()),
+            Value::Variable(name) => match variables.get(name) {
+                Some(ConstValue::List(items)) => Some(items.len()),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+    fn number(value: &Value, variables: &async_graphql::Variables) -> Option<u64> {
+        match value {
+            Value::Number(n) => n.as_u64(),
+            Value::Variable(name) => match variables.get(name) {
+                Some(ConstValue::Number(n)) => n.as_u64(),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+    fn walk(
+        doc: &ExecutableDocument,
+        set: &SelectionSet,
+        variables: &async_graphql::Variables,
+        depth: usize,
+        w: &mut Weight,
+    ) {
+        // The shape check refused cycles; the depth bound is a second guard.
+        if depth > 64 {
+            return;
+        }
+        for selection in &set.items {
+            match &selection.node {
+                Selection::Field(field) => {
+                    let name = field.node.name.node.as_str();
+                    w.heavy |= name == "__schema" || name == "__type";
+                    for (argument, value) in &field.node.arguments {
+                        let (argument, value) = (argument.node.as_str(), &value.node);
+                        let len = list_len(value, variables).unwrap_or(0);
+                        w.heavy |= len >= HEAVY_LIST;
+                        if matches!(argument, "limit" | "first") {
+                            w.heavy |= number(value, variables).is_some_and(|n| n >= HEAVY_LIST as u64);
+                        }
+                        if name == "_entities" && argument == "representations" {
+                            w.representations = w.representations.saturating_add(len);
+                        }
+                    }
+                    walk(doc, &field.node.selection_set.node, variables, depth + 1, w);
+                }
+                Selection::InlineFragment(inline) => {
+                    walk(doc, &inline.node.selection_set.node, variables, depth + 1, w)
+                }
+                Selection::FragmentSpread(spread) => {
+                    if let Some(fragment) = doc.fragments.get(&spread.node.fragment_name.node) {
+                        walk(doc, &fragment.node.selection_set.node, variables, depth + 1, w);
+                    }
+                }
+            }
+        }
+    }
+    let mut weight = Weight::default();
+    for (_, operation) in doc.operations.iter() {
+        walk(doc, &operation.node.selection_set.node, variables, 0, &mut weight);
+    }
+    weight
+}
+
 /// Parsed documents that passed [`check_shape`], by their text.
 #[derive(Default)]
 pub struct DocumentCache {
@@ -236,16 +320,19 @@ const DOCUMENTS_KEPT: usize = 512;
 const DOCUMENT_MAX_BYTES: usize = 16 * 1024;
 
 impl DocumentCache {
-    /// Checks a request's query (size, then shape once parsed) and hands async-graphql
-    /// the parsed document. A query that does not parse is left to async-graphql, which
-    /// answers with the parser's error.
-    pub fn prepare(&self, request: &mut async_graphql::Request, limits: &Limits) -> Result<(), AppError> {
+    /// Checks a request's query (size, then shape once parsed, then the `_entities`
+    /// representations it asks for together), hands async-graphql the parsed document,
+    /// and tells whether the request is heavy. A query that does not parse is left to
+    /// async-graphql, which answers with the parser's error.
+    pub fn prepare(&self, request: &mut async_graphql::Request, limits: &Limits) -> Result<Weight, AppError> {
         check_query_bytes(&request.query, limits)?;
         let cached = self.docs.lock().ok().and_then(|docs| docs.get(&request.query).cloned());
         let doc = match cached {
             Some(doc) => doc,
             None => {
-                let Ok(doc) = async_graphql::parser::parse_query(&request.query) else { return Ok(()) };
+                let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
+                    return Ok(Weight::default());
+                };
                 check_shape(&doc, limits)?;
                 if request.query.len() <= DOCUMENT_MAX_BYTES {
                     if let Ok(mut docs) = self.docs.lock() {
@@ -258,8 +345,17 @@ impl DocumentCache {
                 doc
             }
         };
+        let weight = weigh(&doc, &request.variables);
+        if weight.representations > limits.max_page {
+            let (max, asked) = (limits.max_page, weight.representations);
+            return Err(AppError::new(
+                "TOO_MANY_REPRESENTATIONS",
+                format!("at most {max} representations per request, over all _entities fields; got {asked}"),
+                format!("1回の要求で解決できる_entitiesは合計{max}件までです（{asked}件指定されました）"),
+            ));
+        }
         request.set_parsed_query(doc);
-        Ok(())
+        Ok(weight)
     }
 }
 
@@ -448,6 +544,26 @@ mod tests {
         assert_eq!(text_nesting("{ a(s: \"{{{{{{\\\"{{\") # {{{{\n }"), 2);
         let deep = format!("{}{}", "{ a ".repeat(200), "}".repeat(200));
         assert_eq!(check_query_bytes(&deep, &Limits::default()).expect_err("deep").code, "QUERY_TOO_DEEP");
+    }
+
+    #[test]
+    fn weight_reads_page_sizes_lists_and_introspection_with_variables() {
+        let vars = |v: serde_json::Value| async_graphql::Variables::from_json(v);
+        let light = parsed("query($v: [String!]!) { lookup(values: $v) { input } changes(limit: 100) { cursor } }");
+        let values: Vec<String> = (0..100).map(|i| format!("v{i}")).collect();
+        assert!(!weigh(&light, &vars(serde_json::json!({"v": values}))).heavy);
+        let values: Vec<String> = (0..1000).map(|i| format!("v{i}")).collect();
+        assert!(weigh(&light, &vars(serde_json::json!({"v": values}))).heavy);
+        let page = parsed("query($l: Int) { ...F } fragment F on Query { changes(limit: $l) { cursor } }");
+        assert!(weigh(&page, &vars(serde_json::json!({"l": 10000}))).heavy);
+        assert!(!weigh(&page, &vars(serde_json::json!({"l": 10}))).heavy);
+        assert!(weigh(&parsed("{ __schema { queryType { name } } }"), &vars(serde_json::json!({}))).heavy);
+        let entities = parsed(
+            "query($r: [_Any!]!) { a: _entities(representations: $r) { __typename } b: _entities(representations: [{}, {}]) { __typename } }",
+        );
+        let reps: Vec<serde_json::Value> =
+            (0..3).map(|_| serde_json::json!({"__typename": "Indicator", "id": "x"})).collect();
+        assert_eq!(weigh(&entities, &vars(serde_json::json!({"r": reps}))).representations, 5);
     }
 
     #[test]
