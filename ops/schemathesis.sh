@@ -73,6 +73,9 @@ base="http://127.0.0.1:$port"
 org="$("$hub" --data-dir "$data" org add "Schemathesis Member" --sector energy)" || exit 1
 other="$("$hub" --data-dir "$data" org add "Another Member" --sector energy)" || exit 1
 token="$("$hub" --data-dir "$data" token issue --org "$org" --role analyst)" || exit 1
+# A coordinator only registers a supplier and an offering while seeding; the run is the member's.
+coordinator_org="$("$hub" --data-dir "$data" org add "Sector Coordinator" --sector energy --coordinator)" || exit 1
+coordinator="$("$hub" --data-dir "$data" token issue --org "$coordinator_org" --role coordinator)" || exit 1
 
 say "starting the hub on $base (data and log in $run_dir)"
 RENKEI_LOG=info RENKEI_METRICS_LISTEN=127.0.0.1:0 RENKEI_REQUESTS_PER_MINUTE=1000000 \
@@ -93,7 +96,8 @@ curl -sf "$base/readyz" >/dev/null || { echo "the hub is not ready" >&2; exit 1;
 
 # --- a little data the member can see, and fuzz dictionaries of its ids ---------------
 say "seeding"
-"$venv/bin/python" "$repo/ops/schemathesis/seed.py" "$base" "$token" "$other" "$run_dir/schemathesis.toml" || exit 1
+"$venv/bin/python" "$repo/ops/schemathesis/seed.py" "$base" "$token" "$coordinator" "$other" \
+    "$run_dir/schemathesis.toml" || exit 1
 
 # --- memory, sampled every second --------------------------------------------------------
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$hub_pid/status" 2>/dev/null; }
