@@ -271,4 +271,47 @@ impl async_graphql::extensions::Extension for EntityBatches {
         }
         next.run(ctx, request.data(RequestEntities::default())).await
     }
+
+    /// async-graphql answers a representation that no entity resolver takes (a
+    /// `__typename` that is not an entity of this hub, no `id`) with a bare "Entity not
+    /// found." for the whole field; the hub's refusals carry a code and Japanese text.
+    async fn resolve(
+        &self,
+        ctx: &async_graphql::extensions::ExtensionContext<'_>,
+        info: async_graphql::extensions::ResolveInfo<'_>,
+        next: async_graphql::extensions::NextResolve<'_>,
+    ) -> async_graphql::ServerResult<Option<async_graphql::Value>> {
+        if info.name != "_entities" {
+            return next.run(ctx, info).await;
+        }
+        // `_entities` is a root field: its path is its response key.
+        let key = info.alias.unwrap_or(info.name).to_string();
+        next.run(ctx, info).await.map_err(|e| {
+            if e.extensions.as_ref().is_some_and(|ext| ext.get("code").is_some()) {
+                return e;
+            }
+            let mut refusal = super::guard::server_error(invalid_representation());
+            refusal.locations = e.locations;
+            refusal.path = vec![async_graphql::PathSegment::Field(key)];
+            refusal
+        })
+    }
 }
+
+fn invalid_representation() -> AppError {
+    AppError::new(
+        "INVALID_REPRESENTATION",
+        format!(
+            "a representation names no entity of this hub: each needs a __typename among {} and an id",
+            ENTITY_TYPES.join(", ")
+        ),
+        format!(
+            "このハブのエンティティを指していない表現があります。__typenameは{}のいずれかとし、idを指定してください",
+            ENTITY_TYPES.join("、")
+        ),
+    )
+}
+
+/// Every entity type, as `_Entity` lists them.
+const ENTITY_TYPES: &[&str] =
+    &["Advisory", "Incident", "Indicator", "Offering", "Supplier", "SupplierAssessment", "Technique"];

@@ -20,9 +20,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation};
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ServerError, ValidationResult};
+use async_graphql::{ServerError, ValidationResult, Variables};
 
 use crate::config::Limits;
 use crate::error::AppError;
@@ -360,7 +360,10 @@ impl DocumentCache {
 }
 
 /// Turns async-graphql's complexity and depth into coded refusals (its own limits
-/// answer with a bare message).
+/// answer with a bare message), and codes its parser's and validator's errors, which
+/// carry neither a code nor Japanese text: GRAPHQL_PARSE_FAILED for a query that does not
+/// parse, GRAPHQL_VALIDATION_FAILED for one that does not fit the schema (the codes Apollo
+/// Server uses, which GraphQL clients and tools know).
 pub struct ValidationLimits {
     pub max_complexity: usize,
     pub max_depth: usize,
@@ -370,6 +373,20 @@ impl ExtensionFactory for ValidationLimits {
     fn create(&self) -> Arc<dyn Extension> {
         Arc::new(ValidationLimits { max_complexity: self.max_complexity, max_depth: self.max_depth })
     }
+}
+
+/// An error of async-graphql's own with `code` and the Japanese text added (its English
+/// message, which names the field or argument, is kept and quoted in the Japanese text).
+/// One that already has a code keeps it.
+fn coded(mut err: ServerError, code: &'static str, ja: &str) -> ServerError {
+    if err.extensions.as_ref().is_some_and(|ext| ext.get("code").is_some()) {
+        return err;
+    }
+    let mut ext = err.extensions.take().unwrap_or_default();
+    ext.set("code", code);
+    ext.set("messageJa", format!("{ja}（{}）", err.message));
+    err.extensions = Some(ext);
+    err
 }
 
 /// A refusal as async-graphql answers it, with the code and the Japanese text.
@@ -384,12 +401,29 @@ pub(crate) fn server_error(e: AppError) -> ServerError {
 
 #[async_trait::async_trait]
 impl Extension for ValidationLimits {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> Result<ExecutableDocument, ServerError> {
+        next.run(ctx, query, variables)
+            .await
+            .map_err(|e| coded(e, "GRAPHQL_PARSE_FAILED", "クエリを構文解析できません"))
+    }
+
     async fn validation(
         &self,
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
-        let result = next.run(ctx).await?;
+        let result = next.run(ctx).await.map_err(|errors| {
+            errors
+                .into_iter()
+                .map(|e| coded(e, "GRAPHQL_VALIDATION_FAILED", "クエリがスキーマに合っていません"))
+                .collect::<Vec<_>>()
+        })?;
         if result.depth > self.max_depth {
             return Err(vec![server_error(AppError::new(
                 "QUERY_TOO_DEEP",

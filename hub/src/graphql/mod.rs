@@ -2,6 +2,7 @@
 //! caller's [`Identity`] is added per request. Every object a resolver returns comes
 //! from a service that filtered it through `renkei_schema::tlp`.
 
+mod empty;
 pub mod guard;
 mod render;
 pub mod types;
@@ -76,19 +77,25 @@ pub fn build_schema(hub: Arc<Hub>) -> HubSchema {
             max_depth: limits.max_query_depth,
         })
         .extension(apollo::EntityBatches)
+        .extension(empty::EmptySelections)
         .data(hub)
         .finish()
 }
 
 /// Serialises a response. Like async-graphql's own serialisation, except that
 /// `Value::Binary` holds pre-serialised JSON (only the [`Json`] scalar makes it) and is
-/// written as is.
+/// written as is, and that a query that ran without errors and selected nothing (every
+/// root field skipped) answers `"data":{}`, not `null` (see `empty.rs`).
 pub fn response_json(response: &async_graphql::Response) -> Result<Vec<u8>, serde_json::Error> {
     // Large answers are mostly pre-written parts; sizing the buffer for them up front
     // saves growing (copying) a 10 MB feed page several times.
     let mut out = Vec::with_capacity(1024 + binary_len(&response.data));
     out.extend_from_slice(b"{\"data\":");
-    write_value(&response.data, &mut out)?;
+    if response.data == async_graphql::Value::Null && response.errors.is_empty() {
+        out.extend_from_slice(b"{}");
+    } else {
+        write_value(&response.data, &mut out)?;
+    }
     if !response.errors.is_empty() {
         out.extend_from_slice(b",\"errors\":");
         serde_json::to_writer(&mut out, &response.errors)?;
@@ -1052,5 +1059,14 @@ mod tests {
             parsed,
             serde_json::json!({"data": {"a": "x\"y", "n": 1.5, "l": [true, null], "raw": {"k": [1, 2]}}})
         );
+    }
+
+    #[test]
+    fn response_json_answers_an_empty_map_for_a_query_that_selected_nothing() {
+        let empty = async_graphql::Response::new(async_graphql::Value::Null);
+        assert_eq!(response_json(&empty).expect("json"), b"{\"data\":{}}");
+        let refused = async_graphql::Response::from_errors(vec![async_graphql::ServerError::new("no", None)]);
+        let text = String::from_utf8(response_json(&refused).expect("json")).expect("utf8");
+        assert!(text.starts_with("{\"data\":null,\"errors\":"), "{text}");
     }
 }
