@@ -335,6 +335,150 @@ pub fn feed_entry(viewer: &Viewer<'_>, current: &ItemAccess<'_>, previous: Optio
     }
 }
 
+// ---------------------------------------------------------------------------------
+// The write side: which labels an item may be given, and by whom. The hub's services
+// ask these before they store a version; like the read rules above they are pure.
+// ---------------------------------------------------------------------------------
+
+/// Why a label (with its recipients) may not be set as asked. Each has the error code
+/// the hub answers with, and its text in English and Japanese.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LabelRefusal {
+    /// TLP:RED is for named recipients only.
+    RedNeedsRecipients,
+    /// Only TLP:RED names recipients; the others are shared by their label.
+    RecipientsOnlyForRed { tlp: Tlp },
+    /// Only the submitter widens an item's audience (a coordinator tightens only).
+    LooseningNeedsSubmitter { from: Tlp, to: Tlp },
+    /// A pending item cannot become RED: RED is never queued, so a coordinator who is
+    /// not named on it could not review it.
+    RedNotPending,
+    /// The item already has this label and these recipients.
+    NoChange,
+    /// An item may link only items shared at least as widely (and never a RED one).
+    LinkNarrowerThanItem { linked: Tlp, item: Tlp },
+}
+
+impl LabelRefusal {
+    pub fn code(&self) -> &'static str {
+        match self {
+            LabelRefusal::RedNeedsRecipients => "TLP_RED_NEEDS_RECIPIENTS",
+            LabelRefusal::RecipientsOnlyForRed { .. } => "RECIPIENTS_ONLY_FOR_RED",
+            LabelRefusal::LooseningNeedsSubmitter { .. } => "TLP_LOOSENING",
+            LabelRefusal::RedNotPending => "RED_NOT_PENDING",
+            LabelRefusal::NoChange => "NO_CHANGE",
+            LabelRefusal::LinkNarrowerThanItem { .. } => "LINK_NARROWER_THAN_ITEM",
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            LabelRefusal::RedNeedsRecipients => "TLP:RED items must name their recipient organisations".into(),
+            LabelRefusal::RecipientsOnlyForRed { tlp } => {
+                format!("recipients are only for TLP:RED; {tlp} is shared by its label")
+            }
+            LabelRefusal::LooseningNeedsSubmitter { from, to } => {
+                format!("only the submitter may loosen a label ({from} to {to})")
+            }
+            LabelRefusal::RedNotPending => "a pending item cannot become TLP:RED: RED items go straight to their recipients; ask a coordinator to approve it with the RED label".into(),
+            LabelRefusal::NoChange => "the item already has this label".into(),
+            LabelRefusal::LinkNarrowerThanItem { linked, item } => format!(
+                "the linked item is {linked}; an item shared as {item} may only link items shared at least as widely"
+            ),
+        }
+    }
+
+    pub fn message_ja(&self) -> String {
+        match self {
+            LabelRefusal::RedNeedsRecipients => "TLP:REDの情報には受領組織を指定してください".into(),
+            LabelRefusal::RecipientsOnlyForRed { tlp } => {
+                format!("受領組織の指定はTLP:REDのみです（{tlp}はラベルに従って共有されます）")
+            }
+            LabelRefusal::LooseningNeedsSubmitter { from, to } => {
+                format!("ラベルを緩められるのは提出者のみです（{from}から{to}）")
+            }
+            LabelRefusal::RedNotPending => "保留中の情報はTLP:REDにできません。REDの情報は受領組織に直接届くため、コーディネーターにREDでの承認を依頼してください".into(),
+            LabelRefusal::NoChange => "既にこのラベルです".into(),
+            LabelRefusal::LinkNarrowerThanItem { linked, item } => {
+                format!("紐付ける情報は{linked}です。{item}の情報には同等以上に広く共有された情報のみ紐付けられます")
+            }
+        }
+    }
+}
+
+/// An item's audience as its label and RED recipients give it.
+pub type Audience<'a> = (Tlp, &'a [String]);
+
+/// Whether the recipients suit the label: RED names at least one, the others none.
+pub fn check_audience(tlp: Tlp, recipients: &[String]) -> Result<(), LabelRefusal> {
+    match (tlp, recipients.is_empty()) {
+        (Tlp::Red, true) => Err(LabelRefusal::RedNeedsRecipients),
+        (Tlp::Red, false) | (_, true) => Ok(()),
+        (tlp, false) => Err(LabelRefusal::RecipientsOnlyForRed { tlp }),
+    }
+}
+
+/// Whether `to` lets anyone read the item who could not under `from`. Labels order
+/// from CLEAR (widest) to RED; between two RED labels, adding a recipient loosens.
+pub fn loosens(from: Audience<'_>, to: Audience<'_>) -> bool {
+    match (from.0, to.0) {
+        (Tlp::Red, Tlp::Red) => to.1.iter().any(|r| !from.1.contains(r)),
+        (a, b) => b < a,
+    }
+}
+
+/// A relabelling of an item in `status` from `from` to `to` (both already passed
+/// [`check_audience`]), asked by its submitter or by a coordinator. Answers whether it
+/// loosens: a loosening goes through moderation like a new submission.
+pub fn check_relabel(
+    status: Status,
+    from: Audience<'_>,
+    to: Audience<'_>,
+    by_submitter: bool,
+) -> Result<bool, LabelRefusal> {
+    if status == Status::Pending && to.0 == Tlp::Red {
+        return Err(LabelRefusal::RedNotPending);
+    }
+    if from.0 == to.0 && from.1 == to.1 {
+        return Err(LabelRefusal::NoChange);
+    }
+    let loosening = loosens(from, to);
+    if loosening && !by_submitter {
+        return Err(LabelRefusal::LooseningNeedsSubmitter { from: from.0, to: to.0 });
+    }
+    Ok(loosening)
+}
+
+/// A coordinator's label in an approval with changes: never looser than submitted.
+pub fn check_moderated_label(submitted: Tlp, decided: Tlp) -> Result<(), LabelRefusal> {
+    if decided < submitted {
+        return Err(LabelRefusal::LooseningNeedsSubmitter { from: submitted, to: decided });
+    }
+    Ok(())
+}
+
+/// TLP:RED is never queued for moderation: queuing it would show its content to
+/// coordinators who are not named on it. It goes straight to its recipients.
+pub fn never_queued(tlp: Tlp) -> bool {
+    tlp == Tlp::Red
+}
+
+/// Whether a submitter may push allowlisted values past the allowlist (they are then
+/// queued for a coordinator); RED is never queued, so RED may not.
+pub fn may_force_past_allowlist(tlp: Tlp) -> bool {
+    !never_queued(tlp)
+}
+
+/// Whether an item shared as `item` may link one shared as `linked` (an incident
+/// naming an indicator): only what is shared at least as widely, never RED, so a link
+/// never tells a reader about something it may not read.
+pub fn check_link(linked: Tlp, item: Tlp) -> Result<(), LabelRefusal> {
+    if linked > item || linked == Tlp::Red {
+        return Err(LabelRefusal::LinkNarrowerThanItem { linked, item });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -677,5 +821,87 @@ mod tests {
             Some(Tlp::AmberStrict)
         );
         assert!(Tlp::Clear < Tlp::Red);
+    }
+
+    #[test]
+    fn write_rules_table() {
+        let none: &[String] = &[];
+        let a = vec!["org-a".to_string()];
+        let ab = vec!["org-a".to_string(), "org-b".to_string()];
+        // check_audience: label x recipients.
+        for tlp in Tlp::ALL {
+            let empty = check_audience(tlp, none);
+            let named = check_audience(tlp, &a);
+            if tlp == Tlp::Red {
+                assert_eq!(empty, Err(LabelRefusal::RedNeedsRecipients));
+                assert_eq!(named, Ok(()));
+            } else {
+                assert_eq!(empty, Ok(()));
+                assert_eq!(named, Err(LabelRefusal::RecipientsOnlyForRed { tlp }));
+            }
+        }
+        // loosens: every pair of labels, and RED recipient sets.
+        for from in Tlp::ALL {
+            for to in Tlp::ALL {
+                let (rf, rt): (&[String], &[String]) =
+                    (if from == Tlp::Red { &a } else { none }, if to == Tlp::Red { &a } else { none });
+                assert_eq!(loosens((from, rf), (to, rt)), to < from, "{from} -> {to}");
+            }
+        }
+        assert!(loosens((Tlp::Red, &a), (Tlp::Red, &ab)), "adding a RED recipient");
+        assert!(!loosens((Tlp::Red, &ab), (Tlp::Red, &a)), "removing one tightens");
+        // check_relabel: (status, from, to, by submitter) -> outcome.
+        type Case<'a> = (Status, Audience<'a>, Audience<'a>, bool, Result<bool, LabelRefusal>);
+        let cases: Vec<Case<'_>> = vec![
+            (Status::Published, (Tlp::Amber, none), (Tlp::Green, none), true, Ok(true)),
+            (
+                Status::Published,
+                (Tlp::Amber, none),
+                (Tlp::Green, none),
+                false,
+                Err(LabelRefusal::LooseningNeedsSubmitter { from: Tlp::Amber, to: Tlp::Green }),
+            ),
+            (Status::Published, (Tlp::Green, none), (Tlp::Amber, none), false, Ok(false)),
+            (Status::Published, (Tlp::Green, none), (Tlp::Red, &a), false, Ok(false)),
+            (Status::Published, (Tlp::Red, &a), (Tlp::Red, &ab), true, Ok(true)),
+            (
+                Status::Published,
+                (Tlp::Red, &a),
+                (Tlp::Red, &ab),
+                false,
+                Err(LabelRefusal::LooseningNeedsSubmitter { from: Tlp::Red, to: Tlp::Red }),
+            ),
+            (Status::Published, (Tlp::Red, &ab), (Tlp::Red, &a), false, Ok(false)),
+            (Status::Published, (Tlp::Green, none), (Tlp::Green, none), true, Err(LabelRefusal::NoChange)),
+            (Status::Pending, (Tlp::Green, none), (Tlp::Red, &a), true, Err(LabelRefusal::RedNotPending)),
+            (Status::Pending, (Tlp::Amber, none), (Tlp::Clear, none), true, Ok(true)),
+        ];
+        for (status, from, to, by_submitter, expected) in cases {
+            assert_eq!(check_relabel(status, from, to, by_submitter), expected, "{status:?} {from:?} -> {to:?}");
+        }
+        // Moderated labels, queuing, forcing past an allowlist, links.
+        for submitted in Tlp::ALL {
+            for decided in Tlp::ALL {
+                assert_eq!(check_moderated_label(submitted, decided).is_ok(), decided >= submitted);
+                assert_eq!(
+                    check_link(decided, submitted).is_ok(),
+                    decided <= submitted && decided != Tlp::Red,
+                    "link {decided} from {submitted}"
+                );
+            }
+            assert_eq!(never_queued(submitted), submitted == Tlp::Red);
+            assert_eq!(may_force_past_allowlist(submitted), submitted != Tlp::Red);
+        }
+        // Every refusal has a code and both texts.
+        for r in [
+            LabelRefusal::RedNeedsRecipients,
+            LabelRefusal::RecipientsOnlyForRed { tlp: Tlp::Green },
+            LabelRefusal::LooseningNeedsSubmitter { from: Tlp::Amber, to: Tlp::Clear },
+            LabelRefusal::RedNotPending,
+            LabelRefusal::NoChange,
+            LabelRefusal::LinkNarrowerThanItem { linked: Tlp::Red, item: Tlp::Green },
+        ] {
+            assert!(!r.code().is_empty() && !r.message().is_empty() && !r.message_ja().is_empty());
+        }
     }
 }

@@ -77,6 +77,26 @@ pub struct AssessmentInput {
 }
 
 impl AssessmentInput {
+    /// The rating's view of a shared assessment, valid until `valid_until`, counted for
+    /// `assessor` (who that is for a viewer is the hub's decision; see its ratings).
+    pub fn of_body(
+        body: &crate::model::AssessmentBody,
+        valid_until: DateTime<Utc>,
+        id: &str,
+        assessor: &str,
+    ) -> AssessmentInput {
+        AssessmentInput {
+            id: id.into(),
+            assessor: assessor.into(),
+            assurance: body.assurance,
+            observed: body.observed,
+            valid_until,
+            withdrawn: false,
+            answers: body.results.iter().map(|r| (r.criterion.clone(), r.answer)).collect(),
+            open_findings: body.findings.iter().filter(|f| f.open).map(|f| f.severity).collect(),
+        }
+    }
+
     fn valid_at(&self, now: DateTime<Utc>) -> bool {
         !self.withdrawn && now <= self.valid_until
     }
