@@ -43,7 +43,7 @@ pub struct Config {
     pub indicators: IndicatorPolicy,
     /// Which submissions are published at once and which wait for a coordinator;
     /// coordinators can replace it at run time (stored in the database, which wins).
-    pub moderation: crate::services::moderation::Policy,
+    pub moderation: renkei_schema::moderation::Policy,
     /// How supplier ratings are computed (thresholds, tiers, the score move that makes a
     /// rating-change event). Changing them recomputes every stored rating at start.
     pub ratings: renkei_schema::supply::rating::RatingRules,

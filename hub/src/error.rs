@@ -32,6 +32,13 @@ pub struct AppError {
 
 pub type AppResult<T> = Result<T, AppError>;
 
+/// A write-side label rule refused (`renkei_schema::tlp`): its code and both texts.
+impl From<renkei_schema::tlp::LabelRefusal> for AppError {
+    fn from(refusal: renkei_schema::tlp::LabelRefusal) -> Self {
+        AppError::new(refusal.code(), refusal.message(), refusal.message_ja())
+    }
+}
+
 impl AppError {
     pub fn new(code: &'static str, message: impl Into<String>, message_ja: impl Into<String>) -> Self {
         AppError { code, message: message.into(), message_ja: message_ja.into(), entries: Vec::new() }

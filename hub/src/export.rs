@@ -75,24 +75,24 @@ fn export_page(
 }
 
 pub async fn indicators(req: HttpRequest, query: web::Query<ExportQuery>, hub: web::Data<Arc<Hub>>) -> HttpResponse {
-    let identity = match crate::http::require_identity(&hub, &req).await {
+    let identity = match crate::http::gate::require_identity(&hub, &req).await {
         Ok(identity) => identity,
         Err(response) => return response,
     };
     if identity.role == crate::auth::Role::Peer {
-        return crate::http::error_response(
+        return crate::http::gate::error_response(
             StatusCode::FORBIDDEN,
             &AppError::forbidden("export as a peer hub (peers read the federation feed)"),
         );
     }
     if let Err(e) = identity.require_indicators() {
-        return crate::http::error_response(StatusCode::FORBIDDEN, &e);
+        return crate::http::gate::error_response(StatusCode::FORBIDDEN, &e);
     }
     let csv = match query.format.as_deref() {
         None | Some("text") => false,
         Some("csv") => true,
         Some(other) => {
-            return crate::http::error_response(
+            return crate::http::gate::error_response(
                 StatusCode::BAD_REQUEST,
                 &AppError::invalid(
                     format!("format {other:?}: expected text or csv"),
@@ -106,7 +106,7 @@ pub async fn indicators(req: HttpRequest, query: web::Query<ExportQuery>, hub: w
         Some(t) => match IndicatorType::parse(&t.to_ascii_lowercase()) {
             Some(t) => Some(t),
             None => {
-                return crate::http::error_response(
+                return crate::http::gate::error_response(
                     StatusCode::BAD_REQUEST,
                     &AppError::invalid(
                         format!("type {t:?} is not an indicator type"),
@@ -139,7 +139,10 @@ pub async fn indicators(req: HttpRequest, query: web::Query<ExportQuery>, hub: w
     let (first, mut next) = match first {
         Ok(first) => first,
         Err(e) => {
-            return crate::http::error_response(crate::http::status_of(&e, StatusCode::INTERNAL_SERVER_ERROR), &e);
+            return crate::http::gate::error_response(
+                crate::http::gate::status_of(&e, StatusCode::INTERNAL_SERVER_ERROR),
+                &e,
+            );
         }
     };
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<web::Bytes, std::io::Error>>(CHUNKS_AHEAD);

@@ -20,7 +20,7 @@ use base64::Engine;
 use std::sync::{Arc, OnceLock};
 
 use crate::error::AppError;
-use crate::http::error_response;
+use crate::http::gate::error_response;
 use crate::state::Hub;
 
 /// Where the assets are served; the page links them relative to itself (`graphiql/…`),

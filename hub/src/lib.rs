@@ -1,13 +1,14 @@
 //! renkei-hub: the sector hub. `main.rs` is the command line; everything it wires
 //! lives here so the end-to-end tests can start real hubs in-process.
 
+pub mod actions;
 pub mod auth;
 pub mod bus;
 pub mod config;
 pub mod crypto;
 pub mod error;
 pub mod export;
-pub mod federation_http;
+pub mod federation;
 pub mod graphiql;
 pub mod graphql;
 pub mod http;

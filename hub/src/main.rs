@@ -454,7 +454,7 @@ fn audit_command(config: &Config, command: AuditCommand) -> anyhow::Result<()> {
 }
 
 fn peer_command(config: &Config, command: PeerCommand) -> anyhow::Result<()> {
-    use renkei_hub::services::federation::{self, Direction, PeerInput};
+    use renkei_hub::federation::{self, Direction, PeerInput};
     match command {
         PeerCommand::Add {
             name,

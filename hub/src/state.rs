@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::crypto::HubKeys;
 use crate::error::{AppError, AppResult};
 use crate::services::indicator_index::IndicatorIndex;
-use crate::services::sharing::Origin;
+use crate::services::stored::Signer;
 use crate::store::health::DbHealth;
 use crate::store::models::ObjectRow;
 use crate::store::schema::hub_meta;
@@ -201,7 +201,6 @@ impl Hub {
         hub.start_indicator_index();
         hub.start_rating_upkeep();
         hub.start_audit_checkpoints();
-        crate::services::puller::start(&hub);
         Ok(hub)
     }
 
@@ -279,7 +278,7 @@ impl Hub {
                 let result = tokio::task::spawn_blocking(move || -> AppResult<()> {
                     use crate::services::ratings;
                     let mut conn = hub.connection()?;
-                    let origin = hub.origin();
+                    let origin = hub.signer();
                     if check_rules {
                         if ratings::rules_changed(&mut conn, &hub.config.ratings)? {
                             hub.recompute_ratings_now(&mut conn)?;
@@ -337,7 +336,7 @@ impl Hub {
         };
         set(&|s| *s = RecomputeStatus { running: true, started_at: Some(store::now_text()), ..Default::default() });
         let t0 = std::time::Instant::now();
-        let result = crate::services::ratings::recompute_all(conn, &self.origin());
+        let result = crate::services::ratings::recompute_all(conn, &self.signer());
         let seconds = t0.elapsed().as_secs_f64();
         set(&|s| {
             s.running = false;
@@ -362,8 +361,9 @@ impl Hub {
         self.index.apply_committed(first, last, &rows)
     }
 
-    pub fn origin(&self) -> Origin<'_> {
-        Origin { hub_id: &self.hub_id, keys: &self.keys, rating_rules: &self.config.ratings }
+    /// The hub as the signer of what it writes (see `services::stored::Signer`).
+    pub fn signer(&self) -> Signer<'_> {
+        Signer { hub_id: &self.hub_id, keys: &self.keys, rating_rules: &self.config.ratings }
     }
 
     /// Counts new versions and, past a threshold, refreshes the planner statistics in

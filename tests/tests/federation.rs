@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use renkei_e2e::{certs, Backend, TestHub};
 use renkei_hub::auth::Role;
-use renkei_hub::services::federation::{self, Direction, Local, PeerInput, PeerPage};
+use renkei_hub::federation::{self, Direction, PeerInput, PeerPage};
 use renkei_schema::model::Kind;
 use renkei_schema::tlp::Tlp;
 use serde_json::json;
@@ -282,7 +282,7 @@ fn page_from(from: &TestHub, to_link_on_from: &str, to: &TestHub) -> PeerPage {
             .find(|(p, _)| p.name == to_link_on_from)
             .expect("link")
             .0;
-        let local = Local { hub_id: &from.hub.hub_id, keys: &from.hub.keys };
+        let local = from.hub.signer();
         federation::peer_feed(conn, &local, &link, &to.hub.hub_id, 0, 100, 10_000)
     })
     .expect("feed")
@@ -317,7 +317,7 @@ fn forged_foreign_and_own_objects_are_refused_and_counted() {
         |hub: &TestHub, link: &str| hub.db(|c| federation::status_of(c, link)).expect("status").cursor.to_string();
     let apply = |hub: &TestHub, link: &str, mut page: PeerPage| {
         page.cursor = cursor(hub, link);
-        let local = Local { hub_id: &hub.hub.hub_id, keys: &hub.hub.keys };
+        let local = hub.hub.signer();
         hub.db(|c| federation::apply_page(c, &local, link, &page)).expect("apply")
     };
     // Nothing a peer receives names the anonymous submitter, and the item still checks.
@@ -392,7 +392,7 @@ fn forged_foreign_and_own_objects_are_refused_and_counted() {
 
     // Sightings aggregates are checked like items: A's, signed by A, are taken; an
     // altered one is refused; one from A's clock hours ahead is carried as it is.
-    use renkei_hub::services::federated_sightings::{self, SightingPage};
+    use renkei_hub::federation::sightings::{self as federated_sightings, SightingPage};
     use renkei_hub::services::sightings::{HubAggregate, Summary};
     let sight = "mutation($id: ID!) { reportSighting(indicator: $id, count: 4) { id } }";
     a.gql(&ta, sight, json!({"id": clear.id}));
@@ -400,13 +400,13 @@ fn forged_foreign_and_own_objects_are_refused_and_counted() {
         .db(|conn| {
             let link =
                 federation::list_peers(conn).expect("peers").into_iter().find(|(p, _)| p.name == "B").expect("B").0;
-            let local = Local { hub_id: &a.hub.hub_id, keys: &a.hub.keys };
+            let local = a.hub.signer();
             federated_sightings::feed(conn, &local, &link, &b.hub.hub_id, 0, 100)
         })
         .expect("sightings feed");
     assert_eq!(sightings_page.items.len(), 1, "A's one aggregate (of the CLEAR item B holds)");
     let apply_sightings = |page: SightingPage| {
-        let local = Local { hub_id: &b.hub.hub_id, keys: &b.hub.keys };
+        let local = b.hub.signer();
         b.db(|c| federated_sightings::apply(c, &local, "A", &page)).expect("apply sightings")
     };
     let mut altered = sightings_page.clone();
@@ -560,7 +560,7 @@ fn a_link_pinned_to_a_client_certificate_needs_it() {
     b.db(|c| federation::set_token(c, "A", &token)).expect("token");
     let member = a.add_org("Power One", false);
     a.db(|c| {
-        let origin = a.hub.origin();
+        let origin = a.hub.signer();
         let who = renkei_hub::auth::Identity {
             org_id: member.clone(),
             org_name: "Power One".into(),
@@ -575,7 +575,7 @@ fn a_link_pinned_to_a_client_certificate_needs_it() {
             None,
         )])
         .expect("indicator");
-        let sharing = renkei_hub::services::sharing::Sharing {
+        let sharing = renkei_hub::services::stored::Sharing {
             tlp: Tlp::Green,
             recipients: Vec::new(),
             anonymous: false,
@@ -658,7 +658,7 @@ fn page_holding_a_known_item(backend: Backend) {
     let both = page_from(&a, "B", &b);
     assert_eq!((first.items.len(), both.items.len()), (1, 2));
 
-    let local = Local { hub_id: &b.hub.hub_id, keys: &b.hub.keys };
+    let local = b.hub.signer();
     let store = |page: &PeerPage, lookup: federation::Lookup| {
         b.db(|c| {
             let checked = federation::check_page(c, &local, "A", page)?;
@@ -743,7 +743,7 @@ fn a_peer_feed_serves_current_versions_of_new_and_older_items() {
     let served = |after: i64| -> Vec<(String, i64, String)> {
         a.db(|conn| {
             let link = federation::list_peers(conn).expect("peers").remove(0).0;
-            let local = Local { hub_id: &a.hub.hub_id, keys: &a.hub.keys };
+            let local = a.hub.signer();
             federation::peer_feed(conn, &local, &link, &b.hub.hub_id, after, 100, 10_000)
         })
         .expect("feed")

@@ -425,7 +425,7 @@ fn leak_test(backend: Backend) {
     }
     // Peer hubs, over links of every reach, read the federation feed: published items
     // their link carries, and never an anonymous submitter or a RED recipient.
-    use renkei_hub::services::federation::{self, Direction, PeerInput};
+    use renkei_hub::federation::{self, Direction, PeerInput};
     use renkei_schema::tlp::Tlp;
     let label_of = |id: &str| -> String {
         let q = "query($id: ID!) { node(id: $id) { ... on Indicator { tlp } ... on Technique { tlp } ... on Incident { tlp } ... on Advisory { tlp } ... on SupplierAssessment { tlp } } }";

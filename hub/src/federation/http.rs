@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use crate::auth::Role;
 use crate::error::{AppError, AppResult};
-use crate::services::federation::{self, Local, PeerPage, PeerRow};
+use crate::federation::{self, PeerPage, PeerRow};
+use crate::services::stored::Signer;
 use crate::state::Hub;
 use crate::store::DbConn;
 
@@ -94,9 +95,9 @@ async fn peer_request(
     query: &FeedQuery,
     hub: &Arc<Hub>,
 ) -> Result<(crate::auth::Identity, usize, i64, Option<String>), HttpResponse> {
-    let identity = crate::http::require_identity(hub, req).await?;
+    let identity = crate::http::gate::require_identity(hub, req).await?;
     if identity.role != Role::Peer {
-        return Err(crate::http::error_response(
+        return Err(crate::http::gate::error_response(
             StatusCode::FORBIDDEN,
             &AppError::forbidden("read the federation feed (peer hubs only)"),
         ));
@@ -106,7 +107,7 @@ async fn peer_request(
         None => 1000.min(max),
         Some(n) if (1..=max).contains(&n) => n,
         Some(n) => {
-            return Err(crate::http::error_response(
+            return Err(crate::http::gate::error_response(
                 StatusCode::BAD_REQUEST,
                 &AppError::invalid(
                     format!("limit {n}: expected 1 to {max}"),
@@ -115,7 +116,7 @@ async fn peer_request(
             ))
         }
     };
-    let presented = req.conn_data::<crate::http::ClientCertificate>().map(|c| c.0.clone());
+    let presented = req.conn_data::<crate::http::gate::ClientCertificate>().map(|c| c.0.clone());
     Ok((identity, limit, query.after.unwrap_or(0).max(0), presented))
 }
 
@@ -129,7 +130,7 @@ fn answer(result: crate::error::AppResult<Vec<u8>>) -> HttpResponse {
                 "UNAVAILABLE" => StatusCode::SERVICE_UNAVAILABLE,
                 _ => StatusCode::BAD_REQUEST,
             };
-            crate::http::error_response(status, &e)
+            crate::http::gate::error_response(status, &e)
         }
     }
 }
@@ -143,7 +144,7 @@ async fn serve_peer<F>(
     read: F,
 ) -> HttpResponse
 where
-    F: FnOnce(&mut DbConn, &Local<'_>, &PeerRow, &str, i64, usize) -> AppResult<Vec<u8>> + Send + 'static,
+    F: FnOnce(&mut DbConn, &Signer<'_>, &PeerRow, &str, i64, usize) -> AppResult<Vec<u8>> + Send + 'static,
 {
     let (identity, limit, after, presented) = match peer_request(&req, &query, &hub).await {
         Ok(request) => request,
@@ -152,8 +153,8 @@ where
     let peer_hub = query.hub.clone();
     let result = hub
         .db(move |hub, c| {
-            let local = Local { hub_id: &hub.hub_id, keys: &hub.keys };
-            let link = federation::authorize(c, &identity.org_id, presented.as_deref(), &peer_hub)?;
+            let local = hub.signer();
+            let link = federation::feed::authorize(c, &identity.org_id, presented.as_deref(), &peer_hub)?;
             read(c, &local, &link, &peer_hub, after, limit)
         })
         .await;
@@ -162,7 +163,7 @@ where
 
 pub async fn changes(req: HttpRequest, query: web::Query<FeedQuery>, hub: web::Data<Arc<Hub>>) -> HttpResponse {
     serve_peer(req, query, hub, |c, local, link, peer_hub, after, limit| {
-        let page = federation::peer_feed(c, local, link, peer_hub, after, limit, federation::scan_cap(limit))?;
+        let page = federation::peer_feed(c, local, link, peer_hub, after, limit, federation::feed::scan_cap(limit))?;
         Ok(page_json(local.hub_id, &page))
     })
     .await
@@ -172,7 +173,7 @@ pub async fn changes(req: HttpRequest, query: web::Query<FeedQuery>, hub: web::D
 /// (`federated_sightings::feed`) for links that carry `sighting`.
 pub async fn sightings(req: HttpRequest, query: web::Query<FeedQuery>, hub: web::Data<Arc<Hub>>) -> HttpResponse {
     serve_peer(req, query, hub, |c, local, link, peer_hub, after, limit| {
-        let page = crate::services::federated_sightings::feed(c, local, link, peer_hub, after, limit)?;
+        let page = crate::federation::sightings::feed(c, local, link, peer_hub, after, limit)?;
         serde_json::to_vec(&page).map_err(AppError::internal)
     })
     .await

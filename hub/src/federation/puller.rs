@@ -14,8 +14,8 @@ use std::time::Duration;
 use anyhow::{bail, Context as _};
 use serde_json::value::RawValue;
 
-use super::federated_sightings::{self, SightingPage};
-use super::federation::{self, Local, PeerItem, PeerPage, PeerRow};
+use super::sightings::{self as federated_sightings, SightingPage};
+use crate::federation::{self, PeerItem, PeerPage, PeerRow};
 use crate::state::Hub;
 
 fn app(e: crate::error::AppError) -> anyhow::Error {
@@ -131,7 +131,7 @@ fn get(
     Ok(bytes)
 }
 
-/// Asks the peer for one page of items (`GET /federation/changes`, see `federation_http`).
+/// Asks the peer for one page of items (`GET /federation/changes`, see `federation::http`).
 fn fetch(
     http: &reqwest::blocking::Client,
     link: &PeerRow,
@@ -214,7 +214,7 @@ fn run(hub: Weak<Hub>, name: String) {
             let (fetched_tx, fetched) = std::sync::mpsc::sync_channel::<Fetched>(1);
             let (pages, checked) = std::sync::mpsc::sync_channel::<Checked>(1);
             let (own_hub, limit) = (h.hub_id.clone(), h.config.federation_page);
-            let local = Local { hub_id: &h.hub_id, keys: &h.keys };
+            let local = h.signer();
             let more = std::thread::scope(|scope| -> anyhow::Result<bool> {
                 let (link, local, name, hub) = (&link, &local, &name, &h);
                 scope.spawn(move || {
@@ -281,7 +281,7 @@ fn run(hub: Weak<Hub>, name: String) {
             })?;
             // Caught up with the items: the sightings aggregates of what is now held.
             if !more && link.kinds().iter().any(|k| k == federation::SIGHTING_KIND) {
-                let local = Local { hub_id: &h.hub_id, keys: &h.keys };
+                let local = h.signer();
                 let mut cursor = status.sightings_cursor;
                 loop {
                     let page = fetch_sightings(http, &link, &h.hub_id, cursor, h.config.federation_page)?;
@@ -313,7 +313,7 @@ fn run(hub: Weak<Hub>, name: String) {
             Err(e) => {
                 tracing::warn!(peer = %name, error = %format!("{e:#}"), "federation pull failed");
                 if let Ok(mut conn) = h.connection() {
-                    let _ = federation::note_failure(&mut conn, &name, &format!("{e:#}"));
+                    let _ = federation::links::note_failure(&mut conn, &name, &format!("{e:#}"));
                 }
                 // A removed link ends its puller (not a status that could not be read).
                 if let Ok(mut conn) = h.connection() {

@@ -19,10 +19,13 @@ use serde::{Deserialize, Serialize};
 use renkei_schema::sign::Verifier;
 use renkei_schema::tlp::{peer_may_learn_sightings, Tlp, MAX_HOPS};
 
-use super::federation::{self, Applied, Local, PeerRow, SIGHTING_KIND};
-use super::sharing::Access;
-use super::sightings::{self, HubAggregate};
+use super::feed;
+use super::links::{self, PeerRow, SIGHTING_KIND};
+use super::pages::{self, Applied};
+use super::Refusal;
 use crate::error::{AppError, AppResult};
+use crate::services::sightings::{self, HubAggregate};
+use crate::services::stored::{Access, Signer};
 use crate::store::models::ObjectRow;
 use crate::store::schema::{objects, peer_status, received_sightings, sighting_changes};
 use crate::store::{acquire_write_lock, now_text, DbConn};
@@ -69,10 +72,10 @@ struct ReceivedSighting {
     received_at: String,
 }
 
-/// The sightings feed for a peer (already authorised, see `federation::authorize`).
+/// The sightings feed for a peer (already authorised, see `feed::authorize`).
 pub fn feed(
     conn: &mut DbConn,
-    local: &Local<'_>,
+    local: &Signer<'_>,
     link: &PeerRow,
     peer_hub: &str,
     after: i64,
@@ -104,7 +107,7 @@ pub fn feed(
         rows.extend(found.into_iter().map(|r| (r.id.clone(), r)));
     }
     let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-    let paths = federation::paths_of(conn, &id_refs)?;
+    let paths = feed::paths_of(conn, &id_refs)?;
     let policy = link.link()?;
     // The schema policy decides, on the indicator as this hub holds it.
     let allowed = |id: &str| -> AppResult<bool> {
@@ -178,9 +181,9 @@ struct Checked {
 /// this one nor on the path, its pinned key, its signature, its canonical form, an
 /// indicator held here within the link's label), then stored with the link's sightings
 /// cursor in one transaction. A version not newer than the one held changes nothing.
-pub fn apply(conn: &mut DbConn, local: &Local<'_>, link_name: &str, page: &SightingPage) -> AppResult<Applied> {
+pub fn apply(conn: &mut DbConn, local: &Signer<'_>, link_name: &str, page: &SightingPage) -> AppResult<Applied> {
     let cursor: i64 = page.cursor.parse().map_err(|_| AppError::invalid("cursor", "カーソルが不正です"))?;
-    let link = federation::list_peers(conn)?
+    let link = links::list_peers(conn)?
         .into_iter()
         .map(|(p, _)| p)
         .find(|p| p.name == link_name)
@@ -195,33 +198,33 @@ pub fn apply(conn: &mut DbConn, local: &Local<'_>, link_name: &str, page: &Sight
     let mut accepted: Vec<Checked> = Vec::new();
     for item in &page.items {
         let refused =
-            |reason: &str, why: String| (reason.to_string(), format!("sightings of {}: {why}", item.indicator));
+            |reason: Refusal, why: String| (reason.to_string(), format!("sightings of {}: {why}", item.indicator));
         let verdict = (|| -> AppResult<Result<Vec<String>, (String, String)>> {
             if !carried {
-                return Ok(Err(refused("kind_not_carried", "the link does not carry sightings".into())));
+                return Ok(Err(refused(Refusal::KindNotCarried, "the link does not carry sightings".into())));
             }
             let mut path = item.path.clone();
             path.push(peer_hub.clone());
             if item.reporting_hub == local.hub_id || path.iter().any(|h| h == local.hub_id) {
-                return Ok(Err(refused("own_origin", "this hub reported them or is on their path".into())));
+                return Ok(Err(refused(Refusal::OwnOrigin, "this hub reported them or is on their path".into())));
             }
             if path.first() != Some(&item.reporting_hub) || path.len() > MAX_HOPS {
-                return Ok(Err(refused("malformed", "the path does not start at the reporting hub".into())));
+                return Ok(Err(refused(Refusal::Malformed, "the path does not start at the reporting hub".into())));
             }
-            let expected = federation::expected_key(conn, &link, &peer_hub, &item.reporting_hub, &learned)?;
+            let expected = links::expected_key(conn, &link, &peer_hub, &item.reporting_hub, &learned)?;
             if expected.as_ref().is_some_and(|k| *k != item.reporting_key) {
-                return Ok(Err(refused("origin_key_mismatch", format!("reporting hub {}", item.reporting_hub))));
+                return Ok(Err(refused(Refusal::OriginKeyMismatch, format!("reporting hub {}", item.reporting_hub))));
             }
             let verifier = match verifiers.entry(item.reporting_key.clone()) {
                 std::collections::hash_map::Entry::Occupied(v) => v.into_mut(),
                 std::collections::hash_map::Entry::Vacant(slot) => match Verifier::new(&item.reporting_key) {
                     Ok(v) => slot.insert(v),
-                    Err(_) => return Ok(Err(refused("bad_signature", "an unreadable key".into()))),
+                    Err(_) => return Ok(Err(refused(Refusal::BadSignature, "an unreadable key".into()))),
                 },
             };
             if verifier.verify(item.aggregate.as_bytes(), &item.signature).is_err() {
                 return Ok(Err(refused(
-                    "bad_signature",
+                    Refusal::BadSignature,
                     format!("signature of {} does not verify", item.reporting_hub),
                 )));
             }
@@ -240,7 +243,10 @@ pub fn apply(conn: &mut DbConn, local: &Local<'_>, link_name: &str, page: &Sight
                     && a.reporting_hub == item.reporting_hub
                     && a.version == item.version
             }) else {
-                return Ok(Err(refused("mismatch", "the signed aggregate disagrees with the feed entry".into())));
+                return Ok(Err(refused(
+                    Refusal::Mismatch,
+                    "the signed aggregate disagrees with the feed entry".into(),
+                )));
             };
             let held: Option<(String, String)> = objects::table
                 .find(&aggregate.indicator)
@@ -248,11 +254,14 @@ pub fn apply(conn: &mut DbConn, local: &Local<'_>, link_name: &str, page: &Sight
                 .first(conn)
                 .optional()?;
             let Some((_, tlp)) = held.filter(|(kind, _)| kind == "indicator") else {
-                return Ok(Err(refused("indicator_not_held", "no such indicator here".into())));
+                return Ok(Err(refused(Refusal::IndicatorNotHeld, "no such indicator here".into())));
             };
             let tlp: Tlp = tlp.parse().map_err(AppError::internal)?;
             if tlp > max_tlp || tlp > Tlp::Amber {
-                return Ok(Err(refused("label_not_carried", format!("{tlp} over a link carrying up to {max_tlp}"))));
+                return Ok(Err(refused(
+                    Refusal::LabelNotCarried,
+                    format!("{tlp} over a link carrying up to {max_tlp}"),
+                )));
             }
             Ok(Ok(path))
         })()?;
@@ -295,17 +304,17 @@ pub fn apply(conn: &mut DbConn, local: &Local<'_>, link_name: &str, page: &Sight
             sightings::note_change(c, &item.indicator, &item.reporting_hub)?;
             applied.received += 1;
         }
-        federation::pin_keys(c, &learned, &link.name)?;
-        let status = federation::status_of(c, &link.name)?;
+        pages::pin_keys(c, &learned, &link.name)?;
+        let status = links::status_of(c, &link.name)?;
         diesel::update(peer_status::table.find(&link.name))
             .set((
                 peer_status::sightings_cursor.eq(cursor),
-                peer_status::refused.eq(federation::add_refusals(&status, &applied.refused)),
+                peer_status::refused.eq(pages::add_refusals(&status, &applied.refused)),
                 peer_status::last_error.eq(reasons.first().map(|r| format!("refused {r}"))),
                 peer_status::last_attempt_at.eq(Some(now.clone())),
             ))
             .execute(c)?;
-        federation::audit_refusals(c, local.keys, &link.name, &applied.refused, &reasons)?;
+        pages::audit_refusals(c, local.keys, &link.name, &applied.refused, &reasons)?;
         Ok(applied)
     })
 }

@@ -235,7 +235,7 @@ pub(crate) fn pending_change_of(
     let proposed = match current {
         Some(current) => {
             let row = crate::services::revision::proposed_row(&change, current)?;
-            let access = crate::services::sharing::Access::of_object(&row)?;
+            let access = crate::services::stored::Access::of_object(&row)?;
             if renkei_schema::tlp::may_read(viewer, &access.item()) {
                 Some(shared_item(viewer, &row, names)?)
             } else {
@@ -263,11 +263,8 @@ async fn decide_change(ctx: &Context<'_>, id: ID, decision: Decision) -> async_g
     let caller = who.clone();
     let (change, current, names) = hub(ctx)
         .db(move |hub, c| {
-            let (change, row) = crate::services::revision::decide_change(c, &hub.origin(), &caller, &id, decision)?;
-            if let Some(row) = &row {
-                hub.note_committed([row])?;
-            }
-            let current = crate::services::sharing::load_object(c, &change.object_id)?;
+            let (change, _) = crate::actions::decide_change(hub, c, &caller, &id, decision)?;
+            let current = crate::services::stored::load_object(c, &change.object_id)?;
             Ok((change, current, directory::org_names(c)?))
         })
         .await?;
@@ -357,7 +354,7 @@ impl ModerationQuery {
                 let (rows, more) = crate::services::revision::open_changes(c, &caller, first, after)?;
                 let mut items = std::collections::HashMap::new();
                 for r in &rows {
-                    if let Some(o) = crate::services::sharing::load_object(c, &r.object_id)? {
+                    if let Some(o) = crate::services::stored::load_object(c, &r.object_id)? {
                         items.insert(r.object_id.clone(), o);
                     }
                 }
@@ -404,13 +401,12 @@ async fn decide(
     let caller = who.clone();
     let (row, names): (ObjectRow, _) = hub(ctx)
         .db(move |hub, c| {
-            let row = moderation::decide(c, &hub.origin(), &caller, &id, decision, version)?;
-            hub.note_committed([&row])?;
+            let row = crate::actions::decide(hub, c, &caller, &id, decision, version)?;
             Ok((row, directory::org_names(c)?))
         })
         .await?;
     let viewer = who.viewer();
-    let access = crate::services::sharing::Access::of_object(&row)?;
+    let access = crate::services::stored::Access::of_object(&row)?;
     if !renkei_schema::tlp::may_read(&viewer, &access.item()) {
         return Ok(None);
     }
@@ -544,8 +540,8 @@ impl RestrictedQuery {
         let viewer = who.viewer();
         let mut items = Vec::with_capacity(rows.len());
         for row in rows {
-            let access = crate::services::sharing::Access::of_object(&row)?;
-            let env = crate::services::sharing::envelope_of(&row)?;
+            let access = crate::services::stored::Access::of_object(&row)?;
+            let env = crate::services::stored::envelope_of(&row)?;
             items.push(RestrictedItem {
                 id: ID(row.id.clone()),
                 kind: row.kind.clone(),

@@ -6,9 +6,9 @@ use async_graphql::{Context, Object, SimpleObject, ID};
 use super::{hub, identity, page_size, parse_cursor, require_coordinator};
 use crate::auth::{Identity, Role};
 use crate::error::AppError;
-use crate::services::federation::{self, Local, PeerItem};
+use crate::federation::{self, PeerItem};
 
-/// One entry of the federation feed (see `services::federation::PeerItem`).
+/// One entry of the federation feed (see `federation::PeerItem`).
 #[derive(SimpleObject)]
 pub struct PeerChange {
     pub seq: String,
@@ -113,11 +113,11 @@ impl PeerQuery {
         let limit = page_size(limit, h.config.limits.max_changes_page, 1000)?;
         // A link pinned to a client certificate is served here too when the TLS
         // connection presented it (`http.rs` passes it on with the request).
-        let presented = ctx.data_opt::<crate::http::ClientCertificate>().map(|c| c.0.clone());
+        let presented = ctx.data_opt::<crate::http::gate::ClientCertificate>().map(|c| c.0.clone());
         let page = h
             .db(move |hub, c| {
-                let local = Local { hub_id: &hub.hub_id, keys: &hub.keys };
-                federation::serve_feed(c, &local, &who.org_id, presented.as_deref(), &hub_id, after, limit)
+                let local = hub.signer();
+                federation::feed::serve_feed(c, &local, &who.org_id, presented.as_deref(), &hub_id, after, limit)
             })
             .await?;
         Ok(PeerChangePage {

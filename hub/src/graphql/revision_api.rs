@@ -1,14 +1,14 @@
 //! GraphQL for changing shared items after the fact: relabelling and corrections.
 //! Thin callers of `services::revision`.
 
+use crate::services::stored;
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 
 use super::types::{shared_item, SharedItem, StatusGql, TlpGql};
 use super::{hub, identity};
 use crate::error::AppError;
 use crate::services::directory;
-use crate::services::revision::{self, Correction, Outcome};
-use crate::services::sharing;
+use crate::services::revision::{Correction, Outcome};
 use crate::store::parse_time;
 
 /// The new version of a relabelled item. Only id, version, label and status: a
@@ -66,22 +66,16 @@ impl RevisionMutation {
         let who = identity(ctx)?;
         let recipients = recipients.unwrap_or_default().into_iter().map(|r| r.0).collect();
         let (row, queued) = hub(ctx)
-            .db(move |hub, c| {
-                let policy = &hub.config.moderation;
-                match revision::change_label(c, &hub.origin(), policy, &who, &id, tlp.into(), recipients)? {
-                    Outcome::Applied(row) => {
-                        hub.note_committed([&row])?;
-                        Ok((row, None))
-                    }
-                    Outcome::Queued(change) => {
-                        let row = sharing::load_object(c, &change.object_id)?
-                            .ok_or_else(|| AppError::internal("a queued change's item is gone"))?;
-                        Ok((row, Some(change)))
-                    }
+            .db(move |hub, c| match crate::actions::change_label(hub, c, &who, &id, tlp.into(), recipients)? {
+                Outcome::Applied(row) => Ok((row, None)),
+                Outcome::Queued(change) => {
+                    let row = stored::load_object(c, &change.object_id)?
+                        .ok_or_else(|| AppError::internal("a queued change's item is gone"))?;
+                    Ok((row, Some(change)))
                 }
             })
             .await?;
-        let access = sharing::Access::of_object(&row)?;
+        let access = stored::Access::of_object(&row)?;
         Ok(Relabelled {
             id: ID(row.id),
             version: row.revision,
@@ -132,13 +126,10 @@ impl RevisionMutation {
         let caller = who.clone();
         let (row, names) = hub(ctx)
             .db(move |hub, c| {
-                let row = match revision::correct(c, &hub.origin(), &hub.config.moderation, &caller, &id, &fix)? {
-                    Outcome::Applied(row) => {
-                        hub.note_committed([&row])?;
-                        row
-                    }
+                let row = match crate::actions::correct(hub, c, &caller, &id, &fix)? {
+                    Outcome::Applied(row) => row,
                     // Waiting for a coordinator: the item as it stands (see `pendingChanges`).
-                    Outcome::Queued(change) => sharing::load_object(c, &change.object_id)?
+                    Outcome::Queued(change) => stored::load_object(c, &change.object_id)?
                         .ok_or_else(|| AppError::internal("a queued change's item is gone"))?,
                 };
                 Ok((row, directory::org_names(c)?))

@@ -4,10 +4,10 @@
 
 use async_graphql::{ComplexObject, Context, Enum, Object, SimpleObject, ID};
 
-use super::types::Indicator;
+use super::types::{Indicator, SightingSummary};
 use super::{hub, identity};
 use crate::error::AppError;
-use crate::services::sightings::{self, NewSighting, SightingKind, Summary};
+use crate::services::sightings::{self, NewSighting, SightingKind};
 use crate::store::models::SightingRow;
 use crate::store::parse_time;
 
@@ -18,37 +18,6 @@ pub enum SightingKindGql {
     Seen,
     /// Matched something benign there.
     FalsePositive,
-}
-
-/// What members reported about an indicator; never which members.
-#[derive(SimpleObject, Clone, Debug, Default)]
-pub struct SightingSummary {
-    /// Organisations that saw it: this hub's members, and other hubs' members as their
-    /// hubs count them (sightings aggregates over federation links).
-    pub organizations: i64,
-    /// Sum of the counts they reported.
-    pub total: i64,
-    pub first_seen: Option<String>,
-    pub last_seen: Option<String>,
-    /// Organisations that reported it as a false positive.
-    pub false_positive_organizations: i64,
-    pub false_positive_reports: i64,
-    /// When the latest report (of either kind) arrived.
-    pub last_reported: Option<String>,
-}
-
-impl From<Summary> for SightingSummary {
-    fn from(s: Summary) -> Self {
-        SightingSummary {
-            organizations: s.organizations,
-            total: s.total,
-            first_seen: s.first_seen,
-            last_seen: s.last_seen,
-            false_positive_organizations: s.false_positive_organizations,
-            false_positive_reports: s.false_positive_reports,
-            last_reported: s.last_reported,
-        }
-    }
 }
 
 /// One report, as coordinators read it.

@@ -1,37 +1,39 @@
-//! Apollo Federation v2: the hub's schema is also a subgraph. async-graphql serves
+//! The Apollo Federation v2 subgraph (not to be confused with `crate::federation`, links
+//! between hubs): the hub's schema is also a subgraph. async-graphql serves
 //! `_service { sdl }` (the SDL with `@link(url: "https://specs.apollo.dev/federation/v2.5")`
 //! and a `@key(fields: "id")` on each type below) and `_entities(representations:)`,
 //! which calls the entity resolvers here.
 //!
 //! An entity is resolved exactly as `node(id)`, `supplier(id)` and `offering(id)` resolve
-//! it: through `sharing::get` (the TLP policy) and `suppliers::get`/`get_offering`, for
+//! it: through `stored::get` (the TLP policy) and `suppliers::get`/`get_offering`, for
 //! the caller's token. One the caller may not read resolves to null, like one that does
 //! not exist. The representations of one `_entities` call are loaded together: one
 //! database task per kind of entity, not one per representation.
 
+use crate::services::stored;
 use async_graphql::{Context, Object, ID};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::OnceCell;
 
-use super::supplier_api::{Offering, Supplier, SupplierAssessment};
-use super::types::{Advisory, Incident, Indicator, SharedItem, Technique};
+use super::supplier_api::{Offering, Supplier};
+use super::types::{Advisory, Incident, Indicator, SharedItem, SupplierAssessment, Technique};
 use super::{hub, identity, to_items};
 use crate::auth::Identity;
 use crate::error::{AppError, AppResult};
-use crate::services::{directory, sharing, suppliers};
+use crate::services::{directory, suppliers};
 use crate::store::DbConn;
 
-/// The GraphQL names of the shared-item entities (all read through `sharing::get`).
+/// The GraphQL names of the shared-item entities (all read through `stored::get`).
 const SHARED_TYPES: &[&str] = &["Indicator", "Technique", "Incident", "Advisory", "SupplierAssessment"];
 
 /// The entity resolvers. They are not fields: async-graphql turns each into the
 /// `@key(fields: "id")` of its type and a branch of `_entities`.
 #[derive(Default)]
-pub struct FederationQuery;
+pub struct SubgraphQuery;
 
 #[Object]
-impl FederationQuery {
+impl SubgraphQuery {
     #[graphql(entity)]
     async fn find_indicator_by_id(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Indicator>> {
         Ok(match shared(ctx, &id).await? {
@@ -129,7 +131,7 @@ async fn load_shared(ctx: &Context<'_>, who: Identity, ids: Vec<String>) -> AppR
             let viewer = caller.viewer();
             let mut rows = Vec::with_capacity(ids.len());
             for id in &ids {
-                rows.extend(sharing::get(c, &viewer, id)?);
+                rows.extend(stored::get(c, &viewer, id)?);
             }
             let names = if rows.is_empty() { HashMap::new() } else { directory::org_names(c)? };
             Ok((rows, names))

@@ -3,6 +3,7 @@
 
 use async_graphql::{ComplexObject, Context, Enum, InputObject, Object, SimpleObject, ID};
 
+use super::types::{AssessorKindGql, AssuranceGql, EvidenceOut, FindingOut, SeverityGql, SupplierAssessment};
 use super::{hub, identity, page_size};
 use crate::auth::Identity;
 use crate::services::suppliers::{self, OfferingInput as OfferingIn, SupplierInput as SupplierIn};
@@ -639,159 +640,6 @@ impl SchemeMutation {
     }
 }
 
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-pub enum AssessorKindGql {
-    Member,
-    Supplier,
-    ThirdParty,
-    Automated,
-}
-
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(name = "AssuranceLevel")]
-pub enum AssuranceGql {
-    Automated,
-    SelfAttested,
-    QuestionnaireReviewed,
-    TechnicalTest,
-    IndependentCertification,
-}
-
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(name = "FindingSeverity")]
-pub enum SeverityGql {
-    Low,
-    Medium,
-    High,
-    Blocker,
-}
-
-macro_rules! mirror {
-    ($gql:ident, $schema:ty, [$($v:ident),+]) => {
-        impl From<$gql> for $schema {
-            fn from(v: $gql) -> Self {
-                match v { $($gql::$v => <$schema>::$v),+ }
-            }
-        }
-        impl From<$schema> for $gql {
-            fn from(v: $schema) -> Self {
-                match v { $(<$schema>::$v => $gql::$v),+ }
-            }
-        }
-    };
-}
-mirror!(AssessorKindGql, renkei_schema::model::AssessorKind, [Member, Supplier, ThirdParty, Automated]);
-mirror!(
-    AssuranceGql,
-    renkei_schema::supply::rating::Assurance,
-    [Automated, SelfAttested, QuestionnaireReviewed, TechnicalTest, IndependentCertification]
-);
-mirror!(SeverityGql, renkei_schema::supply::rating::Severity, [Low, Medium, High, Blocker]);
-
-#[derive(SimpleObject, InputObject, Clone, Debug)]
-#[graphql(input_name = "EvidenceInput")]
-pub struct EvidenceOut {
-    /// SHA-256 (hex) of the document.
-    pub sha256: String,
-    /// certificate, audit_report, pen_test, sbom, policy or other.
-    pub kind: String,
-    pub issued: Option<String>,
-    pub expires: Option<String>,
-}
-
-#[derive(SimpleObject, Clone, Debug)]
-pub struct CriterionResultOut {
-    pub criterion: String,
-    /// 0–4; null when not applicable.
-    pub answer: Option<i32>,
-    pub not_applicable: bool,
-    pub comment: Option<String>,
-    pub evidence: Vec<EvidenceOut>,
-}
-
-#[derive(SimpleObject, InputObject, Clone, Debug)]
-#[graphql(input_name = "FindingInput")]
-pub struct FindingOut {
-    pub severity: SeverityGql,
-    pub description: String,
-    #[graphql(default = true)]
-    pub open: bool,
-}
-
-/// A supplier assessment result, shared under TLP like every item.
-#[derive(SimpleObject, Clone, Debug)]
-pub struct SupplierAssessment {
-    #[graphql(flatten)]
-    pub shared: super::types::SharedFields,
-    pub supplier_id: ID,
-    pub offering_ids: Vec<ID>,
-    pub scheme_id: String,
-    pub scheme_version: String,
-    pub assessor: AssessorKindGql,
-    pub assessor_name: Option<String>,
-    pub assurance: AssuranceGql,
-    pub observed: String,
-    pub results: Vec<CriterionResultOut>,
-    pub findings: Vec<FindingOut>,
-    pub conclusion: String,
-    /// 0–100 over the scheme's criteria answered (not-applicable excluded, unanswered
-    /// counted as worst); null when nothing is scorable.
-    pub posture: Option<f64>,
-}
-
-fn stamp(t: &chrono::DateTime<chrono::Utc>) -> String {
-    renkei_schema::stix::timestamp(t)
-}
-
-pub fn assessment_of(
-    shared: super::types::SharedFields,
-    b: renkei_schema::model::AssessmentBody,
-) -> SupplierAssessment {
-    use renkei_schema::supply::rating::Answer;
-    SupplierAssessment {
-        shared,
-        supplier_id: ID(b.supplier_id),
-        offering_ids: b.offering_ids.into_iter().map(ID).collect(),
-        scheme_id: b.scheme_id,
-        scheme_version: b.scheme_version,
-        assessor: b.assessor.into(),
-        assessor_name: b.assessor_name,
-        assurance: b.assurance.into(),
-        observed: stamp(&b.observed),
-        results: b
-            .results
-            .into_iter()
-            .map(|r| CriterionResultOut {
-                criterion: r.criterion,
-                answer: match r.answer {
-                    Answer::Scale(v) => Some(i32::from(v)),
-                    Answer::Unanswered => Some(0),
-                    Answer::NotApplicable => None,
-                },
-                not_applicable: r.answer == Answer::NotApplicable,
-                comment: r.comment,
-                evidence: r
-                    .evidence
-                    .into_iter()
-                    .map(|e| EvidenceOut {
-                        sha256: e.sha256,
-                        kind: e.kind,
-                        issued: e.issued.as_ref().map(stamp),
-                        expires: e.expires.as_ref().map(stamp),
-                    })
-                    .collect(),
-            })
-            .collect(),
-        findings: b
-            .findings
-            .into_iter()
-            .map(|f| FindingOut { severity: f.severity.into(), description: f.description, open: f.open })
-            .collect(),
-        conclusion: b.conclusion,
-        posture: b.posture,
-    }
-}
-
 #[derive(InputObject)]
 pub struct CriterionResultInput {
     pub criterion: String,
@@ -834,7 +682,7 @@ impl AssessmentMutation {
     async fn record_dispute(&self, ctx: &Context<'_>, assessment: ID, statement: String) -> async_graphql::Result<ID> {
         let who = identity(ctx)?;
         let id = hub(ctx)
-            .db(move |hub, c| suppliers::record_dispute(c, &hub.origin(), &who, &assessment, &statement))
+            .db(move |hub, c| suppliers::record_dispute(c, &hub.signer(), &who, &assessment, &statement))
             .await?;
         Ok(ID(id))
     }
@@ -850,7 +698,7 @@ impl AssessmentMutation {
     ) -> async_graphql::Result<ID> {
         let who = identity(ctx)?;
         let target = dispute.0.clone();
-        hub(ctx).db(move |hub, c| suppliers::resolve_dispute(c, &hub.origin(), &who, &target, upheld, &reason)).await?;
+        hub(ctx).db(move |hub, c| suppliers::resolve_dispute(c, &hub.signer(), &who, &target, upheld, &reason)).await?;
         Ok(dispute)
     }
 

@@ -11,7 +11,7 @@ use renkei_schema::model::{Body, Envelope, ServiceImpact as SchemaImpact};
 use renkei_schema::tlp::{Status, Tlp as SchemaTlp, Viewer};
 
 use crate::error::{AppError, AppResult};
-use crate::services::sharing::{may_see_recipients, visible_submitter};
+use crate::services::stored::{may_see_recipients, visible_submitter};
 use crate::store::models::ObjectRow;
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
@@ -270,7 +270,7 @@ pub struct Indicator {
     pub description: Option<String>,
     /// Sightings aggregates loaded for a whole page at once (`sightings` reads them).
     #[graphql(skip)]
-    pub preloaded_sightings: Option<super::sightings_api::SightingSummary>,
+    pub preloaded_sightings: Option<SightingSummary>,
 }
 
 impl Indicator {
@@ -378,7 +378,7 @@ pub enum SharedItem {
     Technique(Technique),
     Incident(Incident),
     Advisory(Advisory),
-    SupplierAssessment(super::supplier_api::SupplierAssessment),
+    SupplierAssessment(SupplierAssessment),
 }
 
 fn stamp(t: &chrono::DateTime<chrono::Utc>) -> String {
@@ -388,7 +388,7 @@ fn stamp(t: &chrono::DateTime<chrono::Utc>) -> String {
 /// Builds the GraphQL value of a row the viewer may read. `names` maps organisation
 /// ids to names.
 pub fn shared_item(viewer: &Viewer<'_>, row: &ObjectRow, names: &HashMap<String, String>) -> AppResult<SharedItem> {
-    let env = crate::services::sharing::envelope_of(row)?;
+    let env = crate::services::stored::envelope_of(row)?;
     let body: Body = serde_json::from_str(&row.body).map_err(AppError::internal)?;
     shared_item_of(viewer, row, env, body, names)
 }
@@ -477,7 +477,7 @@ pub fn shared_item_of(
             fixes: b.fixes,
             workarounds: b.workarounds,
         }),
-        Body::Assessment(b) => SharedItem::SupplierAssessment(super::supplier_api::assessment_of(shared, b)),
+        Body::Assessment(b) => SharedItem::SupplierAssessment(assessment_of(shared, b)),
     })
 }
 
@@ -584,4 +584,186 @@ pub struct AdvisoryInput {
     pub fixes: Vec<String>,
     #[graphql(default)]
     pub workarounds: Vec<String>,
+}
+
+// ---- Supplier assessments (the SharedItem member; the registry's own types are in
+// supplier_api.rs).
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum AssessorKindGql {
+    Member,
+    Supplier,
+    ThirdParty,
+    Automated,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(name = "AssuranceLevel")]
+pub enum AssuranceGql {
+    Automated,
+    SelfAttested,
+    QuestionnaireReviewed,
+    TechnicalTest,
+    IndependentCertification,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(name = "FindingSeverity")]
+pub enum SeverityGql {
+    Low,
+    Medium,
+    High,
+    Blocker,
+}
+
+macro_rules! mirror {
+    ($gql:ident, $schema:ty, [$($v:ident),+]) => {
+        impl From<$gql> for $schema {
+            fn from(v: $gql) -> Self {
+                match v { $($gql::$v => <$schema>::$v),+ }
+            }
+        }
+        impl From<$schema> for $gql {
+            fn from(v: $schema) -> Self {
+                match v { $(<$schema>::$v => $gql::$v),+ }
+            }
+        }
+    };
+}
+mirror!(AssessorKindGql, renkei_schema::model::AssessorKind, [Member, Supplier, ThirdParty, Automated]);
+mirror!(
+    AssuranceGql,
+    renkei_schema::supply::rating::Assurance,
+    [Automated, SelfAttested, QuestionnaireReviewed, TechnicalTest, IndependentCertification]
+);
+mirror!(SeverityGql, renkei_schema::supply::rating::Severity, [Low, Medium, High, Blocker]);
+
+#[derive(SimpleObject, InputObject, Clone, Debug)]
+#[graphql(input_name = "EvidenceInput")]
+pub struct EvidenceOut {
+    /// SHA-256 (hex) of the document.
+    pub sha256: String,
+    /// certificate, audit_report, pen_test, sbom, policy or other.
+    pub kind: String,
+    pub issued: Option<String>,
+    pub expires: Option<String>,
+}
+
+#[derive(SimpleObject, Clone, Debug)]
+pub struct CriterionResultOut {
+    pub criterion: String,
+    /// 0–4; null when not applicable.
+    pub answer: Option<i32>,
+    pub not_applicable: bool,
+    pub comment: Option<String>,
+    pub evidence: Vec<EvidenceOut>,
+}
+
+#[derive(SimpleObject, InputObject, Clone, Debug)]
+#[graphql(input_name = "FindingInput")]
+pub struct FindingOut {
+    pub severity: SeverityGql,
+    pub description: String,
+    #[graphql(default = true)]
+    pub open: bool,
+}
+
+/// A supplier assessment result, shared under TLP like every item.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct SupplierAssessment {
+    #[graphql(flatten)]
+    pub shared: SharedFields,
+    pub supplier_id: ID,
+    pub offering_ids: Vec<ID>,
+    pub scheme_id: String,
+    pub scheme_version: String,
+    pub assessor: AssessorKindGql,
+    pub assessor_name: Option<String>,
+    pub assurance: AssuranceGql,
+    pub observed: String,
+    pub results: Vec<CriterionResultOut>,
+    pub findings: Vec<FindingOut>,
+    pub conclusion: String,
+    /// 0–100 over the scheme's criteria answered (not-applicable excluded, unanswered
+    /// counted as worst); null when nothing is scorable.
+    pub posture: Option<f64>,
+}
+
+pub fn assessment_of(shared: SharedFields, b: renkei_schema::model::AssessmentBody) -> SupplierAssessment {
+    use renkei_schema::supply::rating::Answer;
+    SupplierAssessment {
+        shared,
+        supplier_id: ID(b.supplier_id),
+        offering_ids: b.offering_ids.into_iter().map(ID).collect(),
+        scheme_id: b.scheme_id,
+        scheme_version: b.scheme_version,
+        assessor: b.assessor.into(),
+        assessor_name: b.assessor_name,
+        assurance: b.assurance.into(),
+        observed: stamp(&b.observed),
+        results: b
+            .results
+            .into_iter()
+            .map(|r| CriterionResultOut {
+                criterion: r.criterion,
+                answer: match r.answer {
+                    Answer::Scale(v) => Some(i32::from(v)),
+                    Answer::Unanswered => Some(0),
+                    Answer::NotApplicable => None,
+                },
+                not_applicable: r.answer == Answer::NotApplicable,
+                comment: r.comment,
+                evidence: r
+                    .evidence
+                    .into_iter()
+                    .map(|e| EvidenceOut {
+                        sha256: e.sha256,
+                        kind: e.kind,
+                        issued: e.issued.as_ref().map(stamp),
+                        expires: e.expires.as_ref().map(stamp),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        findings: b
+            .findings
+            .into_iter()
+            .map(|f| FindingOut { severity: f.severity.into(), description: f.description, open: f.open })
+            .collect(),
+        conclusion: b.conclusion,
+        posture: b.posture,
+    }
+}
+
+// ---- Sightings
+
+/// What members reported about an indicator; never which members.
+#[derive(SimpleObject, Clone, Debug, Default)]
+pub struct SightingSummary {
+    /// Organisations that saw it: this hub's members, and other hubs' members as their
+    /// hubs count them (sightings aggregates over federation links).
+    pub organizations: i64,
+    /// Sum of the counts they reported.
+    pub total: i64,
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+    /// Organisations that reported it as a false positive.
+    pub false_positive_organizations: i64,
+    pub false_positive_reports: i64,
+    /// When the latest report (of either kind) arrived.
+    pub last_reported: Option<String>,
+}
+
+impl From<crate::services::sightings::Summary> for SightingSummary {
+    fn from(s: crate::services::sightings::Summary) -> Self {
+        SightingSummary {
+            organizations: s.organizations,
+            total: s.total,
+            first_seen: s.first_seen,
+            last_seen: s.last_seen,
+            false_positive_organizations: s.false_positive_organizations,
+            false_positive_reports: s.false_positive_reports,
+            last_reported: s.last_reported,
+        }
+    }
 }

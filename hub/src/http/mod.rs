@@ -3,6 +3,12 @@
 //! only on the operator's own listener (`metrics_listen`); authentication, lockout and
 //! rate limits before any resolver runs; TLS with rustls on the ring provider.
 
+pub mod gate;
+
+use crate::error::AppError;
+use crate::graphql::guard::{AnswerBudget, DocumentCache, RequestLane};
+use crate::graphql::{build_schema, HubSchema};
+use crate::state::{Hub, Metrics};
 use actix_web::dev::Extensions;
 use actix_web::{http::StatusCode, web, App, HttpRequest, HttpResponse, HttpServer};
 use futures::StreamExt;
@@ -11,228 +17,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::auth::Identity;
-use crate::error::AppError;
-use crate::graphql::guard::{AnswerBudget, DocumentCache, RequestLane};
-use crate::graphql::{build_schema, HubSchema};
-use crate::services::audit::{self, AuditEvent};
-use crate::services::directory::{self, TokenRefusal};
-use crate::state::{Hub, Metrics};
-
-pub(crate) fn error_response(status: StatusCode, err: &AppError) -> HttpResponse {
-    let mut response = HttpResponse::build(status);
-    if status == StatusCode::SERVICE_UNAVAILABLE {
-        response.insert_header(("retry-after", "1"));
-    }
-    response.json(json!({
-        "errors": [{
-            "message": err.message,
-            "extensions": {"code": err.code, "messageJa": err.message_ja},
-        }]
-    }))
-}
-
-/// Where the request comes from: the connection's address, or, behind a configured
-/// trusted proxy, the client the proxy names (see `auth::proxies`).
-pub(crate) fn client_address(hub: &Hub, req: &HttpRequest) -> String {
-    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-    hub.proxies.client(req.peer_addr().map(|a| a.ip()), header("forwarded"), header("x-forwarded-for"))
-}
-
-/// The status of a plain endpoint's error: 503 for UNAVAILABLE (retryable), else
-/// `otherwise`.
-pub(crate) fn status_of(err: &AppError, otherwise: StatusCode) -> StatusCode {
-    if err.is_unavailable() {
-        StatusCode::SERVICE_UNAVAILABLE
-    } else {
-        otherwise
-    }
-}
-
-/// Counts a failed authentication against its source and (if the token id was
-/// real) the token; marks either as locked out past the threshold; writes the audit
-/// entry. Returns whether the source or the token id was locked out already, in which
-/// case the failure is counted but not audited again (an attacker must not make the hub
-/// write an audit entry, under its write lock, per guess).
-async fn record_failure(hub: &Arc<Hub>, source: &str, token_id: Option<String>, refusal: TokenRefusal) -> bool {
-    Metrics::add(&hub.metrics.auth_failures, 1);
-    let limits = &hub.config.limits;
-    let window = Duration::from_secs(limits.lockout_seconds);
-    let mut keys = vec![(format!("src:{source}"), format!("source {source}"))];
-    if let Some(id) = &token_id {
-        keys.push((format!("tok:{id}"), format!("token {id}")));
-    }
-    let mut was_locked = false;
-    for (key, _) in &keys {
-        was_locked |= hub.counters.has_flag(&format!("lock:{key}")).await.unwrap_or(false);
-    }
-    let mut locked = Vec::new();
-    for (key, what) in keys {
-        match hub.counters.incr(&format!("fail:{key}"), window).await {
-            Ok(n) if n >= limits.lockout_threshold => {
-                if let Err(e) = hub.counters.set_flag(&format!("lock:{key}"), window).await {
-                    tracing::error!(%e, "could not set lockout");
-                }
-                if n == limits.lockout_threshold {
-                    locked.push(what);
-                }
-            }
-            Ok(_) => {}
-            Err(e) => tracing::error!(%e, "could not count failed authentication"),
-        }
-    }
-    Metrics::add(&hub.metrics.lockouts, locked.len() as u64);
-    if was_locked && locked.is_empty() {
-        return true;
-    }
-    let source = source.to_string();
-    let result = hub
-        .db(move |hub, c| {
-            audit::append_alone(
-                c,
-                &hub.keys,
-                AuditEvent {
-                    actor_token: token_id.clone(),
-                    action: "auth.failure".into(),
-                    target: token_id.clone(),
-                    detail: json!({"reason": refusal.as_str()}),
-                    source: Some(source.clone()),
-                    ..Default::default()
-                },
-            )?;
-            for what in locked {
-                audit::append_alone(
-                    c,
-                    &hub.keys,
-                    AuditEvent {
-                        actor_token: token_id.clone(),
-                        action: "auth.lockout".into(),
-                        target: token_id.clone(),
-                        detail: json!({"locked": what}),
-                        source: Some(source.clone()),
-                        ..Default::default()
-                    },
-                )?;
-            }
-            Ok(())
-        })
-        .await;
-    if let Err(e) = result {
-        tracing::error!(?e, "could not audit failed authentication");
-    }
-    was_locked
-}
-
-fn locked_out() -> AppError {
-    AppError::new(
-        "LOCKED_OUT",
-        "too many failed authentications; try again later",
-        "認証の失敗が続いたため、一時的にロックされています。しばらくしてから再試行してください",
-    )
-}
-
-/// Counts a request that carries no valid token against its address; past
-/// `limits.unauthenticated_per_minute` the answer is 429 instead of `refusal`.
-async fn refuse_unauthenticated(hub: &Arc<Hub>, source: &str, refusal: HttpResponse) -> HttpResponse {
-    let limit = hub.config.limits.unauthenticated_per_minute;
-    match hub.counters.incr(&format!("anon:{source}"), Duration::from_secs(60)).await {
-        Ok(n) if n > limit => {
-            Metrics::add(&hub.metrics.rate_limited, 1);
-            error_response(
-                StatusCode::TOO_MANY_REQUESTS,
-                &AppError::new(
-                    "RATE_LIMITED",
-                    format!("more than {limit} requests per minute without a valid token from this address"),
-                    format!("このアドレスから有効なトークンのない要求が毎分{limit}件を超えました"),
-                ),
-            )
-        }
-        Ok(_) => refusal,
-        Err(e) => {
-            tracing::error!(%e, "unauthenticated-request limiter unavailable");
-            refusal
-        }
-    }
-}
-
-fn unauthenticated() -> HttpResponse {
-    error_response(
-        StatusCode::UNAUTHORIZED,
-        &AppError::new("UNAUTHENTICATED", "a bearer token is required", "Bearerトークンが必要です"),
-    )
-}
-
-/// The caller of an endpoint that needs a token (every endpoint but health and
-/// readiness): 401 without one, counted against the address.
-pub(crate) async fn require_identity(hub: &Arc<Hub>, req: &HttpRequest) -> Result<Identity, HttpResponse> {
-    match authenticate(hub, req).await? {
-        Some(identity) => Ok(identity),
-        None => Err(refuse_unauthenticated(hub, &client_address(hub, req), unauthenticated()).await),
-    }
-}
-
-/// Resolves the caller: `Ok(None)` without credentials, `Err` with the HTTP answer for
-/// refused callers. A valid token is always accepted, whatever failed before it from
-/// the same address or with the same token id (behind a proxy every member shares an
-/// address, and anyone may send a member's token id): lockouts refuse failed attempts
-/// only, each answered after `failed_auth_delay_ms`.
-pub(crate) async fn authenticate(hub: &Arc<Hub>, req: &HttpRequest) -> Result<Option<Identity>, HttpResponse> {
-    let Some(header) = req.headers().get("authorization") else {
-        return Ok(None);
-    };
-    let source = client_address(hub, req);
-    let token = header.to_str().ok().and_then(|h| h.strip_prefix("Bearer ")).map(str::trim).unwrap_or("");
-    let token_id = crate::crypto::token_id_of(token).map(str::to_string);
-    let cached = token_id.as_deref().and_then(|id| hub.tokens.get(&hub.keys, id, token));
-    let checked = match cached {
-        Some(identity) => Ok(Ok(identity)),
-        None => {
-            let presented = token.to_string();
-            hub.db(move |hub, c| {
-                Ok(directory::check_token(c, &hub.keys, &presented)?.map(|checked| {
-                    hub.tokens.put(&checked);
-                    checked.identity
-                }))
-            })
-            .await
-        }
-    };
-    match checked {
-        Ok(Ok(mut identity)) => {
-            let limit = hub.config.limits.requests_per_minute;
-            let window = Duration::from_secs(60);
-            match hub.counters.incr(&format!("rate:{}", identity.token_id), window).await {
-                Ok(n) if n > limit => {
-                    Metrics::add(&hub.metrics.rate_limited, 1);
-                    let err = AppError::new(
-                        "RATE_LIMITED",
-                        format!("more than {limit} requests per minute for this token"),
-                        format!("このトークンの要求数が毎分{limit}件を超えました"),
-                    );
-                    return Err(error_response(StatusCode::TOO_MANY_REQUESTS, &err));
-                }
-                Ok(_) => {}
-                Err(e) => tracing::error!(%e, "rate limiter unavailable"),
-            }
-            identity.source = Some(source);
-            Ok(Some(identity))
-        }
-        Ok(Err((refusal, known_id))) => {
-            let locked = record_failure(hub, &source, known_id, refusal).await;
-            tokio::time::sleep(Duration::from_millis(hub.config.limits.failed_auth_delay_ms)).await;
-            if locked {
-                return Err(error_response(StatusCode::TOO_MANY_REQUESTS, &locked_out()));
-            }
-            let err = AppError::new(
-                "UNAUTHENTICATED",
-                "the token is invalid, revoked or expired",
-                "トークンが無効、失効済み、または期限切れです",
-            );
-            Err(refuse_unauthenticated(hub, &source, error_response(StatusCode::UNAUTHORIZED, &err)).await)
-        }
-        Err(e) => Err(error_response(status_of(&e, StatusCode::INTERNAL_SERVER_ERROR), &e)),
-    }
-}
+use gate::{error_response, require_identity, ClientCertificate};
 
 /// Answers at least this large (pre-written bytes) are serialised off the workers.
 const LARGE_ANSWER: usize = 256 * 1024;
@@ -445,11 +230,6 @@ pub fn tls_config(
     Ok(config)
 }
 
-/// The SHA-256 (hex) of the client certificate a TLS connection presented, kept with
-/// the connection for the federation feed (links may pin it).
-#[derive(Debug, Clone)]
-pub struct ClientCertificate(pub String);
-
 fn note_client_certificate(conn: &dyn std::any::Any, ext: &mut Extensions) {
     type Tls = actix_tls::accept::rustls_0_23::TlsStream<actix_web::rt::net::TcpStream>;
     if let Some(tls) = conn.downcast_ref::<Tls>() {
@@ -488,6 +268,9 @@ pub fn server(
     tls: Option<rustls::ServerConfig>,
 ) -> anyhow::Result<actix_web::dev::Server> {
     use anyhow::Context as _;
+    // A serving hub pulls from its peers (federation links it pulls), in the
+    // background on this runtime.
+    crate::federation::puller::start(&hub);
     let workers = if hub.config.http_workers == 0 {
         std::thread::available_parallelism().map_or(2, |n| n.get())
     } else {
@@ -528,8 +311,8 @@ pub fn server(
             .route("/readyz", web::get().to(readyz))
             .route("/metrics", web::get().to(metrics))
             .route("/export/indicators", web::get().to(crate::export::indicators))
-            .route("/federation/changes", web::get().to(crate::federation_http::changes))
-            .route("/federation/sightings", web::get().to(crate::federation_http::sightings))
+            .route("/federation/changes", web::get().to(crate::federation::http::changes))
+            .route("/federation/sightings", web::get().to(crate::federation::http::sightings))
     };
     let builder =
         HttpServer::new(factory).workers(workers).shutdown_timeout(5).on_connect(note_connection(metrics_address));

@@ -308,7 +308,7 @@ pub fn publish_checkpoint(conn: &mut DbConn, keys: &HubKeys, hub_id: &str, inter
         let mut object = point.clone();
         object.signature = None;
         let row = CheckpointRow {
-            seq: super::sharing::max_seq(c)? + 1,
+            seq: super::stored::max_seq(c)? + 1,
             id: point.id.clone(),
             at: point.at.clone(),
             stix: object.signed_bytes(),
@@ -459,7 +459,7 @@ pub fn recent_for(
         let item = row.target.as_deref().and_then(|t| items.get(t));
         let withheld = match item {
             Some(item) => {
-                let access = super::sharing::Access::of_object(item)?;
+                let access = super::stored::Access::of_object(item)?;
                 row.actor_org.as_deref() == Some(item.submitter_org.as_str())
                     && !may_see_submitter(viewer, &access.item())
             }

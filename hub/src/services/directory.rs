@@ -4,13 +4,13 @@ use diesel::prelude::*;
 use serde_json::json;
 
 use super::audit::{self, AuditEvent};
-use super::moderation::Trust;
 use crate::auth::{CheckedToken, Identity, Role};
 use crate::crypto::{new_token, token_id_of, HubKeys};
 use crate::error::{AppError, AppResult};
 use crate::store::models::{OrganizationRow, TokenRow};
 use crate::store::schema::{organizations, tokens};
 use crate::store::{acquire_write_lock, now_text, parse_time, time_text, DbConn};
+use renkei_schema::moderation::Trust;
 
 pub fn add_org(
     conn: &mut DbConn,

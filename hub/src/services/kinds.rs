@@ -11,7 +11,7 @@ use renkei_schema::model::{AdvisoryBody, Body, IncidentBody, ServiceImpact, Tech
 use renkei_schema::tlp::{Status, Tlp, Viewer, Visibility};
 
 use super::attack::{catalog_loaded, resolve_technique};
-use super::sharing::Access;
+use super::stored::Access;
 use crate::error::{AppError, AppResult};
 use crate::store::models::ObjectRow;
 use crate::store::schema::objects;
@@ -130,13 +130,10 @@ pub fn incident_body(conn: &mut DbConn, submitter: &Viewer<'_>, tlp: Tlp, input:
                 ));
             }
             let linked = access.map(|a| a.tlp).unwrap_or(Tlp::Red);
-            if linked > tlp || linked == Tlp::Red {
-                return Err(AppError::new(
-                    "LINK_NARROWER_THAN_ITEM",
-                    format!("indicator {id} is {linked}; an incident shared as {tlp} may only link items shared at least as widely"),
-                    format!("指標 {id} は{linked}です。{tlp}のインシデントには同等以上に広く共有された情報のみ紐付けられます"),
-                ));
-            }
+            renkei_schema::tlp::check_link(linked, tlp).map_err(|refusal| {
+                let e = AppError::from(refusal);
+                AppError::new(e.code, format!("indicator {id}: {}", e.message), format!("指標 {id}: {}", e.message_ja))
+            })?;
         }
     }
     Ok(Body::Incident(IncidentBody {

@@ -5,17 +5,17 @@ pub mod allowlist;
 pub mod attack;
 pub mod audit;
 pub mod directory;
-pub mod federated_sightings;
-pub mod federation;
+pub mod feed;
 pub mod indicator_index;
 pub mod kinds;
 pub mod moderation;
-pub mod puller;
 pub mod ratings;
 pub mod revision;
 pub mod sharing;
 pub mod sightings;
+pub mod stored;
 pub mod suppliers;
+pub mod versions;
 
 /// A free-text field, trimmed and checked (`renkei_schema::model::clean_text`), or
 /// INVALID_INPUT naming the field, in English and Japanese.

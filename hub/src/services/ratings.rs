@@ -30,7 +30,7 @@ use renkei_schema::supply::rating::{
 use renkei_schema::supply::scheme::Scheme;
 use renkei_schema::tlp::{readers_apart, visibility, Status, Tlp, Viewer, ViewerRole, Visibility, OUTSIDER};
 
-use super::sharing::{self, Access, Origin};
+use super::stored::{self, Access, Signer};
 use crate::error::{AppError, AppResult};
 use crate::store::models::{ObjectRow, RatingEventRow, RatingRow};
 use crate::store::schema::supplier_ratings;
@@ -56,7 +56,7 @@ pub struct Assessed {
 /// The latest version of every stored scheme, by id.
 pub fn latest_schemes(conn: &mut DbConn) -> AppResult<HashMap<String, Scheme>> {
     // Oldest first per id, so the last one kept is the latest.
-    Ok(super::suppliers::schemes(conn)?.into_iter().map(|(s, _)| (s.id.clone(), s)).collect())
+    Ok(schemes(conn)?.into_iter().map(|(s, _)| (s.id.clone(), s)).collect())
 }
 
 /// Who counts as one assessor: a member organisation, the supplier, a named firm or tool.
@@ -104,11 +104,11 @@ pub fn assessed_of(
                 .into_iter()
                 .collect();
             for row in rows {
-                let (env, body) = sharing::parts_of(&row)?;
+                let (env, body) = stored::parts_of(&row)?;
                 let Body::Assessment(b) = body else { continue };
                 let validity = schemes.get(&b.scheme_id).map_or(365, |s| s.default_validity_days);
                 let valid_until = env.valid_until.unwrap_or(b.observed + chrono::Duration::days(i64::from(validity)));
-                let mut input = super::suppliers::rating_input(
+                let mut input = renkei_schema::supply::rating::AssessmentInput::of_body(
                     &b,
                     valid_until,
                     &row.id,
@@ -232,7 +232,7 @@ pub struct Refreshed {
 /// the writing transaction, holding the write lock (sequence numbers are taken here).
 pub fn refresh(
     c: &mut DbConn,
-    origin: &Origin<'_>,
+    origin: &Signer<'_>,
     supplier_ids: &[String],
     now: DateTime<Utc>,
 ) -> AppResult<Refreshed> {
@@ -263,7 +263,7 @@ pub fn refresh(
             audiences.entry(s).or_default().push(o);
         }
     }
-    let first_seq = sharing::max_seq(c)? + 1;
+    let first_seq = stored::max_seq(c)? + 1;
     let mut new_rows: Vec<RatingRow> = Vec::new();
     let mut stale_keys: Vec<(String, String, String)> = Vec::new();
     let mut events: Vec<(RatingEventRow, RatingChange)> = Vec::new();
@@ -440,7 +440,7 @@ pub fn refresh(
 /// one batch). Returns the totals.
 pub fn refresh_in_batches(
     conn: &mut DbConn,
-    origin: &Origin<'_>,
+    origin: &Signer<'_>,
     supplier_ids: &[String],
     batch: usize,
 ) -> AppResult<Refreshed> {
@@ -469,14 +469,14 @@ pub fn rated_suppliers(conn: &mut DbConn) -> AppResult<Vec<String>> {
 }
 
 /// Recomputes every stored rating (after a scheme version or the rating rules change).
-pub fn recompute_all(conn: &mut DbConn, origin: &Origin<'_>) -> AppResult<Refreshed> {
+pub fn recompute_all(conn: &mut DbConn, origin: &Signer<'_>) -> AppResult<Refreshed> {
     let ids = rated_suppliers(conn)?;
     refresh_in_batches(conn, origin, &ids, 200)
 }
 
 /// Refreshes the suppliers whose rating time alone has changed (an assessment expired,
 /// the newest went stale) by `now`.
-pub fn refresh_due(conn: &mut DbConn, origin: &Origin<'_>, now: DateTime<Utc>) -> AppResult<Refreshed> {
+pub fn refresh_due(conn: &mut DbConn, origin: &Signer<'_>, now: DateTime<Utc>) -> AppResult<Refreshed> {
     let ids: Vec<String> = supplier_ratings::table
         .filter(supplier_ratings::next_change_at.le(time_text(&now)))
         .select(supplier_ratings::supplier_id)
@@ -625,4 +625,14 @@ pub fn current_summaries(
         out.insert(supplier, Summary { tier, flags, has_inputs });
     }
     Ok(out)
+}
+
+/// The stored assessment schemes, newest version last per id.
+pub fn schemes(conn: &mut DbConn) -> AppResult<Vec<(Scheme, bool)>> {
+    use crate::store::schema::assessment_schemes as s;
+    let rows: Vec<(String, bool)> =
+        s::table.order((s::id.asc(), s::created_at.asc())).select((s::body, s::reference_only)).load(conn)?;
+    rows.into_iter()
+        .map(|(body, reference_only)| Ok((serde_json::from_str(&body).map_err(AppError::internal)?, reference_only)))
+        .collect()
 }

@@ -24,7 +24,8 @@ use diesel::prelude::*;
 
 use super::audit::{self, AuditEvent};
 use super::moderation::{self, Policy, Route};
-use super::sharing::{self, Access, Origin, Sharing};
+use super::stored::{self, Access, Sharing, Signer};
+use super::versions;
 use crate::auth::Identity;
 use crate::error::{AppError, AppResult};
 use crate::store::models::{ObjectRow, PendingChangeRow};
@@ -115,19 +116,10 @@ fn queue_change(
     Ok(row)
 }
 
-/// Whether `to` lets anyone read the item who could not under `from`. Labels order
-/// from CLEAR (widest) to RED; between two RED labels, adding a recipient loosens.
-fn loosens(from: (Tlp, &[String]), to: (Tlp, &[String])) -> bool {
-    match (from.0, to.0) {
-        (Tlp::Red, Tlp::Red) => to.1.iter().any(|r| !from.1.contains(r)),
-        (a, b) => b < a,
-    }
-}
-
 /// Loads an item the actor may change: its submitter (who may share) or a coordinator.
 /// Items the actor may not see do not exist for it.
 fn changeable(c: &mut DbConn, actor: &Identity, id: &str, what: &str) -> AppResult<(ObjectRow, Access)> {
-    let (current, access) = sharing::load_known(c, &actor.viewer(), id)?;
+    let (current, access) = stored::load_known(c, &actor.viewer(), id)?;
     let is_submitter = access.submitter == actor.org_id;
     if !(actor.is_coordinator() || (is_submitter && actor.may_share())) {
         return Err(AppError::forbidden(what));
@@ -149,7 +141,7 @@ fn changeable(c: &mut DbConn, actor: &Identity, id: &str, what: &str) -> AppResu
 /// tighten (loosening needs the submitter, as in moderation).
 pub fn change_label(
     conn: &mut DbConn,
-    origin: &Origin<'_>,
+    origin: &Signer<'_>,
     policy: &Policy,
     actor: &Identity,
     id: &str,
@@ -167,27 +159,14 @@ pub fn change_label(
             valid_until: None,
             labels: Vec::new(),
         };
-        sharing::validate_sharing(c, &mut sharing)?;
-        if access.status == Status::Pending && tlp == Tlp::Red {
-            return Err(AppError::new(
-                "RED_NOT_PENDING",
-                "a pending item cannot become TLP:RED: RED items go straight to their recipients; ask a coordinator to approve it with the RED label",
-                "保留中の情報はTLP:REDにできません。REDの情報は受領組織に直接届くため、コーディネーターにREDでの承認を依頼してください",
-            ));
-        }
-        let (from, to) = ((access.tlp, access.recipients.as_slice()), (tlp, sharing.recipients.as_slice()));
-        if access.tlp == tlp && access.recipients == sharing.recipients {
-            return Err(AppError::new("NO_CHANGE", "the item already has this label", "既にこのラベルです"));
-        }
-        let loosening = loosens(from, to);
-        if loosening && access.submitter != actor.org_id {
-            return Err(AppError::new(
-                "TLP_LOOSENING",
-                format!("only the submitter may loosen a label ({} to {})", access.tlp, tlp),
-                format!("ラベルを緩められるのは提出者のみです（{}から{}）", access.tlp, tlp),
-            ));
-        }
-        let (mut env, body) = sharing::parts_of(&current)?;
+        stored::validate_sharing(c, &mut sharing)?;
+        let loosening = renkei_schema::tlp::check_relabel(
+            access.status,
+            (access.tlp, access.recipients.as_slice()),
+            (tlp, sharing.recipients.as_slice()),
+            access.submitter == actor.org_id,
+        )?;
+        let (mut env, body) = stored::parts_of(&current)?;
         env.tlp = tlp;
         env.recipients = sharing.recipients.clone();
         let mut detail = json!({
@@ -200,7 +179,7 @@ pub fn change_label(
             let queued = queue_change(c, origin.keys, actor, &current, "relabel", &env, &body, detail, because)?;
             return Ok(Outcome::Queued(queued));
         }
-        let row = sharing::write_next_version(c, origin, &current, env, &body)?;
+        let row = versions::write_next(c, origin, &current, env, &body)?;
         detail["revision"] = json!(row.revision);
         audit::append(
             c,
@@ -332,7 +311,7 @@ fn apply_correction(
 /// a version that differs only in its revision number.
 pub fn correct(
     conn: &mut DbConn,
-    origin: &Origin<'_>,
+    origin: &Signer<'_>,
     policy: &Policy,
     actor: &Identity,
     id: &str,
@@ -346,7 +325,7 @@ pub fn correct(
         if visibility(&actor.viewer(), &access.item()) != Visibility::Full {
             return Err(AppError::forbidden("correct a TLP:RED item it is not named on"));
         }
-        let (mut env, mut body) = sharing::parts_of(&current)?;
+        let (mut env, mut body) = stored::parts_of(&current)?;
         let (env_before, body_before) = (env.clone(), body.clone());
         let changed = apply_correction(&mut env, &mut body, fix)?;
         if changed.is_empty() || (env == env_before && body == body_before) {
@@ -358,7 +337,7 @@ pub fn correct(
             let queued = queue_change(c, origin.keys, actor, &current, "correct", &env, &body, detail, because)?;
             return Ok(Outcome::Queued(queued));
         }
-        let row = sharing::write_next_version(c, origin, &current, env, &body)?;
+        let row = versions::write_next(c, origin, &current, env, &body)?;
         audit::append(
             c,
             origin.keys,
@@ -406,7 +385,7 @@ pub fn proposed_row(change: &PendingChangeRow, current: &ObjectRow) -> AppResult
     let mut env: renkei_schema::model::Envelope = serde_json::from_str(&change.envelope).map_err(AppError::internal)?;
     let body: Body = serde_json::from_str(&change.body).map_err(AppError::internal)?;
     env.status = Status::Pending;
-    sharing::object_row(&env, &body, current.last_seq, current.first_seq)
+    stored::object_row(&env, &body, current.last_seq, current.first_seq)
 }
 
 /// A coordinator's decision on a pending change: approve (optionally with the same
@@ -416,7 +395,7 @@ pub fn proposed_row(change: &PendingChangeRow, current: &ObjectRow) -> AppResult
 /// (another version) is superseded and cannot be approved.
 pub fn decide_change(
     conn: &mut DbConn,
-    origin: &Origin<'_>,
+    origin: &Signer<'_>,
     actor: &Identity,
     change_id: &str,
     decision: moderation::Decision,
@@ -441,7 +420,7 @@ pub fn decide_change(
                 format!("この変更は未決ではありません（{}）", change.state),
             ));
         }
-        let current = sharing::load_object(c, &change.object_id)?.ok_or_else(not_found)?;
+        let current = stored::load_object(c, &change.object_id)?.ok_or_else(not_found)?;
         // The coordinator must be able to read the item as it would become (a RED
         // result is never queued, so this holds; checked all the same).
         let proposed = proposed_row(&change, &current)?;
@@ -477,7 +456,7 @@ pub fn decide_change(
                     moderation::apply_patch(c, &mut env, &mut body, patch, &mut changes)?;
                 }
                 env.status = Status::Published;
-                let row = sharing::write_next_version(c, origin, &current, env, &body)?;
+                let row = versions::write_next(c, origin, &current, env, &body)?;
                 (APPROVED, Some((row, changes)), "moderation.approve_change")
             }
         };
@@ -509,22 +488,4 @@ pub fn decide_change(
         change.state = state.into();
         Ok((change, row.map(|(r, _)| r)))
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn loosening_is_any_wider_audience() {
-        let none: &[String] = &[];
-        let a = ["a".to_string()];
-        let ab = ["a".to_string(), "b".to_string()];
-        assert!(loosens((Tlp::Amber, none), (Tlp::Green, none)));
-        assert!(!loosens((Tlp::Green, none), (Tlp::AmberStrict, none)));
-        assert!(loosens((Tlp::Red, &a), (Tlp::Red, &ab)), "adding a RED recipient");
-        assert!(!loosens((Tlp::Red, &ab), (Tlp::Red, &a)), "removing one tightens");
-        assert!(loosens((Tlp::Red, &a), (Tlp::AmberStrict, none)));
-        assert!(!loosens((Tlp::Clear, none), (Tlp::Red, &a)));
-    }
 }

@@ -5,6 +5,7 @@
 //! reported; coordinators read the individual reports (anonymous ones included, marked
 //! as such), as they see the submitters of anonymous items.
 
+use crate::services::stored;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -14,7 +15,6 @@ use serde_json::json;
 use renkei_schema::tlp::Status;
 
 use super::audit::{self, AuditEvent};
-use super::sharing;
 use crate::auth::Identity;
 use crate::error::{AppError, AppResult};
 use crate::store::models::SightingRow;
@@ -84,7 +84,7 @@ pub fn report(
     }
     conn.transaction(|c| {
         acquire_write_lock(c)?;
-        let row = sharing::get(c, &actor.viewer(), &s.indicator_id)?;
+        let row = stored::get(c, &actor.viewer(), &s.indicator_id)?;
         let readable = row.filter(|r| r.kind == "indicator" && r.status != Status::Revoked.as_str());
         let Some(indicator) = readable else {
             return Err(AppError::not_found("indicator"));
@@ -283,7 +283,7 @@ pub fn reports(conn: &mut DbConn, actor: &Identity, indicator_id: &str) -> AppRe
     if !actor.is_coordinator() {
         return Err(AppError::forbidden("read individual sighting reports"));
     }
-    if sharing::get(conn, &actor.viewer(), indicator_id)?.is_none() {
+    if stored::get(conn, &actor.viewer(), indicator_id)?.is_none() {
         return Err(AppError::not_found("indicator"));
     }
     Ok(sightings::table

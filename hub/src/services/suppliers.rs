@@ -17,7 +17,7 @@ use renkei_schema::supply::scheme::{Scheme, MAX_ANSWER};
 use renkei_schema::tlp::Viewer;
 
 use super::audit::{self, AuditEvent};
-use super::sharing::Origin;
+use super::stored::Signer;
 use crate::auth::Identity;
 use crate::error::{AppError, AppResult};
 use crate::store::models::{ObjectRow, OfferingRow, SupplierRow};
@@ -550,15 +550,7 @@ fn serving_sectors(
         .collect())
 }
 
-/// The stored assessment schemes, newest version last per id.
-pub fn schemes(conn: &mut DbConn) -> AppResult<Vec<(Scheme, bool)>> {
-    use crate::store::schema::assessment_schemes as s;
-    let rows: Vec<(String, bool)> =
-        s::table.order((s::id.asc(), s::created_at.asc())).select((s::body, s::reference_only)).load(conn)?;
-    rows.into_iter()
-        .map(|(body, reference_only)| Ok((serde_json::from_str(&body).map_err(AppError::internal)?, reference_only)))
-        .collect()
-}
+pub use super::ratings::schemes;
 
 /// Adds a scheme version (coordinators). A reference-only scheme (SIG, CAIQ: text that
 /// may not be copied) stores its criteria by id only; others need text in at least one
@@ -795,22 +787,8 @@ pub fn assessment_body(
         conclusion,
         posture: None,
     };
-    body.posture = posture(&scheme, &rating_input(&body, valid_until, "", ""));
+    body.posture = posture(&scheme, &AssessmentInput2::of_body(&body, valid_until, "", ""));
     Ok((Body::Assessment(body), valid_until))
-}
-
-/// An assessment as the rating rules see it.
-pub fn rating_input(body: &AssessmentBody, valid_until: DateTime<Utc>, id: &str, assessor: &str) -> AssessmentInput2 {
-    AssessmentInput2 {
-        id: id.into(),
-        assessor: assessor.into(),
-        assurance: body.assurance,
-        observed: body.observed,
-        valid_until,
-        withdrawn: false,
-        answers: body.results.iter().map(|r| (r.criterion.clone(), r.answer)).collect(),
-        open_findings: body.findings.iter().filter(|f| f.open).map(|f| f.severity).collect(),
-    }
 }
 
 /// The assessments of a supplier this viewer may read (not revoked), oldest first:
@@ -830,7 +808,7 @@ pub fn visible_assessments(conn: &mut DbConn, viewer: &Viewer<'_>, supplier_id: 
             .select(ObjectRow::as_select())
             .load(conn)?;
         for row in rows {
-            let access = super::sharing::Access::of_object(&row)?;
+            let access = super::stored::Access::of_object(&row)?;
             if access.status != renkei_schema::tlp::Status::Revoked
                 && renkei_schema::tlp::visibility(viewer, &access.item()) == renkei_schema::tlp::Visibility::Full
             {
@@ -856,7 +834,7 @@ pub fn known_scheme(conn: &mut DbConn, scheme_id: &str) -> AppResult<Scheme> {
 /// read the assessment). Returns the dispute id.
 pub fn record_dispute(
     conn: &mut DbConn,
-    origin: &Origin<'_>,
+    origin: &Signer<'_>,
     actor: &Identity,
     assessment_id: &str,
     statement: &str,
@@ -868,7 +846,7 @@ pub fn record_dispute(
     let statement = text("statement", statement, 5000)?;
     conn.transaction(|c| {
         acquire_write_lock(c)?;
-        let row = super::sharing::get(c, &actor.viewer(), assessment_id)?
+        let row = super::stored::get(c, &actor.viewer(), assessment_id)?
             .filter(|r| r.kind == "assessment")
             .ok_or_else(|| AppError::not_found("assessment"))?;
         let open: i64 =
@@ -914,7 +892,7 @@ pub fn record_dispute(
 /// Resolves an open dispute (coordinators): `upheld` or `dismissed`, with a reason.
 pub fn resolve_dispute(
     conn: &mut DbConn,
-    origin: &Origin<'_>,
+    origin: &Signer<'_>,
     actor: &Identity,
     dispute_id: &str,
     upheld: bool,
@@ -957,7 +935,7 @@ pub fn resolve_dispute(
 }
 
 /// Refreshes the stored ratings of the supplier an assessment is about.
-fn refresh_supplier_of(c: &mut DbConn, origin: &Origin<'_>, assessment_id: &str) -> AppResult<()> {
+fn refresh_supplier_of(c: &mut DbConn, origin: &Signer<'_>, assessment_id: &str) -> AppResult<()> {
     use crate::store::schema::assessment_subjects as subjects;
     let supplier: Option<String> =
         subjects::table.find(assessment_id).select(subjects::supplier_id).first(c).optional()?;

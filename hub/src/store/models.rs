@@ -72,7 +72,7 @@ pub struct VersionRow {
     pub stix: String,
     pub signature: String,
     pub recorded_at: String,
-    /// Where a version received from a peer hub came from (`federation::Origin` as
+    /// Where a version received from a peer hub came from (`crate::services::stored::Provenance` as
     /// JSON); None for versions made here.
     pub origin: Option<String>,
 }

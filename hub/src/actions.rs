@@ -1,0 +1,118 @@
+//! What members and coordinators do to shared items, as every surface asks for it
+//! (GraphQL today; TAXII and the web console call the same functions): each runs the
+//! services' write in its transaction and then brings what this process keeps in memory
+//! (the lookup index) up to date with what was committed. Call them inside `Hub::db`.
+//!
+//! Resolvers turn their input into plain values and call one of these; they do not
+//! route, check allowlists or touch the index themselves.
+
+use renkei_schema::model::Body;
+use renkei_schema::tlp::{may_force_past_allowlist, Tlp};
+
+use crate::auth::Identity;
+use crate::error::{AppError, AppResult};
+use crate::services::allowlist;
+use crate::services::moderation::{self, Decision, Route};
+use crate::services::revision::{self, Correction, Outcome};
+use crate::services::sharing::{self, Published};
+use crate::services::stored::Sharing;
+use crate::state::Hub;
+use crate::store::models::{ObjectRow, PendingChangeRow};
+use crate::store::DbConn;
+
+/// Shares new items (all of one kind) as one submission: the moderation policy routes
+/// it, allowlisted indicators are refused (or, when the submitter forces them, queued
+/// for a coordinator; RED cannot be forced, since RED is never queued), and everything
+/// is stored, signed and sequenced in one transaction.
+pub fn share(
+    hub: &Hub,
+    c: &mut DbConn,
+    actor: &Identity,
+    bodies: Vec<Body>,
+    sharing: Sharing,
+    force_allowlisted: bool,
+) -> AppResult<Vec<Published>> {
+    let kind = bodies.first().map(|b| b.kind()).ok_or_else(|| AppError::internal("nothing to publish"))?;
+    let route = moderation::route(c, &hub.config.moderation, actor, kind, sharing.tlp)?;
+    let mut routes = vec![route; bodies.len()];
+    let matcher = hub.allowlists.matcher(c)?;
+    let listed = allowlist::listed(&matcher, &bodies);
+    let may_force = may_force_past_allowlist(sharing.tlp);
+    let forced = force_allowlisted && may_force;
+    if !listed.is_empty() && !forced {
+        return Err(allowlist::refusal(&bodies, &listed, may_force));
+    }
+    for hit in listed {
+        routes[hit.index] = Route::Queue(format!(
+            "submitted past allowlist '{}' (entry {}) by the submitter's choice",
+            hit.list, hit.entry
+        ));
+    }
+    let valid_days = &hub.config.indicators.valid_days;
+    let published = sharing::publish_new(c, &hub.signer(), actor, bodies, sharing, &routes, valid_days)?;
+    hub.note_committed(published.iter().map(|p| &p.row))?;
+    Ok(published)
+}
+
+/// Revokes an item (its submitter or a coordinator).
+pub fn revoke(hub: &Hub, c: &mut DbConn, actor: &Identity, id: &str, reason: &str) -> AppResult<ObjectRow> {
+    let row = sharing::revoke(c, &hub.signer(), actor, id, reason)?;
+    hub.note_committed([&row])?;
+    Ok(row)
+}
+
+/// A coordinator's decision on a pending submission.
+pub fn decide(
+    hub: &Hub,
+    c: &mut DbConn,
+    actor: &Identity,
+    id: &str,
+    decision: Decision,
+    reviewed_version: Option<i64>,
+) -> AppResult<ObjectRow> {
+    let row = moderation::decide(c, &hub.signer(), actor, id, decision, reviewed_version)?;
+    hub.note_committed([&row])?;
+    Ok(row)
+}
+
+/// A coordinator's decision on a queued change of a published item.
+pub fn decide_change(
+    hub: &Hub,
+    c: &mut DbConn,
+    actor: &Identity,
+    change_id: &str,
+    decision: Decision,
+) -> AppResult<(PendingChangeRow, Option<ObjectRow>)> {
+    let (change, row) = revision::decide_change(c, &hub.signer(), actor, change_id, decision)?;
+    if let Some(row) = &row {
+        hub.note_committed([row])?;
+    }
+    Ok((change, row))
+}
+
+/// Relabels an item; a change that widens its audience may be queued (see
+/// `revision::change_label`).
+pub fn change_label(
+    hub: &Hub,
+    c: &mut DbConn,
+    actor: &Identity,
+    id: &str,
+    tlp: Tlp,
+    recipients: Vec<String>,
+) -> AppResult<Outcome> {
+    let outcome = revision::change_label(c, &hub.signer(), &hub.config.moderation, actor, id, tlp, recipients)?;
+    applied(hub, outcome)
+}
+
+/// Corrects an item's content or sharing options; may be queued like a relabelling.
+pub fn correct(hub: &Hub, c: &mut DbConn, actor: &Identity, id: &str, fix: &Correction) -> AppResult<Outcome> {
+    let outcome = revision::correct(c, &hub.signer(), &hub.config.moderation, actor, id, fix)?;
+    applied(hub, outcome)
+}
+
+fn applied(hub: &Hub, outcome: Outcome) -> AppResult<Outcome> {
+    if let Outcome::Applied(row) = &outcome {
+        hub.note_committed([row])?;
+    }
+    Ok(outcome)
+}

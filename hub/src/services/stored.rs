@@ -1,0 +1,361 @@
+//! Stored objects and their versions: the bottom layer every capability builds on.
+//! An object's access attributes ([`Access`], what `renkei_schema::tlp` decides on),
+//! its rows and envelope, loading it as a viewer may know it, writing its next signed
+//! version, and the feed's sequence. Nothing here calls another service.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+
+use renkei_schema::model::{Body, Envelope, Kind};
+use renkei_schema::stix::{canonical_json, to_stix};
+use renkei_schema::tlp::{visibility, ItemAccess, Status, Tlp, Viewer, Visibility};
+
+use crate::crypto::HubKeys;
+use crate::error::{AppError, AppResult};
+use crate::store::models::{ObjectRow, VersionRow};
+use crate::store::schema::{object_versions, objects, organizations};
+use crate::store::{now_text, time_text, DbConn};
+
+/// How an item is shared.
+#[derive(Debug, Clone)]
+pub struct Sharing {
+    pub tlp: Tlp,
+    pub recipients: Vec<String>,
+    pub anonymous: bool,
+    pub confidence: Option<u8>,
+    pub valid_until: Option<DateTime<Utc>>,
+    pub labels: Vec<String>,
+}
+
+/// The hub as a signer: its id and keys, and the rules of the ratings it derives from
+/// what it signs (configured). `Hub::signer` makes one.
+pub struct Signer<'a> {
+    pub hub_id: &'a str,
+    pub keys: &'a HubKeys,
+    /// How ratings derived from what is written are computed (configured).
+    pub rating_rules: &'a renkei_schema::supply::rating::RatingRules,
+}
+
+pub(crate) fn parse_recipients(json_text: &str) -> Vec<String> {
+    // Almost every item has none; the feed parses this for every version it scans.
+    if json_text == "[]" {
+        return Vec::new();
+    }
+    serde_json::from_str(json_text).unwrap_or_default()
+}
+
+/// The access attributes of an object row, for the policy.
+pub struct Access {
+    pub tlp: Tlp,
+    pub recipients: Vec<String>,
+    pub status: Status,
+    pub submitter: String,
+    pub anonymous: bool,
+    /// The hubs a received item crossed (see `ItemAccess::path`); loaded only where a
+    /// peer hub reads.
+    pub path: Vec<String>,
+}
+
+impl Access {
+    pub(crate) fn parse(
+        tlp: &str,
+        recipients: &str,
+        status: &str,
+        submitter: &str,
+        anonymous: bool,
+    ) -> AppResult<Access> {
+        Ok(Access {
+            tlp: tlp.parse().map_err(AppError::internal)?,
+            recipients: parse_recipients(recipients),
+            status: Status::parse(status).ok_or_else(|| AppError::internal(format!("bad status {status}")))?,
+            submitter: submitter.to_string(),
+            anonymous,
+            path: Vec::new(),
+        })
+    }
+
+    pub fn of_object(row: &ObjectRow) -> AppResult<Access> {
+        Access::parse(&row.tlp, &row.recipients, &row.status, &row.submitter_org, row.anonymous)
+    }
+
+    pub fn item(&self) -> ItemAccess<'_> {
+        ItemAccess {
+            tlp: self.tlp,
+            recipients: &self.recipients,
+            status: self.status,
+            submitter: &self.submitter,
+            anonymous: self.anonymous,
+            path: &self.path,
+        }
+    }
+}
+
+/// Checks the sharing options: RED needs recipients, only RED takes them, and each
+/// recipient is an organisation of this hub.
+pub fn validate_sharing(conn: &mut DbConn, sharing: &mut Sharing) -> AppResult<()> {
+    let mut seen = HashSet::new();
+    sharing.recipients.retain(|r| seen.insert(r.clone()));
+    renkei_schema::tlp::check_audience(sharing.tlp, &sharing.recipients)?;
+    if !sharing.recipients.is_empty() {
+        let known: Vec<String> = organizations::table
+            .filter(organizations::id.eq_any(&sharing.recipients))
+            .select(organizations::id)
+            .load(conn)?;
+        let unknown: Vec<&String> = sharing.recipients.iter().filter(|r| !known.contains(r)).collect();
+        if !unknown.is_empty() {
+            return Err(AppError::new(
+                "UNKNOWN_RECIPIENT",
+                format!(
+                    "no organisation with id {}",
+                    unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+                format!(
+                    "該当する組織がありません: {}",
+                    unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
+    }
+    if let Some(c) = sharing.confidence {
+        if c > 100 {
+            return Err(AppError::invalid("confidence is 0–100", "確信度は0〜100で指定してください"));
+        }
+    }
+    if sharing.valid_until.is_some_and(|t| t <= Utc::now()) {
+        return Err(AppError::invalid("validUntil is in the past", "validUntilが過去の日時です"));
+    }
+    Ok(())
+}
+
+/// The last sequence number taken: by an object version, a rating-change event or an
+/// audit checkpoint (all are entries of the change feed).
+pub fn max_seq(conn: &mut DbConn) -> QueryResult<i64> {
+    use crate::store::schema::{audit_checkpoints, rating_events};
+    let versions: Option<i64> = object_versions::table.select(diesel::dsl::max(object_versions::seq)).first(conn)?;
+    let events: Option<i64> = rating_events::table.select(diesel::dsl::max(rating_events::seq)).first(conn)?;
+    let checkpoints: Option<i64> =
+        audit_checkpoints::table.select(diesel::dsl::max(audit_checkpoints::seq)).first(conn)?;
+    Ok(versions.unwrap_or(0).max(events.unwrap_or(0)).max(checkpoints.unwrap_or(0)))
+}
+
+/// A new version's `modified`: now, but strictly after the previous version's.
+pub(crate) fn next_modified(previous: Option<DateTime<Utc>>) -> DateTime<Utc> {
+    let now = Utc::now();
+    let now = now - chrono::Duration::nanoseconds(i64::from(now.timestamp_subsec_nanos() % 1_000_000));
+    match previous {
+        Some(p) if now <= p => p + chrono::Duration::milliseconds(1),
+        _ => now,
+    }
+}
+
+/// What the `envelope` column keeps: the envelope fields that have no column of their
+/// own (the rest — id, kind, revision, label, recipients, status, submitter and
+/// anonymity — are columns). Rows written before this held the whole envelope, which
+/// reads the same way (the extra fields are ignored).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct EnvelopeRest {
+    created: DateTime<Utc>,
+    modified: DateTime<Utc>,
+    origin_hub: String,
+    confidence: Option<u8>,
+    valid_from: DateTime<Utc>,
+    /// Also a column, but stored there to the microsecond only.
+    valid_until: Option<DateTime<Utc>>,
+    labels: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    status_reason: Option<String>,
+}
+
+/// The envelope of an object's current version, from its row.
+pub fn envelope_of(row: &ObjectRow) -> AppResult<Envelope> {
+    let rest: EnvelopeRest = serde_json::from_str(&row.envelope).map_err(AppError::internal)?;
+    let access = Access::of_object(row)?;
+    Ok(Envelope {
+        id: row.id.clone(),
+        kind: Kind::parse(&row.kind).ok_or_else(|| AppError::internal(format!("kind {}", row.kind)))?,
+        revision: row.revision,
+        created: rest.created,
+        modified: rest.modified,
+        origin_hub: rest.origin_hub,
+        created_by: access.submitter,
+        anonymous: access.anonymous,
+        tlp: access.tlp,
+        recipients: access.recipients,
+        status: access.status,
+        status_reason: rest.status_reason,
+        confidence: rest.confidence,
+        valid_from: rest.valid_from,
+        valid_until: rest.valid_until,
+        labels: rest.labels,
+    })
+}
+
+pub(crate) fn object_row(env: &Envelope, body: &Body, seq: i64, first_seq: i64) -> AppResult<ObjectRow> {
+    let (indicator_type, indicator_value) = match body {
+        Body::Indicator(b) => (Some(b.indicator_type.as_str().to_string()), Some(b.value.clone())),
+        _ => (None, None),
+    };
+    Ok(ObjectRow {
+        id: env.id.clone(),
+        kind: env.kind.as_str().into(),
+        revision: env.revision,
+        tlp: env.tlp.as_str().into(),
+        recipients: serde_json::to_string(&env.recipients).map_err(AppError::internal)?,
+        status: env.status.as_str().into(),
+        submitter_org: env.created_by.clone(),
+        anonymous: env.anonymous,
+        valid_until: env.valid_until.as_ref().map(time_text),
+        indicator_type,
+        indicator_value,
+        envelope: serde_json::to_string(&EnvelopeRest {
+            created: env.created,
+            modified: env.modified,
+            origin_hub: env.origin_hub.clone(),
+            confidence: env.confidence,
+            valid_from: env.valid_from,
+            valid_until: env.valid_until,
+            labels: env.labels.clone(),
+            status_reason: env.status_reason.clone(),
+        })
+        .map_err(AppError::internal)?,
+        body: serde_json::to_string(body).map_err(AppError::internal)?,
+        first_seq,
+        last_seq: seq,
+    })
+}
+
+pub(crate) fn version_row(
+    row: &ObjectRow,
+    previous: Option<&ObjectRow>,
+    stix: String,
+    signature: String,
+) -> VersionRow {
+    VersionRow {
+        seq: row.last_seq,
+        object_id: row.id.clone(),
+        revision: row.revision,
+        kind: row.kind.clone(),
+        tlp: row.tlp.clone(),
+        recipients: row.recipients.clone(),
+        status: row.status.clone(),
+        submitter_org: row.submitter_org.clone(),
+        anonymous: row.anonymous,
+        prev_tlp: previous.map(|p| p.tlp.clone()),
+        prev_recipients: previous.map(|p| p.recipients.clone()),
+        prev_status: previous.map(|p| p.status.clone()),
+        stix,
+        signature,
+        recorded_at: now_text(),
+        origin: None,
+    }
+}
+
+/// The envelope and body of an object's current version.
+pub fn parts_of(row: &ObjectRow) -> AppResult<(Envelope, Body)> {
+    let body: Body = serde_json::from_str(&row.body).map_err(AppError::internal)?;
+    Ok((envelope_of(row)?, body))
+}
+
+/// Stores the next version of an existing object: `env` is the current envelope with
+/// the caller's changes; revision, `modified` and sequence number are set here, and
+/// the version is signed. Call inside the transaction, holding the write lock; most
+/// callers want `versions::write_next`, which also refreshes what derives from it.
+pub fn write_version(
+    c: &mut DbConn,
+    signer: &Signer<'_>,
+    current: &ObjectRow,
+    mut env: Envelope,
+    body: &Body,
+) -> AppResult<ObjectRow> {
+    // Only the origin hub makes new versions; a received item changes when its origin
+    // sends one.
+    if env.origin_hub != signer.hub_id {
+        return Err(AppError::new(
+            "NOT_ORIGIN",
+            format!("this item comes from hub {}; only its origin may change it", env.origin_hub),
+            format!("この情報はハブ{}から受信したものです。変更できるのは発信元ハブのみです", env.origin_hub),
+        ));
+    }
+    env.revision = current.revision + 1;
+    env.modified = next_modified(Some(env.modified));
+    let seq = max_seq(c)? + 1;
+    let stix = canonical_json(&to_stix(&env, body));
+    let signature = signer.keys.signing.sign_batch(&[stix.as_bytes()]).concat();
+    let row = object_row(&env, body, seq, current.first_seq)?;
+    let version = version_row(&row, Some(current), stix, signature);
+    diesel::insert_into(object_versions::table).values(&version).execute(c)?;
+    diesel::update(objects::table.find(&current.id)).set(&row).execute(c)?;
+    Ok(row)
+}
+
+/// An item a writer acts on, with its access attributes; one the viewer may not know
+/// exists (hidden by the policy) is answered exactly like a missing one.
+pub fn load_known(conn: &mut DbConn, viewer: &Viewer<'_>, id: &str) -> AppResult<(ObjectRow, Access)> {
+    let current = load_object(conn, id)?.ok_or_else(|| AppError::not_found("item"))?;
+    let access = Access::of_object(&current)?;
+    if visibility(viewer, &access.item()) == Visibility::Hidden {
+        return Err(AppError::not_found("item"));
+    }
+    Ok((current, access))
+}
+
+pub fn load_object(conn: &mut DbConn, id: &str) -> AppResult<Option<ObjectRow>> {
+    Ok(objects::table.find(id).select(ObjectRow::as_select()).first(conn).optional()?)
+}
+
+/// One object by id, if the viewer may read it; otherwise as if it did not exist.
+pub fn get(conn: &mut DbConn, viewer: &Viewer<'_>, id: &str) -> AppResult<Option<ObjectRow>> {
+    let Some(row) = load_object(conn, id)? else {
+        return Ok(None);
+    };
+    let access = Access::of_object(&row)?;
+    Ok((visibility(viewer, &access.item()) == Visibility::Full).then_some(row))
+}
+
+/// The objects with these ids that the viewer may read and that are not revoked.
+pub fn get_many(conn: &mut DbConn, viewer: &Viewer<'_>, ids: &[String]) -> AppResult<Vec<ObjectRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<ObjectRow> =
+        objects::table.filter(objects::id.eq_any(ids)).select(ObjectRow::as_select()).load(conn)?;
+    let mut visible = Vec::with_capacity(rows.len());
+    for row in rows {
+        let access = Access::of_object(&row)?;
+        if access.status != Status::Revoked && visibility(viewer, &access.item()) == Visibility::Full {
+            visible.push(row);
+        }
+    }
+    Ok(visible)
+}
+
+/// The submitter of an object as this viewer may know it: `None` when hidden.
+pub fn visible_submitter<'a>(viewer: &Viewer<'_>, row: &'a ObjectRow) -> AppResult<Option<&'a str>> {
+    let access = Access::of_object(row)?;
+    Ok(renkei_schema::tlp::may_see_submitter(viewer, &access.item()).then_some(row.submitter_org.as_str()))
+}
+
+/// Whether the viewer may see the RED recipient list: the submitter and coordinators.
+pub fn may_see_recipients(viewer: &Viewer<'_>, row: &ObjectRow) -> bool {
+    row.submitter_org == viewer.org || viewer.role == renkei_schema::tlp::ViewerRole::Coordinator
+}
+
+/// Where a version received from a peer came from, kept with the version
+/// (`object_versions.origin`, JSON): what the next hop and this hub's members need to
+/// check it at its origin. The version's `signature` is the origin's, made with `key`
+/// (this hub does not sign received versions again), except on a tombstone made here
+/// (status revoked), which this hub signs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Provenance {
+    pub hub: String,
+    pub key: String,
+    /// The submitting organisation as the origin names it ("" if it is anonymous).
+    pub created_by: String,
+    /// Hubs crossed, the origin first and the hub it came from last.
+    pub path: Vec<String>,
+    /// The link it came through.
+    pub via: String,
+}
