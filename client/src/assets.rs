@@ -3,39 +3,11 @@
 //! with every bad row named, and nothing is stored; a good file is stored in one
 //! transaction, updating assets of the same name.
 
+use crate::tables::{asset_links, assets};
 use anyhow::{bail, Context as _, Result};
 use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 use serde::{Deserialize, Serialize};
-
-diesel::table! {
-    assets (name) {
-        name -> Text,
-        kind -> Text,
-        services -> Text,
-        criticality -> Integer,
-        vendor -> Nullable<Text>,
-        product -> Nullable<Text>,
-        version -> Nullable<Text>,
-        cpe -> Nullable<Text>,
-        cpe_vendor -> Nullable<Text>,
-        cpe_product -> Nullable<Text>,
-        ics_asset_types -> Text,
-        supplier_ids -> Text,
-        offering_ids -> Text,
-        zone -> Nullable<Text>,
-        exposure -> Nullable<Text>,
-        updated_at -> Text,
-    }
-}
-
-diesel::table! {
-    asset_links (asset, kind, value) {
-        asset -> Text,
-        kind -> Text,
-        value -> Text,
-    }
-}
 
 pub const KINDS: [&str; 6] = ["system", "component", "ot_device", "data", "facility", "cloud"];
 pub const EXPOSURES: [&str; 4] = ["internet", "corporate", "control", "isolated"];
@@ -321,10 +293,26 @@ pub fn criticalities(
     Ok(rows.into_iter().map(|(n, c)| (n, c.max(0) as usize)).collect())
 }
 
+/// An asset that changed in an import, and how (`version: 2.1 -> 3.0`, ...): what
+/// reassessment is fed with (`flags::import_assets` flags the risks resting on it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssetChange {
+    pub asset: String,
+    pub changes: Vec<String>,
+}
+
+/// What an import stored.
+#[derive(Debug, Clone, Default)]
+pub struct Imported {
+    pub count: usize,
+    /// The assets that existed before and changed (new assets are not changes).
+    pub changed: Vec<AssetChange>,
+}
+
 /// Imports assets: all checked first, then stored in one transaction, with the links
-/// they are matched on; a change to an asset that risks rest on flags those risks.
-/// Returns how many.
-pub fn import(conn: &mut SqliteConnection, inputs: Vec<(String, AssetInput)>) -> Result<usize> {
+/// they are matched on. Returns how many, and which existing assets changed (the
+/// register does not flag risks itself; see `flags::import_assets`).
+pub fn import(conn: &mut SqliteConnection, inputs: Vec<(String, AssetInput)>) -> Result<Imported> {
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     let mut rows = Vec::with_capacity(inputs.len());
     let mut errors = Vec::new();
@@ -342,6 +330,7 @@ pub fn import(conn: &mut SqliteConnection, inputs: Vec<(String, AssetInput)>) ->
             errors.join("\n")
         );
     }
+    let mut changed = Vec::new();
     conn.transaction(|c| -> Result<()> {
         for row in &rows {
             let old: Option<AssetRow> =
@@ -354,15 +343,15 @@ pub fn import(conn: &mut SqliteConnection, inputs: Vec<(String, AssetInput)>) ->
                 .collect();
             diesel::insert_into(asset_links::table).values(&links).execute(c)?;
             if let Some(old) = old {
-                let changed = changes(&old, row);
-                if !changed.is_empty() {
-                    crate::flags::asset_changed(c, &row.name, &changed)?;
+                let changes = changes(&old, row);
+                if !changes.is_empty() {
+                    changed.push(AssetChange { asset: row.name.clone(), changes });
                 }
             }
         }
         Ok(())
     })?;
-    Ok(rows.len())
+    Ok(Imported { count: rows.len(), changed })
 }
 
 pub fn list_all(conn: &mut SqliteConnection) -> Result<Vec<AssetRow>> {

@@ -12,37 +12,7 @@ use diesel::sqlite::SqliteConnection;
 use serde_json::json;
 
 use crate::hub_api::HubApi;
-
-diesel::table! {
-    attack_targets (technique, asset_type) {
-        technique -> Text,
-        asset_type -> Text,
-    }
-}
-
-diesel::table! {
-    suppliers (id) {
-        id -> Text,
-        name -> Text,
-        score -> Nullable<Integer>,
-        tier -> Nullable<Text>,
-        fetched_at -> Text,
-    }
-}
-
-diesel::table! {
-    offering_suppliers (offering) {
-        offering -> Text,
-        supplier -> Text,
-    }
-}
-
-diesel::table! {
-    supplier_chain (parent, subcontractor) {
-        parent -> Text,
-        subcontractor -> Text,
-    }
-}
+use crate::tables::{attack_targets, offering_suppliers, supplier_chain, suppliers};
 
 /// What a refresh found.
 #[derive(Debug, Default, Clone)]
@@ -55,8 +25,8 @@ pub struct Refreshed {
 /// The suppliers (`kind` "supplier") or offerings ("offering") named by the register's
 /// assets and risks.
 fn dependencies(conn: &mut SqliteConnection, kind: &str) -> Result<BTreeSet<String>> {
-    use crate::assets::asset_links;
-    use crate::risks::risk_links;
+    use crate::tables::asset_links;
+    use crate::tables::risk_links;
     let mut ids: BTreeSet<String> = asset_links::table
         .filter(asset_links::kind.eq(kind))
         .select(asset_links::value)

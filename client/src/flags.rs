@@ -19,21 +19,71 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::register::ItemRow;
+use crate::tables::flags;
 
-diesel::table! {
-    flags (id) {
-        id -> Integer,
-        risk_id -> Text,
-        source -> Text,
-        source_revision -> BigInt,
-        trigger_kind -> Text,
-        quality -> Text,
-        priority -> Integer,
-        status -> Text,
-        detail -> Text,
-        created_at -> Text,
-        updated_at -> Text,
-        resolution -> Nullable<Text>,
+/// What raised a flag: the kind of change that calls for reassessing a risk. Stored
+/// (`flags.trigger_kind`) and shown by its name; a new trigger is a variant here, the
+/// code that raises it, and its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// A shared ATT&CK technique matched the risk's techniques or assets.
+    Technique,
+    /// A shared incident named a supplier the risk depends on.
+    SupplierIncident,
+    /// A shared advisory (CVE) matched a product the risk's assets run.
+    Vulnerability,
+    /// A supplier the risk depends on was rated worse.
+    SupplierRating,
+    /// An asset the risk rests on changed.
+    AssetChanged,
+    /// The periodic review date passed.
+    ReviewDue,
+    /// A risk acceptance expired.
+    AcceptanceExpired,
+    /// The risk matrix changed since the risk was rated.
+    MatrixChanged,
+}
+
+impl Trigger {
+    pub const ALL: [Trigger; 8] = [
+        Trigger::Technique,
+        Trigger::SupplierIncident,
+        Trigger::Vulnerability,
+        Trigger::SupplierRating,
+        Trigger::AssetChanged,
+        Trigger::ReviewDue,
+        Trigger::AcceptanceExpired,
+        Trigger::MatrixChanged,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Technique => "technique",
+            Trigger::SupplierIncident => "supplier_incident",
+            Trigger::Vulnerability => "vulnerability",
+            Trigger::SupplierRating => "supplier_rating",
+            Trigger::AssetChanged => "asset_changed",
+            Trigger::ReviewDue => "review_due",
+            Trigger::AcceptanceExpired => "acceptance_expired",
+            Trigger::MatrixChanged => "matrix_changed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Trigger> {
+        Trigger::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for Trigger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for Trigger {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
     }
 }
 
@@ -103,7 +153,7 @@ pub struct Candidate {
     pub risk_id: String,
     pub source: String,
     pub source_revision: i64,
-    pub trigger: &'static str,
+    pub trigger: Trigger,
     pub quality: Quality,
     pub priority: i32,
     pub detail: Detail,
@@ -116,7 +166,7 @@ pub struct Flag {
     pub risk_id: String,
     pub source: String,
     pub source_revision: i64,
-    pub trigger: String,
+    pub trigger: Trigger,
     pub quality: String,
     pub priority: i32,
     pub status: String,
@@ -182,9 +232,9 @@ fn group_links(rows: Vec<(String, String, String)>) -> HashMap<String, HashMap<S
 
 impl MatchIndex {
     pub fn load(conn: &mut SqliteConnection) -> Result<MatchIndex> {
-        use crate::assets::{asset_links, assets};
-        use crate::context::{attack_targets, offering_suppliers, supplier_chain};
-        use crate::risks::{risk_links, risks};
+        use crate::tables::{asset_links, assets};
+        use crate::tables::{attack_targets, offering_suppliers, supplier_chain};
+        use crate::tables::{risk_links, risks};
         let risk_links: Vec<(String, String, String)> =
             risk_links::table.select((risk_links::kind, risk_links::value, risk_links::risk_id)).load(conn)?;
         let mut risk_facts: HashMap<String, RiskFacts> = HashMap::new();
@@ -226,8 +276,8 @@ impl MatchIndex {
             targets: group(targets),
             relied_on_by: group(chain),
             offerings_of: group(offered),
-            known_suppliers: crate::context::suppliers::table
-                .select(crate::context::suppliers::id)
+            known_suppliers: crate::tables::suppliers::table
+                .select(crate::tables::suppliers::id)
                 .load::<String>(conn)?
                 .into_iter()
                 .collect(),
@@ -255,7 +305,7 @@ impl MatchIndex {
 struct Gather<'a> {
     index: &'a MatchIndex,
     item: &'a ItemRow,
-    trigger: &'static str,
+    trigger: Trigger,
     source_title: String,
     suggestion: (String, String),
     /// Added to every candidate's priority (exploitation, an incident…).
@@ -416,7 +466,7 @@ pub fn candidates(index: &MatchIndex, item: &ItemRow) -> Result<Vec<Candidate>> 
     let mut g = Gather {
         index,
         item,
-        trigger: "technique",
+        trigger: Trigger::Technique,
         source_title: String::new(),
         suggestion: (String::new(), String::new()),
         boost: 0,
@@ -446,7 +496,7 @@ pub fn candidates(index: &MatchIndex, item: &ItemRow) -> Result<Vec<Candidate>> 
             }
             let suppliers = strings(&stix["x_renkei_supplier_refs"]);
             if !suppliers.is_empty() {
-                g.trigger = "supplier_incident";
+                g.trigger = Trigger::SupplierIncident;
                 g.boost = 30;
                 g.suggestion = (
                     "an incident at a supplier this risk depends on: review the likelihood, and whether the incident process should start".into(),
@@ -460,7 +510,7 @@ pub fn candidates(index: &MatchIndex, item: &ItemRow) -> Result<Vec<Candidate>> 
         "advisory" => {
             let cve = external_id(&stix).unwrap_or(name);
             let exploitation = stix["x_renkei_exploitation"].as_str().unwrap_or("unknown");
-            g.trigger = "vulnerability";
+            g.trigger = Trigger::Vulnerability;
             g.source_title = format!("advisory {cve} (exploitation: {exploitation}, revision {})", item.revision);
             g.boost = match exploitation {
                 "known_exploited" => 30,
@@ -517,7 +567,7 @@ pub fn candidates(index: &MatchIndex, item: &ItemRow) -> Result<Vec<Candidate>> 
             };
             let reasons: Vec<String> = change.reasons.iter().map(|r| r.en.clone()).collect();
             let reasons_ja: Vec<String> = change.reasons.iter().map(|r| r.ja.clone()).collect();
-            g.trigger = "supplier_rating";
+            g.trigger = Trigger::SupplierRating;
             g.source_title = format!(
                 "rating of {} worsened ({} -> {}): {}",
                 change.offering_ref.as_deref().unwrap_or(&change.supplier_ref),
@@ -599,7 +649,7 @@ pub fn record(conn: &mut SqliteConnection, candidates: Vec<Candidate>) -> Result
             diesel::update(flags::table.find(id))
                 .set((
                     flags::source_revision.eq(c.source_revision),
-                    flags::trigger_kind.eq(c.trigger),
+                    flags::trigger_kind.eq(c.trigger.as_str()),
                     flags::quality.eq(c.quality.as_str()),
                     flags::priority.eq(c.priority),
                     flags::detail.eq(&detail),
@@ -614,7 +664,7 @@ pub fn record(conn: &mut SqliteConnection, candidates: Vec<Candidate>) -> Result
                 flags::risk_id.eq(c.risk_id.as_str()),
                 flags::source.eq(c.source.as_str()),
                 flags::source_revision.eq(c.source_revision),
-                flags::trigger_kind.eq(c.trigger),
+                flags::trigger_kind.eq(c.trigger.as_str()),
                 flags::quality.eq(c.quality.as_str()),
                 flags::priority.eq(c.priority),
                 flags::status.eq("open"),
@@ -672,9 +722,32 @@ pub fn withdraw_source(conn: &mut SqliteConnection, source: &str) -> Result<usiz
         .execute(conn)?)
 }
 
+/// Imports assets into the register (`assets::import`) and flags the risks resting on
+/// those that changed, in one transaction. Returns how many assets were imported.
+pub fn import_assets(conn: &mut SqliteConnection, inputs: Vec<(String, crate::assets::AssetInput)>) -> Result<usize> {
+    conn.transaction(|c| {
+        let imported = crate::assets::import(c, inputs)?;
+        for change in &imported.changed {
+            asset_changed(c, &change.asset, &change.changes)?;
+        }
+        Ok(imported.count)
+    })
+}
+
+/// Re-assesses a risk (`risks::revise`) and resolves its open flags with the new
+/// revision, in one transaction. Returns the new revision and how many flags it resolved.
+pub fn assess_risk(conn: &mut SqliteConnection, id: &str, change: crate::risks::Assessment) -> Result<(i32, usize)> {
+    let note = change.note.trim().to_string();
+    conn.transaction(|c| {
+        let revision = crate::risks::revise(c, id, change)?;
+        let resolved = resolve_for_risk(c, id, revision, &note)?;
+        Ok((revision, resolved))
+    })
+}
+
 /// An asset changed: the risks resting on it are flagged (source `asset:NAME`).
 pub fn asset_changed(conn: &mut SqliteConnection, asset: &str, changes: &[String]) -> Result<Recorded> {
-    use crate::risks::risk_links;
+    use crate::tables::risk_links;
     let risks: Vec<String> = risk_links::table
         .filter(risk_links::kind.eq("asset"))
         .filter(risk_links::value.eq(asset))
@@ -687,7 +760,7 @@ pub fn asset_changed(conn: &mut SqliteConnection, asset: &str, changes: &[String
             risk_id,
             source: format!("asset:{asset}"),
             source_revision: revision,
-            trigger: "asset_changed",
+            trigger: Trigger::AssetChanged,
             quality: Quality::Exact,
             priority: Quality::Scheduled.weight(),
             detail: Detail {
@@ -716,7 +789,7 @@ pub fn raise_due(conn: &mut SqliteConnection, now: chrono::DateTime<Utc>) -> Res
     let mut candidates = Vec::new();
     for risk in crate::risks::list(conn)? {
         let level = risk.effective().map_or(-1, |r| r.level as i32);
-        let mut due = |source: &str, rev: i64, trigger: &'static str, title: String, en: String, ja: String| {
+        let mut due = |source: &str, rev: i64, trigger: Trigger, title: String, en: String, ja: String| {
             candidates.push(Candidate {
                 risk_id: risk.id.clone(),
                 source: source.into(),
@@ -742,7 +815,7 @@ pub fn raise_due(conn: &mut SqliteConnection, now: chrono::DateTime<Utc>) -> Res
             due(
                 "review",
                 risk.revision.into(),
-                "review_due",
+                Trigger::ReviewDue,
                 format!("review due since {}", next.date_naive()),
                 "the periodic review of this risk is due: re-assess it".into(),
                 "定期見直しの期限です。リスクを再評価してください".into(),
@@ -752,7 +825,7 @@ pub fn raise_due(conn: &mut SqliteConnection, now: chrono::DateTime<Utc>) -> Res
             due(
                 "acceptance",
                 risk.revision.into(),
-                "acceptance_expired",
+                Trigger::AcceptanceExpired,
                 format!("acceptance expired on {until}"),
                 "the acceptance lapsed: treat the risk again or renew the acceptance with its approver".into(),
                 "リスク受容の期限が切れました。対応方針を見直すか、承認者の承認を得て受容を更新してください".into(),
@@ -762,7 +835,7 @@ pub fn raise_due(conn: &mut SqliteConnection, now: chrono::DateTime<Utc>) -> Res
             due(
                 "matrix",
                 matrix.version,
-                "matrix_changed",
+                Trigger::MatrixChanged,
                 format!("rated under matrix version {}, now {}", risk.matrix_version, matrix.version),
                 "the risk matrix changed: re-rate on the new matrix".into(),
                 "リスクマトリクスが変更されました。新しいマトリクスで再評価してください".into(),
@@ -838,7 +911,7 @@ pub fn list(conn: &mut SqliteConnection, status: &str) -> Result<Vec<Flag>> {
                 risk_id: r.1,
                 source: r.2,
                 source_revision: r.3,
-                trigger: r.4,
+                trigger: Trigger::parse(&r.4).with_context(|| format!("unknown trigger {:?} in the register", r.4))?,
                 quality: r.5,
                 priority: r.6,
                 status: r.7,

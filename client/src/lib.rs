@@ -7,6 +7,7 @@
 
 pub mod assets;
 pub mod context;
+pub mod csf;
 pub mod csirt;
 pub mod flags;
 pub mod hub_api;
@@ -18,3 +19,4 @@ pub mod risks;
 pub mod services;
 pub mod share;
 pub mod sync;
+pub mod tables;

@@ -503,7 +503,7 @@ fn run() -> Result<i32> {
             Ok(0)
         }
         Command::Asset { command: AssetCommand::Import { file } } => {
-            let n = assets::import(&mut conn, assets::read_file(&file)?)?;
+            let n = flags::import_assets(&mut conn, assets::read_file(&file)?)?;
             println!("{n} assets imported");
             Ok(0)
         }
@@ -604,7 +604,7 @@ fn run() -> Result<i32> {
                 cves_added: args.cves,
                 note,
             };
-            let (revision, resolved) = risks::assess(&mut conn, &id, change)?;
+            let (revision, resolved) = flags::assess_risk(&mut conn, &id, change)?;
             println!("{id} revision {revision}; {resolved} flags resolved");
             Ok(0)
         }

@@ -1,39 +1,13 @@
 //! The member's local register: a SQLite file with its own migrations, holding the
 //! hub's address, the hub's pinned signing key, the feed cursor and the items held.
 
+use crate::tables::{items, pending_tombstones, settings};
 use anyhow::{Context as _, Result};
 use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
-
-diesel::table! {
-    settings (key) {
-        key -> Text,
-        value -> Text,
-    }
-}
-
-diesel::table! {
-    items (id) {
-        id -> Text,
-        kind -> Text,
-        revision -> BigInt,
-        tlp -> Text,
-        seq -> BigInt,
-        stix -> Text,
-        signature -> Text,
-        received_at -> Text,
-    }
-}
-
-diesel::table! {
-    pending_tombstones (id) {
-        id -> Text,
-        seq -> BigInt,
-    }
-}
 
 /// Settings keys.
 pub const HUB_URL: &str = "hub_url";

@@ -12,37 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::matrix::{Factors, Matrix, Rated, MAX_REVIEW_DAYS};
 use crate::register;
-
-diesel::table! {
-    risks (id) {
-        id -> Text,
-        revision -> Integer,
-        title -> Text,
-        level -> Integer,
-        score -> Integer,
-        matrix_version -> BigInt,
-        last_reviewed_at -> Text,
-        body -> Text,
-    }
-}
-
-diesel::table! {
-    risk_revisions (risk_id, revision) {
-        risk_id -> Text,
-        revision -> Integer,
-        at -> Text,
-        note -> Text,
-        body -> Text,
-    }
-}
-
-diesel::table! {
-    risk_links (risk_id, kind, value) {
-        risk_id -> Text,
-        kind -> Text,
-        value -> Text,
-    }
-}
+use crate::tables::{risk_links, risk_revisions, risks};
 
 /// Settings key of the next risk number.
 const NEXT_RISK: &str = "next_risk_number";
@@ -335,7 +305,7 @@ fn checked(conn: &mut SqliteConnection, input: RiskInput, matrix: &Matrix) -> Re
     }
     let mut csf = Vec::new();
     for c in trimmed(input.csf) {
-        match crate::profiles::area(&c) {
+        match crate::csf::area(&c) {
             Ok(_) => csf.push(c.to_uppercase()),
             Err(e) => problems.push(e.to_string()),
         }
@@ -453,10 +423,10 @@ pub struct Assessment {
     pub note: String,
 }
 
-/// Re-assesses a risk: a new revision (rated on the matrix now in force, which also
-/// counts as a review), and the risk's open flags resolved by it, in one transaction.
-/// Returns the new revision and how many flags it resolved.
-pub fn assess(conn: &mut SqliteConnection, id: &str, change: Assessment) -> Result<(i32, usize)> {
+/// Re-assesses a risk: a new revision, rated on the matrix now in force (which also
+/// counts as a review). Returns the new revision. Resolving the risk's open flags with
+/// it is reassessment's part (`flags::assess_risk` does both in one transaction).
+pub fn revise(conn: &mut SqliteConnection, id: &str, change: Assessment) -> Result<i32> {
     if change.note.trim().is_empty() {
         bail!("say what the assessment found (--note) / 評価の所見(--note)を記入してください");
     }
@@ -481,8 +451,7 @@ pub fn assess(conn: &mut SqliteConnection, id: &str, change: Assessment) -> Resu
         risk.id = old.id.clone();
         risk.revision = old.revision + 1;
         write(c, &risk, change.note.trim())?;
-        let resolved = crate::flags::resolve_for_risk(c, &risk.id, risk.revision, change.note.trim())?;
-        Ok((risk.revision, resolved))
+        Ok(risk.revision)
     })
 }
 

@@ -2,18 +2,11 @@
 //! be down, and the criteria that size a business damage. The anchor of the
 //! business-damage-based analysis: such a risk names the services it would hurt.
 
+use crate::tables::services;
 use anyhow::{bail, Result};
 use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 use serde::{Deserialize, Serialize};
-
-diesel::table! {
-    services (name) {
-        name -> Text,
-        body -> Text,
-        updated_at -> Text,
-    }
-}
 
 pub const MISSIONS: [&str; 3] = ["minimal", "support", "essential"];
 

@@ -12,7 +12,8 @@ use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 
 use crate::hub_api::HubApi;
-use crate::register::{self, items, ItemRow};
+use crate::register::{self, ItemRow};
+use crate::tables::items;
 
 /// Pins the hub (its address, id and signing key) in a new or existing register.
 pub fn init(conn: &mut SqliteConnection, api: &HubApi, hub_url: &str, ca: Option<&str>) -> Result<String> {
@@ -284,7 +285,7 @@ fn apply_page(
     index: &crate::flags::MatchIndex,
     first_sync: bool,
 ) -> Result<crate::flags::Recorded> {
-    use crate::register::pending_tombstones;
+    use crate::tables::pending_tombstones;
     for (id, seq) in &page.deletes {
         if first_sync {
             diesel::insert_into(pending_tombstones::table)

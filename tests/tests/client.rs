@@ -179,7 +179,7 @@ fn exports_parse_back_and_match_finds_held_values() {
 /// re-import updates by name.
 #[test]
 fn assets_import_whole_or_not_at_all() {
-    use renkei_client::assets;
+    use renkei_client::{assets, flags};
     let dir = TempDir::new("renkei-client-test");
     let mut conn = register::open(&dir.0.join("register.db")).expect("register");
     let csv = dir.0.join("assets.csv");
@@ -190,7 +190,7 @@ fn assets_import_whole_or_not_at_all() {
          \"Historian, plant 2\",system,Power distribution,4,,,,A0006,corporate\n",
     )
     .expect("write");
-    assert_eq!(assets::import(&mut conn, assets::read_file(&csv).expect("read")).expect("import"), 2);
+    assert_eq!(flags::import_assets(&mut conn, assets::read_file(&csv).expect("read")).expect("import"), 2);
     let all = assets::list_all(&mut conn).expect("list");
     assert_eq!(all.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["Historian, plant 2", "Substation HMI"]);
     let hmi = &all[1];
@@ -203,7 +203,7 @@ fn assets_import_whole_or_not_at_all() {
         "name,kind,cpe,criticality\nA,robot,,3\nB,system,cpe:2.3:x:broken,3\nC,system,,9\nD,data,,2\n",
     )
     .expect("write");
-    let err = assets::import(&mut conn, assets::read_file(&bad).expect("read")).expect_err("refused");
+    let err = flags::import_assets(&mut conn, assets::read_file(&bad).expect("read")).expect_err("refused");
     let text = format!("{err:#}");
     for row in ["row 2: kind", "row 3: cpe", "row 4: criticality"] {
         assert!(text.contains(row), "{text}");
@@ -217,7 +217,7 @@ fn assets_import_whole_or_not_at_all() {
         r#"[{"name": "Substation HMI", "kind": "OT device", "criticality": 4, "suppliers": ["supplier--1"]}]"#,
     )
     .expect("write");
-    assert_eq!(assets::import(&mut conn, assets::read_file(&json_file).expect("read")).expect("import"), 1);
+    assert_eq!(flags::import_assets(&mut conn, assets::read_file(&json_file).expect("read")).expect("import"), 1);
     let all = assets::list_all(&mut conn).expect("list");
     assert_eq!(all.len(), 2, "updated by name, not added");
     assert_eq!((all[1].kind.as_str(), all[1].criticality), ("ot_device", 4));
@@ -274,5 +274,5 @@ fn a_stopped_first_sync_settles_versions_and_tombstones_when_it_finishes() {
     // The id index exists again: a duplicate id is refused.
     let row = register::all_items(&mut conn).expect("items").remove(0);
     use diesel::RunQueryDsl;
-    assert!(diesel::insert_into(register::items::table).values(&row).execute(&mut conn).is_err());
+    assert!(diesel::insert_into(renkei_client::tables::items::table).values(&row).execute(&mut conn).is_err());
 }

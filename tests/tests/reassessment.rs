@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use renkei_client::{assets, context, flags, hub_api::HubApi, register, report, risks, services, sync};
+use renkei_client::{context, flags, hub_api::HubApi, register, report, risks, services, sync};
 use renkei_e2e::{handbook_assessment, Backend, TempDir, TestHub};
 use renkei_hub::auth::Role;
 use serde_json::{json, Value};
@@ -34,7 +34,7 @@ fn factors(impact: usize, threat: usize, vulnerability: usize) -> Option<risks::
 fn open_flags(conn: &mut diesel::SqliteConnection) -> BTreeMap<(String, String), Vec<flags::Flag>> {
     let mut out: BTreeMap<(String, String), Vec<flags::Flag>> = BTreeMap::new();
     for f in flags::list(conn, "open").expect("flags") {
-        out.entry((f.risk_id.clone(), f.trigger.clone())).or_default().push(f);
+        out.entry((f.risk_id.clone(), f.trigger.to_string())).or_default().push(f);
     }
     out
 }
@@ -100,7 +100,7 @@ fn each_trigger_raises_one_explained_flag() {
     sync::init(&mut conn, &api, &hub.base, None).expect("init");
     let asset =
         |v: Value| (v["name"].as_str().unwrap_or_default().to_string(), serde_json::from_value(v).expect("asset"));
-    assets::import(
+    flags::import_assets(
         &mut conn,
         vec![
             asset(json!({"name": "Plant HMI", "kind": "ot_device", "criticality": 5, "version": "2.1",
@@ -340,8 +340,8 @@ fn each_trigger_raises_one_explained_flag() {
     assert_eq!(withdrawn.len(), 2, "R-0001's and R-0006's");
 
     // An assessment resolves the risk's open flags, as a new revision with its note.
-    assert!(risks::assess(&mut conn, &r3, risks::Assessment::default()).is_err(), "a note is required");
-    let (revision, resolved) = risks::assess(
+    assert!(flags::assess_risk(&mut conn, &r3, risks::Assessment::default()).is_err(), "a note is required");
+    let (revision, resolved) = flags::assess_risk(
         &mut conn,
         &r3,
         risks::Assessment {

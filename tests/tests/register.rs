@@ -31,7 +31,7 @@ fn factors(threat: usize, vulnerability: usize) -> Option<risks::FactorsInput> {
 #[test]
 fn bad_risks_are_refused_whole_and_revisions_are_kept() {
     let (_dir, mut conn) = open();
-    assets::import(&mut conn, vec![asset("HMI", "2.1")]).expect("assets");
+    flags::import_assets(&mut conn, vec![asset("HMI", "2.1")]).expect("assets");
     let bad = risks::RiskInput {
         title: " ".into(),
         method: "asset".into(),
@@ -89,10 +89,10 @@ fn bad_risks_are_refused_whole_and_revisions_are_kept() {
     // Accepting needs an approver and expiry; once given, a new revision.
     let accept =
         risks::Assessment { treatment: Some("accept".into()), note: "accept for now".into(), ..Default::default() };
-    assert!(risks::assess(&mut conn, &id, accept.clone()).is_err());
+    assert!(flags::assess_risk(&mut conn, &id, accept.clone()).is_err());
     let accept =
         risks::Assessment { approver: Some("CISO".into()), accepted_until: Some("2027-03-31".into()), ..accept };
-    assert_eq!(risks::assess(&mut conn, &id, accept).expect("assess"), (2, 0));
+    assert_eq!(flags::assess_risk(&mut conn, &id, accept).expect("assess"), (2, 0));
     let revisions = risks::revisions(&mut conn, &id).expect("revisions");
     assert_eq!(
         revisions.iter().map(|r| (r.0, r.2.as_str())).collect::<Vec<_>>(),
@@ -104,7 +104,7 @@ fn bad_risks_are_refused_whole_and_revisions_are_kept() {
 #[test]
 fn sub_techniques_assets_and_matrix_changes_flag_risks() {
     let (_dir, mut conn) = open();
-    assets::import(&mut conn, vec![asset("HMI", "2.1")]).expect("assets");
+    flags::import_assets(&mut conn, vec![asset("HMI", "2.1")]).expect("assets");
     let id = risks::add(
         &mut conn,
         risks::RiskInput {
@@ -147,19 +147,19 @@ fn sub_techniques_assets_and_matrix_changes_flag_risks() {
     assert_eq!(flags::match_items(&mut conn, &index, &[revised]).expect("match").raised, 1);
 
     // An asset's new version flags the risks on it; the same import again does not.
-    assets::import(&mut conn, vec![asset("HMI", "3.0")]).expect("assets");
+    flags::import_assets(&mut conn, vec![asset("HMI", "3.0")]).expect("assets");
     let changed: Vec<flags::Flag> =
         flags::list(&mut conn, "open").expect("flags").into_iter().filter(|f| f.trigger == "asset_changed").collect();
     assert_eq!(changed.len(), 1);
     assert_eq!(changed[0].detail.evidence[0].theirs, "version: 2.1 -> 3.0");
-    assets::import(&mut conn, vec![asset("HMI", "3.0")]).expect("assets");
+    flags::import_assets(&mut conn, vec![asset("HMI", "3.0")]).expect("assets");
     assert_eq!(
         flags::list(&mut conn, "open").expect("flags").iter().filter(|f| f.trigger == "asset_changed").count(),
         1
     );
     // A malformed ICS asset type is named, not stored.
     let named = assets::AssetInput { ics_asset_types: vec!["Human-Machine Interface".into()], ..asset("X", "1").1 };
-    let err = format!("{:#}", assets::import(&mut conn, vec![("row 2".into(), named)]).expect_err("refused"));
+    let err = format!("{:#}", flags::import_assets(&mut conn, vec![("row 2".into(), named)]).expect_err("refused"));
     assert!(err.contains("row 2: ICS asset type") && err.contains("A0002"), "{err}");
 
     // A new matrix flags every rating made under the old one; re-rating resolves it.
@@ -170,7 +170,7 @@ fn sub_techniques_assets_and_matrix_changes_flag_risks() {
     matrix::replace(&mut conn, m).expect("replace");
     let due = flags::raise_due(&mut conn, chrono::Utc::now()).expect("due");
     assert_eq!(due.raised, 1);
-    let assessed = risks::assess(
+    let assessed = flags::assess_risk(
         &mut conn,
         &id,
         risks::Assessment { current: factors(3, 2), note: "re-rated on matrix 2".into(), ..Default::default() },

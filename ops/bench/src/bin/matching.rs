@@ -86,7 +86,7 @@ fn build(conn: &mut SqliteConnection, args: &Args) -> Result<()> {
             (format!("asset {i}"), input)
         })
         .collect();
-    assets::import(conn, inputs)?;
+    flags::import_assets(conn, inputs)?;
     conn.transaction(|c| -> Result<()> {
         for r in 0..args.risks {
             let input = risks::RiskInput {
@@ -108,7 +108,7 @@ fn build(conn: &mut SqliteConnection, args: &Args) -> Result<()> {
     let targets: Vec<(String, String)> =
         (0..TECHNIQUES).flat_map(|t| (0..3).map(move |k| (technique(t), ics_type(t * 3 + k)))).collect();
     context::store_targets(conn, &targets)?;
-    use context::supplier_chain;
+    use renkei_client::tables::supplier_chain;
     for s in 0..SUPPLIERS {
         diesel::insert_into(supplier_chain::table)
             .values((

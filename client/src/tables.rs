@@ -1,0 +1,175 @@
+//! Every table of the member's register, in one place (`diesel::table!`), so a join
+//! needs this module and the aggregates it reads, never another aggregate's module.
+//! The migrations that create them are in `client/migrations/`.
+
+diesel::table! {
+    assets (name) {
+        name -> Text,
+        kind -> Text,
+        services -> Text,
+        criticality -> Integer,
+        vendor -> Nullable<Text>,
+        product -> Nullable<Text>,
+        version -> Nullable<Text>,
+        cpe -> Nullable<Text>,
+        cpe_vendor -> Nullable<Text>,
+        cpe_product -> Nullable<Text>,
+        ics_asset_types -> Text,
+        supplier_ids -> Text,
+        offering_ids -> Text,
+        zone -> Nullable<Text>,
+        exposure -> Nullable<Text>,
+        updated_at -> Text,
+    }
+}
+
+diesel::table! {
+    asset_links (asset, kind, value) {
+        asset -> Text,
+        kind -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    attack_targets (technique, asset_type) {
+        technique -> Text,
+        asset_type -> Text,
+    }
+}
+
+diesel::table! {
+    suppliers (id) {
+        id -> Text,
+        name -> Text,
+        score -> Nullable<Integer>,
+        tier -> Nullable<Text>,
+        fetched_at -> Text,
+    }
+}
+
+diesel::table! {
+    offering_suppliers (offering) {
+        offering -> Text,
+        supplier -> Text,
+    }
+}
+
+diesel::table! {
+    supplier_chain (parent, subcontractor) {
+        parent -> Text,
+        subcontractor -> Text,
+    }
+}
+
+diesel::table! {
+    flags (id) {
+        id -> Integer,
+        risk_id -> Text,
+        source -> Text,
+        source_revision -> BigInt,
+        trigger_kind -> Text,
+        quality -> Text,
+        priority -> Integer,
+        status -> Text,
+        detail -> Text,
+        created_at -> Text,
+        updated_at -> Text,
+        resolution -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    profile (area) {
+        area -> Text,
+        current_tier -> Integer,
+        target_tier -> Integer,
+        priority -> Integer,
+        note -> Text,
+        updated_at -> Text,
+    }
+}
+
+diesel::table! {
+    settings (key) {
+        key -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    items (id) {
+        id -> Text,
+        kind -> Text,
+        revision -> BigInt,
+        tlp -> Text,
+        seq -> BigInt,
+        stix -> Text,
+        signature -> Text,
+        received_at -> Text,
+    }
+}
+
+diesel::table! {
+    pending_tombstones (id) {
+        id -> Text,
+        seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    risks (id) {
+        id -> Text,
+        revision -> Integer,
+        title -> Text,
+        level -> Integer,
+        score -> Integer,
+        matrix_version -> BigInt,
+        last_reviewed_at -> Text,
+        body -> Text,
+    }
+}
+
+diesel::table! {
+    risk_revisions (risk_id, revision) {
+        risk_id -> Text,
+        revision -> Integer,
+        at -> Text,
+        note -> Text,
+        body -> Text,
+    }
+}
+
+diesel::table! {
+    risk_links (risk_id, kind, value) {
+        risk_id -> Text,
+        kind -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    services (name) {
+        name -> Text,
+        body -> Text,
+        updated_at -> Text,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    assets,
+    asset_links,
+    attack_targets,
+    suppliers,
+    offering_suppliers,
+    supplier_chain,
+    flags,
+    profile,
+    settings,
+    items,
+    pending_tombstones,
+    risks,
+    risk_revisions,
+    risk_links,
+    services,
+);
