@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{bail, ensure, Context as _, Result};
+use renkei_schema::errors::Code;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -123,11 +124,7 @@ impl HubApi {
             format!("the hub answered HTTP {status} with something that is not JSON: {:.200}", text)
         })?;
         if let Some(error) = body["errors"].as_array().and_then(|e| e.first()) {
-            bail!(
-                "the hub refused: {} ({})",
-                error["message"].as_str().unwrap_or("no message"),
-                error["extensions"]["code"].as_str().unwrap_or("no code")
-            );
+            return Err(Refused::from_error(error).into());
         }
         ensure!(status.is_success(), "the hub answered HTTP {status}");
         Ok(body["data"].clone())
@@ -168,12 +165,70 @@ impl HubApi {
             format!("the hub answered HTTP {status} with no change page: {:.200}", String::from_utf8_lossy(&bytes))
         })?;
         if let Some(error) = answer.errors.first() {
-            bail!(
-                "the hub refused: {} ({})",
-                error["message"].as_str().unwrap_or("no message"),
-                error["extensions"]["code"].as_str().unwrap_or("no code")
-            );
+            return Err(Refused::from_error(error).into());
         }
         answer.data.map(|d| d.changes).context("the hub's answer has no change page")
+    }
+}
+
+/// The hub refused a request: its code (`renkei_schema::errors`, the catalogue the hub
+/// answers from) and its message in both languages. Callers may downcast to it (a
+/// retryable `UNAVAILABLE`, a `FORBIDDEN` token) rather than read the text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    /// The code as sent; `None` when the answer carried none.
+    pub code: Option<String>,
+    pub message: String,
+    pub message_ja: Option<String>,
+}
+
+impl Refused {
+    fn from_error(error: &Value) -> Refused {
+        Refused {
+            code: error["extensions"]["code"].as_str().map(str::to_string),
+            message: error["message"].as_str().unwrap_or("no message").to_string(),
+            message_ja: error["extensions"]["messageJa"].as_str().map(str::to_string),
+        }
+    }
+
+    /// The code, if it is one of the catalogue's.
+    pub fn known_code(&self) -> Option<Code> {
+        self.code.as_deref().and_then(Code::parse)
+    }
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the hub refused: {} ({})", self.message, self.code.as_deref().unwrap_or("no code"))?;
+        match (&self.message_ja, self.known_code()) {
+            (Some(ja), _) => write!(f, " / ハブが拒否しました: {ja}"),
+            (None, Some(code)) => write!(f, " / ハブが拒否しました: {}", code.meaning_ja()),
+            (None, None) => Ok(()),
+        }
+    }
+}
+
+impl std::error::Error for Refused {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_keeps_the_code_and_says_it_in_both_languages() {
+        let coded = Refused::from_error(&json!({
+            "message": "your role may not share items",
+            "extensions": {"code": "FORBIDDEN", "messageJa": "このロールには権限がありません: share items"}
+        }));
+        assert_eq!(coded.known_code(), Some(Code::Forbidden));
+        assert_eq!(
+            coded.to_string(),
+            "the hub refused: your role may not share items (FORBIDDEN) / ハブが拒否しました: このロールには権限がありません: share items"
+        );
+        // Without the hub's Japanese text, the catalogue's meaning stands in.
+        let bare = Refused::from_error(&json!({"message": "slow down", "extensions": {"code": "RATE_LIMITED"}}));
+        assert!(bare.to_string().ends_with(Code::RateLimited.meaning_ja()), "{bare}");
+        let unknown = Refused::from_error(&json!({"message": "?"}));
+        assert_eq!((unknown.known_code(), unknown.code), (None, None));
     }
 }

@@ -8,19 +8,21 @@
 use async_graphql::ErrorExtensions as _;
 use serde::Serialize;
 
+pub use renkei_schema::errors::Code;
+
 /// One bad entry of a batch, by its index in the input list.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct EntryError {
     pub index: usize,
-    pub code: &'static str,
+    pub code: Code,
     pub message: String,
     pub message_ja: String,
 }
 
 #[derive(Debug, Clone)]
 pub struct AppError {
-    pub code: &'static str,
+    pub code: Code,
     pub message: String,
     pub message_ja: String,
     pub entries: Vec<EntryError>,
@@ -40,7 +42,7 @@ impl From<renkei_schema::tlp::LabelRefusal> for AppError {
 }
 
 impl AppError {
-    pub fn new(code: &'static str, message: impl Into<String>, message_ja: impl Into<String>) -> Self {
+    pub fn new(code: Code, message: impl Into<String>, message_ja: impl Into<String>) -> Self {
         AppError { code, message: message.into(), message_ja: message_ja.into(), entries: Vec::new() }
     }
 
@@ -50,19 +52,23 @@ impl AppError {
     }
 
     pub fn unauthenticated() -> Self {
-        Self::new("UNAUTHENTICATED", "a valid bearer token is required", "有効なベアラートークンが必要です")
+        Self::new(Code::Unauthenticated, "a valid bearer token is required", "有効なベアラートークンが必要です")
     }
 
     pub fn forbidden(what: &str) -> Self {
-        Self::new("FORBIDDEN", format!("your role may not {what}"), format!("このロールには権限がありません: {what}"))
+        Self::new(
+            Code::Forbidden,
+            format!("your role may not {what}"),
+            format!("このロールには権限がありません: {what}"),
+        )
     }
 
     pub fn not_found(what: &str) -> Self {
-        Self::new("NOT_FOUND", format!("no {what} with that id"), format!("該当する{what}はありません"))
+        Self::new(Code::NotFound, format!("no {what} with that id"), format!("該当する{what}はありません"))
     }
 
     pub fn invalid(message: impl Into<String>, message_ja: impl Into<String>) -> Self {
-        Self::new("INVALID_INPUT", message, message_ja)
+        Self::new(Code::InvalidInput, message, message_ja)
     }
 
     /// The database does not answer (or every connection stayed busy): the operation
@@ -70,7 +76,7 @@ impl AppError {
     /// `extensions.code` in GraphQL.
     pub fn unavailable() -> Self {
         Self::new(
-            "UNAVAILABLE",
+            Code::Unavailable,
             "the database is unavailable, so this operation was not carried out; try again shortly",
             "データベースに一時的に接続できないため、この操作は実行されませんでした。しばらくしてから再試行してください",
         )
@@ -80,7 +86,7 @@ impl AppError {
     /// (the database stopped or restarted). A change may or may not have been stored.
     pub fn connection_lost() -> Self {
         Self::new(
-            "UNAVAILABLE",
+            Code::Unavailable,
             "the connection to the database was lost; try again shortly (if this was a change, check whether it was stored before repeating it)",
             "データベースとの接続が切れました。しばらくしてから再試行してください（変更の場合は、保存されたかどうかを確認してから再実行してください）",
         )
@@ -88,13 +94,13 @@ impl AppError {
 
     /// Whether the request may simply be sent again later.
     pub fn is_unavailable(&self) -> bool {
-        self.code == "UNAVAILABLE"
+        self.code == Code::Unavailable
     }
 
     /// An unexpected failure: the cause goes to the log, the user gets a generic text.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(%cause, "internal error");
-        Self::new("INTERNAL", "internal error", "内部エラーが発生しました")
+        Self::new(Code::Internal, "internal error", "内部エラーが発生しました")
     }
 }
 
@@ -144,7 +150,7 @@ impl From<crate::store::health::Unavailable> for AppError {
         match e {
             crate::store::health::Unavailable::Down => AppError::unavailable(),
             crate::store::health::Unavailable::Busy => AppError::new(
-                "UNAVAILABLE",
+                Code::Unavailable,
                 "the database is busy, so this operation was not carried out; try again shortly",
                 "データベースが混み合っているため、この操作は実行されませんでした。しばらくしてから再試行してください",
             ),
@@ -156,7 +162,7 @@ impl From<AppError> for async_graphql::Error {
     fn from(e: AppError) -> Self {
         let mut err = async_graphql::Error::new(e.message.clone());
         err = err.extend_with(|_, ext| {
-            ext.set("code", e.code);
+            ext.set("code", e.code.as_str());
             ext.set("messageJa", e.message_ja.clone());
             if !e.entries.is_empty() {
                 let entries: Vec<async_graphql::Value> =

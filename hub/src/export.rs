@@ -152,7 +152,7 @@ pub async fn indicators(req: HttpRequest, query: web::Query<ExportQuery>, hub: w
             let mut conn = match hub.connection() {
                 Ok(conn) => conn,
                 Err(e) => {
-                    tracing::warn!(code = e.code, "export: no database connection for the next page");
+                    tracing::warn!(code = e.code.as_str(), "export: no database connection for the next page");
                     return;
                 }
             };
@@ -166,7 +166,7 @@ pub async fn indicators(req: HttpRequest, query: web::Query<ExportQuery>, hub: w
                         }
                     }
                     Err(e) => {
-                        tracing::warn!(code = e.code, "export: a later page failed; the answer ends early");
+                        tracing::warn!(code = e.code.as_str(), "export: a later page failed; the answer ends early");
                         let _ = tx.blocking_send(Err(std::io::Error::other(e.message)));
                         return;
                     }

@@ -22,6 +22,7 @@ use std::sync::{Arc, OnceLock};
 use crate::error::AppError;
 use crate::http::gate::error_response;
 use crate::state::Hub;
+use renkei_schema::errors::Code;
 
 /// Where the assets are served; the page links them relative to itself (`graphiql/…`),
 /// so it also works behind a proxy that serves the hub under a path prefix.
@@ -141,7 +142,7 @@ fn disabled() -> HttpResponse {
     error_response(
         StatusCode::NOT_FOUND,
         &AppError::new(
-            "NOT_FOUND",
+            Code::NotFound,
             "GraphiQL is turned off on this hub; an administrator can turn it on with `graphiql = true` \
              in the configuration file or RENKEI_GRAPHIQL=1 (GraphQL itself is POST /graphql)",
             "このハブではGraphiQLは無効です。管理者が設定ファイルの `graphiql = true` または環境変数 \
@@ -179,7 +180,7 @@ async fn asset(hub: web::Data<Arc<Hub>>, req: HttpRequest) -> HttpResponse {
     let Some(file) = req.path().strip_prefix(PREFIX).and_then(|name| assets().find(name)) else {
         return error_response(
             StatusCode::NOT_FOUND,
-            &AppError::new("NOT_FOUND", "no such GraphiQL file", "該当するGraphiQLのファイルはありません"),
+            &AppError::new(Code::NotFound, "no such GraphiQL file", "該当するGraphiQLのファイルはありません"),
         );
     };
     HttpResponse::Ok()

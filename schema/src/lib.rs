@@ -10,6 +10,7 @@ pub mod allowlist;
 pub mod attack;
 pub mod csv;
 pub mod duration;
+pub mod errors;
 pub mod model;
 pub mod moderation;
 pub mod score;

@@ -360,14 +360,15 @@ pub enum LabelRefusal {
 }
 
 impl LabelRefusal {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> crate::errors::Code {
+        use crate::errors::Code;
         match self {
-            LabelRefusal::RedNeedsRecipients => "TLP_RED_NEEDS_RECIPIENTS",
-            LabelRefusal::RecipientsOnlyForRed { .. } => "RECIPIENTS_ONLY_FOR_RED",
-            LabelRefusal::LooseningNeedsSubmitter { .. } => "TLP_LOOSENING",
-            LabelRefusal::RedNotPending => "RED_NOT_PENDING",
-            LabelRefusal::NoChange => "NO_CHANGE",
-            LabelRefusal::LinkNarrowerThanItem { .. } => "LINK_NARROWER_THAN_ITEM",
+            LabelRefusal::RedNeedsRecipients => Code::TlpRedNeedsRecipients,
+            LabelRefusal::RecipientsOnlyForRed { .. } => Code::RecipientsOnlyForRed,
+            LabelRefusal::LooseningNeedsSubmitter { .. } => Code::TlpLoosening,
+            LabelRefusal::RedNotPending => Code::RedNotPending,
+            LabelRefusal::NoChange => Code::NoChange,
+            LabelRefusal::LinkNarrowerThanItem { .. } => Code::LinkNarrowerThanItem,
         }
     }
 
@@ -901,7 +902,7 @@ mod tests {
             LabelRefusal::NoChange,
             LabelRefusal::LinkNarrowerThanItem { linked: Tlp::Red, item: Tlp::Green },
         ] {
-            assert!(!r.code().is_empty() && !r.message().is_empty() && !r.message_ja().is_empty());
+            assert!(!r.code().as_str().is_empty() && !r.message().is_empty() && !r.message_ja().is_empty());
         }
     }
 }

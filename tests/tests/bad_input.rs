@@ -221,7 +221,7 @@ fn bad_revoked_and_expired_tokens_are_refused() {
     // A coordinator token is only for coordinator organisations.
     let refused =
         hub.db(|c| renkei_hub::services::directory::issue_token(c, &hub.hub.keys, &m1, Role::Coordinator, None, &[]));
-    assert_eq!(refused.err().map(|e| e.code), Some("FORBIDDEN"));
+    assert_eq!(refused.err().map(|e| e.code.as_str()), Some("FORBIDDEN"));
     // Grants are from a fixed list.
     let bad_grant = hub.db(|c| {
         renkei_hub::services::directory::issue_token(
@@ -233,7 +233,7 @@ fn bad_revoked_and_expired_tokens_are_refused() {
             &["everything".into()],
         )
     });
-    assert_eq!(bad_grant.err().map(|e| e.code), Some("INVALID_INPUT"));
+    assert_eq!(bad_grant.err().map(|e| e.code.as_str()), Some("INVALID_INPUT"));
 
     // Every failure above is in the audit log.
     let failures = hub.db(|c| {

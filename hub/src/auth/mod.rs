@@ -3,6 +3,7 @@
 
 pub mod proxies;
 
+use renkei_schema::errors::Code;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -68,7 +69,7 @@ impl Identity {
             Ok(())
         } else {
             Err(crate::error::AppError::new(
-                "FORBIDDEN",
+                Code::Forbidden,
                 "procurement tokens read supplier assessments, not indicators (a coordinator can issue one granted `indicators`)",
                 "調達担当のトークンではインディケーターを参照できません（indicatorsを付与したトークンが必要です）",
             ))

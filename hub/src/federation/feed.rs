@@ -10,6 +10,7 @@ use crate::store::models::ObjectRow;
 use crate::store::schema::objects;
 use crate::store::DbConn;
 use diesel::prelude::*;
+use renkei_schema::errors::Code;
 use renkei_schema::model::Kind;
 use renkei_schema::tlp::{Viewer, ViewerRole};
 use serde::{Deserialize, Serialize};
@@ -48,7 +49,7 @@ pub fn authorize(conn: &mut DbConn, org_id: &str, presented: Option<&str>, peer_
     if let Some(pin) = &link.client_cert_sha256 {
         if presented != Some(pin.as_str()) {
             return Err(AppError::new(
-                "FORBIDDEN",
+                Code::Forbidden,
                 format!("peer {} must present its pinned client certificate", link.name),
                 format!("ピア{}は登録済みのクライアント証明書を提示する必要があります", link.name),
             ));

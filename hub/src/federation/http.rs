@@ -124,10 +124,11 @@ fn answer(result: crate::error::AppResult<Vec<u8>>) -> HttpResponse {
     match result {
         Ok(body) => HttpResponse::Ok().content_type("application/json").body(body),
         Err(e) => {
+            use crate::error::Code;
             let status = match e.code {
-                "FORBIDDEN" => StatusCode::FORBIDDEN,
-                "INTERNAL" => StatusCode::INTERNAL_SERVER_ERROR,
-                "UNAVAILABLE" => StatusCode::SERVICE_UNAVAILABLE,
+                Code::Forbidden => StatusCode::FORBIDDEN,
+                Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+                Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
                 _ => StatusCode::BAD_REQUEST,
             };
             crate::http::gate::error_response(status, &e)

@@ -9,6 +9,7 @@ use crate::store::models::OrganizationRow;
 use crate::store::schema::{hub_keys, organizations, peer_status, peers};
 use crate::store::{acquire_write_lock, now_text, DbConn};
 use diesel::prelude::*;
+use renkei_schema::errors::Code;
 use renkei_schema::model::Kind;
 use renkei_schema::sign::Verifier;
 use renkei_schema::tlp::{PeerLink, Tlp};
@@ -140,7 +141,7 @@ pub struct PeerInput {
 }
 
 fn bad(message: String, message_ja: String) -> AppError {
-    AppError::new("INVALID_PEER", message, message_ja)
+    AppError::new(Code::InvalidPeer, message, message_ja)
 }
 
 /// Adds a link in one transaction: the peer's organisation (what its tokens belong to
@@ -199,7 +200,7 @@ pub fn add_peer(conn: &mut DbConn, keys: &HubKeys, input: PeerInput) -> AppResul
         let exists: i64 = peers::table.filter(peers::name.eq(&name)).count().get_result(c)?;
         if exists > 0 {
             return Err(AppError::new(
-                "DUPLICATE",
+                Code::Duplicate,
                 format!("a peer named {name:?} exists already"),
                 format!("ピア「{name}」は既に登録されています"),
             ));
@@ -375,7 +376,7 @@ pub fn learn_hub_id(conn: &mut DbConn, link_name: &str, hub_id: &str) -> AppResu
         None => Err(AppError::not_found("peer")),
         Some(Some(known)) if known == hub_id => Ok(()),
         Some(Some(known)) => Err(AppError::new(
-            "PEER_IDENTITY_CHANGED",
+            Code::PeerIdentityChanged,
             format!("peer {link_name} was hub {known} and now says it is {hub_id}"),
             format!("ピア{link_name}のハブIDが{known}から{hub_id}に変わりました"),
         )),

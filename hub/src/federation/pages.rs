@@ -7,7 +7,7 @@ use super::feed::{PeerItem, PeerPage};
 use super::links::{expected_key, load_peer, status_of, PeerRow, PeerStatusRow};
 use super::Refusal;
 use crate::crypto::HubKeys;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::services::audit::{self, AuditEvent};
 use crate::services::stored;
 use crate::services::stored::{Provenance, Signer};
@@ -208,7 +208,7 @@ pub enum Lookup {
 }
 
 /// The error code of a page `Lookup::Tombstones` could not store (an item was held).
-pub const ALREADY_HELD: &str = "ALREADY_HELD";
+pub const ALREADY_HELD: Code = Code::AlreadyHeld;
 
 /// A page that passed `check_page`, ready for `store_page`.
 pub struct CheckedPage {

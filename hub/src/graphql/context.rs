@@ -7,6 +7,7 @@ use crate::auth::{Identity, Role};
 use crate::error::{AppError, AppResult};
 use crate::state::Hub;
 use crate::store::models::ObjectRow;
+use renkei_schema::errors::Code;
 use renkei_schema::model::Kind;
 
 use super::types::*;
@@ -22,7 +23,7 @@ pub(crate) fn identity(ctx: &Context<'_>) -> AppResult<Identity> {
     let who = ctx.data_opt::<Identity>().cloned().ok_or_else(AppError::unauthenticated)?;
     if who.role == Role::Peer {
         return Err(AppError::new(
-            "FORBIDDEN",
+            Code::Forbidden,
             "a peer hub's token reads only the federation feed (peerChanges)",
             "ピアハブのトークンで読めるのは連携フィード（peerChanges）のみです",
         ));
@@ -43,7 +44,7 @@ pub(crate) fn parse_cursor(after: Option<&str>) -> AppResult<i64> {
         None | Some("") => Ok(0),
         Some(s) => s.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
             AppError::new(
-                "INVALID_CURSOR",
+                Code::InvalidCursor,
                 "not a cursor returned by this hub",
                 "このハブが返したカーソルではありません",
             )

@@ -26,6 +26,7 @@ use async_graphql::{ServerError, ValidationResult, Variables};
 
 use crate::config::Limits;
 use crate::error::AppError;
+use renkei_schema::errors::Code;
 
 /// Fields and aliases a document selects, and its introspection roots (`__schema`,
 /// `__type`), fragments expanded.
@@ -57,7 +58,7 @@ struct Walk<'a> {
 
 fn fragment_cycle(name: &str) -> AppError {
     AppError::new(
-        "FRAGMENT_CYCLE",
+        Code::FragmentCycle,
         format!("fragment {name} spreads itself"),
         format!("フラグメント{name}が自分自身を展開しています"),
     )
@@ -123,7 +124,7 @@ pub fn check_shape(doc: &ExecutableDocument, limits: &Limits) -> Result<(), AppE
     let shape = shape(doc)?;
     if shape.fields > limits.max_query_fields as u64 {
         return Err(AppError::new(
-            "QUERY_TOO_WIDE",
+            Code::QueryTooWide,
             format!(
                 "the query selects {} fields with its fragments expanded; at most {} are allowed",
                 shape.fields, limits.max_query_fields
@@ -136,7 +137,7 @@ pub fn check_shape(doc: &ExecutableDocument, limits: &Limits) -> Result<(), AppE
     }
     if shape.introspection > MAX_INTROSPECTION_ROOTS {
         return Err(AppError::new(
-            "TOO_MUCH_INTROSPECTION",
+            Code::TooMuchIntrospection,
             format!(
                 "the query asks for the schema (__schema, __type) {} times; at most {MAX_INTROSPECTION_ROOTS} are allowed",
                 shape.introspection
@@ -149,7 +150,7 @@ pub fn check_shape(doc: &ExecutableDocument, limits: &Limits) -> Result<(), AppE
     }
     if shape.aliases > limits.max_aliases as u64 {
         return Err(AppError::new(
-            "TOO_MANY_ALIASES",
+            Code::TooManyAliases,
             format!("the query has {} aliases; at most {} are allowed", shape.aliases, limits.max_aliases),
             format!("クエリの別名が{}個あります（上限は{}個です）", shape.aliases, limits.max_aliases),
         ));
@@ -202,14 +203,14 @@ pub fn check_query_bytes(query: &str, limits: &Limits) -> Result<(), AppError> {
     let nesting = text_nesting(query);
     if nesting > MAX_TEXT_NESTING {
         return Err(AppError::new(
-            "QUERY_TOO_DEEP",
+            Code::QueryTooDeep,
             format!("the query nests {nesting} brackets deep; at most {MAX_TEXT_NESTING} are allowed"),
             format!("クエリの括弧が{nesting}段入れ子になっています（上限は{MAX_TEXT_NESTING}段です）"),
         ));
     }
     if query.len() > limits.max_query_bytes {
         return Err(AppError::new(
-            "QUERY_TOO_LARGE",
+            Code::QueryTooLarge,
             format!(
                 "the query text is {} bytes; at most {} are allowed (pass data in variables)",
                 query.len(),
@@ -349,7 +350,7 @@ impl DocumentCache {
         if weight.representations > limits.max_page {
             let (max, asked) = (limits.max_page, weight.representations);
             return Err(AppError::new(
-                "TOO_MANY_REPRESENTATIONS",
+                Code::TooManyRepresentations,
                 format!("at most {max} representations per request, over all _entities fields; got {asked}"),
                 format!("1回の要求で解決できる_entitiesは合計{max}件までです（{asked}件指定されました）"),
             ));
@@ -378,12 +379,12 @@ impl ExtensionFactory for ValidationLimits {
 /// An error of async-graphql's own with `code` and the Japanese text added (its English
 /// message, which names the field or argument, is kept and quoted in the Japanese text).
 /// One that already has a code keeps it.
-fn coded(mut err: ServerError, code: &'static str, ja: &str) -> ServerError {
+fn coded(mut err: ServerError, code: Code, ja: &str) -> ServerError {
     if err.extensions.as_ref().is_some_and(|ext| ext.get("code").is_some()) {
         return err;
     }
     let mut ext = err.extensions.take().unwrap_or_default();
-    ext.set("code", code);
+    ext.set("code", code.as_str());
     ext.set("messageJa", format!("{ja}（{}）", err.message));
     err.extensions = Some(ext);
     err
@@ -393,7 +394,7 @@ fn coded(mut err: ServerError, code: &'static str, ja: &str) -> ServerError {
 pub(crate) fn server_error(e: AppError) -> ServerError {
     let mut err = ServerError::new(e.message.clone(), None);
     let mut ext = async_graphql::ErrorExtensionValues::default();
-    ext.set("code", e.code);
+    ext.set("code", e.code.as_str());
     ext.set("messageJa", e.message_ja);
     err.extensions = Some(ext);
     err
@@ -410,7 +411,7 @@ impl Extension for ValidationLimits {
     ) -> Result<ExecutableDocument, ServerError> {
         next.run(ctx, query, variables)
             .await
-            .map_err(|e| coded(e, "GRAPHQL_PARSE_FAILED", "クエリを構文解析できません"))
+            .map_err(|e| coded(e, Code::GraphqlParseFailed, "クエリを構文解析できません"))
     }
 
     async fn validation(
@@ -421,19 +422,19 @@ impl Extension for ValidationLimits {
         let result = next.run(ctx).await.map_err(|errors| {
             errors
                 .into_iter()
-                .map(|e| coded(e, "GRAPHQL_VALIDATION_FAILED", "クエリがスキーマに合っていません"))
+                .map(|e| coded(e, Code::GraphqlValidationFailed, "クエリがスキーマに合っていません"))
                 .collect::<Vec<_>>()
         })?;
         if result.depth > self.max_depth {
             return Err(vec![server_error(AppError::new(
-                "QUERY_TOO_DEEP",
+                Code::QueryTooDeep,
                 format!("the query nests {} levels deep; at most {} are allowed", result.depth, self.max_depth),
                 format!("クエリの入れ子が{}段あります（上限は{}段です）", result.depth, self.max_depth),
             ))]);
         }
         if result.complexity > self.max_complexity {
             return Err(vec![server_error(AppError::new(
-                "QUERY_TOO_COSTLY",
+                Code::QueryTooCostly,
                 format!(
                     "the query would cost {} (list sizes multiply what they select, across the whole document); at most {} is allowed: ask for smaller pages or fewer fields",
                     result.complexity, self.max_complexity
@@ -481,7 +482,7 @@ impl AnswerBudget {
             return Ok(());
         }
         Err(AppError::new(
-            "ANSWER_TOO_LARGE",
+            Code::AnswerTooLarge,
             format!(
                 "the answer would carry more than {} bytes of shared content; ask for smaller pages or fewer fields",
                 self.limit

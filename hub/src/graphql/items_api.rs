@@ -15,6 +15,7 @@ use crate::services::stored::{self, Sharing};
 use crate::services::{attack, audit, directory, kinds};
 use crate::state::Metrics;
 use crate::store::parse_time;
+use renkei_schema::errors::Code;
 
 use super::context::*;
 use super::{guard, moderation_api, render, sightings_api};
@@ -674,7 +675,7 @@ impl CoreMutation {
         let max = hub(ctx).config.limits.max_batch;
         if input.len() > max {
             return Err(AppError::new(
-                "BATCH_TOO_LARGE",
+                Code::BatchTooLarge,
                 format!("at most {max} indicators per call; got {}", input.len()),
                 format!("1回に共有できる指標は{max}件までです（{}件指定されました）", input.len()),
             )

@@ -235,8 +235,7 @@ pub(crate) fn pending_change_of(
     let proposed = match current {
         Some(current) => {
             let row = crate::services::revision::proposed_row(&change, current)?;
-            let access = crate::services::stored::Access::of_object(&row)?;
-            if renkei_schema::tlp::may_read(viewer, &access.item()) {
+            if crate::services::stored::may_read(viewer, &row)? {
                 Some(shared_item(viewer, &row, names)?)
             } else {
                 None
@@ -406,8 +405,7 @@ async fn decide(
         })
         .await?;
     let viewer = who.viewer();
-    let access = crate::services::stored::Access::of_object(&row)?;
-    if !renkei_schema::tlp::may_read(&viewer, &access.item()) {
+    if !crate::services::stored::may_read(&viewer, &row)? {
         return Ok(None);
     }
     Ok(Some(shared_item(&viewer, &row, &names)?))
@@ -545,8 +543,7 @@ impl RestrictedQuery {
             items.push(RestrictedItem {
                 id: ID(row.id.clone()),
                 kind: row.kind.clone(),
-                submitter: renkei_schema::tlp::may_see_submitter(&viewer, &access.item())
-                    .then(|| ID(row.submitter_org.clone())),
+                submitter: crate::services::stored::visible_submitter(&viewer, &row)?.map(|s| ID(s.to_string())),
                 recipients: access.recipients.iter().map(|r| ID(r.clone())).collect(),
                 status: access.status.into(),
                 modified: renkei_schema::stix::timestamp(&env.modified),

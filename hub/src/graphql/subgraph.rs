@@ -23,6 +23,7 @@ use crate::auth::Identity;
 use crate::error::{AppError, AppResult};
 use crate::services::{directory, suppliers};
 use crate::store::DbConn;
+use renkei_schema::errors::Code;
 
 /// The GraphQL names of the shared-item entities (all read through `stored::get`).
 const SHARED_TYPES: &[&str] = &["Indicator", "Technique", "Incident", "Advisory", "SupplierAssessment"];
@@ -302,7 +303,7 @@ impl async_graphql::extensions::Extension for EntityBatches {
 
 fn invalid_representation() -> AppError {
     AppError::new(
-        "INVALID_REPRESENTATION",
+        Code::InvalidRepresentation,
         format!(
             "a representation names no entity of this hub: each needs a __typename among {} and an id",
             ENTITY_TYPES.join(", ")

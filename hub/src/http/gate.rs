@@ -13,6 +13,7 @@ use crate::error::AppError;
 use crate::services::audit::{self, AuditEvent};
 use crate::services::directory::{self, TokenRefusal};
 use crate::state::{Hub, Metrics};
+use renkei_schema::errors::Code;
 
 pub fn error_response(status: StatusCode, err: &AppError) -> HttpResponse {
     let mut response = HttpResponse::build(status);
@@ -120,7 +121,7 @@ async fn record_failure(hub: &Arc<Hub>, source: &str, token_id: Option<String>, 
 
 fn locked_out() -> AppError {
     AppError::new(
-        "LOCKED_OUT",
+        Code::LockedOut,
         "too many failed authentications; try again later",
         "認証の失敗が続いたため、一時的にロックされています。しばらくしてから再試行してください",
     )
@@ -136,7 +137,7 @@ async fn refuse_unauthenticated(hub: &Arc<Hub>, source: &str, refusal: HttpRespo
             error_response(
                 StatusCode::TOO_MANY_REQUESTS,
                 &AppError::new(
-                    "RATE_LIMITED",
+                    Code::RateLimited,
                     format!("more than {limit} requests per minute without a valid token from this address"),
                     format!("このアドレスから有効なトークンのない要求が毎分{limit}件を超えました"),
                 ),
@@ -153,7 +154,7 @@ async fn refuse_unauthenticated(hub: &Arc<Hub>, source: &str, refusal: HttpRespo
 fn unauthenticated() -> HttpResponse {
     error_response(
         StatusCode::UNAUTHORIZED,
-        &AppError::new("UNAUTHENTICATED", "a bearer token is required", "Bearerトークンが必要です"),
+        &AppError::new(Code::Unauthenticated, "a bearer token is required", "Bearerトークンが必要です"),
     )
 }
 
@@ -200,7 +201,7 @@ pub async fn authenticate(hub: &Arc<Hub>, req: &HttpRequest) -> Result<Option<Id
                 Ok(n) if n > limit => {
                     Metrics::add(&hub.metrics.rate_limited, 1);
                     let err = AppError::new(
-                        "RATE_LIMITED",
+                        Code::RateLimited,
                         format!("more than {limit} requests per minute for this token"),
                         format!("このトークンの要求数が毎分{limit}件を超えました"),
                     );
@@ -219,7 +220,7 @@ pub async fn authenticate(hub: &Arc<Hub>, req: &HttpRequest) -> Result<Option<Id
                 return Err(error_response(StatusCode::TOO_MANY_REQUESTS, &locked_out()));
             }
             let err = AppError::new(
-                "UNAUTHENTICATED",
+                Code::Unauthenticated,
                 "the token is invalid, revoked or expired",
                 "トークンが無効、失効済み、または期限切れです",
             );

@@ -12,6 +12,7 @@ use crate::state::{Hub, Metrics};
 use actix_web::dev::Extensions;
 use actix_web::{http::StatusCode, web, App, HttpRequest, HttpResponse, HttpServer};
 use futures::StreamExt;
+use renkei_schema::errors::Code;
 use serde_json::json;
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -41,7 +42,7 @@ async fn graphql_post(
         error_response(
             StatusCode::PAYLOAD_TOO_LARGE,
             &AppError::new(
-                "BODY_TOO_LARGE",
+                Code::BodyTooLarge,
                 format!("request bodies are limited to {max} bytes"),
                 format!("リクエスト本文は{max}バイトまでです"),
             ),
@@ -71,7 +72,7 @@ async fn graphql_post(
             return error_response(
                 StatusCode::BAD_REQUEST,
                 &AppError::new(
-                    "BAD_REQUEST",
+                    Code::BadRequest,
                     format!("not a GraphQL request: {e}"),
                     "GraphQLリクエストとして解釈できません",
                 ),

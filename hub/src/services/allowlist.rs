@@ -15,6 +15,7 @@ use crate::auth::Identity;
 use crate::error::{AppError, AppResult, EntryError};
 use crate::store::schema::{allowlist_entries, hub_meta};
 use crate::store::{acquire_write_lock, now_text, DbConn};
+use renkei_schema::errors::Code;
 
 const VERSION_KEY: &str = "allowlist_version";
 
@@ -104,7 +105,7 @@ pub fn refusal(bodies: &[Body], hits: &[Listed], can_force: bool) -> AppError {
             };
             EntryError {
                 index: h.index,
-                code: "ALLOWLISTED",
+                code: Code::Allowlisted,
                 message: format!("{value} is on allowlist '{}' (entry {})", h.list, h.entry),
                 message_ja: format!("{value} は許可リスト「{}」に含まれています（エントリ {}）", h.list, h.entry),
             }
@@ -123,7 +124,7 @@ pub fn refusal(bodies: &[Body], hits: &[Listed], can_force: bool) -> AppError {
     };
     let first = &hits[0];
     AppError::new(
-        "ALLOWLISTED",
+        Code::Allowlisted,
         format!(
             "{} indicator(s) are on an allowlist, first at index {} (list '{}'); nothing was stored. {hint}",
             hits.len(),
@@ -175,7 +176,7 @@ pub fn import(
     let entries = parse_list(text).map_err(|bad| {
         let first = bad[0].line;
         AppError::new(
-            "INVALID_ALLOWLIST",
+            Code::InvalidAllowlist,
             format!("{} line(s) are not allowlist entries, first line {first}; nothing was stored", bad.len()),
             format!(
                 "許可リストのエントリとして不正な行が{}行あります（最初は{first}行目）。何も保存されていません",
@@ -186,7 +187,7 @@ pub fn import(
             bad.into_iter()
                 .map(|b| EntryError {
                     index: b.line,
-                    code: "INVALID_ALLOWLIST_ENTRY",
+                    code: Code::InvalidAllowlistEntry,
                     message: format!("line {}: {} ({})", b.line, b.reason, b.text),
                     message_ja: format!("{}行目: {}（{}）", b.line, b.reason_ja, b.text),
                 })

@@ -14,6 +14,7 @@ use crate::error::{AppError, AppResult};
 use crate::store::models::{AssetRow, MitigationRow, RelationRow, TacticRow, TechniqueRow};
 use crate::store::schema::{attack_assets, attack_mitigations, attack_relations, attack_tactics, attack_techniques};
 use crate::store::DbConn;
+use renkei_schema::errors::Code;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ImportCounts {
@@ -171,7 +172,7 @@ pub fn resolve_technique(
     raw: &str,
     catalog_loaded: bool,
 ) -> AppResult<(String, Option<TechniqueRow>)> {
-    let id = validate_technique_id(raw).map_err(|e| AppError::new("INVALID_TECHNIQUE_ID", e.reason, e.reason_ja))?;
+    let id = validate_technique_id(raw).map_err(|e| AppError::new(Code::InvalidTechniqueId, e.reason, e.reason_ja))?;
     if !catalog_loaded {
         return Ok((id, None));
     }
@@ -180,12 +181,12 @@ pub fn resolve_technique(
     match row {
         Some(row) if !row.revoked => Ok((id, Some(row))),
         Some(_) => Err(AppError::new(
-            "UNKNOWN_TECHNIQUE",
+            Code::UnknownTechnique,
             format!("{id} is revoked in the loaded ATT&CK catalog"),
             format!("{id} は読み込まれたATT&CKカタログで廃止（revoked）されています"),
         )),
         None => Err(AppError::new(
-            "UNKNOWN_TECHNIQUE",
+            Code::UnknownTechnique,
             format!("{id} is not in the loaded ATT&CK catalog"),
             format!("{id} は読み込まれたATT&CKカタログにありません"),
         )),

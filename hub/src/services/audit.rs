@@ -30,6 +30,7 @@ use crate::error::{AppError, AppResult};
 use crate::store::models::{AuditRow, CheckpointRow, ObjectRow};
 use crate::store::schema::{audit_checkpoints, audit_log, hub_meta, objects};
 use crate::store::{acquire_write_lock, now_text, DbConn};
+use renkei_schema::errors::Code;
 
 /// The hash before the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -123,7 +124,7 @@ fn entries_after(conn: &mut DbConn, after: i64) -> QueryResult<Vec<AuditRow>> {
 
 fn key_mismatch() -> AppError {
     AppError::new(
-        "AUDIT_KEY_MISMATCH",
+        Code::AuditKeyMismatch,
         "the audit log is chained with another key than this data folder's audit-hmac.key: run the command with the hub's own data folder (--data-dir)",
         "監査ログはこのデータフォルダのaudit-hmac.keyとは別の鍵で連結されています。ハブのデータフォルダ（--data-dir）で実行してください",
     )
@@ -361,7 +362,7 @@ pub fn verify(
                     format!("このチェックポイントはハブ{hub}のものです（このハブは{hub_id}）"),
                 ),
                 CheckpointProblem::BadSignature => AppError::new(
-                    "BAD_SIGNATURE",
+                    Code::BadSignature,
                     "the checkpoint's signature does not verify with this hub's key",
                     "チェックポイントの署名がこのハブの鍵で検証できません",
                 ),

@@ -10,6 +10,7 @@ use crate::error::{AppError, AppResult};
 use crate::store::models::{OrganizationRow, TokenRow};
 use crate::store::schema::{organizations, tokens};
 use crate::store::{acquire_write_lock, now_text, parse_time, time_text, DbConn};
+use renkei_schema::errors::Code;
 use renkei_schema::moderation::Trust;
 
 pub fn add_org(
@@ -31,7 +32,7 @@ pub fn add_org(
         let exists: i64 = organizations::table.filter(organizations::name.eq(&name)).count().get_result(c)?;
         if exists > 0 {
             return Err(AppError::new(
-                "DUPLICATE",
+                Code::Duplicate,
                 format!("an organisation named {name:?} already exists"),
                 format!("組織「{name}」は既に登録されています"),
             ));
@@ -107,7 +108,7 @@ pub fn issue_token(
         let org = org.ok_or_else(|| AppError::not_found("organisation"))?;
         if role == Role::Coordinator && !org.is_coordinator {
             return Err(AppError::new(
-                "FORBIDDEN",
+                Code::Forbidden,
                 "coordinator tokens are only for coordinator organisations",
                 "コーディネーター用トークンはコーディネーター組織にのみ発行できます",
             ));

@@ -29,6 +29,7 @@ use crate::error::{AppError, AppResult};
 use crate::store::models::ObjectRow;
 use crate::store::schema::{object_versions, objects};
 use crate::store::DbConn;
+use renkei_schema::errors::Code;
 
 /// What the index keeps of one indicator (its current version): 48 bytes, since every
 /// indicator a hub holds has one (memory per indicator is what a receiving hub grows by).
@@ -278,7 +279,7 @@ impl IndicatorIndex {
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
                 return Err(AppError::new(
-                    "NOT_READY",
+                    Code::NotReady,
                     "the hub is still loading its indicator index; try again shortly",
                     "指標索引を読み込み中です。しばらくしてから再試行してください",
                 ));

@@ -16,6 +16,7 @@ use crate::error::{AppError, AppResult};
 use crate::store::models::ObjectRow;
 use crate::store::schema::objects;
 use crate::store::DbConn;
+use renkei_schema::errors::Code;
 
 use super::text;
 
@@ -124,7 +125,7 @@ pub fn incident_body(conn: &mut DbConn, submitter: &Viewer<'_>, tlp: Tlp, input:
             });
             if !usable {
                 return Err(AppError::new(
-                    "UNKNOWN_REFERENCE",
+                    Code::UnknownReference,
                     format!("no shared indicator {id}"),
                     format!("共有された指標 {id} はありません"),
                 ));
@@ -171,14 +172,14 @@ fn registry_suppliers(conn: &mut DbConn, submitter: &Viewer<'_>, mut ids: Vec<St
         match entry {
             None => {
                 return Err(AppError::new(
-                    "UNKNOWN_REFERENCE",
+                    Code::UnknownReference,
                     format!("no supplier {id} in the registry"),
                     format!("サプライヤー {id} は登録されていません"),
                 ))
             }
             Some((_, status, _)) if status != super::suppliers::ACTIVE => {
                 return Err(AppError::new(
-                    "SUPPLIER_NOT_ACTIVE",
+                    Code::SupplierNotActive,
                     format!("supplier {id} is still a proposal; shared items name registered suppliers"),
                     format!("サプライヤー {id} は提案中です。共有する情報には登録済みのサプライヤーのみ指定できます"),
                 ))

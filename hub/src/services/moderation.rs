@@ -20,6 +20,7 @@ use crate::error::{AppError, AppResult};
 use crate::store::models::{ModerationRow, ObjectRow, OrganizationRow};
 use crate::store::schema::{hub_meta, moderation, objects, organizations};
 use crate::store::{acquire_write_lock, DbConn};
+use renkei_schema::errors::Code;
 
 pub use renkei_schema::moderation::{Action, Policy, Route, Rule, Submission, Trust};
 
@@ -135,7 +136,7 @@ pub fn queue(
     let after: i64 = match after {
         Some(cursor) => cursor.parse().map_err(|_| {
             AppError::new(
-                "BAD_CURSOR",
+                Code::BadCursor,
                 "not a cursor of the moderation queue",
                 "モデレーションキューのカーソルではありません",
             )
@@ -243,14 +244,14 @@ impl Decision {
         match self {
             Decision::Reject(reason) => renkei_schema::model::clean_text("reason", reason, 2000)
                 .map(Some)
-                .map_err(|e| AppError::new("REASON_REQUIRED", e.to_string(), e.message_ja())),
+                .map_err(|e| AppError::new(Code::ReasonRequired, e.to_string(), e.message_ja())),
             Decision::Approve(_) => Ok(None),
         }
     }
 }
 
 fn bad_patch(message: impl Into<String>, message_ja: impl Into<String>) -> AppError {
-    AppError::new("INVALID_PATCH", message, message_ja)
+    AppError::new(Code::InvalidPatch, message, message_ja)
 }
 
 /// Segregation of duties: nobody decides on their own submission; within a coordinator
@@ -264,7 +265,7 @@ pub(crate) fn check_segregation(
     let submitter = organization(c, submitter_org)?;
     if submitted_token == actor.token_id || (submitter_org == actor.org_id && !submitter.is_coordinator) {
         return Err(AppError::new(
-            "SELF_APPROVAL",
+            Code::SelfApproval,
             "nobody may approve or reject their own submission; another coordinator must decide",
             "自分の提出した情報は承認・却下できません。別のコーディネーターが判断してください",
         ));
@@ -298,7 +299,7 @@ pub fn decide(
                 Status::Pending => ("", ""),
             };
             return Err(AppError::new(
-                "NOT_PENDING",
+                Code::NotPending,
                 format!("only pending items can be approved or rejected; {en}"),
                 format!("承認・却下できるのは保留中の情報のみです（{ja}）"),
             ));
@@ -308,7 +309,7 @@ pub fn decide(
         if let Some(reviewed) = reviewed_version {
             if reviewed != current.revision {
                 return Err(AppError::new(
-                    "VERSION_CHANGED",
+                    Code::VersionChanged,
                     format!("the item is at version {} now, not {reviewed}: review it again", current.revision),
                     format!(
                         "この情報は現在バージョン{}です（{reviewed}ではありません）。もう一度確認してください",

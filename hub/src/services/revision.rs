@@ -31,6 +31,7 @@ use crate::error::{AppError, AppResult};
 use crate::store::models::{ObjectRow, PendingChangeRow};
 use crate::store::schema::pending_changes;
 use crate::store::{acquire_write_lock, now_text, DbConn};
+use renkei_schema::errors::Code;
 
 /// What a change became.
 #[derive(Debug)]
@@ -126,7 +127,7 @@ fn changeable(c: &mut DbConn, actor: &Identity, id: &str, what: &str) -> AppResu
     }
     if matches!(access.status, Status::Revoked | Status::Rejected) {
         return Err(AppError::new(
-            "NOT_CHANGEABLE",
+            Code::NotChangeable,
             format!("the item is {}; only pending or published items change", access.status.as_str()),
             format!(
                 "この情報は{}のため変更できません（変更できるのは保留中または公開中の情報のみです）",
@@ -213,7 +214,7 @@ pub struct Correction {
 
 fn not_on_kind(field: &str, kind: &str) -> AppError {
     AppError::new(
-        "INVALID_PATCH",
+        Code::InvalidPatch,
         format!("a {kind} has no field '{field}' to correct"),
         format!("{kind}には訂正できる項目「{field}」がありません"),
     )
@@ -329,7 +330,11 @@ pub fn correct(
         let (env_before, body_before) = (env.clone(), body.clone());
         let changed = apply_correction(&mut env, &mut body, fix)?;
         if changed.is_empty() || (env == env_before && body == body_before) {
-            return Err(AppError::new("NO_CHANGE", "the correction changes nothing", "訂正内容が現在の内容と同じです"));
+            return Err(AppError::new(
+                Code::NoChange,
+                "the correction changes nothing",
+                "訂正内容が現在の内容と同じです",
+            ));
         }
         let tlp = env.tlp;
         if let Route::Queue(because) = route_change(c, policy, actor, &access, true, env.kind, tlp)? {
@@ -415,7 +420,7 @@ pub fn decide_change(
             .ok_or_else(not_found)?;
         if change.state != OPEN {
             return Err(AppError::new(
-                "NOT_PENDING",
+                Code::NotPending,
                 format!("the change is {}, not open", change.state),
                 format!("この変更は未決ではありません（{}）", change.state),
             ));
@@ -440,7 +445,7 @@ pub fn decide_change(
                 .set((pending_changes::state.eq(SUPERSEDED), pending_changes::decision.eq(decided(SUPERSEDED, None))))
                 .execute(c)?;
             return Err(AppError::new(
-                "CHANGE_OUTDATED",
+                Code::ChangeOutdated,
                 "the item changed since this change was submitted; it no longer applies",
                 "この変更の提出後に情報が更新されたため、この変更は適用できません",
             ));

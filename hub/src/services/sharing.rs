@@ -24,6 +24,7 @@ use crate::error::{AppError, AppResult, EntryError};
 use crate::store::models::{ModerationRow, ObjectRow, VersionRow};
 use crate::store::schema::{moderation, object_versions, objects};
 use crate::store::{acquire_write_lock, now_text, DbConn};
+use renkei_schema::errors::Code;
 
 /// Normalises a batch of indicators; one bad value rejects the batch, naming every
 /// bad entry by index.
@@ -37,7 +38,7 @@ pub fn normalize_indicators(input: Vec<(IndicatorType, String, Option<String>)>)
                 if !seen.insert((kind, value.clone())) {
                     errors.push(EntryError {
                         index,
-                        code: "DUPLICATE_IN_BATCH",
+                        code: Code::DuplicateInBatch,
                         message: format!("{value} appears twice in this batch"),
                         message_ja: format!("{value} がこのバッチに重複しています"),
                     });
@@ -56,15 +57,18 @@ pub fn normalize_indicators(input: Vec<(IndicatorType, String, Option<String>)>)
                     description,
                 }));
             }
-            Err(e) => {
-                errors.push(EntryError { index, code: "INVALID_INDICATOR", message: e.reason, message_ja: e.reason_ja })
-            }
+            Err(e) => errors.push(EntryError {
+                index,
+                code: Code::InvalidIndicator,
+                message: e.reason,
+                message_ja: e.reason_ja,
+            }),
         }
     }
     if !errors.is_empty() {
         let first = errors[0].index;
         return Err(AppError::new(
-            "INVALID_INDICATOR",
+            Code::InvalidIndicator,
             format!("{} invalid indicator(s), first at index {first}; nothing was stored", errors.len()),
             format!("不正な指標が{}件あります（最初はインデックス{first}）。何も保存されていません", errors.len()),
         )
@@ -313,7 +317,7 @@ pub fn revoke(
     reason: &str,
 ) -> AppResult<ObjectRow> {
     let reason = renkei_schema::model::clean_text("reason", reason, 2000)
-        .map_err(|e| AppError::new("REASON_REQUIRED", e.to_string(), e.message_ja()))?;
+        .map_err(|e| AppError::new(Code::ReasonRequired, e.to_string(), e.message_ja()))?;
     conn.transaction(|c| {
         acquire_write_lock(c)?;
         let (current, access) = load_known(c, &actor.viewer(), id)?;
@@ -327,7 +331,7 @@ pub fn revoke(
         }
         if access.status == Status::Revoked {
             return Err(AppError::new(
-                "ALREADY_REVOKED",
+                Code::AlreadyRevoked,
                 "the item is already revoked",
                 "この情報は既に取り消されています",
             ));
@@ -505,7 +509,7 @@ pub fn restricted(
 pub fn check_lookup_size(count: usize, max: usize) -> AppResult<()> {
     if count > max {
         return Err(AppError::new(
-            "LOOKUP_TOO_LARGE",
+            Code::LookupTooLarge,
             format!("at most {max} values per lookup; got {count}"),
             format!("1回の照会は{max}件までです（{count}件指定されました）"),
         ));

@@ -17,6 +17,7 @@ use crate::error::{AppError, AppResult};
 use crate::store::models::{ObjectRow, VersionRow};
 use crate::store::schema::{object_versions, objects, organizations};
 use crate::store::{now_text, time_text, DbConn};
+use renkei_schema::errors::Code;
 
 /// How an item is shared.
 #[derive(Debug, Clone)]
@@ -106,7 +107,7 @@ pub fn validate_sharing(conn: &mut DbConn, sharing: &mut Sharing) -> AppResult<(
         let unknown: Vec<&String> = sharing.recipients.iter().filter(|r| !known.contains(r)).collect();
         if !unknown.is_empty() {
             return Err(AppError::new(
-                "UNKNOWN_RECIPIENT",
+                Code::UnknownRecipient,
                 format!(
                     "no organisation with id {}",
                     unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
@@ -273,7 +274,7 @@ pub fn write_version(
     // sends one.
     if env.origin_hub != signer.hub_id {
         return Err(AppError::new(
-            "NOT_ORIGIN",
+            Code::NotOrigin,
             format!("this item comes from hub {}; only its origin may change it", env.origin_hub),
             format!("この情報はハブ{}から受信したものです。変更できるのは発信元ハブのみです", env.origin_hub),
         ));
@@ -329,6 +330,12 @@ pub fn get_many(conn: &mut DbConn, viewer: &Viewer<'_>, ids: &[String]) -> AppRe
         }
     }
     Ok(visible)
+}
+
+/// Whether the viewer may read this object's current version (the policy's
+/// `may_read`); for answers built from a row already loaded.
+pub fn may_read(viewer: &Viewer<'_>, row: &ObjectRow) -> AppResult<bool> {
+    Ok(renkei_schema::tlp::may_read(viewer, &Access::of_object(row)?.item()))
 }
 
 /// The submitter of an object as this viewer may know it: `None` when hidden.

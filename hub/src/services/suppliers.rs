@@ -23,6 +23,7 @@ use crate::error::{AppError, AppResult};
 use crate::store::models::{ObjectRow, OfferingRow, SupplierRow};
 use crate::store::schema::{offerings, suppliers};
 use crate::store::{acquire_write_lock, now_text, DbConn};
+use renkei_schema::errors::Code;
 
 pub const ACTIVE: &str = "active";
 pub const PROPOSED: &str = "proposed";
@@ -71,7 +72,7 @@ fn json_list(values: &[String]) -> String {
 
 fn duplicate_supplier(number: &str, existing: &str) -> AppError {
     AppError::new(
-        "DUPLICATE_SUPPLIER",
+        Code::DuplicateSupplier,
         format!("corporate number {number} is already registered (supplier {existing})"),
         format!("法人番号{number}は既に登録されています（サプライヤー {existing}）"),
     )
@@ -116,14 +117,14 @@ pub fn add_supplier(
     let corporate_number = match input.corporate_number.as_deref().filter(|n| !n.trim().is_empty()) {
         Some(n) => Some(
             corporate_number::validate(n)
-                .map_err(|e| AppError::new("INVALID_CORPORATE_NUMBER", e.reason, e.reason_ja))?,
+                .map_err(|e| AppError::new(Code::InvalidCorporateNumber, e.reason, e.reason_ja))?,
         ),
         None => None,
     };
     let lei = match input.lei.as_deref().filter(|n| !n.trim().is_empty()) {
-        Some(n) => {
-            Some(corporate_number::validate_lei(n).map_err(|e| AppError::new("INVALID_LEI", e.reason, e.reason_ja))?)
-        }
+        Some(n) => Some(
+            corporate_number::validate_lei(n).map_err(|e| AppError::new(Code::InvalidLei, e.reason, e.reason_ja))?,
+        ),
         None => None,
     };
     let country = input.country.trim().to_ascii_uppercase();
@@ -218,11 +219,15 @@ pub fn approve(conn: &mut DbConn, keys: &crate::crypto::HubKeys, actor: &Identit
         }
         .ok_or_else(|| AppError::not_found("registry entry"))?;
         if status != PROPOSED {
-            return Err(AppError::new("NOT_PENDING", "the entry is not a proposal", "この登録は提案中ではありません"));
+            return Err(AppError::new(
+                Code::NotPending,
+                "the entry is not a proposal",
+                "この登録は提案中ではありません",
+            ));
         }
         if proposer.as_deref() == Some(actor.org_id.as_str()) {
             return Err(AppError::new(
-                "SELF_APPROVAL",
+                Code::SelfApproval,
                 "nobody may approve their own organisation's proposal",
                 "自組織の提案は承認できません",
             ));
@@ -566,7 +571,7 @@ pub fn add_scheme(
     if !actor.is_coordinator() {
         return Err(AppError::forbidden("add assessment schemes"));
     }
-    let bad = |en: String, ja: String| AppError::new("INVALID_SCHEME", en, ja);
+    let bad = |en: String, ja: String| AppError::new(Code::InvalidScheme, en, ja);
     text("id", &scheme.id, 100)?;
     text("version", &scheme.version, 50)?;
     text("nameJa", &scheme.name_ja, 300)?;
@@ -607,7 +612,7 @@ pub fn add_scheme(
             s::table.filter(s::id.eq(&scheme.id)).filter(s::version.eq(&scheme.version)).count().get_result(c)?;
         if exists > 0 {
             return Err(AppError::new(
-                "DUPLICATE_SCHEME",
+                Code::DuplicateScheme,
                 format!(
                     "scheme {} version {} exists; schemes are versioned, add a new version",
                     scheme.id, scheme.version
@@ -679,7 +684,7 @@ pub fn assessment_body(
     let supplier = get(conn, actor, &input.supplier_id)?.ok_or_else(|| AppError::not_found("supplier"))?;
     if supplier.status != ACTIVE {
         return Err(AppError::new(
-            "SUPPLIER_NOT_ACTIVE",
+            Code::SupplierNotActive,
             "assessments are of registered suppliers; this one is still a proposal",
             "評価は登録済みのサプライヤーが対象です（このサプライヤーは提案中です）",
         ));
@@ -690,7 +695,7 @@ pub fn assessment_body(
             // One the caller may not see answers exactly like one that does not exist.
             None => {
                 return Err(AppError::new(
-                    "UNKNOWN_OFFERING",
+                    Code::UnknownOffering,
                     format!("{wanted} is not an offering of this supplier"),
                     format!("{wanted}はこのサプライヤーの提供物ではありません"),
                 ))
@@ -698,7 +703,7 @@ pub fn assessment_body(
             // A shared assessment never names an entry its readers may not see.
             Some(o) if o.status != ACTIVE => {
                 return Err(AppError::new(
-                    "OFFERING_NOT_ACTIVE",
+                    Code::OfferingNotActive,
                     format!("{wanted} is still a proposal; assessments name registered offerings"),
                     format!("{wanted}は提案中です。評価の対象にできるのは登録済みの提供物のみです"),
                 ))
@@ -708,7 +713,7 @@ pub fn assessment_body(
     }
     let scheme = scheme_of(conn, &input.scheme_id, input.scheme_version.as_deref())?.ok_or_else(|| {
         AppError::new(
-            "UNKNOWN_SCHEME",
+            Code::UnknownScheme,
             format!("no assessment scheme {} {}", input.scheme_id, input.scheme_version.as_deref().unwrap_or("")),
             format!("評価スキーム{}は登録されていません", input.scheme_id),
         )
@@ -718,7 +723,7 @@ pub fn assessment_body(
     for (criterion, answer, comment, evidence) in input.results {
         if scheme.criterion(&criterion).is_none() {
             return Err(AppError::new(
-                "UNKNOWN_CRITERION",
+                Code::UnknownCriterion,
                 format!("scheme {} {} has no criterion {criterion}", scheme.id, scheme.version),
                 format!("スキーム{}に評価項目{criterion}はありません", scheme.id),
             ));
@@ -734,7 +739,7 @@ pub fn assessment_body(
             Some(v) if (0..=i32::from(MAX_ANSWER)).contains(&v) => Answer::Scale(v as u8),
             Some(v) => {
                 return Err(AppError::new(
-                    "ANSWER_OUT_OF_SCALE",
+                    Code::AnswerOutOfScale,
                     format!("criterion {criterion}: {v} is outside the 0–{MAX_ANSWER} scale"),
                     format!("評価項目{criterion}: {v}は0〜{MAX_ANSWER}の範囲外です"),
                 ))
@@ -823,7 +828,7 @@ pub fn visible_assessments(conn: &mut DbConn, viewer: &Viewer<'_>, supplier_id: 
 pub fn known_scheme(conn: &mut DbConn, scheme_id: &str) -> AppResult<Scheme> {
     scheme_of(conn, scheme_id, None)?.ok_or_else(|| {
         AppError::new(
-            "UNKNOWN_SCHEME",
+            Code::UnknownScheme,
             format!("no assessment scheme {scheme_id}"),
             format!("評価スキーム{scheme_id}は登録されていません"),
         )
@@ -853,7 +858,7 @@ pub fn record_dispute(
             d::table.filter(d::assessment_id.eq(&row.id)).filter(d::state.eq("open")).count().get_result(c)?;
         if open > 0 {
             return Err(AppError::new(
-                "ALREADY_DISPUTED",
+                Code::AlreadyDisputed,
                 "the assessment already has an open dispute",
                 "この評価には未解決の異議が既にあります",
             ));
@@ -910,7 +915,13 @@ pub fn resolve_dispute(
         let Some((state, assessment)) = found else { return Err(AppError::not_found("dispute")) };
         match state.as_str() {
             "open" => {}
-            _ => return Err(AppError::new("NOT_PENDING", "the dispute is already resolved", "この異議は解決済みです")),
+            _ => {
+                return Err(AppError::new(
+                    Code::NotPending,
+                    "the dispute is already resolved",
+                    "この異議は解決済みです",
+                ))
+            }
         }
         let outcome = if upheld { "upheld" } else { "dismissed" };
         diesel::update(d::table.find(dispute_id))
