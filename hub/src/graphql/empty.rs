@@ -33,10 +33,22 @@ impl Extension for EmptySelections {
     ) -> ServerResult<Option<Value>> {
         let return_type = info.return_type;
         let mut value = next.run(ctx, info).await?;
-        if let Some(value) = value.as_mut() {
+        // Only a null, or a list that holds one, can need `{}`: every other value (most
+        // fields) passes without looking at its type. Nested fields run this hook
+        // themselves; list items do not.
+        if let Some(value) = value.as_mut().filter(|v| may_hold_null(v)) {
             fill(&ctx.schema_env.registry, return_type, value);
         }
         Ok(value)
+    }
+}
+
+/// Whether a value is null or a list with a null somewhere in it.
+fn may_hold_null(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::List(items) => items.iter().any(may_hold_null),
+        _ => false,
     }
 }
 
