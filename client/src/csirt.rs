@@ -2,6 +2,7 @@
 //! block lists, SIEMs and IDS (`plain`, `csv`, `stix`, `suricata`), and `match`, which
 //! reports the lines of a log or list that contain a held indicator.
 
+use renkei_schema::stix::StixRead;
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
 
@@ -29,17 +30,17 @@ pub fn active_indicators(conn: &mut SqliteConnection) -> Result<Vec<Held>> {
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let stix: Value = serde_json::from_str(&row.stix).with_context(|| format!("stored item {}", row.id))?;
-        let valid_until = stix["valid_until"].as_str().map(str::to_string);
+        let read = StixRead(&stix);
+        let valid_until = read.valid_until().map(str::to_string);
         let expired =
             valid_until.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()).is_some_and(|t| t <= now);
-        if expired || stix["revoked"] == Value::Bool(true) {
+        if expired || read.revoked() {
             continue;
         }
-        let (Some(kind), Some(value)) = (stix["x_renkei_indicator_type"].as_str(), stix["x_renkei_value"].as_str())
-        else {
+        let Some((kind, value)) = read.indicator().map(|(k, v)| (k.to_string(), v.to_string())) else {
             continue;
         };
-        out.push(Held { id: row.id, kind: kind.into(), value: value.into(), tlp: row.tlp, valid_until, stix });
+        out.push(Held { id: row.id, kind, value, tlp: row.tlp, valid_until, stix });
     }
     out.sort_by(|a, b| (&a.value, &a.id).cmp(&(&b.value, &b.id)));
     Ok(out)

@@ -18,6 +18,8 @@ use diesel::sqlite::SqliteConnection;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use renkei_schema::stix::StixRead;
+
 use crate::register::ItemRow;
 use crate::tables::flags;
 
@@ -447,14 +449,6 @@ impl Gather<'_> {
     }
 }
 
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array().into_iter().flatten().filter_map(|s| s.as_str().map(str::to_string)).collect()
-}
-
-fn external_id(stix: &Value) -> Option<String> {
-    stix["external_references"].as_array()?.iter().find_map(|r| r["external_id"].as_str().map(str::to_string))
-}
-
 /// The flags one item raises. Indicators and assessments raise none: indicators go to
 /// detection (`export`, `match`), assessments reach risks through rating events.
 pub fn candidates(index: &MatchIndex, item: &ItemRow) -> Result<Vec<Candidate>> {
@@ -462,7 +456,8 @@ pub fn candidates(index: &MatchIndex, item: &ItemRow) -> Result<Vec<Candidate>> 
         return Ok(Vec::new());
     }
     let stix: Value = serde_json::from_str(&item.stix).with_context(|| format!("item {}", item.id))?;
-    let name = stix["name"].as_str().unwrap_or_default().to_string();
+    let read = StixRead(&stix);
+    let name = read.name().to_string();
     let mut g = Gather {
         index,
         item,
@@ -474,7 +469,7 @@ pub fn candidates(index: &MatchIndex, item: &ItemRow) -> Result<Vec<Candidate>> 
     };
     match item.kind.as_str() {
         "technique" => {
-            let id = external_id(&stix).unwrap_or_default();
+            let id = read.external_id().unwrap_or_default().to_string();
             g.source_title = format!("technique {id} {name} (revision {})", item.revision);
             g.suggestion = (
                 format!(
@@ -482,7 +477,7 @@ pub fn candidates(index: &MatchIndex, item: &ItemRow) -> Result<Vec<Candidate>> 
                 ),
                 format!("{id} の使用が報告されています。脅威の発生可能性と対策の実施状況を見直してください"),
             );
-            g.technique(&id, &strings(&stix["x_renkei_ics_asset_types"]));
+            g.technique(&id, &read.ics_asset_types());
         }
         "incident" => {
             g.source_title = format!("incident \"{name}\" (revision {})", item.revision);
@@ -491,10 +486,10 @@ pub fn candidates(index: &MatchIndex, item: &ItemRow) -> Result<Vec<Candidate>> 
                 "an incident in the sector used these techniques: review the threat likelihood".into(),
                 "業界内のインシデントでこれらのテクニックが使われました。脅威の発生可能性を見直してください".into(),
             );
-            for id in strings(&stix["x_renkei_technique_ids"]) {
+            for id in read.technique_ids() {
                 g.technique(&id, &[]);
             }
-            let suppliers = strings(&stix["x_renkei_supplier_refs"]);
+            let suppliers = read.supplier_refs();
             if !suppliers.is_empty() {
                 g.trigger = Trigger::SupplierIncident;
                 g.boost = 30;
@@ -508,15 +503,15 @@ pub fn candidates(index: &MatchIndex, item: &ItemRow) -> Result<Vec<Candidate>> 
             }
         }
         "advisory" => {
-            let cve = external_id(&stix).unwrap_or(name);
-            let exploitation = stix["x_renkei_exploitation"].as_str().unwrap_or("unknown");
+            let cve = read.external_id().map_or(name, str::to_string);
+            let exploitation = read.exploitation();
             g.trigger = Trigger::Vulnerability;
             g.source_title = format!("advisory {cve} (exploitation: {exploitation}, revision {})", item.revision);
             g.boost = match exploitation {
                 "known_exploited" => 30,
                 "poc_public" => 15,
                 _ => 0,
-            } + stix["x_renkei_cvss_base_score"].as_f64().map_or(0, |s| if s >= 9.0 { 10 } else { 0 });
+            } + read.cvss_base_score().map_or(0, |s| if s >= 9.0 { 10 } else { 0 });
             g.suggestion = (
                 format!("{cve} affects what this risk rests on (exploitation: {exploitation}): review the vulnerability factor, patch or compensating controls"),
                 format!("{cve} がこのリスクの対象に該当します(悪用状況: {exploitation})。脆弱性の評価と、パッチ適用または代替策を見直してください"),
@@ -530,8 +525,7 @@ pub fn candidates(index: &MatchIndex, item: &ItemRow) -> Result<Vec<Candidate>> 
                 };
                 g.hit(&risk, Quality::Exact, evidence, 0);
             }
-            let affected: Vec<renkei_schema::model::vuln::AffectedProduct> =
-                serde_json::from_value(stix["x_renkei_affected"].clone()).unwrap_or_default();
+            let affected = read.affected();
             for product in &affected {
                 let key = crate::assets::product_key(&product.cpe.vendor, &product.cpe.product);
                 for (kind, named) in [("cpe", "CPE"), ("product", "vendor and product")] {

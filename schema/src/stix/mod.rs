@@ -10,6 +10,22 @@ use crate::model::indicator::stix_pattern;
 use crate::model::{Body, Envelope};
 use crate::tlp::Tlp;
 
+mod read;
+pub use read::StixRead;
+
+/// The names of renkei's own properties that readers use, written by [`to_stix`] and read
+/// by [`StixRead`] (one place, so writing and reading cannot drift apart).
+pub mod prop {
+    pub const INDICATOR_TYPE: &str = "x_renkei_indicator_type";
+    pub const VALUE: &str = "x_renkei_value";
+    pub const ICS_ASSET_TYPES: &str = "x_renkei_ics_asset_types";
+    pub const TECHNIQUE_IDS: &str = "x_renkei_technique_ids";
+    pub const SUPPLIER_REFS: &str = "x_renkei_supplier_refs";
+    pub const AFFECTED: &str = "x_renkei_affected";
+    pub const CVSS_BASE_SCORE: &str = "x_renkei_cvss_base_score";
+    pub const EXPLOITATION: &str = "x_renkei_exploitation";
+}
+
 /// STIX timestamps: RFC 3339, UTC, millisecond precision.
 pub fn timestamp(t: &chrono::DateTime<chrono::Utc>) -> String {
     // to_rfc3339_opts, unlike format("…"), does not parse a format string on every call.
@@ -115,8 +131,8 @@ pub fn to_stix(env: &Envelope, body: &Body) -> Value {
             if let Some(until) = &env.valid_until {
                 o.insert("valid_until".into(), json!(timestamp(until)));
             }
-            o.insert("x_renkei_indicator_type".into(), json!(b.indicator_type.as_str()));
-            o.insert("x_renkei_value".into(), json!(b.value));
+            o.insert(prop::INDICATOR_TYPE.into(), json!(b.indicator_type.as_str()));
+            o.insert(prop::VALUE.into(), json!(b.value));
         }
         Body::Technique(b) => {
             o.insert("name".into(), json!(b.name));
@@ -143,7 +159,7 @@ pub fn to_stix(env: &Envelope, body: &Body) -> Value {
                 o.insert("x_mitre_platforms".into(), json!(b.platforms));
             }
             if !b.ics_asset_types.is_empty() {
-                o.insert("x_renkei_ics_asset_types".into(), json!(b.ics_asset_types));
+                o.insert(prop::ICS_ASSET_TYPES.into(), json!(b.ics_asset_types));
             }
         }
         Body::Incident(b) => {
@@ -158,13 +174,13 @@ pub fn to_stix(env: &Envelope, body: &Body) -> Value {
                 o.insert("x_renkei_impact_description".into(), json!(d));
             }
             if !b.technique_ids.is_empty() {
-                o.insert("x_renkei_technique_ids".into(), json!(b.technique_ids));
+                o.insert(prop::TECHNIQUE_IDS.into(), json!(b.technique_ids));
             }
             if !b.indicator_refs.is_empty() {
                 o.insert("x_renkei_indicator_refs".into(), json!(b.indicator_refs));
             }
             if !b.supplier_refs.is_empty() {
-                o.insert("x_renkei_supplier_refs".into(), json!(b.supplier_refs));
+                o.insert(prop::SUPPLIER_REFS.into(), json!(b.supplier_refs));
             }
         }
         Body::Advisory(b) => {
@@ -175,14 +191,14 @@ pub fn to_stix(env: &Envelope, body: &Body) -> Value {
             };
             o.insert("description".into(), json!(description));
             o.insert("external_references".into(), json!([{"source_name": "cve", "external_id": b.cve_id}]));
-            o.insert("x_renkei_affected".into(), json!(b.affected));
+            o.insert(prop::AFFECTED.into(), json!(b.affected));
             if let Some(v) = &b.cvss_vector {
                 o.insert("x_renkei_cvss_vector".into(), json!(v));
             }
             if let Some(s) = b.cvss_base_score {
-                o.insert("x_renkei_cvss_base_score".into(), json!(s));
+                o.insert(prop::CVSS_BASE_SCORE.into(), json!(s));
             }
-            o.insert("x_renkei_exploitation".into(), json!(b.exploitation.as_str()));
+            o.insert(prop::EXPLOITATION.into(), json!(b.exploitation.as_str()));
             if !b.fixes.is_empty() {
                 o.insert("x_renkei_fixes".into(), json!(b.fixes));
             }
