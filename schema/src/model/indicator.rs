@@ -313,8 +313,10 @@ fn normalize_checked(kind: IndicatorType, v: &str) -> Result<String, Detail> {
     }
     let v = refang(v);
     // Nested defanging ("[[.]]") is refanged once here, and its remainder again each
-    // time the stored value is normalised: refuse it, so a stored value is final.
-    if DEFANGED.iter().any(|(defanged, _)| v.contains(defanged)) {
+    // time the stored value is normalised: refuse it, so a stored value is final. (Every
+    // marker holds '[' or '('; most values hold neither, and lookups normalise each value
+    // several times, so the byte scan comes first.)
+    if has_bracket(&v) && DEFANGED.iter().any(|(defanged, _)| v.contains(defanged)) {
         return Err(detail(
             "it is defanged more than once (nested brackets such as '[[.]]')",
             "二重にデファングされています（「[[.]]」のような入れ子の括弧）",
@@ -348,9 +350,14 @@ fn first_char_where(v: &str, ascii: impl Fn(u8) -> bool, any: impl Fn(char) -> b
 /// The defanged spellings [`refang`] undoes, with what each stands for.
 const DEFANGED: [(&str, &str); 4] = [("[.]", "."), ("(.)", "."), ("[:]", ":"), ("[@]", "@")];
 
+/// Whether a value holds '[' or '(', which every defanging marker does.
+fn has_bracket(s: &str) -> bool {
+    s.bytes().any(|b| b == b'[' || b == b'(')
+}
+
 /// Undoes the usual defanging of network indicators.
 fn refang(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.bytes().any(|b| b == b'[' || b == b'(') {
+    if !has_bracket(s) {
         return std::borrow::Cow::Borrowed(s);
     }
     let mut out = s.to_owned();
