@@ -3,8 +3,9 @@
 //! with every bad row named, and nothing is stored; a good file is stored in one
 //! transaction, updating assets of the same name.
 
+use crate::bail;
+use crate::error::{Context as _, Result};
 use crate::tables::{asset_links, assets};
-use anyhow::{bail, Context as _, Result};
 use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 use serde::{Deserialize, Serialize};

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use anyhow::{Context as _, Result};
+use crate::error::{Context as _, Result};
 use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 use serde_json::json;

@@ -2,7 +2,8 @@
 //! (the current and target tier per area): ids with their names in English and
 //! Japanese, and reading an id as written by a member.
 
-use anyhow::{bail, Result};
+use crate::bail;
+use crate::error::Result;
 
 /// CSF 2.0 functions and their categories, with names in English and Japanese.
 pub const CSF: [(&str, &str, &str); 28] = [

@@ -6,7 +6,8 @@ use renkei_schema::stix::StixRead;
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
 
-use anyhow::{bail, Context as _, Result};
+use crate::bail;
+use crate::error::{Context as _, Result};
 use diesel::sqlite::SqliteConnection;
 use serde_json::Value;
 

@@ -11,7 +11,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use anyhow::{bail, Context as _, Result};
+use crate::bail;
+use crate::error::{Context as _, Result};
 use chrono::Utc;
 use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;

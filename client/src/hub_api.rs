@@ -4,8 +4,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::{bail, ensure, Context as _, Result};
-use renkei_schema::errors::Code;
+pub use crate::error::Refused;
+use crate::error::{Context as _, Error, Result};
+use crate::{bail, ensure};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -90,7 +91,7 @@ fn is_loopback(url: &reqwest::Url) -> bool {
 impl HubApi {
     /// A client of the hub at `base` (e.g. `https://isac.example:8480`).
     pub fn new(base: &str, token: String, ca: Option<&Path>) -> Result<HubApi> {
-        let url = reqwest::Url::parse(base).with_context(|| format!("hub address {base:?}"))?;
+        let url = reqwest::Url::parse(base).map_err(Error::other).with_context(|| format!("hub address {base:?}"))?;
         match url.scheme() {
             "https" => {}
             "http" if is_loopback(&url) => {}
@@ -171,48 +172,10 @@ impl HubApi {
     }
 }
 
-/// The hub refused a request: its code (`renkei_schema::errors`, the catalogue the hub
-/// answers from) and its message in both languages. Callers may downcast to it (a
-/// retryable `UNAVAILABLE`, a `FORBIDDEN` token) rather than read the text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refused {
-    /// The code as sent; `None` when the answer carried none.
-    pub code: Option<String>,
-    pub message: String,
-    pub message_ja: Option<String>,
-}
-
-impl Refused {
-    fn from_error(error: &Value) -> Refused {
-        Refused {
-            code: error["extensions"]["code"].as_str().map(str::to_string),
-            message: error["message"].as_str().unwrap_or("no message").to_string(),
-            message_ja: error["extensions"]["messageJa"].as_str().map(str::to_string),
-        }
-    }
-
-    /// The code, if it is one of the catalogue's.
-    pub fn known_code(&self) -> Option<Code> {
-        self.code.as_deref().and_then(Code::parse)
-    }
-}
-
-impl std::fmt::Display for Refused {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "the hub refused: {} ({})", self.message, self.code.as_deref().unwrap_or("no code"))?;
-        match (&self.message_ja, self.known_code()) {
-            (Some(ja), _) => write!(f, " / ハブが拒否しました: {ja}"),
-            (None, Some(code)) => write!(f, " / ハブが拒否しました: {}", code.meaning_ja()),
-            (None, None) => Ok(()),
-        }
-    }
-}
-
-impl std::error::Error for Refused {}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use renkei_schema::errors::Code;
 
     #[test]
     fn a_refusal_keeps_the_code_and_says_it_in_both_languages() {

@@ -9,6 +9,7 @@ pub mod assets;
 pub mod context;
 pub mod csf;
 pub mod csirt;
+pub mod error;
 pub mod flags;
 pub mod hub_api;
 pub mod matrix;

@@ -10,7 +10,8 @@
 //! the version it was rated under, and a new version flags every older rating for
 //! review rather than clamping it silently.
 
-use anyhow::{bail, ensure, Context as _, Result};
+use crate::error::{Context as _, Result};
+use crate::{bail, ensure};
 use diesel::sqlite::SqliteConnection;
 use serde::{Deserialize, Serialize};
 

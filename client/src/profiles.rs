@@ -2,7 +2,8 @@
 //! (1 partial, 2 risk-informed, 3 repeatable, 4 adaptive) per function or category, and
 //! the gap analysis of 6.2 in priority order.
 
-use anyhow::{bail, Result};
+use crate::bail;
+use crate::error::Result;
 use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 use serde::Serialize;

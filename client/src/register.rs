@@ -1,8 +1,8 @@
 //! The member's local register: a SQLite file with its own migrations, holding the
 //! hub's address, the hub's pinned signing key, the feed cursor and the items held.
 
+use crate::error::{Context as _, Result};
 use crate::tables::{items, pending_tombstones, settings};
-use anyhow::{Context as _, Result};
 use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
@@ -55,7 +55,8 @@ pub fn open(path: &std::path::Path) -> Result<SqliteConnection> {
     // 1 GiB writes each leaf back once per checkpoint (3.7 GiB written, +20 % items/s in
     // a model of the sync). `sync` checkpoints and truncates the WAL when it finishes.
     diesel::sql_query("PRAGMA wal_autocheckpoint = 262144").execute(&mut conn)?;
-    conn.run_pending_migrations(MIGRATIONS).map_err(|e| anyhow::anyhow!("register migrations: {e}"))?;
+    conn.run_pending_migrations(MIGRATIONS)
+        .map_err(|e| crate::error::Error::Invalid(format!("register migrations: {e}")))?;
     Ok(conn)
 }
 

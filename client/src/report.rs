@@ -3,7 +3,8 @@
 //! dependencies with their ratings, as Markdown or a self-contained HTML page, headings
 //! in English and Japanese.
 
-use anyhow::{bail, Result};
+use crate::bail;
+use crate::error::Result;
 use diesel::sqlite::SqliteConnection;
 
 /// A table: headings and rows of text.

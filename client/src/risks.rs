@@ -4,7 +4,8 @@
 //! matched on), treatment and controls. Every change of a risk is a new revision; the
 //! revisions are kept.
 
-use anyhow::{bail, Context as _, Result};
+use crate::bail;
+use crate::error::{Context as _, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;

@@ -2,8 +2,9 @@
 //! be down, and the criteria that size a business damage. The anchor of the
 //! business-damage-based analysis: such a risk names the services it would hurt.
 
+use crate::bail;
+use crate::error::Result;
 use crate::tables::services;
-use anyhow::{bail, Result};
 use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 use serde::{Deserialize, Serialize};

@@ -2,7 +2,8 @@
 //! member shares from the same tool (and token) it syncs with. The hub checks
 //! everything; its refusals come back as errors naming its code.
 
-use anyhow::{bail, Context as _, Result};
+use crate::bail;
+use crate::error::{Context as _, Result};
 use serde_json::{json, Value};
 
 use crate::hub_api::HubApi;

@@ -7,7 +7,8 @@
 
 use std::collections::HashMap;
 
-use anyhow::{bail, Context as _, Result};
+use crate::bail;
+use crate::error::{Context as _, Result};
 use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 

@@ -41,7 +41,7 @@ pub(crate) fn token(file: Option<&PathBuf>) -> Result<String> {
 pub(crate) fn connect(conn: &mut diesel::SqliteConnection, token_file: Option<&PathBuf>) -> Result<HubApi> {
     let hub = reg::get(conn, reg::HUB_URL)?.context("no hub yet: run `renkei init` first")?;
     let ca = reg::get(conn, reg::CA_FILE)?.map(PathBuf::from);
-    HubApi::new(&hub, token(token_file)?, ca.as_deref())
+    Ok(HubApi::new(&hub, token(token_file)?, ca.as_deref())?)
 }
 
 /// `SUPPLIER_ID[:OFFERING_ID][@DEPENDENCY]`.

@@ -44,7 +44,7 @@ pub(super) fn run_register(mut conn: diesel::SqliteConnection, command: Command)
             let new: matrix::Matrix = serde_json::from_str(&text).context("the matrix file")?;
             let flagged = diesel::Connection::transaction(&mut conn, |c| -> Result<flags::Recorded> {
                 matrix::replace(c, new)?;
-                flags::raise_due(c, chrono::Utc::now())
+                Ok(flags::raise_due(c, chrono::Utc::now())?)
             })?;
             println!("matrix in force; {} risks flagged for re-rating", flagged.raised);
             Ok(0)
