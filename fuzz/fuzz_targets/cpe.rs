@@ -14,8 +14,8 @@ fuzz_target!(|data: &[u8]| {
     let back = Cpe23::parse(&text).unwrap_or_else(|e| panic!("{raw:?} -> {text:?} does not parse: {e}"));
     assert_eq!(back, cpe, "{raw:?} -> {text:?}");
     assert_eq!(back.to_string(), text);
-    let json = serde_json::to_string(&cpe).unwrap();
-    assert_eq!(serde_json::from_str::<Cpe23>(&json).unwrap(), cpe);
+    let json = serde_json::to_string(&cpe).expect("a parsed CPE serialises");
+    assert_eq!(serde_json::from_str::<Cpe23>(&json).expect("a serialised CPE reads back"), cpe);
     // Matching never panics, whatever is asked.
     let _ = cpe.matches_product(&cpe.vendor, &cpe.product);
     let _ = cpe.matches_product(raw, raw);

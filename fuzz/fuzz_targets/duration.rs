@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
             let max = DateTime::<Utc>::MAX_UTC.timestamp();
             let span = (max - min) as u64;
             let secs = min + (u64::from_le_bytes(*head) % span) as i64;
-            (DateTime::from_timestamp(secs, 0).unwrap(), rest)
+            (DateTime::from_timestamp(secs, 0).expect("secs lies within chrono's range"), rest)
         }
         None => (DateTime::UNIX_EPOCH, data),
     };

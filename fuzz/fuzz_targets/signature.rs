@@ -23,13 +23,13 @@ struct Fixture {
 const PKCS8: &str = "3051020101300506032b6570042204206d2a1740b6f3f81ecd369a92e68d793e43fbfdbefa1392b268600b179933ace881210093f31ce93390fa86bbbbf6374fede9fa661a19067ceabae7b7ab3209bcf9af86";
 
 fn hex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("constant hex")).collect()
 }
 
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let key = SigningKey::from_pkcs8(&hex(PKCS8)).unwrap();
+        let key = SigningKey::from_pkcs8(&hex(PKCS8)).expect("the constant test key loads");
         let objects: Vec<Vec<u8>> = (0..5).map(|i| format!("{{\"id\":{i}}}").into_bytes()).collect();
         let signatures = key.sign_batch(&objects);
         Fixture { public_key: key.public_key(), objects, signatures }
@@ -38,7 +38,7 @@ fn fixture() -> &'static Fixture {
 
 fuzz_target!(|data: &[u8]| {
     let f = fixture();
-    let mut verifier = Verifier::new(&f.public_key).unwrap();
+    let mut verifier = Verifier::new(&f.public_key).expect("the fixture's public key is a valid key");
     let Ok(text) = std::str::from_utf8(data) else { return };
     let (signature, object) = text.split_once('\0').unwrap_or((text, ""));
     let result = verifier.verify(object.as_bytes(), signature);

@@ -35,7 +35,7 @@ fn canonical_round_trip(value: &Value) {
 
 fn serde_round_trip<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(value: &Value) {
     let Ok(parsed) = serde_json::from_value::<T>(value.clone()) else { return };
-    let json = serde_json::to_value(&parsed).unwrap();
+    let json = serde_json::to_value(&parsed).expect("a parsed value serialises");
     let back: T = serde_json::from_value(json.clone())
         .unwrap_or_else(|e| panic!("{parsed:?} serialises to {json} which does not parse: {e}"));
     assert_eq!(back, parsed, "serde round trip through {json}");
@@ -43,8 +43,8 @@ fn serde_round_trip<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debu
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(catalog) = AttackCatalog::from_bundle_json(data) {
-        let json = serde_json::to_vec(&catalog).unwrap();
-        let back: AttackCatalog = serde_json::from_slice(&json).unwrap();
+        let json = serde_json::to_vec(&catalog).expect("a catalog serialises");
+        let back: AttackCatalog = serde_json::from_slice(&json).expect("a serialised catalog reads back");
         assert_eq!(back, catalog);
         let mut merged = catalog.clone();
         merged.merge(catalog);

@@ -20,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let mut lines = text.split('\n');
     let cpe_line = lines.next().unwrap_or("");
-    let cpe = Cpe23::parse(cpe_line).unwrap_or_else(|_| Cpe23::parse(FALLBACK_CPE).unwrap());
+    let cpe = Cpe23::parse(cpe_line).unwrap_or_else(|_| Cpe23::parse(FALLBACK_CPE).expect("the fallback CPE parses"));
     let mut bound = || lines.next().filter(|l| !l.is_empty()).map(str::to_owned);
     let product = AffectedProduct {
         cpe,
