@@ -6,6 +6,7 @@
 //! Resolvers turn their input into plain values and call one of these; they do not
 //! route, check allowlists or touch the index themselves.
 
+use diesel::Connection as _;
 use renkei_schema::model::Body;
 use renkei_schema::tlp::{may_force_past_allowlist, Tlp};
 
@@ -115,4 +116,82 @@ fn applied(hub: &Hub, outcome: Outcome) -> AppResult<Outcome> {
         hub.note_committed([row])?;
     }
     Ok(outcome)
+}
+
+/// Imports what a STIX bundle, TAXII POST or MISP event proposes, as one transaction:
+/// every candidate is checked like the typed mutations' input (`services::import::plan`);
+/// allowlisted indicators are refused one by one (an import never forces past an
+/// allowlist); the new items are shared in submissions of one kind and sharing each,
+/// routed by the moderation policy, signed and sequenced; new versions of the caller's
+/// own items are corrections. Returns one report per candidate, in order.
+pub fn import(
+    hub: &Hub,
+    c: &mut DbConn,
+    actor: &Identity,
+    candidates: Vec<renkei_schema::import::Candidate>,
+    defaults: &crate::services::import::Defaults,
+) -> AppResult<Vec<crate::services::import::Report>> {
+    use crate::services::import as imports;
+    use std::collections::BTreeMap;
+
+    let (reports, committed) = c.transaction(|c| -> AppResult<_> {
+        let mut plan = imports::plan(c, actor, candidates, defaults)?;
+        let matcher = hub.allowlists.matcher(c)?;
+        let bodies: Vec<Body> = plan.new_items.iter().map(|n| n.body.clone()).collect();
+        let listed = allowlist::listed(&matcher, &bodies);
+        let mut refused: std::collections::HashSet<usize> = std::collections::HashSet::new();
+        for hit in listed {
+            let item = &plan.new_items[hit.index];
+            let report = &mut plan.reports[item.report];
+            report.outcome = imports::Outcome::Refused;
+            report.code = Some(renkei_schema::errors::Code::Allowlisted);
+            report.message = Some(format!("on allowlist '{}' (entry {})", hit.list, hit.entry));
+            report.message_ja = Some(format!("許可リスト「{}」（項目 {}）に載っています", hit.list, hit.entry));
+            refused.insert(hit.index);
+        }
+        let mut groups: BTreeMap<_, Vec<imports::NewItem>> = BTreeMap::new();
+        for (i, item) in plan.new_items.into_iter().enumerate() {
+            if !refused.contains(&i) {
+                let key = imports::group_key(&item);
+                groups.entry((key.0.as_str(), key.1, key.2, key.3)).or_default().push(item);
+            }
+        }
+        let mut committed: Vec<ObjectRow> = Vec::new();
+        let valid_days = &hub.config.indicators.valid_days;
+        for ((_, tlp, _, _), items) in groups {
+            let kind = items[0].body.kind();
+            let route = moderation::route(c, &hub.config.moderation, actor, kind, tlp)?;
+            let routes = vec![route; items.len()];
+            let sharing = items[0].sharing.clone();
+            let mut report_of = Vec::with_capacity(items.len());
+            let mut bodies = Vec::with_capacity(items.len());
+            let mut provided = Vec::with_capacity(items.len());
+            for item in items {
+                report_of.push(item.report);
+                bodies.push(item.body);
+                provided.push(item.provided);
+            }
+            let published =
+                sharing::publish_new_as(c, &hub.signer(), actor, bodies, sharing, &routes, valid_days, &provided)?;
+            for (report, p) in report_of.into_iter().zip(published) {
+                let line = &mut plan.reports[report];
+                line.id = Some(p.row.id.clone());
+                if p.row.status == renkei_schema::tlp::Status::Pending.as_str() {
+                    line.outcome = imports::Outcome::Queued;
+                }
+                committed.push(p.row);
+            }
+        }
+        for update in plan.updates {
+            let outcome = revision::correct(c, &hub.signer(), &hub.config.moderation, actor, &update.id, &update.fix)?;
+            let line = &mut plan.reports[update.report];
+            match outcome {
+                Outcome::Applied(row) => committed.push(row),
+                Outcome::Queued(_) => line.outcome = imports::Outcome::Queued,
+            }
+        }
+        Ok((plan.reports, committed))
+    })?;
+    hub.note_committed(committed.iter())?;
+    Ok(reports)
 }

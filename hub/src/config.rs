@@ -65,6 +65,125 @@ pub struct Config {
     /// feed (members' clients keep them; `audit verify --checkpoint` checks the log
     /// still extends one). 0 publishes none.
     pub audit_checkpoint_seconds: u64,
+    /// The TAXII 2.1 server at `/taxii2/` and what its collections hold.
+    pub taxii: Taxii,
+    /// Imports of STIX bundles and MISP events (GraphQL, TAXII POST, the command line).
+    pub imports: Imports,
+}
+
+/// The TAXII 2.1 server (`/taxii2/`): one API root, configured collections. What a
+/// caller reads from a collection is still decided by the one TLP policy; a collection
+/// only narrows it (kinds, a highest label).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Taxii {
+    pub enabled: bool,
+    pub title: String,
+    /// The largest POST body the API root accepts (advertised as `max_content_length`).
+    pub max_content_length: usize,
+    /// The most objects one page holds, whatever `limit` asks (TAXII lets the server
+    /// return fewer).
+    pub max_page: usize,
+    /// How long a POST's status can be read back.
+    pub status_hours: u32,
+    pub collections: Vec<TaxiiCollection>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TaxiiCollection {
+    /// A UUID (TAXII identifiers are UUIDs).
+    pub id: String,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    /// The kinds it holds (`indicator`, `technique`, `incident`, `advisory`, `assessment`).
+    pub kinds: Vec<String>,
+    /// The highest label it holds (`TLP:AMBER` holds CLEAR, GREEN and AMBER).
+    pub max_tlp: String,
+    /// Whether members who may share can POST objects to it.
+    #[serde(default)]
+    pub writable: bool,
+    /// The label of POSTed objects that carry no TLP marking.
+    #[serde(default = "default_unmarked_tlp")]
+    pub unmarked_tlp: String,
+}
+
+fn default_unmarked_tlp() -> String {
+    "TLP:AMBER".into()
+}
+
+impl Default for Taxii {
+    fn default() -> Self {
+        Taxii {
+            enabled: true,
+            title: "renkei TAXII 2.1".into(),
+            max_content_length: 10 * 1024 * 1024,
+            max_page: 1000,
+            status_hours: 48,
+            collections: vec![
+                TaxiiCollection {
+                    id: "4f1d1c9e-6a4b-4c53-9d0e-8b2f7a6c3e01".into(),
+                    title: "shared items".into(),
+                    description: "Every shared item the caller may read: indicators, techniques, incidents, advisories and supplier assessments.".into(),
+                    kinds: ["indicator", "technique", "incident", "advisory", "assessment"].map(String::from).to_vec(),
+                    max_tlp: "TLP:RED".into(),
+                    writable: true,
+                    unmarked_tlp: default_unmarked_tlp(),
+                },
+                TaxiiCollection {
+                    id: "8a3e5b27-2c9d-4e61-b0f4-5d7c1a9e2b02".into(),
+                    title: "indicators up to TLP:AMBER".into(),
+                    description: "Indicators labelled CLEAR, GREEN or AMBER that the caller may read, for SIEMs and block lists.".into(),
+                    kinds: vec!["indicator".into()],
+                    max_tlp: "TLP:AMBER".into(),
+                    writable: true,
+                    unmarked_tlp: default_unmarked_tlp(),
+                },
+            ],
+        }
+    }
+}
+
+impl Taxii {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |what: String| Err(ConfigError::Invalid(what));
+        if self.max_content_length == 0 || self.max_page == 0 {
+            return bad("taxii.max_content_length and taxii.max_page must be positive".into());
+        }
+        let mut seen = std::collections::HashSet::new();
+        for c in &self.collections {
+            if uuid::Uuid::parse_str(&c.id).is_err() || !seen.insert(c.id.to_ascii_lowercase()) {
+                return bad(format!("taxii collection {:?}: the id must be a UUID of its own", c.id));
+            }
+            if c.kinds.is_empty() || c.kinds.iter().any(|k| renkei_schema::model::Kind::parse(k).is_none()) {
+                return bad(format!(
+                    "taxii collection {}: kinds must name indicator, technique, incident, advisory or assessment",
+                    c.id
+                ));
+            }
+            for label in [&c.max_tlp, &c.unmarked_tlp] {
+                if label.parse::<renkei_schema::tlp::Tlp>().is_err() {
+                    return bad(format!("taxii collection {}: {label:?} is not a TLP 2.0 label", c.id));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Limits of one import (a STIX bundle, a TAXII POST, a MISP event).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Imports {
+    /// The most objects one import may hold.
+    pub max_objects: usize,
+}
+
+impl Default for Imports {
+    fn default() -> Self {
+        Imports { max_objects: 100_000 }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -153,6 +272,8 @@ impl Default for Config {
             metrics_listen: "127.0.0.1:9480".into(),
             trusted_proxies: Vec::new(),
             audit_checkpoint_seconds: 3600,
+            taxii: Taxii::default(),
+            imports: Imports::default(),
         }
     }
 }
@@ -374,6 +495,7 @@ impl Config {
             return Err(ConfigError::Invalid("the query and answer limits must be positive".into()));
         }
         crate::auth::proxies::TrustedProxies::parse(&self.trusted_proxies).map_err(ConfigError::Invalid)?;
+        self.taxii.validate()?;
         // Bounds on what would otherwise panic at run time: actix refuses more workers,
         // and the lockout window and the dates computed from day counts overflow.
         let at_most = |name: &str, value: u64, max: u64| {

@@ -131,6 +131,23 @@ impl HubKeys {
     }
 
     /// The digest a token is stored under (hex of HMAC-SHA256).
+    /// A MAC over a paging cursor the hub hands out (TAXII `next`), so a caller cannot
+    /// make up or alter one. Keyed by the token key, domain-separated from token digests.
+    pub fn cursor_mac(&self, content: &[u8]) -> Vec<u8> {
+        hmac::sign(&self.token_hmac, &Self::cursor_content(content)).as_ref().to_vec()
+    }
+
+    /// Constant-time check of a cursor's MAC.
+    pub fn cursor_mac_matches(&self, content: &[u8], mac: &[u8]) -> bool {
+        hmac::verify(&self.token_hmac, &Self::cursor_content(content), mac).is_ok()
+    }
+
+    fn cursor_content(content: &[u8]) -> Vec<u8> {
+        let mut out = b"renkei cursor\0".to_vec();
+        out.extend_from_slice(content);
+        out
+    }
+
     pub fn token_digest(&self, token: &str) -> String {
         hex::encode(hmac::sign(&self.token_hmac, token.as_bytes()).as_ref())
     }

@@ -14,4 +14,6 @@ pub mod graphql;
 pub mod http;
 pub mod services;
 pub mod state;
+pub mod stix_export;
 pub mod store;
+pub mod taxii;

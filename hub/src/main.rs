@@ -88,8 +88,35 @@ enum Command {
         #[command(subcommand)]
         command: PeerCommand,
     },
+    /// STIX 2.1 bundles.
+    Stix {
+        #[command(subcommand)]
+        command: StixCommand,
+    },
     /// Print the GraphQL SDL.
     Sdl,
+}
+
+#[derive(Subcommand)]
+enum StixCommand {
+    /// Import a STIX 2.1 bundle as items shared by an organisation (one transaction;
+    /// prints a line per object: stored, queued, updated, duplicate, context or refused
+    /// with its code).
+    Import {
+        file: PathBuf,
+        /// The organisation (id) the items are shared by.
+        #[arg(long)]
+        org: String,
+        /// The label of objects that carry no TLP marking.
+        #[arg(long, default_value = "TLP:AMBER")]
+        tlp: String,
+        /// Recipients (organisation ids) of TLP:RED objects.
+        #[arg(long = "recipient")]
+        recipients: Vec<String>,
+        /// Share as "a member of this hub" (only coordinators see the submitter).
+        #[arg(long)]
+        anonymous: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -395,6 +422,22 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Peer { command } => peer_command(&config, command),
+        Command::Stix { command: StixCommand::Import { file, org, tlp, recipients, anonymous } } => {
+            let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let document: serde_json::Value = serde_json::from_slice(&bytes)
+                .with_context(|| format!("{} is not JSON\n{} はJSONではありません", file.display(), file.display()))?;
+            let candidates = renkei_schema::stix::import::candidates(&document, config.imports.max_objects)
+                .map_err(|r| anyhow::anyhow!("{} ({})\n{}", r.message, r.code, r.message_ja))?;
+            let defaults = renkei_hub::services::import::Defaults {
+                tlp: tlp.parse().map_err(|e| anyhow::anyhow!("--tlp {tlp:?}: {e}"))?,
+                recipients,
+                anonymous,
+                max_tlp: None,
+            };
+            let reports = import_as(config, &org, candidates, defaults)?;
+            print_reports(&reports);
+            Ok(())
+        }
         Command::Sdl => {
             print!("{}", renkei_hub::graphql::sdl());
             Ok(())
@@ -546,6 +589,63 @@ fn peer_command(config: &Config, command: PeerCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Runs an import as an organisation (an analyst of it, or its coordinator), on a hub
+/// opened like `serve` opens it (so allowlists, moderation and signing apply), without
+/// listening.
+fn import_as(
+    config: Config,
+    org: &str,
+    candidates: Vec<renkei_schema::import::Candidate>,
+    defaults: renkei_hub::services::import::Defaults,
+) -> anyhow::Result<Vec<renkei_hub::services::import::Report>> {
+    let org = org.to_string();
+    actix_web::rt::System::new().block_on(async move {
+        let hub = renkei_hub::state::Hub::open(config).await?;
+        let reports = hub
+            .db(move |hub, c| {
+                let found = directory::list_orgs(c)?.into_iter().find(|o| o.id == org).ok_or_else(|| {
+                    renkei_hub::error::AppError::new(
+                        renkei_schema::errors::Code::NotFound,
+                        format!("no organisation {org}"),
+                        format!("組織 {org} がありません"),
+                    )
+                })?;
+                let actor = renkei_hub::auth::Identity {
+                    org_id: found.id.clone(),
+                    org_name: found.name.clone(),
+                    role: if found.is_coordinator { Role::Coordinator } else { Role::Analyst },
+                    token_id: "cli".into(),
+                    source: Some("command line".into()),
+                    grants: Vec::new(),
+                };
+                renkei_hub::actions::import(hub, c, &actor, candidates, &defaults)
+            })
+            .await
+            .map_err(app_err)?;
+        Ok(reports)
+    })
+}
+
+fn print_reports(reports: &[renkei_hub::services::import::Report]) {
+    let mut refused = 0;
+    for r in reports {
+        let id = r.id.as_deref().unwrap_or("-");
+        match (&r.code, &r.message) {
+            (Some(code), Some(message)) => {
+                refused += 1;
+                println!(
+                    "{}\t{}\t{id}\t{code}: {message} / {}",
+                    r.source,
+                    r.outcome.as_str(),
+                    r.message_ja.as_deref().unwrap_or("")
+                );
+            }
+            _ => println!("{}\t{}\t{id}", r.source, r.outcome.as_str()),
+        }
+    }
+    println!("{} objects, {refused} refused", reports.len());
 }
 
 fn serve(config: Config) -> anyhow::Result<()> {

@@ -116,6 +116,13 @@ codes! {
     AlreadyHeld = "ALREADY_HELD", "a page holds items already held; pull it again with lookups", "既に保持している項目を含むページです（照合して再取得します）";
     BadSignature = "BAD_SIGNATURE", "a signature does not verify", "署名を検証できません";
     AuditKeyMismatch = "AUDIT_KEY_MISMATCH", "the audit log is chained with another key than this data folder's", "監査ログがこのデータフォルダーとは別の鍵で連鎖しています";
+    StixInvalid = "STIX_INVALID", "a STIX object or bundle is malformed", "STIXのオブジェクトまたはバンドルの形式が不正です";
+    StixUnsupported = "STIX_UNSUPPORTED", "a STIX object renkei does not store (its type, or a pattern beyond one comparison)", "renkeiが保存しない種類のSTIXオブジェクトです（型、または単一比較を超えるパターン）";
+    UnknownMarking = "UNKNOWN_MARKING", "a marking that maps to no TLP 2.0 label; refused, never guessed wider", "TLP 2.0ラベルに対応しないマーキングです。より広い共有範囲と推測せず拒否しました";
+    LabelAboveCollection = "LABEL_ABOVE_COLLECTION", "the object's label is above what the collection holds", "オブジェクトのラベルがコレクションの上限を超えています";
+    ObjectExists = "OBJECT_EXISTS", "the id is taken by an item another organisation shared", "そのIDは他の組織が共有した情報で使われています";
+    NotAcceptable = "NOT_ACCEPTABLE", "the Accept header asks for no media type this endpoint serves", "Acceptヘッダーにこのエンドポイントが返せるメディアタイプがありません";
+    UnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE", "the request body's Content-Type is not one this endpoint reads", "リクエスト本文のContent-Typeを受け付けられません";
 }
 
 impl std::fmt::Display for Code {

@@ -11,6 +11,7 @@ pub mod attack;
 pub mod csv;
 pub mod duration;
 pub mod errors;
+pub mod import;
 pub mod model;
 pub mod moderation;
 pub mod score;

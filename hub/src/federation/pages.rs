@@ -419,6 +419,7 @@ pub fn store_page(conn: &mut DbConn, local: &Signer<'_>, page: CheckedPage, look
                 e => AppError::from(e),
             })?;
         }
+        stored::stamp_added(c, versions.iter_mut())?;
         for chunk in versions.chunks(500) {
             crate::insert_rows!(c, crate::store::schema::object_versions::table, chunk)?;
         }

@@ -6,6 +6,7 @@ mod allowlist_api;
 mod context;
 mod empty;
 pub mod guard;
+mod import_api;
 mod items_api;
 mod json;
 mod moderation_api;
@@ -56,6 +57,7 @@ pub struct MutationRoot(
     supplier_api::SupplierMutation,
     supplier_api::SchemeMutation,
     supplier_api::AssessmentMutation,
+    import_api::ImportMutation,
 );
 
 pub type HubSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

@@ -129,7 +129,7 @@ fn locked_out() -> AppError {
 
 /// Counts a request that carries no valid token against its address; past
 /// `limits.unauthenticated_per_minute` the answer is 429 instead of `refusal`.
-async fn refuse_unauthenticated(hub: &Arc<Hub>, source: &str, refusal: HttpResponse) -> HttpResponse {
+pub async fn refuse_unauthenticated(hub: &Arc<Hub>, source: &str, refusal: HttpResponse) -> HttpResponse {
     let limit = hub.config.limits.unauthenticated_per_minute;
     match hub.counters.incr(&format!("anon:{source}"), Duration::from_secs(60)).await {
         Ok(n) if n > limit => {
@@ -158,6 +158,22 @@ fn unauthenticated() -> HttpResponse {
     )
 }
 
+/// The token an `Authorization` header carries: `Bearer <token>`, or HTTP Basic with the
+/// token as the password and any user name (TAXII clients speak Basic; RFC 7617).
+fn token_of(header: &str) -> String {
+    use base64::Engine as _;
+    let header = header.trim();
+    if let Some(token) = header.strip_prefix("Bearer ") {
+        return token.trim().to_string();
+    }
+    let basic = header.strip_prefix("Basic ").or_else(|| header.strip_prefix("basic "));
+    basic
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()).ok())
+        .and_then(|raw| String::from_utf8(raw).ok())
+        .and_then(|pair| pair.split_once(':').map(|(_, password)| password.to_string()))
+        .unwrap_or_default()
+}
+
 /// The caller of an endpoint that needs a token (every endpoint but health and
 /// readiness): 401 without one, counted against the address.
 pub async fn require_identity(hub: &Arc<Hub>, req: &HttpRequest) -> Result<Identity, HttpResponse> {
@@ -177,7 +193,8 @@ pub async fn authenticate(hub: &Arc<Hub>, req: &HttpRequest) -> Result<Option<Id
         return Ok(None);
     };
     let source = client_address(hub, req);
-    let token = header.to_str().ok().and_then(|h| h.strip_prefix("Bearer ")).map(str::trim).unwrap_or("");
+    let token = token_of(header.to_str().unwrap_or(""));
+    let token = token.as_str();
     let token_id = crate::crypto::token_id_of(token).map(str::to_string);
     let cached = token_id.as_deref().and_then(|id| hub.tokens.get(&hub.keys, id, token));
     let checked = match cached {

@@ -136,6 +136,11 @@ async fn graphql_post(
     }
 }
 
+/// The JSON Schema of renkei's STIX extension (its extension definition points here).
+async fn extension_schema() -> HttpResponse {
+    HttpResponse::Ok().content_type("application/schema+json").body(renkei_schema::stix::EXTENSION_SCHEMA)
+}
+
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
@@ -312,8 +317,11 @@ pub fn server(
             .route("/readyz", web::get().to(readyz))
             .route("/metrics", web::get().to(metrics))
             .route("/export/indicators", web::get().to(crate::export::indicators))
+            .route("/export/stix", web::get().to(crate::stix_export::bundle))
+            .route("/stix/renkei-extension.schema.json", web::get().to(extension_schema))
             .route("/federation/changes", web::get().to(crate::federation::http::changes))
             .route("/federation/sightings", web::get().to(crate::federation::http::sightings))
+            .configure(crate::taxii::routes)
     };
     let builder =
         HttpServer::new(factory).workers(workers).shutdown_timeout(5).on_connect(note_connection(metrics_address));

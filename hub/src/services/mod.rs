@@ -6,6 +6,7 @@ pub mod attack;
 pub mod audit;
 pub mod directory;
 pub mod feed;
+pub mod import;
 pub mod indicator_index;
 pub mod kinds;
 pub mod moderation;

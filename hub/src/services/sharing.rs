@@ -2,7 +2,7 @@
 //! shared objects by kind (lists, restricted RED items, indicator scores). Every read
 //! decides visibility through `renkei_schema::tlp`, nowhere else.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde_json::json;
 use std::collections::HashSet;
@@ -158,9 +158,37 @@ pub fn publish_new(
     signer: &Signer<'_>,
     actor: &Identity,
     bodies: Vec<Body>,
+    sharing: Sharing,
+    routes: &[Route],
+    valid_days: &crate::config::DaysPerType,
+) -> AppResult<Vec<Published>> {
+    publish_new_as(conn, signer, actor, bodies, sharing, routes, valid_days, &[])
+}
+
+/// What an import keeps of its source object: the id, the STIX times and the validity
+/// it came with (`None`: as any new item gets).
+#[derive(Debug, Clone, Default)]
+pub struct Provided {
+    pub id: Option<String>,
+    pub created: Option<DateTime<Utc>>,
+    pub modified: Option<DateTime<Utc>>,
+    pub valid_from: Option<DateTime<Utc>>,
+    pub valid_until: Option<DateTime<Utc>>,
+}
+
+/// [`publish_new`], with what each item's source provided (`provided[i]` for item `i`;
+/// shorter or empty: the rest are plain new items). The caller has checked that a
+/// provided id is free and of the item's kind.
+#[allow(clippy::too_many_arguments)]
+pub fn publish_new_as(
+    conn: &mut DbConn,
+    signer: &Signer<'_>,
+    actor: &Identity,
+    bodies: Vec<Body>,
     mut sharing: Sharing,
     routes: &[Route],
     valid_days: &crate::config::DaysPerType,
+    provided: &[Provided],
 ) -> AppResult<Vec<Published>> {
     if routes.len() != bodies.len() {
         return Err(AppError::internal("one route per item"));
@@ -173,47 +201,50 @@ pub fn publish_new(
     // Organisations are never deleted, so recipients checked here stay valid.
     validate_sharing(conn, &mut sharing)?;
     let now = stored::next_modified(None);
-    let prepare = |(body, status): (Body, Status)| -> AppResult<(ObjectRow, VersionRow, (Envelope, Body))> {
-        let kind = body.kind();
-        let envelope = Envelope {
-            id: kind.new_id(),
-            kind,
-            revision: 1,
-            created: now,
-            modified: now,
-            origin_hub: signer.hub_id.to_string(),
-            created_by: actor.org_id.clone(),
-            anonymous: sharing.anonymous,
-            tlp: sharing.tlp,
-            recipients: sharing.recipients.clone(),
-            status,
-            status_reason: None,
-            confidence: sharing.confidence,
-            valid_from: now,
-            // Indicators shared without an end get their type's default lifetime.
-            valid_until: sharing.valid_until.or_else(|| match &body {
-                Body::Indicator(b) => match valid_days.get(b.indicator_type) {
-                    0 => None,
-                    days => Some(now + chrono::Duration::days(i64::from(days))),
-                },
-                _ => None,
-            }),
-            labels: sharing.labels.clone(),
+    let prepare =
+        |(index, (body, status)): (usize, (Body, Status))| -> AppResult<(ObjectRow, VersionRow, (Envelope, Body))> {
+            let kind = body.kind();
+            let given = provided.get(index).cloned().unwrap_or_default();
+            let envelope = Envelope {
+                id: given.id.unwrap_or_else(|| kind.new_id()),
+                kind,
+                revision: 1,
+                created: given.created.unwrap_or(now),
+                modified: given.modified.unwrap_or(now),
+                origin_hub: signer.hub_id.to_string(),
+                created_by: actor.org_id.clone(),
+                anonymous: sharing.anonymous,
+                tlp: sharing.tlp,
+                recipients: sharing.recipients.clone(),
+                status,
+                status_reason: None,
+                confidence: sharing.confidence,
+                valid_from: given.valid_from.unwrap_or(now),
+                // Indicators shared without an end get their type's default lifetime.
+                valid_until: given.valid_until.or(sharing.valid_until).or_else(|| match &body {
+                    Body::Indicator(b) => match valid_days.get(b.indicator_type) {
+                        0 => None,
+                        days => Some(now + chrono::Duration::days(i64::from(days))),
+                    },
+                    _ => None,
+                }),
+                labels: sharing.labels.clone(),
+            };
+            // The canonical form is both what is signed and what is stored and sent.
+            let stix = canonical_json(&to_stix(&envelope, &body));
+            // Sequence numbers are filled in under the lock, signatures once the whole
+            // batch is prepared.
+            let row = object_row(&envelope, &body, 0, 0)?;
+            let version = version_row(&row, None, stix, String::new());
+            Ok((row, version, (envelope, body)))
         };
-        // The canonical form is both what is signed and what is stored and sent.
-        let stix = canonical_json(&to_stix(&envelope, &body));
-        // Sequence numbers are filled in under the lock, signatures once the whole
-        // batch is prepared.
-        let row = object_row(&envelope, &body, 0, 0)?;
-        let version = version_row(&row, None, stix, String::new());
-        Ok((row, version, (envelope, body)))
-    };
     // Mapping and serialising cost about 15 µs an object; large batches use every core.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
-    let bodies: Vec<(Body, Status)> = bodies.into_iter().zip(routes.iter().map(Route::status)).collect();
+    let bodies: Vec<(usize, (Body, Status))> =
+        bodies.into_iter().zip(routes.iter().map(Route::status)).enumerate().collect();
     let prepared: Vec<(ObjectRow, VersionRow, (Envelope, Body))> = if bodies.len() >= PARALLEL_PREPARE && threads > 1 {
         let per_thread = bodies.len().div_ceil(threads);
-        let mut chunks: Vec<Vec<(Body, Status)>> = Vec::with_capacity(threads);
+        let mut chunks: Vec<Vec<(usize, (Body, Status))>> = Vec::with_capacity(threads);
         let mut bodies = bodies;
         while !bodies.is_empty() {
             let rest = bodies.split_off(per_thread.min(bodies.len()));
@@ -260,6 +291,7 @@ pub fn publish_new(
             row.last_seq = seq;
             version.seq = seq;
         }
+        super::stored::stamp_added(c, versions.iter_mut())?;
         for chunk in rows.chunks(INSERT_CHUNK) {
             crate::insert_rows!(c, objects::table, chunk)?;
         }

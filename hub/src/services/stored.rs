@@ -141,6 +141,36 @@ pub fn max_seq(conn: &mut DbConn) -> QueryResult<i64> {
     Ok(versions.unwrap_or(0).max(events.unwrap_or(0)).max(checkpoints.unwrap_or(0)))
 }
 
+/// Stamps versions about to be written (in sequence order, under the write lock) with
+/// when this hub added them: now, on a whole millisecond, at least a millisecond after
+/// the newest version already stored and after each other. TAXII's `date_added` is this
+/// time, and a client that polls with `added_after` set to the last one it saw must miss
+/// nothing and get nothing twice: so no two versions share one, and the times stay exact
+/// for clients that keep only milliseconds (OpenCTI's JavaScript dates). A bulk write of
+/// n versions so spans n milliseconds.
+pub fn stamp_added<'a>(conn: &mut DbConn, versions: impl IntoIterator<Item = &'a mut VersionRow>) -> QueryResult<()> {
+    let newest: Option<String> = object_versions::table
+        .order(object_versions::seq.desc())
+        .select(object_versions::recorded_at)
+        .first(conn)
+        .optional()?;
+    let newest = newest
+        .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
+    let now = Utc::now();
+    let now = now - chrono::Duration::nanoseconds(i64::from(now.timestamp_subsec_nanos() % 1_000_000));
+    let after_newest = newest + chrono::Duration::milliseconds(1);
+    let newest_ms =
+        after_newest - chrono::Duration::nanoseconds(i64::from(after_newest.timestamp_subsec_nanos() % 1_000_000));
+    let mut next = if now > newest { now } else { newest_ms };
+    for version in versions {
+        version.recorded_at = time_text(&next);
+        next += chrono::Duration::milliseconds(1);
+    }
+    Ok(())
+}
+
 /// A new version's `modified`: now, but strictly after the previous version's.
 pub(crate) fn next_modified(previous: Option<DateTime<Utc>>) -> DateTime<Utc> {
     let now = Utc::now();
@@ -285,7 +315,8 @@ pub fn write_version(
     let stix = canonical_json(&to_stix(&env, body));
     let signature = signer.keys.signing.sign_batch(&[stix.as_bytes()]).concat();
     let row = object_row(&env, body, seq, current.first_seq)?;
-    let version = version_row(&row, Some(current), stix, signature);
+    let mut version = version_row(&row, Some(current), stix, signature);
+    stamp_added(c, [&mut version])?;
     diesel::insert_into(object_versions::table).values(&version).execute(c)?;
     diesel::update(objects::table.find(&current.id)).set(&row).execute(c)?;
     Ok(row)

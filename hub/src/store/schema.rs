@@ -384,3 +384,13 @@ diesel::table! {
         decision -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    taxii_status (id) {
+        id -> Text,
+        org_id -> Text,
+        created_at -> Text,
+        expires_at -> Text,
+        body -> Text,
+    }
+}

@@ -10,20 +10,51 @@ use crate::model::indicator::stix_pattern;
 use crate::model::{Body, Envelope};
 use crate::tlp::Tlp;
 
+mod bundle;
+pub mod import;
 mod read;
+pub use bundle::*;
 pub use read::StixRead;
 
-/// The names of renkei's own properties that readers use, written by [`to_stix`] and read
-/// by [`StixRead`] (one place, so writing and reading cannot drift apart).
+/// The names of renkei's own properties, written by [`to_stix`] into renkei's extension
+/// ([`EXTENSION_ID`]; at the top of an assessment, a new SDO) and read by [`StixRead`]
+/// (one place, so writing and reading cannot drift apart). The JSON Schema that declares
+/// them ships with the hub (`schema/stix/renkei-extension.schema.json`).
 pub mod prop {
-    pub const INDICATOR_TYPE: &str = "x_renkei_indicator_type";
-    pub const VALUE: &str = "x_renkei_value";
-    pub const ICS_ASSET_TYPES: &str = "x_renkei_ics_asset_types";
-    pub const TECHNIQUE_IDS: &str = "x_renkei_technique_ids";
-    pub const SUPPLIER_REFS: &str = "x_renkei_supplier_refs";
-    pub const AFFECTED: &str = "x_renkei_affected";
-    pub const CVSS_BASE_SCORE: &str = "x_renkei_cvss_base_score";
-    pub const EXPLOITATION: &str = "x_renkei_exploitation";
+    pub const ORIGIN_HUB: &str = "origin_hub";
+    pub const REVISION: &str = "revision";
+    pub const STATUS: &str = "status";
+    pub const STATUS_REASON: &str = "status_reason";
+    pub const INDICATOR_TYPE: &str = "indicator_type";
+    pub const VALUE: &str = "value";
+    pub const PLATFORMS: &str = "platforms";
+    pub const ICS_ASSET_TYPES: &str = "ics_asset_types";
+    pub const SECTOR: &str = "sector";
+    pub const OCCURRED_AT: &str = "occurred_at";
+    pub const SERVICE_IMPACT: &str = "service_impact";
+    pub const IMPACT_DESCRIPTION: &str = "impact_description";
+    pub const TECHNIQUE_IDS: &str = "technique_ids";
+    pub const INDICATOR_REFS: &str = "indicator_refs";
+    pub const SUPPLIER_REFS: &str = "supplier_refs";
+    pub const TITLE: &str = "title";
+    pub const AFFECTED: &str = "affected";
+    pub const CVSS_VECTOR: &str = "cvss_vector";
+    pub const CVSS_BASE_SCORE: &str = "cvss_base_score";
+    pub const EXPLOITATION: &str = "exploitation";
+    pub const FIXES: &str = "fixes";
+    pub const WORKAROUNDS: &str = "workarounds";
+    pub const SUPPLIER_ID: &str = "supplier_id";
+    pub const OFFERING_IDS: &str = "offering_ids";
+    pub const SCHEME: &str = "scheme";
+    pub const ASSESSOR: &str = "assessor";
+    pub const ASSESSOR_NAME: &str = "assessor_name";
+    pub const ASSURANCE: &str = "assurance";
+    pub const OBSERVED: &str = "observed";
+    pub const VALID_UNTIL: &str = "valid_until";
+    pub const RESULTS: &str = "results";
+    pub const FINDINGS: &str = "findings";
+    pub const CONCLUSION: &str = "conclusion";
+    pub const POSTURE: &str = "posture";
 }
 
 /// STIX timestamps: RFC 3339, UTC, millisecond precision.
@@ -86,16 +117,22 @@ fn write_string(s: &str, out: &mut Vec<u8>) {
 }
 
 /// The STIX 2.1 object of one version of a shared item.
+///
+/// renkei's own properties (origin hub, revision, what the typed kinds carry beyond STIX)
+/// live in renkei's property extension ([`EXTENSION_ID`], declared by
+/// [`extension_definition`]); a supplier assessment, which STIX has no object for, is a
+/// new SDO declared by the same extension definition, with its properties at the top.
 pub fn to_stix(env: &Envelope, body: &Body) -> Value {
     let mut o = Map::new();
+    let mut ext = Map::new();
     o.insert("type".into(), json!(env.kind.stix_type()));
     o.insert("spec_version".into(), json!("2.1"));
     o.insert("id".into(), json!(env.id));
     o.insert("created".into(), json!(timestamp(&env.created)));
     o.insert("modified".into(), json!(timestamp(&env.modified)));
-    if !env.anonymous {
-        o.insert("created_by_ref".into(), json!(identity_ref(&env.created_by)));
-    }
+    // An anonymous item is the origin hub's: its identity stands for the submitter.
+    let creator = if env.anonymous { hub_identity_ref(&env.origin_hub) } else { identity_ref(&env.created_by) };
+    o.insert("created_by_ref".into(), json!(creator));
     if let Some(c) = env.confidence {
         o.insert("confidence".into(), json!(c));
     }
@@ -106,23 +143,25 @@ pub fn to_stix(env: &Envelope, body: &Body) -> Value {
         o.insert("revoked".into(), json!(true));
     }
     // Pending and rejected versions only ever reach the submitter and the coordinators;
-    // published ones carry no status field, so their objects are plain STIX (and a
-    // revoked one says so in STIX's own `revoked`).
+    // published ones carry no status, so their objects are plain STIX (and a revoked one
+    // says so in STIX's own `revoked`).
     if matches!(env.status, crate::tlp::Status::Pending | crate::tlp::Status::Rejected) {
-        o.insert("x_renkei_status".into(), json!(env.status.as_str()));
+        ext.insert(prop::STATUS.into(), json!(env.status.as_str()));
     }
     if let Some(reason) = &env.status_reason {
-        o.insert("x_renkei_status_reason".into(), json!(reason));
+        ext.insert(prop::STATUS_REASON.into(), json!(reason));
     }
     o.insert("object_marking_refs".into(), json!([env.tlp.marking_definition_id()]));
-    o.insert("x_renkei_origin_hub".into(), json!(env.origin_hub));
-    o.insert("x_renkei_revision".into(), json!(env.revision));
+    ext.insert(prop::ORIGIN_HUB.into(), json!(env.origin_hub));
+    ext.insert(prop::REVISION.into(), json!(env.revision));
     match body {
         Body::Indicator(b) => {
             o.insert("name".into(), json!(b.value));
-            if let Some(d) = &b.description {
-                o.insert("description".into(), json!(d));
-            }
+            let description = b
+                .description
+                .clone()
+                .unwrap_or_else(|| format!("{} {} shared through renkei", b.indicator_type.as_str(), b.value));
+            o.insert("description".into(), json!(description));
             o.insert("indicator_types".into(), json!(["malicious-activity"]));
             o.insert("pattern".into(), json!(stix_pattern(b.indicator_type, &b.value)));
             o.insert("pattern_type".into(), json!("stix"));
@@ -131,8 +170,8 @@ pub fn to_stix(env: &Envelope, body: &Body) -> Value {
             if let Some(until) = &env.valid_until {
                 o.insert("valid_until".into(), json!(timestamp(until)));
             }
-            o.insert(prop::INDICATOR_TYPE.into(), json!(b.indicator_type.as_str()));
-            o.insert(prop::VALUE.into(), json!(b.value));
+            ext.insert(prop::INDICATOR_TYPE.into(), json!(b.indicator_type.as_str()));
+            ext.insert(prop::VALUE.into(), json!(b.value));
         }
         Body::Technique(b) => {
             o.insert("name".into(), json!(b.name));
@@ -149,38 +188,36 @@ pub fn to_stix(env: &Envelope, body: &Body) -> Value {
             }
             o.insert(
                 "external_references".into(),
-                json!([{
-                    "source_name": "mitre-attack",
-                    "external_id": b.attack_id,
-                    "url": format!("https://attack.mitre.org/techniques/{}", b.attack_id.replace('.', "/")),
-                }]),
+                // No url: STIX asks an external reference with a url for its hashes
+                // (stix2-validator warns), and the ATT&CK id names the page.
+                json!([{"source_name": "mitre-attack", "external_id": b.attack_id}]),
             );
             if !b.platforms.is_empty() {
-                o.insert("x_mitre_platforms".into(), json!(b.platforms));
+                ext.insert(prop::PLATFORMS.into(), json!(b.platforms));
             }
             if !b.ics_asset_types.is_empty() {
-                o.insert(prop::ICS_ASSET_TYPES.into(), json!(b.ics_asset_types));
+                ext.insert(prop::ICS_ASSET_TYPES.into(), json!(b.ics_asset_types));
             }
         }
         Body::Incident(b) => {
             o.insert("name".into(), json!(b.title));
             o.insert("description".into(), json!(b.summary));
-            o.insert("x_renkei_sector".into(), json!(b.sector));
+            ext.insert(prop::SECTOR.into(), json!(b.sector));
             if let Some(t) = &b.occurred_at {
-                o.insert("x_renkei_occurred_at".into(), json!(timestamp(t)));
+                ext.insert(prop::OCCURRED_AT.into(), json!(timestamp(t)));
             }
-            o.insert("x_renkei_service_impact".into(), json!(b.service_impact.as_str()));
+            ext.insert(prop::SERVICE_IMPACT.into(), json!(b.service_impact.as_str()));
             if let Some(d) = &b.impact_description {
-                o.insert("x_renkei_impact_description".into(), json!(d));
+                ext.insert(prop::IMPACT_DESCRIPTION.into(), json!(d));
             }
             if !b.technique_ids.is_empty() {
-                o.insert(prop::TECHNIQUE_IDS.into(), json!(b.technique_ids));
+                ext.insert(prop::TECHNIQUE_IDS.into(), json!(b.technique_ids));
             }
             if !b.indicator_refs.is_empty() {
-                o.insert("x_renkei_indicator_refs".into(), json!(b.indicator_refs));
+                ext.insert(prop::INDICATOR_REFS.into(), json!(b.indicator_refs));
             }
             if !b.supplier_refs.is_empty() {
-                o.insert(prop::SUPPLIER_REFS.into(), json!(b.supplier_refs));
+                ext.insert(prop::SUPPLIER_REFS.into(), json!(b.supplier_refs));
             }
         }
         Body::Advisory(b) => {
@@ -191,46 +228,54 @@ pub fn to_stix(env: &Envelope, body: &Body) -> Value {
             };
             o.insert("description".into(), json!(description));
             o.insert("external_references".into(), json!([{"source_name": "cve", "external_id": b.cve_id}]));
-            o.insert(prop::AFFECTED.into(), json!(b.affected));
+            ext.insert(prop::TITLE.into(), json!(b.title));
+            ext.insert(prop::AFFECTED.into(), json!(b.affected));
             if let Some(v) = &b.cvss_vector {
-                o.insert("x_renkei_cvss_vector".into(), json!(v));
+                ext.insert(prop::CVSS_VECTOR.into(), json!(v));
             }
             if let Some(s) = b.cvss_base_score {
-                o.insert(prop::CVSS_BASE_SCORE.into(), json!(s));
+                ext.insert(prop::CVSS_BASE_SCORE.into(), json!(s));
             }
-            o.insert(prop::EXPLOITATION.into(), json!(b.exploitation.as_str()));
+            ext.insert(prop::EXPLOITATION.into(), json!(b.exploitation.as_str()));
             if !b.fixes.is_empty() {
-                o.insert("x_renkei_fixes".into(), json!(b.fixes));
+                ext.insert(prop::FIXES.into(), json!(b.fixes));
             }
             if !b.workarounds.is_empty() {
-                o.insert("x_renkei_workarounds".into(), json!(b.workarounds));
+                ext.insert(prop::WORKAROUNDS.into(), json!(b.workarounds));
             }
         }
         Body::Assessment(b) => {
-            o.insert("x_renkei_supplier_id".into(), json!(b.supplier_id));
+            o.insert("name".into(), json!(format!("assessment of {}", b.supplier_id)));
+            ext.insert(prop::SUPPLIER_ID.into(), json!(b.supplier_id));
             if !b.offering_ids.is_empty() {
-                o.insert("x_renkei_offering_ids".into(), json!(b.offering_ids));
+                ext.insert(prop::OFFERING_IDS.into(), json!(b.offering_ids));
             }
-            o.insert("x_renkei_scheme".into(), json!({"id": b.scheme_id, "version": b.scheme_version}));
-            o.insert("x_renkei_assessor".into(), json!(b.assessor));
+            ext.insert(prop::SCHEME.into(), json!({"id": b.scheme_id, "version": b.scheme_version}));
+            ext.insert(prop::ASSESSOR.into(), json!(b.assessor));
             if let Some(n) = &b.assessor_name {
-                o.insert("x_renkei_assessor_name".into(), json!(n));
+                ext.insert(prop::ASSESSOR_NAME.into(), json!(n));
             }
-            o.insert("x_renkei_assurance".into(), json!(b.assurance));
-            o.insert("x_renkei_observed".into(), json!(timestamp(&b.observed)));
+            ext.insert(prop::ASSURANCE.into(), json!(b.assurance));
+            ext.insert(prop::OBSERVED.into(), json!(timestamp(&b.observed)));
             if let Some(until) = &env.valid_until {
-                o.insert("x_renkei_valid_until".into(), json!(timestamp(until)));
+                ext.insert(prop::VALID_UNTIL.into(), json!(timestamp(until)));
             }
-            o.insert("x_renkei_results".into(), json!(b.results));
+            ext.insert(prop::RESULTS.into(), json!(b.results));
             if !b.findings.is_empty() {
-                o.insert("x_renkei_findings".into(), json!(b.findings));
+                ext.insert(prop::FINDINGS.into(), json!(b.findings));
             }
-            o.insert("x_renkei_conclusion".into(), json!(b.conclusion));
+            ext.insert(prop::CONCLUSION.into(), json!(b.conclusion));
             if let Some(p) = b.posture {
-                o.insert("x_renkei_posture".into(), json!(p));
+                ext.insert(prop::POSTURE.into(), json!(p));
             }
+            // A new SDO: its own properties sit at the top; the extension only names it.
+            o.extend(ext);
+            o.insert("extensions".into(), json!({ EXTENSION_ID: {"extension_type": "new-sdo"} }));
+            return Value::Object(o);
         }
     }
+    ext.insert("extension_type".into(), json!("property-extension"));
+    o.insert("extensions".into(), json!({ EXTENSION_ID: Value::Object(ext) }));
     Value::Object(o)
 }
 
@@ -303,7 +348,11 @@ mod tests {
         assert_eq!(named["object_marking_refs"][0], "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003");
         assert_eq!(named["created_by_ref"], "identity--0b8a6a8e-8a9c-4b7e-9c1e-000000000001");
         let anonymous = to_stix(&envelope(true), &body);
-        assert!(anonymous.get("created_by_ref").is_none());
+        assert_eq!(
+            anonymous["created_by_ref"],
+            json!(hub_identity_ref("hub-a")),
+            "the hub stands for its anonymous submitter"
+        );
         assert!(!canonical_json(&anonymous).contains("0b8a6a8e"));
     }
 }

@@ -17,6 +17,19 @@ fn strings(v: &Value) -> Vec<String> {
 }
 
 impl<'a> StixRead<'a> {
+    /// One of renkei's properties: in renkei's extension, at the top of the object (an
+    /// assessment, a new SDO), or under its older `x_renkei_` name.
+    pub fn prop(self, name: &str) -> &'a Value {
+        let in_extension = &self.0["extensions"][super::EXTENSION_ID][name];
+        if !in_extension.is_null() {
+            return in_extension;
+        }
+        if self.0["extensions"][super::EXTENSION_ID]["extension_type"] == "new-sdo" && !self.0[name].is_null() {
+            return &self.0[name];
+        }
+        self.0.get(format!("x_renkei_{name}")).unwrap_or(&Value::Null)
+    }
+
     /// `name` ("" when absent).
     pub fn name(self) -> &'a str {
         self.0["name"].as_str().unwrap_or_default()
@@ -30,37 +43,37 @@ impl<'a> StixRead<'a> {
 
     /// A technique's ATT&CK for ICS asset types.
     pub fn ics_asset_types(self) -> Vec<String> {
-        strings(&self.0[prop::ICS_ASSET_TYPES])
+        strings(self.prop(prop::ICS_ASSET_TYPES))
     }
 
     /// The techniques an incident used.
     pub fn technique_ids(self) -> Vec<String> {
-        strings(&self.0[prop::TECHNIQUE_IDS])
+        strings(self.prop(prop::TECHNIQUE_IDS))
     }
 
     /// The suppliers an incident names.
     pub fn supplier_refs(self) -> Vec<String> {
-        strings(&self.0[prop::SUPPLIER_REFS])
+        strings(self.prop(prop::SUPPLIER_REFS))
     }
 
     /// An advisory's exploitation status (`unknown` when absent).
     pub fn exploitation(self) -> &'a str {
-        self.0[prop::EXPLOITATION].as_str().unwrap_or("unknown")
+        self.prop(prop::EXPLOITATION).as_str().unwrap_or("unknown")
     }
 
     /// An advisory's CVSS base score.
     pub fn cvss_base_score(self) -> Option<f64> {
-        self.0[prop::CVSS_BASE_SCORE].as_f64()
+        self.prop(prop::CVSS_BASE_SCORE).as_f64()
     }
 
     /// The products an advisory affects (none when unreadable).
     pub fn affected(self) -> Vec<AffectedProduct> {
-        serde_json::from_value(self.0[prop::AFFECTED].clone()).unwrap_or_default()
+        serde_json::from_value(self.prop(prop::AFFECTED).clone()).unwrap_or_default()
     }
 
     /// An indicator's type and normalised value.
     pub fn indicator(self) -> Option<(&'a str, &'a str)> {
-        Some((self.0[prop::INDICATOR_TYPE].as_str()?, self.0[prop::VALUE].as_str()?))
+        Some((self.prop(prop::INDICATOR_TYPE).as_str()?, self.prop(prop::VALUE).as_str()?))
     }
 
     /// `valid_until`, as written.
