@@ -559,6 +559,56 @@ fn check_bundle_with_the_tools(bundle: &Value, labels: &BTreeMap<String, String>
     }
 }
 
+/// The bundle checks accept a correct bundle (so their failures on the hub's are the
+/// hub's): the five TLP 2.0 markings, each referenced by an indicator, the author's
+/// identity; and they refuse a marking nothing references (misp-stix would tag the
+/// whole event with it).
+#[test]
+fn the_bundle_checks_accept_a_correct_bundle_and_refuse_an_unreferenced_marking() {
+    let markings = [
+        ("94868c89-83c2-464b-929b-a1a8aa3c8487", "CLEAR", "clear"),
+        ("bab4a63c-aed9-4cf5-a766-dfca5abac2bb", "GREEN", "green"),
+        ("55d920b0-5e8b-4f79-9ee9-91f868d9b421", "AMBER", "amber"),
+        ("939a9414-2ddd-4d32-a0cd-375ea402b003", "AMBER+STRICT", "amber+strict"),
+        ("e828b379-4e03-4974-9ac4-e53a884c97c1", "RED", "red"),
+    ];
+    let author = "identity--0c6e3a6c-4c47-4d6b-b2a5-2d1f3c7b5e10";
+    let mut objects = vec![json!({
+        "type": "identity", "spec_version": "2.1", "id": author, "created": "2026-11-01T00:00:00.000Z",
+        "modified": "2026-11-01T00:00:00.000Z", "name": "Example Sector ISAC", "identity_class": "organization"
+    })];
+    let mut labels = BTreeMap::new();
+    for (i, (uuid, name, value)) in markings.iter().enumerate() {
+        let marking = format!("marking-definition--{uuid}");
+        objects.push(json!({
+            "type": "marking-definition", "spec_version": "2.1", "id": marking, "created": "2022-10-01T00:00:00.000Z",
+            "name": format!("TLP:{name}"),
+            "extensions": {"extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d": {"extension_type": "property-extension", "tlp_2_0": value}}
+        }));
+        let ip = format!("198.51.100.{}", i + 1);
+        objects.push(json!({
+            "type": "indicator", "spec_version": "2.1", "id": format!("indicator--{}", uuid::Uuid::new_v4()),
+            "created": "2026-11-01T00:00:00.000Z", "modified": "2026-11-01T00:00:00.000Z", "created_by_ref": author,
+            "name": format!("C2 address {ip}"), "description": "beaconing", "indicator_types": ["malicious-activity"],
+            "pattern": format!("[ipv4-addr:value = '{ip}']"), "pattern_type": "stix", "valid_from": "2026-11-01T00:00:00Z",
+            "object_marking_refs": [marking]
+        }));
+        labels.insert(ip, format!("TLP:{name}"));
+    }
+    let bundle = json!({"type": "bundle", "id": format!("bundle--{}", uuid::Uuid::new_v4()), "objects": objects});
+    check_bundle_with_the_tools(&bundle, &labels, &["Member Three Water"]);
+
+    // Without its RED indicator the RED marking is referenced by nothing.
+    let mut unreferenced = bundle.clone();
+    let objects = unreferenced["objects"].as_array_mut().expect("objects");
+    objects.retain(|o| o["pattern"] != json!("[ipv4-addr:value = '198.51.100.5']"));
+    labels.remove("198.51.100.5");
+    let refused = std::panic::catch_unwind(|| check_bundle_with_the_tools(&unreferenced, &labels, &[]));
+    let message = refused.expect_err("an unreferenced marking is refused");
+    let message = message.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(message.contains("referenced by nothing") && message.contains("e828b379"), "{message}");
+}
+
 /// Items of every label and kind, shared as the test's reader (M2) may read them;
 /// returns the reader's token, the indicator labels, and what would name the anonymous
 /// submitter.
