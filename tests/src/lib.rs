@@ -6,6 +6,7 @@
 //! both when they are down.
 
 pub mod certs;
+pub mod interop;
 pub mod services;
 
 use diesel::{Connection, RunQueryDsl};
