@@ -122,6 +122,7 @@ impl RevisionMutation {
             confidence,
             valid_until,
             labels: correction.labels,
+            modified: None,
         };
         let caller = who.clone();
         let (row, names) = hub(ctx)

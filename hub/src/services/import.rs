@@ -368,6 +368,7 @@ fn correction(
         confidence: None,
         valid_until: None,
         labels: None,
+        modified: candidate.modified,
     };
     let changed = |a: &Option<String>, b: &Option<String>| (a != b).then(|| b.clone().unwrap_or_default());
     match (current, new) {

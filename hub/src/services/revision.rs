@@ -210,6 +210,9 @@ pub struct Correction {
     pub confidence: Option<u8>,
     pub valid_until: Option<DateTime<Utc>>,
     pub labels: Option<Vec<String>>,
+    /// The version's STIX `modified` as an import's source gave it (kept when it is later
+    /// than the current version's); `None`: now.
+    pub modified: Option<DateTime<Utc>>,
 }
 
 fn not_on_kind(field: &str, kind: &str) -> AppError {
@@ -329,6 +332,9 @@ pub fn correct(
         let (mut env, mut body) = stored::parts_of(&current)?;
         let (env_before, body_before) = (env.clone(), body.clone());
         let changed = apply_correction(&mut env, &mut body, fix)?;
+        if let Some(modified) = fix.modified {
+            env.modified = modified;
+        }
         if changed.is_empty() || (env == env_before && body == body_before) {
             return Err(AppError::new(
                 Code::NoChange,

@@ -290,8 +290,9 @@ pub fn parts_of(row: &ObjectRow) -> AppResult<(Envelope, Body)> {
 }
 
 /// Stores the next version of an existing object: `env` is the current envelope with
-/// the caller's changes; revision, `modified` and sequence number are set here, and
-/// the version is signed. Call inside the transaction, holding the write lock; most
+/// the caller's changes; revision, `modified` (unless the caller set a later one, not in
+/// the future: an import keeps its source's) and sequence number are set here, and the
+/// version is signed. Call inside the transaction, holding the write lock; most
 /// callers want `versions::write_next`, which also refreshes what derives from it.
 pub fn write_version(
     c: &mut DbConn,
@@ -310,7 +311,11 @@ pub fn write_version(
         ));
     }
     env.revision = current.revision + 1;
-    env.modified = next_modified(Some(env.modified));
+    // Now, after the current version; or the later time an import's source gave it.
+    let previous = envelope_of(current)?.modified;
+    if env.modified <= previous || env.modified > Utc::now() {
+        env.modified = next_modified(Some(previous));
+    }
     let seq = max_seq(c)? + 1;
     let stix = canonical_json(&to_stix(&env, body));
     let signature = signer.keys.signing.sign_batch(&[stix.as_bytes()]).concat();

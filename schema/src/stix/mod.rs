@@ -229,7 +229,10 @@ pub fn to_stix(env: &Envelope, body: &Body) -> Value {
             o.insert("description".into(), json!(description));
             o.insert("external_references".into(), json!([{"source_name": "cve", "external_id": b.cve_id}]));
             ext.insert(prop::TITLE.into(), json!(b.title));
-            ext.insert(prop::AFFECTED.into(), json!(b.affected));
+            // STIX allows no empty lists.
+            if !b.affected.is_empty() {
+                ext.insert(prop::AFFECTED.into(), json!(b.affected));
+            }
             if let Some(v) = &b.cvss_vector {
                 ext.insert(prop::CVSS_VECTOR.into(), json!(v));
             }
@@ -269,7 +272,8 @@ pub fn to_stix(env: &Envelope, body: &Body) -> Value {
                 ext.insert(prop::POSTURE.into(), json!(p));
             }
             // A new SDO: its own properties sit at the top; the extension only names it.
-            o.extend(ext);
+            // STIX allows no empty lists, nested ones (a criterion without evidence) included.
+            o.extend(ext.into_iter().map(|(k, v)| (k, without_empty_lists(v))));
             o.insert("extensions".into(), json!({ EXTENSION_ID: {"extension_type": "new-sdo"} }));
             return Value::Object(o);
         }
@@ -277,6 +281,20 @@ pub fn to_stix(env: &Envelope, body: &Body) -> Value {
     ext.insert("extension_type".into(), json!("property-extension"));
     o.insert("extensions".into(), json!({ EXTENSION_ID: Value::Object(ext) }));
     Value::Object(o)
+}
+
+/// `v` with every empty list inside an object left out (STIX 2.1 forbids empty lists).
+fn without_empty_lists(v: Value) -> Value {
+    match v {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .filter(|(_, v)| !matches!(v, Value::Array(a) if a.is_empty()))
+                .map(|(k, v)| (k, without_empty_lists(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(without_empty_lists).collect()),
+        other => other,
+    }
 }
 
 /// The STIX marking-definition object of a TLP 2.0 label (for bundles and TAXII).
