@@ -717,10 +717,10 @@ pub struct Orgc {
 }
 
 impl Orgc {
-    /// The hub as a MISP organisation, with a uuid derived from its id (stable).
-    pub fn hub(hub_id: &str) -> Orgc {
+    /// The hub as a MISP organisation: its name, and a uuid derived from its id (stable).
+    pub fn hub(hub_id: &str, name: &str) -> Orgc {
         Orgc {
-            name: hub_id.to_string(),
+            name: name.to_string(),
             uuid: uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, format!("renkei-hub:{hub_id}").as_bytes()).to_string(),
         }
     }

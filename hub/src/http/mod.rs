@@ -1,7 +1,8 @@
 //! actix-web assembly: `/graphql` (POST; GET serves GraphiQL when configured, see
-//! `graphiql.rs`), `/healthz`, `/readyz`, the exports and federation feeds; `/metrics`
-//! only on the operator's own listener (`metrics_listen`); authentication, lockout and
-//! rate limits before any resolver runs; TLS with rustls on the ring provider.
+//! `graphiql.rs`), `/healthz`, `/readyz`, the exports, the MISP feed (`misp_feed.rs`)
+//! and the federation feeds; `/metrics` only on the operator's own listener
+//! (`metrics_listen`); authentication, lockout and rate limits before any resolver
+//! runs; TLS with rustls on the ring provider.
 
 pub mod gate;
 
@@ -312,6 +313,7 @@ pub fn server(
             .route("/readyz", web::get().to(readyz))
             .route("/metrics", web::get().to(metrics))
             .route("/export/indicators", web::get().to(crate::export::indicators))
+            .route("/misp/feed/{file}", web::get().to(crate::misp_feed::feed))
             .route("/federation/changes", web::get().to(crate::federation::http::changes))
             .route("/federation/sightings", web::get().to(crate::federation::http::sightings))
     };

@@ -309,7 +309,7 @@ fn envelope(id: &str, tlp: Tlp, labels: &[&str]) -> Envelope {
 
 #[test]
 fn feed_events_carry_the_label_never_name_the_submitter_and_read_back_as_the_same_item() {
-    let orgc = Orgc::hub("hub-a");
+    let orgc = Orgc::hub("hub-a", "Sector ISAC");
     let id = "indicator--6a1f3e0c-6e0a-4a55-9d0e-2f2d3b0a9c11";
     for tlp in Tlp::ALL {
         let env = envelope(id, tlp, &["campaign-x", "tlp:clear"]);
