@@ -214,8 +214,9 @@ pub async fn feed(req: HttpRequest, file: web::Path<String>, hub: web::Data<Arc<
             &AppError::forbidden("read the MISP feed as a peer hub (peers read the federation feed)"),
         );
     }
+    // A feed URL configured with a trailing slash makes MISP ask for `…/feed//manifest.json`.
     let file = file.into_inner();
-    match file.as_str() {
+    match file.trim_start_matches('/') {
         "manifest.json" => stream_listing(hub, identity, Listing::Manifest).await,
         "hashes.csv" => stream_listing(hub, identity, Listing::Hashes).await,
         other => match other.strip_suffix(".json") {

@@ -375,8 +375,12 @@ fn the_feed_refuses_requests_without_a_valid_token() {
     let tp = hub.token(&peer, Role::Peer);
     assert_eq!(feed.get_as(&tp, "manifest.json").0, 403);
     assert_eq!(feed.get_as(&tp, &event).0, 403);
+    // A feed URL written with a trailing slash works as well.
+    assert_eq!(feed.get_as(&ta, &format!("/{event}")).0, 200);
+    assert_eq!(feed.get_as(&ta, "/manifest.json").0, 200);
     // Names that are not the feed's files are missing events, not errors.
-    for bad in ["manifest.xml", "NOT-A-UUID.json", &event.to_uppercase(), "..%2Fmanifest.json"] {
+    let nested = format!("x/{event}");
+    for bad in ["manifest.xml", "NOT-A-UUID.json", &event.to_uppercase(), "..%2Fmanifest.json", &nested, "../graphql"] {
         assert_eq!(feed.get_as(&ta, bad).0, 404, "{bad}");
     }
 }
@@ -415,4 +419,49 @@ fn a_large_feed_streams_every_page() {
 
 fn md5_hex(value: &str) -> String {
     renkei_schema::md5::hex(value.as_bytes())
+}
+
+/// Figures for the notes, not a check: `RENKEI_MISP_FEED_ITEMS=20000 cargo test -p
+/// renkei-e2e --release --test misp -- --ignored --nocapture feed_figures`.
+#[test]
+#[ignore]
+fn feed_figures() {
+    let items: usize = std::env::var("RENKEI_MISP_FEED_ITEMS").ok().and_then(|n| n.parse().ok()).unwrap_or(20_000);
+    let hub = TestHub::start(Backend::Postgres);
+    let a = hub.add_org("Alpha Power", false);
+    let b = hub.add_org("Beta Grid", false);
+    let ta = hub.token(&a, Role::Analyst);
+    let tb = hub.token(&b, Role::Analyst);
+    let mut ids = Vec::new();
+    for batch in 0..items.div_ceil(1000) {
+        let input: Vec<Value> = (0..1000.min(items - batch * 1000))
+            .map(|i| json!({"type": "DOMAIN", "value": format!("host{i}.batch{batch}.example")}))
+            .collect();
+        let data = hub.gql(
+            &ta,
+            "mutation($input: [IndicatorInput!]!) { shareIndicators(input: $input, sharing: {tlp: GREEN}) { id } }",
+            json!({"input": input}),
+        );
+        ids.extend(renkei_e2e::field_strings(&data["shareIndicators"], "id"));
+    }
+    let feed = Feed { hub: &hub, http: reqwest::blocking::Client::new() };
+    let started = std::time::Instant::now();
+    let (status, body) = feed.get_as(&tb, "manifest.json");
+    let manifest = started.elapsed();
+    assert_eq!(status, 200);
+    let started = std::time::Instant::now();
+    let (status, hashes) = feed.get_as(&tb, "hashes.csv");
+    let hashes_took = started.elapsed();
+    assert_eq!(status, 200);
+    let started = std::time::Instant::now();
+    for id in ids.iter().take(500) {
+        assert_eq!(feed.get_as(&tb, &format!("{}.json", uuid_of(id))).0, 200);
+    }
+    let events = started.elapsed();
+    eprintln!(
+        "{items} items: manifest {} bytes in {manifest:?}; hashes.csv {} lines in {hashes_took:?}; 500 events one by one in {events:?} ({:?} each)",
+        body.len(),
+        hashes.lines().count(),
+        events / 500
+    );
 }

@@ -313,7 +313,7 @@ pub fn server(
             .route("/readyz", web::get().to(readyz))
             .route("/metrics", web::get().to(metrics))
             .route("/export/indicators", web::get().to(crate::export::indicators))
-            .route("/misp/feed/{file}", web::get().to(crate::misp_feed::feed))
+            .route("/misp/feed/{file:.*}", web::get().to(crate::misp_feed::feed))
             .route("/federation/changes", web::get().to(crate::federation::http::changes))
             .route("/federation/sightings", web::get().to(crate::federation::http::sightings))
     };
