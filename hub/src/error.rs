@@ -41,6 +41,13 @@ impl From<renkei_schema::tlp::LabelRefusal> for AppError {
     }
 }
 
+/// An importer's refusal (`renkei_schema::import`): its code and both texts.
+impl From<renkei_schema::import::Refusal> for AppError {
+    fn from(refusal: renkei_schema::import::Refusal) -> Self {
+        AppError::new(refusal.code, refusal.message, refusal.message_ja)
+    }
+}
+
 impl AppError {
     pub fn new(code: Code, message: impl Into<String>, message_ja: impl Into<String>) -> Self {
         AppError { code, message: message.into(), message_ja: message_ja.into(), entries: Vec::new() }

@@ -12,6 +12,7 @@ pub mod federation;
 pub mod graphiql;
 pub mod graphql;
 pub mod http;
+pub mod misp_feed;
 pub mod services;
 pub mod state;
 pub mod stix_export;

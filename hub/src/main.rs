@@ -93,8 +93,33 @@ enum Command {
         #[command(subcommand)]
         command: StixCommand,
     },
+    /// MISP events.
+    Misp {
+        #[command(subcommand)]
+        command: MispCommand,
+    },
     /// Print the GraphQL SDL.
     Sdl,
+}
+
+#[derive(Subcommand)]
+enum MispCommand {
+    /// Import a MISP event (JSON as MISP exports it) as items shared by an organisation
+    /// (one transaction; a line per attribute or technique).
+    Import {
+        file: PathBuf,
+        /// The organisation (id) the items are shared by.
+        #[arg(long)]
+        org: String,
+        /// The label of attributes no tlp: tag labels (narrowed by their distribution).
+        #[arg(long, default_value = "TLP:AMBER")]
+        tlp: String,
+        /// Recipients (organisation ids) of items the event makes TLP:RED.
+        #[arg(long = "recipient")]
+        recipients: Vec<String>,
+        #[arg(long)]
+        anonymous: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -434,6 +459,18 @@ fn main() -> anyhow::Result<()> {
                 anonymous,
                 max_tlp: None,
             };
+            let reports = import_as(config, &org, candidates, defaults)?;
+            print_reports(&reports);
+            Ok(())
+        }
+        Command::Misp { command: MispCommand::Import { file, org, tlp, recipients, anonymous } } => {
+            let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let document: serde_json::Value = serde_json::from_slice(&bytes)
+                .with_context(|| format!("{} is not JSON\n{} はJSONではありません", file.display(), file.display()))?;
+            let tlp: renkei_schema::tlp::Tlp = tlp.parse().map_err(|e| anyhow::anyhow!("--tlp {tlp:?}: {e}"))?;
+            let candidates = renkei_schema::misp::candidates(&document, tlp, &recipients)
+                .map_err(|r| anyhow::anyhow!("{} ({})\n{}", r.message, r.code, r.message_ja))?;
+            let defaults = renkei_hub::services::import::Defaults { tlp, recipients, anonymous, max_tlp: None };
             let reports = import_as(config, &org, candidates, defaults)?;
             print_reports(&reports);
             Ok(())

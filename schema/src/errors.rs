@@ -115,6 +115,11 @@ codes! {
     PeerIdentityChanged = "PEER_IDENTITY_CHANGED", "a peer hub now gives another hub id", "ピアハブのIDが変わりました";
     AlreadyHeld = "ALREADY_HELD", "a page holds items already held; pull it again with lookups", "既に保持している項目を含むページです（照合して再取得します）";
     BadSignature = "BAD_SIGNATURE", "a signature does not verify", "署名を検証できません";
+    MispNotAnEvent = "MISP_NOT_AN_EVENT", "the document is not a MISP event (or a part of it is malformed); nothing was imported", "MISPのイベントとして読めません（何も取り込まれていません）";
+    MispUnsupportedType = "MISP_UNSUPPORTED_TYPE", "a MISP attribute type renkei does not hold", "renkeiが扱わないMISPの属性タイプです";
+    MispUnknownTlp = "MISP_UNKNOWN_TLP", "a tlp: tag that is not a TLP 2.0 label; the label is never guessed", "TLP 2.0のラベルではないtlp:タグです（ラベルを推測しません）";
+    MispConflictingTlp = "MISP_CONFLICTING_TLP", "an event or attribute carries two different TLP labels", "イベントまたは属性に異なるTLPラベルが複数付いています";
+    MispUnknownDistribution = "MISP_UNKNOWN_DISTRIBUTION", "a MISP distribution level that is not 0–4 (or 5, inherit)", "MISPの配布レベル（0〜4、継承の5）ではありません";
     AuditKeyMismatch = "AUDIT_KEY_MISMATCH", "the audit log is chained with another key than this data folder's", "監査ログがこのデータフォルダーとは別の鍵で連鎖しています";
     StixInvalid = "STIX_INVALID", "a STIX object or bundle is malformed", "STIXのオブジェクトまたはバンドルの形式が不正です";
     StixUnsupported = "STIX_UNSUPPORTED", "a STIX object renkei does not store (its type, or a pattern beyond one comparison)", "renkeiが保存しない種類のSTIXオブジェクトです（型、または単一比較を超えるパターン）";

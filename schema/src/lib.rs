@@ -12,6 +12,8 @@ pub mod csv;
 pub mod duration;
 pub mod errors;
 pub mod import;
+pub mod md5;
+pub mod misp;
 pub mod model;
 pub mod moderation;
 pub mod score;

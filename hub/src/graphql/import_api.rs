@@ -1,4 +1,4 @@
-//! Imports over GraphQL: `importStix` (a STIX 2.1 bundle). Each object is checked like
+//! Imports over GraphQL: `importStix` (a STIX 2.1 bundle) and `importMisp` (a MISP event). Each object is checked like
 //! the typed mutations' input and the whole import is one transaction; the answer
 //! reports every object (stored, queued, updated, duplicate, context or refused with a
 //! code, in English and Japanese).
@@ -118,6 +118,33 @@ impl ImportMutation {
             .into());
         }
         let reports = h.db(move |hub, c| crate::actions::import(hub, c, &who, candidates, &defaults)).await?;
+        Ok(reports.into())
+    }
+
+    /// Imports a MISP event (`{"Event": …}` as MISP and PyMISP export it): attributes
+    /// as indicators and advisories, ATT&CK galaxy clusters as techniques, each validated
+    /// like the typed mutations, in one transaction. `tlp:` tags and MISP distribution
+    /// levels give labels never wider than the source said; untagged attributes take
+    /// `sharing.tlp` (narrowed by their distribution). Re-importing an event finds its
+    /// items as duplicates (ids come from the MISP uuids).
+    async fn import_misp(
+        &self,
+        ctx: &Context<'_>,
+        event: Json,
+        sharing: ImportSharingInput,
+    ) -> async_graphql::Result<ImportReport> {
+        let who = identity(ctx)?;
+        if !who.may_share() {
+            return Err(AppError::forbidden("import items").into());
+        }
+        let Json::Text(text) = event else {
+            return Err(AppError::internal("an input JSON is text").into());
+        };
+        let document: serde_json::Value = serde_json::from_str(&text).map_err(AppError::internal)?;
+        let defaults = defaults_of(sharing);
+        let candidates = renkei_schema::misp::candidates(&document, defaults.tlp, &defaults.recipients)
+            .map_err(|r| AppError::new(r.code, r.message, r.message_ja))?;
+        let reports = hub(ctx).db(move |hub, c| crate::actions::import(hub, c, &who, candidates, &defaults)).await?;
         Ok(reports.into())
     }
 }

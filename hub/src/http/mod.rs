@@ -1,7 +1,8 @@
 //! actix-web assembly: `/graphql` (POST; GET serves GraphiQL when configured, see
-//! `graphiql.rs`), `/healthz`, `/readyz`, the exports and federation feeds; `/metrics`
-//! only on the operator's own listener (`metrics_listen`); authentication, lockout and
-//! rate limits before any resolver runs; TLS with rustls on the ring provider.
+//! `graphiql.rs`), `/healthz`, `/readyz`, the exports, the MISP feed (`misp_feed.rs`)
+//! and the federation feeds; `/metrics` only on the operator's own listener
+//! (`metrics_listen`); authentication, lockout and rate limits before any resolver
+//! runs; TLS with rustls on the ring provider.
 
 pub mod gate;
 
@@ -319,6 +320,7 @@ pub fn server(
             .route("/export/indicators", web::get().to(crate::export::indicators))
             .route("/export/stix", web::get().to(crate::stix_export::bundle))
             .route("/stix/renkei-extension.schema.json", web::get().to(extension_schema))
+            .route("/misp/feed/{file:.*}", web::get().to(crate::misp_feed::feed))
             .route("/federation/changes", web::get().to(crate::federation::http::changes))
             .route("/federation/sightings", web::get().to(crate::federation::http::sightings))
             .configure(crate::taxii::routes)

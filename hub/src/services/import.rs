@@ -170,7 +170,11 @@ pub fn plan(c: &mut DbConn, actor: &Identity, candidates: Vec<Candidate>, defaul
                 continue;
             }
         }
-        let recipients = if tlp == Tlp::Red { defaults.recipients.clone() } else { Vec::new() };
+        let recipients = match tlp {
+            Tlp::Red if !candidate.recipients.is_empty() => candidate.recipients.clone(),
+            Tlp::Red => defaults.recipients.clone(),
+            _ => Vec::new(),
+        };
         if let Err(label) = check_audience(tlp, &recipients) {
             refuse(&mut plan, Refusal::new(label.code(), label.message(), label.message_ja()));
             continue;
