@@ -133,7 +133,7 @@ impl Default for Taxii {
                 },
                 TaxiiCollection {
                     id: "8a3e5b27-2c9d-4e61-b0f4-5d7c1a9e2b02".into(),
-                    title: "indicators up to TLP:AMBER".into(),
+                    title: "indicators".into(),
                     description: "Indicators labelled CLEAR, GREEN or AMBER that the caller may read, for SIEMs and block lists.".into(),
                     kinds: vec!["indicator".into()],
                     max_tlp: "TLP:AMBER".into(),

@@ -111,6 +111,9 @@ pub struct References {
     pub identities: BTreeSet<String>,
     pub markings: BTreeSet<String>,
     pub extensions: BTreeSet<String>,
+    /// The origin hubs of renkei's objects (a hub's identity stands for its anonymous
+    /// submitters).
+    pub hubs: BTreeSet<String>,
 }
 
 impl References {
@@ -135,6 +138,9 @@ impl References {
         if let Some(extensions) = object["extensions"].as_object() {
             self.extensions.extend(extensions.keys().cloned());
         }
+        if let Some(hub) = super::StixRead(object).prop(super::prop::ORIGIN_HUB).as_str() {
+            self.hubs.insert(hub.to_string());
+        }
     }
 
     /// The objects these references need beside the ones already present: the TLP 2.0
@@ -150,9 +156,13 @@ impl References {
                 identities.insert(RENKEI_IDENTITY.to_string());
             }
         }
+        let hubs: std::collections::BTreeMap<String, &String> =
+            self.hubs.iter().map(|h| (hub_identity_ref(h), h)).collect();
         for id in &identities {
             if id == RENKEI_IDENTITY {
                 out.push(renkei_identity());
+            } else if let Some(hub) = hubs.get(id) {
+                out.push(hub_identity(hub));
             } else if let Some(identity) = identity_of(id) {
                 out.push(identity);
             }
