@@ -115,6 +115,7 @@ codes! {
     PeerIdentityChanged = "PEER_IDENTITY_CHANGED", "a peer hub now gives another hub id", "ピアハブのIDが変わりました";
     AlreadyHeld = "ALREADY_HELD", "a page holds items already held; pull it again with lookups", "既に保持している項目を含むページです（照合して再取得します）";
     BadSignature = "BAD_SIGNATURE", "a signature does not verify", "署名を検証できません";
+    BadExport = "BAD_EXPORT", "an export's format, indicator type or file name is not one the hub writes", "エクスポートの形式・指標の種類・ファイル名が不正です";
     AuditKeyMismatch = "AUDIT_KEY_MISMATCH", "the audit log is chained with another key than this data folder's", "監査ログがこのデータフォルダーとは別の鍵で連鎖しています";
 }
 

@@ -7,6 +7,7 @@
 
 pub mod certs;
 pub mod services;
+pub mod suricata;
 
 use diesel::{Connection, RunQueryDsl};
 use serde_json::{json, Value};

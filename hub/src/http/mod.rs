@@ -312,6 +312,7 @@ pub fn server(
             .route("/readyz", web::get().to(readyz))
             .route("/metrics", web::get().to(metrics))
             .route("/export/indicators", web::get().to(crate::export::indicators))
+            .route("/export/indicators/suricata/{file}", web::get().to(crate::export::hash_list))
             .route("/federation/changes", web::get().to(crate::federation::http::changes))
             .route("/federation/sightings", web::get().to(crate::federation::http::sightings))
     };
