@@ -125,6 +125,10 @@ fn fetch_from_hub(hub: &TestHub, token: &str, dir: &Path, query: &str) -> Vec<St
     names
 }
 
+fn hub_rules_text(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("renkei.rules")).expect("rules")
+}
+
 fn sorted_lines(text: &str) -> Vec<String> {
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
     lines.sort();
@@ -147,7 +151,13 @@ fn hub_and_client_rules_load_and_fire_in_suricata() {
         {"type": "EMAIL", "value": "phish@evil.example"}
     ]);
     hub.gql(&t2, SHARE, json!({"i": green, "s": {"tlp": "GREEN", "confidence": 90}}));
-    let amber = json!([{"type": "CIDR", "value": "203.0.113.0/24"}, {"type": "SHA1", "value": sha1()}]);
+    let amber = json!([
+        {"type": "CIDR", "value": "203.0.113.0/24"},
+        {"type": "SHA1", "value": sha1()},
+        // Loaded, not met in the capture: an IPv6 rule and a filemd5 list.
+        {"type": "IPV6", "value": "2001:db8::7"},
+        {"type": "MD5", "value": "0123456789abcdef0123456789abcdef"}
+    ]);
     hub.gql(&t2, SHARE, json!({"i": amber, "s": {"tlp": "AMBER", "confidence": 90}}));
     // Below the default threshold (score 5 < 20).
     hub.gql(
@@ -165,7 +175,8 @@ fn hub_and_client_rules_load_and_fire_in_suricata() {
     // The hub, as Member One.
     let hub_dir = TempDir::new("renkei-detect-hub");
     let names = fetch_from_hub(&hub, &t1, &hub_dir.0, "");
-    assert_eq!(names, vec!["renkei-sha1-amber.list", "renkei-sha256-green.list"]);
+    assert_eq!(names, vec!["renkei-md5-amber.list", "renkei-sha1-amber.list", "renkei-sha256-green.list"]);
+    assert!(hub_rules_text(&hub_dir.0).contains("alert ip [2001:db8::7] any <> any any"));
     assert_eq!(std::fs::read_to_string(hub_dir.0.join("renkei-sha256-green.list")).expect("list"), sha256() + "\n");
     let hub_rules = std::fs::read_to_string(hub_dir.0.join("renkei.rules")).expect("rules");
     assert!(hub_rules.contains("# email phish@evil.example ("), "{hub_rules}");
@@ -209,7 +220,10 @@ fn hub_and_client_rules_load_and_fire_in_suricata() {
     let written = csirt::export_suricata(&held, &out).expect("export");
     let written: Vec<String> =
         written.iter().map(|p| p.file_name().expect("name").to_string_lossy().to_string()).collect();
-    assert_eq!(written, vec!["renkei.rules", "renkei-sha1-amber.list", "renkei-sha256-green.list"]);
+    assert_eq!(
+        written,
+        vec!["renkei.rules", "renkei-md5-amber.list", "renkei-sha1-amber.list", "renkei-sha256-green.list"]
+    );
     let client_rules = std::fs::read_to_string(out.join("renkei.rules")).expect("rules");
     assert_eq!(sorted_lines(&client_rules), sorted_lines(&hub_rules), "the same items, the same rules");
     for name in &names {
