@@ -1,10 +1,16 @@
 //! For the member's CSIRT: the active indicators held, exported for firewalls, DNS
-//! block lists, SIEMs and IDS (`plain`, `csv`, `stix`, `suricata`), and `match`, which
-//! reports the lines of a log or list that contain a held indicator.
+//! block lists, SIEMs and IDS (`plain`, `csv`, `stix`, and `suricata`: a rules file with
+//! the hash lists it names), and `match`, which reports the lines of a log or list that
+//! contain a held indicator. Plain, CSV and Suricata lines are written by
+//! `renkei_schema::detect`, as the hub's `/export/indicators` writes them.
 
+use renkei_schema::detect::{self, HashList, Item, Rules};
+use renkei_schema::model::indicator::IndicatorType;
 use renkei_schema::stix::StixRead;
-use std::collections::HashMap;
+use renkei_schema::tlp::Tlp;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
 
 use crate::bail;
 use crate::error::{Context as _, Result};
@@ -21,11 +27,35 @@ pub struct Held {
     pub value: String,
     pub tlp: String,
     pub valid_until: Option<String>,
+    /// The score now (`renkei_schema::score`) from the indicator's confidence and age,
+    /// with the default half-lives; the register holds no sightings, so a sighting
+    /// that refreshed it on the hub is not counted here.
+    pub score: u8,
     pub stix: Value,
 }
 
-/// The indicators held that are live now (not past `valid_until`), in value order.
-pub fn active_indicators(conn: &mut SqliteConnection) -> Result<Vec<Held>> {
+impl Held {
+    /// The item as the detection exports take it (`None` for a type or label this
+    /// client does not know).
+    fn item(&self) -> Option<Item<'_>> {
+        Some(Item {
+            id: &self.id,
+            kind: IndicatorType::parse(&self.kind)?,
+            value: &self.value,
+            tlp: self.tlp.parse::<Tlp>().ok()?,
+            valid_until: self.valid_until.as_deref(),
+            score: self.score,
+        })
+    }
+}
+
+fn parse_time(t: Option<&str>) -> Option<chrono::DateTime<chrono::Utc>> {
+    t.and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()).map(|t| t.with_timezone(&chrono::Utc))
+}
+
+/// The indicators held that are live now (not revoked, not past `valid_until`, scoring
+/// at least `min_score`), in value order.
+pub fn active_indicators(conn: &mut SqliteConnection, min_score: u8) -> Result<Vec<Held>> {
     let rows: Vec<ItemRow> = crate::register::held_items(conn, Some("indicator"))?;
     let now = chrono::Utc::now();
     let mut out = Vec::with_capacity(rows.len());
@@ -33,99 +63,95 @@ pub fn active_indicators(conn: &mut SqliteConnection) -> Result<Vec<Held>> {
         let stix: Value = serde_json::from_str(&row.stix).with_context(|| format!("stored item {}", row.id))?;
         let read = StixRead(&stix);
         let valid_until = read.valid_until().map(str::to_string);
-        let expired =
-            valid_until.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()).is_some_and(|t| t <= now);
-        if expired || read.revoked() {
-            continue;
-        }
         let Some((kind, value)) = read.indicator().map(|(k, v)| (k.to_string(), v.to_string())) else {
             continue;
         };
-        out.push(Held { id: row.id, kind, value, tlp: row.tlp, valid_until, stix });
+        let score = match (IndicatorType::parse(&kind), parse_time(stix["valid_from"].as_str())) {
+            (Some(t), Some(published)) => renkei_schema::score::score(
+                &renkei_schema::score::ScoreInput {
+                    confidence: stix["confidence"].as_u64().map(|c| c.min(100) as u8),
+                    published,
+                    last_seen: None,
+                    false_positive_organizations: 0,
+                    valid_until: parse_time(valid_until.as_deref()),
+                    half_life_days: f64::from(renkei_schema::score::default_half_life_days(t)),
+                },
+                now,
+            ),
+            _ => 0,
+        };
+        if !detect::live(read.revoked(), parse_time(valid_until.as_deref()), score, min_score, now) {
+            continue;
+        }
+        out.push(Held { id: row.id, kind, value, tlp: row.tlp, valid_until, score, stix });
     }
     out.sort_by(|a, b| (&a.value, &a.id).cmp(&(&b.value, &b.id)));
     Ok(out)
 }
 
-/// A Suricata signature id for an indicator: stable across exports (from its id), in
-/// the range set aside for local rules.
-fn sid(id: &str) -> u64 {
-    let digest = ring::digest::digest(&ring::digest::SHA256, id.as_bytes());
-    let mut n = [0u8; 8];
-    n.copy_from_slice(&digest.as_ref()[..8]);
-    1_000_000 + u64::from_be_bytes(n) % 999_000_000
-}
-
-/// A Suricata rule for one indicator, or `None` for a type Suricata cannot match on
-/// the wire (file names, e-mail addresses).
-fn suricata_rule(h: &Held) -> Option<String> {
-    let msg = format!("renkei {} {} {}", h.tlp, h.kind, h.id);
-    let quoted = h.value.replace('\\', "\\\\").replace('"', "\\\"").replace(';', "\\;");
-    let body = match h.kind.as_str() {
-        "ipv4" | "ipv6" | "cidr" => {
-            return Some(format!("alert ip any any -> [{}] any (msg:\"{msg}\"; sid:{}; rev:1;)", h.value, sid(&h.id)))
-        }
-        "domain" => {
-            format!("alert dns any any -> any any (msg:\"{msg}\"; dns.query; content:\"{quoted}\"; nocase; endswith;")
-        }
-        "url" => {
-            let without_scheme = h.value.split_once("://").map_or(h.value.as_str(), |(_, rest)| rest);
-            let path = without_scheme.find('/').map_or("/", |i| &without_scheme[i..]);
-            let host = without_scheme.split('/').next().unwrap_or_default();
-            let path = path.replace('\\', "\\\\").replace('"', "\\\"").replace(';', "\\;");
-            format!("alert http any any -> any any (msg:\"{msg}\"; http.host; content:\"{host}\"; nocase; http.uri; content:\"{path}\";")
-        }
-        "md5" | "sha1" | "sha256" => {
-            format!("alert http any any -> any any (msg:\"{msg}\"; file.data; file{}:{};", h.kind, h.value)
-        }
-        _ => return None,
-    };
-    Some(format!("{body} sid:{}; rev:1;)", sid(&h.id)))
-}
-
-/// Writes the export in `format`: plain, csv, stix or suricata.
+/// Writes the export in `format`: plain, csv or stix (`suricata` writes several files:
+/// [`export_suricata`]).
 pub fn export(held: &[Held], format: &str, out: &mut dyn Write) -> Result<()> {
+    let items = || held.iter().filter_map(Held::item);
+    let mut text = String::new();
     match format {
-        "plain" => {
-            for h in held {
-                writeln!(out, "{}", h.value)?;
-            }
-        }
+        "plain" => items().for_each(|i| detect::plain_line(&i, &mut text)),
         "csv" => {
-            writeln!(out, "value,type,tlp,valid_until,id")?;
-            for h in held {
-                // Cells a spreadsheet would take as formulas are neutralised (see renkei_schema::csv).
-                let cells = [h.value.as_str(), &h.kind, &h.tlp, h.valid_until.as_deref().unwrap_or(""), &h.id];
-                out.write_all(renkei_schema::csv::row(&cells).as_bytes())?;
-            }
+            text.push_str(detect::CSV_HEADER);
+            items().for_each(|i| detect::csv_row(&i, &mut text));
         }
         "stix" => {
-            let bundle = serde_json::json!({
-                "type": "bundle",
-                "id": format!("bundle--{}", uuid_from(&held.iter().map(|h| h.id.as_str()).collect::<Vec<_>>().join(","))),
-                "objects": held.iter().map(|h| h.stix.clone()).collect::<Vec<_>>(),
-            });
+            // The bundle holds exactly the markings, identities and extension definition
+            // its objects reference (renkei_schema::stix::bundle). The register keeps no
+            // directory of organisations: a submitter is named by its id.
+            let objects: Vec<serde_json::Value> = held.iter().map(|h| h.stix.clone()).collect();
+            let identity_of = |id: &str| {
+                let org = id.strip_prefix("identity--")?;
+                Some(renkei_schema::stix::org_identity(org, &format!("organisation {org}"), None))
+            };
+            let bundle = renkei_schema::stix::bundle(objects, &identity_of);
             serde_json::to_writer_pretty(&mut *out, &bundle)?;
             writeln!(out)?;
         }
-        "suricata" => {
-            for h in held {
-                match suricata_rule(h) {
-                    Some(rule) => writeln!(out, "{rule}")?,
-                    None => writeln!(out, "# {} {} ({}): no Suricata rule for this type", h.kind, h.value, h.id)?,
-                }
-            }
-        }
-        other => bail!("format {other:?}: use plain, csv, stix or suricata"),
+        "suricata" => bail!(
+            "the suricata export is a rules file and the hash lists it names: give a folder with --out DIR / \
+             suricataの出力はルールファイルと参照するハッシュリストです。--out DIRでフォルダーを指定してください"
+        ),
+        other => bail!("format {other:?}: use plain, csv, stix or suricata / 形式「{other}」は使えません（plain、csv、stixまたはsuricata）"),
     }
+    out.write_all(text.as_bytes())?;
     Ok(())
 }
 
-/// A UUID-shaped name derived from text (the bundle of the same objects keeps its id).
-fn uuid_from(text: &str) -> String {
-    let d = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
-    let h: String = d.as_ref()[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("{}-{}-4{}-8{}-{}", &h[..8], &h[8..12], &h[13..16], &h[17..20], &h[20..32])
+/// The Suricata export as files: the rules ([`detect::RULES_FILE`]) first, then each
+/// hash list the rules name, with its contents.
+pub fn suricata_files(held: &[Held]) -> Vec<(String, String)> {
+    let mut rules = Rules::new();
+    let mut text = Rules::header();
+    let mut lists: BTreeMap<HashList, String> = BTreeMap::new();
+    for item in held.iter().filter_map(Held::item) {
+        rules.push(&item, &mut text);
+        if let Some(list) = HashList::of(&item) {
+            HashList::line(&item, lists.entry(list).or_default());
+        }
+    }
+    rules.finish(&mut text);
+    let mut files = vec![(detect::RULES_FILE.to_string(), text)];
+    files.extend(lists.into_iter().map(|(list, text)| (list.file_name(), text)));
+    files
+}
+
+/// Writes the Suricata export into `dir` (created if missing): the rules file and the
+/// hash lists beside it, where Suricata looks for them. Returns the paths written.
+pub fn export_suricata(held: &[Held], dir: &Path) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut written = Vec::new();
+    for (name, text) in suricata_files(held) {
+        let path = dir.join(name);
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+        written.push(path);
+    }
+    Ok(written)
 }
 
 /// A line that contains held indicators.

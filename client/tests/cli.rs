@@ -159,3 +159,22 @@ fn register_commands_chain_and_fail_clearly() {
     let err = fails(&dir, &["sighting", "indicator--x"]);
     assert!(err.contains("renkei init"), "{err}");
 }
+
+/// `export`: the Suricata rules need a folder for the lists beside them; a bad format
+/// is refused in both languages; the CSV header is the hub's.
+#[test]
+fn export_writes_files_and_refuses_clearly() {
+    let dir = scratch("export");
+    let err = fails(&dir, &["export", "--format", "suricata"]);
+    assert!(err.contains("--out DIR") && err.contains("フォルダー"), "{err}");
+    let err = fails(&dir, &["export", "--format", "pdf"]);
+    assert!(err.contains("format \"pdf\"") && err.contains("形式「pdf」"), "{err}");
+    let out = dir.0.join("rules");
+    ok(&dir, &["export", "--format", "suricata", "--out", out.to_str().expect("path")]);
+    let rules = std::fs::read_to_string(out.join("renkei.rules")).expect("rules written");
+    assert!(rules.starts_with("# Suricata 7 rules written by renkei"), "{rules}");
+    assert!(!rules.lines().any(|l| l.starts_with("alert ")), "nothing held, no rules: {rules}");
+    let csv = dir.0.join("held.csv");
+    ok(&dir, &["export", "--format", "csv", "--min-score", "0", "--out", csv.to_str().expect("path")]);
+    assert_eq!(std::fs::read_to_string(&csv).expect("csv"), "value,type,tlp,score,valid_until,id\n");
+}

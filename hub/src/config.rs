@@ -295,6 +295,23 @@ pub struct DaysPerType {
 }
 
 impl DaysPerType {
+    /// The days of each type from a function of the type.
+    pub fn from_fn(f: impl Fn(renkei_schema::model::indicator::IndicatorType) -> u32) -> Self {
+        use renkei_schema::model::indicator::IndicatorType as T;
+        DaysPerType {
+            ipv4: f(T::Ipv4),
+            ipv6: f(T::Ipv6),
+            cidr: f(T::Cidr),
+            domain: f(T::Domain),
+            url: f(T::Url),
+            email: f(T::Email),
+            md5: f(T::Md5),
+            sha1: f(T::Sha1),
+            sha256: f(T::Sha256),
+            filename: f(T::Filename),
+        }
+    }
+
     pub fn get(&self, kind: renkei_schema::model::indicator::IndicatorType) -> u32 {
         use renkei_schema::model::indicator::IndicatorType as T;
         match kind {
@@ -339,19 +356,8 @@ impl Default for IndicatorPolicy {
                 sha256: 365,
                 filename: 180,
             },
-            half_life_days: DaysPerType {
-                ipv4: 14,
-                ipv6: 14,
-                cidr: 30,
-                domain: 30,
-                url: 21,
-                email: 60,
-                md5: 180,
-                sha1: 180,
-                sha256: 180,
-                filename: 90,
-            },
-            active_min_score: 20,
+            half_life_days: DaysPerType::from_fn(renkei_schema::score::default_half_life_days),
+            active_min_score: renkei_schema::score::DEFAULT_ACTIVE_MIN_SCORE,
         }
     }
 }

@@ -1,17 +1,23 @@
-//! `GET /export/indicators`: the live indicators the caller may read, as a plain list
-//! for firewalls and SIEMs (one value per line) or CSV. Live means published, not
-//! expired and scoring at least `minScore` (default `indicators.active_min_score`),
-//! exactly what `indicators(filter: {active: true})` returns: both read through
-//! `services::sharing::list`, so visibility is the schema policy's. CSV cells that a
-//! spreadsheet would take as formulas are neutralised (`renkei_schema::csv`). The answer
+//! `GET /export/indicators`: the live indicators the caller may read, for firewalls,
+//! SIEMs and IDSs: a plain list (`format=text`, one value a line; with `type=` a list per
+//! type), CSV (`format=csv`) or Suricata 7 rules (`format=suricata`); and
+//! `GET /export/indicators/suricata/{file}`: the hash-list files those rules name
+//! (`renkei-sha256-amber.list`, one hash a line). Live means published, not expired and
+//! scoring at least `minScore` (default `indicators.active_min_score`), exactly what
+//! `indicators(filter: {active: true})` returns: both read through
+//! `services::sharing::list`, so visibility is the schema policy's. Every line is written
+//! by `renkei_schema::detect`, as the client's `renkei export` writes it. The answer
 //! streams page by page, so its size never sits in the hub's memory.
 
 use actix_web::{http::StatusCode, web, HttpRequest, HttpResponse};
 use futures::StreamExt as _;
 use std::sync::Arc;
 
+use renkei_schema::detect::{self, Format, HashList, Item, Rules};
+use renkei_schema::errors::Code;
 use renkei_schema::model::indicator::IndicatorType;
 use renkei_schema::model::Kind;
+use renkei_schema::tlp::Tlp;
 
 use crate::error::AppError;
 use crate::services::sharing::{self, ListFilter, ScoreFloor};
@@ -19,11 +25,18 @@ use crate::state::Hub;
 
 #[derive(serde::Deserialize)]
 pub struct ExportQuery {
-    /// `text` (default) or `csv`.
+    /// `text` (default; `plain` too), `csv` or `suricata`.
     format: Option<String>,
     /// An indicator type as GraphQL names it (`IPV4`, `DOMAIN`, …).
     #[serde(rename = "type")]
     indicator_type: Option<String>,
+    #[serde(rename = "minScore")]
+    min_score: Option<u8>,
+}
+
+/// The query of a hash list: only the threshold (the file names the type and label).
+#[derive(serde::Deserialize)]
+pub struct ListQuery {
     #[serde(rename = "minScore")]
     min_score: Option<u8>,
 }
@@ -35,83 +48,174 @@ const PAGE: usize = 5000;
 /// of a million indicators never sits in the hub's memory whole.
 const CHUNKS_AHEAD: usize = 2;
 
-/// One page of the export after `after`: its text and where the next page starts.
+/// What an export writes, with what it carries from page to page.
+enum Writer {
+    Plain,
+    Csv,
+    /// The rules so far (sids taken, hash lists that received an item).
+    Rules(Box<Rules>),
+    List(HashList),
+}
+
+impl Writer {
+    fn head(&self) -> String {
+        match self {
+            Writer::Plain | Writer::List(_) => String::new(),
+            Writer::Csv => detect::CSV_HEADER.to_string(),
+            Writer::Rules(_) => Rules::header(),
+        }
+    }
+
+    /// What follows the last page: the rules of the hash lists.
+    fn tail(&self, out: &mut String) {
+        if let Writer::Rules(rules) = self {
+            rules.finish(out);
+        }
+    }
+
+    fn content_type(&self) -> &'static str {
+        match self {
+            Writer::Csv => Format::Csv.content_type(),
+            _ => Format::Plain.content_type(),
+        }
+    }
+}
+
+/// One page of the export after `after`: its text and where the next page starts (the
+/// tail is added after the last page).
 fn export_page(
     c: &mut crate::store::DbConn,
     hub: &Hub,
     identity: &crate::auth::Identity,
     filter: &ListFilter,
-    csv: bool,
+    writer: &mut Writer,
     after: i64,
 ) -> crate::error::AppResult<(String, Option<i64>)> {
     let viewer = identity.viewer();
     let (rows, more) = sharing::list(c, &viewer, Kind::Indicator, filter, PAGE, after)?;
-    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let csv = matches!(writer, Writer::Csv);
+    let ids: Vec<String> = if csv { rows.iter().map(|r| r.id.clone()).collect() } else { Vec::new() };
     let sightings = if csv { crate::services::sightings::summaries(c, &ids)? } else { Default::default() };
     let mut out = String::with_capacity(rows.len() * 64);
     for row in &rows {
-        let value = row.indicator_value.as_deref().unwrap_or("");
-        if csv {
-            let score = sharing::indicator_score(row, sightings.get(&row.id), &hub.config.indicators.half_life_days)?;
-            let score = score.to_string();
-            out.push_str(&renkei_schema::csv::row(&[
-                value,
-                row.indicator_type.as_deref().unwrap_or(""),
-                &row.tlp,
-                &score,
-                row.valid_until.as_deref().unwrap_or(""),
-                &row.id,
-            ]));
+        let (Some(kind), Ok(tlp), Some(value)) = (
+            row.indicator_type.as_deref().and_then(IndicatorType::parse),
+            row.tlp.parse::<Tlp>(),
+            row.indicator_value.as_deref(),
+        ) else {
+            tracing::warn!(id = %row.id, "export: a stored indicator without a known type, label or value is left out");
+            continue;
+        };
+        // Only the CSV shows the score (the list already left out those below the floor).
+        let score = if csv {
+            sharing::indicator_score(row, sightings.get(&row.id), &hub.config.indicators.half_life_days)?
         } else {
-            out.push_str(value);
-            out.push('\n');
+            0
+        };
+        let item = Item { id: &row.id, kind, value, tlp, valid_until: row.valid_until.as_deref(), score };
+        match writer {
+            Writer::Plain => detect::plain_line(&item, &mut out),
+            Writer::Csv => detect::csv_row(&item, &mut out),
+            Writer::Rules(rules) => rules.push(&item, &mut out),
+            Writer::List(list) => {
+                if list.holds(&item) {
+                    HashList::line(&item, &mut out);
+                }
+            }
         }
     }
     let next = match rows.last() {
         Some(last) if more => Some(last.first_seq),
         _ => None,
     };
+    if next.is_none() {
+        writer.tail(&mut out);
+    }
     Ok((out, next))
 }
 
-pub async fn indicators(req: HttpRequest, query: web::Query<ExportQuery>, hub: web::Data<Arc<Hub>>) -> HttpResponse {
-    let identity = match crate::http::gate::require_identity(&hub, &req).await {
+fn bad_export(status: StatusCode, en: String, ja: String) -> HttpResponse {
+    crate::http::gate::error_response(status, &AppError::new(Code::BadExport, en, ja))
+}
+
+/// The caller, if it may export indicators.
+async fn exporter(hub: &Arc<Hub>, req: &HttpRequest) -> Result<crate::auth::Identity, HttpResponse> {
+    let identity = crate::http::gate::require_identity(hub, req).await?;
+    if identity.role == crate::auth::Role::Peer {
+        return Err(crate::http::gate::error_response(
+            StatusCode::FORBIDDEN,
+            &AppError::forbidden("export as a peer hub (peers read the federation feed)"),
+        ));
+    }
+    if let Err(e) = identity.require_indicators() {
+        return Err(crate::http::gate::error_response(StatusCode::FORBIDDEN, &e));
+    }
+    Ok(identity)
+}
+
+/// `GET /export/indicators/suricata/{file}`: one hash list a rules file names.
+pub async fn hash_list(
+    req: HttpRequest,
+    file: web::Path<String>,
+    query: web::Query<ListQuery>,
+    hub: web::Data<Arc<Hub>>,
+) -> HttpResponse {
+    let identity = match exporter(&hub, &req).await {
         Ok(identity) => identity,
         Err(response) => return response,
     };
-    if identity.role == crate::auth::Role::Peer {
-        return crate::http::gate::error_response(
-            StatusCode::FORBIDDEN,
-            &AppError::forbidden("export as a peer hub (peers read the federation feed)"),
+    let Some(list) = HashList::parse_file_name(&file) else {
+        let names: Vec<String> = HashList::all().map(HashList::file_name).collect();
+        return bad_export(
+            StatusCode::NOT_FOUND,
+            format!(
+                "{:?} is not a hash list the rules name (renkei-<md5|sha1|sha256>-<label>.list, e.g. {})",
+                file.as_str(),
+                names[0]
+            ),
+            format!("「{}」はルールが参照するハッシュリストではありません（例：{}）", file.as_str(), names[0]),
         );
-    }
-    if let Err(e) = identity.require_indicators() {
-        return crate::http::gate::error_response(StatusCode::FORBIDDEN, &e);
-    }
-    let csv = match query.format.as_deref() {
-        None | Some("text") => false,
-        Some("csv") => true,
-        Some(other) => {
-            return crate::http::gate::error_response(
-                StatusCode::BAD_REQUEST,
-                &AppError::invalid(
-                    format!("format {other:?}: expected text or csv"),
-                    format!("形式「{other}」は使えません（textまたはcsv）"),
-                ),
-            )
-        }
+    };
+    let policy = &hub.config.indicators;
+    let min = query.min_score.unwrap_or(policy.active_min_score).min(100);
+    let filter = ListFilter {
+        indicator_type: Some(list.kind),
+        tlp: Some(list.tlp),
+        include_revoked: false,
+        active: true,
+        min_score: Some(ScoreFloor { min, half_life_days: policy.half_life_days }),
+    };
+    stream(Arc::clone(&hub), identity, filter, Writer::List(list)).await
+}
+
+/// `GET /export/indicators`.
+pub async fn indicators(req: HttpRequest, query: web::Query<ExportQuery>, hub: web::Data<Arc<Hub>>) -> HttpResponse {
+    let identity = match exporter(&hub, &req).await {
+        Ok(identity) => identity,
+        Err(response) => return response,
+    };
+    let format = match query.format.as_deref() {
+        None => Format::Plain,
+        Some(f) => match Format::parse(f) {
+            Some(format) => format,
+            None => {
+                return bad_export(
+                    StatusCode::BAD_REQUEST,
+                    format!("format {f:?}: expected text, csv or suricata"),
+                    format!("形式「{f}」は使えません（text、csvまたはsuricata）"),
+                )
+            }
+        },
     };
     let indicator_type = match query.indicator_type.as_deref() {
         None => None,
         Some(t) => match IndicatorType::parse(&t.to_ascii_lowercase()) {
             Some(t) => Some(t),
             None => {
-                return crate::http::gate::error_response(
+                return bad_export(
                     StatusCode::BAD_REQUEST,
-                    &AppError::invalid(
-                        format!("type {t:?} is not an indicator type"),
-                        format!("「{t}」は指標の種類ではありません"),
-                    ),
+                    format!("type {t:?} is not an indicator type (IPV4, IPV6, CIDR, DOMAIN, URL, EMAIL, MD5, SHA1, SHA256, FILENAME)"),
+                    format!("「{t}」は指標の種類ではありません（IPV4、IPV6、CIDR、DOMAIN、URL、EMAIL、MD5、SHA1、SHA256、FILENAME）"),
                 )
             }
         },
@@ -125,18 +229,29 @@ pub async fn indicators(req: HttpRequest, query: web::Query<ExportQuery>, hub: w
         active: true,
         min_score: Some(ScoreFloor { min, half_life_days: policy.half_life_days }),
     };
-    // The first page is read before answering, so a failure still gets its status;
-    // later pages stream from a blocking task, a few chunks ahead of the client.
+    let writer = match format {
+        Format::Plain => Writer::Plain,
+        Format::Csv => Writer::Csv,
+        Format::Suricata => Writer::Rules(Box::default()),
+    };
+    stream(Arc::clone(&hub), identity, filter, writer).await
+}
+
+/// Streams an export: the first page is read before answering, so a failure still gets
+/// its status; later pages stream from a blocking task, a few chunks ahead of the
+/// client.
+async fn stream(hub: Arc<Hub>, identity: crate::auth::Identity, filter: ListFilter, writer: Writer) -> HttpResponse {
+    let content_type = writer.content_type();
     let first = {
         let (identity, filter) = (identity.clone(), filter.clone());
         hub.db(move |hub, c| {
-            let (page, next) = export_page(c, hub, &identity, &filter, csv, 0)?;
-            let head = if csv { "value,type,tlp,score,valid_until,id\n" } else { "" };
-            Ok((format!("{head}{page}"), next))
+            let mut writer = writer;
+            let (page, next) = export_page(c, hub, &identity, &filter, &mut writer, 0)?;
+            Ok((format!("{}{page}", writer.head()), next, writer))
         })
         .await
     };
-    let (first, mut next) = match first {
+    let (first, mut next, mut writer) = match first {
         Ok(first) => first,
         Err(e) => {
             return crate::http::gate::error_response(
@@ -153,11 +268,12 @@ pub async fn indicators(req: HttpRequest, query: web::Query<ExportQuery>, hub: w
                 Ok(conn) => conn,
                 Err(e) => {
                     tracing::warn!(code = e.code.as_str(), "export: no database connection for the next page");
+                    let _ = tx.blocking_send(Err(std::io::Error::other(e.message)));
                     return;
                 }
             };
             while let Some(after) = next {
-                match export_page(&mut conn, &hub, &identity, &filter, csv, after) {
+                match export_page(&mut conn, &hub, &identity, &filter, &mut writer, after) {
                     Ok((page, more)) => {
                         next = more;
                         // The client went away: stop reading.
@@ -176,7 +292,5 @@ pub async fn indicators(req: HttpRequest, query: web::Query<ExportQuery>, hub: w
     }
     let rest = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|chunk| (chunk, rx)) });
     let body = futures::stream::once(async move { Ok::<_, std::io::Error>(web::Bytes::from(first)) }).chain(rest);
-    HttpResponse::Ok()
-        .content_type(if csv { "text/csv; charset=utf-8" } else { "text/plain; charset=utf-8" })
-        .streaming(body)
+    HttpResponse::Ok().content_type(content_type).streaming(body)
 }

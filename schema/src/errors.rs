@@ -120,6 +120,7 @@ codes! {
     MispUnknownTlp = "MISP_UNKNOWN_TLP", "a tlp: tag that is not a TLP 2.0 label; the label is never guessed", "TLP 2.0のラベルではないtlp:タグです（ラベルを推測しません）";
     MispConflictingTlp = "MISP_CONFLICTING_TLP", "an event or attribute carries two different TLP labels", "イベントまたは属性に異なるTLPラベルが複数付いています";
     MispUnknownDistribution = "MISP_UNKNOWN_DISTRIBUTION", "a MISP distribution level that is not 0–4 (or 5, inherit)", "MISPの配布レベル（0〜4、継承の5）ではありません";
+    BadExport = "BAD_EXPORT", "an export's format, indicator type or file name is not one the hub writes", "エクスポートの形式・指標の種類・ファイル名が不正です";
     AuditKeyMismatch = "AUDIT_KEY_MISMATCH", "the audit log is chained with another key than this data folder's", "監査ログがこのデータフォルダーとは別の鍵で連鎖しています";
     StixInvalid = "STIX_INVALID", "a STIX object or bundle is malformed", "STIXのオブジェクトまたはバンドルの形式が不正です";
     StixUnsupported = "STIX_UNSUPPORTED", "a STIX object renkei does not store (its type, or a pattern beyond one comparison)", "renkeiが保存しない種類のSTIXオブジェクトです（型、または単一比較を超えるパターン）";

@@ -3,12 +3,13 @@
 //! Nothing here touches a database, a socket or an async runtime: the TLP policy
 //! ([`tlp`]), the shared object kinds ([`model`]), the STIX 2.1 mapping and canonical
 //! JSON ([`stix`]), Ed25519 signatures ([`sign`]), the ATT&CK catalog reader
-//! ([`attack`]), spreadsheet-safe CSV cells ([`csv`]) and the expiry parser
+//! ([`attack`]), spreadsheet-safe CSV cells ([`csv`]), detection exports (plain lists, CSV, Suricata rules: [`detect`]) and the expiry parser
 //! ([`duration`]) are pure functions over plain data, so both sides decide the same way.
 
 pub mod allowlist;
 pub mod attack;
 pub mod csv;
+pub mod detect;
 pub mod duration;
 pub mod errors;
 pub mod import;

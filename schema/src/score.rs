@@ -24,6 +24,26 @@ pub struct ScoreInput {
 /// Confidence assumed when the submitter gave none.
 pub const DEFAULT_CONFIDENCE: u8 = 50;
 
+/// The lowest score an indicator has to count as active when nothing else is
+/// configured: the hub's `indicators.active_min_score` default and the client's
+/// `renkei export --min-score` default.
+pub const DEFAULT_ACTIVE_MIN_SCORE: u8 = 20;
+
+/// Days for a score to halve without sightings, per type, when nothing else is
+/// configured (the hub's `indicators.half_life_days` defaults; the client scores what
+/// it holds with these): addresses churn within weeks, file hashes do not.
+pub fn default_half_life_days(kind: crate::model::indicator::IndicatorType) -> u32 {
+    use crate::model::indicator::IndicatorType as T;
+    match kind {
+        T::Ipv4 | T::Ipv6 => 14,
+        T::Cidr | T::Domain => 30,
+        T::Url => 21,
+        T::Email => 60,
+        T::Md5 | T::Sha1 | T::Sha256 => 180,
+        T::Filename => 90,
+    }
+}
+
 /// The score at `now`: confidence × ½^(days since last seen or published ÷ half-life),
 /// halved once per organisation that reported a false positive; 0 once expired.
 pub fn score(input: &ScoreInput, now: DateTime<Utc>) -> u8 {

@@ -8,6 +8,7 @@
 pub mod certs;
 pub mod interop;
 pub mod services;
+pub mod suricata;
 
 use diesel::{Connection, RunQueryDsl};
 use serde_json::{json, Value};

@@ -134,7 +134,7 @@ fn exports_parse_back_and_match_finds_held_values() {
     let api = HubApi::new(&hub.base, t1.clone(), None).expect("api");
     sync::init(&mut conn, &api, &hub.base, None).expect("init");
     sync::sync(&mut conn, &api, &sync::SyncOptions { page_size: 100, max_pages: None }, &mut |_| {}).expect("sync");
-    let held = csirt::active_indicators(&mut conn).expect("held");
+    let held = csirt::active_indicators(&mut conn, renkei_schema::score::DEFAULT_ACTIVE_MIN_SCORE).expect("held");
     assert_eq!(held.len(), 5);
     let export = |format: &str| {
         let mut out = Vec::new();
@@ -146,15 +146,22 @@ fn exports_parse_back_and_match_finds_held_values() {
     let csv = export("csv");
     let rows: Vec<Vec<&str>> = csv.lines().skip(1).map(|l| l.split(',').collect()).collect();
     assert_eq!(rows.len(), 5);
-    assert!(rows.iter().all(|r| r.len() == 5 && r[2] == "TLP:GREEN" && r[4].starts_with("indicator--")));
+    assert!(rows
+        .iter()
+        .all(|r| r.len() == 6 && r[2] == "TLP:GREEN" && r[3] == "50" && r[5].starts_with("indicator--")));
     let bundle: Value = serde_json::from_str(&export("stix")).expect("a JSON bundle");
     assert_eq!(bundle["type"], "bundle");
     let ids: Vec<&str> =
         bundle["objects"].as_array().expect("objects").iter().filter_map(|o| o["id"].as_str()).collect();
     assert_eq!(ids, held.iter().map(|h| h.id.as_str()).collect::<Vec<_>>());
-    let rules = export("suricata");
+    assert!(csirt::export(&held, "suricata", &mut Vec::new()).is_err(), "rules and lists need a folder");
+    let files = csirt::suricata_files(&held);
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, vec!["renkei.rules", "renkei-sha256-green.list"]);
+    assert_eq!(files[1].1, "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8\n");
+    let rules = &files[0].1;
     let alerts: Vec<&str> = rules.lines().filter(|l| l.starts_with("alert ")).collect();
-    assert_eq!(alerts.len(), 4, "no rule for a file name: {rules}");
+    assert_eq!(alerts.len(), 6, "three for the domain, one each for the address, the URL and the hash list: {rules}");
     let mut sids = std::collections::HashSet::new();
     for rule in &alerts {
         assert!(rule.ends_with("rev:1;)"), "{rule}");

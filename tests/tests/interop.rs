@@ -705,7 +705,7 @@ fn the_clients_stix_export_passes_the_validator_and_keeps_its_tlp_in_misp() {
     let api = HubApi::new(&hub.base, reader, None).expect("api");
     sync::init(&mut conn, &api, &hub.base, None).expect("init");
     sync::sync(&mut conn, &api, &sync::SyncOptions { page_size: 100, max_pages: None }, &mut |_| {}).expect("sync");
-    let held = csirt::active_indicators(&mut conn).expect("held");
+    let held = csirt::active_indicators(&mut conn, renkei_schema::score::DEFAULT_ACTIVE_MIN_SCORE).expect("held");
     assert_eq!(held.len(), labels.len());
     let mut out = Vec::new();
     csirt::export(&held, "stix", &mut out).expect("export");

@@ -560,7 +560,7 @@ fn csv_exports_neutralise_spreadsheet_formulas() {
     renkei_client::sync::init(&mut register, &api, &hub.base, None).expect("init");
     let options = renkei_client::sync::SyncOptions { page_size: 100, max_pages: None };
     renkei_client::sync::sync(&mut register, &api, &options, &mut |_| {}).expect("sync");
-    let held = renkei_client::csirt::active_indicators(&mut register).expect("held");
+    let held = renkei_client::csirt::active_indicators(&mut register, 0).expect("held");
     let mut out = Vec::new();
     renkei_client::csirt::export(&held, "csv", &mut out).expect("export");
     let client_csv = String::from_utf8(out).expect("utf-8");

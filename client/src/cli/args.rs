@@ -45,11 +45,20 @@ pub enum Command {
         #[arg(long, default_value_t = 30)]
         interval: u64,
     },
-    /// Write the live indicators held: plain (one value a line, for block lists), csv,
-    /// stix (a STIX 2.1 bundle) or suricata (rules).
+    /// Write the live indicators held (not revoked, not expired, scoring at least
+    /// --min-score): plain (one value a line, for block lists), csv, stix (a STIX 2.1
+    /// bundle) or suricata (Suricata 7 rules in DIR/renkei.rules and the hash lists they
+    /// name beside them, renkei-<md5|sha1|sha256>-<label>.list; needs --out DIR).
     Export {
         #[arg(long, default_value = "plain")]
         format: String,
+        /// For suricata the folder to write into (required); for the others a file
+        /// (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The lowest score exported (0-100; 0 exports every live indicator).
+        #[arg(long, default_value_t = renkei_schema::score::DEFAULT_ACTIVE_MIN_SCORE)]
+        min_score: u8,
     },
     /// Report the lines of a log or list (a file, or - for standard input) that contain
     /// an indicator held.

@@ -79,12 +79,28 @@ pub(super) fn run_hub(mut conn: diesel::SqliteConnection, db: &std::path::Path, 
                 std::thread::sleep(std::time::Duration::from_secs(interval.max(1)));
             }
         }
-        Command::Export { format } => {
-            let held = csirt::active_indicators(&mut conn)?;
-            let stdout = std::io::stdout();
-            let mut out = std::io::BufWriter::new(stdout.lock());
-            csirt::export(&held, &format, &mut out)?;
-            std::io::Write::flush(&mut out)?;
+        Command::Export { format, out, min_score } => {
+            let held = csirt::active_indicators(&mut conn, min_score.min(100))?;
+            if format == "suricata" {
+                let Some(dir) = out else {
+                    anyhow::bail!(
+                        "--format suricata writes a rules file and the hash lists it names: give a folder with --out DIR / \
+                         suricataの出力はルールファイルと参照するハッシュリストです。--out DIRでフォルダーを指定してください"
+                    );
+                };
+                for path in csirt::export_suricata(&held, &dir)? {
+                    eprintln!("wrote {}", path.display());
+                }
+                return Ok(0);
+            }
+            let mut writer: Box<dyn std::io::Write> = match &out {
+                Some(path) => Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+                )),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+            };
+            csirt::export(&held, &format, &mut writer)?;
+            std::io::Write::flush(&mut writer)?;
             Ok(0)
         }
         Command::AuditCheckpoints { latest } => {
@@ -152,7 +168,8 @@ pub(super) fn run_hub(mut conn: diesel::SqliteConnection, db: &std::path::Path, 
             Ok(0)
         }
         Command::Match { file } => {
-            let held = csirt::active_indicators(&mut conn)?;
+            // Every live indicator held, whatever its score.
+            let held = csirt::active_indicators(&mut conn, 0)?;
             let mut input: Box<dyn std::io::BufRead> = if file.as_os_str() == "-" {
                 Box::new(std::io::stdin().lock())
             } else {

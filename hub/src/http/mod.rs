@@ -321,6 +321,7 @@ pub fn server(
             .route("/export/stix", web::get().to(crate::stix_export::bundle))
             .route("/stix/renkei-extension.schema.json", web::get().to(extension_schema))
             .route("/misp/feed/{file:.*}", web::get().to(crate::misp_feed::feed))
+            .route("/export/indicators/suricata/{file}", web::get().to(crate::export::hash_list))
             .route("/federation/changes", web::get().to(crate::federation::http::changes))
             .route("/federation/sightings", web::get().to(crate::federation::http::sightings))
             .configure(crate::taxii::routes)
