@@ -153,7 +153,13 @@ fn exports_parse_back_and_match_finds_held_values() {
     assert_eq!(bundle["type"], "bundle");
     let ids: Vec<&str> =
         bundle["objects"].as_array().expect("objects").iter().filter_map(|o| o["id"].as_str()).collect();
-    assert_eq!(ids, held.iter().map(|h| h.id.as_str()).collect::<Vec<_>>());
+    let items: Vec<&str> = ids.iter().copied().filter(|id| id.starts_with("indicator--")).collect();
+    assert_eq!(items, held.iter().map(|h| h.id.as_str()).collect::<Vec<_>>());
+    // Beside the items, exactly what they reference: their marking, renkei's extension
+    // definition and its author, the submitter's identity.
+    assert!(ids.contains(&"marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"), "{ids:?}");
+    assert!(ids.contains(&renkei_schema::stix::EXTENSION_ID) && ids.contains(&renkei_schema::stix::RENKEI_IDENTITY));
+    assert_eq!(ids.len(), items.len() + 4, "{ids:?}");
     assert!(csirt::export(&held, "suricata", &mut Vec::new()).is_err(), "rules and lists need a folder");
     let files = csirt::suricata_files(&held);
     let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();

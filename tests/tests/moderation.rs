@@ -6,6 +6,7 @@
 use renkei_e2e::{Backend, TestHub};
 use renkei_hub::auth::Role;
 use renkei_hub::services::moderation::Trust;
+use renkei_schema::stix::{prop, StixRead};
 use serde_json::{json, Value};
 
 const SHARE: &str = "mutation($input: [IndicatorInput!]!, $sharing: SharingInput!) { shareIndicators(input: $input, sharing: $sharing) { id status } }";
@@ -76,8 +77,8 @@ fn feed_of(hub: &TestHub, token: &str, id: &str) -> Vec<(i64, bool, Option<Strin
             (
                 i["version"].as_i64().expect("version"),
                 i["deleted"].as_bool().expect("deleted"),
-                object.as_ref().and_then(|o| o["x_renkei_status"].as_str().map(str::to_string)),
-                object.as_ref().and_then(|o| o["x_renkei_status_reason"].as_str().map(str::to_string)),
+                object.as_ref().and_then(|o| StixRead(o).prop(prop::STATUS).as_str().map(str::to_string)),
+                object.as_ref().and_then(|o| StixRead(o).prop(prop::STATUS_REASON).as_str().map(str::to_string)),
             )
         })
         .collect()

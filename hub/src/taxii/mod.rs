@@ -96,8 +96,20 @@ fn bad_request(en: impl Into<String>, ja: impl Into<String>) -> HttpResponse {
     error(StatusCode::BAD_REQUEST, &AppError::invalid(en, ja))
 }
 
+/// The HTTP status of a refusal from below: the caller's rights, a missing item, limits,
+/// the database; any other coded refusal is content the hub will not take (422).
 fn from_app_error(e: &AppError) -> HttpResponse {
-    error(crate::http::gate::status_of(e, StatusCode::INTERNAL_SERVER_ERROR), e)
+    let status = match e.code {
+        Code::Unauthenticated => StatusCode::UNAUTHORIZED,
+        Code::Forbidden | Code::NotOrigin | Code::SelfApproval => StatusCode::FORBIDDEN,
+        Code::NotFound => StatusCode::NOT_FOUND,
+        Code::RateLimited | Code::LockedOut => StatusCode::TOO_MANY_REQUESTS,
+        Code::Unavailable | Code::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+        Code::BodyTooLarge | Code::BatchTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    error(status, e)
 }
 
 // ----- the caller and the request --------------------------------------------------------
