@@ -105,43 +105,35 @@ enum Command {
 #[derive(Subcommand)]
 enum MispCommand {
     /// Import a MISP event (JSON as MISP exports it) as items shared by an organisation
-    /// (one transaction; a line per attribute or technique).
-    Import {
-        file: PathBuf,
-        /// The organisation (id) the items are shared by.
-        #[arg(long)]
-        org: String,
-        /// The label of attributes no tlp: tag labels (narrowed by their distribution).
-        #[arg(long, default_value = "TLP:AMBER")]
-        tlp: String,
-        /// Recipients (organisation ids) of items the event makes TLP:RED.
-        #[arg(long = "recipient")]
-        recipients: Vec<String>,
-        #[arg(long)]
-        anonymous: bool,
-    },
+    /// (one transaction; a line per attribute or technique: stored, queued, duplicate or
+    /// refused with its code). Untagged attributes take --tlp, narrowed by their
+    /// distribution.
+    Import(ImportArgs),
 }
 
 #[derive(Subcommand)]
 enum StixCommand {
-    /// Import a STIX 2.1 bundle as items shared by an organisation (one transaction;
-    /// prints a line per object: stored, queued, updated, duplicate, context or refused
-    /// with its code).
-    Import {
-        file: PathBuf,
-        /// The organisation (id) the items are shared by.
-        #[arg(long)]
-        org: String,
-        /// The label of objects that carry no TLP marking.
-        #[arg(long, default_value = "TLP:AMBER")]
-        tlp: String,
-        /// Recipients (organisation ids) of TLP:RED objects.
-        #[arg(long = "recipient")]
-        recipients: Vec<String>,
-        /// Share as "a member of this hub" (only coordinators see the submitter).
-        #[arg(long)]
-        anonymous: bool,
-    },
+    /// Import a STIX 2.1 bundle as items shared by an organisation (one transaction; a
+    /// line per object: stored, queued, updated, duplicate, context or refused with its
+    /// code). Unmarked objects take --tlp.
+    Import(ImportArgs),
+}
+
+#[derive(clap::Args)]
+struct ImportArgs {
+    file: PathBuf,
+    /// The organisation (id) the items are shared by.
+    #[arg(long)]
+    org: String,
+    /// The label of objects that carry none.
+    #[arg(long, default_value = "TLP:AMBER")]
+    tlp: String,
+    /// Recipients (organisation ids) of TLP:RED items.
+    #[arg(long = "recipient")]
+    recipients: Vec<String>,
+    /// Share as "a member of this hub" (only coordinators see the submitter).
+    #[arg(long)]
+    anonymous: bool,
 }
 
 #[derive(Subcommand)]
@@ -447,33 +439,19 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Peer { command } => peer_command(&config, command),
-        Command::Stix { command: StixCommand::Import { file, org, tlp, recipients, anonymous } } => {
-            let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            let document: serde_json::Value = serde_json::from_slice(&bytes)
-                .with_context(|| format!("{} is not JSON\n{} はJSONではありません", file.display(), file.display()))?;
+        Command::Stix { command: StixCommand::Import(args) } => {
+            let document = read_json(&args.file)?;
             let candidates = renkei_schema::stix::import::candidates(&document, config.imports.max_objects)
                 .map_err(|r| anyhow::anyhow!("{} ({})\n{}", r.message, r.code, r.message_ja))?;
-            let defaults = renkei_hub::services::import::Defaults {
-                tlp: tlp.parse().map_err(|e| anyhow::anyhow!("--tlp {tlp:?}: {e}"))?,
-                recipients,
-                anonymous,
-                max_tlp: None,
-            };
-            let reports = import_as(config, &org, candidates, defaults)?;
-            print_reports(&reports);
-            Ok(())
+            import_as(config, args, candidates)
         }
-        Command::Misp { command: MispCommand::Import { file, org, tlp, recipients, anonymous } } => {
-            let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            let document: serde_json::Value = serde_json::from_slice(&bytes)
-                .with_context(|| format!("{} is not JSON\n{} はJSONではありません", file.display(), file.display()))?;
-            let tlp: renkei_schema::tlp::Tlp = tlp.parse().map_err(|e| anyhow::anyhow!("--tlp {tlp:?}: {e}"))?;
-            let candidates = renkei_schema::misp::candidates(&document, tlp, &recipients)
+        Command::Misp { command: MispCommand::Import(args) } => {
+            let document = read_json(&args.file)?;
+            let tlp: renkei_schema::tlp::Tlp =
+                args.tlp.parse().map_err(|e| anyhow::anyhow!("--tlp {:?}: {e}", args.tlp))?;
+            let candidates = renkei_schema::misp::candidates(&document, tlp, &args.recipients)
                 .map_err(|r| anyhow::anyhow!("{} ({})\n{}", r.message, r.code, r.message_ja))?;
-            let defaults = renkei_hub::services::import::Defaults { tlp, recipients, anonymous, max_tlp: None };
-            let reports = import_as(config, &org, candidates, defaults)?;
-            print_reports(&reports);
-            Ok(())
+            import_as(config, args, candidates)
         }
         Command::Sdl => {
             print!("{}", renkei_hub::graphql::sdl());
@@ -630,39 +608,50 @@ fn peer_command(config: &Config, command: PeerCommand) -> anyhow::Result<()> {
 
 /// Runs an import as an organisation (an analyst of it, or its coordinator), on a hub
 /// opened like `serve` opens it (so allowlists, moderation and signing apply), without
-/// listening.
+/// listening; prints a line per object.
 fn import_as(
     config: Config,
-    org: &str,
+    args: ImportArgs,
     candidates: Vec<renkei_schema::import::Candidate>,
-    defaults: renkei_hub::services::import::Defaults,
-) -> anyhow::Result<Vec<renkei_hub::services::import::Report>> {
-    let org = org.to_string();
-    actix_web::rt::System::new().block_on(async move {
+) -> anyhow::Result<()> {
+    let defaults = renkei_hub::services::import::Defaults {
+        tlp: args.tlp.parse().map_err(|e| anyhow::anyhow!("--tlp {:?}: {e}", args.tlp))?,
+        recipients: args.recipients,
+        anonymous: args.anonymous,
+        max_tlp: None,
+    };
+    let org = args.org;
+    let reports = actix_web::rt::System::new().block_on(async move {
         let hub = renkei_hub::state::Hub::open(config).await?;
-        let reports = hub
-            .db(move |hub, c| {
-                let found = directory::list_orgs(c)?.into_iter().find(|o| o.id == org).ok_or_else(|| {
-                    renkei_hub::error::AppError::new(
-                        renkei_schema::errors::Code::NotFound,
-                        format!("no organisation {org}"),
-                        format!("組織 {org} がありません"),
-                    )
-                })?;
-                let actor = renkei_hub::auth::Identity {
-                    org_id: found.id.clone(),
-                    org_name: found.name.clone(),
-                    role: if found.is_coordinator { Role::Coordinator } else { Role::Analyst },
-                    token_id: "cli".into(),
-                    source: Some("command line".into()),
-                    grants: Vec::new(),
-                };
-                renkei_hub::actions::import(hub, c, &actor, candidates, &defaults)
-            })
-            .await
-            .map_err(app_err)?;
-        Ok(reports)
-    })
+        hub.db(move |hub, c| {
+            let found = directory::list_orgs(c)?.into_iter().find(|o| o.id == org).ok_or_else(|| {
+                renkei_hub::error::AppError::new(
+                    renkei_schema::errors::Code::NotFound,
+                    format!("no organisation {org}"),
+                    format!("組織 {org} がありません"),
+                )
+            })?;
+            let actor = renkei_hub::auth::Identity {
+                org_id: found.id.clone(),
+                org_name: found.name.clone(),
+                role: if found.is_coordinator { Role::Coordinator } else { Role::Analyst },
+                token_id: "cli".into(),
+                source: Some("command line".into()),
+                grants: Vec::new(),
+            };
+            renkei_hub::actions::import(hub, c, &actor, candidates, &defaults)
+        })
+        .await
+        .map_err(app_err)
+    })?;
+    print_reports(&reports);
+    Ok(())
+}
+
+fn read_json(file: &std::path::Path) -> anyhow::Result<serde_json::Value> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not JSON\n{} はJSONではありません", file.display(), file.display()))
 }
 
 fn print_reports(reports: &[renkei_hub::services::import::Report]) {

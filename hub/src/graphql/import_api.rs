@@ -6,6 +6,7 @@
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 
 use renkei_schema::errors::Code;
+use renkei_schema::import::{Candidate, Refusal};
 use renkei_schema::tlp::Tlp;
 
 use super::types::{Json, TlpGql};
@@ -81,6 +82,42 @@ pub(crate) fn defaults_of(sharing: ImportSharingInput) -> Defaults {
     }
 }
 
+/// The common part of both imports: the caller may share, the document is JSON, the
+/// reader makes candidates, `actions::import` checks and stores them.
+async fn import<F>(
+    ctx: &Context<'_>,
+    document: Json,
+    sharing: ImportSharingInput,
+    read: F,
+) -> async_graphql::Result<ImportReport>
+where
+    F: FnOnce(&serde_json::Value, usize, &Defaults) -> Result<Vec<Candidate>, Refusal>,
+{
+    let who = identity(ctx)?;
+    if !who.may_share() {
+        return Err(AppError::forbidden("import items").into());
+    }
+    let Json::Text(text) = document else {
+        return Err(AppError::internal("an input JSON is text").into());
+    };
+    let document: serde_json::Value = serde_json::from_str(&text).map_err(AppError::internal)?;
+    let defaults = defaults_of(sharing);
+    if defaults.tlp == Tlp::Red && defaults.recipients.is_empty() {
+        return Err(AppError::new(
+            Code::TlpRedNeedsRecipients,
+            "an import labelled TLP:RED must name its recipients",
+            "TLP:REDの取り込みには受領組織の指定が必要です",
+        )
+        .into());
+    }
+    let h = hub(ctx);
+    let candidates = read(&document, h.config.imports.max_objects, &defaults)
+        .map_err(|r| AppError::new(r.code, r.message, r.message_ja))?;
+    let reports = h.db(move |hub, c| crate::actions::import(hub, c, &who, candidates, &defaults)).await?;
+    h.note_writes(crate::services::import::written(&reports));
+    Ok(reports.into())
+}
+
 #[derive(Default)]
 pub struct ImportMutation;
 
@@ -97,28 +134,7 @@ impl ImportMutation {
         bundle: Json,
         sharing: ImportSharingInput,
     ) -> async_graphql::Result<ImportReport> {
-        let who = identity(ctx)?;
-        if !who.may_share() {
-            return Err(AppError::forbidden("import items").into());
-        }
-        let Json::Text(text) = bundle else {
-            return Err(AppError::internal("an input JSON is text").into());
-        };
-        let document: serde_json::Value = serde_json::from_str(&text).map_err(AppError::internal)?;
-        let h = hub(ctx);
-        let candidates = renkei_schema::stix::import::candidates(&document, h.config.imports.max_objects)
-            .map_err(|r| AppError::new(r.code, r.message, r.message_ja))?;
-        let defaults = defaults_of(sharing);
-        if defaults.tlp == Tlp::Red && defaults.recipients.is_empty() {
-            return Err(AppError::new(
-                Code::TlpRedNeedsRecipients,
-                "an import labelled TLP:RED must name its recipients",
-                "TLP:REDの取り込みには受領組織の指定が必要です",
-            )
-            .into());
-        }
-        let reports = h.db(move |hub, c| crate::actions::import(hub, c, &who, candidates, &defaults)).await?;
-        Ok(reports.into())
+        import(ctx, bundle, sharing, |document, max, _| renkei_schema::stix::import::candidates(document, max)).await
     }
 
     /// Imports a MISP event (`{"Event": …}` as MISP and PyMISP export it): attributes
@@ -133,18 +149,9 @@ impl ImportMutation {
         event: Json,
         sharing: ImportSharingInput,
     ) -> async_graphql::Result<ImportReport> {
-        let who = identity(ctx)?;
-        if !who.may_share() {
-            return Err(AppError::forbidden("import items").into());
-        }
-        let Json::Text(text) = event else {
-            return Err(AppError::internal("an input JSON is text").into());
-        };
-        let document: serde_json::Value = serde_json::from_str(&text).map_err(AppError::internal)?;
-        let defaults = defaults_of(sharing);
-        let candidates = renkei_schema::misp::candidates(&document, defaults.tlp, &defaults.recipients)
-            .map_err(|r| AppError::new(r.code, r.message, r.message_ja))?;
-        let reports = hub(ctx).db(move |hub, c| crate::actions::import(hub, c, &who, candidates, &defaults)).await?;
-        Ok(reports.into())
+        import(ctx, event, sharing, |document, _, defaults| {
+            renkei_schema::misp::candidates(document, defaults.tlp, &defaults.recipients)
+        })
+        .await
     }
 }

@@ -106,6 +106,11 @@ impl Report {
     }
 }
 
+/// How many versions an import wrote (for the planner statistics' refresh).
+pub fn written(reports: &[Report]) -> u64 {
+    reports.iter().filter(|r| matches!(r.outcome, Outcome::Stored | Outcome::Queued | Outcome::Updated)).count() as u64
+}
+
 /// A new item to share.
 pub struct NewItem {
     pub report: usize,
@@ -141,6 +146,9 @@ pub fn plan(c: &mut DbConn, actor: &Identity, candidates: Vec<Candidate>, defaul
     let latest_allowed = Utc::now() + Duration::minutes(CLOCK_SKEW_MINUTES);
     let mut plan = Plan { reports: Vec::with_capacity(candidates.len()), new_items: Vec::new(), updates: Vec::new() };
     let mut ids_seen: HashSet<String> = HashSet::new();
+    // The items the source's ids name already, read in a few queries, not one each.
+    let given: Vec<String> = candidates.iter().filter_map(|c| c.id.clone()).collect();
+    let mut existing = stored::load_objects(c, &given)?;
     let mut values_seen: HashSet<(String, String)> = HashSet::new();
     for candidate in candidates {
         let index = plan.reports.len();
@@ -218,7 +226,7 @@ pub fn plan(c: &mut DbConn, actor: &Identity, candidates: Vec<Candidate>, defaul
                 plan.reports.push(Report::new(&candidate, Outcome::Duplicate));
                 continue;
             }
-            if let Some(current) = stored::load_object(c, &given)? {
+            if let Some(current) = existing.remove(&given) {
                 let access = Access::of_object(&current)?;
                 let readable = visibility(&viewer, &access.item()) == Visibility::Full;
                 if !readable || access.status == Status::Revoked || access.status == Status::Rejected {
@@ -319,17 +327,7 @@ fn validate(c: &mut DbConn, actor: &Identity, tlp: Tlp, body: Body) -> AppResult
             cve_id: b.cve_id,
             title: b.title,
             description: b.description,
-            affected: b
-                .affected
-                .into_iter()
-                .map(|a| AffectedInput {
-                    cpe: a.cpe.to_string(),
-                    version_start_including: a.version_start_including,
-                    version_start_excluding: a.version_start_excluding,
-                    version_end_including: a.version_end_including,
-                    version_end_excluding: a.version_end_excluding,
-                })
-                .collect(),
+            affected: b.affected.into_iter().map(AffectedInput::from).collect(),
             cvss_vector: b.cvss_vector,
             exploitation: b.exploitation,
             fixes: b.fixes,

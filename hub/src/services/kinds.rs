@@ -198,6 +198,19 @@ pub struct AffectedInput {
     pub version_end_excluding: Option<String>,
 }
 
+/// A stored affected product as input again (an import re-validates what it read).
+impl From<renkei_schema::model::vuln::AffectedProduct> for AffectedInput {
+    fn from(a: renkei_schema::model::vuln::AffectedProduct) -> Self {
+        AffectedInput {
+            cpe: a.cpe.to_string(),
+            version_start_including: a.version_start_including,
+            version_start_excluding: a.version_start_excluding,
+            version_end_including: a.version_end_including,
+            version_end_excluding: a.version_end_excluding,
+        }
+    }
+}
+
 pub struct AdvisoryInput {
     pub cve_id: String,
     pub title: String,

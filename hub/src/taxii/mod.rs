@@ -151,9 +151,23 @@ async fn caller(hub: &Arc<Hub>, req: &HttpRequest) -> Result<Identity, HttpRespo
     }
 }
 
+/// The caller, once authenticated and its Accept header admitted.
+async fn admitted(hub: &Arc<Hub>, req: &HttpRequest, stix: bool) -> Result<Identity, HttpResponse> {
+    let identity = caller(hub, req).await?;
+    acceptable(req, stix)?;
+    Ok(identity)
+}
+
+/// [`admitted`], with the request's filters.
+async fn accepted(hub: &Arc<Hub>, req: &HttpRequest, stix: bool) -> Result<(Identity, Filters), HttpResponse> {
+    let identity = admitted(hub, req, stix).await?;
+    Ok((identity, parse_filters(req)?))
+}
+
 /// Whether the Accept header admits a TAXII 2.1 answer (§1.6.8): a missing header,
 /// `*/*`, `application/*`, or `application/taxii+json` with no version or 2.1 (and, where
 /// `stix` is true, STIX 2.1's media type).
+#[expect(clippy::result_large_err, reason = "the error is the HTTP answer itself, made once per refused request")]
 fn acceptable(req: &HttpRequest, stix: bool) -> Result<(), HttpResponse> {
     let Some(accept) = req.headers().get("accept").and_then(|h| h.to_str().ok()) else {
         return Ok(());
@@ -229,10 +243,7 @@ fn collection_resource(identity: &Identity, c: &TaxiiCollection) -> Value {
 // ----- discovery, API root, collections ------------------------------------------------
 
 async fn discovery(req: HttpRequest, hub: web::Data<Arc<Hub>>) -> HttpResponse {
-    if let Err(r) = caller(&hub, &req).await {
-        return r;
-    }
-    if let Err(r) = acceptable(&req, false) {
+    if let Err(r) = admitted(&hub, &req, false).await {
         return r;
     }
     taxii_json(
@@ -247,10 +258,7 @@ async fn discovery(req: HttpRequest, hub: web::Data<Arc<Hub>>) -> HttpResponse {
 }
 
 async fn api_root(req: HttpRequest, hub: web::Data<Arc<Hub>>) -> HttpResponse {
-    if let Err(r) = caller(&hub, &req).await {
-        return r;
-    }
-    if let Err(r) = acceptable(&req, false) {
+    if let Err(r) = admitted(&hub, &req, false).await {
         return r;
     }
     taxii_json(
@@ -265,13 +273,10 @@ async fn api_root(req: HttpRequest, hub: web::Data<Arc<Hub>>) -> HttpResponse {
 }
 
 async fn collections(req: HttpRequest, hub: web::Data<Arc<Hub>>) -> HttpResponse {
-    let identity = match caller(&hub, &req).await {
-        Ok(i) => i,
+    let identity = match admitted(&hub, &req, false).await {
+        Ok(identity) => identity,
         Err(r) => return r,
     };
-    if let Err(r) = acceptable(&req, false) {
-        return r;
-    }
     let list: Vec<Value> = hub.config.taxii.collections.iter().map(|c| collection_resource(&identity, c)).collect();
     // Empty lists are not allowed in TAXII: the key is left out.
     let body = if list.is_empty() { json!({}) } else { json!({ "collections": list }) };
@@ -279,13 +284,10 @@ async fn collections(req: HttpRequest, hub: web::Data<Arc<Hub>>) -> HttpResponse
 }
 
 async fn collection(req: HttpRequest, path: web::Path<String>, hub: web::Data<Arc<Hub>>) -> HttpResponse {
-    let identity = match caller(&hub, &req).await {
-        Ok(i) => i,
+    let identity = match admitted(&hub, &req, false).await {
+        Ok(identity) => identity,
         Err(r) => return r,
     };
-    if let Err(r) = acceptable(&req, false) {
-        return r;
-    }
     match configured(&hub, &path) {
         Some(c) => taxii_json(StatusCode::OK, &collection_resource(&identity, c)),
         None => not_found("collection"),
@@ -317,6 +319,7 @@ struct Filters {
     signature: String,
 }
 
+#[expect(clippy::result_large_err, reason = "the error is the HTTP answer itself, made once per refused request")]
 fn parse_filters(req: &HttpRequest) -> Result<Filters, HttpResponse> {
     let mut seen: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     for (k, v) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
@@ -360,14 +363,12 @@ fn parse_filters(req: &HttpRequest) -> Result<Filters, HttpResponse> {
         Some(v) if v == ["first"] => Versions::First,
         Some(v) if v == ["all"] => Versions::All,
         Some(v) => {
-            if v.iter().any(|x| matches!(x.as_str(), "last" | "first" | "all")) {
-                if v.iter().any(|x| x == "all") {
-                    return Err(bad_request(
-                        "match[version]=all cannot be combined with other values",
-                        "match[version]=all は他の値と組み合わせられません",
-                    ));
-                }
-                // last/first with exact times: read as all, then filtered below.
+            // last/first beside exact times are chosen among all versions below; all is alone.
+            if v.iter().any(|x| x == "all") {
+                return Err(bad_request(
+                    "match[version]=all cannot be combined with other values",
+                    "match[version]=all は他の値と組み合わせられません",
+                ));
             }
             for x in &v {
                 if !matches!(x.as_str(), "last" | "first") && chrono::DateTime::parse_from_rfc3339(x).is_err() {
@@ -418,6 +419,7 @@ fn make_cursor(hub: &Hub, claims: &CursorClaims) -> String {
 
 /// The sequence a cursor resumes after, if the hub made it for this very caller,
 /// collection, endpoint and filters.
+#[expect(clippy::result_large_err, reason = "the error is the HTTP answer itself, made once per refused request")]
 fn open_cursor(hub: &Hub, cursor: &str, expected: &CursorClaims) -> Result<i64, HttpResponse> {
     let invalid = || {
         error(
@@ -612,15 +614,8 @@ fn envelope_text(entries: &[Entry], more: bool, next: Option<&str>) -> String {
 // ----- objects, manifest, versions -------------------------------------------------------
 
 async fn get_objects(req: HttpRequest, path: web::Path<String>, hub: web::Data<Arc<Hub>>) -> HttpResponse {
-    let identity = match caller(&hub, &req).await {
-        Ok(i) => i,
-        Err(r) => return r,
-    };
-    if let Err(r) = acceptable(&req, true) {
-        return r;
-    }
-    let filters = match parse_filters(&req) {
-        Ok(f) => f,
+    let (identity, filters) = match accepted(&hub, &req, true).await {
+        Ok(accepted) => accepted,
         Err(r) => return r,
     };
     match listing(&hub, &identity, &path, "objects", filters).await {
@@ -630,15 +625,8 @@ async fn get_objects(req: HttpRequest, path: web::Path<String>, hub: web::Data<A
 }
 
 async fn manifest(req: HttpRequest, path: web::Path<String>, hub: web::Data<Arc<Hub>>) -> HttpResponse {
-    let identity = match caller(&hub, &req).await {
-        Ok(i) => i,
-        Err(r) => return r,
-    };
-    if let Err(r) = acceptable(&req, true) {
-        return r;
-    }
-    let filters = match parse_filters(&req) {
-        Ok(f) => f,
+    let (identity, filters) = match accepted(&hub, &req, true).await {
+        Ok(accepted) => accepted,
         Err(r) => return r,
     };
     match listing(&hub, &identity, &path, "manifest", filters).await {
@@ -708,15 +696,8 @@ async fn object_versions(
 }
 
 async fn get_object(req: HttpRequest, path: web::Path<(String, String)>, hub: web::Data<Arc<Hub>>) -> HttpResponse {
-    let identity = match caller(&hub, &req).await {
-        Ok(i) => i,
-        Err(r) => return r,
-    };
-    if let Err(r) = acceptable(&req, true) {
-        return r;
-    }
-    let filters = match parse_filters(&req) {
-        Ok(f) => f,
+    let (identity, filters) = match accepted(&hub, &req, true).await {
+        Ok(accepted) => accepted,
         Err(r) => return r,
     };
     let (collection_id, object_id) = path.into_inner();
@@ -728,15 +709,8 @@ async fn get_object(req: HttpRequest, path: web::Path<(String, String)>, hub: we
 }
 
 async fn versions(req: HttpRequest, path: web::Path<(String, String)>, hub: web::Data<Arc<Hub>>) -> HttpResponse {
-    let identity = match caller(&hub, &req).await {
-        Ok(i) => i,
-        Err(r) => return r,
-    };
-    if let Err(r) = acceptable(&req, false) {
-        return r;
-    }
-    let mut filters = match parse_filters(&req) {
-        Ok(f) => f,
+    let (identity, mut filters) = match accepted(&hub, &req, false).await {
+        Ok(accepted) => accepted,
         Err(r) => return r,
     };
     filters.versions = Versions::All;
@@ -758,15 +732,8 @@ async fn versions(req: HttpRequest, path: web::Path<(String, String)>, hub: web:
 /// of it and the manifest no longer show it. Only for callers that may both read and
 /// write the collection: neither is 404, one of them 403.
 async fn delete_object(req: HttpRequest, path: web::Path<(String, String)>, hub: web::Data<Arc<Hub>>) -> HttpResponse {
-    let identity = match caller(&hub, &req).await {
-        Ok(i) => i,
-        Err(r) => return r,
-    };
-    if let Err(r) = acceptable(&req, false) {
-        return r;
-    }
-    let filters = match parse_filters(&req) {
-        Ok(f) => f,
+    let (identity, filters) = match accepted(&hub, &req, false).await {
+        Ok(accepted) => accepted,
         Err(r) => return r,
     };
     let (collection_id, object_id) = path.into_inner();
@@ -815,13 +782,10 @@ async fn post_objects(
     mut payload: web::Payload,
     hub: web::Data<Arc<Hub>>,
 ) -> HttpResponse {
-    let identity = match caller(&hub, &req).await {
-        Ok(i) => i,
+    let identity = match admitted(&hub, &req, false).await {
+        Ok(identity) => identity,
         Err(r) => return r,
     };
-    if let Err(r) = acceptable(&req, false) {
-        return r;
-    }
     let Some(c) = configured(&hub, &path).cloned() else {
         return not_found("collection");
     };
@@ -896,11 +860,14 @@ async fn post_objects(
             let reports = crate::actions::import(hub, conn, &actor, candidates, &defaults)?;
             let body = status_body(&id, &requested, &reports);
             status::put(conn, &id, &actor.org_id, &body, hours)?;
-            Ok(body)
+            Ok((body, crate::services::import::written(&reports)))
         })
         .await;
     match result {
-        Ok(body) => taxii_json(StatusCode::ACCEPTED, &body),
+        Ok((body, written)) => {
+            hub.note_writes(written);
+            taxii_json(StatusCode::ACCEPTED, &body)
+        }
         Err(e) => from_app_error(&e),
     }
 }
@@ -946,13 +913,10 @@ fn status_body(id: &str, requested: &str, reports: &[crate::services::import::Re
 }
 
 async fn get_status(req: HttpRequest, path: web::Path<String>, hub: web::Data<Arc<Hub>>) -> HttpResponse {
-    let identity = match caller(&hub, &req).await {
-        Ok(i) => i,
+    let identity = match admitted(&hub, &req, false).await {
+        Ok(identity) => identity,
         Err(r) => return r,
     };
-    if let Err(r) = acceptable(&req, false) {
-        return r;
-    }
     let (id, org) = (path.into_inner(), identity.org_id.clone());
     match hub.db(move |_, conn| status::get(conn, &id, &org)).await {
         Ok(Some(body)) => taxii_json(StatusCode::OK, &body),

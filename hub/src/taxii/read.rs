@@ -9,12 +9,11 @@
 //! it), then the policy decides each row; a page scans a bounded number of rows.
 
 use diesel::prelude::*;
-use std::collections::HashMap;
 
 use renkei_schema::model::Kind;
 use renkei_schema::tlp::{visibility, ItemAccess, Status, Tlp, Viewer, Visibility};
 
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::services::stored::Access;
 use crate::store::schema::{object_versions, objects};
 use crate::store::DbConn;
@@ -68,8 +67,10 @@ pub struct Page {
 /// Rows one page looks at, at most, before it answers with what it found (`more` set).
 const MAX_SCAN: usize = 20_000;
 
+/// A row of a page: the current version's access attributes, and its STIX and time
+/// (one query joins the object to its current version).
 #[derive(Queryable)]
-struct AccessColumns {
+struct PageRow {
     id: String,
     tlp: String,
     recipients: String,
@@ -77,6 +78,8 @@ struct AccessColumns {
     submitter_org: String,
     anonymous: bool,
     last_seq: i64,
+    recorded_at: String,
+    stix: String,
 }
 
 /// Whether the policy lets this viewer read a published item of `tlp` that neither it
@@ -105,13 +108,17 @@ pub fn page(conn: &mut DbConn, viewer: &Viewer<'_>, selection: &Selection) -> Ap
     // each row anyway, so nothing is escaped.
     let naming = format!("%\"{}\"%", viewer.org);
     let batch = (selection.limit + 1).clamp(64, 5000) as i64;
-    let mut found: Vec<AccessColumns> = Vec::with_capacity(selection.limit + 1);
+    let mut found: Vec<PageRow> = Vec::with_capacity(selection.limit + 1);
     let mut cursor = selection.after_seq;
     let mut scanned = 0usize;
     let mut more = false;
     loop {
         let mut query = objects::table
+            .inner_join(object_versions::table.on(object_versions::seq.eq(objects::last_seq)))
             .filter(objects::last_seq.gt(cursor))
+            // Said of both sides, so PostgreSQL merges from the cursor on both indexes
+            // (without it, it read the versions from the first one: 260 ms a page).
+            .filter(object_versions::seq.gt(cursor))
             .filter(objects::kind.eq_any(&kinds))
             .filter(objects::status.eq(Status::Published.as_str()))
             .filter(
@@ -123,7 +130,7 @@ pub fn page(conn: &mut DbConn, viewer: &Viewer<'_>, selection: &Selection) -> Ap
         if let Some(ids) = &selection.ids {
             query = query.filter(objects::id.eq_any(ids));
         }
-        let rows: Vec<AccessColumns> = query
+        let rows: Vec<PageRow> = query
             .order(objects::last_seq.asc())
             .limit(batch)
             .select((
@@ -134,6 +141,8 @@ pub fn page(conn: &mut DbConn, viewer: &Viewer<'_>, selection: &Selection) -> Ap
                 objects::submitter_org,
                 objects::anonymous,
                 objects::last_seq,
+                object_versions::recorded_at,
+                object_versions::stix,
             ))
             .load(conn)?;
         let exhausted = (rows.len() as i64) < batch;
@@ -162,28 +171,11 @@ pub fn page(conn: &mut DbConn, viewer: &Viewer<'_>, selection: &Selection) -> Ap
     let resume_after = if more { found.last().map_or(cursor, |r| r.last_seq).max(selection.after_seq) } else { cursor };
     // When the scan stopped early with nothing found, resume where it stopped.
     let resume_after = if more && found.is_empty() { cursor } else { resume_after };
-    let seqs: Vec<i64> = found.iter().map(|r| r.last_seq).collect();
-    let mut stored = versions_by_seq(conn, &seqs)?;
-    let mut entries = Vec::with_capacity(found.len());
-    for row in found {
-        let (date_added, stix) =
-            stored.remove(&row.last_seq).ok_or_else(|| AppError::internal("a current version is missing"))?;
-        entries.push(Entry { id: row.id, seq: row.last_seq, date_added, stix });
-    }
+    let entries = found
+        .into_iter()
+        .map(|row| Entry { id: row.id, seq: row.last_seq, date_added: row.recorded_at, stix: row.stix })
+        .collect();
     Ok(Page { entries, more, resume_after })
-}
-
-/// The stored STIX and date added of versions, by sequence.
-fn versions_by_seq(conn: &mut DbConn, seqs: &[i64]) -> AppResult<HashMap<i64, (String, String)>> {
-    let mut out = HashMap::with_capacity(seqs.len());
-    for chunk in seqs.chunks(1000) {
-        let rows: Vec<(i64, String, String)> = object_versions::table
-            .filter(object_versions::seq.eq_any(chunk))
-            .select((object_versions::seq, object_versions::recorded_at, object_versions::stix))
-            .load(conn)?;
-        out.extend(rows.into_iter().map(|(seq, at, stix)| (seq, (at, stix))));
-    }
-    Ok(out)
 }
 
 /// The first sequence of a version added after `time` (a TAXII timestamp), or `None`

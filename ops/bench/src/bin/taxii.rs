@@ -19,6 +19,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use anyhow::{ensure, Context as _, Result};
 use clap::Parser;
+use futures::StreamExt as _;
 use renkei_bench::harness::*;
 use serde_json::{json, Value};
 use std::collections::HashSet;
@@ -45,6 +46,10 @@ struct Args {
     /// Time the first and last page after every this many objects.
     #[arg(long, default_value_t = 250_000)]
     checkpoint: usize,
+    /// POSTs in flight at once while filling (a client that sends the next envelope
+    /// while the hub stores the last one).
+    #[arg(long, default_value_t = 2)]
+    in_flight: usize,
     /// Requests per timed page position.
     #[arg(long, default_value_t = 200)]
     samples: usize,
@@ -186,31 +191,45 @@ async fn main() -> Result<()> {
     let mut growth: Vec<(usize, Latencies, Latencies)> = Vec::new();
     let mut next_checkpoint = args.checkpoint.min(args.count);
     while posted < args.count {
-        let n = args.batch.min(args.count - posted);
+        // The envelopes up to the next checkpoint, written before the clock starts.
+        let segment_end = next_checkpoint.min(args.count);
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let envelope = json!({"objects": (posted..posted + n).map(|i| indicator(i, &now)).collect::<Vec<_>>()});
-        let body = serde_json::to_vec(&envelope)?;
+        let mut bodies = Vec::new();
+        for start in (posted..segment_end).step_by(args.batch) {
+            let n = args.batch.min(segment_end - start);
+            let envelope = json!({"objects": (start..start + n).map(|i| indicator(i, &now)).collect::<Vec<_>>()});
+            bodies.push((n, serde_json::to_vec(&envelope)?));
+        }
         let cpu_before = launched.proc.cpu();
         let started = Instant::now();
-        let resp = http
-            .post(&objects)
-            .bearer_auth(&token)
-            .header("Accept", TAXII)
-            .header("Content-Type", TAXII)
-            .body(body)
-            .send()
-            .await?;
-        let status = resp.status();
-        let answer: Value = resp.json().await?;
+        let (client, url, bearer) = (&http, &objects, &token);
+        let results: Vec<Result<()>> = futures::stream::iter(bodies)
+            .map(|(n, body)| async move {
+                let resp = client
+                    .post(url)
+                    .bearer_auth(bearer)
+                    .header("Accept", TAXII)
+                    .header("Content-Type", TAXII)
+                    .body(body)
+                    .send()
+                    .await?;
+                let status = resp.status();
+                let answer: Value = resp.json().await?;
+                ensure!(status.as_u16() == 202, "POST: HTTP {status}: {answer}");
+                ensure!(
+                    answer["success_count"] == json!(n) && answer["failure_count"] == json!(0),
+                    "POST: not every object stored: {}",
+                    answer.to_string().chars().take(800).collect::<String>()
+                );
+                Ok(())
+            })
+            .buffer_unordered(args.in_flight)
+            .collect()
+            .await;
+        results.into_iter().collect::<Result<Vec<()>>>()?;
         import_time += started.elapsed();
         import_cpu += launched.proc.cpu() - cpu_before;
-        ensure!(status.as_u16() == 202, "POST: HTTP {status}: {answer}");
-        ensure!(
-            answer["success_count"] == json!(n) && answer["failure_count"] == json!(0),
-            "POST: not every object stored: {}",
-            answer.to_string().chars().take(800).collect::<String>()
-        );
-        posted += n;
+        posted = segment_end;
         if posted >= next_checkpoint {
             let first = time_page(&http, &objects, &token, args.limit, None, args.samples).await?;
             let last_next = last_cursor(&http, &objects, &token, 5000).await?;
@@ -227,9 +246,10 @@ async fn main() -> Result<()> {
     }
     let import_rate = posted as f64 / import_time.as_secs_f64();
     println!(
-        "import (TAXII POST, {} objects in envelopes of {}): {:.1} s, {} objects/s (hub CPU {:.1} s) {}",
+        "import (TAXII POST, {} objects in envelopes of {}, {} in flight): {:.1} s, {} objects/s (hub CPU {:.1} s) {}",
         thousands(posted as f64),
         args.batch,
+        args.in_flight,
         import_time.as_secs_f64(),
         thousands(import_rate),
         import_cpu,
