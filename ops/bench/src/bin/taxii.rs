@@ -61,6 +61,11 @@ struct Args {
     pg_base: String,
     #[arg(long, default_value = "sslmode=disable")]
     pg_hub_params: String,
+    /// Times the whole walk this many times (the first right after the load, while
+    /// PostgreSQL's autovacuum works through it; later ones as a collection is read
+    /// when nothing is being loaded).
+    #[arg(long, default_value_t = 2)]
+    walks: usize,
     /// Leave the hub running at the end (prints its URL and token) for other tools
     /// (e.g. `ops/bench/medallion.sh --renkei-discovery`); stops on Enter.
     #[arg(long)]
@@ -256,40 +261,46 @@ async fn main() -> Result<()> {
         verdict(import_rate >= TARGET_IMPORT_PER_S)
     );
 
-    // The whole collection through `next`.
-    let cpu_before = launched.proc.cpu();
-    let started = Instant::now();
-    let mut seen: HashSet<String> = HashSet::with_capacity(args.count);
-    let mut page_times = Vec::new();
+    // The whole collection through `next`, `--walks` times.
+    let mut all_pages = Vec::new();
     let mut cursors: Vec<Option<String>> = vec![None];
-    let mut next: Option<String> = None;
-    loop {
-        let page = get_page(&http, &objects, &token, args.limit, next.as_deref()).await?;
-        page_times.push(page.took);
-        for id in page.ids {
-            ensure!(seen.insert(id.clone()), "{id} served twice");
+    for walk_no in 1..=args.walks.max(1) {
+        let cpu_before = launched.proc.cpu();
+        let started = Instant::now();
+        let mut seen: HashSet<String> = HashSet::with_capacity(args.count);
+        let mut page_times = Vec::new();
+        cursors = vec![None];
+        let mut next: Option<String> = None;
+        loop {
+            let page = get_page(&http, &objects, &token, args.limit, next.as_deref()).await?;
+            page_times.push(page.took);
+            for id in page.ids {
+                ensure!(seen.insert(id.clone()), "{id} served twice");
+            }
+            if !page.more {
+                break;
+            }
+            ensure!(page.next.is_some(), "more without next");
+            next = page.next;
+            cursors.push(next.clone());
         }
-        if !page.more {
-            break;
-        }
-        ensure!(page.next.is_some(), "more without next");
-        next = page.next;
-        cursors.push(next.clone());
+        let walk = started.elapsed();
+        let walk_cpu = launched.proc.cpu() - cpu_before;
+        ensure!(seen.len() == args.count, "the walk read {} objects, not {}", seen.len(), args.count);
+        let walk_rate = seen.len() as f64 / walk.as_secs_f64();
+        let pages = Latencies::new(page_times.clone());
+        println!(
+            "walk {walk_no} through next ({} pages): {:.1} s, {} objects/s (hub CPU {:.1} s) {}; every page: {}",
+            cursors.len(),
+            walk.as_secs_f64(),
+            thousands(walk_rate),
+            walk_cpu,
+            verdict(walk_rate >= TARGET_WALK_PER_S),
+            line("", &pages).trim_start_matches(": ")
+        );
+        all_pages.extend(page_times);
     }
-    let walk = started.elapsed();
-    let walk_cpu = launched.proc.cpu() - cpu_before;
-    ensure!(seen.len() == args.count, "the walk read {} objects, not {}", seen.len(), args.count);
-    let walk_rate = seen.len() as f64 / walk.as_secs_f64();
-    let pages = Latencies::new(page_times);
-    println!(
-        "walk through next ({} pages): {:.1} s, {} objects/s (hub CPU {:.1} s) {}; every page: {}",
-        cursors.len(),
-        walk.as_secs_f64(),
-        thousands(walk_rate),
-        walk_cpu,
-        verdict(walk_rate >= TARGET_WALK_PER_S),
-        line("", &pages).trim_start_matches(": ")
-    );
+    let pages = Latencies::new(all_pages);
 
     // First, middle and last page again, with their cursors.
     let mut worst = 0.0f64;
