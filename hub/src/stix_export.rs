@@ -3,13 +3,16 @@
 //! (`renkei_schema::stix::References`). Live: published, unexpired and, for indicators,
 //! scoring at least `minScore` (default `indicators.active_min_score`), as the other
 //! detection exports. Items are read through `services::sharing::list` (the one TLP
-//! policy). `kind` narrows to some kinds (`indicator,technique,...`). The bundle
+//! policy). `kind` narrows to some kinds (`indicator,technique,...`). An incident is
+//! `related-to` each indicator it names that the bundle holds (a relationship never points
+//! at an object the caller was not given); an indicator members reported seen has its
+//! sighting (the aggregate, by this hub, reporters unnamed). The bundle
 //! streams page by page, so its size never sits in the hub's memory.
 
 use actix_web::{http::StatusCode, web, HttpRequest, HttpResponse};
 use futures::StreamExt as _;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use renkei_schema::model::Kind;
@@ -42,6 +45,10 @@ struct Position {
     refs: References,
     /// Objects written so far (to place commas).
     written: usize,
+    /// Incidents (kinds are read in STIX type order, incidents before indicators) by the
+    /// indicator ids they name; a relationship is written once that indicator is.
+    naming: HashMap<String, Vec<Value>>,
+    links: Vec<Value>,
     opened: bool,
 }
 
@@ -88,7 +95,27 @@ fn next_chunk(
             let (env, body) = stored::parts_of(row)?;
             let object = stix::to_stix(&env, &body);
             at.refs.note(&object);
+            if object["type"] == "incident" {
+                let named = stix::StixRead(&object).prop(stix::prop::INDICATOR_REFS).clone();
+                for id in named.as_array().into_iter().flatten().filter_map(Value::as_str) {
+                    at.naming.entry(id.to_string()).or_default().push(object.clone());
+                }
+            } else if let Some(incidents) = object["id"].as_str().and_then(|id| at.naming.remove(id)) {
+                let present: BTreeSet<String> = [row.id.clone()].into();
+                at.links.extend(stix::relationships(&incidents, &present));
+            }
             push_object(&mut out, at, &object);
+        }
+        if kind == Kind::Indicator {
+            let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+            let summaries = crate::services::sightings::summaries(c, &ids)?;
+            for row in &rows {
+                if let Some(object) = summaries.get(&row.id).and_then(|s| sighting(hub, row, s)) {
+                    at.refs.note(&object);
+                    at.refs.hubs.insert(hub.hub_id.clone());
+                    push_object(&mut out, at, &object);
+                }
+            }
         }
         match rows.last() {
             Some(last) if more => at.after = last.first_seq,
@@ -99,13 +126,47 @@ fn next_chunk(
         }
     }
     if at.kind >= at.kinds.len() {
-        for object in context_objects(c, &at.refs)? {
-            push_object(&mut out, at, &object);
+        let links = std::mem::take(&mut at.links);
+        for object in links.iter().chain(context_objects(c, &at.refs)?.iter()) {
+            push_object(&mut out, at, object);
         }
         out.push_str("]}");
         at.kinds.clear();
     }
     Ok(out)
+}
+
+/// The sightings members reported of an indicator, as the one STIX sighting this hub
+/// knows of it: how many times, first and last seen, under the indicator's label, by the
+/// hub (the reporters are never named: the aggregate is what readers of the indicator
+/// learn in GraphQL too). `None` when nobody reported it seen.
+fn sighting(
+    hub: &Hub,
+    row: &crate::store::models::ObjectRow,
+    s: &crate::services::sightings::Summary,
+) -> Option<Value> {
+    if s.organizations == 0 || s.total <= 0 {
+        return None;
+    }
+    let at = s.last_reported.clone()?;
+    let mut o = serde_json::json!({
+        "type": "sighting",
+        "spec_version": "2.1",
+        "id": format!("sighting--{}", stix::stable_uuid("sighting", &row.id)),
+        "created": at,
+        "modified": at,
+        "created_by_ref": stix::hub_identity_ref(&hub.hub_id),
+        "sighting_of_ref": row.id,
+        "count": s.total.min(999_999_999),
+        "object_marking_refs": [row.tlp.parse::<renkei_schema::tlp::Tlp>().ok()?.marking_definition_id()],
+    });
+    if let Some(first) = &s.first_seen {
+        o["first_seen"] = serde_json::json!(first);
+    }
+    if let Some(last) = &s.last_seen {
+        o["last_seen"] = serde_json::json!(last);
+    }
+    Some(o)
 }
 
 /// The identities, marking definitions and extension definition the objects reference.
@@ -163,7 +224,16 @@ pub async fn bundle(req: HttpRequest, query: web::Query<StixExportQuery>, hub: w
     let kinds: Vec<Kind> =
         kinds.into_iter().map(|k| (k.stix_type(), k)).collect::<BTreeMap<_, _>>().into_values().collect();
     let min_score = query.min_score;
-    let position = Position { kinds, kind: 0, after: 0, refs: References::default(), written: 0, opened: false };
+    let position = Position {
+        kinds,
+        kind: 0,
+        after: 0,
+        refs: References::default(),
+        written: 0,
+        opened: false,
+        naming: HashMap::new(),
+        links: Vec::new(),
+    };
     // The first chunk is read before answering, so a failure still gets its status.
     let first = {
         let identity = identity.clone();

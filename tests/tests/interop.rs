@@ -632,6 +632,7 @@ fn items_for_export(hub: &TestHub) -> (String, BTreeMap<String, String>, Vec<Str
     let m3 = hub.add_org("Member Three Water", false);
     let (t1, t2, t3) = (hub.token(&m1, Role::Analyst), hub.token(&m2, Role::Analyst), hub.token(&m3, Role::Analyst));
     let mut labels = BTreeMap::new();
+    let mut c2 = String::new();
     for (kind, value, sharing) in [
         ("IPV4", "198.51.100.1", json!({"tlp": "CLEAR"})),
         ("DOMAIN", "c2.export.example", json!({"tlp": "GREEN"})),
@@ -639,13 +640,20 @@ fn items_for_export(hub: &TestHub) -> (String, BTreeMap<String, String>, Vec<Str
         ("SHA256", "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8", json!({"tlp": "AMBER_STRICT"})),
         ("IPV4", "198.51.100.2", json!({"tlp": "RED", "recipients": [m2]})),
     ] {
-        share(hub, &t1, kind, value, sharing.clone());
+        let id = share(hub, &t1, kind, value, sharing.clone());
+        if value == "c2.export.example" {
+            c2 = id;
+        }
         labels.insert(value.to_string(), sharing["tlp"].as_str().expect("tlp").to_string());
     }
     share(hub, &t3, "DOMAIN", "anon.export.example", json!({"tlp": "GREEN", "anonymous": true}));
     labels.insert("anon.export.example".into(), "GREEN".into());
     share_technique(hub, &t1, "T0866", json!({"tlp": "AMBER"}));
-    report_incident(hub, &t1, json!({"tlp": "AMBER_STRICT"}));
+    // An incident naming the GREEN indicator: the bundle relates them.
+    let q = "mutation($s: SharingInput!, $i: [ID!]) { reportIncident(input: {title: \"C2 beacons\", summary: \"beacons to c2.export.example\", sector: \"energy\", serviceImpact: NONE, indicatorIds: $i}, sharing: $s) { id } }";
+    hub.gql(&t1, q, json!({"s": {"tlp": "AMBER_STRICT"}, "i": [c2.clone()]}));
+    // Member Two saw it three times: the bundle carries the sighting (not who saw it).
+    hub.gql(&t2, "mutation($i: ID!) { reportSighting(indicator: $i, count: 3) { __typename } }", json!({"i": c2}));
     share_advisory(hub, &t3, json!({"tlp": "GREEN", "anonymous": true}));
     (t2, labels, vec![m3, "Member Three Water".into()])
 }
@@ -668,6 +676,19 @@ fn the_hubs_stix_export_passes_the_validator_and_keeps_its_tlp_in_misp() {
     for kind in ["indicator--", "attack-pattern--", "incident--", "vulnerability--"] {
         assert!(exported.iter().any(|id| id.starts_with(kind)), "no {kind} in the bundle: {exported:?}");
     }
+    let links: Vec<&Value> =
+        bundle["objects"].as_array().expect("objects").iter().filter(|o| o["type"] == "relationship").collect();
+    assert_eq!(links.len(), 1, "the incident is related to the indicator it names: {links:?}");
+    assert!(links[0]["source_ref"].as_str().is_some_and(|s| s.starts_with("incident--")));
+    assert!(exported.contains(links[0]["target_ref"].as_str().expect("target")));
+    let sightings: Vec<&Value> =
+        bundle["objects"].as_array().expect("objects").iter().filter(|o| o["type"] == "sighting").collect();
+    assert_eq!(sightings.len(), 1, "{sightings:?}");
+    assert_eq!(
+        (sightings[0]["count"].clone(), sightings[0]["sighting_of_ref"].clone()),
+        (json!(3), links[0]["target_ref"].clone())
+    );
+    assert!(sightings[0].get("where_sighted_refs").is_none(), "the reporter is not named");
     check_bundle_with_the_tools(&bundle, &labels, &leaks, Misp::HoldsKindsMispHasNot);
 
     let (status, body) = hub.get_as(&reader, "/export/stix?kind=indicator,technique,advisory");

@@ -192,8 +192,43 @@ pub fn bundle(objects: Vec<Value>, identity_of: &dyn Fn(&str) -> Option<Value>) 
         .collect();
     let ids: Vec<&str> = objects.iter().filter_map(|o| o["id"].as_str()).collect();
     let bundle_id = format!("bundle--{}", stable_uuid("bundle", &ids.join(",")));
+    let links = relationships(&objects, &present);
     all.extend(objects);
+    all.extend(links);
     json!({"type": "bundle", "id": bundle_id, "objects": all})
+}
+
+/// The relationships between objects of one bundle: an incident is `related-to` each
+/// indicator it names that the bundle also holds (so a relationship never points at an
+/// object its reader was not given), under the incident's markings.
+pub fn relationships(objects: &[Value], present: &BTreeSet<String>) -> Vec<Value> {
+    let mut out = Vec::new();
+    for incident in objects.iter().filter(|o| o["type"] == "incident") {
+        let Some(source) = incident["id"].as_str() else { continue };
+        let targets = super::StixRead(incident).prop(super::prop::INDICATOR_REFS).clone();
+        for target in targets.as_array().into_iter().flatten().filter_map(Value::as_str) {
+            if !present.contains(target) {
+                continue;
+            }
+            let mut r = json!({
+                "type": "relationship",
+                "spec_version": "2.1",
+                "id": format!("relationship--{}", stable_uuid("related-to", &format!("{source} {target}"))),
+                "created": incident["created"],
+                "modified": incident["modified"],
+                "relationship_type": "related-to",
+                "source_ref": source,
+                "target_ref": target,
+            });
+            for key in ["created_by_ref", "object_marking_refs"] {
+                if !incident[key].is_null() {
+                    r[key] = incident[key].clone();
+                }
+            }
+            out.push(r);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -224,6 +259,27 @@ mod tests {
             assert!(!ids.contains(&tlp.marking_definition_id()), "{tlp:?} is not referenced");
         }
         assert_eq!(ids.len(), 5);
+    }
+
+    #[test]
+    fn an_incident_is_related_to_the_indicators_of_the_bundle_only() {
+        let shown = "indicator--0c1b3e1a-3c8f-4b8f-9d8e-1f2a3b4c5d6e";
+        let withheld = "indicator--1c1b3e1a-3c8f-4b8f-9d8e-1f2a3b4c5d6e";
+        let incident = json!({
+            "type": "incident", "id": "incident--2c1b3e1a-3c8f-4b8f-9d8e-1f2a3b4c5d6e",
+            "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-02T00:00:00.000Z",
+            "object_marking_refs": [Tlp::Amber.marking_definition_id()],
+            "extensions": {EXTENSION_ID: {"extension_type": "property-extension", "indicator_refs": [shown, withheld]}},
+        });
+        let b = bundle(vec![incident, json!({"type": "indicator", "id": shown})], &|_| None);
+        let links: Vec<&Value> =
+            b["objects"].as_array().expect("objects").iter().filter(|o| o["type"] == "relationship").collect();
+        assert_eq!(links.len(), 1, "{links:?}");
+        assert_eq!(
+            (links[0]["target_ref"].as_str(), links[0]["relationship_type"].as_str()),
+            (Some(shown), Some("related-to"))
+        );
+        assert_eq!(links[0]["object_marking_refs"][0], Tlp::Amber.marking_definition_id());
     }
 
     #[test]
