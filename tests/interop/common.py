@@ -118,6 +118,23 @@ def check_objects(objects, where, problems):
         problems.append(f"{where}: stix2.parse: {type(e).__name__}: {e}")
 
 
+def read_bundle(path):
+    """A STIX bundle from a file (a CheckFailed if it is not one)."""
+    with open(path, encoding="utf-8") as f:
+        bundle = json.load(f)
+    check(isinstance(bundle, dict) and bundle.get("type") == "bundle", "not a STIX bundle")
+    return bundle
+
+
+def fail_on(out, problems):
+    """Marks the answer `out` failed when `problems` holds any, naming the first."""
+    if problems:
+        log("\n".join(problems))
+        out["ok"] = False
+        out["failure"] = f"{len(problems)} validation problems, the first: {problems[0]}"
+    return out
+
+
 def run(main):
     """Runs `main()` (which returns a dict), prints the JSON line and exits with the
     script's code."""

@@ -9,9 +9,8 @@ inside MISP objects. ok (exit 0) only with no error and no warning.
 """
 
 import argparse
-import json
 
-from common import bound_total_time, check, run
+from common import bound_total_time, read_bundle, run
 
 
 def _tags(entity):
@@ -30,9 +29,7 @@ def main():
     from misp_stix_converter import ExternalSTIX2toMISPParser
     from stix2.parsing import parse
 
-    with open(args.bundle, encoding="utf-8") as f:
-        bundle = json.load(f)
-    check(isinstance(bundle, dict) and bundle.get("type") == "bundle", "not a STIX bundle")
+    bundle = read_bundle(args.bundle)
     parser = ExternalSTIX2toMISPParser()
     parser.load_stix_bundle(parse(bundle, allow_custom=True))
     parser.parse_stix_bundle(single_event=True)

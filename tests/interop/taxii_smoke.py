@@ -29,7 +29,7 @@ from common import (
     bound_total_time,
     check,
     check_objects,
-    log,
+    fail_on,
     raw_session,
     run,
     taxii_connection,
@@ -305,11 +305,7 @@ def main():
     check(bool(error.get("title")) and error.get("http_status") == "404", f"the 404 body is no TAXII error: {error}")
     out["deleted"] = ident
 
-    if problems:
-        log("\n".join(problems))
-        out["ok"] = False
-        out["failure"] = f"{len(problems)} validation problems, the first: {problems[0]}"
-    return out
+    return fail_on(out, problems)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import uuid
 
 from taxii2client.v21 import ApiRoot, Collection, Server, as_pages
 
-from common import bound_total_time, check, check_objects, log, raw_session, run, taxii_connection
+from common import bound_total_time, check, check_objects, fail_on, raw_session, run, taxii_connection
 
 MAX_PAGES = 10_000
 
@@ -103,11 +103,7 @@ def main():
             probes[title] = answers
         members[name] = {"collections": basic, "probes": probes}
     out = {"members": members, "problems": problems}
-    if problems:
-        log("\n".join(problems))
-        out["ok"] = False
-        out["failure"] = f"{len(problems)} validation problems, the first: {problems[0]}"
-    return out
+    return fail_on(out, problems)
 
 
 if __name__ == "__main__":

@@ -9,9 +9,8 @@ with no error, no warning and a bundle stix2 parses.
 
 import argparse
 import collections
-import json
 
-from common import bound_total_time, check, parse, run, validate
+from common import bound_total_time, parse, read_bundle, run, validate
 
 
 def main():
@@ -19,9 +18,7 @@ def main():
     ap.add_argument("bundle")
     args = ap.parse_args()
     bound_total_time(120)
-    with open(args.bundle, encoding="utf-8") as f:
-        bundle = json.load(f)
-    check(isinstance(bundle, dict) and bundle.get("type") == "bundle", "not a STIX bundle")
+    bundle = read_bundle(args.bundle)
     objects = bundle.get("objects") or []
     errors, warnings = validate(bundle)
     parse_error = None

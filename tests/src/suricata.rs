@@ -79,26 +79,33 @@ fn write_config(dir: &Path) -> PathBuf {
     path
 }
 
-/// `suricata -T` on a rules file (its hash lists beside it): Suricata's output, as an
-/// error unless every rule loads.
-pub fn load(rules: &Path) -> Result<String, String> {
+/// Runs Suricata with its config and `rules` (logs in a fresh folder beside them) and
+/// `extra` arguments: its output, whether it succeeded, and the log folder.
+fn run(rules: &Path, logs_prefix: &str, extra: &[&std::ffi::OsStr]) -> (String, bool, std::path::PathBuf) {
     let dir = rules.parent().expect("the rules file's folder");
-    let logs = dir.join(format!("suricata-test-{}", uuid::Uuid::new_v4().simple()));
+    let logs = dir.join(format!("{logs_prefix}-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&logs).expect("log dir");
     let config = write_config(&logs);
     let out = Command::new(binary())
-        .arg("-T")
         .arg("-c")
         .arg(&config)
         .arg("-S")
         .arg(rules)
         .arg("-l")
         .arg(&logs)
+        .args(extra)
         .output()
         .expect("suricata runs");
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (text, out.status.success(), logs)
+}
+
+/// `suricata -T` on a rules file (its hash lists beside it): Suricata's output, as an
+/// error unless every rule loads.
+pub fn load(rules: &Path) -> Result<String, String> {
+    let (text, succeeded, _) = run(rules, "suricata-test", &["-T".as_ref()]);
     let loaded = text.lines().any(|l| l.contains("rules successfully loaded, 0 rules failed"));
-    if out.status.success() && loaded && !text.contains("Error: ") {
+    if succeeded && loaded && !text.contains("Error: ") {
         Ok(text)
     } else {
         Err(text)
@@ -114,27 +121,10 @@ pub fn check_loads(rules: &Path) {
 
 /// Runs Suricata with `rules` over `pcap`; the `alert` events of `eve.json`.
 pub fn alerts(rules: &Path, pcap: &Path) -> Vec<Value> {
-    let dir = rules.parent().expect("the rules file's folder");
-    let logs = dir.join(format!("suricata-logs-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&logs).expect("log dir");
-    let config = write_config(&logs);
-    let out = Command::new(binary())
-        .arg("-c")
-        .arg(&config)
-        .arg("-S")
-        .arg(rules)
-        .arg("-l")
-        .arg(&logs)
-        .arg("-k")
-        .arg("none")
-        .arg("--runmode")
-        .arg("single")
-        .arg("-r")
-        .arg(pcap)
-        .output()
-        .expect("suricata runs");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "suricata failed on {}:\n{text}", pcap.display());
+    let extra: [&std::ffi::OsStr; 6] =
+        ["-k".as_ref(), "none".as_ref(), "--runmode".as_ref(), "single".as_ref(), "-r".as_ref(), pcap.as_os_str()];
+    let (text, succeeded, logs) = run(rules, "suricata-logs", &extra);
+    assert!(succeeded, "suricata failed on {}:\n{text}", pcap.display());
     let eve = std::fs::read_to_string(logs.join("eve.json")).unwrap_or_default();
     eve.lines()
         .map(|l| serde_json::from_str::<Value>(l).expect("an eve.json line"))
