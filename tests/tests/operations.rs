@@ -27,6 +27,25 @@ fn both_backends_have_the_same_tables_and_columns() {
     assert_eq!(renkei_hub::store::migrate(&mut pg_conn).expect("again"), 0);
 }
 
+/// Every hub query is bounded, and a plan with parallel workers cost a TAXII page 5 ms
+/// of worker start-up where statistics were missing: the pool's PostgreSQL sessions
+/// plan without them, whatever the server's default.
+#[test]
+fn postgres_sessions_of_the_pool_plan_without_parallel_workers() {
+    use diesel::RunQueryDsl as _;
+    #[derive(diesel::QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        max_parallel_workers_per_gather: String,
+    }
+    let pg = PgDatabase::create();
+    let pool = renkei_hub::store::connect(&pg.url, 2).expect("pg");
+    let mut conn = pool.get().expect("conn");
+    let renkei_hub::store::DbConn::Pg(c) = &mut *conn else { panic!("a PostgreSQL connection") };
+    let shown: Setting = diesel::sql_query("SHOW max_parallel_workers_per_gather").get_result(c).expect("show");
+    assert_eq!(shown.max_parallel_workers_per_gather, "0");
+}
+
 fn lockout_and_rate_limit(redis: bool) {
     let hub = TestHub::start_with(Backend::Postgres, |c| {
         c.limits.lockout_threshold = 3;

@@ -86,13 +86,22 @@ pub fn backend_of(url: &str) -> Result<(Backend, String), StoreError> {
     }
 }
 
-/// SQLite pragmas each pooled connection needs: WAL so readers never block the
-/// writer, a busy timeout so writers queue instead of failing.
+/// Settings each pooled connection needs. SQLite: WAL so readers never block the
+/// writer, a busy timeout so writers queue instead of failing. PostgreSQL: no parallel
+/// plans, see below.
 #[derive(Debug, Clone, Copy)]
-struct SqlitePragmas;
+struct SessionSettings;
 
-impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SqlitePragmas {
+impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SessionSettings {
     fn on_acquire(&self, conn: &mut DbConn) -> Result<(), diesel::r2d2::Error> {
+        if let DbConn::Pg(c) = conn {
+            // Every hub query is bounded (pages, keys, limits). Where statistics were
+            // missing or stale (right after a bulk import, or with autovacuum off, as on
+            // this machine's shared PostgreSQL), PostgreSQL chose a parallel plan for a
+            // TAXII page and spent 5 ms starting workers to read 1,000 rows; a bounded
+            // read never gains from workers.
+            c.batch_execute("SET max_parallel_workers_per_gather = 0").map_err(diesel::r2d2::Error::QueryError)?;
+        }
         if let DbConn::Sqlite(c) = conn {
             // The busy timeout first: `journal_mode` reads the database, and a connection
             // opened while another writes would otherwise fail at once ("database is
@@ -183,7 +192,7 @@ pub fn connect_watched(
         // go back to the pool and fail every request that draws it, for ever. An SQLite
         // connection has no server to lose.
         .test_on_check_out(backend == Backend::Postgres)
-        .connection_customizer(Box::new(SqlitePragmas))
+        .connection_customizer(Box::new(SessionSettings))
         .error_handler(Box::new(health.watch()))
         .event_handler(Box::new(health.watch()))
         .build_unchecked(manager);
@@ -246,14 +255,16 @@ pub fn acquire_write_lock(conn: &mut DbConn) -> QueryResult<()> {
 /// Housekeeping after bulk writes. SQLite: sampled planner statistics, then a
 /// truncating WAL checkpoint (with readers always active the automatic checkpoints
 /// never reset the WAL, which grew to 12 GiB in the 1,000,000 bench). PostgreSQL:
-/// statistics of the tables read by key lists (`= ANY`), which also drops the plans
+/// statistics of the tables read by key lists (`= ANY`) and of the versions a TAXII
+/// page joins (without them it probed the versions' key once per row rather than
+/// merging the two ranges), which also drops the plans
 /// each connection cached while they were small: without it (autovacuum off, or not
 /// yet run) a plan made for a near-empty table kept scanning it whole as it grew,
 /// and loading 200,000 assessments slowed from 370 to 70 a second (supplier-bench).
 pub fn analyze(conn: &mut DbConn) -> QueryResult<()> {
     match conn {
         DbConn::Pg(c) => c.batch_execute(
-            "ANALYZE objects, assessment_subjects, assessment_disputes, supplier_ratings, rating_audiences, \
+            "ANALYZE objects, object_versions, assessment_subjects, assessment_disputes, supplier_ratings, rating_audiences, \
              rating_events, suppliers, offerings",
         ),
         DbConn::Sqlite(c) => c.batch_execute("PRAGMA analysis_limit = 1000; ANALYZE; PRAGMA wal_checkpoint(TRUNCATE)"),
