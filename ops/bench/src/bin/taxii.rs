@@ -91,18 +91,23 @@ fn indicator(n: usize, now: &str) -> Value {
 
 struct Page {
     took: Duration,
-    ids: Vec<String>,
     more: bool,
     next: Option<String>,
 }
 
-async fn get_page(
+/// One answer of GET objects, as it arrived.
+struct Fetched {
+    took: Duration,
+    bytes: bytes::Bytes,
+}
+
+async fn fetch_page(
     http: &reqwest::Client,
     objects: &str,
     token: &str,
     limit: usize,
     next: Option<&str>,
-) -> Result<Page> {
+) -> Result<Fetched> {
     let mut url = format!("{objects}?limit={limit}");
     if let Some(next) = next {
         url.push_str("&next=");
@@ -118,6 +123,11 @@ async fn get_page(
         "GET objects: HTTP {status}: {}",
         String::from_utf8_lossy(&bytes[..bytes.len().min(500)])
     );
+    Ok(Fetched { took, bytes })
+}
+
+/// The whole envelope: `more`, `next` and every object's id.
+fn read_envelope(bytes: &[u8]) -> Result<(bool, Option<String>, Vec<String>)> {
     #[derive(serde::Deserialize)]
     struct Envelope {
         #[serde(default)]
@@ -130,8 +140,61 @@ async fn get_page(
     struct IdOnly {
         id: String,
     }
-    let env: Envelope = serde_json::from_slice(&bytes).context("an envelope")?;
-    Ok(Page { took, ids: env.objects.into_iter().map(|o| o.id).collect(), more: env.more, next: env.next })
+    let env: Envelope = serde_json::from_slice(bytes).context("an envelope")?;
+    Ok((env.more, env.next, env.objects.into_iter().map(|o| o.id).collect()))
+}
+
+/// `more` and `next` from the members before `objects` (where the hub writes them), or
+/// `None` when `objects` comes first (the whole envelope must be read then).
+fn read_head(bytes: &[u8]) -> Option<(bool, Option<String>)> {
+    use serde::de::{Deserializer as _, Error as _, IgnoredAny, MapAccess, Visitor};
+    const STOP: &str = "objects follow";
+    #[derive(Default)]
+    struct Head {
+        more: Option<bool>,
+        next: Option<String>,
+    }
+    struct HeadVisitor<'h>(&'h mut Head);
+    impl<'de> Visitor<'de> for HeadVisitor<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a TAXII envelope")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(key) = map.next_key::<String>()? {
+                match key.as_str() {
+                    "more" => self.0.more = Some(map.next_value()?),
+                    "next" => self.0.next = map.next_value()?,
+                    "objects" => return Err(A::Error::custom(STOP)),
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+    let mut head = Head::default();
+    let outcome = serde_json::Deserializer::from_slice(bytes).deserialize_map(HeadVisitor(&mut head));
+    match outcome {
+        Err(e) if e.to_string().starts_with(STOP) => {}
+        Ok(()) => {}
+        Err(_) => return None,
+    }
+    // `more` absent before the objects: unknown yet, unless the page is known complete.
+    Some((head.more?, head.next))
+}
+
+async fn get_page(
+    http: &reqwest::Client,
+    objects: &str,
+    token: &str,
+    limit: usize,
+    next: Option<&str>,
+) -> Result<Page> {
+    let fetched = fetch_page(http, objects, token, limit, next).await?;
+    let (more, next, _ids) = read_envelope(&fetched.bytes)?;
+    Ok(Page { took: fetched.took, more, next })
 }
 
 async fn time_page(
@@ -271,18 +334,43 @@ async fn main() -> Result<()> {
         let mut page_times = Vec::new();
         cursors = vec![None];
         let mut next: Option<String> = None;
-        loop {
-            let page = get_page(&http, &objects, &token, args.limit, next.as_deref()).await?;
-            page_times.push(page.took);
-            for id in page.ids {
+        // A consumer that ingests while it fetches: page N+1 is asked for as soon as
+        // page N's `next` is read, and page N's objects are read (every id, counted
+        // once) meanwhile, on another thread.
+        let mut reading: Option<tokio::task::JoinHandle<Result<Vec<String>>>> = None;
+        let mut count = |ids: Vec<String>| -> Result<()> {
+            for id in ids {
                 ensure!(seen.insert(id.clone()), "{id} served twice");
             }
-            if !page.more {
+            Ok(())
+        };
+        loop {
+            let fetched = fetch_page(&http, &objects, &token, args.limit, next.as_deref()).await?;
+            page_times.push(fetched.took);
+            if let Some(previous) = reading.take() {
+                count(previous.await??)?;
+            }
+            let (more, page_next) = match read_head(&fetched.bytes) {
+                Some(head) => {
+                    let bytes = fetched.bytes;
+                    reading = Some(tokio::task::spawn_blocking(move || Ok(read_envelope(&bytes)?.2)));
+                    head
+                }
+                None => {
+                    let (more, page_next, ids) = read_envelope(&fetched.bytes)?;
+                    count(ids)?;
+                    (more, page_next)
+                }
+            };
+            if !more {
                 break;
             }
-            ensure!(page.next.is_some(), "more without next");
-            next = page.next;
+            ensure!(page_next.is_some(), "more without next");
+            next = page_next;
             cursors.push(next.clone());
+        }
+        if let Some(previous) = reading.take() {
+            count(previous.await??)?;
         }
         let walk = started.elapsed();
         let walk_cpu = launched.proc.cpu() - cpu_before;
