@@ -432,3 +432,101 @@ fn a_misp_event_from_pymisp_imports_with_its_labels() {
     let (code, _) = hub.gql_error(&t, IMPORT_MISP, json!({"e": events[3], "s": {"tlp": "AMBER"}}));
     assert_eq!(code, "MISP_UNKNOWN_TLP");
 }
+
+/// A supplier assessment goes out as renkei's STIX object and comes back in through
+/// the same checks as `submitAssessment` (registered supplier, scheme and version,
+/// criteria, answers on the scale), with the posture computed by the importing hub
+/// and never taken from the object.
+#[test]
+fn a_supplier_assessment_comes_back_from_stix_checked_like_submit_assessment() {
+    let hub = TestHub::start(Backend::Postgres);
+    let coord = hub.add_org("Secretariat", true);
+    let org = hub.add_org("Importer Water", false);
+    let (tc, t) = (hub.token(&coord, Role::Coordinator), hub.token(&org, Role::Analyst));
+    let add = "mutation($i: SupplierInput!) { addSupplier(input: $i) { id } }";
+    let supplier =
+        hub.gql(&tc, add, json!({"i": {"legalName": "Kansai Pumps", "nameJa": "関西ポンプ株式会社", "country": "JP"}}))
+            ["addSupplier"]["id"]
+            .as_str()
+            .expect("id")
+            .to_string();
+    let submit =
+        "mutation($i: AssessmentInput!, $s: SharingInput!) { submitAssessment(input: $i, sharing: $s) { id } }";
+    let submitted = hub.gql(
+        &t,
+        submit,
+        json!({"i": handbook_assessment(&supplier, &[], "TECHNICAL_TEST", 3), "s": {"tlp": "AMBER"}}),
+    )["submitAssessment"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    const READ: &str = "query($id: ID!) { node(id: $id) { ... on SupplierAssessment { tlp supplierId schemeVersion assurance observed validUntil posture conclusion results { criterion answer } } } }";
+    let original = hub.gql(&t, READ, json!({"id": submitted}))["node"].clone();
+    assert!(original["posture"].as_f64().is_some(), "{original}");
+
+    let (status, body) = hub.get_as(&t, "/export/stix");
+    assert_eq!(status, 200, "{body}");
+    let exported: Value = serde_json::from_str(&body).expect("a bundle");
+    let object = exported["objects"]
+        .as_array()
+        .expect("objects")
+        .iter()
+        .find(|o| o["id"] == json!(submitted))
+        .expect("the assessment is in the export")
+        .clone();
+    assert_eq!(object["type"], "x-renkei-supplier-assessment");
+    let markings: Vec<Value> = exported["objects"]
+        .as_array()
+        .expect("objects")
+        .iter()
+        .filter(|o| o["type"] == "marking-definition")
+        .cloned()
+        .collect();
+    let with = |object: Value| {
+        let mut objects = markings.clone();
+        objects.push(object);
+        bundle(objects)
+    };
+
+    // The same object: the hub holds this version already.
+    let again =
+        hub.gql(&t, IMPORT_STIX, json!({"b": with(object.clone()), "s": {"tlp": "AMBER"}}))["importStix"].clone();
+    assert_eq!(outcomes(&again).last().cloned(), Some(("duplicate".to_string(), String::new())), "{again}");
+
+    // Under a new id, with a forged posture, and four broken copies beside it.
+    let copy = |change: &dyn Fn(&mut Value)| {
+        let mut o = object.clone();
+        o["id"] = json!(id("x-renkei-supplier-assessment"));
+        change(&mut o);
+        o
+    };
+    let fresh = copy(&|o| o["posture"] = json!(99.0));
+    let fresh_id = fresh["id"].as_str().expect("id").to_string();
+    let mut objects = markings.clone();
+    objects.extend([
+        fresh,
+        copy(&|o| o["scheme"]["version"] = json!("9")),
+        copy(&|o| o["supplier_id"] = json!("00000000-0000-4000-8000-000000000000")),
+        copy(&|o| o["results"][0]["answer"] = json!({"kind": "scale", "value": 7})),
+        copy(&|o| {
+            o.as_object_mut().expect("object").remove("observed");
+        }),
+    ]);
+    let before = count_items(&hub);
+    let report = hub.gql(&t, IMPORT_STIX, json!({"b": bundle(objects), "s": {"tlp": "AMBER"}}))["importStix"].clone();
+    let got: Vec<(String, String)> = outcomes(&report).into_iter().skip(markings.len()).collect();
+    let expected: Vec<(String, String)> = [
+        ("stored", ""),
+        ("refused", "UNKNOWN_SCHEME"),
+        ("refused", "NOT_FOUND"),
+        ("refused", "ANSWER_OUT_OF_SCALE"),
+        ("refused", "STIX_INVALID"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(got, expected, "{report}");
+    assert_eq!(count_items(&hub), before + 1);
+    let imported = hub.gql(&t, READ, json!({"id": fresh_id}))["node"].clone();
+    assert_eq!(imported, original, "the same assessment, the posture computed here (not the forged 99)");
+}

@@ -198,8 +198,8 @@ pub fn plan(c: &mut DbConn, actor: &Identity, candidates: Vec<Candidate>, defaul
             );
             continue;
         }
-        let body = match validate(c, actor, tlp, body) {
-            Ok(body) => body,
+        let (body, valid_until) = match validate(c, actor, tlp, body, candidate.valid_until) {
+            Ok(validated) => validated,
             Err(e) => {
                 refuse(&mut plan, refusal_of(e));
                 continue;
@@ -265,7 +265,6 @@ pub fn plan(c: &mut DbConn, actor: &Identity, candidates: Vec<Candidate>, defaul
             }
         }
         plan.reports.push(Report::new(&candidate, Outcome::Stored));
-        let valid_until = candidate.valid_until;
         plan.new_items.push(NewItem {
             report: index,
             body,
@@ -289,9 +288,21 @@ pub fn plan(c: &mut DbConn, actor: &Identity, candidates: Vec<Candidate>, defaul
     Ok(plan)
 }
 
-/// A body as the typed mutations would have it: the same validation and normalisation.
-fn validate(c: &mut DbConn, actor: &Identity, tlp: Tlp, body: Body) -> AppResult<Body> {
-    match body {
+/// A body as the typed mutations would have it: the same validation and normalisation,
+/// with the item's validity end (the source's, or for an assessment the one its scheme
+/// gives, as `submitAssessment` sets it).
+fn validate(
+    c: &mut DbConn,
+    actor: &Identity,
+    tlp: Tlp,
+    body: Body,
+    valid_until: Option<DateTime<Utc>>,
+) -> AppResult<(Body, Option<DateTime<Utc>>)> {
+    if let Body::Assessment(b) = body {
+        let (body, until) = super::suppliers::assessment_body(c, actor, assessment_input(b, valid_until))?;
+        return Ok((body, Some(until)));
+    }
+    let body = match body {
         Body::Indicator(b) => {
             let mut bodies = super::sharing::normalize_indicators(vec![(b.indicator_type, b.value, b.description)])?;
             bodies.pop().ok_or_else(|| AppError::internal("one indicator in, one out"))
@@ -333,11 +344,44 @@ fn validate(c: &mut DbConn, actor: &Identity, tlp: Tlp, body: Body) -> AppResult
             fixes: b.fixes,
             workarounds: b.workarounds,
         }),
-        Body::Assessment(_) => Err(AppError::new(
-            Code::StixUnsupported,
-            "supplier assessments are submitted with submitAssessment",
-            "サプライヤー評価はsubmitAssessmentで提出してください",
-        )),
+        Body::Assessment(_) => Err(AppError::internal("assessments are validated above")),
+    }?;
+    Ok((body, valid_until))
+}
+
+/// An imported assessment as `submitAssessment` takes it: the scheme version it names,
+/// every answer as given (an unanswered criterion left out, as the mutation leaves it),
+/// the posture never (the hub computes it).
+fn assessment_input(
+    b: renkei_schema::model::AssessmentBody,
+    valid_until: Option<DateTime<Utc>>,
+) -> super::suppliers::AssessmentInput {
+    use renkei_schema::supply::rating::Answer;
+    let results = b
+        .results
+        .into_iter()
+        .filter_map(|r| {
+            let answer = match r.answer {
+                Answer::Scale(v) => Some(i32::from(v)),
+                Answer::NotApplicable => None,
+                Answer::Unanswered => return None,
+            };
+            Some((r.criterion, answer, r.comment, r.evidence))
+        })
+        .collect();
+    super::suppliers::AssessmentInput {
+        supplier_id: b.supplier_id,
+        offering_ids: b.offering_ids,
+        scheme_id: b.scheme_id,
+        scheme_version: Some(b.scheme_version),
+        assessor: b.assessor,
+        assessor_name: b.assessor_name,
+        assurance: b.assurance,
+        observed: b.observed,
+        valid_until,
+        results,
+        findings: b.findings,
+        conclusion: b.conclusion,
     }
 }
 

@@ -14,7 +14,11 @@ use crate::errors::Code;
 use crate::import::{Candidate, Proposal, Refusal};
 use crate::model::indicator::IndicatorType;
 use crate::model::vuln::{AffectedProduct, ExploitationStatus};
-use crate::model::{AdvisoryBody, Body, IncidentBody, IndicatorBody, ServiceImpact, TechniqueBody};
+use crate::model::{
+    AdvisoryBody, AssessmentBody, AssessorKind, Body, CriterionResult, Evidence, Finding, IncidentBody, IndicatorBody,
+    ServiceImpact, TechniqueBody,
+};
+use crate::supply::rating::{Answer, Assurance};
 use crate::tlp::Tlp;
 
 fn invalid(en: impl Into<String>, ja: impl Into<String>) -> Refusal {
@@ -147,13 +151,13 @@ fn candidate(index: usize, object: &Value) -> Candidate {
         "attack-pattern" => technique(object),
         "vulnerability" => advisory(object),
         "incident" => incident(object),
-        "x-renkei-supplier-assessment" => Err(unsupported(
-            "supplier assessments are submitted with submitAssessment, which checks them against their scheme",
-            "サプライヤー評価はsubmitAssessmentで提出してください（評価スキームに照らして検査されます）",
-        )),
+        "x-renkei-supplier-assessment" => {
+            c.valid_until = timestamp(StixRead(object).prop(prop::VALID_UNTIL));
+            assessment(object)
+        }
         other => Err(unsupported(
-            format!("renkei stores no {other} objects (it stores indicator, attack-pattern, vulnerability and incident)"),
-            format!("renkeiは {other} を保存しません（保存するのは indicator, attack-pattern, vulnerability, incident です）"),
+            format!("renkei stores no {other} objects (it stores indicator, attack-pattern, vulnerability, incident and x-renkei-supplier-assessment)"),
+            format!("renkeiは {other} を保存しません（保存するのは indicator, attack-pattern, vulnerability, incident, x-renkei-supplier-assessment です）"),
         )),
     };
     c.proposal = match body {
@@ -266,6 +270,66 @@ fn technique(object: &Value) -> Result<Body, Refusal> {
         tactics,
         platforms,
         ics_asset_types: read.ics_asset_types(),
+    }))
+}
+
+/// A supplier assessment (renkei's own SDO) as written by `to_stix`. The hub checks it
+/// against its scheme and registered supplier exactly as `submitAssessment` does, and
+/// computes the posture itself: a posture in the object is never taken.
+fn assessment(object: &Value) -> Result<Body, Refusal> {
+    let read = StixRead(object);
+    let bad = |what: &str| {
+        invalid(format!("a supplier assessment needs {what}"), format!("サプライヤー評価には{what}が必要です"))
+    };
+    let string = |name: &str| read.prop(name).as_str().map(str::to_string);
+    // STIX forbids empty lists, so a criterion without evidence comes without the key.
+    #[derive(serde::Deserialize)]
+    struct WrittenResult {
+        criterion: String,
+        answer: Answer,
+        comment: Option<String>,
+        #[serde(default)]
+        evidence: Vec<Evidence>,
+    }
+    let supplier_id = string(prop::SUPPLIER_ID).ok_or_else(|| bad("supplier_id"))?;
+    let scheme = read.prop(prop::SCHEME);
+    let (Some(scheme_id), Some(scheme_version)) = (scheme["id"].as_str(), scheme["version"].as_str()) else {
+        return Err(bad("scheme (id and version)"));
+    };
+    let assessor: AssessorKind = serde_json::from_value(read.prop(prop::ASSESSOR).clone())
+        .map_err(|_| bad("assessor (member, supplier, third_party or automated)"))?;
+    let assurance: Assurance =
+        serde_json::from_value(read.prop(prop::ASSURANCE).clone()).map_err(|_| bad("assurance"))?;
+    let observed = timestamp(read.prop(prop::OBSERVED)).ok_or_else(|| bad("observed (a timestamp)"))?;
+    let results: Vec<WrittenResult> = match read.prop(prop::RESULTS) {
+        Value::Null => Vec::new(),
+        v => serde_json::from_value(v.clone()).map_err(|e| bad(&format!("readable results ({e})")))?,
+    };
+    let findings: Vec<Finding> = match read.prop(prop::FINDINGS) {
+        Value::Null => Vec::new(),
+        v => serde_json::from_value(v.clone()).map_err(|e| bad(&format!("readable findings ({e})")))?,
+    };
+    Ok(Body::Assessment(AssessmentBody {
+        supplier_id,
+        offering_ids: strings(read.prop(prop::OFFERING_IDS)),
+        scheme_id: scheme_id.to_string(),
+        scheme_version: scheme_version.to_string(),
+        assessor,
+        assessor_name: string(prop::ASSESSOR_NAME),
+        assurance,
+        observed,
+        results: results
+            .into_iter()
+            .map(|r| CriterionResult {
+                criterion: r.criterion,
+                answer: r.answer,
+                comment: r.comment,
+                evidence: r.evidence,
+            })
+            .collect(),
+        findings,
+        conclusion: string(prop::CONCLUSION).ok_or_else(|| bad("conclusion"))?,
+        posture: None,
     }))
 }
 
@@ -434,12 +498,58 @@ mod tests {
                 indicator_refs: vec![],
                 supplier_refs: vec![],
             }),
+            Body::Assessment(AssessmentBody {
+                supplier_id: "sup-1".into(),
+                offering_ids: vec!["off-1".into()],
+                scheme_id: "meti-ot-supply".into(),
+                scheme_version: "1.0".into(),
+                assessor: AssessorKind::ThirdParty,
+                assessor_name: Some("監査法人".into()),
+                assurance: Assurance::IndependentCertification,
+                observed: t,
+                results: vec![
+                    CriterionResult {
+                        criterion: "c1".into(),
+                        answer: Answer::Scale(3),
+                        comment: Some("patched monthly".into()),
+                        evidence: vec![Evidence {
+                            sha256: "a".repeat(64),
+                            kind: "audit_report".into(),
+                            issued: Some(t),
+                            expires: None,
+                        }],
+                    },
+                    // No evidence: written without the (empty) list, read back as empty.
+                    CriterionResult {
+                        criterion: "c2".into(),
+                        answer: Answer::NotApplicable,
+                        comment: None,
+                        evidence: vec![],
+                    },
+                ],
+                findings: vec![Finding {
+                    severity: crate::supply::rating::Severity::High,
+                    description: "no SBOM".into(),
+                    open: true,
+                }],
+                conclusion: "warning".into(),
+                // Written out, never read back: the importing hub computes its own.
+                posture: Some(72.5),
+            }),
         ];
         for body in bodies {
             let mut env = env.clone();
             env.kind = body.kind();
             env.id = env.kind.new_id();
+            let is_assessment = matches!(body, Body::Assessment(_));
+            if is_assessment {
+                env.valid_until = Some(t + chrono::Duration::days(365));
+            }
             let object = super::super::to_stix(&env, &body);
+            let body = match body {
+                Body::Assessment(a) => Body::Assessment(AssessmentBody { posture: None, ..a }),
+                other => other,
+            };
             let got = candidates(
                 &json!({"type": "bundle", "id": "bundle--0c1b3e1a-3c8f-4b8f-9d8e-1f2a3b4c5d6e", "objects": [object]}),
                 10,
@@ -449,6 +559,9 @@ mod tests {
             assert_eq!(got[0].proposal, Proposal::Item(Box::new(body.clone())), "{body:?}");
             assert_eq!((got[0].tlp, got[0].confidence), (Some(Tlp::Amber), Some(60)));
             assert_eq!(got[0].id.as_deref(), Some(env.id.as_str()));
+            if is_assessment {
+                assert_eq!(got[0].valid_until, env.valid_until);
+            }
         }
     }
 
