@@ -181,7 +181,7 @@ fn read_head(bytes: &[u8]) -> Option<(bool, Option<String>)> {
         Ok(()) => {}
         Err(_) => return None,
     }
-    // `more` absent before the objects: unknown yet, unless the page is known complete.
+    // No `more` before the objects: the whole envelope must be read to know it.
     Some((head.more?, head.next))
 }
 
