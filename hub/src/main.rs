@@ -221,6 +221,9 @@ enum TokenCommand {
         /// Beyond the role: `indicators` lets a procurement token read indicators.
         #[arg(long = "grant")]
         grants: Vec<String>,
+        /// The person or system holding the token, shown in the audit.
+        #[arg(long)]
+        name: Option<String>,
     },
     /// Revoke a token by its id (the part after `rk_`, before the second `_`).
     Revoke { id: String },
@@ -379,13 +382,14 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Token { command: TokenCommand::Issue { org, role, expires, grants } } => {
+        Command::Token { command: TokenCommand::Issue { org, role, expires, grants, name } } => {
             let role = Role::parse(&role).filter(|r| *r != Role::Peer).with_context(|| {
                 format!("role {role:?}: use coordinator, analyst or procurement (peer tokens come from `peer add`)")
             })?;
             let expires = expires.as_deref().map(parse_expiry).transpose()?;
             let (mut conn, keys) = open_db(&config)?;
-            let (_, token) = directory::issue_token(&mut conn, &keys, &org, role, expires, &grants).map_err(app_err)?;
+            let (_, token) = directory::issue_token(&mut conn, &keys, &org, role, expires, &grants, name.as_deref())
+                .map_err(app_err)?;
             println!("{token}");
             Ok(())
         }
@@ -498,12 +502,17 @@ fn audit_command(config: &Config, command: AuditCommand) -> anyhow::Result<()> {
         }
         AuditCommand::Show { limit, before } => {
             let (mut conn, _, _) = open_existing(config)?;
-            for row in audit::recent(&mut conn, before, limit.clamp(1, 100_000))? {
+            let rows = audit::recent(&mut conn, before, limit.clamp(1, 100_000))?;
+            let tokens: Vec<&str> = rows.iter().filter_map(|r| r.actor_token.as_deref()).collect();
+            let names = directory::token_names(&mut conn, &tokens).map_err(app_err)?;
+            for row in &rows {
                 let detail: serde_json::Value = serde_json::from_str(&row.detail).unwrap_or(serde_json::Value::Null);
+                let token_name = row.actor_token.as_ref().and_then(|t| names.get(t));
                 println!(
                     "{}",
                     serde_json::json!({
                         "seq": row.seq, "at": row.at, "actorOrg": row.actor_org, "actorToken": row.actor_token,
+                        "actorTokenName": token_name,
                         "action": row.action, "target": row.target, "detail": detail, "source": row.source,
                         "hash": row.hash,
                     })

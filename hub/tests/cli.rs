@@ -341,3 +341,28 @@ fn token_expiry_mistakes_are_clear_errors_not_panics() {
     let token = ok(hub(&data).args(["token", "issue", "--org", &org, "--role", "analyst", "--expires", "12h"]));
     assert!(token.starts_with("rk_"), "{token}");
 }
+
+/// `token issue --name` names the holder; the audit of the issue records it, and a name
+/// with control characters is refused in both languages.
+#[test]
+fn a_token_can_name_its_holder() {
+    let dir = Dir::new();
+    let data = dir.0.join("data");
+    let org = ok(hub(&data).args(["org", "add", "Tohoku Power", "--sector", "electricity"]));
+    let token =
+        ok(hub(&data).args(["token", "issue", "--org", &org, "--role", "analyst", "--name", "SIEM 連携 (Splunk)"]));
+    assert!(token.starts_with("rk_"), "{token}");
+    let out = run(hub(&data).args(["token", "issue", "--org", &org, "--role", "analyst", "--name", "bell\u{7}"]));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("token name") && stderr.contains("トークン名"), "{stderr}");
+    assert!(out.stdout.is_empty(), "no token is issued");
+    let audit = ok(hub(&data).args(["audit", "show"]));
+    let issued: Vec<serde_json::Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("a JSON line"))
+        .filter(|e| e["action"] == "token.issue")
+        .collect();
+    assert_eq!(issued.len(), 1, "{audit}");
+    assert_eq!(issued[0]["detail"]["name"], "SIEM 連携 (Splunk)");
+}

@@ -206,7 +206,9 @@ impl TestHub {
     /// Issues a token with grants beyond its role (`indicators`).
     pub fn token_with_grants(&self, org: &str, role: Role, grants: &[&str]) -> String {
         let grants: Vec<String> = grants.iter().map(|g| g.to_string()).collect();
-        self.db(|c| directory::issue_token(c, &self.hub.keys, org, role, None, &grants).map(|(_, t)| t).expect("token"))
+        self.db(|c| {
+            directory::issue_token(c, &self.hub.keys, org, role, None, &grants, None).map(|(_, t)| t).expect("token")
+        })
     }
 
     /// POSTs a GraphQL request; returns the HTTP status and the JSON body.

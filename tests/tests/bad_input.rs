@@ -210,6 +210,7 @@ fn bad_revoked_and_expired_tokens_are_refused() {
             Role::Analyst,
             Some(chrono::Utc::now() + chrono::Duration::milliseconds(1500)),
             &[],
+            None,
         )
         .map(|(_, t)| t)
         .unwrap_or_else(|e| panic!("{e:?}"))
@@ -219,8 +220,9 @@ fn bad_revoked_and_expired_tokens_are_refused() {
     assert_eq!(hub.post(Some(&expiring), query, json!({})).0, 401);
 
     // A coordinator token is only for coordinator organisations.
-    let refused =
-        hub.db(|c| renkei_hub::services::directory::issue_token(c, &hub.hub.keys, &m1, Role::Coordinator, None, &[]));
+    let refused = hub.db(|c| {
+        renkei_hub::services::directory::issue_token(c, &hub.hub.keys, &m1, Role::Coordinator, None, &[], None)
+    });
     assert_eq!(refused.err().map(|e| e.code.as_str()), Some("FORBIDDEN"));
     // Grants are from a fixed list.
     let bad_grant = hub.db(|c| {
@@ -231,6 +233,7 @@ fn bad_revoked_and_expired_tokens_are_refused() {
             Role::Procurement,
             None,
             &["everything".into()],
+            None,
         )
     });
     assert_eq!(bad_grant.err().map(|e| e.code.as_str()), Some("INVALID_INPUT"));

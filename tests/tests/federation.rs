@@ -207,7 +207,7 @@ fn items_reach_exactly_the_hubs_their_label_and_links_allow_without_loops() {
     let peer_org = b.db(federation::list_peers).expect("peers")[0].0.org_id.clone();
     let keys = &b.hub.keys;
     let peer_token =
-        b.db(|conn| renkei_hub::services::directory::issue_token(conn, keys, &peer_org, Role::Peer, None, &[]));
+        b.db(|conn| renkei_hub::services::directory::issue_token(conn, keys, &peer_org, Role::Peer, None, &[], None));
     let peer_token = peer_token.expect("token").1;
     assert_eq!(b.gql_error(&peer_token, "{ indicators(first: 1) { nodes { id } } }", json!({})).0, "FORBIDDEN");
 

@@ -4,7 +4,7 @@
 
 use renkei_e2e::{redis_url, Backend, PgDatabase, TempDir, TestHub};
 use renkei_hub::auth::Role;
-use serde_json::json;
+use serde_json::{json, Value};
 
 #[test]
 fn both_backends_have_the_same_tables_and_columns() {
@@ -44,6 +44,41 @@ fn postgres_sessions_of_the_pool_plan_without_parallel_workers() {
     let renkei_hub::store::DbConn::Pg(c) = &mut *conn else { panic!("a PostgreSQL connection") };
     let shown: Setting = diesel::sql_query("SHOW max_parallel_workers_per_gather").get_result(c).expect("show");
     assert_eq!(shown.max_parallel_workers_per_gather, "0");
+}
+
+/// A token may name the person or system holding it; the audit then says who acted.
+#[test]
+fn the_audit_names_whom_a_token_was_issued_to() {
+    use renkei_hub::services::directory::issue_token;
+    let hub = TestHub::start(Backend::Sqlite);
+    let coord = hub.add_org("Secretariat", true);
+    let org = hub.add_org("Member Water", false);
+    let tc = hub.token(&coord, Role::Coordinator);
+    let issue = |name: Option<&str>| hub.db(|c| issue_token(c, &hub.hub.keys, &org, Role::Analyst, None, &[], name));
+    let named = issue(Some("  佐藤 (SOC当番)  ")).expect("a named token").1;
+    let unnamed = hub.token(&org, Role::Analyst);
+    let share = |token: &str, value: &str| {
+        let q = "mutation($v: String!) { shareIndicators(input: [{type: DOMAIN, value: $v}], sharing: {tlp: GREEN}) { id } }";
+        hub.gql(token, q, json!({"v": value}))["shareIndicators"][0]["id"].as_str().expect("id").to_string()
+    };
+    let by_named = share(&named, "named.audit.example");
+    let by_unnamed = share(&unnamed, "unnamed.audit.example");
+    let log = hub.gql(&tc, "{ auditLog(limit: 200) { target actorTokenName } }", json!({}))["auditLog"].clone();
+    let names_for = |target: &str| -> Vec<Value> {
+        log.as_array()
+            .expect("log")
+            .iter()
+            .filter(|e| e["target"] == json!(target))
+            .map(|e| e["actorTokenName"].clone())
+            .collect()
+    };
+    assert_eq!(names_for(&by_named), vec![json!("佐藤 (SOC当番)")], "{log}");
+    assert_eq!(names_for(&by_unnamed), vec![Value::Null], "{log}");
+    for bad in ["", "   ", "a\u{7}b", &"名".repeat(101)] {
+        let refused = issue(Some(bad)).err().map(|e| e.code.as_str());
+        assert_eq!(refused, Some("INVALID_INPUT"), "{bad:?}");
+    }
+    assert_eq!(issue(Some(&"名".repeat(100))).map(|_| ()).map_err(|e| e.code.as_str()), Ok(()));
 }
 
 fn lockout_and_rate_limit(redis: bool) {

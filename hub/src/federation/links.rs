@@ -259,7 +259,7 @@ pub fn add_peer(conn: &mut DbConn, keys: &HubKeys, input: PeerInput) -> AppResul
             })
             .execute(c)?;
         let token = if input.direction.serves() {
-            Some(crate::services::directory::issue_token(c, keys, &org_id, Role::Peer, None, &[])?.1)
+            Some(crate::services::directory::issue_token(c, keys, &org_id, Role::Peer, None, &[], None)?.1)
         } else {
             None
         };

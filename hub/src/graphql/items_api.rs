@@ -132,6 +132,9 @@ pub struct AuditEntry {
     /// whose submitter the caller may not learn (an anonymous TLP:RED item it is not
     /// named on), and that submitter acted. The operator sees it with `audit show`.
     pub actor_withheld: bool,
+    /// The name the acting token was issued with (`token issue --name`): the person or
+    /// system that acted. Null when the actor is withheld or the token has none.
+    pub actor_token_name: Option<String>,
     pub action: String,
     pub target: Option<String>,
     pub detail: Json,
@@ -532,7 +535,15 @@ impl CoreQuery {
         let who = identity(ctx)?;
         require_coordinator(&who, "read the audit log")?;
         let limit = page_size(limit, 1000, 100)? as i64;
-        let rows = hub(ctx).db(move |_, c| audit::recent_for(c, &who.viewer(), before, limit)).await?;
+        let (rows, names) = hub(ctx)
+            .db(move |_, c| {
+                let rows = audit::recent_for(c, &who.viewer(), before, limit)?;
+                // Withheld entries carry no token, so their actor stays unnamed.
+                let tokens: Vec<&str> = rows.iter().filter_map(|s| s.row.actor_token.as_deref()).collect();
+                let names = directory::token_names(c, &tokens)?;
+                Ok((rows, names))
+            })
+            .await?;
         Ok(rows
             .into_iter()
             .map(|shown| {
@@ -542,6 +553,7 @@ impl CoreQuery {
                     at: r.at,
                     actor_org: r.actor_org,
                     actor_withheld: shown.actor_withheld,
+                    actor_token_name: r.actor_token.as_ref().and_then(|t| names.get(t).cloned()),
                     action: r.action,
                     target: r.target,
                     detail: Json::Text(r.detail),

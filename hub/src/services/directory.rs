@@ -86,7 +86,9 @@ pub fn issue_token(
     role: Role,
     expires: Option<chrono::DateTime<chrono::Utc>>,
     grants: &[String],
+    name: Option<&str>,
 ) -> AppResult<(String, String)> {
+    let name = name.map(token_name).transpose()?;
     let mut granted: Vec<&str> = Vec::new();
     for g in grants {
         let g = g.trim();
@@ -126,6 +128,7 @@ pub fn issue_token(
             expires_at: expires.as_ref().map(time_text),
             revoked_at: None,
             grants: granted.join(","),
+            name: name.clone(),
         };
         diesel::insert_into(tokens::table).values(&row).execute(c)?;
         audit::append(
@@ -134,12 +137,38 @@ pub fn issue_token(
             AuditEvent {
                 action: "token.issue".into(),
                 target: Some(id.clone()),
-                detail: json!({"org": org.id, "role": role.as_str(), "expires": row.expires_at, "grants": granted}),
+                detail: json!({"org": org.id, "role": role.as_str(), "expires": row.expires_at, "grants": granted, "name": name}),
                 ..Default::default()
             },
         )?;
         Ok((id, token))
     })
+}
+
+/// Longest token name, in characters.
+const TOKEN_NAME_MAX: usize = 100;
+
+/// A token's name as given: trimmed, not empty, at most [`TOKEN_NAME_MAX`] characters,
+/// no control characters (it is printed in audit listings and terminals).
+fn token_name(name: &str) -> AppResult<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > TOKEN_NAME_MAX || name.chars().any(char::is_control) {
+        return Err(AppError::invalid(
+            format!("a token name is 1 to {TOKEN_NAME_MAX} characters without control characters"),
+            format!("トークン名は制御文字を含まない1〜{TOKEN_NAME_MAX}文字です"),
+        ));
+    }
+    Ok(name.to_string())
+}
+
+/// The names of these tokens (those that have one), by token id.
+pub fn token_names(conn: &mut DbConn, ids: &[&str]) -> AppResult<std::collections::HashMap<String, String>> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let named: Vec<(String, Option<String>)> =
+        tokens::table.filter(tokens::id.eq_any(ids)).select((tokens::id, tokens::name)).load(conn)?;
+    Ok(named.into_iter().filter_map(|(id, name)| name.map(|n| (id, n))).collect())
 }
 
 pub fn revoke_token(conn: &mut DbConn, keys: &HubKeys, token_id: &str) -> AppResult<()> {

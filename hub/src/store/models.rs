@@ -30,6 +30,8 @@ pub struct TokenRow {
     pub revoked_at: Option<String>,
     /// Comma-separated grants beyond the role (`indicators`).
     pub grants: String,
+    /// The person or system holding the token, as the issuer named it.
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]

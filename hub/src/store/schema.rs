@@ -29,6 +29,7 @@ diesel::table! {
         expires_at -> Nullable<Text>,
         revoked_at -> Nullable<Text>,
         grants -> Text,
+        name -> Nullable<Text>,
     }
 }
 
