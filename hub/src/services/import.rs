@@ -298,11 +298,12 @@ fn validate(
     body: Body,
     valid_until: Option<DateTime<Utc>>,
 ) -> AppResult<(Body, Option<DateTime<Utc>>)> {
-    if let Body::Assessment(b) = body {
-        let (body, until) = super::suppliers::assessment_body(c, actor, assessment_input(b, valid_until))?;
-        return Ok((body, Some(until)));
-    }
     let body = match body {
+        Body::Assessment(b) => {
+            // Its validity is the scheme's when the source gives none.
+            let (body, until) = super::suppliers::assessment_body(c, actor, assessment_input(b, valid_until))?;
+            return Ok((body, Some(until)));
+        }
         Body::Indicator(b) => {
             let mut bodies = super::sharing::normalize_indicators(vec![(b.indicator_type, b.value, b.description)])?;
             bodies.pop().ok_or_else(|| AppError::internal("one indicator in, one out"))
@@ -344,7 +345,6 @@ fn validate(
             fixes: b.fixes,
             workarounds: b.workarounds,
         }),
-        Body::Assessment(_) => Err(AppError::internal("assessments are validated above")),
     }?;
     Ok((body, valid_until))
 }
