@@ -223,25 +223,45 @@ fn the_audit_log_does_not_name_the_anonymous_submitter_of_a_red_item_to_a_coordi
     let coord = hub.add_org("ISAC", true);
     let tc = hub.token(&coord, Role::Coordinator);
     let (a, b) = (hub.add_org("Sender", false), hub.add_org("Recipient", false));
-    let ta = hub.token(&a, Role::Analyst);
+    // A named token: its name would identify the sender as surely as the organisation.
+    let ta = hub
+        .db(|c| {
+            renkei_hub::services::directory::issue_token(
+                c,
+                &hub.hub.keys,
+                &a,
+                Role::Analyst,
+                None,
+                &[],
+                Some("Sender SOC"),
+            )
+        })
+        .expect("token")
+        .1;
     let id = share(&hub, &ta, "IPV4", "192.0.2.55", json!({"tlp": "RED", "recipients": [b], "anonymous": true}));
     hub.gql(&ta, "mutation($id: ID!) { revoke(id: $id, reason: \"done\") { id } }", json!({"id": id}));
     let restricted = hub.gql(&tc, "{ restrictedItems { items { id submitter } } }", json!({}));
     assert_eq!(restricted["restrictedItems"]["items"][0]["submitter"], Value::Null);
-    let log = hub.gql(&tc, "{ auditLog(limit: 50) { action target actorOrg actorWithheld source } }", json!({}));
+    let log = hub.gql(
+        &tc,
+        "{ auditLog(limit: 50) { action target actorOrg actorWithheld actorTokenName source } }",
+        json!({}),
+    );
     let about: Vec<&Value> =
         log["auditLog"].as_array().expect("log").iter().filter(|e| e["target"] == id.as_str()).collect();
     assert_eq!(about.len(), 2, "share and revoke: {log}");
     for entry in about {
         assert_eq!(entry["actorOrg"], Value::Null, "{entry}");
         assert_eq!(entry["source"], Value::Null, "the address names the member too: {entry}");
+        assert_eq!(entry["actorTokenName"], Value::Null, "the token's name names the member too: {entry}");
         assert_eq!(entry["actorWithheld"], true);
     }
     // A named RED item's entries name its submitter, as restrictedItems does.
     let named = share(&hub, &ta, "IPV4", "192.0.2.56", json!({"tlp": "RED", "recipients": [b]}));
-    let log = hub.gql(&tc, "{ auditLog(limit: 5) { target actorOrg } }", json!({}));
+    let log = hub.gql(&tc, "{ auditLog(limit: 5) { target actorOrg actorTokenName } }", json!({}));
     let entry = log["auditLog"].as_array().expect("log").iter().find(|e| e["target"] == named.as_str()).cloned();
-    assert_eq!(entry.expect("entry")["actorOrg"], a.as_str());
+    let entry = entry.expect("entry");
+    assert_eq!((entry["actorOrg"].clone(), entry["actorTokenName"].clone()), (json!(a), json!("Sender SOC")));
     // The operator's record on the host keeps everything.
     let full = hub.db(|c| renkei_hub::services::audit::recent(c, None, 50)).expect("audit");
     assert!(full.iter().any(|r| r.target.as_deref() == Some(&id) && r.actor_org.as_deref() == Some(&a)));
