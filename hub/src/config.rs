@@ -69,6 +69,38 @@ pub struct Config {
     pub taxii: Taxii,
     /// Imports of STIX bundles and MISP events (GraphQL, TAXII POST, the command line).
     pub imports: Imports,
+    /// The web console at `/console/` (sessions, second factors).
+    pub console: Console,
+}
+
+/// The web console (`/console/`): served by the hub itself on its own port, over the
+/// same services and TLP policy as the API.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Console {
+    pub enabled: bool,
+    /// A session ends after this long without a request.
+    pub idle_seconds: u64,
+    /// A session ends this long after sign-in, however busy.
+    pub absolute_seconds: u64,
+    /// The address people reach the console at (`https://hub.example.jp`), which
+    /// WebAuthn binds security keys to. Empty: the scheme and `Host` of each request
+    /// (fine on one name; set it behind a proxy that rewrites `Host`).
+    pub public_url: String,
+    /// How long a one-time enrolment code (`token enrol`) stays valid.
+    pub enrolment_hours: u32,
+}
+
+impl Default for Console {
+    fn default() -> Self {
+        Console {
+            enabled: true,
+            idle_seconds: 30 * 60,
+            absolute_seconds: 12 * 3600,
+            public_url: String::new(),
+            enrolment_hours: 24,
+        }
+    }
 }
 
 /// The TAXII 2.1 server (`/taxii2/`): one API root, configured collections. What a
@@ -274,6 +306,7 @@ impl Default for Config {
             audit_checkpoint_seconds: 3600,
             taxii: Taxii::default(),
             imports: Imports::default(),
+            console: Console::default(),
         }
     }
 }
@@ -502,6 +535,19 @@ impl Config {
         }
         crate::auth::proxies::TrustedProxies::parse(&self.trusted_proxies).map_err(ConfigError::Invalid)?;
         self.taxii.validate()?;
+        let console = &self.console;
+        if console.idle_seconds == 0 || console.absolute_seconds < console.idle_seconds {
+            return Err(ConfigError::Invalid(
+                "console.idle_seconds must be positive and at most console.absolute_seconds".into(),
+            ));
+        }
+        if !console.public_url.is_empty()
+            && url::Url::parse(&console.public_url).map_or(true, |u| u.host_str().is_none() || u.path() != "/")
+        {
+            return Err(ConfigError::Invalid(
+                "console.public_url is an origin such as https://hub.example.jp (no path)".into(),
+            ));
+        }
         // Bounds on what would otherwise panic at run time: actix refuses more workers,
         // and the lockout window and the dates computed from day counts overflow.
         let at_most = |name: &str, value: u64, max: u64| {
@@ -514,6 +560,8 @@ impl Config {
         };
         at_most("http_workers", self.http_workers as u64, MAX_HTTP_WORKERS as u64)?;
         at_most("limits.lockout_seconds", self.limits.lockout_seconds, MAX_LOCKOUT_SECONDS)?;
+        at_most("console.absolute_seconds", self.console.absolute_seconds, 30 * 24 * 3600)?;
+        at_most("console.enrolment_hours", u64::from(self.console.enrolment_hours), 30 * 24)?;
         for kind in renkei_schema::model::indicator::IndicatorType::ALL {
             let name = format!("indicators.valid_days.{kind}");
             at_most(&name, u64::from(self.indicators.valid_days.get(kind)), MAX_DAYS as u64)?;

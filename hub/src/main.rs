@@ -227,6 +227,10 @@ enum TokenCommand {
     },
     /// Revoke a token by its id (the part after `rk_`, before the second `_`).
     Revoke { id: String },
+    /// Print a one-time code with which the token's holder registers a first second
+    /// factor (security key or authenticator app) in the web console; coordinators
+    /// cannot use the console without one. Valid `console.enrolment_hours`.
+    Enrol { id: String },
 }
 
 #[derive(Subcommand)]
@@ -391,6 +395,14 @@ fn main() -> anyhow::Result<()> {
             let (_, token) = directory::issue_token(&mut conn, &keys, &org, role, expires, &grants, name.as_deref())
                 .map_err(app_err)?;
             println!("{token}");
+            Ok(())
+        }
+        Command::Token { command: TokenCommand::Enrol { id } } => {
+            let (mut conn, keys) = open_db(&config)?;
+            let code =
+                renkei_hub::services::sessions::issue_enrolment(&mut conn, &keys, &id, config.console.enrolment_hours)
+                    .map_err(app_err)?;
+            println!("{code}");
             Ok(())
         }
         Command::Token { command: TokenCommand::Revoke { id } } => {

@@ -129,6 +129,10 @@ codes! {
     ObjectExists = "OBJECT_EXISTS", "the id is taken by an item another organisation shared", "そのIDは他の組織が共有した情報で使われています";
     NotAcceptable = "NOT_ACCEPTABLE", "the Accept header asks for no media type this endpoint serves", "Acceptヘッダーにこのエンドポイントが返せるメディアタイプがありません";
     UnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE", "the request body's Content-Type is not one this endpoint reads", "リクエスト本文のContent-Typeを受け付けられません";
+    SecondFactorRefused = "SECOND_FACTOR_REFUSED", "the second factor (security key or one-time code) was not accepted", "二要素目（セキュリティキーまたはワンタイムコード）が受け付けられませんでした";
+    SecondFactorRequired = "SECOND_FACTOR_REQUIRED", "coordinators sign in to the console with a second factor", "コーディネーターのコンソールへのサインインには二要素目が必要です";
+    CsrfRefused = "CSRF_REFUSED", "a console form was posted without its session's token (reload the page and try again)", "コンソールのフォームがセッションのトークンなしで送信されました（ページを再読み込みしてください）";
+    SessionExpired = "SESSION_EXPIRED", "the console session ended (idle too long, too old, or signed out)", "コンソールのセッションが終了しました（無操作・有効期間切れ・サインアウト）";
 }
 
 impl std::fmt::Display for Code {

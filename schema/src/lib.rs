@@ -18,6 +18,7 @@ pub mod misp;
 pub mod model;
 pub mod moderation;
 pub mod score;
+pub mod second_factor;
 pub mod sign;
 pub mod stix;
 pub mod supply;

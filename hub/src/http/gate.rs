@@ -130,13 +130,26 @@ fn locked_out() -> AppError {
 /// Counts a request that carries no valid token against its address; past
 /// `limits.unauthenticated_per_minute` the answer is 429 instead of `refusal`.
 pub async fn refuse_unauthenticated(hub: &Arc<Hub>, source: &str, refusal: HttpResponse) -> HttpResponse {
+    match limit_unauthenticated(hub, source, (refusal.status(), AppError::unauthenticated())).await {
+        (StatusCode::TOO_MANY_REQUESTS, err) => error_response(StatusCode::TOO_MANY_REQUESTS, &err),
+        _ => refusal,
+    }
+}
+
+/// [`refuse_unauthenticated`] for callers that answer in their own format: the
+/// refusal, or RATE_LIMITED (429) past the limit.
+pub async fn limit_unauthenticated(
+    hub: &Arc<Hub>,
+    source: &str,
+    refusal: (StatusCode, AppError),
+) -> (StatusCode, AppError) {
     let limit = hub.config.limits.unauthenticated_per_minute;
     match hub.counters.incr(&format!("anon:{source}"), Duration::from_secs(60)).await {
         Ok(n) if n > limit => {
             Metrics::add(&hub.metrics.rate_limited, 1);
-            error_response(
+            (
                 StatusCode::TOO_MANY_REQUESTS,
-                &AppError::new(
+                AppError::new(
                     Code::RateLimited,
                     format!("more than {limit} requests per minute without a valid token from this address"),
                     format!("このアドレスから有効なトークンのない要求が毎分{limit}件を超えました"),
@@ -192,9 +205,23 @@ pub async fn authenticate(hub: &Arc<Hub>, req: &HttpRequest) -> Result<Option<Id
     let Some(header) = req.headers().get("authorization") else {
         return Ok(None);
     };
-    let source = client_address(hub, req);
     let token = token_of(header.to_str().unwrap_or(""));
-    let token = token.as_str();
+    match check_presented(hub, req, &token).await {
+        Ok(identity) => Ok(Some(identity)),
+        Err((status, err)) => Err(error_response(status, &err)),
+    }
+}
+
+/// Checks a presented token (a bearer header's, or one typed into the console's
+/// sign-in form): the identity, or the status and error to answer with. Failures are
+/// counted and slowed down, and lock out their source and token id past the threshold;
+/// a request without a valid token counts against its address's per-minute limit.
+pub async fn check_presented(
+    hub: &Arc<Hub>,
+    req: &HttpRequest,
+    token: &str,
+) -> Result<Identity, (StatusCode, AppError)> {
+    let source = client_address(hub, req);
     let token_id = crate::crypto::token_id_of(token).map(str::to_string);
     let cached = token_id.as_deref().and_then(|id| hub.tokens.get(&hub.keys, id, token));
     let checked = match cached {
@@ -222,28 +249,28 @@ pub async fn authenticate(hub: &Arc<Hub>, req: &HttpRequest) -> Result<Option<Id
                         format!("more than {limit} requests per minute for this token"),
                         format!("このトークンの要求数が毎分{limit}件を超えました"),
                     );
-                    return Err(error_response(StatusCode::TOO_MANY_REQUESTS, &err));
+                    return Err((StatusCode::TOO_MANY_REQUESTS, err));
                 }
                 Ok(_) => {}
                 Err(e) => tracing::error!(%e, "rate limiter unavailable"),
             }
             identity.source = Some(source);
-            Ok(Some(identity))
+            Ok(identity)
         }
         Ok(Err((refusal, known_id))) => {
             let locked = record_failure(hub, &source, known_id, refusal).await;
             tokio::time::sleep(Duration::from_millis(hub.config.limits.failed_auth_delay_ms)).await;
             if locked {
-                return Err(error_response(StatusCode::TOO_MANY_REQUESTS, &locked_out()));
+                return Err((StatusCode::TOO_MANY_REQUESTS, locked_out()));
             }
             let err = AppError::new(
                 Code::Unauthenticated,
                 "the token is invalid, revoked or expired",
                 "トークンが無効、失効済み、または期限切れです",
             );
-            Err(refuse_unauthenticated(hub, &source, error_response(StatusCode::UNAUTHORIZED, &err)).await)
+            Err(limit_unauthenticated(hub, &source, (StatusCode::UNAUTHORIZED, err)).await)
         }
-        Err(e) => Err(error_response(status_of(&e, StatusCode::INTERNAL_SERVER_ERROR), &e)),
+        Err(e) => Err((status_of(&e, StatusCode::INTERNAL_SERVER_ERROR), e)),
     }
 }
 

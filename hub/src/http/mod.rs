@@ -296,6 +296,7 @@ pub fn server(
     let data_hub = web::Data::new(hub);
     let data_schema = web::Data::new(schema);
     let data_documents = web::Data::new(DocumentCache::default());
+    let console_enabled = data_hub.config.console.enabled;
     let factory = move || {
         App::new()
             .wrap_fn(|req, srv| {
@@ -325,6 +326,7 @@ pub fn server(
             .route("/federation/changes", web::get().to(crate::federation::http::changes))
             .route("/federation/sightings", web::get().to(crate::federation::http::sightings))
             .configure(crate::taxii::routes)
+            .configure(|cfg| crate::console::routes(cfg, console_enabled))
     };
     let builder =
         HttpServer::new(factory).workers(workers).shutdown_timeout(5).on_connect(note_connection(metrics_address));

@@ -12,6 +12,7 @@ pub mod kinds;
 pub mod moderation;
 pub mod ratings;
 pub mod revision;
+pub mod sessions;
 pub mod sharing;
 pub mod sightings;
 pub mod stored;

@@ -361,6 +361,28 @@ pub fn decide(
     })
 }
 
+/// What a pending item would be after a coordinator's patch, without saving anything
+/// (the console previews an approval with changes before it is made). The same checks
+/// as the approval itself: the label only tightens, the steps must change something.
+pub fn preview(
+    conn: &mut DbConn,
+    actor: &Identity,
+    id: &str,
+    patch: &Patch,
+) -> AppResult<(renkei_schema::model::Envelope, renkei_schema::model::Body, Vec<String>)> {
+    if !actor.is_coordinator() {
+        return Err(AppError::forbidden("moderate submissions"));
+    }
+    let (current, access) = stored::load_known(conn, &actor.viewer(), id)?;
+    if visibility(&actor.viewer(), &access.item()) != Visibility::Full {
+        return Err(AppError::not_found("item"));
+    }
+    let (mut env, mut body) = stored::parts_of(&current)?;
+    let mut changes = Vec::new();
+    apply_patch(conn, &mut env, &mut body, patch, &mut changes)?;
+    Ok((env, body, changes))
+}
+
 /// Applies a coordinator's patch, listing what changed. Refuses to loosen the label,
 /// and refuses steps that would change nothing (so a typo is not taken for a redaction).
 pub(crate) fn apply_patch(

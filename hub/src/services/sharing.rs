@@ -548,3 +548,47 @@ pub fn check_lookup_size(count: usize, max: usize) -> AppResult<()> {
     }
     Ok(())
 }
+
+/// The newest items an organisation submitted (any kind, any status), as the viewer may
+/// read them: the console's "my submissions". At most `first`, newest first.
+pub fn submitted_by(conn: &mut DbConn, viewer: &Viewer<'_>, org: &str, first: usize) -> AppResult<Vec<ObjectRow>> {
+    let rows: Vec<ObjectRow> = objects::table
+        .filter(objects::submitter_org.eq(org))
+        .order(objects::first_seq.desc())
+        .limit(first as i64)
+        .select(ObjectRow::as_select())
+        .load(conn)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        if visibility(viewer, &Access::of_object(&row)?.item()) == Visibility::Full {
+            out.push(row);
+        }
+    }
+    Ok(out)
+}
+
+/// Items first shared since `since` that the viewer reads in full (the coordinators'
+/// "shared today"): at most `cap` of the newest, and whether there were more.
+pub fn first_shared_since(
+    conn: &mut DbConn,
+    viewer: &Viewer<'_>,
+    since: DateTime<Utc>,
+    cap: usize,
+) -> AppResult<(Vec<ObjectRow>, bool)> {
+    let ids: Vec<String> = object_versions::table
+        .filter(object_versions::revision.eq(1))
+        .filter(object_versions::recorded_at.ge(crate::store::time_text(&since)))
+        .order(object_versions::seq.desc())
+        .limit(cap as i64 + 1)
+        .select(object_versions::object_id)
+        .load(conn)?;
+    let capped = ids.len() > cap;
+    let rows = super::stored::load_objects(conn, &ids[..ids.len().min(cap)])?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows.into_values() {
+        if visibility(viewer, &Access::of_object(&row)?.item()) == Visibility::Full {
+            out.push(row);
+        }
+    }
+    Ok((out, capped))
+}

@@ -395,3 +395,39 @@ diesel::table! {
         body -> Text,
     }
 }
+
+diesel::table! {
+    console_sessions (id_hash) {
+        id_hash -> Text,
+        token_id -> Text,
+        csrf -> Text,
+        stage -> Text,
+        challenge -> Nullable<Text>,
+        created_at -> Text,
+        last_seen -> Text,
+        absolute_until -> Text,
+    }
+}
+
+diesel::table! {
+    second_factors (id) {
+        id -> Text,
+        token_id -> Text,
+        kind -> Text,
+        label -> Text,
+        credential_id -> Nullable<Text>,
+        public_key -> Nullable<Text>,
+        secret -> Nullable<Text>,
+        counter -> BigInt,
+        created_at -> Text,
+        last_used_at -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    console_enrolments (token_id) {
+        token_id -> Text,
+        code_digest -> Text,
+        expires_at -> Text,
+    }
+}

@@ -1,0 +1,479 @@
+//! Members' pages: search and bulk lookup (defanged values welcome), an item's page
+//! (content, label, status, sightings aggregate; report a sighting or false positive),
+//! sharing indicators in bulk (label and RED recipients chosen explicitly, with who will
+//! see it said before submitting), and the organisation's own submissions with their
+//! moderation status and reasons.
+//!
+//! Every item comes through the lookup index or `services::stored`, which ask the TLP
+//! policy; nothing here compares labels.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::{redirect, render, signed_in, tlp_badge, Ctx, Frame, Need, TlpBadge};
+use crate::error::AppError;
+use crate::services::stored::{self, Sharing};
+use crate::services::{directory, sharing, sightings};
+use crate::state::{Hub, Metrics};
+use crate::store::models::ObjectRow;
+use renkei_schema::model::indicator::{normalize_any, IndicatorType};
+use renkei_schema::model::Body;
+use renkei_schema::tlp::Tlp;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/search", web::get().to(search))
+        .route("/items/{id}", web::get().to(item))
+        .route("/items/{id}/sighting", web::post().to(report_sighting))
+        .route("/share", web::get().to(share_form))
+        .route("/share", web::post().to(share))
+        .route("/submissions", web::get().to(submissions));
+}
+
+/// One row of a list of items.
+pub struct ItemLine {
+    pub id: String,
+    pub href: String,
+    pub kind: String,
+    pub title: String,
+    pub tlp: TlpBadge,
+    pub status: String,
+}
+
+/// The line a list shows for an item.
+pub fn line_of(ctx: &Ctx, row: &ObjectRow) -> ItemLine {
+    let title = match stored::parts_of(row) {
+        Ok((_, body)) => title_of(&body),
+        Err(_) => row.id.clone(),
+    };
+    ItemLine {
+        id: row.id.clone(),
+        href: format!("/console/items/{}", super::percent_encode(&row.id)),
+        kind: ctx.t.get(&format!("kind-{}", row.kind)),
+        title,
+        tlp: tlp_badge(row.tlp.parse().unwrap_or(Tlp::Red)),
+        status: ctx.t.get(&format!("status-{}", row.status)),
+    }
+}
+
+/// A short title for an item of any kind.
+pub fn title_of(body: &Body) -> String {
+    match body {
+        Body::Indicator(b) => format!("{} {}", b.indicator_type.as_str(), b.value),
+        Body::Technique(b) => format!("{} {}", b.attack_id, b.name),
+        Body::Incident(b) => b.title.clone(),
+        Body::Advisory(b) => b.title.clone(),
+        Body::Assessment(b) => format!("{} ({})", b.supplier_id, b.scheme_id),
+    }
+}
+
+// ----- search -------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct SearchQuery {
+    #[serde(default)]
+    q: String,
+}
+
+struct SearchResult {
+    input: String,
+    matches: Vec<ItemLine>,
+}
+
+#[derive(Template)]
+#[template(path = "search.html")]
+struct SearchPage {
+    page: Frame,
+    query: String,
+    searched: bool,
+    results: Vec<SearchResult>,
+    found: usize,
+    max: usize,
+}
+
+/// The values of a pasted list: one per line (or separated by spaces, commas or
+/// semicolons), blank ones dropped.
+fn values_of(text: &str) -> Vec<String> {
+    text.split(['\n', '\r', ',', ';', ' ', '\t']).map(str::trim).filter(|v| !v.is_empty()).map(str::to_string).collect()
+}
+
+async fn search(req: HttpRequest, hub: web::Data<Arc<Hub>>, query: web::Query<SearchQuery>) -> HttpResponse {
+    let ctx = match signed_in(&hub, &req, Need::Indicators).await {
+        Ok(ctx) => ctx,
+        Err(answer) => return answer,
+    };
+    let max = ctx.hub.config.limits.max_lookup_values;
+    let values = values_of(&query.q);
+    let mut results = Vec::new();
+    if !values.is_empty() {
+        if let Err(e) = sharing::check_lookup_size(values.len(), max) {
+            return ctx.refused(&e);
+        }
+        if let Err(e) = ctx.hub.index.wait_ready(std::time::Duration::from_secs(30)).await {
+            return ctx.refused(&e);
+        }
+        let candidates: Vec<_> = values.iter().map(|v| normalize_any(v)).collect();
+        let found = match ctx.hub.index.lookup(&ctx.identity().viewer(), &candidates) {
+            Ok(found) => found,
+            Err(e) => return ctx.refused(&e),
+        };
+        // The index answers the value, label and status; the list reads each match
+        // again through the policy for its title.
+        let ids: Vec<String> = found.iter().flatten().map(|f| f.id.clone()).collect();
+        let who = ctx.identity().clone();
+        let rows = match ctx.hub.db(move |_, c| stored::get_many(c, &who.viewer(), &ids)).await {
+            Ok(rows) => rows,
+            Err(e) => return ctx.refused(&e),
+        };
+        let by_id: HashMap<&str, &ObjectRow> = rows.iter().map(|r| (r.id.as_str(), r)).collect();
+        for (input, hits) in values.into_iter().zip(found) {
+            let matches = hits.iter().filter_map(|h| by_id.get(h.id.as_str())).map(|row| line_of(&ctx, row)).collect();
+            results.push(SearchResult { input, matches });
+        }
+    }
+    let found = results.iter().filter(|r| !r.matches.is_empty()).count();
+    let page = SearchPage {
+        page: ctx.frame(ctx.t.get("search-title")),
+        query: query.q.clone(),
+        searched: !results.is_empty(),
+        results,
+        found,
+        max,
+    };
+    render(&ctx.t, StatusCode::OK, &page)
+}
+
+// ----- an item --------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "item.html")]
+struct ItemPage {
+    page: Frame,
+    line: ItemLine,
+    fields: Vec<(String, String)>,
+    submitter: String,
+    revision: i64,
+    status_reason: Option<String>,
+    labels: Vec<String>,
+    valid_until: Option<String>,
+    recipients: Vec<String>,
+    sightings: Option<sightings::Summary>,
+    may_report: bool,
+    is_indicator: bool,
+}
+
+/// An item's fields as label and text: every field the body holds, in its order.
+pub fn fields_for(ctx: &Ctx, body: &Body) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let Ok(serde_json::Value::Object(map)) = serde_json::to_value(body) else { return out };
+    for (key, value) in map {
+        if key == "kind" {
+            continue;
+        }
+        let text = match value {
+            serde_json::Value::Null => continue,
+            serde_json::Value::String(s) if s.is_empty() => continue,
+            serde_json::Value::String(s) => s,
+            serde_json::Value::Array(a) if a.is_empty() => continue,
+            serde_json::Value::Array(a) => a
+                .into_iter()
+                .map(|v| match v {
+                    serde_json::Value::String(s) => s,
+                    other => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+            other => other.to_string(),
+        };
+        out.push((ctx.t.label("field", &key), text));
+    }
+    out
+}
+
+async fn item(req: HttpRequest, hub: web::Data<Arc<Hub>>, id: web::Path<String>) -> HttpResponse {
+    let ctx = match signed_in(&hub, &req, Need::SignedIn).await {
+        Ok(ctx) => ctx,
+        Err(answer) => return answer,
+    };
+    item_page(&ctx, &id, StatusCode::OK).await
+}
+
+async fn item_page(ctx: &Ctx, id: &str, status: StatusCode) -> HttpResponse {
+    let who = ctx.identity().clone();
+    let id = id.to_string();
+    let loaded = ctx
+        .hub
+        .db(move |_, c| {
+            let Some(row) = stored::get(c, &who.viewer(), &id)? else { return Ok(None) };
+            // Indicators only for those who read them (procurement reads assessments).
+            if row.kind == "indicator" && !who.may_read_indicators() {
+                return Ok(None);
+            }
+            let summary = if row.kind == "indicator" {
+                sightings::summaries(c, std::slice::from_ref(&row.id))?.remove(&row.id)
+            } else {
+                None
+            };
+            let names = directory::org_names(c)?;
+            let submitter = stored::visible_submitter(&who.viewer(), &row)?.map(str::to_string);
+            let recipients = if stored::may_see_recipients(&who.viewer(), &row) {
+                stored::parse_recipients(&row.recipients)
+            } else {
+                Vec::new()
+            };
+            Ok(Some((row, summary, names, submitter, recipients)))
+        })
+        .await;
+    let (row, summary, names, submitter, recipients) = match loaded {
+        Ok(Some(found)) => found,
+        // A hidden item answers exactly like a missing one.
+        Ok(None) => return ctx.refused(&AppError::not_found("item")),
+        Err(e) => return ctx.refused(&e),
+    };
+    let (env, body) = match stored::parts_of(&row) {
+        Ok(parts) => parts,
+        Err(e) => return ctx.refused(&e),
+    };
+    let name = |org: &str| names.get(org).cloned().unwrap_or_else(|| org.to_string());
+    let page = ItemPage {
+        page: ctx.frame(title_of(&body)),
+        line: line_of(ctx, &row),
+        fields: fields_for(ctx, &body),
+        submitter: submitter.as_deref().map_or_else(|| ctx.t.get("item-submitter-withheld"), name),
+        revision: row.revision,
+        status_reason: env.status_reason.clone(),
+        labels: env.labels.clone(),
+        valid_until: row.valid_until.clone(),
+        recipients: recipients.iter().map(|r| name(r)).collect(),
+        sightings: summary,
+        may_report: ctx.identity().may_share() && row.kind == "indicator",
+        is_indicator: row.kind == "indicator",
+    };
+    render(&ctx.t, status, &page)
+}
+
+#[derive(Deserialize)]
+struct SightingForm {
+    csrf: String,
+    kind: String,
+    #[serde(default)]
+    count: String,
+}
+
+async fn report_sighting(
+    req: HttpRequest,
+    hub: web::Data<Arc<Hub>>,
+    id: web::Path<String>,
+    form: web::Form<SightingForm>,
+) -> HttpResponse {
+    let ctx = match signed_in(&hub, &req, Need::Share).await {
+        Ok(ctx) => ctx,
+        Err(answer) => return answer,
+    };
+    if let Err(answer) = ctx.check_csrf(&form.csrf) {
+        return answer;
+    }
+    let kind = match form.kind.as_str() {
+        "seen" => sightings::SightingKind::Seen,
+        "false_positive" => sightings::SightingKind::FalsePositive,
+        _ => return ctx.refused(&AppError::invalid("unknown sighting kind", "目撃の種類が不正です")),
+    };
+    let count = match form.count.trim() {
+        "" => 1,
+        n => match n.parse::<i64>() {
+            Ok(n) => n,
+            Err(_) => {
+                return ctx.refused(&AppError::invalid("the count is a whole number", "件数は整数で入力してください"))
+            }
+        },
+    };
+    let sighting = sightings::NewSighting {
+        indicator_id: id.to_string(),
+        kind,
+        count,
+        first_seen: None,
+        last_seen: None,
+        anonymous: false,
+    };
+    let who = ctx.identity().clone();
+    match ctx.hub.db(move |hub, c| sightings::report(c, &hub.keys, &hub.hub_id, &who, &sighting)).await {
+        Ok(_) => redirect(&format!("/console/items/{}", super::percent_encode(&id))),
+        Err(e) => ctx.refused(&e),
+    }
+}
+
+// ----- sharing ----------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "share.html")]
+struct SharePage {
+    page: Frame,
+    organizations: Vec<(String, String)>,
+    values: String,
+    tlp: String,
+    error: Option<String>,
+    max: usize,
+}
+
+async fn organizations(ctx: &Ctx) -> Result<Vec<(String, String)>, AppError> {
+    let rows = ctx.hub.db(|_, c| directory::list_orgs(c)).await?;
+    Ok(rows.into_iter().map(|o| (o.id, o.name)).collect())
+}
+
+async fn share_form(req: HttpRequest, hub: web::Data<Arc<Hub>>) -> HttpResponse {
+    let ctx = match signed_in(&hub, &req, Need::Share).await {
+        Ok(ctx) => ctx,
+        Err(answer) => return answer,
+    };
+    share_page(&ctx, String::new(), String::new(), None).await
+}
+
+async fn share_page(ctx: &Ctx, values: String, tlp: String, error: Option<&AppError>) -> HttpResponse {
+    let organizations = match organizations(ctx).await {
+        Ok(o) => o,
+        Err(e) => return ctx.refused(&e),
+    };
+    let status = error.map_or(StatusCode::OK, super::status_of);
+    let error = error.map(|e| {
+        let mut text = ctx.t.pick(&e.message, &e.message_ja).to_string();
+        for entry in &e.entries {
+            text.push_str(&format!("\n#{}: {}", entry.index + 1, ctx.t.pick(&entry.message, &entry.message_ja)));
+        }
+        text
+    });
+    let page = SharePage {
+        page: ctx.frame(ctx.t.get("share-title")),
+        organizations,
+        values,
+        tlp,
+        error,
+        max: ctx.hub.config.limits.max_batch,
+    };
+    render(&ctx.t, status, &page)
+}
+
+/// The share form as posted: `recipients` repeats (one per RED recipient chosen).
+fn share_fields(raw: &[(String, String)]) -> HashMap<&str, Vec<&str>> {
+    let mut fields: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (k, v) in raw {
+        fields.entry(k.as_str()).or_default().push(v.as_str());
+    }
+    fields
+}
+
+async fn share(req: HttpRequest, hub: web::Data<Arc<Hub>>, form: web::Form<Vec<(String, String)>>) -> HttpResponse {
+    let ctx = match signed_in(&hub, &req, Need::Share).await {
+        Ok(ctx) => ctx,
+        Err(answer) => return answer,
+    };
+    let fields = share_fields(&form);
+    let one = |name: &str| fields.get(name).and_then(|v| v.first()).copied().unwrap_or("");
+    if let Err(answer) = ctx.check_csrf(one("csrf")) {
+        return answer;
+    }
+    let values_text = one("values").to_string();
+    let tlp_text = one("tlp").to_string();
+    // The label is chosen explicitly: no default.
+    let Ok(tlp) = tlp_text.parse::<Tlp>() else {
+        let e = AppError::invalid("choose a TLP label", "TLPラベルを選んでください");
+        return share_page(&ctx, values_text, tlp_text, Some(&e)).await;
+    };
+    let recipients: Vec<String> = fields.get("recipients").into_iter().flatten().map(|s| s.to_string()).collect();
+    let description = one("description").trim().to_string();
+    let values = values_of(&values_text);
+    let max = ctx.hub.config.limits.max_batch;
+    if values.is_empty() || values.len() > max {
+        let e = AppError::invalid(
+            format!("paste 1 to {max} indicators, one per line"),
+            format!("指標を1行に1件、1〜{max}件貼り付けてください"),
+        );
+        return share_page(&ctx, values_text, tlp_text, Some(&e)).await;
+    }
+    // Each value's type is the first the value is valid as (an address before a file
+    // name); a value valid as none is named by its line.
+    let mut raw = Vec::with_capacity(values.len());
+    let mut bad = Vec::new();
+    for (index, value) in values.iter().enumerate() {
+        match normalize_any(value).first() {
+            Some((kind, _)) => raw.push((*kind, value.clone(), (!description.is_empty()).then(|| description.clone()))),
+            None => bad.push(crate::error::EntryError {
+                index,
+                code: renkei_schema::errors::Code::InvalidInput,
+                message: format!("{value:?} is not an indicator renkei knows"),
+                message_ja: format!("「{value}」はrenkeiが扱う指標として読めません"),
+            }),
+        }
+    }
+    if !bad.is_empty() {
+        let e = AppError::invalid(
+            "some lines are not indicators; nothing was shared",
+            "指標として読めない行があります（何も共有されていません）",
+        )
+        .with_entries(bad);
+        return share_page(&ctx, values_text, tlp_text, Some(&e)).await;
+    }
+    let sharing = Sharing {
+        tlp,
+        recipients: if tlp == Tlp::Red { recipients } else { Vec::new() },
+        anonymous: one("anonymous") == "on",
+        confidence: None,
+        valid_until: None,
+        labels: Vec::new(),
+    };
+    let who = ctx.identity().clone();
+    let typed: Vec<(IndicatorType, String, Option<String>)> = raw;
+    let published = ctx
+        .hub
+        .db(move |hub, c| {
+            let bodies = sharing::normalize_indicators(typed)?;
+            crate::actions::share(hub, c, &who, bodies, sharing, false)
+        })
+        .await;
+    match published {
+        Ok(rows) => {
+            Metrics::add(&ctx.hub.metrics.objects_shared, rows.len() as u64);
+            ctx.hub.note_writes(rows.len() as u64);
+            redirect("/console/submissions?shared=1")
+        }
+        Err(e) => share_page(&ctx, values_text, tlp_text, Some(&e)).await,
+    }
+}
+
+// ----- own submissions ----------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "submissions.html")]
+struct SubmissionsPage {
+    page: Frame,
+    shared: bool,
+    items: Vec<(ItemLine, Option<String>)>,
+}
+
+#[derive(Deserialize)]
+struct SubmissionsQuery {
+    shared: Option<String>,
+}
+
+async fn submissions(req: HttpRequest, hub: web::Data<Arc<Hub>>, q: web::Query<SubmissionsQuery>) -> HttpResponse {
+    let ctx = match signed_in(&hub, &req, Need::Share).await {
+        Ok(ctx) => ctx,
+        Err(answer) => return answer,
+    };
+    let who = ctx.identity().clone();
+    let rows = match ctx.hub.db(move |_, c| sharing::submitted_by(c, &who.viewer(), &who.org_id, 200)).await {
+        Ok(rows) => rows,
+        Err(e) => return ctx.refused(&e),
+    };
+    let items = rows
+        .iter()
+        .map(|row| {
+            let reason = stored::parts_of(row).ok().and_then(|(env, _)| env.status_reason);
+            (line_of(&ctx, row), reason)
+        })
+        .collect();
+    let page = SubmissionsPage { page: ctx.frame(ctx.t.get("submissions-title")), shared: q.shared.is_some(), items };
+    render(&ctx.t, StatusCode::OK, &page)
+}

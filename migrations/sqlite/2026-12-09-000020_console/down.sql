@@ -1,0 +1,4 @@
+DROP INDEX objects_submitter;
+DROP TABLE console_enrolments;
+DROP TABLE second_factors;
+DROP TABLE console_sessions;
