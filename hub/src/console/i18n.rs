@@ -59,24 +59,33 @@ impl Lang {
     }
 }
 
-pub const JA_FTL: &str = include_str!("../../console/i18n/ja.ftl");
-pub const EN_FTL: &str = include_str!("../../console/i18n/en.ftl");
+/// The message files, one per area of the console, each in both languages:
+/// `hub/console/i18n/{en,ja}/<area>.ftl`.
+macro_rules! areas {
+    ($($area:literal),*) => {
+        pub const EN_FTL: &[&str] = &[$(include_str!(concat!("../../console/i18n/en/", $area, ".ftl"))),*];
+        pub const JA_FTL: &[&str] = &[$(include_str!(concat!("../../console/i18n/ja/", $area, ".ftl"))),*];
+    };
+}
+areas!("core", "admin", "procurement");
 
 struct Bundles {
     ja: FluentBundle<FluentResource>,
     en: FluentBundle<FluentResource>,
 }
 
-fn bundle(lang: &str, source: &'static str) -> FluentBundle<FluentResource> {
+fn bundle(lang: &str, sources: &[&'static str]) -> FluentBundle<FluentResource> {
     let id: unic_langid::LanguageIdentifier = lang.parse().unwrap_or_default();
     let mut bundle = FluentBundle::new_concurrent(vec![id]);
     // Unicode isolation marks would show up in attributes and in copied text.
     bundle.set_use_isolating(false);
-    // A syntax error in a message file is caught by the tests (`messages_parse`); here
-    // the parts that parsed are kept.
-    let resource = FluentResource::try_new(source.to_string()).unwrap_or_else(|(partial, _)| partial);
-    if let Err(errors) = bundle.add_resource(resource) {
-        tracing::error!(?errors, lang, "console messages clash");
+    for source in sources {
+        // A syntax error in a message file is caught by the tests (`messages_parse`);
+        // here the parts that parsed are kept.
+        let resource = FluentResource::try_new(source.to_string()).unwrap_or_else(|(partial, _)| partial);
+        if let Err(errors) = bundle.add_resource(resource) {
+            tracing::error!(?errors, lang, "console messages clash");
+        }
     }
     bundle
 }
@@ -184,18 +193,22 @@ mod tests {
     use super::*;
     use std::collections::BTreeSet;
 
-    fn ids(source: &str) -> BTreeSet<String> {
-        let resource = match FluentResource::try_new(source.to_string()) {
-            Ok(r) => r,
-            Err((_, errors)) => panic!("the message file does not parse: {errors:?}"),
-        };
-        resource
-            .entries()
-            .filter_map(|e| match e {
-                fluent_syntax::ast::Entry::Message(m) => Some(m.id.name.to_string()),
-                _ => None,
-            })
-            .collect()
+    /// Every message id the files define; a file that does not parse, or an id defined
+    /// twice, fails.
+    fn ids(sources: &[&str]) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        for source in sources {
+            let resource = match FluentResource::try_new(source.to_string()) {
+                Ok(r) => r,
+                Err((_, errors)) => panic!("a message file does not parse: {errors:?}"),
+            };
+            for entry in resource.entries() {
+                if let fluent_syntax::ast::Entry::Message(m) = entry {
+                    assert!(out.insert(m.id.name.to_string()), "message {} is defined twice", m.id.name);
+                }
+            }
+        }
+        out
     }
 
     #[test]

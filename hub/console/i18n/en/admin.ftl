@@ -1,0 +1,1 @@
+# renkei console, admin pages: English (the Japanese twin is ../ja/admin.ftl).

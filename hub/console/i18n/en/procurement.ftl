@@ -1,0 +1,1 @@
+# renkei console, procurement pages: English (the Japanese twin is ../ja/procurement.ftl).

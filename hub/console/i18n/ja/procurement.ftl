@@ -1,0 +1,1 @@
+# renkei コンソール（procurement）：日本語（英語は ../en/procurement.ftl）。
