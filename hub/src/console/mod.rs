@@ -14,10 +14,12 @@
 //! TLS) with idle and absolute expiry (`services::sessions`). The core flows need no
 //! JavaScript; the one script (`static/webauthn.js`) talks to security keys.
 
+mod admin;
 pub mod i18n;
 mod items;
 mod moderate;
 mod pages;
+mod procure;
 mod sign_in;
 mod suppliers;
 pub mod svg;
@@ -76,6 +78,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, enabled: bool) {
             .configure(items::routes)
             .configure(moderate::routes)
             .configure(suppliers::routes)
+            .configure(admin::routes)
+            .configure(procure::routes)
             .default_service(web::to(not_found)),
     );
 }
@@ -409,6 +413,7 @@ impl Frame {
         if who.is_coordinator() {
             links.push(("/console/dashboard", "nav-dashboard"));
             links.push(("/console/moderation", "nav-moderation"));
+            links.push(("/console/admin", "nav-admin"));
         }
         if who.may_read_indicators() {
             links.push(("/console/search", "nav-search"));
@@ -418,6 +423,7 @@ impl Frame {
             links.push(("/console/submissions", "nav-submissions"));
         }
         links.push(("/console/suppliers", "nav-suppliers"));
+        links.push(("/console/account", "nav-account"));
         let nav = links
             .into_iter()
             .map(|(href, id)| NavLink { href, label: t.get(id), current: path.starts_with(href) })

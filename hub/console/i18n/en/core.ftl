@@ -9,6 +9,8 @@ nav-search = Search
 nav-share = Share
 nav-submissions = My submissions
 nav-suppliers = Suppliers
+nav-admin = Administration
+nav-account = Account
 nav-sign-out = Sign out
 lang-switch = 日本語
 

@@ -8,6 +8,8 @@ nav-search = 検索
 nav-share = 共有
 nav-submissions = 自組織の提出
 nav-suppliers = サプライヤー
+nav-admin = 管理
+nav-account = アカウント
 nav-sign-out = サインアウト
 lang-switch = English
 
