@@ -383,7 +383,9 @@ async fn share(req: HttpRequest, hub: web::Data<Arc<Hub>>, form: web::Form<Vec<(
     };
     let recipients: Vec<String> = fields.get("recipients").into_iter().flatten().map(|s| s.to_string()).collect();
     let description = one("description").trim().to_string();
-    let values = values_of(&values_text);
+    // One indicator per line (a file name may hold spaces).
+    let values: Vec<String> =
+        values_text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect();
     let max = ctx.hub.config.limits.max_batch;
     if values.is_empty() || values.len() > max {
         let e = AppError::invalid(
@@ -392,18 +394,28 @@ async fn share(req: HttpRequest, hub: web::Data<Arc<Hub>>, form: web::Form<Vec<(
         );
         return share_page(&ctx, values_text, tlp_text, Some(&e)).await;
     }
-    // Each value's type is the first the value is valid as (an address before a file
-    // name); a value valid as none is named by its line.
+    // A line may name its type (`filename:invoice.pdf`, `domain:example.jp`); else its
+    // type is the first it is valid as other than a file name (an address before a
+    // domain). A line valid only as a file name must say so: almost any text is one, and
+    // a typo must not be shared as a file name.
     let mut raw = Vec::with_capacity(values.len());
     let mut bad = Vec::new();
-    for (index, value) in values.iter().enumerate() {
-        match normalize_any(value).first() {
-            Some((kind, _)) => raw.push((*kind, value.clone(), (!description.is_empty()).then(|| description.clone()))),
+    for (index, line) in values.iter().enumerate() {
+        let named = line.split_once(':').and_then(|(t, v)| IndicatorType::parse(t.trim()).map(|t| (t, v.trim())));
+        let typed = match named {
+            Some((kind, value)) => Some((kind, value.to_string())),
+            None => normalize_any(line)
+                .into_iter()
+                .find(|(kind, _)| *kind != IndicatorType::Filename)
+                .map(|(kind, _)| (kind, line.clone())),
+        };
+        match typed {
+            Some((kind, value)) => raw.push((kind, value, (!description.is_empty()).then(|| description.clone()))),
             None => bad.push(crate::error::EntryError {
                 index,
                 code: renkei_schema::errors::Code::InvalidInput,
-                message: format!("{value:?} is not an indicator renkei knows"),
-                message_ja: format!("「{value}」はrenkeiが扱う指標として読めません"),
+                message: format!("{line:?} is not an address, domain, URL, e-mail address or hash (write filename:{line} to share a file name)"),
+                message_ja: format!("「{line}」はアドレス・ドメイン・URL・メールアドレス・ハッシュとして読めません（ファイル名として共有するには filename:{line} と書いてください）"),
             }),
         }
     }

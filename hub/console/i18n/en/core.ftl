@@ -102,7 +102,7 @@ sighting-count = How many times
 sighting-submit = Send report
 
 share-title = Share indicators
-share-intro = Paste indicators, one per line (defanged values are refanged). Each line's type is recognised; a line that is not an indicator stops the whole list.
+share-intro = Paste indicators, one per line (defanged values are refanged). Each line's type is recognised; write filename: before a file name, or any type name to choose it (domain:example.jp). A line that is not an indicator stops the whole list.
 share-values = Indicators
 share-values-hint = { $n ->
     [one] Up to { $n } indicator at once.

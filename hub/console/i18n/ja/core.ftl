@@ -95,7 +95,7 @@ sighting-count = 回数
 sighting-submit = 報告を送信
 
 share-title = 指標の共有
-share-intro = 指標を1行に1件貼り付けてください（無害化表記は元に戻します）。各行の種類は自動で判定します。指標として読めない行があると、一覧全体が共有されません。
+share-intro = 指標を1行に1件貼り付けてください（無害化表記は元に戻します）。各行の種類は自動で判定します。ファイル名は先頭に filename: を付け、種類を指定するときは domain:example.jp のように書きます。指標として読めない行があると、一覧全体が共有されません。
 share-values = 指標
 share-values-hint = 一度に{ $n }件まで共有できます。
 share-description = 説明（全行に適用。任意）
