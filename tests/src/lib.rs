@@ -5,7 +5,9 @@
 //! Redis at `RENKEI_TEST_REDIS` (default `redis://127.0.0.1:6379`). `ops/test` starts
 //! both when they are down.
 
+pub mod browser;
 pub mod certs;
+pub mod console;
 pub mod interop;
 pub mod services;
 pub mod suricata;

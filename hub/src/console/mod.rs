@@ -20,6 +20,7 @@ mod items;
 mod moderate;
 mod pages;
 mod procure;
+mod share_forms;
 mod sign_in;
 mod suppliers;
 pub mod svg;
@@ -76,6 +77,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, enabled: bool) {
             .route("/static/{file}", web::get().to(pages::static_file))
             .configure(sign_in::routes)
             .configure(items::routes)
+            .configure(share_forms::routes)
             .configure(moderate::routes)
             .configure(suppliers::routes)
             .configure(admin::routes)
