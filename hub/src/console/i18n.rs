@@ -109,6 +109,24 @@ impl Count for usize {
     }
 }
 
+impl Count for u64 {
+    fn count(&self) -> i64 {
+        i64::try_from(*self).unwrap_or(i64::MAX)
+    }
+}
+
+impl Count for u32 {
+    fn count(&self) -> i64 {
+        i64::from(*self)
+    }
+}
+
+impl Count for i32 {
+    fn count(&self) -> i64 {
+        i64::from(*self)
+    }
+}
+
 impl<T: Count> Count for &T {
     fn count(&self) -> i64 {
         (*self).count()

@@ -217,9 +217,8 @@ async fn queued_page(
         .hub
         .db(move |_, c| {
             // The queue entry (with why it was queued) if the item is queued and the
-            // coordinator reads it; the queue itself asks the policy.
-            let (entries, _) = moderation::queue(c, &who, 10_000, None)?;
-            let entry = entries.into_iter().find(|e| e.object.id == target);
+            // coordinator reads it; the service asks the policy.
+            let entry = moderation::queue_entry(c, &who, &target)?;
             let names = directory::org_names(c)?;
             Ok((entry, names))
         })
@@ -340,6 +339,7 @@ async fn decide(
             let target = id.to_string();
             return match ctx.hub.db(move |_, c| moderation::preview(c, &who, &target, &patch)).await {
                 Ok((env, body, changes)) => {
+                    let changes = changes.iter().map(|c| change_text(&ctx, c)).collect();
                     let preview =
                         Preview { tlp: tlp_badge(env.tlp), fields: super::items::fields_for(&ctx, &body), changes };
                     queued_page(&ctx, &id, &form, Some(preview), None).await
@@ -366,6 +366,27 @@ async fn decide(
         }),
         Err(e) => queued_page(&ctx, &id, &form, None, Some(&e)).await,
     }
+}
+
+/// A change an approval makes, as `moderation::apply_patch` lists it, in the page's
+/// language.
+fn change_text(ctx: &Ctx, change: &str) -> String {
+    let t = &ctx.t;
+    if let Some((from, to)) = change.strip_prefix("label ").and_then(|rest| rest.split_once(" -> ")) {
+        return t.with("change-label", &[("from", from.to_string()), ("to", to.to_string())]);
+    }
+    if let Some(field) = change.strip_prefix("stripped ") {
+        return t.with("change-stripped", &[("field", t.label("field", field))]);
+    }
+    if let Some(n) =
+        change.strip_prefix("redacted ").and_then(|rest| rest.split(' ').next()).and_then(|n| n.parse::<i64>().ok())
+    {
+        return t.count("change-redacted", n);
+    }
+    if let Some(label) = change.strip_prefix("removed label ") {
+        return t.with("change-removed-label", &[("label", label.to_string())]);
+    }
+    change.to_string()
 }
 
 #[cfg(test)]

@@ -184,6 +184,30 @@ pub fn queue(
     Ok((out, has_more))
 }
 
+/// One entry of the queue by its item's id (coordinators only): None unless the item
+/// is pending and the coordinator reads it in full, exactly as `queue` would list it.
+pub fn queue_entry(conn: &mut DbConn, actor: &Identity, id: &str) -> AppResult<Option<QueueEntry>> {
+    if !actor.is_coordinator() {
+        return Err(AppError::forbidden("read the moderation queue"));
+    }
+    let Some(object) = stored::load_object(conn, id)? else { return Ok(None) };
+    let access = Access::of_object(&object)?;
+    if access.status != Status::Pending || visibility(&actor.viewer(), &access.item()) != Visibility::Full {
+        return Ok(None);
+    }
+    let Some(submission) = submission_of(conn, &object)? else { return Ok(None) };
+    if !submission.is_open {
+        return Ok(None);
+    }
+    let reasons: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&submission.item_reasons).map_err(AppError::internal)?;
+    let queued_because = match reasons.get(&object.id) {
+        Some(serde_json::Value::String(why)) => why.clone(),
+        _ => submission.queued_because.clone(),
+    };
+    Ok(Some(QueueEntry { submission, queued_because, object }))
+}
+
 pub fn queue_cursor(entry: &QueueEntry) -> String {
     entry.object.first_seq.to_string()
 }

@@ -270,3 +270,10 @@ exploitation-unknown = Not assessed
 exploitation-not_known = No known exploitation
 exploitation-poc_public = Proof of concept public
 exploitation-known_exploited = Exploited in the wild
+change-label = Label { $from } becomes { $to }
+change-stripped = Field removed: { $field }
+change-redacted = { $n ->
+    [one] { $n } passage redacted
+   *[other] { $n } passages redacted
+}
+change-removed-label = Label removed: { $label }

@@ -257,3 +257,7 @@ exploitation-unknown = 未評価
 exploitation-not_known = 悪用は確認されていない
 exploitation-poc_public = 実証コードが公開されている
 exploitation-known_exploited = 悪用が確認されている
+change-label = ラベルを{ $from }から{ $to }に変更
+change-stripped = 項目を削除：{ $field }
+change-redacted = { $n }箇所を墨消し
+change-removed-label = ラベルを削除：{ $label }
