@@ -459,3 +459,44 @@ fn the_language_switch_changes_every_visible_string() {
     let mut ja = ConsoleClient::signed_in(&hub, &token, "ja,en;q=0.5").expect("signed in");
     assert!(ja.get("/console/share").expect("page").text().contains("指標の共有"));
 }
+
+#[test]
+fn exports_history_and_related_items_follow_the_policy() {
+    let hub = TestHub::start(Backend::Sqlite);
+    let m1 = hub.add_org("Member One Power", false);
+    let m2 = hub.add_org("Member Two Gas", false);
+    let t1 = hub.token(&m1, Role::Analyst);
+    let t2 = hub.token(&m2, Role::Analyst);
+    let green = share(&hub, &t1, "198.51.100.31", json!({"tlp": "GREEN"}));
+    share(&hub, &t1, "198.51.100.32", json!({"tlp": "RED", "recipients": [m1]}));
+    // Relabelled: the first version (GREEN) and the second (AMBER) both readable.
+    hub.gql(&t1, "mutation($id: ID!) { changeLabel(id: $id, tlp: AMBER) { __typename } }", json!({"id": green}));
+    let incident = hub.gql(
+        &t1,
+        "mutation($i: [ID!]!) { reportIncident(input: {title: \"Relay intrusion\", summary: \"remote access\", sector: \"electricity\", serviceImpact: DEGRADED, indicatorIds: $i}, sharing: {tlp: AMBER}) { id } }",
+        json!({"i": [green]}),
+    )["reportIncident"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+
+    let mut other = ConsoleClient::signed_in(&hub, &t2, "en").expect("signed in");
+    let csv = other.get("/console/export/indicators?format=csv").expect("export");
+    assert_eq!(csv.status, 200, "{}", csv.body);
+    assert!(csv.body.contains("198.51.100.31") && !csv.body.contains("198.51.100.32"), "{}", csv.body);
+    let bundle = other.get("/console/export/stix?kind=indicator").expect("stix");
+    assert_eq!(bundle.status, 200);
+    assert!(bundle.body.contains("198.51.100.31") && !bundle.body.contains("198.51.100.32"));
+    // Without a session, the console's exports are refused like its pages.
+    let mut stranger = ConsoleClient::new(&hub, "en");
+    assert_eq!(stranger.get("/console/export/indicators?format=csv").expect("export").status, 303);
+    // The same through the token endpoint: the console hands over only its own caller.
+    let item = other.get(&format!("/console/items/{green}")).expect("item");
+    let history = item.body.split("id=\"history\"").nth(1).expect("history").split("</table>").next().expect("table");
+    assert_eq!(history.matches("<tr>").count() - 1, 2, "two versions: {history}");
+    let page = other.get(&format!("/console/items/{incident}")).expect("incident");
+    assert_eq!(linked_items(&page), [green.clone()].into(), "the incident's indicator is linked");
+    let mut owner = ConsoleClient::signed_in(&hub, &t1, "en").expect("signed in");
+    let csv = owner.get("/console/export/indicators?format=csv").expect("export");
+    assert!(csv.body.contains("198.51.100.32"), "the RED item's recipient exports it");
+}

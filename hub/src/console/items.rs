@@ -8,7 +8,7 @@
 //! policy; nothing here compares labels.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpMessage as _, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -26,6 +26,10 @@ use renkei_schema::tlp::Tlp;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/search", web::get().to(search))
+        .route("/exports", web::get().to(exports))
+        .route("/export/indicators", web::get().to(export_indicators))
+        .route("/export/stix", web::get().to(export_stix))
+        .route("/export/indicators/suricata/{file}", web::get().to(export_hash_list))
         .route("/items/{id}", web::get().to(item))
         .route("/items/{id}/sighting", web::post().to(report_sighting))
         .route("/share", web::get().to(share_form))
@@ -163,6 +167,10 @@ struct ItemPage {
     sightings: Option<sightings::Summary>,
     may_report: bool,
     is_indicator: bool,
+    /// (version, when, label, status) of each version the viewer may read.
+    history: Vec<(i64, String, TlpBadge, String)>,
+    /// Indicators an incident names that the viewer reads.
+    related: Vec<ItemLine>,
 }
 
 /// An item's fields as label and text: every field the body holds, in its order.
@@ -219,15 +227,24 @@ async fn item_page(ctx: &Ctx, id: &str, status: StatusCode) -> HttpResponse {
             };
             let names = directory::org_names(c)?;
             let submitter = stored::visible_submitter(&who.viewer(), &row)?.map(str::to_string);
+            let history = stored::history(c, &who.viewer(), &row.id)?;
+            // An incident's indicators, each read through the policy again (an incident
+            // only names indicators shared at least as widely, but labels change).
+            let related = match stored::parts_of(&row)?.1 {
+                Body::Incident(incident) if who.may_read_indicators() => {
+                    stored::get_many(c, &who.viewer(), &incident.indicator_refs)?
+                }
+                _ => Vec::new(),
+            };
             let recipients = if stored::may_see_recipients(&who.viewer(), &row) {
                 stored::parse_recipients(&row.recipients)
             } else {
                 Vec::new()
             };
-            Ok(Some((row, summary, names, submitter, recipients)))
+            Ok(Some((row, summary, names, submitter, recipients, history, related)))
         })
         .await;
-    let (row, summary, names, submitter, recipients) = match loaded {
+    let (row, summary, names, submitter, recipients, history, related) = match loaded {
         Ok(Some(found)) => found,
         // A hidden item answers exactly like a missing one.
         Ok(None) => return ctx.refused(&AppError::not_found("item")),
@@ -251,6 +268,11 @@ async fn item_page(ctx: &Ctx, id: &str, status: StatusCode) -> HttpResponse {
         sightings: summary,
         may_report: ctx.identity().may_share() && row.kind == "indicator",
         is_indicator: row.kind == "indicator",
+        history: history
+            .into_iter()
+            .map(|v| (v.revision, v.recorded_at, tlp_badge(v.tlp), ctx.t.get(&format!("status-{}", v.status.as_str()))))
+            .collect(),
+        related: related.iter().map(|r| line_of(ctx, r)).collect(),
     };
     render(&ctx.t, status, &page)
 }
@@ -488,4 +510,67 @@ async fn submissions(req: HttpRequest, hub: web::Data<Arc<Hub>>, q: web::Query<S
         .collect();
     let page = SubmissionsPage { page: ctx.frame(ctx.t.get("submissions-title")), shared: q.shared.is_some(), items };
     render(&ctx.t, StatusCode::OK, &page)
+}
+
+// ----- exports ----------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "exports.html")]
+struct ExportsPage {
+    page: Frame,
+    min_score: u8,
+}
+
+async fn exports(req: HttpRequest, hub: web::Data<Arc<Hub>>) -> HttpResponse {
+    let ctx = match signed_in(&hub, &req, Need::Indicators).await {
+        Ok(ctx) => ctx,
+        Err(answer) => return answer,
+    };
+    let page = ExportsPage {
+        page: ctx.frame(ctx.t.get("exports-title")),
+        min_score: ctx.hub.config.indicators.active_min_score,
+    };
+    render(&ctx.t, StatusCode::OK, &page)
+}
+
+/// The exports of `/export/...`, under the console's session: the same endpoint, handed
+/// the session's identity (it reads through the same policy for that caller).
+async fn export_indicators(
+    req: HttpRequest,
+    hub: web::Data<Arc<Hub>>,
+    query: web::Query<crate::export::ExportQuery>,
+) -> HttpResponse {
+    let ctx = match signed_in(&hub, &req, Need::Indicators).await {
+        Ok(ctx) => ctx,
+        Err(answer) => return answer,
+    };
+    req.extensions_mut().insert(crate::http::gate::SignedIn(ctx.session.identity.clone()));
+    crate::export::indicators(req, query, hub).await
+}
+
+async fn export_stix(
+    req: HttpRequest,
+    hub: web::Data<Arc<Hub>>,
+    query: web::Query<crate::stix_export::StixExportQuery>,
+) -> HttpResponse {
+    let ctx = match signed_in(&hub, &req, Need::SignedIn).await {
+        Ok(ctx) => ctx,
+        Err(answer) => return answer,
+    };
+    req.extensions_mut().insert(crate::http::gate::SignedIn(ctx.session.identity.clone()));
+    crate::stix_export::bundle(req, query, hub).await
+}
+
+async fn export_hash_list(
+    req: HttpRequest,
+    hub: web::Data<Arc<Hub>>,
+    file: web::Path<String>,
+    query: web::Query<crate::export::ListQuery>,
+) -> HttpResponse {
+    let ctx = match signed_in(&hub, &req, Need::Indicators).await {
+        Ok(ctx) => ctx,
+        Err(answer) => return answer,
+    };
+    req.extensions_mut().insert(crate::http::gate::SignedIn(ctx.session.identity.clone()));
+    crate::export::hash_list(req, file, query, hub).await
 }

@@ -419,6 +419,7 @@ impl Frame {
         }
         if who.may_read_indicators() {
             links.push(("/console/search", "nav-search"));
+            links.push(("/console/exports", "nav-exports"));
         }
         if who.may_share() {
             links.push(("/console/share", "nav-share"));

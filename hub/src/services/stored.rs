@@ -414,3 +414,44 @@ pub struct Provenance {
     /// The link it came through.
     pub via: String,
 }
+
+/// One version of an item as a history lists it.
+#[derive(Debug, Clone)]
+pub struct VersionLine {
+    pub revision: i64,
+    pub recorded_at: String,
+    pub tlp: Tlp,
+    pub status: Status,
+}
+
+/// The versions of an item the viewer may read, oldest first: each under its own label
+/// and status (a version shared more narrowly before a relabelling, or pending before
+/// its approval, stays hidden from those it did not admit then). Empty unless the
+/// viewer reads the current version.
+pub fn history(conn: &mut DbConn, viewer: &Viewer<'_>, id: &str) -> AppResult<Vec<VersionLine>> {
+    if get(conn, viewer, id)?.is_none() {
+        return Ok(Vec::new());
+    }
+    type Columns = (i64, String, String, String, String, bool, String);
+    let rows: Vec<Columns> = object_versions::table
+        .filter(object_versions::object_id.eq(id))
+        .order(object_versions::seq.asc())
+        .select((
+            object_versions::revision,
+            object_versions::tlp,
+            object_versions::recipients,
+            object_versions::status,
+            object_versions::submitter_org,
+            object_versions::anonymous,
+            object_versions::recorded_at,
+        ))
+        .load(conn)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (revision, tlp, recipients, status, submitter, anonymous, recorded_at) in rows {
+        let access = Access::parse(&tlp, &recipients, &status, &submitter, anonymous)?;
+        if visibility(viewer, &access.item()) == Visibility::Full {
+            out.push(VersionLine { revision, recorded_at, tlp: access.tlp, status: access.status });
+        }
+    }
+    Ok(out)
+}

@@ -277,3 +277,18 @@ change-redacted = { $n ->
    *[other] { $n } passages redacted
 }
 change-removed-label = Label removed: { $label }
+item-related = Indicators named in this incident
+item-history = Versions
+item-revision-col = Version
+nav-exports = Exports
+exports-title = Exports
+exports-intro = Download what you may read: live indicators as text, CSV or Suricata rules, or a STIX 2.1 bundle. The same files as /export/ with a token.
+exports-indicators = Indicators
+exports-format = Format
+exports-format-text = Plain text (one value per line)
+exports-format-suricata = Suricata rules
+exports-all-types = All types
+exports-min-score = Lowest score (0–100)
+exports-stix = STIX 2.1 bundle
+exports-all-kinds = All kinds
+exports-download = Download
