@@ -63,3 +63,54 @@ fn hub_serves_tls_with_rustls_and_clients_verify_it() {
     let refused = get_over_tls(port, &dir.0.join("other-ca.crt"));
     assert!(refused.is_err(), "a client that does not trust the hub's CA must fail: {refused:?}");
 }
+
+/// Under TLS the console's cookies are Secure, and the session cookie takes the
+/// `__Host-` prefix (the browser then insists on Secure, `Path=/` and no `Domain`).
+#[test]
+fn console_cookies_are_secure_under_tls() {
+    let dir = TempDir::new("renkei-tls-console");
+    if !make_ca(&dir.0, "renkei-test-ca") {
+        eprintln!("skipping console_cookies_are_secure_under_tls: the openssl command is not available");
+        return;
+    }
+    assert!(make_leaf(&dir.0, "renkei-test-ca"), "openssl could not make the certificates");
+    let (cert, key) = (dir.0.join("hub.crt"), dir.0.join("hub.key"));
+    let hub = TestHub::start_with(Backend::Sqlite, |c| {
+        c.tls_cert = Some(cert.clone());
+        c.tls_key = Some(key.clone());
+    });
+    let org = hub.add_org("Member One Power", false);
+    let token = hub.token(&org, renkei_hub::auth::Role::Analyst);
+    let port: u16 = hub.base.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
+    let base = format!("https://localhost:{port}");
+    let ca =
+        reqwest::Certificate::from_pem(&std::fs::read(dir.0.join("renkei-test-ca.crt")).expect("ca")).expect("pem");
+    let client = reqwest::blocking::Client::builder()
+        .add_root_certificate(ca)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let form = client.get(format!("{base}/console/sign-in")).send().expect("sign-in page");
+    let pre_cookie = form.headers().get("set-cookie").and_then(|v| v.to_str().ok()).expect("cookie").to_string();
+    assert!(
+        pre_cookie.contains("Secure") && pre_cookie.contains("HttpOnly") && pre_cookie.contains("SameSite=Strict"),
+        "{pre_cookie}"
+    );
+    let pre = pre_cookie.split(';').next().and_then(|p| p.split_once('=')).map(|(_, v)| v.to_string()).expect("value");
+    let signed = client
+        .post(format!("{base}/console/sign-in"))
+        .header("cookie", format!("renkei_pre={pre}"))
+        .form(&[("token", token.as_str()), ("pre", pre.as_str())])
+        .send()
+        .expect("sign in");
+    assert_eq!(signed.status().as_u16(), 303);
+    let session = signed.headers().get("set-cookie").and_then(|v| v.to_str().ok()).expect("session cookie").to_string();
+    assert!(session.starts_with("__Host-renkei_session="), "{session}");
+    for attribute in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(session.contains(attribute), "{attribute} missing: {session}");
+    }
+    assert!(!session.contains("Domain"), "{session}");
+    let value = session.split(';').next().expect("pair").to_string();
+    let page = client.get(format!("{base}/console/search")).header("cookie", value).send().expect("page");
+    assert_eq!(page.status().as_u16(), 200);
+}
