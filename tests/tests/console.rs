@@ -21,7 +21,7 @@ fn share(hub: &TestHub, token: &str, value: &str, sharing: Value) -> String {
 fn api_view(hub: &TestHub, token: &str, id: &str) -> Option<Option<String>> {
     let data = hub.gql(
         token,
-        "query($id: ID!) { node(id: $id) { ... on Indicator { createdBy { name } } ... on Technique { createdBy { name } } } }",
+        "query($id: ID!) { node(id: $id) { ... on Indicator { createdBy { name } } ... on Technique { createdBy { name } } ... on SupplierAssessment { createdBy { name } } } }",
         json!({"id": id}),
     );
     if data["node"].is_null() {
@@ -93,7 +93,31 @@ fn leak_matrix(backend: Backend) {
         json!({"r": [m3]}),
     );
     items.push(tech["shareTechnique"]["id"].as_str().expect("id").to_string());
+    // A supplier assessed GREEN by one member and TLP:RED (to Member Two only) by
+    // another: each viewer's rating is computed from what it may read.
+    let supplier = hub.gql(
+        &t("C"),
+        "mutation($i: SupplierInput!) { addSupplier(input: $i) { id } }",
+        json!({"i": {"legalName": "Kita Keiki K.K.", "nameJa": "北計器株式会社", "country": "JP"}}),
+    )["addSupplier"]["id"]
+        .as_str()
+        .expect("supplier")
+        .to_string();
+    let submit =
+        "mutation($i: AssessmentInput!, $s: SharingInput!) { submitAssessment(input: $i, sharing: $s) { id } }";
+    for (who, assurance, answer, sharing) in [
+        ("P1", "QUESTIONNAIRE_REVIEWED", 4, json!({"tlp": "GREEN"})),
+        ("M3", "TECHNICAL_TEST", 0, json!({"tlp": "RED", "recipients": [m2]})),
+    ] {
+        let done = hub.gql(
+            &t(who),
+            submit,
+            json!({"i": renkei_e2e::handbook_assessment(&supplier, &[], assurance, answer), "s": sharing}),
+        );
+        items.push(done["submitAssessment"]["id"].as_str().expect("assessment").to_string());
+    }
     let missing = "indicator--00000000-0000-4000-8000-000000000000".to_string();
+    let mut scores = BTreeSet::new();
     // How often each case came up: the matrix must exercise all three.
     let (mut shown, mut hidden, mut withheld) = (0, 0, 0);
 
@@ -131,6 +155,15 @@ fn leak_matrix(backend: Backend) {
                 }
             }
         }
+        // The supplier page shows the rating the API computes for this viewer.
+        let api = hub.gql(token, "query($id: ID!) { supplier(id: $id) { rating { score } } }", json!({"id": supplier}));
+        let api_score =
+            api["supplier"]["rating"]["score"].as_f64().map_or_else(|| "—".to_string(), |s| format!("{s:.0}"));
+        let page = console.get(&format!("/console/suppliers/{supplier}")).expect("supplier");
+        assert_eq!(page.status, 200);
+        let shown = page.body.split("id=\"rating-score\">").nth(1).and_then(|s| s.split('<').next()).expect("score");
+        assert_eq!(shown, api_score, "{name}: the console's rating differs from the API's");
+        scores.insert(api_score);
         if *name != "P1" {
             let refs: Vec<&str> = values.iter().map(String::as_str).collect();
             let query: String = refs.join("\n");
