@@ -195,6 +195,20 @@ fn leak_matrix(backend: Backend) {
                 .filter_map(|piece| piece.split_whitespace().nth(1).and_then(|n| n.parse::<i64>().ok()))
                 .sum();
             assert_eq!(counted as usize, readable, "dashboard counts: {text}");
+            // Rating changes: exactly those the API tells the coordinator of.
+            let api = hub.gql(
+                token,
+                "query($id: ID!) { supplier(id: $id) { ratingHistory { id } } }",
+                json!({"id": supplier}),
+            );
+            let told = api["supplier"]["ratingHistory"].as_array().map_or(0, Vec::len);
+            let rows = dash
+                .body
+                .split("id=\"rating-changes\"")
+                .nth(1)
+                .map_or(0, |t| t.split("</table>").next().unwrap_or("").matches("<tr>").count().saturating_sub(1));
+            assert!(told > 0, "the GREEN assessment changed everyone's rating");
+            assert_eq!(rows, told, "the dashboard lists other rating changes than the API");
             let queue = console.get("/console/moderation").expect("queue");
             let restricted = queue.text();
             for id in &items {

@@ -49,6 +49,9 @@ struct DashboardPage {
     shared_today_capped: bool,
     peers: Vec<PeerLine>,
     live_sessions: i64,
+    /// (when, supplier link, supplier name, score before → after, why) of recent
+    /// rating changes.
+    rating_changes: Vec<(String, String, String, String, String)>,
 }
 
 /// The queue is counted up to this many (shown as "1000+").
@@ -71,10 +74,23 @@ async fn dashboard(req: HttpRequest, hub: web::Data<Arc<Hub>>) -> HttpResponse {
             let (today, capped) = sharing::first_shared_since(c, &who.viewer(), since, TODAY_CAP)?;
             let peers = crate::federation::links::list_peers(c)?;
             let live = sessions::count_live(c)?;
-            Ok((queued.len(), more, restricted.len(), today, capped, peers, live))
+            let changes = crate::services::ratings::recent(
+                c,
+                &who.viewer(),
+                renkei_schema::supply::scheme::HANDBOOK_SCHEME_ID,
+                10,
+                1000,
+            )?;
+            let mut names = Vec::with_capacity(changes.len());
+            for change in &changes {
+                let supplier_id = change.supplier_ref.clone();
+                let name = crate::services::suppliers::get(c, &who, &supplier_id)?.map(|s| (s.name_ja, s.name_en));
+                names.push(name);
+            }
+            Ok((queued.len(), more, restricted.len(), today, capped, peers, live, changes, names))
         })
         .await;
-    let (queued, more, restricted, today, capped, peers, live_sessions) = match loaded {
+    let (queued, more, restricted, today, capped, peers, live_sessions, changes, names) = match loaded {
         Ok(found) => found,
         Err(e) => return ctx.refused(&e),
     };
@@ -102,6 +118,26 @@ async fn dashboard(req: HttpRequest, hub: web::Data<Arc<Hub>>) -> HttpResponse {
             })
             .collect(),
         live_sessions,
+        rating_changes: changes
+            .iter()
+            .zip(names)
+            .map(|(change, name)| {
+                let score = |s: Option<i64>| s.map_or_else(|| "—".to_string(), |s| s.to_string());
+                let name = name.map_or_else(
+                    || change.supplier_ref.clone(),
+                    |(ja, en)| ctx.t.pick(en.as_deref().unwrap_or(""), &ja).to_string(),
+                );
+                let why =
+                    change.reasons.iter().map(|r| ctx.t.pick(&r.en, &r.ja).to_string()).collect::<Vec<_>>().join(" / ");
+                (
+                    change.created.chars().take(16).collect(),
+                    format!("/console/suppliers/{}", super::percent_encode(&change.supplier_ref)),
+                    name,
+                    format!("{} → {}", score(change.previous.score), score(change.current.score)),
+                    why,
+                )
+            })
+            .collect(),
     };
     render(&ctx.t, StatusCode::OK, &page)
 }

@@ -560,6 +560,31 @@ pub fn history(
         .collect()
 }
 
+/// The newest rating changes this viewer was told of, across suppliers (the
+/// coordinators' dashboard): at most `first`, reading back through at most `scan`
+/// events (an audience of other organisations' own ratings may fill the newest ones).
+pub fn recent(
+    conn: &mut DbConn,
+    viewer: &Viewer<'_>,
+    scheme_id: &str,
+    first: usize,
+    scan: usize,
+) -> AppResult<Vec<RatingChange>> {
+    let own = own_audiences(conn, viewer.org)?;
+    let rows: Vec<RatingEventRow> = rating_events::table
+        .filter(rating_events::scheme_id.eq(scheme_id))
+        .filter(rating_events::audience.eq_any([EVERYONE, viewer.org]))
+        .order(rating_events::seq.desc())
+        .limit(scan as i64)
+        .select(RatingEventRow::as_select())
+        .load(conn)?;
+    rows.into_iter()
+        .filter(|r| reaches(&r.audience, &r.supplier_id, r.seq, viewer.org, &own))
+        .take(first)
+        .map(|r| serde_json::from_str(&r.stix).map_err(AppError::internal))
+        .collect()
+}
+
 /// Which of these suppliers had their rating (or an offering's) worsen for this viewer
 /// since `since`.
 pub fn worsened_among(

@@ -292,3 +292,5 @@ exports-min-score = Lowest score (0–100)
 exports-stix = STIX 2.1 bundle
 exports-all-kinds = All kinds
 exports-download = Download
+dashboard-ratings = Recent supplier rating changes
+dashboard-ratings-none = No rating changes yet.

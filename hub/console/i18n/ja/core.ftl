@@ -276,3 +276,5 @@ exports-min-score = 最低スコア（0〜100）
 exports-stix = STIX 2.1バンドル
 exports-all-kinds = すべての種類
 exports-download = ダウンロード
+dashboard-ratings = 最近のサプライヤー評点の変化
+dashboard-ratings-none = 評点の変化はまだありません。
