@@ -407,16 +407,26 @@ fn a_coordinator_moderates_and_the_submitter_sees_both_outcomes() {
     let member = hub.token(&newcomer, Role::Analyst);
     let mut submitter = ConsoleClient::signed_in(&hub, &member, "en").expect("member");
     submitter.get("/console/share").expect("form");
-    let shared = submitter
-        .post(
-            "/console/share",
-            &[
-                ("values", "192.0.2.61\nhxxp://bad[.]example/drop"),
-                ("tlp", "TLP:AMBER"),
-                ("description", "seen at Kanto Substation 3"),
-            ],
-        )
-        .expect("share");
+    let fields = [
+        ("values", "192.0.2.61\nhxxp://bad[.]example/drop"),
+        ("tlp", "TLP:AMBER"),
+        ("description", "seen at Kanto Substation 3"),
+    ];
+    // First the summary: what, under which label, who reads it, that a coordinator
+    // reviews it first; nothing stored yet.
+    let before = hub.count("objects");
+    let summary = submitter.post("/console/share", &fields).expect("review");
+    assert_eq!(summary.status, 200, "{}", summary.text());
+    let said = summary.text();
+    assert!(
+        said.contains("2 items") && said.contains("TLP:AMBER") && said.contains("A coordinator reviews it"),
+        "{said}"
+    );
+    assert!(said.contains("http://bad.example/drop"), "the refanged value is shown: {said}");
+    assert_eq!(hub.count("objects"), before, "the summary stored something");
+    let mut confirmed = fields.to_vec();
+    confirmed.push(("action", "confirm"));
+    let shared = submitter.post("/console/share", &confirmed).expect("share");
     assert_eq!(shared.location.as_deref(), Some("/console/submissions?shared=1"), "{}", shared.text());
     let mine = submitter.get("/console/submissions").expect("mine");
     assert_eq!(mine.text().matches("Pending review").count(), 2, "{}", mine.text());

@@ -131,6 +131,11 @@ fn members_share_and_find_and_a_coordinator_moderates_what_they_see() {
     member.fill("#description", "seen at Kanto Substation 3 during the outage").expect("description");
     member.find("input[name=tlp][value='TLP:AMBER']").and_then(|r| r.click()).expect("label");
     member.find("#share-submit").and_then(|b| b.click()).expect("share");
+    member.wait_for("#share-summary", WAIT).expect("summary");
+    check(&member, "share-summary");
+    let summary = member.text("#share-summary").expect("summary");
+    assert!(summary.contains("3 items") && summary.contains("coordinator reviews"), "{summary}");
+    member.find("#share-confirm").and_then(|b| b.click()).expect("confirm");
     wait_for_path(&member, "/console/submissions");
     check(&member, "submissions-pending");
     assert_eq!(member.body_text().expect("text").matches("Pending review").count(), 3);

@@ -457,8 +457,21 @@ async fn share(req: HttpRequest, hub: web::Data<Arc<Hub>>, form: web::Form<Vec<(
         valid_until: None,
         labels: Vec::new(),
     };
-    let who = ctx.identity().clone();
     let typed: Vec<(IndicatorType, String, Option<String>)> = raw;
+    // First the summary of who will read it; sharing takes the second, confirming post.
+    match one("action") {
+        "confirm" => {}
+        "edit" => return share_page(&ctx, values_text, tlp_text, None).await,
+        _ => {
+            let build =
+                move |_: &mut crate::store::DbConn, _: &crate::auth::Identity| sharing::normalize_indicators(typed);
+            return match super::share_forms::review(&ctx, "/console/share", &form, sharing, build).await {
+                Ok(answer) => answer,
+                Err(e) => share_page(&ctx, values_text, tlp_text, Some(&e)).await,
+            };
+        }
+    }
+    let who = ctx.identity().clone();
     let published = ctx
         .hub
         .db(move |hub, c| {

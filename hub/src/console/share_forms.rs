@@ -249,6 +249,97 @@ pub fn tlp_choices(ctx: &Ctx, chosen: &str) -> Vec<Choice> {
     .collect()
 }
 
+fn kind_name(kind: FormKind) -> &'static str {
+    match kind {
+        FormKind::Technique => "technique",
+        FormKind::Incident => "incident",
+        FormKind::Advisory => "advisory",
+    }
+}
+
+#[derive(Template)]
+#[template(path = "share_confirm.html")]
+struct ConfirmPage {
+    page: Frame,
+    action: String,
+    /// Every posted field but the button, carried to the confirming post.
+    hidden: Vec<(String, String)>,
+    badge: super::TlpBadge,
+    audience: String,
+    count: usize,
+    kind: String,
+    recipients: Vec<String>,
+    queued: Option<String>,
+    anonymous: bool,
+    titles: Vec<String>,
+    more: usize,
+}
+
+/// Titles listed on the confirmation page (the rest are counted).
+const CONFIRM_TITLES: usize = 50;
+
+/// The confirmation page of a share form: what will be shared, under which label, who
+/// will read it (the label's audience, the named RED recipients), whether a coordinator
+/// reviews it first (the moderation policy's route, asked without writing), shown
+/// anonymously or not. Everything is validated here as it will be on sharing (the
+/// bodies by the same functions, the label's audience rules), so a bad form is refused
+/// before the person confirms; nothing is stored.
+pub async fn review<F>(
+    ctx: &Ctx,
+    action: &str,
+    raw: &[(String, String)],
+    sharing: Sharing,
+    build: F,
+) -> Result<HttpResponse, AppError>
+where
+    F: FnOnce(&mut crate::store::DbConn, &crate::auth::Identity) -> Result<Vec<Body>, AppError> + Send + 'static,
+{
+    let who = ctx.identity().clone();
+    let mut checked = sharing.clone();
+    let (bodies, route, names) = ctx
+        .hub
+        .db(move |hub, c| {
+            renkei_schema::tlp::check_audience(checked.tlp, &checked.recipients)?;
+            crate::services::stored::validate_sharing(c, &mut checked)?;
+            let bodies = build(c, &who)?;
+            let kind = bodies
+                .first()
+                .map(Body::kind)
+                .ok_or_else(|| AppError::invalid("nothing to share", "共有する内容がありません"))?;
+            let route = crate::services::moderation::route(c, &hub.config.moderation, &who, kind, checked.tlp)?;
+            let names = directory::org_names(c)?;
+            Ok((bodies, route, names))
+        })
+        .await?;
+    let t = ctx.t;
+    let audience = match sharing.tlp {
+        Tlp::Clear => "audience-clear",
+        Tlp::Green => "audience-green",
+        Tlp::Amber => "audience-amber",
+        Tlp::AmberStrict => "audience-amber-strict",
+        Tlp::Red => "audience-red-named",
+    };
+    let kind = bodies.first().map(|b| b.kind().as_str()).unwrap_or("indicator");
+    let view = ConfirmPage {
+        page: ctx.frame(t.get("share-confirm-title")),
+        action: action.to_string(),
+        hidden: raw.iter().filter(|(k, _)| k != "action").cloned().collect(),
+        badge: super::tlp_badge(sharing.tlp),
+        audience: t.get(audience),
+        count: bodies.len(),
+        kind: t.get(&format!("kind-{kind}")),
+        recipients: sharing.recipients.iter().map(|r| names.get(r).cloned().unwrap_or_else(|| r.clone())).collect(),
+        queued: match route {
+            renkei_schema::moderation::Route::Publish => None,
+            renkei_schema::moderation::Route::Queue(why) => Some(why),
+        },
+        anonymous: sharing.anonymous,
+        titles: bodies.iter().take(CONFIRM_TITLES).map(super::items::title_of).collect(),
+        more: bodies.len().saturating_sub(CONFIRM_TITLES),
+    };
+    Ok(render(&ctx.t, StatusCode::OK, &view))
+}
+
 /// A comma- or line-separated list.
 fn list(text: &str) -> Vec<String> {
     text.split([',', '\n']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
@@ -351,6 +442,21 @@ async fn submit(
         Ok(s) => s,
         Err(e) => return page(&ctx, kind, &fields, Some(&e)).await,
     };
+    match fields.one("action") {
+        "confirm" => {}
+        "edit" => return page(&ctx, kind, &fields, None).await,
+        _ => {
+            let posted = Fields::parse(&raw);
+            let tlp = sharing.tlp;
+            let build = move |c: &mut crate::store::DbConn, who: &crate::auth::Identity| {
+                Ok(vec![body_of(c, who, tlp, kind, &posted)?])
+            };
+            return match review(&ctx, &format!("/console/share/{}", kind_name(kind)), &raw, sharing, build).await {
+                Ok(answer) => answer,
+                Err(e) => page(&ctx, kind, &fields, Some(&e)).await,
+            };
+        }
+    }
     let who = ctx.identity().clone();
     let posted = Fields::parse(&raw);
     let published = ctx

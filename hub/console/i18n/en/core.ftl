@@ -119,7 +119,7 @@ share-recipients = Recipients for TLP:RED
 share-recipients-hint = Tick each organisation that may read a TLP:RED item. Ignored for other labels.
 share-anonymous = Hide my organisation's name from other members
 share-summary = Before sharing: the label you chose decides who reads these items (above). A submission from a new organisation waits for a coordinator; TLP:RED is never queued.
-share-submit = Share
+share-submit = Continue: check who will read it
 
 submissions-title = My submissions
 submissions-shared = Shared. Items waiting for a coordinator show as pending review.
@@ -294,3 +294,20 @@ exports-all-kinds = All kinds
 exports-download = Download
 dashboard-ratings = Recent supplier rating changes
 dashboard-ratings-none = No rating changes yet.
+share-confirm-title = Check before sharing
+share-confirm-heading = What will be shared, and who will read it
+share-confirm-count = { $n ->
+    [one] { $n } item
+   *[other] { $n } items
+}
+share-confirm-readers = Readers
+audience-red-named = only the organisations named below, and nobody else
+share-confirm-queued = A coordinator reviews it before anyone else reads it
+share-confirm-published = Published at once, to the readers above.
+share-confirm-anonymous = Your organisation's name is hidden from other members (coordinators still see it).
+share-confirm-more = { $n ->
+    [one] and { $n } more
+   *[other] and { $n } more
+}
+share-confirm-submit = Share now
+share-confirm-edit = Back to the form
