@@ -557,3 +557,79 @@ fn exports_history_and_related_items_follow_the_policy() {
     let csv = owner.get("/console/export/indicators?format=csv").expect("export");
     assert!(csv.body.contains("198.51.100.32"), "the RED item's recipient exports it");
 }
+
+#[test]
+fn techniques_incidents_and_advisories_are_shared_through_their_forms() {
+    let hub = TestHub::start(Backend::Sqlite);
+    let m1 = hub.add_org("Member One Power", false);
+    let m2 = hub.add_org("Member Two Gas", false);
+    let m3 = hub.add_org("Member Three Water", false);
+    let t1 = hub.token(&m1, Role::Analyst);
+    let mut console = ConsoleClient::signed_in(&hub, &t1, "en").expect("signed in");
+    assert_eq!(console.get("/console/share/technique").expect("form").status, 200);
+    // RED to Member Two: the summary names it, and only it.
+    let technique = [
+        ("attack_id", "T0866"),
+        ("name", "Exploitation of Remote Services"),
+        ("narrative", "remote services abused on the HMI network"),
+        ("tlp", "TLP:RED"),
+        ("recipients", m2.as_str()),
+    ];
+    let summary = console.post("/console/share/technique", &technique).expect("review");
+    assert_eq!(summary.status, 200, "{}", summary.text());
+    let said = summary.text();
+    assert!(said.contains("Member Two Gas") && !said.contains("Member Three Water"), "{said}");
+    assert!(said.contains("only the organisations named below"), "{said}");
+    let mut confirmed = technique.to_vec();
+    confirmed.push(("action", "confirm"));
+    assert_eq!(console.post("/console/share/technique", &confirmed).expect("share").status, 303);
+    // RED without a recipient is refused at the summary, before anything is stored.
+    let before = hub.count("objects");
+    let bad = console.post("/console/share/technique", &technique[..4]).expect("review");
+    assert_eq!(bad.status, 422, "{}", bad.text());
+    assert_eq!(hub.count("objects"), before);
+    let incident = [
+        ("title", "Relay station intrusion"),
+        ("summary", "remote access abused"),
+        ("sector", "electricity"),
+        ("service_impact", "degraded"),
+        ("occurred_at", "2026-11-30T08:15"),
+        ("technique_ids", "T0866"),
+        ("tlp", "TLP:AMBER"),
+        ("action", "confirm"),
+    ];
+    let done = console.post("/console/share/incident", &incident).expect("incident");
+    assert_eq!(done.status, 303, "{}", done.text());
+    let advisory = [
+        ("cve_id", "CVE-2024-3400"),
+        ("title", "PAN-OS GlobalProtect command injection"),
+        ("cvss_vector", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"),
+        ("exploitation", "known_exploited"),
+        ("affected", "cpe:2.3:o:paloaltonetworks:pan-os:*:*:*:*:*:*:*:*"),
+        ("tlp", "TLP:GREEN"),
+        ("action", "confirm"),
+    ];
+    let done = console.post("/console/share/advisory", &advisory).expect("advisory");
+    assert_eq!(done.status, 303, "{}", done.text());
+    let bad_cve = console
+        .post("/console/share/advisory", &[("cve_id", "CVE-24"), ("title", "x"), ("tlp", "TLP:GREEN")])
+        .expect("bad");
+    assert_eq!(bad_cve.status, 422);
+    // What the API reads back for the other members.
+    let t3 = hub.token(&m3, Role::Analyst);
+    let seen = hub.gql(
+        &t3,
+        "{ techniques { nodes { id } } incidents { nodes { title } } advisories { nodes { cveId cvssBaseScore } } }",
+        json!({}),
+    );
+    assert_eq!(
+        seen["techniques"]["nodes"].as_array().map(Vec::len),
+        Some(0),
+        "the RED technique reached a non-recipient"
+    );
+    assert_eq!(seen["incidents"]["nodes"][0]["title"], json!("Relay station intrusion"));
+    assert_eq!(seen["advisories"]["nodes"][0]["cvssBaseScore"], json!(9.8));
+    let t2 = hub.token(&m2, Role::Analyst);
+    let seen = hub.gql(&t2, "{ techniques { nodes { narrative } } }", json!({}));
+    assert_eq!(seen["techniques"]["nodes"][0]["narrative"], json!("remote services abused on the HMI network"));
+}
