@@ -633,3 +633,83 @@ fn techniques_incidents_and_advisories_are_shared_through_their_forms() {
     let seen = hub.gql(&t2, "{ techniques { nodes { narrative } } }", json!({}));
     assert_eq!(seen["techniques"]["nodes"][0]["narrative"], json!("remote services abused on the HMI network"));
 }
+
+/// Every page each role reaches by following the console's own links (and the largest
+/// search a page allows, every value matching) weighs under 200 KB with its style sheet
+/// and script, and answers 200.
+#[test]
+fn every_page_stays_under_200_kb_with_its_css_and_script() {
+    const LIMIT: usize = 200 * 1024;
+    let hub = TestHub::start(Backend::Sqlite);
+    let coord = hub.add_org("Sector ISAC secretariat", true);
+    let m1 = hub.add_org("Member One Power", false);
+    let newcomer = hub.add_org_trusted("Member Four Rail", false, renkei_hub::services::moderation::Trust::New);
+    let t1 = hub.token(&m1, Role::Analyst);
+    // 500 indicators, the most one console search looks up, all of them found.
+    let values: Vec<String> = (0..500).map(|i| format!("45.{}.{}.{}", 1 + i / 65536, (i / 256) % 256, i % 256)).collect();
+    let input: Vec<Value> = values.iter().map(|v| json!({"type": "IPV4", "value": v})).collect();
+    hub.gql(&t1, SHARE, json!({"input": input, "sharing": {"tlp": "GREEN"}}));
+    share(&hub, &hub.token(&newcomer, Role::Analyst), "192.0.2.77", json!({"tlp": "GREEN"}));
+    let tc = hub.token(&coord, Role::Coordinator);
+    let supplier = hub.gql(
+        &tc,
+        "mutation($i: SupplierInput!) { addSupplier(input: $i) { id } }",
+        json!({"i": {"legalName": "Kita Keiki K.K.", "nameJa": "北計器株式会社", "country": "JP"}}),
+    )["addSupplier"]["id"]
+        .as_str()
+        .expect("supplier")
+        .to_string();
+    let tp = hub.token(&m1, Role::Procurement);
+    hub.gql(
+        &tp,
+        "mutation($i: AssessmentInput!, $s: SharingInput!) { submitAssessment(input: $i, sharing: $s) { id } }",
+        json!({"i": renkei_e2e::handbook_assessment(&supplier, &[], "QUESTIONNAIRE_REVIEWED", 3), "s": {"tlp": "GREEN"}}),
+    );
+    let mut weights: Vec<(String, usize)> = Vec::new();
+    for (role, mut console) in [
+        ("analyst", ConsoleClient::signed_in(&hub, &t1, "ja").expect("analyst")),
+        ("procurement", ConsoleClient::signed_in(&hub, &tp, "en").expect("procurement")),
+        ("coordinator", ConsoleClient::enrolled(&hub, &tc, "en").expect("coordinator").0),
+    ] {
+        let mut queue: Vec<String> = vec!["/console/".into(), format!("/console/suppliers/{supplier}")];
+        if role == "analyst" {
+            queue.push(format!("/console/search?q={}", renkei_e2e::console::form_encode(&values.join("\n"))));
+        }
+        let mut seen = BTreeSet::new();
+        let mut per_kind: BTreeMap<String, usize> = BTreeMap::new();
+        while let Some(path) = queue.pop() {
+            if !seen.insert(path.clone()) || seen.len() > 60 {
+                continue;
+            }
+            let mut page = console.get(&path).expect("page");
+            let mut hops = 0;
+            while page.status == 303 && hops < 3 {
+                let to = page.location.clone().expect("location");
+                page = console.get(&to).expect("page");
+                hops += 1;
+            }
+            assert_eq!(page.status, 200, "{role} {path}: {}", page.text());
+            let mut weight = page.body.len();
+            for asset in page.links("/console/static/").into_iter().chain(
+                page.body.split("<script src=\"").skip(1).filter_map(|s| s.split('"').next()).map(str::to_string),
+            ) {
+                weight += console.get(&asset).expect("asset").body.len();
+            }
+            assert!(weight < LIMIT, "{role} {path} weighs {weight} bytes with its CSS and script");
+            weights.push((format!("{role} {}", path.split('?').next().unwrap_or_default()), weight));
+            for link in page.links("/console/") {
+                let kind: String = link.split('/').take(3).collect::<Vec<_>>().join("/");
+                let skip = ["/console/lang", "/console/export", "/console/static"].iter().any(|p| link.starts_with(p));
+                let count = per_kind.entry(kind).or_default();
+                if !skip && *count < 3 {
+                    *count += 1;
+                    queue.push(link);
+                }
+            }
+        }
+        assert!(seen.len() >= 5, "{role} reached only {seen:?}");
+    }
+    let heaviest = weights.iter().max_by_key(|(_, w)| *w).expect("pages");
+    eprintln!("{} pages; heaviest: {} at {} bytes", weights.len(), heaviest.0, heaviest.1);
+    assert!(heaviest.1 > 50 * 1024, "the 500-value search should be the heaviest page: {heaviest:?}");
+}

@@ -76,6 +76,9 @@ pub fn title_of(body: &Body) -> String {
 
 // ----- search -------------------------------------------------------------------------
 
+/// The most values one console search looks up.
+const CONSOLE_LOOKUP_MAX: usize = 500;
+
 #[derive(Deserialize)]
 struct SearchQuery {
     #[serde(default)]
@@ -109,7 +112,9 @@ async fn search(req: HttpRequest, hub: web::Data<Arc<Hub>>, query: web::Query<Se
         Ok(ctx) => ctx,
         Err(answer) => return answer,
     };
-    let max = ctx.hub.config.limits.max_lookup_values;
+    // A page lists every value with its matches: bounded so that a page stays small
+    // (the API and the exports take more).
+    let max = ctx.hub.config.limits.max_lookup_values.min(CONSOLE_LOOKUP_MAX);
     let values = values_of(&query.q);
     let mut results = Vec::new();
     if !values.is_empty() {
