@@ -308,3 +308,91 @@ fn procurement_finds_a_supplier_by_its_japanese_name_and_reads_why_it_is_rated_s
     assert!(criteria.chars().any(|c| ('\u{3040}'..='\u{30ff}').contains(&c)), "{criteria}");
     assert_eq!(browser.find_all("#assessments li").expect("assessments").len(), 1);
 }
+
+/// Every page each role reaches by following the console's links, in both languages
+/// for the members' pages: axe-core finds no serious or critical violation, and each
+/// page is kept as a screenshot.
+#[test]
+fn every_page_each_role_reaches_passes_axe() {
+    let hub = TestHub::start(Backend::Sqlite);
+    let coord = hub.add_org("Sector ISAC secretariat", true);
+    let m1 = hub.add_org("Member One Power", false);
+    let newcomer = hub.add_org_trusted("Member Four Rail", false, renkei_hub::services::moderation::Trust::New);
+    let t1 = hub.token(&m1, Role::Analyst);
+    let share =
+        "mutation($i: [IndicatorInput!]!, $s: SharingInput!) { shareIndicators(input: $i, sharing: $s) { id } }";
+    hub.gql(&t1, share, json!({"i": [{"type": "IPV4", "value": "198.51.100.5"}], "s": {"tlp": "GREEN"}}));
+    hub.gql(
+        &hub.token(&newcomer, Role::Analyst),
+        share,
+        json!({"i": [{"type": "DOMAIN", "value": "queued.example.jp"}], "s": {"tlp": "AMBER"}}),
+    );
+    hub.gql(
+        &t1,
+        "mutation { reportIncident(input: {title: \"Relay intrusion\", summary: \"remote access\", sector: \"electricity\", serviceImpact: DEGRADED}, sharing: {tlp: AMBER}) { __typename } }",
+        json!({}),
+    );
+    let tc = hub.token(&coord, Role::Coordinator);
+    let supplier = hub.gql(
+        &tc,
+        "mutation($i: SupplierInput!) { addSupplier(input: $i) { id } }",
+        json!({"i": {"legalName": "Kita Keiki K.K.", "nameJa": "北計器株式会社", "country": "JP"}}),
+    )["addSupplier"]["id"]
+        .as_str()
+        .expect("supplier")
+        .to_string();
+    let tp = hub.token(&m1, Role::Procurement);
+    hub.gql(
+        &tp,
+        "mutation($i: AssessmentInput!, $s: SharingInput!) { submitAssessment(input: $i, sharing: $s) { id } }",
+        json!({"i": renkei_e2e::handbook_assessment(&supplier, &[], "QUESTIONNAIRE_REVIEWED", 3), "s": {"tlp": "GREEN"}}),
+    );
+    for (role, token, lang) in [("analyst", &t1, "ja"), ("procurement", &tp, "en"), ("coordinator", &tc, "en")] {
+        let browser = Browser::start_with(
+            &format!("axe-{role}"),
+            &BrowserOptions { accept_language: Some(lang.into()), ..Default::default() },
+        )
+        .expect("browser");
+        if role == "coordinator" {
+            enrol_totp(&browser, &hub, token);
+        } else {
+            sign_in(&browser, &hub, token);
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        let mut queue = vec![
+            "/console/".to_string(),
+            format!("/console/suppliers/{supplier}"),
+            "/console/search?q=198.51.100.5%0Aqueued.example.jp".to_string(),
+        ];
+        let mut seen = std::collections::BTreeSet::new();
+        let mut per_kind: std::collections::BTreeMap<String, usize> = Default::default();
+        while let Some(path) = queue.pop() {
+            if !seen.insert(path.clone()) || seen.len() > 60 {
+                continue;
+            }
+            browser.goto(&format!("{}{path}", base(&hub))).expect("page");
+            browser.wait_for("main", WAIT).expect("main");
+            let step = path.trim_start_matches("/console/").replace(['/', '?', '=', '&'], "_");
+            check(&browser, &format!("{role}-{}", if step.is_empty() { "home" } else { &step }));
+            for a in browser.find_all("a[href^='/console/']").expect("links") {
+                let Ok(Some(href)) = a.attr("href") else { continue };
+                // One page of each kind: ids stand for any id.
+                let kind: String = href
+                    .split('?')
+                    .next()
+                    .unwrap_or_default()
+                    .split('/')
+                    .map(|segment| if segment.contains("--") { "*" } else { segment })
+                    .collect::<Vec<_>>()
+                    .join("/");
+                let skip = ["/console/lang", "/console/export/", "/console/static"].iter().any(|p| href.starts_with(p));
+                let count = per_kind.entry(kind).or_default();
+                if !skip && *count < 1 {
+                    *count += 1;
+                    queue.push(href);
+                }
+            }
+        }
+        assert!(seen.len() >= 5, "{role} reached only {seen:?}");
+    }
+}

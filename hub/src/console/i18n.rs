@@ -198,9 +198,11 @@ impl Tr {
 
     /// One of a pair of texts the data carries in both languages (an error's message,
     /// a supplier's name): this language's when there is one.
+    /// When this language's text is empty, the other's.
     pub fn pick<'a>(&self, en: &'a str, ja: &'a str) -> &'a str {
         match self.lang {
             Lang::Ja if !ja.is_empty() => ja,
+            Lang::En if en.is_empty() => ja,
             _ => en,
         }
     }
@@ -278,5 +280,7 @@ mod tests {
         assert_eq!(Tr::new(Lang::En).get("nav-sign-out"), "Sign out");
         assert_eq!(Tr::new(Lang::Ja).get("nav-sign-out"), "サインアウト");
         assert_eq!(Tr::new(Lang::En).get("no-such-message"), "no-such-message");
+        assert_eq!(Tr::new(Lang::En).pick("", "北計器"), "北計器", "a name only in Japanese is still shown");
+        assert_eq!(Tr::new(Lang::Ja).pick("Kita", ""), "Kita");
     }
 }
