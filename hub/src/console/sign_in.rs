@@ -266,24 +266,51 @@ async fn new_challenge(hub: &Arc<Hub>, session: &Session) -> Result<Vec<u8>, App
     Ok(challenge)
 }
 
-async fn assertion_options(req: HttpRequest, hub: web::Data<Arc<Hub>>) -> HttpResponse {
-    let (t, session) = match in_stage(&hub, &req, Stage::SecondFactor).await {
-        Ok(found) => found,
-        Err(_) => {
-            let t = translator(&req);
-            return json_error(&t, StatusCode::UNAUTHORIZED, &super::session_expired());
-        }
+/// Which sessions a JSON endpoint of the security-key script serves.
+#[derive(Clone, Copy)]
+enum KeyStep {
+    /// Signing in: a session owing its second factor.
+    Assert,
+    /// Registering a key: an enrolling coordinator, or anyone signed in.
+    Register,
+}
+
+/// The caller of a JSON endpoint of the security-key script: its session (in the stage
+/// the step needs) with the CSRF secret in the `x-csrf-token` header, or the JSON refusal.
+async fn key_caller(
+    hub: &web::Data<Arc<Hub>>,
+    req: &HttpRequest,
+    step: KeyStep,
+) -> Result<(Tr, Session), HttpResponse> {
+    let found = match step {
+        KeyStep::Assert => in_stage(hub, req, Stage::SecondFactor).await,
+        KeyStep::Register => enrolling(hub, req).await,
     };
-    if !header_csrf_ok(&req, &session) {
-        return json_error(&t, StatusCode::FORBIDDEN, &super::csrf_refused());
+    let Ok((t, session)) = found else {
+        return Err(json_error(&translator(req), StatusCode::UNAUTHORIZED, &super::session_expired()));
+    };
+    if !header_csrf_ok(req, &session) {
+        return Err(json_error(&t, StatusCode::FORBIDDEN, &super::csrf_refused()));
     }
-    let hub = Arc::clone(hub.get_ref());
-    let factors = match factors_of(&hub, &session.identity.token_id).await {
-        Ok(f) => f,
-        Err(e) => return json_error(&t, super::status_of(&e), &e),
+    Ok((t, session))
+}
+
+/// The token's registered factors and a fresh challenge kept with the session, for the
+/// options of either step.
+async fn key_options(hub: &Arc<Hub>, session: &Session) -> Result<(Vec<Factor>, Vec<u8>), AppError> {
+    let factors = factors_of(hub, &session.identity.token_id).await?;
+    let challenge = new_challenge(hub, session).await?;
+    Ok((factors, challenge))
+}
+
+async fn assertion_options(req: HttpRequest, hub: web::Data<Arc<Hub>>) -> HttpResponse {
+    let (t, session) = match key_caller(&hub, &req, KeyStep::Assert).await {
+        Ok(found) => found,
+        Err(answer) => return answer,
     };
-    let challenge = match new_challenge(&hub, &session).await {
-        Ok(c) => c,
+    let hub = Arc::clone(hub.get_ref());
+    let (factors, challenge) = match key_options(&hub, &session).await {
+        Ok(found) => found,
         Err(e) => return json_error(&t, super::status_of(&e), &e),
     };
     let (_, rp_id) = relying_party(&hub, &req);
@@ -317,16 +344,10 @@ fn b64(s: &str) -> Result<Vec<u8>, AppError> {
 }
 
 async fn assertion(req: HttpRequest, hub: web::Data<Arc<Hub>>, body: web::Json<AssertionBody>) -> HttpResponse {
-    let (t, session) = match in_stage(&hub, &req, Stage::SecondFactor).await {
+    let (t, session) = match key_caller(&hub, &req, KeyStep::Assert).await {
         Ok(found) => found,
-        Err(_) => {
-            let t = translator(&req);
-            return json_error(&t, StatusCode::UNAUTHORIZED, &super::session_expired());
-        }
+        Err(answer) => return answer,
     };
-    if !header_csrf_ok(&req, &session) {
-        return json_error(&t, StatusCode::FORBIDDEN, &super::csrf_refused());
-    }
     let hub = Arc::clone(hub.get_ref());
     let (origin, rp_id) = relying_party(&hub, &req);
     let body = body.into_inner();
@@ -510,23 +531,13 @@ async fn enrol_totp(req: HttpRequest, hub: web::Data<Arc<Hub>>, form: web::Form<
 }
 
 async fn registration_options(req: HttpRequest, hub: web::Data<Arc<Hub>>) -> HttpResponse {
-    let (t, session) = match enrolling(&hub, &req).await {
+    let (t, session) = match key_caller(&hub, &req, KeyStep::Register).await {
         Ok(found) => found,
-        Err(_) => {
-            let t = translator(&req);
-            return json_error(&t, StatusCode::UNAUTHORIZED, &super::session_expired());
-        }
+        Err(answer) => return answer,
     };
-    if !header_csrf_ok(&req, &session) {
-        return json_error(&t, StatusCode::FORBIDDEN, &super::csrf_refused());
-    }
     let hub = Arc::clone(hub.get_ref());
-    let factors = match factors_of(&hub, &session.identity.token_id).await {
-        Ok(f) => f,
-        Err(e) => return json_error(&t, super::status_of(&e), &e),
-    };
-    let challenge = match new_challenge(&hub, &session).await {
-        Ok(c) => c,
+    let (factors, challenge) = match key_options(&hub, &session).await {
+        Ok(found) => found,
         Err(e) => return json_error(&t, super::status_of(&e), &e),
     };
     let (_, rp_id) = relying_party(&hub, &req);
@@ -564,16 +575,10 @@ struct RegistrationBody {
 }
 
 async fn registration(req: HttpRequest, hub: web::Data<Arc<Hub>>, body: web::Json<RegistrationBody>) -> HttpResponse {
-    let (t, session) = match enrolling(&hub, &req).await {
+    let (t, session) = match key_caller(&hub, &req, KeyStep::Register).await {
         Ok(found) => found,
-        Err(_) => {
-            let t = translator(&req);
-            return json_error(&t, StatusCode::UNAUTHORIZED, &super::session_expired());
-        }
+        Err(answer) => return answer,
     };
-    if !header_csrf_ok(&req, &session) {
-        return json_error(&t, StatusCode::FORBIDDEN, &super::csrf_refused());
-    }
     let hub = Arc::clone(hub.get_ref());
     let (origin, rp_id) = relying_party(&hub, &req);
     let body = body.into_inner();
