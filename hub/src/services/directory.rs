@@ -88,6 +88,50 @@ pub fn issue_token(
     grants: &[String],
     name: Option<&str>,
 ) -> AppResult<(String, String)> {
+    issue(conn, keys, None, &NewToken { org_id, role, expires, grants, name })
+}
+
+/// What a new token is for.
+pub struct NewToken<'a> {
+    pub org_id: &'a str,
+    pub role: Role,
+    pub expires: Option<chrono::DateTime<chrono::Utc>>,
+    pub grants: &'a [String],
+    pub name: Option<&'a str>,
+}
+
+/// Issues a token for a coordinator acting in the web console: the rules of
+/// [`issue_token`], with the acting coordinator named in the audit entry; peer tokens
+/// come only with their federation link. Returns the token id and the token, shown
+/// this once.
+pub fn issue_token_by(
+    conn: &mut DbConn,
+    keys: &HubKeys,
+    actor: &Identity,
+    new: &NewToken<'_>,
+) -> AppResult<(String, String)> {
+    if !actor.is_coordinator() {
+        return Err(AppError::forbidden("issue tokens"));
+    }
+    if new.role == Role::Peer {
+        return Err(AppError::invalid(
+            "peer hub tokens come with their federation link (`renkei-hub peer add`)",
+            "ピアハブ用トークンは連携リンクの登録（renkei-hub peer add）で発行されます",
+        ));
+    }
+    issue(conn, keys, Some(actor), new)
+}
+
+/// Issues a token (the operator's command line without an actor, a coordinator in the
+/// console with one): checked grants and name, coordinator tokens only for coordinator
+/// organisations, an expiry in the future; audited.
+fn issue(
+    conn: &mut DbConn,
+    keys: &HubKeys,
+    actor: Option<&Identity>,
+    new: &NewToken<'_>,
+) -> AppResult<(String, String)> {
+    let NewToken { org_id, role, expires, grants, name } = *new;
     let name = name.map(token_name).transpose()?;
     let mut granted: Vec<&str> = Vec::new();
     for g in grants {
@@ -135,10 +179,12 @@ pub fn issue_token(
             c,
             keys,
             AuditEvent {
+                actor_org: actor.map(|a| a.org_id.clone()),
+                actor_token: actor.map(|a| a.token_id.clone()),
                 action: "token.issue".into(),
                 target: Some(id.clone()),
                 detail: json!({"org": org.id, "role": role.as_str(), "expires": row.expires_at, "grants": granted, "name": name}),
-                ..Default::default()
+                source: actor.and_then(|a| a.source.clone()),
             },
         )?;
         Ok((id, token))
@@ -172,6 +218,10 @@ pub fn token_names(conn: &mut DbConn, ids: &[&str]) -> AppResult<std::collection
 }
 
 pub fn revoke_token(conn: &mut DbConn, keys: &HubKeys, token_id: &str) -> AppResult<()> {
+    revoke(conn, keys, None, token_id)
+}
+
+fn revoke(conn: &mut DbConn, keys: &HubKeys, actor: Option<&Identity>, token_id: &str) -> AppResult<()> {
     conn.transaction(|c| {
         // Writers take the lock first (SQLite cannot upgrade a stale read to a write).
         acquire_write_lock(c)?;
@@ -185,10 +235,12 @@ pub fn revoke_token(conn: &mut DbConn, keys: &HubKeys, token_id: &str) -> AppRes
             c,
             keys,
             AuditEvent {
+                actor_org: actor.map(|a| a.org_id.clone()),
+                actor_token: actor.map(|a| a.token_id.clone()),
                 action: "token.revoke".into(),
                 target: Some(token_id.into()),
                 detail: json!({}),
-                ..Default::default()
+                source: actor.and_then(|a| a.source.clone()),
             },
         )?;
         Ok(())
@@ -259,4 +311,26 @@ pub fn check_token(
         digest: row.digest,
         expires_at,
     }))
+}
+
+/// Every token the hub has issued (peer hubs' too), newest first, for the coordinators'
+/// administration page. The rows carry the token's digest, never the token itself: a
+/// caller shows id, organisation, role, name and dates, and nothing of the digest.
+pub fn list_tokens(conn: &mut DbConn) -> AppResult<Vec<TokenRow>> {
+    Ok(tokens::table.select(TokenRow::as_select()).order((tokens::created_at.desc(), tokens::id.asc())).load(conn)?)
+}
+
+/// Revokes a token for a coordinator acting in the web console, like [`revoke_token`]
+/// with the acting coordinator named in the audit entry. The token's console sessions
+/// end with it (a session is only as good as its token).
+pub fn revoke_token_by(conn: &mut DbConn, keys: &HubKeys, actor: &Identity, token_id: &str) -> AppResult<()> {
+    if !actor.is_coordinator() {
+        return Err(AppError::forbidden("revoke tokens"));
+    }
+    revoke(conn, keys, Some(actor), token_id)
+}
+
+/// One token by id, revoked or not (its digest, never the token itself).
+pub fn find_token(conn: &mut DbConn, token_id: &str) -> AppResult<Option<TokenRow>> {
+    Ok(tokens::table.find(token_id).select(TokenRow::as_select()).first(conn).optional()?)
 }

@@ -404,6 +404,30 @@ pub fn note_refusal(c: &mut DbConn, keys: &HubKeys, session: &Session, why: &str
 /// the token's holder registers a first second factor in the console. A new code
 /// replaces an older one.
 pub fn issue_enrolment(c: &mut DbConn, keys: &HubKeys, token_id: &str, hours: u32) -> AppResult<String> {
+    enrolment(c, keys, None, token_id, hours)
+}
+
+/// [`issue_enrolment`] for a coordinator in the console: the audit entry names them.
+pub fn issue_enrolment_by(
+    c: &mut DbConn,
+    keys: &HubKeys,
+    actor: &Identity,
+    token_id: &str,
+    hours: u32,
+) -> AppResult<String> {
+    if !actor.is_coordinator() {
+        return Err(AppError::forbidden("issue enrolment codes"));
+    }
+    enrolment(c, keys, Some(actor), token_id, hours)
+}
+
+fn enrolment(
+    c: &mut DbConn,
+    keys: &HubKeys,
+    actor: Option<&Identity>,
+    token_id: &str,
+    hours: u32,
+) -> AppResult<String> {
     let code = {
         let raw = random_bytes::<10>().map_err(AppError::internal)?;
         renkei_schema::second_factor::totp::base32(&raw)
@@ -428,10 +452,12 @@ pub fn issue_enrolment(c: &mut DbConn, keys: &HubKeys, token_id: &str, hours: u3
             c,
             keys,
             AuditEvent {
+                actor_org: actor.map(|a| a.org_id.clone()),
+                actor_token: actor.map(|a| a.token_id.clone()),
                 action: "console.enrolment.issue".into(),
                 target: Some(token_id.to_string()),
                 detail: json!({"expires": time_text(&expires)}),
-                ..Default::default()
+                source: actor.and_then(|a| a.source.clone()),
             },
         )?;
         Ok(code.clone())
