@@ -79,9 +79,10 @@ pub fn routes(cfg: &mut web::ServiceConfig, enabled: bool) {
             .configure(items::routes)
             .configure(share_forms::routes)
             .configure(moderate::routes)
+            // Before `suppliers`: `/suppliers/compare` is not a supplier's id.
+            .configure(procure::routes)
             .configure(suppliers::routes)
             .configure(admin::routes)
-            .configure(procure::routes)
             .default_service(web::to(not_found)),
     );
 }

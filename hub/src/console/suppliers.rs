@@ -24,6 +24,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 struct SupplierLine {
+    /// The id, percent-encoded for a query.
+    id: String,
     href: String,
     name_ja: String,
     name_en: String,
@@ -37,6 +39,8 @@ struct SupplierLine {
 struct SearchPage {
     page: Frame,
     query: String,
+    /// The comparison of the first results (up to five).
+    compare_href: Option<String>,
     results: Vec<SupplierLine>,
     searched: bool,
 }
@@ -79,11 +83,12 @@ async fn search(req: HttpRequest, hub: web::Data<Arc<Hub>>, query: web::Query<Se
         Ok(found) => found,
         Err(e) => return ctx.refused(&e),
     };
-    let results = rows
+    let results: Vec<SupplierLine> = rows
         .into_iter()
         .map(|r| {
             let summary = summaries.get(&r.id);
             SupplierLine {
+                id: super::percent_encode(&r.id),
                 href: format!("/console/suppliers/{}", super::percent_encode(&r.id)),
                 name_en: r.name_en.clone().unwrap_or_else(|| r.legal_name.clone()),
                 name_ja: r.name_ja,
@@ -102,7 +107,10 @@ async fn search(req: HttpRequest, hub: web::Data<Arc<Hub>>, query: web::Query<Se
             }
         })
         .collect();
-    let page = SearchPage { page: ctx.frame(ctx.t.get("suppliers-title")), query: q, results, searched: true };
+    let ids: Vec<String> = results.iter().take(5).map(|r: &SupplierLine| format!("id={}", r.id)).collect();
+    let compare_href = (ids.len() >= 2).then(|| format!("/console/suppliers/compare?{}", ids.join("&")));
+    let page =
+        SearchPage { page: ctx.frame(ctx.t.get("suppliers-title")), query: q, compare_href, results, searched: true };
     render(&ctx.t, StatusCode::OK, &page)
 }
 
@@ -118,6 +126,9 @@ struct CriterionLine {
 #[template(path = "supplier.html")]
 struct SupplierPage {
     page: Frame,
+    /// The supplier's id, for the links to compare, its chain and the assessment form.
+    id: String,
+    may_assess: bool,
     name_other: String,
     corporate_number: String,
     score: String,
@@ -189,6 +200,8 @@ async fn supplier(req: HttpRequest, hub: web::Data<Arc<Hub>>, id: web::Path<Stri
         .collect();
     let page = SupplierPage {
         page: ctx.frame(title),
+        id: super::percent_encode(&row.id),
+        may_assess: crate::services::suppliers::may_submit_assessment(ctx.identity()),
         name_other,
         corporate_number: row.corporate_number.clone().unwrap_or_default(),
         score: rating.score.map_or_else(|| "—".into(), |s| format!("{s:.0}")),

@@ -354,6 +354,18 @@ pub fn offerings_of(conn: &mut DbConn, actor: &Identity, supplier_id: &str) -> A
     Ok(rows.into_iter().filter(|o| visible(actor, &o.status, o.proposed_by.as_deref())).collect())
 }
 
+/// The supplier ids an offering relies on (its subcontractors, one level), as stored.
+/// Each is still to be read with [`get`] for the viewer: one it may not see is only an id.
+pub fn subcontractors_of(offering: &OfferingRow) -> Vec<String> {
+    serde_json::from_str(&offering.subcontractors).unwrap_or_default()
+}
+
+/// Whether the actor may submit supplier assessments (`submitAssessment`, the console's
+/// form): those who share items, and procurement teams (who share nothing else).
+pub fn may_submit_assessment(actor: &Identity) -> bool {
+    actor.may_share() || actor.role == crate::auth::Role::Procurement
+}
+
 /// Procurement filters on the rating each viewer sees (under the built-in scheme) and
 /// on what the supplier offers.
 #[derive(Debug, Clone, Default)]

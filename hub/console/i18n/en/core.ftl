@@ -311,3 +311,7 @@ share-confirm-more = { $n ->
 }
 share-confirm-submit = Share now
 share-confirm-edit = Back to the form
+supplier-compare = Compare with others
+supplier-chain = Supply chain
+supplier-assess = Submit an assessment
+suppliers-compare-these = Compare the first of these side by side

@@ -289,3 +289,7 @@ share-confirm-anonymous = 他の会員には自組織名を開示しません（
 share-confirm-more = ほか{ $n }件
 share-confirm-submit = 共有する
 share-confirm-edit = フォームに戻る
+supplier-compare = 他社と比較
+supplier-chain = サプライチェーン
+supplier-assess = 評価を提出
+suppliers-compare-these = 上位の候補を並べて比較
