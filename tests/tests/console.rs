@@ -646,7 +646,8 @@ fn every_page_stays_under_200_kb_with_its_css_and_script() {
     let newcomer = hub.add_org_trusted("Member Four Rail", false, renkei_hub::services::moderation::Trust::New);
     let t1 = hub.token(&m1, Role::Analyst);
     // 500 indicators, the most one console search looks up, all of them found.
-    let values: Vec<String> = (0..500).map(|i| format!("45.{}.{}.{}", 1 + i / 65536, (i / 256) % 256, i % 256)).collect();
+    let values: Vec<String> =
+        (0..500).map(|i| format!("45.{}.{}.{}", 1 + i / 65536, (i / 256) % 256, i % 256)).collect();
     let input: Vec<Value> = values.iter().map(|v| json!({"type": "IPV4", "value": v})).collect();
     hub.gql(&t1, SHARE, json!({"input": input, "sharing": {"tlp": "GREEN"}}));
     share(&hub, &hub.token(&newcomer, Role::Analyst), "192.0.2.77", json!({"tlp": "GREEN"}));
@@ -712,4 +713,36 @@ fn every_page_stays_under_200_kb_with_its_css_and_script() {
     let heaviest = weights.iter().max_by_key(|(_, w)| *w).expect("pages");
     eprintln!("{} pages; heaviest: {} at {} bytes", weights.len(), heaviest.0, heaviest.1);
     assert!(heaviest.1 > 50 * 1024, "the 500-value search should be the heaviest page: {heaviest:?}");
+}
+
+#[test]
+fn members_report_sightings_and_false_positives_and_see_only_the_aggregate() {
+    let hub = TestHub::start(Backend::Sqlite);
+    let m1 = hub.add_org("Member One Power", false);
+    let m2 = hub.add_org("Member Two Gas", false);
+    let t1 = hub.token(&m1, Role::Analyst);
+    let t2 = hub.token(&m2, Role::Analyst);
+    let id = share(&hub, &t1, "198.51.100.61", json!({"tlp": "GREEN"}));
+    let hidden = share(&hub, &t1, "198.51.100.62", json!({"tlp": "RED", "recipients": [m1]}));
+    let mut other = ConsoleClient::signed_in(&hub, &t2, "en").expect("signed in");
+    other.get(&format!("/console/items/{id}")).expect("item");
+    let seen = other.post(&format!("/console/items/{id}/sighting"), &[("kind", "seen"), ("count", "3")]).expect("seen");
+    assert_eq!(seen.status, 303, "{}", seen.text());
+    let mut owner = ConsoleClient::signed_in(&hub, &t1, "en").expect("signed in");
+    owner.get(&format!("/console/items/{id}")).expect("item");
+    owner.post(&format!("/console/items/{id}/sighting"), &[("kind", "false_positive")]).expect("fp");
+    let page = owner.get(&format!("/console/items/{id}")).expect("item").text();
+    assert!(page.contains("Organisations that saw it 1") && page.contains("Reported count 3"), "{page}");
+    assert!(page.contains("Organisations reporting a false positive 1"), "{page}");
+    assert!(!page.contains("Member Two Gas"), "the aggregate names nobody: {page}");
+    // A sighting of an item the reporter may not read answers like a missing one.
+    let refused = other.post(&format!("/console/items/{hidden}/sighting"), &[("kind", "seen")]).expect("post");
+    let missing = other
+        .post("/console/items/indicator--00000000-0000-4000-8000-000000000000/sighting", &[("kind", "seen")])
+        .expect("post");
+    assert_eq!((refused.status, refused.text()), (missing.status, missing.text()));
+    assert_eq!(refused.status, 404);
+    let bad =
+        other.post(&format!("/console/items/{id}/sighting"), &[("kind", "seen"), ("count", "many")]).expect("post");
+    assert_eq!(bad.status, 422);
 }
