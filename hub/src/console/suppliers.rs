@@ -138,7 +138,9 @@ struct SupplierPage {
     assessors: usize,
     flags: Vec<String>,
     criteria: Vec<CriterionLine>,
-    assessments: Vec<ItemLine>,
+    /// Each assessment the rating was computed from, with who assessed (kind), how
+    /// strongly backed (assurance) and when.
+    assessments: Vec<(ItemLine, String)>,
     offerings: Vec<(String, String)>,
     history: Vec<(String, String, String)>,
     chart: String,
@@ -211,7 +213,28 @@ async fn supplier(req: HttpRequest, hub: web::Data<Arc<Hub>>, id: web::Path<Stri
         assessors: rating.assessor_count,
         flags: rating.flags.iter().map(|f| t.label("flag", f.as_str())).collect(),
         criteria,
-        assessments: assessments.iter().map(|r| line_of(&ctx, r)).collect(),
+        assessments: assessments
+            .iter()
+            .map(|r| {
+                let about = match crate::services::stored::parts_of(r) {
+                    Ok((_, renkei_schema::model::Body::Assessment(a))) => {
+                        let kind = serde_json::to_value(a.assessor)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_string))
+                            .unwrap_or_default();
+                        let assurance = format!("{:?}", a.assurance).to_lowercase();
+                        format!(
+                            "{} · {} · {}",
+                            t.label("assessor", &kind),
+                            t.label("assurance", &assurance),
+                            a.observed.format("%Y-%m-%d")
+                        )
+                    }
+                    _ => String::new(),
+                };
+                (line_of(&ctx, r), about)
+            })
+            .collect(),
         offerings: offerings.into_iter().map(|o| (o.name.clone(), o.kind.clone())).collect(),
         history: history
             .iter()

@@ -315,3 +315,7 @@ supplier-compare = Compare with others
 supplier-chain = Supply chain
 supplier-assess = Submit an assessment
 suppliers-compare-these = Compare the first of these side by side
+assessor-member = assessed by a member organisation
+assessor-supplier = the supplier's self-assessment
+assessor-third_party = assessed by an audit or assessment firm
+assessor-automated = an automated tool's findings

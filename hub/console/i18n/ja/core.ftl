@@ -293,3 +293,7 @@ supplier-compare = 他社と比較
 supplier-chain = サプライチェーン
 supplier-assess = 評価を提出
 suppliers-compare-these = 上位の候補を並べて比較
+assessor-member = 会員組織による評価
+assessor-supplier = サプライヤーの自己評価
+assessor-third_party = 監査法人・評価機関による評価
+assessor-automated = 自動ツールによる検出結果
