@@ -746,3 +746,21 @@ fn members_report_sightings_and_false_positives_and_see_only_the_aggregate() {
         other.post(&format!("/console/items/{id}/sighting"), &[("kind", "seen"), ("count", "many")]).expect("post");
     assert_eq!(bad.status, 422);
 }
+
+#[test]
+fn a_token_has_one_request_budget_through_the_api_and_the_console() {
+    let hub = TestHub::start_with(Backend::Sqlite, |c| c.limits.requests_per_minute = 8);
+    let org = hub.add_org("Member One Power", false);
+    let token = hub.token(&org, Role::Analyst);
+    // Signing in and the account page spend two.
+    let mut console = ConsoleClient::signed_in(&hub, &token, "en").expect("signed in");
+    for _ in 0..3 {
+        assert_eq!(console.get("/console/search").expect("page").status, 200);
+    }
+    for _ in 0..3 {
+        hub.gql(&token, "{ me { role } }", json!({}));
+    }
+    let limited = console.get("/console/search").expect("page");
+    assert_eq!(limited.status, 429, "{}", limited.text());
+    assert!(limited.text().contains("RATE_LIMITED"));
+}

@@ -223,6 +223,21 @@ pub async fn signed_in(hub: &web::Data<Arc<Hub>>, req: &HttpRequest, need: Need)
         Stage::SecondFactor => return Err(redirect(&format!("{ROOT}/second-factor"))),
         Stage::Enrol => return Err(redirect(&format!("{ROOT}/enrol"))),
     }
+    // The token's request budget is one, whether it is spent through the API or here.
+    let limit = hub.config.limits.requests_per_minute;
+    match hub.counters.incr(&format!("rate:{}", session.identity.token_id), std::time::Duration::from_secs(60)).await {
+        Ok(n) if n > limit => {
+            crate::state::Metrics::add(&hub.metrics.rate_limited, 1);
+            let e = AppError::new(
+                Code::RateLimited,
+                format!("more than {limit} requests per minute for this token"),
+                format!("このトークンの要求数が毎分{limit}件を超えました"),
+            );
+            return Err(error_page(&t, StatusCode::TOO_MANY_REQUESTS, &e));
+        }
+        Ok(_) => {}
+        Err(e) => tracing::error!(%e, "rate limiter unavailable"),
+    }
     let who = &session.identity;
     let allowed = match need {
         Need::SignedIn | Need::Suppliers => who.role != Role::Peer,
