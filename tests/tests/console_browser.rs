@@ -309,7 +309,12 @@ fn procurement_finds_a_supplier_by_its_japanese_name_and_reads_why_it_is_rated_s
     assert_eq!(browser.find_all("#assessments li").expect("assessments").len(), 1);
     // Who assessed, and how strongly backed: a member's reviewed questionnaire.
     let assessed = browser.text("#assessments").expect("assessments");
-    assert!(assessed.contains("会員組織による評価") && assessed.contains("会員が確認した質問票") && assessed.contains("2026-11-01"), "{assessed}");
+    assert!(
+        assessed.contains("会員組織による評価")
+            && assessed.contains("会員が確認した質問票")
+            && assessed.contains("2026-11-01"),
+        "{assessed}"
+    );
 }
 
 /// Every page each role reaches by following the console's links, in both languages

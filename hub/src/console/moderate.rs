@@ -71,7 +71,7 @@ async fn dashboard(req: HttpRequest, hub: web::Data<Arc<Hub>>) -> HttpResponse {
             let (queued, more) = moderation::queue(c, &who, QUEUE_COUNT_CAP, None)?;
             let (restricted, _) = sharing::restricted(c, &who.viewer(), 100, 0)?;
             let since = chrono::Utc::now().date_naive().and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or_default();
-            let (today, capped) = sharing::first_shared_since(c, &who.viewer(), since, TODAY_CAP)?;
+            let (today, capped) = sharing::first_shared_counts(c, &who.viewer(), since, TODAY_CAP)?;
             let peers = crate::federation::links::list_peers(c)?;
             let live = sessions::count_live(c)?;
             let changes = crate::services::ratings::recent(
@@ -94,10 +94,7 @@ async fn dashboard(req: HttpRequest, hub: web::Data<Arc<Hub>>) -> HttpResponse {
         Ok(found) => found,
         Err(e) => return ctx.refused(&e),
     };
-    let mut counts: BTreeMap<(String, String), i64> = BTreeMap::new();
-    for row in &today {
-        *counts.entry((row.kind.clone(), row.tlp.clone())).or_default() += 1;
-    }
+    let counts: BTreeMap<(String, String), i64> = today;
     let page = DashboardPage {
         page: ctx.frame(ctx.t.get("dashboard-title")),
         queue_length: if more { format!("{queued}+") } else { queued.to_string() },

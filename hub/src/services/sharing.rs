@@ -567,28 +567,46 @@ pub fn submitted_by(conn: &mut DbConn, viewer: &Viewer<'_>, org: &str, first: us
     Ok(out)
 }
 
-/// Items first shared since `since` that the viewer reads in full (the coordinators'
-/// "shared today"): at most `cap` of the newest, and whether there were more.
-pub fn first_shared_since(
+/// Counts by (kind, label), both as stored.
+pub type KindLabelCounts = std::collections::BTreeMap<(String, String), i64>;
+
+/// How many items were first shared since `since`, by kind and label, of those the
+/// viewer reads in full (the coordinators' "shared today"): counted over at most `cap`
+/// of the newest, and whether there were more. Only the access columns are read.
+pub fn first_shared_counts(
     conn: &mut DbConn,
     viewer: &Viewer<'_>,
     since: DateTime<Utc>,
     cap: usize,
-) -> AppResult<(Vec<ObjectRow>, bool)> {
-    let ids: Vec<String> = object_versions::table
-        .filter(object_versions::revision.eq(1))
+) -> AppResult<(KindLabelCounts, bool)> {
+    // Sequence order is commit order: what was first shared since then has a first
+    // sequence number at or after the first version recorded since then.
+    let from: Option<i64> = object_versions::table
         .filter(object_versions::recorded_at.ge(crate::store::time_text(&since)))
-        .order(object_versions::seq.desc())
+        .select(diesel::dsl::min(object_versions::seq))
+        .first(conn)?;
+    let mut counts = std::collections::BTreeMap::new();
+    let Some(from) = from else { return Ok((counts, false)) };
+    type Columns = (String, String, String, String, String, bool);
+    let rows: Vec<Columns> = objects::table
+        .filter(objects::first_seq.ge(from))
+        .order(objects::first_seq.desc())
         .limit(cap as i64 + 1)
-        .select(object_versions::object_id)
+        .select((
+            objects::kind,
+            objects::tlp,
+            objects::recipients,
+            objects::status,
+            objects::submitter_org,
+            objects::anonymous,
+        ))
         .load(conn)?;
-    let capped = ids.len() > cap;
-    let rows = super::stored::load_objects(conn, &ids[..ids.len().min(cap)])?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows.into_values() {
-        if visibility(viewer, &Access::of_object(&row)?.item()) == Visibility::Full {
-            out.push(row);
+    let capped = rows.len() > cap;
+    for (kind, tlp, recipients, status, submitter, anonymous) in rows.into_iter().take(cap) {
+        let access = Access::parse(&tlp, &recipients, &status, &submitter, anonymous)?;
+        if visibility(viewer, &access.item()) == Visibility::Full {
+            *counts.entry((kind, tlp)).or_default() += 1;
         }
     }
-    Ok((out, capped))
+    Ok((counts, capped))
 }

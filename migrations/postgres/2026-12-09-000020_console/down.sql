@@ -1,3 +1,4 @@
+DROP INDEX objects_first_seq;
 DROP INDEX objects_submitter;
 DROP TABLE console_enrolments;
 DROP TABLE second_factors;

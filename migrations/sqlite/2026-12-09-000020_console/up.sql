@@ -47,3 +47,7 @@ CREATE TABLE console_enrolments (
 
 -- "My submissions" in the console: an organisation's newest items.
 CREATE INDEX objects_submitter ON objects (submitter_org, first_seq);
+
+-- The coordinators' dashboard counts what was first shared today: the newest items by
+-- their first sequence number, whatever their kind.
+CREATE INDEX objects_first_seq ON objects (first_seq);
