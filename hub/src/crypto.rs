@@ -181,6 +181,48 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+impl HubKeys {
+    /// The key that seals secrets kept in the database (a TOTP factor's): derived from
+    /// the token key file, so a copy of the database alone reveals none of them.
+    fn sealing_key(&self) -> Result<ring::aead::LessSafeKey, KeyError> {
+        let derived = hmac::sign(&self.token_hmac, b"renkei sealing key v1");
+        // ChaCha20-Poly1305 takes a 32-byte key: an HMAC-SHA256 tag is one.
+        let key = ring::aead::UnboundKey::new(&ring::aead::CHACHA20_POLY1305, derived.as_ref())
+            .map_err(|_| KeyError::Damaged(TOKEN_KEY_FILE.into()))?;
+        Ok(ring::aead::LessSafeKey::new(key))
+    }
+
+    /// Seals a secret (ChaCha20-Poly1305, a random nonce): hex of nonce and ciphertext.
+    pub fn seal(&self, plaintext: &[u8]) -> Result<String, KeyError> {
+        let nonce_bytes = random_bytes::<12>()?;
+        let mut sealed = plaintext.to_vec();
+        self.sealing_key()?
+            .seal_in_place_append_tag(
+                ring::aead::Nonce::assume_unique_for_key(nonce_bytes),
+                ring::aead::Aad::from(b"renkei"),
+                &mut sealed,
+            )
+            .map_err(|_| KeyError::Rng)?;
+        let mut out = nonce_bytes.to_vec();
+        out.extend_from_slice(&sealed);
+        Ok(hex::encode(out))
+    }
+
+    /// Opens what [`HubKeys::seal`] sealed; None if it was altered or sealed by another key.
+    pub fn open_sealed(&self, sealed_hex: &str) -> Option<Vec<u8>> {
+        let bytes = hex::decode(sealed_hex).ok()?;
+        if bytes.len() < 12 + 16 {
+            return None;
+        }
+        let (nonce, rest) = bytes.split_at(12);
+        let nonce = ring::aead::Nonce::try_assume_unique_for_key(nonce).ok()?;
+        let mut buffer = rest.to_vec();
+        let plain =
+            self.sealing_key().ok()?.open_in_place(nonce, ring::aead::Aad::from(b"renkei"), &mut buffer).ok()?;
+        Some(plain.to_vec())
+    }
+}
+
 pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(digest::digest(&digest::SHA256, data).as_ref())
 }
@@ -211,5 +253,27 @@ mod tests {
         assert!(!keys.token_matches(&format!("{token}x"), &digest));
         assert_eq!(token_id_of("rk_short_x"), None);
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn sealed_secrets_open_only_unaltered_and_under_the_same_keys() {
+        let dir = std::env::temp_dir().join(format!("renkei-seal-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let keys = HubKeys::load_or_create(&dir).expect("keys");
+        let sealed = keys.seal(b"totp secret").expect("seal");
+        assert!(!sealed.contains(&hex::encode(b"totp secret")), "the secret shows through");
+        assert_eq!(keys.open_sealed(&sealed).as_deref(), Some(&b"totp secret"[..]));
+        assert_ne!(keys.seal(b"totp secret").expect("seal"), sealed, "a fresh nonce each time");
+        let mut altered = sealed.clone().into_bytes();
+        let last = altered.len() - 1;
+        altered[last] = if altered[last] == b'0' { b'1' } else { b'0' };
+        assert_eq!(keys.open_sealed(&String::from_utf8(altered).expect("hex")), None);
+        let other_dir = std::env::temp_dir().join(format!("renkei-seal-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&other_dir).expect("dir");
+        let other = HubKeys::load_or_create(&other_dir).expect("keys");
+        assert_eq!(other.open_sealed(&sealed), None);
+        assert_eq!(keys.open_sealed("zz"), None);
+        let _ = std::fs::remove_dir_all(dir);
+        let _ = std::fs::remove_dir_all(other_dir);
     }
 }

@@ -315,6 +315,11 @@ fn sessions_end_when_idle_at_sign_out_and_with_their_token() {
     let form = console.post("/console/share", &[("values", "192.0.2.9"), ("tlp", "TLP:GREEN")]).expect("post");
     assert_eq!(form.status, 401);
     assert!(form.text().contains("SESSION_EXPIRED"));
+    // A session nobody comes back to is swept at the next sign-in.
+    let _abandoned = ConsoleClient::signed_in(&hub, &token, "en").expect("signed in");
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let _fresh = ConsoleClient::signed_in(&hub, &token, "en").expect("signed in");
+    assert_eq!(hub.count("console_sessions"), 1, "the abandoned session was kept");
     // Sign-out: the old cookie opens nothing.
     let mut console = ConsoleClient::signed_in(&hub, &token, "en").expect("signed in");
     let cookie = console.session_cookie().expect("cookie").to_string();

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::view::{fields_for, line_of, title_of, ItemLine};
 use super::{redirect, render, signed_in, tlp_badge, Ctx, Frame, Need, TlpBadge};
 use crate::error::AppError;
 use crate::services::stored::{self, Sharing};
@@ -35,43 +36,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/share", web::get().to(share_form))
         .route("/share", web::post().to(share))
         .route("/submissions", web::get().to(submissions));
-}
-
-/// One row of a list of items.
-pub struct ItemLine {
-    pub id: String,
-    pub href: String,
-    pub kind: String,
-    pub title: String,
-    pub tlp: TlpBadge,
-    pub status: String,
-}
-
-/// The line a list shows for an item.
-pub fn line_of(ctx: &Ctx, row: &ObjectRow) -> ItemLine {
-    let title = match stored::parts_of(row) {
-        Ok((_, body)) => title_of(&body),
-        Err(_) => row.id.clone(),
-    };
-    ItemLine {
-        id: row.id.clone(),
-        href: format!("/console/items/{}", super::percent_encode(&row.id)),
-        kind: ctx.t.get(&format!("kind-{}", row.kind)),
-        title,
-        tlp: tlp_badge(row.tlp.parse().unwrap_or(Tlp::Red)),
-        status: ctx.t.get(&format!("status-{}", row.status)),
-    }
-}
-
-/// A short title for an item of any kind.
-pub fn title_of(body: &Body) -> String {
-    match body {
-        Body::Indicator(b) => format!("{} {}", b.indicator_type.as_str(), b.value),
-        Body::Technique(b) => format!("{} {}", b.attack_id, b.name),
-        Body::Incident(b) => b.title.clone(),
-        Body::Advisory(b) => b.title.clone(),
-        Body::Assessment(b) => format!("{} ({})", b.supplier_id, b.scheme_id),
-    }
 }
 
 // ----- search -------------------------------------------------------------------------
@@ -176,34 +140,6 @@ struct ItemPage {
     history: Vec<(i64, String, TlpBadge, String)>,
     /// Indicators an incident names that the viewer reads.
     related: Vec<ItemLine>,
-}
-
-/// An item's fields as label and text: every field the body holds, in its order.
-pub fn fields_for(ctx: &Ctx, body: &Body) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let Ok(serde_json::Value::Object(map)) = serde_json::to_value(body) else { return out };
-    for (key, value) in map {
-        if key == "kind" {
-            continue;
-        }
-        let text = match value {
-            serde_json::Value::Null => continue,
-            serde_json::Value::String(s) if s.is_empty() => continue,
-            serde_json::Value::String(s) => s,
-            serde_json::Value::Array(a) if a.is_empty() => continue,
-            serde_json::Value::Array(a) => a
-                .into_iter()
-                .map(|v| match v {
-                    serde_json::Value::String(s) => s,
-                    other => other.to_string(),
-                })
-                .collect::<Vec<_>>()
-                .join("\n"),
-            other => other.to_string(),
-        };
-        out.push((ctx.t.label("field", &key), text));
-    }
-    out
 }
 
 async fn item(req: HttpRequest, hub: web::Data<Arc<Hub>>, id: web::Path<String>) -> HttpResponse {

@@ -24,6 +24,7 @@ mod share_forms;
 mod sign_in;
 mod suppliers;
 pub mod svg;
+mod view;
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::items::{line_of, title_of, ItemLine};
+use super::view::{line_of, title_of, ItemLine};
 use super::{redirect, render, signed_in, tlp_badge, Ctx, Frame, Need, TlpBadge};
 use crate::error::AppError;
 use crate::services::moderation::{self, Decision, Patch};
@@ -288,7 +288,7 @@ async fn queued_page(
             .cloned()
             .unwrap_or_else(|| entry.object.submitter_org.clone()),
         queued_because: entry.queued_because.clone(),
-        fields: super::items::fields_for(ctx, &body),
+        fields: super::view::fields_for(ctx, &body),
         strippable,
         tighter,
         redact: form.redact.clone(),
@@ -374,7 +374,7 @@ async fn decide(
                 Ok((env, body, changes)) => {
                     let changes = changes.iter().map(|c| change_text(&ctx, c)).collect();
                     let preview =
-                        Preview { tlp: tlp_badge(env.tlp), fields: super::items::fields_for(&ctx, &body), changes };
+                        Preview { tlp: tlp_badge(env.tlp), fields: super::view::fields_for(&ctx, &body), changes };
                     queued_page(&ctx, &id, &form, Some(preview), None).await
                 }
                 Err(e) => queued_page(&ctx, &id, &form, None, Some(&e)).await,

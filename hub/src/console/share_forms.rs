@@ -334,7 +334,7 @@ where
             renkei_schema::moderation::Route::Queue(why) => Some(why),
         },
         anonymous: sharing.anonymous,
-        titles: bodies.iter().take(CONFIRM_TITLES).map(super::items::title_of).collect(),
+        titles: bodies.iter().take(CONFIRM_TITLES).map(super::view::title_of).collect(),
         more: bodies.len().saturating_sub(CONFIRM_TITLES),
     };
     Ok(render(&ctx.t, StatusCode::OK, &view))

@@ -211,7 +211,9 @@ async fn second_factor_totp(req: HttpRequest, hub: web::Data<Arc<Hub>>, form: we
         .db(move |hub, c| {
             let now = chrono::Utc::now().timestamp();
             for factor in sessions::factors(c, &s.identity.token_id)?.iter().filter(|f| f.kind == sessions::TOTP) {
-                let Some(secret) = factor.secret.as_deref().and_then(|h| hex::decode(h).ok()) else { continue };
+                let Some(secret) = factor.secret.as_deref().and_then(|sealed| hub.keys.open_sealed(sealed)) else {
+                    continue;
+                };
                 if let Ok(step) = totp::verify(&secret, &code, now, Some(factor.counter)) {
                     return sessions::passed(c, &hub.keys, &s, factor, step).map(Some);
                 }
@@ -521,7 +523,13 @@ async fn enrol_totp(req: HttpRequest, hub: web::Data<Arc<Hub>>, form: web::Form<
                 AppError::new(renkei_schema::errors::Code::SecondFactorRefused, e.message(), e.message_ja())
             })?;
             code_checked(c, hub, &s, &form.enrolment_code)?;
-            sessions::enrol(c, &hub.keys, &s, &form.label, NewFactor::Totp { secret: hex::encode(&secret), step })
+            sessions::enrol(
+                c,
+                &hub.keys,
+                &s,
+                &form.label,
+                NewFactor::Totp { secret: hub.keys.seal(&secret).map_err(AppError::internal)?, step },
+            )
         })
         .await;
     match result {

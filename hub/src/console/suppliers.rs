@@ -12,7 +12,7 @@ use askama::Template;
 use serde::Deserialize;
 use std::sync::Arc;
 
-use super::items::{line_of, ItemLine};
+use super::view::{line_of, ItemLine};
 use super::{render, signed_in, Frame, Need};
 use crate::error::AppError;
 use crate::services::{ratings, suppliers};

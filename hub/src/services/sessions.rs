@@ -121,6 +121,17 @@ pub fn start(c: &mut DbConn, keys: &HubKeys, identity: &Identity, lifetimes: Lif
     let csrf = secret_hex::<32>()?;
     c.transaction(|c| {
         acquire_write_lock(c)?;
+        // Sessions nobody came back to are swept here (a returning one is ended when
+        // its cookie is next presented), so the table holds live sessions only.
+        let now = Utc::now();
+        diesel::delete(
+            console_sessions::table.filter(
+                console_sessions::absolute_until
+                    .le(time_text(&now))
+                    .or(console_sessions::last_seen.le(time_text(&(now - lifetimes.idle)))),
+            ),
+        )
+        .execute(c)?;
         let stage = if has_second_factor(c, &identity.token_id)? {
             Stage::SecondFactor
         } else if identity.is_coordinator() {
@@ -128,7 +139,6 @@ pub fn start(c: &mut DbConn, keys: &HubKeys, identity: &Identity, lifetimes: Lif
         } else {
             Stage::Active
         };
-        let now = Utc::now();
         diesel::insert_into(console_sessions::table)
             .values((
                 console_sessions::id_hash.eq(hash_of(&cookie_secret)),

@@ -20,7 +20,7 @@ CREATE INDEX console_sessions_token ON console_sessions (token_id);
 
 -- Second factors of a token's holder (handbook 11.4.2.3: hardware keys first, TOTP as
 -- the fallback). A WebAuthn credential keeps its id (base64url), its public key (SEC1,
--- hex) and its signature counter; a TOTP factor its secret (hex) and the last time step
+-- hex) and its signature counter; a TOTP factor its secret (sealed with a key derived from the hub's token key file, never in the clear) and the last time step
 -- used, so a code is accepted once.
 CREATE TABLE second_factors (
     id TEXT PRIMARY KEY,
