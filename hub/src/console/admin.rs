@@ -963,10 +963,12 @@ async fn audit_log(req: HttpRequest, hub: web::Data<Arc<Hub>>, q: web::Query<Aud
         },
     };
     let who = ctx.identity().clone();
-    let verify = q.verify.is_some();
+    if q.verify.is_some() {
+        start_chain_check(&ctx.hub);
+    }
     let loaded = ctx
         .hub
-        .db(move |hub, c| {
+        .db(move |_, c| {
             // As the auditLog resolver: the service withholds what this coordinator may
             // not learn; withheld entries carry no token, so their actor stays unnamed.
             let mut rows = audit::recent_for(c, &who.viewer(), before, AUDIT_PAGE + 1)?;
@@ -975,21 +977,24 @@ async fn audit_log(req: HttpRequest, hub: web::Data<Arc<Hub>>, q: web::Query<Aud
             let tokens: Vec<&str> = rows.iter().filter_map(|s| s.row.actor_token.as_deref()).collect();
             let token_names = directory::token_names(c, &tokens)?;
             let org_names = directory::org_names(c)?;
-            // The chain as `renkei-hub audit verify` checks it, when asked: it reads the
-            // whole log, which a page view must not do each time.
-            let chain = if verify { Some(audit::verify(c, &hub.keys, &hub.hub_id, None)?) } else { None };
-            Ok((rows, more, token_names, org_names, chain))
+            Ok((rows, more, token_names, org_names))
         })
         .await;
-    let (rows, more, token_names, org_names, chain) = match loaded {
+    let (rows, more, token_names, org_names) = match loaded {
         Ok(found) => found,
         Err(e) => return ctx.refused(&e),
     };
-    let (chain, broken) = match chain {
+    let check = chain_check(&ctx.hub);
+    let (chain, broken) = match check.as_ref().and_then(|c| c.outcome.as_ref()) {
+        _ if check.as_ref().is_some_and(|c| c.running) => (ctx.t.get("admin-audit-verifying"), false),
         None => (ctx.t.get("admin-audit-not-verified"), false),
-        Some(Ok(v)) if v.entries == 0 => (ctx.t.get("admin-audit-empty"), false),
-        Some(Ok(v)) => (ctx.t.with("admin-audit-verified", &[("n", v.entries.to_string())]), false),
-        Some(Err(bad)) => (
+        Some(Err(message)) => (message.clone(), true),
+        Some(Ok(Ok(v))) if v.entries == 0 => (ctx.t.get("admin-audit-empty"), false),
+        Some(Ok(Ok(v))) => {
+            let when = check.as_ref().and_then(|c| c.finished_at.as_deref()).map(short_time).unwrap_or_default();
+            (format!("{} ({when})", ctx.t.with("admin-audit-verified", &[("n", v.entries.to_string())])), false)
+        }
+        Some(Ok(Err(bad))) => (
             ctx.t
                 .with("admin-audit-broken", &[("n", bad.seq.to_string()), ("reason", broken_reason(&ctx, bad.reason))]),
             true,
@@ -1036,6 +1041,47 @@ async fn audit_log(req: HttpRequest, hub: web::Data<Arc<Hub>>, q: web::Query<Aud
 }
 
 /// Why the chain is broken, in the page's language (the service names it in English).
+/// The last check of a hub's audit chain from the console: running, or its outcome
+/// (with when it finished). A check reads the whole log, so it runs in the background
+/// when a coordinator asks, one at a time per hub, and the page shows where it stands.
+#[derive(Clone)]
+struct ChainCheck {
+    running: bool,
+    finished_at: Option<String>,
+    /// The verification's result, or the error that stopped it (as shown).
+    outcome: Option<Result<Result<audit::Verified, audit::BrokenEntry>, String>>,
+}
+
+static CHAIN_CHECKS: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, ChainCheck>>> =
+    std::sync::LazyLock::new(Default::default);
+
+fn chain_check(hub: &Hub) -> Option<ChainCheck> {
+    CHAIN_CHECKS.lock().ok().and_then(|checks| checks.get(&hub.hub_id).cloned())
+}
+
+fn start_chain_check(hub: &Arc<Hub>) {
+    {
+        let Ok(mut checks) = CHAIN_CHECKS.lock() else { return };
+        let entry =
+            checks.entry(hub.hub_id.clone()).or_insert(ChainCheck { running: false, finished_at: None, outcome: None });
+        if entry.running {
+            return;
+        }
+        entry.running = true;
+    }
+    let hub = Arc::clone(hub);
+    actix_web::rt::spawn(async move {
+        let verified = hub.db(|hub, c| audit::verify(c, &hub.keys, &hub.hub_id, None)).await;
+        let outcome = verified.map_err(|e| format!("{} / {}", e.message, e.message_ja));
+        if let Ok(mut checks) = CHAIN_CHECKS.lock() {
+            checks.insert(
+                hub.hub_id.clone(),
+                ChainCheck { running: false, finished_at: Some(crate::store::now_text()), outcome: Some(outcome) },
+            );
+        }
+    });
+}
+
 fn broken_reason(ctx: &Ctx, reason: &str) -> String {
     match reason {
         "entry missing" => ctx.t.get("admin-audit-reason-missing"),

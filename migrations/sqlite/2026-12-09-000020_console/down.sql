@@ -1,3 +1,4 @@
+DROP INDEX object_versions_object;
 DROP INDEX objects_first_seq;
 DROP INDEX objects_submitter;
 DROP TABLE console_enrolments;

@@ -51,3 +51,6 @@ CREATE INDEX objects_submitter ON objects (submitter_org, first_seq);
 -- The coordinators' dashboard counts what was first shared today: the newest items by
 -- their first sequence number, whatever their kind.
 CREATE INDEX objects_first_seq ON objects (first_seq);
+
+-- An item's versions (its page's history, TAXII's versions endpoint) by its id.
+CREATE INDEX object_versions_object ON object_versions (object_id, seq);

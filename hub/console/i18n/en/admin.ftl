@@ -149,3 +149,4 @@ admin-col-detail = Detail
 admin-col-source = Source address
 admin-audit-not-verified = The chain is verified on request (it reads the whole log).
 admin-audit-verify = Verify the chain now
+admin-audit-verifying = The chain is being verified; reload the page in a moment.

@@ -146,3 +146,4 @@ admin-col-detail = 詳細
 admin-col-source = 接続元アドレス
 admin-audit-not-verified = 連鎖の検証は求めに応じて行います（ログ全体を読みます）。
 admin-audit-verify = いま連鎖を検証する
+admin-audit-verifying = 連鎖を検証しています。しばらくしてからページを再読み込みしてください。

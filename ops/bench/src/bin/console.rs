@@ -878,7 +878,7 @@ fn pages(data: Arc<Loaded>) -> Vec<PageSpec> {
         ("admin: allowlists", "/console/admin/allowlists", "id=\"import-allowlist\""),
         ("admin: peers", "/console/admin/peers", "<main id=\"main\">"),
         ("admin: audit log", "/console/admin/audit", "id=\"audit-chain\""),
-        ("admin: audit log, chain verified", "/console/admin/audit?verify=1", "id=\"audit-chain\""),
+        ("admin: audit log, chain check asked", "/console/admin/audit?verify=1", "id=\"audit-chain\""),
     ] {
         let route = if path.ends_with("?verify=1") { "/console/admin/audit" } else { path };
         out.push(page(name, Who::Coordinator, route, true, fixed(path, &[marker])));
