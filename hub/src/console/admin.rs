@@ -45,6 +45,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/audit", web::get().to(audit_log));
 }
 
+/// A coordinator's posted form with its CSRF secret checked: every POST's first step.
+async fn posted(
+    hub: &web::Data<Arc<Hub>>,
+    req: &HttpRequest,
+    raw: web::Form<Vec<(String, String)>>,
+) -> Result<(Ctx, Fields), HttpResponse> {
+    let ctx = signed_in(hub, req, Need::Coordinator).await?;
+    let fields = Fields(raw.into_inner());
+    ctx.check_csrf(&fields.one("csrf"))?;
+    Ok((ctx, fields))
+}
+
 // ----- shared pieces ----------------------------------------------------------------------
 
 /// A posted form as name–value pairs (fields may repeat; a missing CSRF field is an
@@ -249,14 +261,10 @@ async fn add_organization(
     hub: web::Data<Arc<Hub>>,
     raw: web::Form<Vec<(String, String)>>,
 ) -> HttpResponse {
-    let ctx = match signed_in(&hub, &req, Need::Coordinator).await {
-        Ok(ctx) => ctx,
+    let (ctx, fields) = match posted(&hub, &req, raw).await {
+        Ok(found) => found,
         Err(answer) => return answer,
     };
-    let fields = Fields(raw.into_inner());
-    if let Err(answer) = ctx.check_csrf(&fields.one("csrf")) {
-        return answer;
-    }
     let form = OrgForm {
         name: fields.one("name"),
         sector: fields.one("sector"),
@@ -285,14 +293,10 @@ async fn set_trust(
     id: web::Path<String>,
     raw: web::Form<Vec<(String, String)>>,
 ) -> HttpResponse {
-    let ctx = match signed_in(&hub, &req, Need::Coordinator).await {
-        Ok(ctx) => ctx,
+    let (ctx, fields) = match posted(&hub, &req, raw).await {
+        Ok(found) => found,
         Err(answer) => return answer,
     };
-    let fields = Fields(raw.into_inner());
-    if let Err(answer) = ctx.check_csrf(&fields.one("csrf")) {
-        return answer;
-    }
     let trust = match parse_trust(&fields.one("trust")) {
         Ok(t) => t,
         Err(e) => return orgs_page(&ctx, None, &OrgForm::default(), Some(&e)).await,
@@ -462,14 +466,10 @@ async fn issue_token(
     hub: web::Data<Arc<Hub>>,
     raw: web::Form<Vec<(String, String)>>,
 ) -> HttpResponse {
-    let ctx = match signed_in(&hub, &req, Need::Coordinator).await {
-        Ok(ctx) => ctx,
+    let (ctx, fields) = match posted(&hub, &req, raw).await {
+        Ok(found) => found,
         Err(answer) => return answer,
     };
-    let fields = Fields(raw.into_inner());
-    if let Err(answer) = ctx.check_csrf(&fields.one("csrf")) {
-        return answer;
-    }
     let form = TokenForm {
         org: fields.one("org"),
         role: fields.one("role"),
@@ -541,14 +541,10 @@ async fn revoke_token(
     id: web::Path<String>,
     raw: web::Form<Vec<(String, String)>>,
 ) -> HttpResponse {
-    let ctx = match signed_in(&hub, &req, Need::Coordinator).await {
-        Ok(ctx) => ctx,
+    let (ctx, _) = match posted(&hub, &req, raw).await {
+        Ok(found) => found,
         Err(answer) => return answer,
     };
-    let fields = Fields(raw.into_inner());
-    if let Err(answer) = ctx.check_csrf(&fields.one("csrf")) {
-        return answer;
-    }
     let who = ctx.identity().clone();
     let token = id.into_inner();
     let revoked = ctx
@@ -573,14 +569,10 @@ async fn enrolment_code(
     id: web::Path<String>,
     raw: web::Form<Vec<(String, String)>>,
 ) -> HttpResponse {
-    let ctx = match signed_in(&hub, &req, Need::Coordinator).await {
-        Ok(ctx) => ctx,
+    let (ctx, _) = match posted(&hub, &req, raw).await {
+        Ok(found) => found,
         Err(answer) => return answer,
     };
-    let fields = Fields(raw.into_inner());
-    if let Err(answer) = ctx.check_csrf(&fields.one("csrf")) {
-        return answer;
-    }
     let token = id.into_inner();
     let target = token.clone();
     let who = ctx.identity().clone();
@@ -720,14 +712,10 @@ fn parse_policy(text: &str) -> Result<Policy, AppError> {
 }
 
 async fn set_policy(req: HttpRequest, hub: web::Data<Arc<Hub>>, raw: web::Form<Vec<(String, String)>>) -> HttpResponse {
-    let ctx = match signed_in(&hub, &req, Need::Coordinator).await {
-        Ok(ctx) => ctx,
+    let (ctx, fields) = match posted(&hub, &req, raw).await {
+        Ok(found) => found,
         Err(answer) => return answer,
     };
-    let fields = Fields(raw.into_inner());
-    if let Err(answer) = ctx.check_csrf(&fields.one("csrf")) {
-        return answer;
-    }
     let text = fields.one("policy");
     let policy = match parse_policy(&text) {
         Ok(p) => p,
@@ -794,14 +782,10 @@ async fn import_allowlist(
     hub: web::Data<Arc<Hub>>,
     raw: web::Form<Vec<(String, String)>>,
 ) -> HttpResponse {
-    let ctx = match signed_in(&hub, &req, Need::Coordinator).await {
-        Ok(ctx) => ctx,
+    let (ctx, fields) = match posted(&hub, &req, raw).await {
+        Ok(found) => found,
         Err(answer) => return answer,
     };
-    let fields = Fields(raw.into_inner());
-    if let Err(answer) = ctx.check_csrf(&fields.one("csrf")) {
-        return answer;
-    }
     let (name, text) = (fields.one("name"), fields.one("entries"));
     if text.trim().is_empty() {
         let e = AppError::invalid(
@@ -823,14 +807,10 @@ async fn remove_allowlist(
     hub: web::Data<Arc<Hub>>,
     raw: web::Form<Vec<(String, String)>>,
 ) -> HttpResponse {
-    let ctx = match signed_in(&hub, &req, Need::Coordinator).await {
-        Ok(ctx) => ctx,
+    let (ctx, fields) = match posted(&hub, &req, raw).await {
+        Ok(found) => found,
         Err(answer) => return answer,
     };
-    let fields = Fields(raw.into_inner());
-    if let Err(answer) = ctx.check_csrf(&fields.one("csrf")) {
-        return answer;
-    }
     if !fields.checked("confirm") {
         let e =
             AppError::invalid("tick the box to confirm the removal", "削除するにはチェックボックスで確認してください");
