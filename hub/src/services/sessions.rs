@@ -100,6 +100,18 @@ fn identity_of_token(c: &mut DbConn, token_id: &str) -> AppResult<Option<(Identi
     )))
 }
 
+/// An audit entry of what a session's holder did.
+fn session_event(session: &Session, action: &str, target: Option<String>, detail: serde_json::Value) -> AuditEvent {
+    AuditEvent {
+        actor_org: Some(session.identity.org_id.clone()),
+        actor_token: Some(session.identity.token_id.clone()),
+        action: action.into(),
+        target,
+        detail,
+        source: session.identity.source.clone(),
+    }
+}
+
 /// Whether the token's holder has registered any second factor.
 pub fn has_second_factor(c: &mut DbConn, token_id: &str) -> AppResult<bool> {
     let n: i64 = second_factors::table.filter(second_factors::token_id.eq(token_id)).count().get_result(c)?;
@@ -218,18 +230,7 @@ pub fn sign_out(c: &mut DbConn, keys: &HubKeys, session: &Session) -> AppResult<
     c.transaction(|c| {
         acquire_write_lock(c)?;
         end(c, &session.id_hash)?;
-        audit::append(
-            c,
-            keys,
-            AuditEvent {
-                actor_org: Some(session.identity.org_id.clone()),
-                actor_token: Some(session.identity.token_id.clone()),
-                action: "console.sign-out".into(),
-                target: None,
-                detail: json!({}),
-                source: session.identity.source.clone(),
-            },
-        )?;
+        audit::append(c, keys, session_event(session, "console.sign-out", None, json!({})))?;
         Ok(())
     })
 }
@@ -330,14 +331,7 @@ pub fn enrol(c: &mut DbConn, keys: &HubKeys, session: &Session, label: &str, fac
         audit::append(
             c,
             keys,
-            AuditEvent {
-                actor_org: Some(session.identity.org_id.clone()),
-                actor_token: Some(session.identity.token_id.clone()),
-                action: "console.factor.enrol".into(),
-                target: Some(id),
-                detail: json!({"kind": kind, "label": label}),
-                source: session.identity.source.clone(),
-            },
+            session_event(session, "console.factor.enrol", Some(id), json!({"kind": kind, "label": label})),
         )?;
         Ok(cookie)
     })
@@ -369,14 +363,7 @@ pub fn passed(c: &mut DbConn, keys: &HubKeys, session: &Session, factor: &Factor
         audit::append(
             c,
             keys,
-            AuditEvent {
-                actor_org: Some(session.identity.org_id.clone()),
-                actor_token: Some(session.identity.token_id.clone()),
-                action: "console.factor.passed".into(),
-                target: Some(factor.id.clone()),
-                detail: json!({"kind": factor.kind}),
-                source: session.identity.source.clone(),
-            },
+            session_event(session, "console.factor.passed", Some(factor.id.clone()), json!({"kind": factor.kind})),
         )?;
         Ok(cookie)
     })
@@ -395,18 +382,7 @@ pub fn second_factor_refused() -> AppError {
 /// Notes a refused second factor in the audit log (with what was wrong, for the
 /// coordinators who read it).
 pub fn note_refusal(c: &mut DbConn, keys: &HubKeys, session: &Session, why: &str) -> AppResult<()> {
-    audit::append_alone(
-        c,
-        keys,
-        AuditEvent {
-            actor_org: Some(session.identity.org_id.clone()),
-            actor_token: Some(session.identity.token_id.clone()),
-            action: "console.factor.refused".into(),
-            target: None,
-            detail: json!({"why": why}),
-            source: session.identity.source.clone(),
-        },
-    )?;
+    audit::append_alone(c, keys, session_event(session, "console.factor.refused", None, json!({"why": why})))?;
     Ok(())
 }
 
