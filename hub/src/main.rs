@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use renkei_hub::auth::Role;
 use renkei_hub::config::Config;
 use renkei_hub::crypto::HubKeys;
+use renkei_hub::keystore::{self, WhenMissing};
 use renkei_hub::services::moderation::{self, Trust};
 use renkei_hub::services::{allowlist, attack, audit, directory};
 use renkei_hub::store;
@@ -33,7 +34,7 @@ struct Cli {
     /// Database URL: postgres://… or sqlite://PATH (overrides RENKEI_DATABASE_URL).
     #[arg(long, global = true)]
     database: Option<String>,
-    /// Data folder for keys and the default SQLite database (overrides RENKEI_DATA_DIR).
+    /// Data folder: the default SQLite database and key-encryption key (overrides RENKEI_DATA_DIR).
     #[arg(long, global = true)]
     data_dir: Option<PathBuf>,
     #[command(subcommand)]
@@ -282,8 +283,15 @@ enum AttackCommand {
 
 #[derive(Subcommand)]
 enum KeyCommand {
-    /// Print the hub's Ed25519 public key (base64url).
+    /// Print the hub's current Ed25519 public key (base64url).
     Show,
+    /// Make a new signing key and announce it in the change feed, signed by the current
+    /// one (members' clients and peer hubs follow it; running replicas sign with it from
+    /// their next write). Prints the new public key.
+    Rotate,
+    /// The hub's signing keys, oldest first: the sequence number each signs from, its
+    /// fingerprint, its public key, when it was made, and whether it is current.
+    List,
 }
 
 fn parse_expiry(s: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
@@ -291,28 +299,28 @@ fn parse_expiry(s: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
         .map_err(|e| anyhow::anyhow!("--expires: {}\n{}", e.reason, e.reason_ja))
 }
 
-/// The database (migrated) and the hub's keys (made at first use), with the audit
-/// chain checked to be keyed with this data folder's audit key.
+/// The database (migrated) and the hub's keys, loaded as the server loads them
+/// (`keystore::open`: from the database, unsealed with the key-encryption key; made
+/// only for a database that holds none), with the audit chain checked to be keyed with
+/// the hub's audit key.
 fn open_db(config: &Config) -> anyhow::Result<(store::PooledConn, HubKeys)> {
-    let keys = HubKeys::load_or_create(&config.data_dir)?;
-    let pool = store::connect(&config.database_url(), 2)?;
-    let mut conn = pool.get()?;
-    store::migrate(&mut conn)?;
-    audit::prepare_chain(&mut conn, &keys).map_err(app_err)?;
+    let (conn, keys, _) = open_with(config, WhenMissing::Create)?;
     Ok((conn, keys))
 }
 
 /// The database and the keys of an existing hub: commands that only read must not make
-/// a new identity in a folder that holds none.
+/// a new identity for a database that holds none.
 fn open_existing(config: &Config) -> anyhow::Result<(store::PooledConn, HubKeys, String)> {
-    anyhow::ensure!(
-        HubKeys::exist_in(&config.data_dir),
-        "no hub keys in {} (give the hub's data folder with --data-dir)\n{}にハブの鍵がありません（--data-dirでハブのデータフォルダを指定してください）",
-        config.data_dir.display(),
-        config.data_dir.display()
-    );
-    let (mut conn, keys) = open_db(config)?;
+    open_with(config, WhenMissing::Refuse)
+}
+
+fn open_with(config: &Config, missing: WhenMissing) -> anyhow::Result<(store::PooledConn, HubKeys, String)> {
+    let pool = store::connect(&config.database_url(), 2)?;
+    let mut conn = pool.get()?;
+    store::migrate(&mut conn)?;
     let hub_id = renkei_hub::state::hub_id(&mut conn)?;
+    let keys = keystore::open(&mut conn, &keystore::KeyFiles::of(config), &hub_id, missing)?;
+    audit::prepare_chain(&mut conn, &keys).map_err(app_err)?;
     Ok((conn, keys, hub_id))
 }
 
@@ -453,8 +461,33 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Key { command: KeyCommand::Show } => {
-            let keys = HubKeys::load_or_create(&config.data_dir)?;
-            println!("{}", keys.signing.public_key());
+            let (mut conn, keys) = open_db(&config)?;
+            println!("{}", keys.follow(&mut conn).map_err(app_err)?.public_key);
+            Ok(())
+        }
+        Command::Key { command: KeyCommand::Rotate } => {
+            let (mut conn, keys, hub_id) = open_existing(&config)?;
+            let rotated = renkei_hub::services::identity::rotate(&mut conn, &keys, &hub_id).map_err(app_err)?;
+            eprintln!(
+                "rotated: the new key signs from sequence number {} (announced at {}, signed by the old key {})",
+                rotated.from_seq, rotated.seq, rotated.old_key
+            );
+            println!("{}", rotated.new_key);
+            Ok(())
+        }
+        Command::Key { command: KeyCommand::List } => {
+            let (mut conn, _, _) = open_existing(&config)?;
+            let history = keystore::SigningHistory::load(&mut conn)?;
+            for k in &history.keys {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    k.from_seq,
+                    k.id,
+                    k.public_key,
+                    k.created_at,
+                    if k.retired { "retired" } else { "current" }
+                );
+            }
             Ok(())
         }
         Command::Peer { command } => peer_command(&config, command),

@@ -68,17 +68,27 @@ fn admin_commands_work_on_the_embedded_default_and_audit_verify_catches_tamperin
     let out = run(hub(&data).args(["token", "issue", "--org", &org, "--role", "janitor"]));
     assert!(!out.status.success());
 
-    // Keys: made at first start, private, stable.
+    // Keys: made at first start in the database, sealed under a private key-encryption
+    // key; stable; no key files.
     let key = ok(hub(&data).args(["key", "show"]));
     assert_eq!(key, ok(hub(&data).args(["key", "show"])));
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        for f in ["hub-signing-key.pk8", "token-hmac.key"] {
-            let mode = std::fs::metadata(data.join(f)).expect("key file").permissions().mode();
-            assert_eq!(mode & 0o077, 0, "{f} must be readable by the hub user only");
-        }
+        let mode = std::fs::metadata(data.join("key-encryption.key")).expect("KEK file").permissions().mode();
+        assert_eq!(mode & 0o077, 0, "the key-encryption key must be readable by the hub user only");
     }
+    assert!(!data.join("hub-signing-key.pk8").exists() && !data.join("token-hmac.key").exists());
+
+    // A rotation: the new key is printed, shown and listed after the first.
+    let rotated = ok(hub(&data).args(["key", "rotate"]));
+    assert_ne!(rotated, key);
+    assert_eq!(ok(hub(&data).args(["key", "show"])), rotated);
+    let listed = ok(hub(&data).args(["key", "list"]));
+    let lines: Vec<&str> = listed.lines().collect();
+    assert_eq!(lines.len(), 2, "{listed}");
+    assert!(lines[0].contains(&key) && lines[0].ends_with("retired"), "{listed}");
+    assert!(lines[1].contains(&rotated) && lines[1].ends_with("current"), "{listed}");
 
     let token_id = token.split('_').nth(1).expect("id");
     ok(hub(&data).args(["token", "revoke", token_id]));
@@ -296,23 +306,32 @@ fn audit_checkpoints_anchor_the_log_outside_the_database() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("BAD_SIGNATURE"), "{}", String::from_utf8_lossy(&out.stderr));
 
-    // Run from another data folder: no keys there, so nothing is made or trusted.
+    // Run from another data folder: the database holds the hub's keys but the folder
+    // has no key-encryption key, so nothing is made or trusted.
     let url = format!("sqlite://{}", data.join("renkei.db").display());
     let elsewhere = dir.0.join("elsewhere");
     let out = run(bin().arg("--data-dir").arg(&elsewhere).args(["--database", &url, "audit", "verify"]));
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no hub keys"));
-    assert!(!elsewhere.join("hub-signing-key.pk8").exists());
-    // With another folder's keys, the log is not appended to with the wrong key.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("HUB_KEY_MISMATCH") && stderr.contains("key-encryption.key from the first replica"),
+        "{stderr}"
+    );
+    assert!(!elsewhere.join("key-encryption.key").exists() && !elsewhere.join("hub-signing-key.pk8").exists());
+    // With another hub's key-encryption key, the log is not appended to.
     ok(bin().arg("--data-dir").arg(&elsewhere).args(["key", "show"]));
     let out =
         run(bin().arg("--data-dir").arg(&elsewhere).args(["--database", &url, "org", "add", "E", "--sector", "gas"]));
     assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("AUDIT_KEY_MISMATCH"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("HUB_KEY_MISMATCH") && stderr.contains("does not open this hub's keys"), "{stderr}");
+    // Given the hub's key-encryption key, the same command works from there.
+    let out = ok(bin()
+        .arg("--data-dir")
+        .arg(&elsewhere)
+        .env("RENKEI_KEY_ENCRYPTION_KEY_FILE", data.join("key-encryption.key"))
+        .args(["--database", &url, "audit", "verify"]));
+    assert!(out.contains("intact"), "{out}");
 }
 
 /// `--expires 5日` panicked on a char boundary and `--expires 99999999999999d` in chrono.

@@ -17,6 +17,7 @@ pub mod md5;
 pub mod misp;
 pub mod model;
 pub mod moderation;
+pub mod rotation;
 pub mod score;
 pub mod second_factor;
 pub mod sign;

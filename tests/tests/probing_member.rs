@@ -650,7 +650,8 @@ fn database_and_key_files_are_the_owners_alone_and_the_data_folder_is_not_commit
     {
         use std::os::unix::fs::PermissionsExt;
         let dir = &hub.data_dir.0;
-        for name in ["hub.db", "hub.db-wal", "hub.db-shm", "hub-signing-key.pk8", "token-hmac.key", "audit-hmac.key"] {
+        // The keys live in the database, sealed under the key-encryption key beside it.
+        for name in ["hub.db", "hub.db-wal", "hub.db-shm", "key-encryption.key"] {
             let path = dir.join(name);
             let mode = std::fs::metadata(&path).unwrap_or_else(|e| panic!("{name}: {e}")).permissions().mode();
             assert_eq!(mode & 0o077, 0, "{name} must be readable by the hub's user only ({mode:o})");

@@ -5,7 +5,7 @@
 use super::links::{learn_hub_id, link_of_org, PeerRow};
 use crate::error::{AppError, AppResult};
 use crate::services::stored::{Provenance, Signer};
-use crate::services::{feed, stored};
+use crate::services::{feed, identity, stored};
 use crate::store::models::ObjectRow;
 use crate::store::schema::objects;
 use crate::store::DbConn;
@@ -129,8 +129,11 @@ pub fn peer_feed(
     let kinds = link.kinds();
     let carries_indicators = kinds.iter().any(|k| k == Kind::Indicator.as_str());
     let page = feed::changes(conn, &viewer, carries_indicators, after, limit, scan_cap, usize::MAX)?;
-    let items: Vec<feed::FeedItem> = page.items.into_iter().filter(|i| kinds.contains(&i.kind)).collect();
-    let live: Vec<String> = items.iter().filter(|i| !i.deleted).map(|i| i.id.clone()).collect();
+    // The link's kinds, and this hub's key announcements (a peer follows them).
+    let items: Vec<feed::FeedItem> =
+        page.items.into_iter().filter(|i| kinds.contains(&i.kind) || i.kind == identity::FEED_KIND).collect();
+    let live: Vec<String> =
+        items.iter().filter(|i| !i.deleted && i.kind != identity::FEED_KIND).map(|i| i.id.clone()).collect();
     let mut current: HashMap<String, ObjectRow> = HashMap::new();
     // Items first stored within the page's range are read in the order they were stored
     // (the `(kind, first_seq)` index, heap pages in order) instead of one primary-key
@@ -156,9 +159,27 @@ pub fn peer_feed(
             objects::table.filter(objects::id.eq_any(chunk)).select(ObjectRow::as_select()).load(conn)?;
         current.extend(rows.into_iter().map(|r| (r.id.clone(), r)));
     }
-    let own_key = local.keys.signing.public_key();
     let mut out = Vec::with_capacity(items.len());
     for item in items {
+        if item.kind == identity::FEED_KIND {
+            // An announcement: the object signed by the key it replaces.
+            out.push(PeerItem {
+                seq: item.seq.to_string(),
+                id: item.id,
+                kind: item.kind,
+                revision: item.revision,
+                tlp: item.tlp,
+                deleted: false,
+                object: item.stix,
+                signature: item.signature,
+                origin_hub: Some(local.hub_id.to_string()),
+                origin_key: item.signing_key,
+                path: Vec::new(),
+                envelope: None,
+                body: None,
+            });
+            continue;
+        }
         let mut entry = PeerItem {
             seq: item.seq.to_string(),
             id: item.id.clone(),
@@ -191,7 +212,8 @@ pub fn peer_feed(
                 }
                 None => {
                     entry.origin_hub = Some(local.hub_id.to_string());
-                    entry.origin_key = Some(own_key.clone());
+                    // The key that signed this version (the hub's at its sequence number).
+                    entry.origin_key = item.signing_key.clone();
                     let mut envelope = stored::envelope_of(row)?;
                     // An anonymous submitter is named to no peer (the STIX leaves it out,
                     // so the signed rendering does not need it).

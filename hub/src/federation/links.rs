@@ -6,7 +6,7 @@ use crate::crypto::HubKeys;
 use crate::error::{AppError, AppResult};
 use crate::services::audit::{self, AuditEvent};
 use crate::store::models::OrganizationRow;
-use crate::store::schema::{hub_keys, organizations, peer_status, peers};
+use crate::store::schema::{hub_keys, organizations, peer_key_history, peer_status, peers};
 use crate::store::{acquire_write_lock, now_text, DbConn};
 use diesel::prelude::*;
 use renkei_schema::errors::Code;
@@ -321,6 +321,7 @@ pub fn remove_peer(conn: &mut DbConn, keys: &HubKeys, name: &str) -> AppResult<(
             .set(tokens::revoked_at.eq(Some(now_text())))
             .execute(c)?;
         diesel::delete(peer_status::table.find(name)).execute(c)?;
+        diesel::delete(peer_key_history::table.filter(peer_key_history::link.eq(name))).execute(c)?;
         diesel::delete(peers::table.find(name)).execute(c)?;
         audit::append(
             c,
@@ -366,6 +367,94 @@ pub(crate) fn expected_key(
         Some(k.clone())
     } else {
         hub_keys::table.find(origin).select(hub_keys::public_key).first::<String>(conn).optional()?
+    })
+}
+
+/// The keys the peer signed its own versions with, each from the peer's sequence number
+/// on which it signs, oldest first: the key the link was added with (from 0) and those
+/// its announcements named since (`pages::follow_key`).
+pub(crate) fn peer_keys(conn: &mut DbConn, link: &PeerRow) -> AppResult<Vec<(i64, String)>> {
+    let mut keys: Vec<(i64, String)> = peer_key_history::table
+        .filter(peer_key_history::link.eq(&link.name))
+        .order(peer_key_history::from_seq.asc())
+        .select((peer_key_history::from_seq, peer_key_history::public_key))
+        .load(conn)?;
+    if keys.is_empty() {
+        keys.push((0, link.public_key.clone()));
+    }
+    Ok(keys)
+}
+
+/// The key of `keys` (oldest first) that signs at `seq`.
+pub(crate) fn key_at(keys: &[(i64, String)], seq: i64) -> &str {
+    keys.iter().rev().find(|(from, _)| *from <= seq).or(keys.first()).map_or("", |(_, k)| k.as_str())
+}
+
+/// Pins the new key a peer announced (checked by the caller): kept from its `from_seq`
+/// beside the keys before, and the link's key from then on (what `peer list` shows and
+/// sightings aggregates verify with). Audited.
+pub(crate) fn pin_peer_key(
+    conn: &mut DbConn,
+    keys: &HubKeys,
+    link: &PeerRow,
+    announcement: &renkei_schema::rotation::Announcement,
+) -> AppResult<()> {
+    let now = now_text();
+    conn.transaction(|c| {
+        acquire_write_lock(c)?;
+        let known: Vec<(i64, String)> = peer_key_history::table
+            .filter(peer_key_history::link.eq(&link.name))
+            .select((peer_key_history::from_seq, peer_key_history::public_key))
+            .load(c)?;
+        if known.iter().any(|(from, key)| *from == announcement.from_seq && *key == announcement.new_key) {
+            return Ok(());
+        }
+        if known.is_empty() {
+            // The key the link was added with signed everything before.
+            diesel::insert_into(peer_key_history::table)
+                .values((
+                    peer_key_history::link.eq(&link.name),
+                    peer_key_history::public_key.eq(&announcement.old_key),
+                    peer_key_history::from_seq.eq(0i64),
+                    peer_key_history::learned_at.eq(&now),
+                ))
+                .execute(c)?;
+        }
+        diesel::delete(
+            peer_key_history::table
+                .filter(peer_key_history::link.eq(&link.name))
+                .filter(peer_key_history::from_seq.eq(announcement.from_seq)),
+        )
+        .execute(c)?;
+        diesel::insert_into(peer_key_history::table)
+            .values((
+                peer_key_history::link.eq(&link.name),
+                peer_key_history::public_key.eq(&announcement.new_key),
+                peer_key_history::from_seq.eq(announcement.from_seq),
+                peer_key_history::learned_at.eq(&now),
+            ))
+            .execute(c)?;
+        let newest: Option<String> = peer_key_history::table
+            .filter(peer_key_history::link.eq(&link.name))
+            .order(peer_key_history::from_seq.desc())
+            .select(peer_key_history::public_key)
+            .first(c)
+            .optional()?;
+        if let Some(newest) = newest {
+            diesel::update(peers::table.find(&link.name)).set(peers::public_key.eq(newest)).execute(c)?;
+        }
+        audit::append(
+            c,
+            keys,
+            AuditEvent {
+                action: "peer.key_rotated".into(),
+                target: Some(link.name.clone()),
+                detail: json!({"oldKey": announcement.old_key, "newKey": announcement.new_key,
+                    "fromSeq": announcement.from_seq}),
+                ..Default::default()
+            },
+        )?;
+        Ok(())
     })
 }
 

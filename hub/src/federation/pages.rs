@@ -4,7 +4,7 @@
 //! [`Refusal`](super::Refusal) reason; the page and the link's cursor commit together.
 
 use super::feed::{PeerItem, PeerPage};
-use super::links::{expected_key, load_peer, status_of, PeerRow, PeerStatusRow};
+use super::links::{self, expected_key, load_peer, status_of, PeerRow, PeerStatusRow};
 use super::Refusal;
 use crate::crypto::HubKeys;
 use crate::error::{AppError, AppResult, Code};
@@ -232,15 +232,31 @@ pub fn apply_page(conn: &mut DbConn, local: &Signer<'_>, link_name: &str, page: 
 pub fn check_page(conn: &mut DbConn, local: &Signer<'_>, link_name: &str, page: &PeerPage) -> AppResult<CheckedPage> {
     let cursor: i64 = page.cursor.parse().map_err(|_| AppError::invalid("cursor", "カーソルが不正です"))?;
     let head: i64 = page.head.parse().unwrap_or(cursor);
-    let link = load_peer(conn, link_name)?;
+    let mut link = load_peer(conn, link_name)?;
     let peer_hub = link.hub_id.clone().ok_or_else(|| AppError::internal("the peer's hub id is not known yet"))?;
     let kinds = link.kinds();
+    // The keys the peer signed its own versions with, by its sequence number: each of
+    // its versions is checked with the key of its number, and an announcement of a new
+    // key (verified with the key pinned then) is followed at once.
+    let mut peer_keys = links::peer_keys(conn, &link)?;
     let mut applied = Applied::default();
     let mut learned: HashMap<String, String> = HashMap::new();
     let mut verifiers: HashMap<String, Verifier> = HashMap::new();
     let mut reasons: Vec<String> = Vec::new();
     let mut steps: Vec<Step> = Vec::new();
     for item in &page.items {
+        let seq = item.seq.parse::<i64>().unwrap_or(i64::MAX);
+        let key_then = links::key_at(&peer_keys, seq).to_string();
+        if link.public_key != key_then {
+            link.public_key = key_then;
+        }
+        if item.kind == renkei_schema::rotation::FEED_KIND {
+            if let Err((reason, why)) = follow_key(conn, local, &link, &peer_hub, item, seq, &mut peer_keys)? {
+                *applied.refused.entry(reason).or_default() += 1;
+                reasons.push(why);
+            }
+            continue;
+        }
         if !kinds.contains(&item.kind) {
             let (reason, why) = refuse(Refusal::KindNotCarried, &item.id, &item.kind);
             *applied.refused.entry(reason).or_default() += 1;
@@ -260,6 +276,42 @@ pub fn check_page(conn: &mut DbConn, local: &Signer<'_>, link_name: &str, page: 
         }
     }
     Ok(CheckedPage { link, cursor, head, steps, applied, learned, reasons })
+}
+
+/// Follows the peer's announcement of a new signing key (`renkei_schema::rotation`): it
+/// must verify with the key pinned for the peer at its sequence number and replace that
+/// key. The new key is pinned at once, not with the page: the next pages may be checked
+/// before this one is stored, and are signed with it.
+fn follow_key(
+    conn: &mut DbConn,
+    local: &Signer<'_>,
+    link: &PeerRow,
+    peer_hub: &str,
+    item: &PeerItem,
+    seq: i64,
+    peer_keys: &mut Vec<(i64, String)>,
+) -> AppResult<Result<(), (String, String)>> {
+    use renkei_schema::rotation::{follow, RotationRefusal};
+    let (Some(object), Some(signature)) = (&item.object, &item.signature) else {
+        return Ok(Err(refuse(Refusal::Malformed, &item.id, "a key announcement without its object or signature")));
+    };
+    let announcement = match follow(peer_hub, &link.public_key, seq, object, signature) {
+        Ok(a) => a,
+        Err(e) => {
+            let reason = match e {
+                RotationRefusal::BadSignature => Refusal::BadSignature,
+                RotationRefusal::NotThePinnedKey | RotationRefusal::OtherHub(_) => Refusal::OriginKeyMismatch,
+                _ => Refusal::Malformed,
+            };
+            return Ok(Err(refuse(reason, &item.id, e)));
+        }
+    };
+    if !peer_keys.iter().any(|(from, key)| *from == announcement.from_seq && *key == announcement.new_key) {
+        links::pin_peer_key(conn, local.keys, link, &announcement)?;
+        peer_keys.push((announcement.from_seq, announcement.new_key));
+        peer_keys.sort();
+    }
+    Ok(Ok(()))
 }
 
 /// Stores a checked page and moves the link's cursor, in one transaction holding the
@@ -382,7 +434,13 @@ pub fn store_page(conn: &mut DbConn, local: &Signer<'_>, page: CheckedPage, look
         // signed by this hub.
         let unsigned: Vec<&[u8]> =
             writes.iter().filter(|w| w.3.is_none()).map(|(_, _, s, _, _)| s.as_bytes()).collect();
-        let mut tombstone_signatures = local.keys.signing.sign_batch(&unsigned).into_iter();
+        let mut tombstone_signatures = if unsigned.is_empty() {
+            Vec::new()
+        } else {
+            // The hub's current key (another replica may have rotated it).
+            local.keys.follow(c)?.key.sign_batch(&unsigned)
+        }
+        .into_iter();
         let now = now_text();
         let mut versions = Vec::with_capacity(writes.len());
         let mut new_rows: Vec<ObjectRow> = Vec::new();

@@ -136,8 +136,10 @@ pub fn feed(
         let summary = summaries.get(id).cloned().unwrap_or_default();
         own_aggregates.push(HubAggregate::new(id, local.hub_id, *seq, &summary).canonical()?);
     }
-    let signatures = local.keys.signing.sign_batch(&own_aggregates);
-    let own_key = local.keys.signing.public_key();
+    // Signed with the hub's current key (another replica may have rotated it).
+    let key = local.keys.follow(conn)?;
+    let signatures = key.key.sign_batch(&own_aggregates);
+    let own_key = key.public_key.clone();
     for (((id, seq), aggregate), signature) in own.iter().zip(own_aggregates).zip(signatures) {
         items.push(SightingItem {
             indicator: id.clone(),

@@ -1,8 +1,9 @@
 //! The audit log (handbook 11.1.3.4): append-only, each entry chained to the one
-//! before by an HMAC-SHA256 under the hub's audit key, which lives in the data folder
-//! beside the signing key and never in the database. Whoever can write the database can
-//! still not change an entry (a rejection into an approval) and chain the rest again:
-//! `renkei-hub audit verify` recomputes every link with the key.
+//! before by an HMAC-SHA256 under the hub's audit key, which is kept in the database
+//! only sealed under the operator's key-encryption key (`keystore`). Whoever can write
+//! the database, without that key, can still not change an entry (a rejection into an
+//! approval) and chain the rest again: `renkei-hub audit verify` recomputes every link
+//! with the key.
 //!
 //! Cutting the tail off leaves a shorter chain that verifies, so the chain is also
 //! anchored outside the database: `renkei-hub audit checkpoint` prints a signed
@@ -125,8 +126,8 @@ fn entries_after(conn: &mut DbConn, after: i64) -> QueryResult<Vec<AuditRow>> {
 fn key_mismatch() -> AppError {
     AppError::new(
         Code::AuditKeyMismatch,
-        "the audit log is chained with another key than this data folder's audit-hmac.key: run the command with the hub's own data folder (--data-dir)",
-        "監査ログはこのデータフォルダのaudit-hmac.keyとは別の鍵で連結されています。ハブのデータフォルダ（--data-dir）で実行してください",
+        "the audit log is chained with another key than this hub's audit key: run the command with the hub's own database and key-encryption key",
+        "監査ログはこのハブの監査鍵とは別の鍵で連結されています。ハブ自身のデータベースと鍵暗号化鍵で実行してください",
     )
 }
 
@@ -304,6 +305,8 @@ pub fn publish_checkpoint(conn: &mut DbConn, keys: &HubKeys, hub_id: &str, inter
         if !due {
             return Ok(false);
         }
+        // Signed with the hub's current key (another replica may have rotated it).
+        keys.follow(c)?;
         let Some(point) = checkpoint(c, keys, hub_id, true)? else { return Ok(false) };
         let signature = point.signature.clone().unwrap_or_default();
         let mut object = point.clone();
@@ -337,7 +340,8 @@ pub enum CheckpointProblem {
 }
 
 /// Walks the whole chain with the audit key; returns what it found or the first bad
-/// entry. With a checkpoint (signature checked first, against this hub's key), the log
+/// entry. With a checkpoint (signature checked first, against this hub's keys, current
+/// or replaced since), the log
 /// must still hold the entry it names or commits to, unchanged.
 pub fn verify(
     conn: &mut DbConn,
@@ -348,7 +352,7 @@ pub fn verify(
     if let Some(p) = point {
         let problem = if p.hub != hub_id {
             Some(CheckpointProblem::OtherHub(p.hub.clone()))
-        } else if !p.verifies(&keys.signing.public_key()) {
+        } else if !crate::keystore::SigningHistory::load(conn)?.keys.iter().any(|k| p.verifies(&k.public_key)) {
             Some(CheckpointProblem::BadSignature)
         } else if p.commitment.is_none() && (p.seq.is_none() || p.hash.is_none()) {
             Some(CheckpointProblem::Malformed)

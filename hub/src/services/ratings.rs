@@ -422,7 +422,8 @@ pub fn refresh(
         crate::insert_rows!(c, supplier_ratings::table, chunk)?;
     }
     let texts: Vec<&[u8]> = events.iter().map(|(row, _)| row.stix.as_bytes()).collect();
-    let signatures = origin.keys.signing.sign_batch(&texts);
+    // The hub's current key (another replica may have rotated it).
+    let signatures = if texts.is_empty() { Vec::new() } else { origin.keys.follow(c)?.key.sign_batch(&texts) };
     let mut rows: Vec<RatingEventRow> = Vec::with_capacity(events.len());
     for ((seq, (mut row, _)), signature) in (first_seq..).zip(events).zip(signatures) {
         row.seq = seq;

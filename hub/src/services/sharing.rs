@@ -279,12 +279,22 @@ pub fn publish_new_as(
     // One Ed25519 signature per Merkle tree of the batch; each version carries its
     // inclusion proof.
     let stix: Vec<&[u8]> = versions.iter().map(|v| v.stix.as_bytes()).collect();
-    let signatures = signer.keys.signing.sign_batch(&stix);
+    let signed_with = signer.keys.signing.get();
+    let signatures = signed_with.key.sign_batch(&stix);
     for (version, signature) in versions.iter_mut().zip(signatures) {
         version.signature = signature;
     }
     conn.transaction(|c| {
         acquire_write_lock(c)?;
+        // Signed before the lock: again, if the hub's key was rotated meanwhile.
+        let current = signer.keys.follow(c)?;
+        if current.id != signed_with.id {
+            let stix: Vec<&[u8]> = versions.iter().map(|v| v.stix.as_bytes()).collect();
+            let signatures = current.key.sign_batch(&stix);
+            for (version, signature) in versions.iter_mut().zip(signatures) {
+                version.signature = signature;
+            }
+        }
         let first = max_seq(c)? + 1;
         for (seq, (row, version)) in (first..).zip(rows.iter_mut().zip(versions.iter_mut())) {
             row.first_seq = seq;

@@ -130,15 +130,17 @@ pub fn validate_sharing(conn: &mut DbConn, sharing: &mut Sharing) -> AppResult<(
     Ok(())
 }
 
-/// The last sequence number taken: by an object version, a rating-change event or an
-/// audit checkpoint (all are entries of the change feed).
+/// The last sequence number taken: by an object version, a rating-change event, an
+/// audit checkpoint or a key announcement (all are entries of the change feed).
 pub fn max_seq(conn: &mut DbConn) -> QueryResult<i64> {
-    use crate::store::schema::{audit_checkpoints, rating_events};
+    use crate::store::schema::{audit_checkpoints, hub_key_announcements, rating_events};
     let versions: Option<i64> = object_versions::table.select(diesel::dsl::max(object_versions::seq)).first(conn)?;
     let events: Option<i64> = rating_events::table.select(diesel::dsl::max(rating_events::seq)).first(conn)?;
     let checkpoints: Option<i64> =
         audit_checkpoints::table.select(diesel::dsl::max(audit_checkpoints::seq)).first(conn)?;
-    Ok(versions.unwrap_or(0).max(events.unwrap_or(0)).max(checkpoints.unwrap_or(0)))
+    let announcements: Option<i64> =
+        hub_key_announcements::table.select(diesel::dsl::max(hub_key_announcements::seq)).first(conn)?;
+    Ok(versions.unwrap_or(0).max(events.unwrap_or(0)).max(checkpoints.unwrap_or(0)).max(announcements.unwrap_or(0)))
 }
 
 /// Stamps versions about to be written (in sequence order, under the write lock) with
@@ -318,7 +320,9 @@ pub fn write_version(
     }
     let seq = max_seq(c)? + 1;
     let stix = canonical_json(&to_stix(&env, body));
-    let signature = signer.keys.signing.sign_batch(&[stix.as_bytes()]).concat();
+    // The hub's current key (another replica may have rotated it).
+    let key = signer.keys.follow(c)?;
+    let signature = key.key.sign_batch(&[stix.as_bytes()]).concat();
     let row = object_row(&env, body, seq, current.first_seq)?;
     let mut version = version_row(&row, Some(current), stix, signature);
     stamp_added(c, [&mut version])?;

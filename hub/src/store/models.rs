@@ -311,3 +311,35 @@ pub struct PendingChangeRow {
     /// Who decided, when and why (JSON), once decided.
     pub decision: Option<String>,
 }
+
+/// One of the hub's own keys, sealed under the key-encryption key (see `keystore`).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(treat_none_as_default_value = false)]
+#[diesel(table_name = identity_keys)]
+pub struct IdentityKeyRow {
+    pub id: String,
+    /// `signing`, `token` or `audit`.
+    pub purpose: String,
+    /// Signing keys: the Ed25519 public key (base64url).
+    pub public_key: Option<String>,
+    /// Hex of nonce and ChaCha20-Poly1305 ciphertext of the key material.
+    pub sealed: String,
+    pub created_at: String,
+    /// Signing keys: the first feed sequence number it signs.
+    pub from_seq: Option<i64>,
+    pub retired: bool,
+}
+
+/// An announcement of a new signing key, as published in the change feed.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(treat_none_as_default_value = false)]
+#[diesel(table_name = hub_key_announcements)]
+pub struct AnnouncementRow {
+    pub seq: i64,
+    pub id: String,
+    pub at: String,
+    /// The canonical JSON of the announcement (`services::identity::Announcement`).
+    pub stix: String,
+    /// By the key it replaces.
+    pub signature: String,
+}

@@ -431,3 +431,34 @@ diesel::table! {
         expires_at -> Text,
     }
 }
+
+diesel::table! {
+    identity_keys (id) {
+        id -> Text,
+        purpose -> Text,
+        public_key -> Nullable<Text>,
+        sealed -> Text,
+        created_at -> Text,
+        from_seq -> Nullable<BigInt>,
+        retired -> Bool,
+    }
+}
+
+diesel::table! {
+    hub_key_announcements (seq) {
+        seq -> BigInt,
+        id -> Text,
+        at -> Text,
+        stix -> Text,
+        signature -> Text,
+    }
+}
+
+diesel::table! {
+    peer_key_history (link, from_seq) {
+        link -> Text,
+        public_key -> Text,
+        from_seq -> BigInt,
+        learned_at -> Text,
+    }
+}
