@@ -11,8 +11,13 @@ pub struct Config {
     pub hub_name: String,
     /// `postgres://…` or `sqlite://PATH`; unset means `sqlite://<data_dir>/renkei.db`.
     pub database_url: Option<String>,
-    /// Where the hub keeps its key files (and the default SQLite database).
+    /// Where the hub keeps its default SQLite database and its key-encryption key.
     pub data_dir: PathBuf,
+    /// The key-encryption key (32 random bytes, or 64 hex digits) the hub's keys are
+    /// sealed under in the database; every replica needs the same file. Unset means
+    /// `<data_dir>/key-encryption.key`, made (mode 0600) when the database holds no
+    /// identity yet. See `keystore`.
+    pub key_encryption_key_file: Option<PathBuf>,
     pub listen: String,
     /// Redis for rate-limit and lockout counters shared by replicas; unset means in-process.
     pub redis_url: Option<String>,
@@ -251,6 +256,9 @@ pub struct Limits {
     /// token revoked (or an organisation changed) by another process takes effect
     /// within this time. 0 reads the database on every request.
     pub token_cache_ms: u64,
+    /// How often a live stream (subscription, event stream, a peer's wake-ups) checks
+    /// its token or link again: a revoked token ends its streams within this time.
+    pub stream_recheck_seconds: u64,
 }
 
 impl Default for Limits {
@@ -273,6 +281,7 @@ impl Default for Limits {
             lockout_threshold: 10,
             lockout_seconds: 900,
             token_cache_ms: 1000,
+            stream_recheck_seconds: 30,
         }
     }
 }
@@ -283,6 +292,7 @@ impl Default for Config {
             hub_name: "renkei-hub".into(),
             database_url: None,
             data_dir: PathBuf::from("renkei-data"),
+            key_encryption_key_file: None,
             listen: "127.0.0.1:8480".into(),
             redis_url: None,
             tls_cert: None,
@@ -446,6 +456,9 @@ impl Config {
         if let Some(v) = get("RENKEI_DATA_DIR") {
             self.data_dir = v.into();
         }
+        if let Some(v) = get("RENKEI_KEY_ENCRYPTION_KEY_FILE") {
+            self.key_encryption_key_file = Some(v.into()).filter(|p: &PathBuf| !p.as_os_str().is_empty());
+        }
         if let Some(v) = get("RENKEI_LISTEN") {
             self.listen = v;
         }
@@ -510,6 +523,11 @@ impl Config {
             self.limits.token_cache_ms = num("RENKEI_TOKEN_CACHE_MS", v)?;
         }
         Ok(())
+    }
+
+    /// The key-encryption key file in force: the configured one or the data folder's.
+    pub fn key_encryption_key_path(&self) -> PathBuf {
+        self.key_encryption_key_file.clone().unwrap_or_else(|| self.data_dir.join("key-encryption.key"))
     }
 
     /// The database URL in force: the configured one or the embedded SQLite default.

@@ -13,6 +13,8 @@ pub mod federation;
 pub mod graphiql;
 pub mod graphql;
 pub mod http;
+pub mod keystore;
+pub mod live;
 pub mod misp_feed;
 pub mod services;
 pub mod state;

@@ -71,6 +71,10 @@ pub struct Hub {
     pub db_health: Arc<DbHealth>,
     pub keys: HubKeys,
     pub counters: Counters,
+    /// Change notices from and to the other replicas (Redis pub/sub).
+    pub notices: Arc<crate::bus::notices::Notices>,
+    /// This replica's view of the feed's end, handed to live followers (`crate::live`).
+    pub tail: crate::services::tail::Tail,
     pub tokens: TokenCache,
     pub index: IndicatorIndex,
     /// Supplier names for search (reloaded when the registry changes).
@@ -132,6 +136,26 @@ impl DatabaseState {
 /// Housekeeping (`store::analyze`) after this many new versions.
 const ANALYZE_EVERY: u64 = 20_000;
 
+/// Refuses a Redis older than the hub supports (`bus::notices::MIN_REDIS_MAJOR`); one
+/// that does not answer yet is connected to later (the hub starts degraded).
+async fn check_redis_version(url: &str) -> anyhow::Result<()> {
+    use crate::bus::notices::{redis_major_version, MIN_REDIS_MAJOR};
+    match redis_major_version(url).await? {
+        Some(major) if major < MIN_REDIS_MAJOR => anyhow::bail!(
+            "Redis {major} at {url} is too old: renkei needs Redis {MIN_REDIS_MAJOR} or later\n\
+             {url} のRedis {major} は古すぎます。Redis {MIN_REDIS_MAJOR} 以降が必要です"
+        ),
+        Some(major) => {
+            tracing::info!(major, "Redis version checked");
+            Ok(())
+        }
+        None => {
+            tracing::warn!("Redis does not answer at start, so its version is not checked; the hub starts degraded");
+            Ok(())
+        }
+    }
+}
+
 /// Reads (or makes, once) the hub's id.
 pub fn hub_id(conn: &mut DbConn) -> QueryResult<String> {
     conn.transaction(|c| {
@@ -153,7 +177,7 @@ impl Hub {
         config.validate()?;
         let url = config.database_url();
         let pool_size = config.database_pool_size;
-        let keys = HubKeys::load_or_create(&config.data_dir)?;
+        let key_files = crate::keystore::KeyFiles::of(&config);
         let backend = store::backend_of(&url)?.0;
         let db_health = DbHealth::new();
         let health = Arc::clone(&db_health);
@@ -163,16 +187,22 @@ impl Hub {
             store::migrate(&mut conn)?;
             store::analyze(&mut conn)?;
             let id = hub_id(&mut conn)?;
-            // The audit log must be chained with this data folder's key before anything
-            // is appended (a hub started with another folder is refused here).
+            // The keys are the database's, unsealed with the key-encryption key (made or
+            // imported at the first start; refused, never made, once it holds them).
+            let keys = crate::keystore::open(&mut conn, &key_files, &id, crate::keystore::WhenMissing::Create)?;
+            // The audit log must be chained with the hub's audit key before anything is
+            // appended.
             crate::services::audit::prepare_chain(&mut conn, &keys)
                 .map_err(|e| anyhow::anyhow!("{} ({})\n{}", e.message, e.code, e.message_ja))?;
             Ok((pool, id, keys))
         })
         .await??;
-        let counters = match &config.redis_url {
-            Some(url) => Counters::redis(url, &hub_id).await?,
-            None => Counters::local(),
+        let (counters, notices) = match &config.redis_url {
+            Some(url) => {
+                check_redis_version(url).await?;
+                (Counters::redis(url, &hub_id).await?, crate::bus::notices::Notices::redis(url, &hub_id)?)
+            }
+            None => (Counters::local(), crate::bus::notices::Notices::local()),
         };
         let proxies =
             crate::auth::proxies::TrustedProxies::parse(&config.trusted_proxies).map_err(anyhow::Error::msg)?;
@@ -187,6 +217,8 @@ impl Hub {
             db_health,
             keys,
             counters,
+            notices,
+            tail: Default::default(),
             index: IndicatorIndex::new(),
 
             metrics: Metrics::default(),
@@ -209,6 +241,7 @@ impl Hub {
     fn start_indicator_index(self: &Arc<Self>) {
         let weak = Arc::downgrade(self);
         let every = std::time::Duration::from_millis(self.config.index_refresh_ms.max(10));
+        let mut advanced = self.tail.advanced();
         tokio::spawn(async move {
             let mut loaded = false;
             loop {
@@ -232,7 +265,12 @@ impl Hub {
                     Ok(Err(e)) => tracing::warn!(?e, "indicator index: could not read the database"),
                     Err(e) => tracing::error!(%e, "indicator index task failed"),
                 }
-                tokio::time::sleep(every).await;
+                // The tail moves when anything is committed, here or on another replica
+                // (notified through Redis); `index_refresh_ms` is the safety net.
+                tokio::select! {
+                    changed = advanced.changed() => if changed.is_err() { return },
+                    _ = tokio::time::sleep(every) => {}
+                }
             }
         });
     }
@@ -351,8 +389,10 @@ impl Hub {
         result
     }
 
-    /// Brings this process's caches up to date with versions it has just committed.
+    /// Brings this process's caches up to date with versions it has just committed, and
+    /// wakes the live tail to hand them out.
     pub fn note_committed<'a>(&self, rows: impl IntoIterator<Item = &'a ObjectRow>) -> AppResult<()> {
+        self.notices.wake();
         let rows: Vec<&ObjectRow> = rows.into_iter().collect();
         let (Some(first), Some(last)) = (rows.iter().map(|r| r.last_seq).min(), rows.iter().map(|r| r.last_seq).max())
         else {
@@ -430,9 +470,14 @@ impl Hub {
         let hub = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
             let mut conn = hub.connection()?;
+            crate::store::take_wrote();
             let result = f(&hub, &mut conn);
             if !result.as_ref().is_err_and(|e| e.is_unavailable()) {
                 hub.db_health.answered();
+            }
+            // Whatever `f` committed is for the live tail to read and hand out.
+            if crate::store::take_wrote() {
+                hub.notices.wake();
             }
             result
         })

@@ -58,6 +58,7 @@ codes! {
     LockedOut = "LOCKED_OUT", "too many failed authentications; locked for a while", "認証の失敗が続いたため一時的にロックされています";
     BadRequest = "BAD_REQUEST", "the request is not a GraphQL request", "GraphQLリクエストとして解釈できません";
     BodyTooLarge = "BODY_TOO_LARGE", "the request body is over the configured limit", "リクエスト本文が上限を超えています";
+    IdempotencyConflict = "IDEMPOTENCY_CONFLICT", "an Idempotency-Key is in use by a request still running, or was used with another request", "Idempotency-Keyは実行中の要求が使用中か、別の要求で使用済みです";
     GraphqlParseFailed = "GRAPHQL_PARSE_FAILED", "the query does not parse", "クエリを構文解析できません";
     GraphqlValidationFailed = "GRAPHQL_VALIDATION_FAILED", "the query does not fit the schema", "クエリがスキーマに合っていません";
     QueryTooLarge = "QUERY_TOO_LARGE", "the query text is over 64 KiB", "クエリ本文が大きすぎます";
@@ -122,6 +123,7 @@ codes! {
     MispUnknownDistribution = "MISP_UNKNOWN_DISTRIBUTION", "a MISP distribution level that is not 0–4 (or 5, inherit)", "MISPの配布レベル（0〜4、継承の5）ではありません";
     BadExport = "BAD_EXPORT", "an export's format, indicator type or file name is not one the hub writes", "エクスポートの形式・指標の種類・ファイル名が不正です";
     AuditKeyMismatch = "AUDIT_KEY_MISMATCH", "the audit log is chained with another key than this data folder's", "監査ログがこのデータフォルダーとは別の鍵で連鎖しています";
+    HubKeyMismatch = "HUB_KEY_MISMATCH", "this process's keys are not the hub's keys in the database (another key-encryption key or data folder)", "このプロセスの鍵がデータベースにあるハブの鍵と一致しません（鍵暗号化鍵またはデータフォルダーが異なります）";
     StixInvalid = "STIX_INVALID", "a STIX object or bundle is malformed", "STIXのオブジェクトまたはバンドルの形式が不正です";
     StixUnsupported = "STIX_UNSUPPORTED", "a STIX object renkei does not store (its type, or a pattern beyond one comparison)", "renkeiが保存しない種類のSTIXオブジェクトです（型、または単一比較を超えるパターン）";
     UnknownMarking = "UNKNOWN_MARKING", "a marking that maps to no TLP 2.0 label; refused, never guessed wider", "TLP 2.0ラベルに対応しないマーキングです。より広い共有範囲と推測せず拒否しました";

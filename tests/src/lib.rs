@@ -8,7 +8,9 @@
 pub mod browser;
 pub mod certs;
 pub mod console;
+pub mod haproxy;
 pub mod interop;
+pub mod live;
 pub mod services;
 pub mod suricata;
 

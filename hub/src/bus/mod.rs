@@ -12,6 +12,8 @@
 //! Redis was away keep holding until their window ends after it returns: `incr` adds
 //! this process's live count to Redis's, and flags are also kept in process.
 
+pub mod notices;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
@@ -146,6 +148,63 @@ impl Counters {
         Ok(false)
     }
 
+    /// Claims `key` for `ttl` if nobody holds it (`SET … NX EX`): true when this caller
+    /// got it. In process while Redis is away.
+    pub async fn claim(&self, key: &str, value: &str, ttl: Duration) -> bool {
+        if let Some(link) = &self.redis {
+            let mut cmd = redis::cmd("SET");
+            cmd.arg(link.key(key)).arg(value).arg("NX").arg("EX").arg(ttl.as_secs().max(1));
+            if let Some(answer) = link.query::<Option<String>>(Request::Cmd(&cmd)).await {
+                return answer.is_some();
+            }
+        }
+        self.local.claim(key, value, ttl)
+    }
+
+    /// Sets `key` to `value` for `ttl` (replacing a claim).
+    pub async fn put(&self, key: &str, value: &str, ttl: Duration) {
+        if let Some(link) = &self.redis {
+            let mut cmd = redis::cmd("SET");
+            cmd.arg(link.key(key)).arg(value).arg("EX").arg(ttl.as_secs().max(1));
+            if link.query::<()>(Request::Cmd(&cmd)).await.is_some() {
+                return;
+            }
+        }
+        self.local.put(key, value, ttl);
+    }
+
+    /// The value of `key`, if set and not expired.
+    pub async fn value(&self, key: &str) -> Option<String> {
+        if let Some(link) = &self.redis {
+            let mut cmd = redis::cmd("GET");
+            cmd.arg(link.key(key));
+            if let Some(answer) = link.query::<Option<String>>(Request::Cmd(&cmd)).await {
+                return answer.or_else(|| self.local.value(key));
+            }
+        }
+        self.local.value(key)
+    }
+
+    /// Forgets `key`.
+    pub async fn forget(&self, key: &str) {
+        self.local.forget(key);
+        if let Some(link) = &self.redis {
+            let mut cmd = redis::cmd("DEL");
+            cmd.arg(link.key(key));
+            let _: Option<u64> = link.query(Request::Cmd(&cmd)).await;
+        }
+    }
+
+    /// Publishes `message` on the pub/sub `channel` (a change notice to the other
+    /// replicas); nothing while Redis is away (they poll the database meanwhile).
+    pub async fn publish(&self, channel: &str, message: &str) {
+        if let Some(link) = &self.redis {
+            let mut cmd = redis::cmd("PUBLISH");
+            cmd.arg(channel).arg(message);
+            let _: Option<u64> = link.query(Request::Cmd(&cmd)).await;
+        }
+    }
+
     /// Where the counters are meant to live: "redis" when configured (even while it is
     /// away and they are kept in process), else "in-process".
     pub fn backend_name(&self) -> &'static str {
@@ -161,9 +220,10 @@ impl Counters {
     }
 }
 
-/// The in-process counters and flags: each key's value and when it expires.
+/// The in-process counters and flags: each key's value and when it expires; and the
+/// values kept while Redis is away (idempotency keys).
 #[derive(Default)]
-struct Local(Mutex<HashMap<String, (u64, Instant)>>);
+struct Local(Mutex<HashMap<String, (u64, Instant)>>, Mutex<HashMap<String, (String, Instant)>>);
 
 impl Local {
     fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u64, Instant)>> {
@@ -204,6 +264,37 @@ impl Local {
 
     fn has_flag(&self, key: &str) -> bool {
         self.map().get(key).is_some_and(|(_, until)| *until > Instant::now())
+    }
+
+    fn values(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, Instant)>> {
+        let mut map = self.1.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() > 100_000 {
+            let now = Instant::now();
+            map.retain(|_, (_, until)| *until > now);
+        }
+        map
+    }
+
+    fn claim(&self, key: &str, value: &str, ttl: Duration) -> bool {
+        let mut map = self.values();
+        let now = Instant::now();
+        if map.get(key).is_some_and(|(_, until)| *until > now) {
+            return false;
+        }
+        map.insert(key.to_string(), (value.to_string(), now + ttl));
+        true
+    }
+
+    fn put(&self, key: &str, value: &str, ttl: Duration) {
+        self.values().insert(key.to_string(), (value.to_string(), Instant::now() + ttl));
+    }
+
+    fn value(&self, key: &str) -> Option<String> {
+        self.values().get(key).filter(|(_, until)| *until > Instant::now()).map(|(v, _)| v.clone())
+    }
+
+    fn forget(&self, key: &str) {
+        self.values().remove(key);
     }
 }
 

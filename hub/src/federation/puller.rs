@@ -177,8 +177,117 @@ fn fetch_sightings(
     serde_json::from_slice(&bytes).context("the peer answered with something that is not its sightings feed")
 }
 
+/// Wake-ups from the peer's push stream (`GET /federation/wake`), so a caught-up puller
+/// pulls as soon as the peer has something for it instead of at its next poll.
+#[derive(Default)]
+struct Wake {
+    due: std::sync::Mutex<bool>,
+    changed: std::sync::Condvar,
+    /// Set when the puller ends: the listening thread ends at its next line.
+    stop: std::sync::atomic::AtomicBool,
+}
+
+impl Wake {
+    fn notify(&self) {
+        *self.due.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        self.changed.notify_all();
+    }
+
+    /// Waits up to `poll` for a wake-up (and clears it).
+    fn wait(&self, poll: Duration) {
+        let due = self.due.lock().unwrap_or_else(|p| p.into_inner());
+        let (mut due, _) = self.changed.wait_timeout_while(due, poll, |due| !*due).unwrap_or_else(|p| p.into_inner());
+        *due = false;
+    }
+}
+
+/// Ends the listening thread when the puller ends, however it ends.
+struct StopOnDrop(Arc<Wake>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.stop.store(true, std::sync::atomic::Ordering::Release);
+    }
+}
+
+/// Listens to the peer's push stream for the link `name` and wakes its puller at each
+/// event, reconnecting with a backoff. A peer without the endpoint (404) is left to the
+/// poll. The stream says only that something is new: the puller reads and checks it.
+fn listen(hub: Weak<Hub>, name: String, wake: Arc<Wake>) {
+    use std::io::BufRead as _;
+    use std::sync::atomic::Ordering;
+    let mut backoff = Duration::from_millis(500);
+    while !wake.stop.load(Ordering::Acquire) {
+        let attempt = (|| -> anyhow::Result<bool> {
+            let Some(h) = hub.upgrade() else { return Ok(false) };
+            let mut conn = h.connection().map_err(app)?;
+            let Some((link, status)) =
+                federation::list_peers(&mut conn).map_err(app)?.into_iter().find(|(p, _)| p.name == name)
+            else {
+                return Ok(false);
+            };
+            drop(conn);
+            let Some(token) = link.token.clone() else { return Ok(true) };
+            let http = reqwest::blocking::Client::builder()
+                .use_preconfigured_tls(tls_config(
+                    link.ca_pem.as_deref(),
+                    h.config.tls_cert.as_deref().zip(h.config.tls_key.as_deref()),
+                )?)
+                .connect_timeout(Duration::from_secs(10))
+                .build()?;
+            let own_hub = h.hub_id.clone();
+            drop(h);
+            let resp = http
+                .get(format!("{}/federation/wake", link.url))
+                .query(&[("hub", own_hub), ("after", status.cursor.to_string())])
+                .bearer_auth(token)
+                .send()?;
+            if resp.status() == reqwest::StatusCode::NOT_FOUND {
+                tracing::info!(peer = %name, "the peer does not push (no /federation/wake): pulling on the poll");
+                return Ok(false);
+            }
+            if !resp.status().is_success() {
+                bail!("the peer refused its push stream (HTTP {})", resp.status());
+            }
+            // Connected: anything committed while this was away is pulled now.
+            wake.notify();
+            for line in std::io::BufReader::new(resp).lines() {
+                if wake.stop.load(Ordering::Acquire) {
+                    return Ok(false);
+                }
+                let line = line?;
+                if line.starts_with("event: wake") {
+                    wake.notify();
+                } else if line.starts_with("event: error") {
+                    break;
+                }
+            }
+            Ok(true)
+        })();
+        match attempt {
+            Ok(false) => return,
+            Ok(true) => backoff = Duration::from_millis(500),
+            Err(e) => {
+                tracing::debug!(peer = %name, error = %format!("{e:#}"), "federation push stream failed");
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+        std::thread::sleep(backoff);
+    }
+}
+
 /// Pulls from one link until it is removed (or stops pulling) or the hub goes.
 fn run(hub: Weak<Hub>, name: String) {
+    let wake = Arc::new(Wake::default());
+    let _stop = StopOnDrop(Arc::clone(&wake));
+    {
+        let (hub, name, wake) = (hub.clone(), name.clone(), Arc::clone(&wake));
+        let listening =
+            std::thread::Builder::new().name(format!("peer-{name}-push")).spawn(move || listen(hub, name, wake));
+        if let Err(e) = listening {
+            tracing::warn!(%e, "could not listen to the peer's pushes: pulling on the poll");
+        }
+    }
     let mut backoff = Duration::from_millis(500);
     // Pages are stored without looking their items up first (nearly all are new) until
     // one holds an item this hub has; pages are then looked up until one holds none.
@@ -301,7 +410,8 @@ fn run(hub: Weak<Hub>, name: String) {
                 backoff = Duration::from_millis(500);
                 drop(h);
                 if !more {
-                    std::thread::sleep(poll);
+                    // The peer's push wakes this early; the poll is the safety net.
+                    wake.wait(poll);
                 }
             }
             // This hub's database is away (said once by its health): pulling resumes

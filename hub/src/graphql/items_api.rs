@@ -13,7 +13,7 @@ use crate::services::feed;
 use crate::services::sharing::{self, ListFilter};
 use crate::services::stored::{self, Sharing};
 use crate::services::{attack, audit, directory, kinds};
-use crate::state::Metrics;
+use crate::state::{Hub, Metrics};
 use crate::store::parse_time;
 use renkei_schema::errors::Code;
 
@@ -43,8 +43,24 @@ pub struct Organization {
 pub struct HubInfo {
     pub id: String,
     pub name: String,
-    /// Ed25519 public key (base64url) that verifies this hub's signatures.
+    /// The Ed25519 public key (base64url) the hub signs with now.
     pub public_key: String,
+    /// Every key the hub has signed with, oldest first, the last being `publicKey`: a
+    /// new follower checks each announcement with the key before and pins them all, so
+    /// versions signed before a rotation verify too (`renkei_schema::rotation`).
+    pub signing_keys: Vec<HubSigningKey>,
+}
+
+/// One of the hub's signing keys.
+#[derive(SimpleObject)]
+pub struct HubSigningKey {
+    pub public_key: String,
+    /// The first sequence number of the change feed it signs.
+    pub from_seq: String,
+    /// The announcement that made it current (canonical JSON), signed by the key
+    /// before; null for the first key.
+    pub announcement: Option<String>,
+    pub signature: Option<String>,
 }
 
 #[derive(SimpleObject)]
@@ -102,9 +118,11 @@ pub struct Change {
     /// The hub the version comes from: this hub for what it publishes, a peer hub for
     /// what it received (the hub re-signs nothing it receives); null on tombstones.
     pub origin_hub: Option<String>,
-    /// The Ed25519 public key (base64url) that verifies `signature`: `hub { publicKey }`
-    /// for this hub's own versions, the origin hub's key, as this hub pinned it, for
-    /// received ones. A client may pin it per origin hub in turn. Null on tombstones.
+    /// The Ed25519 public key (base64url) that verifies `signature`: for this hub's own
+    /// entries, the hub's key at their `seq` (after a rotation, older versions keep the
+    /// key that signed them: `hub { signingKeys }`); the origin hub's key, as this hub
+    /// pinned it, for received ones. A client may pin it per origin hub in turn. Null on
+    /// tombstones.
     pub signing_key: Option<String>,
 }
 
@@ -121,6 +139,24 @@ pub struct ChangePage {
     /// Pass as `after` to resume.
     pub cursor: String,
     pub has_more: bool,
+}
+
+/// A feed entry as the API shows it (the `changes` page and the live `changes`
+/// subscription): with the hub it comes from and the key that verifies it.
+pub(crate) fn change_of(h: &Hub, i: feed::FeedItem) -> AppResult<Change> {
+    let (origin_hub, signing_key) = crate::live::origin_and_key(h, &i);
+    Ok(Change {
+        seq: i.seq.to_string(),
+        id: ID(i.id),
+        kind: i.kind,
+        version: i.revision,
+        tlp: tlp_of(&i.tlp)?,
+        deleted: i.deleted,
+        object: i.stix.map(Json::Text),
+        signature: i.signature,
+        origin_hub,
+        signing_key,
+    })
 }
 
 #[derive(SimpleObject)]
@@ -265,7 +301,22 @@ impl CoreQuery {
     async fn hub(&self, ctx: &Context<'_>) -> async_graphql::Result<HubInfo> {
         identity(ctx)?;
         let h = hub(ctx);
-        Ok(HubInfo { id: h.hub_id.clone(), name: h.config.hub_name.clone(), public_key: h.keys.signing.public_key() })
+        let keys = h.db(|_, c| crate::services::identity::published(c)).await?;
+        Ok(HubInfo {
+            id: h.hub_id.clone(),
+            name: h.config.hub_name.clone(),
+            // The database's current key (another replica may have rotated it).
+            public_key: keys.last().map_or_else(|| h.keys.signing.public_key(), |k| k.public_key.clone()),
+            signing_keys: keys
+                .into_iter()
+                .map(|k| HubSigningKey {
+                    public_key: k.public_key,
+                    from_seq: k.from_seq.to_string(),
+                    announcement: k.announcement,
+                    signature: k.signature,
+                })
+                .collect(),
+        })
     }
 
     /// Member organisations: coordinators see every field, members a directory.
@@ -490,29 +541,7 @@ impl CoreQuery {
         drop(lane);
         let (page_items, cursor, has_more) = (page.items, page.cursor, page.has_more);
         Metrics::add(&h.metrics.feed_items_served, page_items.len() as u64);
-        let own_key = h.keys.signing.public_key();
-        let items = page_items
-            .into_iter()
-            .map(|i| {
-                let (origin_hub, signing_key) = match (&i.origin, i.deleted) {
-                    (_, true) => (None, None),
-                    (Some(o), false) => (Some(o.hub.clone()), Some(o.key.clone())),
-                    (None, false) => (Some(h.hub_id.clone()), Some(own_key.clone())),
-                };
-                Ok(Change {
-                    seq: i.seq.to_string(),
-                    id: ID(i.id),
-                    kind: i.kind,
-                    version: i.revision,
-                    tlp: tlp_of(&i.tlp)?,
-                    deleted: i.deleted,
-                    object: i.stix.map(Json::Text),
-                    signature: i.signature,
-                    origin_hub,
-                    signing_key,
-                })
-            })
-            .collect::<AppResult<Vec<_>>>()?;
+        let items = page_items.into_iter().map(|i| change_of(h, i)).collect::<AppResult<Vec<_>>>()?;
         Ok(ChangePage { items: render::ChangeItems(items), cursor: cursor.to_string(), has_more })
     }
 

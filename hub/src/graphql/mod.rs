@@ -9,6 +9,7 @@ pub mod guard;
 mod import_api;
 mod items_api;
 mod json;
+pub mod live_api;
 mod moderation_api;
 mod peers_api;
 mod render;
@@ -60,14 +61,14 @@ pub struct MutationRoot(
     import_api::ImportMutation,
 );
 
-pub type HubSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type HubSchema = Schema<QueryRoot, MutationRoot, live_api::SubscriptionRoot>;
 
 /// Builds the schema with the hub's limits set explicitly (async-graphql leaves depth
 /// and complexity unlimited by default; `guard` turns them into coded refusals). It is
 /// an Apollo Federation v2 subgraph too (`_service`, `_entities`; see `subgraph.rs`).
 pub fn build_schema(hub: Arc<Hub>) -> HubSchema {
     let limits = hub.config.limits.clone();
-    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
+    Schema::build(QueryRoot::default(), MutationRoot::default(), live_api::SubscriptionRoot)
         .enable_federation()
         .extension(guard::ValidationLimits {
             max_complexity: limits.max_query_complexity,
@@ -75,6 +76,7 @@ pub fn build_schema(hub: Arc<Hub>) -> HubSchema {
         })
         .extension(subgraph::EntityBatches)
         .extension(empty::EmptySelections)
+        .extension(live_api::WebSocketSubscriptionsOnly)
         .data(hub)
         .finish()
 }
@@ -82,10 +84,15 @@ pub fn build_schema(hub: Arc<Hub>) -> HubSchema {
 /// The SDL, as checked in at `schema/hub.graphql` (with the federation fields
 /// `_service` and `_entities`; `_service { sdl }` serves [`federation_sdl`]).
 pub fn sdl() -> String {
-    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription).enable_federation().finish().sdl()
+    Schema::build(QueryRoot::default(), MutationRoot::default(), live_api::SubscriptionRoot)
+        .enable_federation()
+        .finish()
+        .sdl()
 }
 
-/// The subgraph SDL that `_service { sdl }` answers the federation gateway with.
+/// The subgraph SDL that `_service { sdl }` answers the federation gateway with. It
+/// leaves out the subscription, which gateways do not route: subscribers connect to a
+/// hub (through its load balancer) directly.
 pub fn federation_sdl() -> String {
     Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
         .enable_federation()

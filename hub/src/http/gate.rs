@@ -31,8 +31,15 @@ pub fn error_response(status: StatusCode, err: &AppError) -> HttpResponse {
 /// Where the request comes from: the connection's address, or, behind a configured
 /// trusted proxy, the client the proxy names (see `auth::proxies`).
 pub fn client_address(hub: &Hub, req: &HttpRequest) -> String {
-    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-    hub.proxies.client(req.peer_addr().map(|a| a.ip()), header("forwarded"), header("x-forwarded-for"))
+    // Every line of a header, in order, as one list: a proxy that appends its own line
+    // (HAProxy's `option forwardfor`) writes the entry that counts last, after whatever
+    // the client sent.
+    let header = |name: &str| {
+        let lines: Vec<&str> = req.headers().get_all(name).filter_map(|v| v.to_str().ok()).collect();
+        (!lines.is_empty()).then(|| lines.join(", "))
+    };
+    let (forwarded, x_forwarded_for) = (header("forwarded"), header("x-forwarded-for"));
+    hub.proxies.client(req.peer_addr().map(|a| a.ip()), forwarded.as_deref(), x_forwarded_for.as_deref())
 }
 
 /// The status of a plain endpoint's error: 503 for UNAVAILABLE (retryable), else
@@ -173,7 +180,7 @@ fn unauthenticated() -> HttpResponse {
 
 /// The token an `Authorization` header carries: `Bearer <token>`, or HTTP Basic with the
 /// token as the password and any user name (TAXII clients speak Basic; RFC 7617).
-fn token_of(header: &str) -> String {
+pub fn token_of(header: &str) -> String {
     use base64::Engine as _;
     let header = header.trim();
     if let Some(token) = header.strip_prefix("Bearer ") {
@@ -226,7 +233,16 @@ pub async fn check_presented(
     req: &HttpRequest,
     token: &str,
 ) -> Result<Identity, (StatusCode, AppError)> {
-    let source = client_address(hub, req);
+    check_presented_from(hub, client_address(hub, req), token).await
+}
+
+/// [`check_presented`] for a caller whose address is known already (a WebSocket's
+/// first message, which carries the token after the upgrade request is gone).
+pub async fn check_presented_from(
+    hub: &Arc<Hub>,
+    source: String,
+    token: &str,
+) -> Result<Identity, (StatusCode, AppError)> {
     let token_id = crate::crypto::token_id_of(token).map(str::to_string);
     let cached = token_id.as_deref().and_then(|id| hub.tokens.get(&hub.keys, id, token));
     let checked = match cached {

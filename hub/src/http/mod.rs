@@ -5,6 +5,7 @@
 //! runs; TLS with rustls on the ring provider.
 
 pub mod gate;
+pub mod stream;
 
 use crate::error::AppError;
 use crate::graphql::guard::{AnswerBudget, DocumentCache, RequestLane};
@@ -67,6 +68,14 @@ async fn graphql_post(
             }
         }
     }
+    // A retried write with the same Idempotency-Key gets the first answer again, on
+    // whichever replica it lands (the keys are in Redis, shared by the replicas).
+    let idempotency = match idempotency_of(&hub, &req, &identity, &body).await {
+        Ok(Idempotency::Replay(response)) => return response,
+        Ok(Idempotency::Record(key)) => Some(key),
+        Ok(Idempotency::None) => None,
+        Err(response) => return response,
+    };
     let mut request: async_graphql::Request = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
@@ -132,9 +141,199 @@ async fn graphql_post(
         Metrics::add(&hub.metrics.graphql_errors, 1);
     }
     match json {
-        Ok(bytes) => HttpResponse::Ok().content_type("application/json").body(bytes),
-        Err(e) => error_response(StatusCode::INTERNAL_SERVER_ERROR, &AppError::internal(e)),
+        Ok(bytes) => {
+            if let Some(key) = idempotency {
+                key.record(&hub, &bytes).await;
+            }
+            HttpResponse::Ok().content_type("application/json").body(bytes)
+        }
+        Err(e) => {
+            if let Some(key) = idempotency {
+                key.release(&hub).await;
+            }
+            error_response(StatusCode::INTERNAL_SERVER_ERROR, &AppError::internal(e))
+        }
     }
+}
+
+/// How long a request with an Idempotency-Key may run before the key is free again, and
+/// how long its answer is kept for retries.
+const IDEMPOTENCY_RUNNING: Duration = Duration::from_secs(120);
+const IDEMPOTENCY_KEPT: Duration = Duration::from_secs(24 * 3600);
+/// Answers larger than this are not kept (a retry then gets IDEMPOTENCY_CONFLICT saying
+/// the first request was done: read the result instead).
+const IDEMPOTENCY_MAX_ANSWER: usize = 256 * 1024;
+
+enum Idempotency {
+    None,
+    Replay(HttpResponse),
+    Record(IdempotencyKey),
+}
+
+/// A claimed Idempotency-Key: where its answer goes, and the digest of the request it
+/// belongs to.
+struct IdempotencyKey {
+    stored_as: String,
+    digest: String,
+}
+
+impl IdempotencyKey {
+    /// Keeps the answer for retries, unless the request is worth retrying for real (the
+    /// database was away: nothing was stored, or the answer says it may not have been),
+    /// in which case the key is freed.
+    async fn record(self, hub: &Hub, answer: &[u8]) {
+        let retryable = answer.windows(13).any(|w| w == b"\"UNAVAILABLE\"");
+        if retryable {
+            return self.release(hub).await;
+        }
+        let kept = if answer.len() <= IDEMPOTENCY_MAX_ANSWER {
+            format!("done:{}:{}", self.digest, String::from_utf8_lossy(answer))
+        } else {
+            format!("done:{}:", self.digest)
+        };
+        hub.counters.put(&self.stored_as, &kept, IDEMPOTENCY_KEPT).await;
+    }
+
+    async fn release(self, hub: &Hub) {
+        hub.counters.forget(&self.stored_as).await;
+    }
+}
+
+/// Reads the `Idempotency-Key` header (1–128 visible ASCII characters): the stored
+/// answer of an earlier request with it (same token, same body), or the key claimed for
+/// this one. A key still running, or used with another body, is refused.
+async fn idempotency_of(
+    hub: &Hub,
+    req: &HttpRequest,
+    identity: &crate::auth::Identity,
+    body: &[u8],
+) -> Result<Idempotency, HttpResponse> {
+    let Some(header) = req.headers().get("idempotency-key") else { return Ok(Idempotency::None) };
+    let key = header.to_str().unwrap_or("");
+    if key.is_empty() || key.len() > 128 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(error_response(
+            StatusCode::BAD_REQUEST,
+            &AppError::invalid(
+                "Idempotency-Key: 1 to 128 visible ASCII characters",
+                "Idempotency-Keyは表示可能なASCII文字1〜128字で指定してください",
+            ),
+        ));
+    }
+    let stored_as = format!("idem:{}:{}", identity.token_id, crate::crypto::sha256_hex(key.as_bytes()));
+    let digest = crate::crypto::sha256_hex(body);
+    let conflict = |en: &str, ja: &str| {
+        error_response(StatusCode::CONFLICT, &AppError::new(Code::IdempotencyConflict, en.to_string(), ja.to_string()))
+    };
+    if hub.counters.claim(&stored_as, &format!("running:{digest}"), IDEMPOTENCY_RUNNING).await {
+        return Ok(Idempotency::Record(IdempotencyKey { stored_as, digest }));
+    }
+    let held = hub.counters.value(&stored_as).await.unwrap_or_default();
+    let (state, rest) = held.split_once(':').unwrap_or(("running", ""));
+    let (held_digest, answer) = rest.split_once(':').unwrap_or((rest, ""));
+    if held_digest != digest {
+        return Err(conflict(
+            "this Idempotency-Key was used with another request",
+            "このIdempotency-Keyは別の要求で使用済みです",
+        ));
+    }
+    match state {
+        "done" if !answer.is_empty() => Ok(Idempotency::Replay(
+            HttpResponse::Ok()
+                .content_type("application/json")
+                .insert_header(("idempotent-replayed", "true"))
+                .body(answer.to_string()),
+        )),
+        "done" => Err(conflict(
+            "the request with this Idempotency-Key was done; its answer was too large to keep: read the result",
+            "このIdempotency-Keyの要求は完了済みです（応答は保存できない大きさでした）。結果を読み取ってください",
+        )),
+        _ => Err(conflict(
+            "a request with this Idempotency-Key is still running: retry later",
+            "このIdempotency-Keyの要求はまだ実行中です。しばらくしてから再試行してください",
+        )),
+    }
+}
+
+/// `GET /graphql` with a WebSocket upgrade: GraphQL subscriptions (graphql-transport-ws,
+/// and the older graphql-ws). The token comes in the upgrade request's `Authorization`
+/// header or, from browsers (which cannot set it), in `connection_init`'s payload as
+/// `{"Authorization": "Bearer rk_…"}`; either is checked, counted and locked out like any
+/// presented token. Queries and mutations stay on `POST /graphql`.
+async fn graphql_ws(
+    req: HttpRequest,
+    payload: web::Payload,
+    hub: web::Data<Arc<Hub>>,
+    schema: web::Data<HubSchema>,
+) -> HttpResponse {
+    use crate::live::PresentedToken;
+    Metrics::add(&hub.metrics.http_requests, 1);
+    let upfront = match gate::authenticate(&hub, &req).await {
+        Ok(identity) => identity,
+        Err(response) => return response,
+    };
+    let mut data = async_graphql::Data::default();
+    data.insert(crate::graphql::live_api::OverWebSocket);
+    let authenticated = upfront.is_some();
+    if let Some(identity) = upfront {
+        let header = req.headers().get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+        data.insert(PresentedToken(gate::token_of(header)));
+        data.insert(identity);
+    }
+    let source = gate::client_address(&hub, &req);
+    let hub = Arc::clone(hub.get_ref());
+    let subscription = async_graphql_actix_web::GraphQLSubscription::new(schema.get_ref().clone())
+        .with_data(data)
+        .on_connection_init(move |init: serde_json::Value| async move {
+            let mut data = async_graphql::Data::default();
+            if authenticated {
+                return Ok(data);
+            }
+            let presented = ["Authorization", "authorization"]
+                .iter()
+                .find_map(|k| init.get(*k).and_then(|v| v.as_str()))
+                .map(gate::token_of);
+            let Some(token) = presented else {
+                return Err(async_graphql::Error::new(close_reason(
+                    "UNAUTHENTICATED: send {\"Authorization\": \"Bearer rk_…\"} in connection_init",
+                )));
+            };
+            match gate::check_presented_from(&hub, source, &token).await {
+                Ok(identity) => {
+                    data.insert(PresentedToken(token));
+                    data.insert(identity);
+                    Ok(data)
+                }
+                Err((_, e)) => Err(async_graphql::Error::new(close_reason(&format!("{}: {}", e.code, e.message)))),
+            }
+        });
+    match subscription.start(&req, payload) {
+        Ok(response) => response,
+        Err(e) => error_response(
+            StatusCode::BAD_REQUEST,
+            &AppError::new(
+                Code::BadRequest,
+                format!("not a GraphQL WebSocket upgrade: {e}"),
+                "GraphQLのWebSocket接続要求として解釈できません",
+            ),
+        ),
+    }
+}
+
+/// A refusal of `connection_init` as the WebSocket close frame carries it: a close
+/// reason is at most 123 bytes (a control frame's 125 less the code), so it is the
+/// error code and the start of the English text (a longer one broke the connection
+/// instead of closing it, in browsers as in other clients).
+fn close_reason(text: &str) -> String {
+    let mut end = text.len().min(120);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_string()
+}
+
+/// Whether a request asks to upgrade to a WebSocket.
+fn is_websocket_upgrade(ctx: &actix_web::guard::GuardContext<'_>) -> bool {
+    ctx.head().headers().get("upgrade").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"))
 }
 
 /// The JSON Schema of renkei's STIX extension (its extension definition points here).
@@ -278,6 +477,9 @@ pub fn server(
     // A serving hub pulls from its peers (federation links it pulls), in the
     // background on this runtime.
     crate::federation::puller::start(&hub);
+    // The live tail hands what is committed (here or on another replica) to
+    // subscribers and keeps the lookup index following the feed.
+    crate::live::start(&hub);
     let workers = if hub.config.http_workers == 0 {
         std::thread::available_parallelism().map_or(2, |n| n.get())
     } else {
@@ -314,6 +516,9 @@ pub fn server(
             .app_data(data_schema.clone())
             .app_data(data_documents.clone())
             .route("/graphql", web::post().to(graphql_post))
+            .route("/graphql", web::get().guard(actix_web::guard::fn_guard(is_websocket_upgrade)).to(graphql_ws))
+            .route("/changes/stream", web::get().to(stream::changes))
+            .route("/federation/wake", web::get().to(stream::federation_wake))
             .configure(crate::graphiql::routes)
             .route("/healthz", web::get().to(healthz))
             .route("/readyz", web::get().to(readyz))

@@ -1,5 +1,6 @@
-//! The change feed: every version, rating-change event and audit checkpoint a viewer
-//! may see after a cursor, with tombstones for what it held and may hold no longer.
+//! The change feed: every version, rating-change event, audit checkpoint and key
+//! announcement a viewer may see after a cursor, with tombstones for what it held and
+//! may hold no longer.
 //! Each entry is decided by `renkei_schema::tlp::feed_entry` (rating events by
 //! `ratings::reaches`). Members follow it (`changes`), and so do peer hubs.
 
@@ -30,6 +31,11 @@ pub struct FeedItem {
     /// Where a received version came from (absent on what this hub published, and on
     /// tombstones).
     pub origin: Option<Provenance>,
+    /// The key that verifies `signature`: for what this hub published, the hub's key at
+    /// `seq` (`keystore::SigningHistory::key_for_seq`: after a rotation older entries keep
+    /// the key that signed them); the origin's for a received version; none on
+    /// tombstones. Set by [`entries`].
+    pub signing_key: Option<String>,
 }
 
 pub struct FeedPage {
@@ -45,6 +51,189 @@ impl FeedItem {
     /// around them.
     pub fn weight(&self) -> usize {
         self.stix.as_ref().map_or(0, String::len) + self.signature.as_ref().map_or(0, String::len) + 160
+    }
+}
+
+/// The feed's stored rows after a cursor, as read once for every viewer: versions,
+/// rating-change events and audit checkpoints, complete up to `upto`. What each viewer
+/// gets of them is decided by [`entries`]: the page reader below and the live tail
+/// (`crate::live`, which reads each new stretch once per replica and decides per
+/// subscriber) share it.
+#[derive(Debug, Clone, Default)]
+pub struct RawBatch {
+    pub rows: Vec<VersionRow>,
+    pub events: Vec<crate::store::models::RatingEventRow>,
+    pub checkpoints: Vec<crate::store::models::CheckpointRow>,
+    /// Announcements of a new signing key (`services::identity`): for members and peers.
+    pub announcements: Vec<crate::store::models::AnnouncementRow>,
+    /// The hub's signing keys, read after the entries (each is signed by a key already
+    /// in it), which label what the hub published with the key that signed it.
+    pub history: crate::keystore::SigningHistory,
+    /// Every entry with a sequence number up to this one is in the batch.
+    pub upto: i64,
+    /// The batch reaches the end of the feed (nothing after it was committed yet).
+    pub exhausted: bool,
+}
+
+impl RawBatch {
+    /// Whether the batch holds any rating event (deciding those needs the viewer's
+    /// audiences, [`audiences_of`]).
+    pub fn has_events(&self) -> bool {
+        !self.events.is_empty()
+    }
+
+    /// The highest sequence number the batch holds, if any.
+    pub fn last_seq(&self) -> Option<i64> {
+        let last = |v: Option<i64>, w: Option<i64>| v.max(w);
+        last(
+            last(
+                last(self.rows.last().map(|r| r.seq), self.events.last().map(|e| e.seq)),
+                self.checkpoints.last().map(|c| c.seq),
+            ),
+            self.announcements.last().map(|a| a.seq),
+        )
+    }
+}
+
+/// Reads up to `batch` rows of each of the feed's tables after `after`. `side` also
+/// reads rating events and audit checkpoints (members' feeds; peers get neither).
+pub fn load_after(conn: &mut DbConn, after: i64, batch: i64, side: bool) -> AppResult<RawBatch> {
+    use crate::store::models::{AnnouncementRow, CheckpointRow, RatingEventRow};
+    use crate::store::schema::{audit_checkpoints, hub_key_announcements, rating_events};
+    // The query is written into the macro so each backend's arm types its own.
+    let rows: Vec<VersionRow> = crate::load_rows!(
+        conn,
+        object_versions::table
+            .filter(object_versions::seq.gt(after))
+            .order(object_versions::seq.asc())
+            .limit(batch)
+            .select(VersionRow::as_select()),
+        VersionRow
+    )?;
+    // Rating events are this hub's own view of its members' assessments, and its audit
+    // checkpoints are for its own members: neither travels to peers (the assessments do).
+    let (events, checkpoints): (Vec<RatingEventRow>, Vec<CheckpointRow>) = if side {
+        (
+            rating_events::table
+                .filter(rating_events::seq.gt(after))
+                .order(rating_events::seq.asc())
+                .limit(batch)
+                .select(RatingEventRow::as_select())
+                .load(conn)?,
+            audit_checkpoints::table
+                .filter(audit_checkpoints::seq.gt(after))
+                .order(audit_checkpoints::seq.asc())
+                .limit(batch)
+                .select(CheckpointRow::as_select())
+                .load(conn)?,
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    // Key announcements go to members and peers alike (they name nothing).
+    let announcements: Vec<AnnouncementRow> = hub_key_announcements::table
+        .filter(hub_key_announcements::seq.gt(after))
+        .order(hub_key_announcements::seq.asc())
+        .limit(batch)
+        .select(AnnouncementRow::as_select())
+        .load(conn)?;
+    // Entries are known complete only up to the end of the shortest-reaching batch.
+    let end_of = |full: bool, last: Option<i64>| if full { last.unwrap_or(i64::MAX) } else { i64::MAX };
+    let upto = end_of(rows.len() as i64 == batch, rows.last().map(|r| r.seq))
+        .min(end_of(events.len() as i64 == batch, events.last().map(|e| e.seq)))
+        .min(end_of(checkpoints.len() as i64 == batch, checkpoints.last().map(|e| e.seq)))
+        .min(end_of(announcements.len() as i64 == batch, announcements.last().map(|e| e.seq)));
+    let exhausted = upto == i64::MAX;
+    // After the entries: a key in use by any of them is committed before it.
+    let history = crate::keystore::SigningHistory::load(conn)?;
+    let mut raw = RawBatch { rows, events, checkpoints, announcements, history, upto, exhausted };
+    if exhausted {
+        raw.upto = raw.last_seq().unwrap_or(after);
+    } else {
+        raw.rows.retain(|r| r.seq <= upto);
+        raw.events.retain(|e| e.seq <= upto);
+        raw.checkpoints.retain(|c| c.seq <= upto);
+        raw.announcements.retain(|a| a.seq <= upto);
+    }
+    Ok(raw)
+}
+
+/// The feed's last sequence number (0 when empty): where a live tail starts.
+pub fn head(conn: &mut DbConn) -> AppResult<i64> {
+    use crate::store::schema::{audit_checkpoints, rating_events};
+    use diesel::dsl::max;
+    let versions: Option<i64> = object_versions::table.select(max(object_versions::seq)).first(conn)?;
+    let events: Option<i64> = rating_events::table.select(max(rating_events::seq)).first(conn)?;
+    let checkpoints: Option<i64> = audit_checkpoints::table.select(max(audit_checkpoints::seq)).first(conn)?;
+    let announcements: Option<i64> = crate::store::schema::hub_key_announcements::table
+        .select(max(crate::store::schema::hub_key_announcements::seq))
+        .first(conn)?;
+    Ok(versions.max(events).max(checkpoints).max(announcements).unwrap_or(0))
+}
+
+/// The rating audiences the viewer's organisation belongs to (what [`entries`] needs
+/// to decide rating events; see `ratings::reaches`).
+pub fn audiences_of(conn: &mut DbConn, viewer: &Viewer<'_>) -> AppResult<std::collections::HashMap<String, i64>> {
+    super::ratings::own_audiences(conn, viewer.org)
+}
+
+/// What the viewer gets of a raw batch's entries after `after`, in sequence order: each
+/// entry's sequence number with the item (None where the viewer gets nothing). Every
+/// decision is the schema policy's (`feed_entry`, `ratings::reaches`).
+pub fn entries(
+    viewer: &Viewer<'_>,
+    indicators: bool,
+    audiences: &std::collections::HashMap<String, i64>,
+    raw: &RawBatch,
+    after: i64,
+) -> AppResult<Vec<(i64, Option<FeedItem>)>> {
+    let peer = matches!(viewer.role, renkei_schema::tlp::ViewerRole::Peer(_));
+    let mut out: Vec<(i64, Option<FeedItem>)> = Vec::with_capacity(raw.rows.len());
+    for row in raw.rows.iter().filter(|r| r.seq > after) {
+        // Callers who may not read indicators (procurement) skip them.
+        let item = if !indicators && row.kind == Kind::Indicator.as_str() { None } else { version_item(viewer, row)? };
+        out.push((row.seq, item));
+    }
+    if !peer {
+        for e in raw.events.iter().filter(|e| e.seq > after) {
+            out.push((e.seq, rating_item(e, viewer.org, audiences)));
+        }
+        for c in raw.checkpoints.iter().filter(|c| c.seq > after) {
+            out.push((c.seq, Some(checkpoint_item(c))));
+        }
+    }
+    for a in raw.announcements.iter().filter(|a| a.seq > after) {
+        out.push((a.seq, Some(announcement_item(a))));
+    }
+    if !peer || !raw.announcements.is_empty() {
+        out.sort_by_key(|(seq, _)| *seq);
+    }
+    // Each entry with the key that verifies it.
+    for (seq, item) in out.iter_mut() {
+        if let Some(item) = item.as_mut().filter(|i| !i.deleted) {
+            item.signing_key = match &item.origin {
+                Some(origin) => Some(origin.key.clone()),
+                None => raw.history.key_for_seq(*seq).map(str::to_string),
+            };
+        }
+    }
+    Ok(out)
+}
+
+/// A key announcement as a feed entry (every member and peer gets it: it names nothing
+/// but the hub's keys).
+fn announcement_item(a: &crate::store::models::AnnouncementRow) -> FeedItem {
+    FeedItem {
+        seq: a.seq,
+        id: a.id.clone(),
+        kind: super::identity::FEED_KIND.into(),
+        revision: 1,
+        tlp: Tlp::Clear.as_str().into(),
+        deleted: false,
+        stix: Some(a.stix.clone()),
+        signature: Some(a.signature.clone()),
+        origin: None,
+        signing_key: None,
     }
 }
 
@@ -65,9 +254,7 @@ pub fn changes(
     scan_cap: usize,
     max_bytes: usize,
 ) -> AppResult<FeedPage> {
-    use crate::store::models::{CheckpointRow, RatingEventRow};
-    use crate::store::schema::{audit_checkpoints, rating_events};
-    let own_audiences = super::ratings::own_audiences(conn, viewer.org)?;
+    let own_audiences = audiences_of(conn, viewer)?;
     let peer = matches!(viewer.role, renkei_schema::tlp::ViewerRole::Peer(_));
     let mut items = Vec::with_capacity(limit.min(10_000));
     let mut cursor = after;
@@ -75,69 +262,8 @@ pub fn changes(
     let mut bytes = 0usize;
     let batch = limit.clamp(100, 10_000) as i64;
     loop {
-        // The query is written into the macro so each backend's arm types its own.
-        let rows: Vec<VersionRow> = crate::load_rows!(
-            conn,
-            object_versions::table
-                .filter(object_versions::seq.gt(cursor))
-                .order(object_versions::seq.asc())
-                .limit(batch)
-                .select(VersionRow::as_select()),
-            VersionRow
-        )?;
-        // Rating events are this hub's own view of its members' assessments, and its
-        // audit checkpoints are for its own members: neither travels to peers (the
-        // assessments do).
-        let (events, checkpoints): (Vec<RatingEventRow>, Vec<CheckpointRow>) = if peer {
-            (Vec::new(), Vec::new())
-        } else {
-            (
-                rating_events::table
-                    .filter(rating_events::seq.gt(cursor))
-                    .order(rating_events::seq.asc())
-                    .limit(batch)
-                    .select(RatingEventRow::as_select())
-                    .load(conn)?,
-                audit_checkpoints::table
-                    .filter(audit_checkpoints::seq.gt(cursor))
-                    .order(audit_checkpoints::seq.asc())
-                    .limit(batch)
-                    .select(CheckpointRow::as_select())
-                    .load(conn)?,
-            )
-        };
-        // Entries are known complete only up to the end of the shortest-reaching batch.
-        let end_of = |full: bool, last: Option<i64>| if full { last.unwrap_or(i64::MAX) } else { i64::MAX };
-        let upto = end_of(rows.len() as i64 == batch, rows.last().map(|r| r.seq))
-            .min(end_of(events.len() as i64 == batch, events.last().map(|e| e.seq)))
-            .min(end_of(checkpoints.len() as i64 == batch, checkpoints.last().map(|e| e.seq)));
-        let exhausted = upto == i64::MAX;
-        // Events and checkpoints in one sorted stream of side entries, each what the
-        // viewer gets of it (an event of another audience is nothing).
-        let mut side: Vec<(i64, Option<FeedItem>)> = events
-            .into_iter()
-            .filter(|e| e.seq <= upto)
-            .map(|e| (e.seq, rating_item(e, viewer.org, &own_audiences)))
-            .chain(checkpoints.into_iter().filter(|c| c.seq <= upto).map(|c| (c.seq, Some(checkpoint_item(c)))))
-            .collect();
-        side.sort_by_key(|(seq, _)| *seq);
-        let mut side = side.into_iter().peekable();
-        let mut rows = rows.into_iter().filter(|r| r.seq <= upto).peekable();
-        loop {
-            let next_side = side.peek().map(|(seq, _)| *seq);
-            let next_row = rows.peek().map(|r| r.seq);
-            let item = match (next_row, next_side) {
-                (None, None) => break,
-                (Some(r), Some(e)) if e < r => side.next().and_then(|(_, item)| item),
-                (None, Some(_)) => side.next().and_then(|(_, item)| item),
-                _ => match rows.next() {
-                    // Callers who may not read indicators (procurement) skip them.
-                    Some(row) if !indicators && row.kind == Kind::Indicator.as_str() => None,
-                    Some(row) => version_item(viewer, row)?,
-                    None => None,
-                },
-            };
-            let seq = next_row.into_iter().chain(next_side).min().unwrap_or(cursor);
+        let raw = load_after(conn, cursor, batch, !peer)?;
+        for (seq, item) in entries(viewer, indicators, &own_audiences, &raw, cursor)? {
             if let Some(i) = &item {
                 let weight = i.weight();
                 if items.len() == limit || (!items.is_empty() && bytes + weight > max_bytes) {
@@ -149,10 +275,10 @@ pub fn changes(
             scanned += 1;
             items.extend(item);
         }
-        if exhausted {
+        if raw.exhausted {
             return Ok(FeedPage { items, cursor, has_more: false, bytes });
         }
-        cursor = upto;
+        cursor = raw.upto;
         // A full page (or enough scanning) ends here rather than fetching another
         // batch only to stop at its first visible row.
         if items.len() == limit || scanned >= scan_cap {
@@ -162,23 +288,24 @@ pub fn changes(
 }
 
 /// An audit checkpoint as a feed entry (every member gets it: it names nothing).
-fn checkpoint_item(c: crate::store::models::CheckpointRow) -> FeedItem {
+fn checkpoint_item(c: &crate::store::models::CheckpointRow) -> FeedItem {
     FeedItem {
         seq: c.seq,
-        id: c.id,
+        id: c.id.clone(),
         kind: super::audit::FEED_KIND.into(),
         revision: 1,
         tlp: Tlp::Green.as_str().into(),
         deleted: false,
-        stix: Some(c.stix),
-        signature: Some(c.signature),
+        stix: Some(c.stix.clone()),
+        signature: Some(c.signature.clone()),
         origin: None,
+        signing_key: None,
     }
 }
 
 /// What the viewer gets of one version: the version, a tombstone, or nothing. A
 /// received version carries its origin, and with it the path a peer's view depends on.
-fn version_item(viewer: &Viewer<'_>, row: VersionRow) -> AppResult<Option<FeedItem>> {
+fn version_item(viewer: &Viewer<'_>, row: &VersionRow) -> AppResult<Option<FeedItem>> {
     let origin: Option<Provenance> = match &row.origin {
         Some(text) => Some(serde_json::from_str(text).map_err(AppError::internal)?),
         None => None,
@@ -197,26 +324,28 @@ fn version_item(viewer: &Viewer<'_>, row: VersionRow) -> AppResult<Option<FeedIt
     Ok(match feed_entry(viewer, &current.item(), previous.as_ref().map(|p| p.item()).as_ref()) {
         FeedEntry::Version => Some(FeedItem {
             seq: row.seq,
-            id: row.object_id,
-            kind: row.kind,
+            id: row.object_id.clone(),
+            kind: row.kind.clone(),
             revision: row.revision,
-            tlp: row.tlp,
+            tlp: row.tlp.clone(),
             deleted: false,
-            stix: Some(row.stix),
-            signature: Some(row.signature),
+            stix: Some(row.stix.clone()),
+            signature: Some(row.signature.clone()),
             origin,
+            signing_key: None,
         }),
         FeedEntry::Tombstone => Some(FeedItem {
             seq: row.seq,
-            id: row.object_id,
-            kind: row.kind,
+            id: row.object_id.clone(),
+            kind: row.kind.clone(),
             revision: row.revision,
             // The label the follower knew, not the one it lost access by.
-            tlp: row.prev_tlp.unwrap_or(row.tlp),
+            tlp: row.prev_tlp.clone().unwrap_or_else(|| row.tlp.clone()),
             deleted: true,
             stix: None,
             signature: None,
             origin: None,
+            signing_key: None,
         }),
         FeedEntry::Skip => None,
     })
@@ -224,19 +353,20 @@ fn version_item(viewer: &Viewer<'_>, row: VersionRow) -> AppResult<Option<FeedIt
 
 /// A rating-change event, if it is for the viewer's audience.
 fn rating_item(
-    e: crate::store::models::RatingEventRow,
+    e: &crate::store::models::RatingEventRow,
     org: &str,
     own_audiences: &std::collections::HashMap<String, i64>,
 ) -> Option<FeedItem> {
     super::ratings::reaches(&e.audience, &e.supplier_id, e.seq, org, own_audiences).then(|| FeedItem {
         seq: e.seq,
-        id: e.id,
+        id: e.id.clone(),
         kind: super::ratings::FEED_KIND.into(),
         revision: 1,
-        tlp: e.tlp,
+        tlp: e.tlp.clone(),
         deleted: false,
-        stix: Some(e.stix),
-        signature: Some(e.signature),
+        stix: Some(e.stix.clone()),
+        signature: Some(e.signature.clone()),
         origin: None,
+        signing_key: None,
     })
 }

@@ -6,6 +6,7 @@ pub mod attack;
 pub mod audit;
 pub mod directory;
 pub mod feed;
+pub mod identity;
 pub mod import;
 pub mod indicator_index;
 pub mod kinds;
@@ -17,6 +18,7 @@ pub mod sharing;
 pub mod sightings;
 pub mod stored;
 pub mod suppliers;
+pub mod tail;
 pub mod versions;
 
 /// A free-text field, trimmed and checked (`renkei_schema::model::clean_text`), or

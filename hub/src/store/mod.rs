@@ -241,9 +241,22 @@ fn seed_builtin_schemes(conn: &mut DbConn) -> QueryResult<()> {
     Ok(())
 }
 
+thread_local! {
+    /// Whether this thread took the write lock since `take_wrote` last asked: `Hub::db`
+    /// asks after each closure, whose transactions have ended by then, and wakes the
+    /// live tail (which reads what was committed, if anything was).
+    static WROTE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether this thread took the write lock since the last call (and forgets it).
+pub fn take_wrote() -> bool {
+    WROTE.with(|w| w.replace(false))
+}
+
 /// Serialises writers that allocate sequence numbers, inside their transaction, so
 /// that sequence order is commit order and a feed reader never skips a late commit.
 pub fn acquire_write_lock(conn: &mut DbConn) -> QueryResult<()> {
+    WROTE.with(|w| w.set(true));
     match conn {
         DbConn::Pg(c) => c.batch_execute("SELECT pg_advisory_xact_lock(726353)"),
         // The first write of a deferred SQLite transaction takes the database's write
