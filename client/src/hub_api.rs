@@ -1,5 +1,7 @@
 //! The hub's GraphQL API as the client uses it: over HTTPS verified against the system
 //! roots (and `--ca`), with rustls on the ring provider; plain HTTP only to loopback.
+//! Beside it, the hub's push stream (`GET /changes/stream`, Server-Sent Events), read
+//! by [`StreamClient`] over a client of its own with no overall timeout.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -15,6 +17,9 @@ const SYSTEM_ROOTS: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 pub struct HubApi {
     http: reqwest::blocking::Client,
+    /// The TLS settings `http` was built with, for the stream's own client.
+    tls: rustls::ClientConfig,
+    base: String,
     endpoint: String,
     token: String,
 }
@@ -46,6 +51,26 @@ pub struct ChangePage {
     pub items: Vec<Change>,
     pub cursor: String,
     pub has_more: bool,
+}
+
+/// One push of the hub's live feed (`ChangePush`): a change page (`object` the STIX
+/// object itself, as in `changes`) and whether the hub had to catch this follower up
+/// from its database after it fell behind the live stream.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangePush {
+    pub items: Vec<Change>,
+    pub cursor: String,
+    pub has_more: bool,
+    #[serde(default)]
+    pub behind: bool,
+}
+
+impl ChangePush {
+    /// The push as the page a pull would have returned.
+    pub fn into_page(self) -> ChangePage {
+        ChangePage { items: self.items, cursor: self.cursor, has_more: self.has_more }
+    }
 }
 
 fn tls_config(ca: Option<&Path>) -> Result<rustls::ClientConfig> {
@@ -101,12 +126,30 @@ impl HubApi {
         ensure!(!token.trim().is_empty(), "the token is empty");
         // reqwest's own async runtime thread also asks for the process provider.
         let _ = rustls::crypto::ring::default_provider().install_default();
+        let tls = tls_config(ca)?;
         let http = reqwest::blocking::Client::builder()
-            .use_preconfigured_tls(tls_config(ca)?)
+            .use_preconfigured_tls(tls.clone())
             .timeout(std::time::Duration::from_secs(120))
             .build()?;
-        let endpoint = format!("{}/graphql", base.trim_end_matches('/'));
-        Ok(HubApi { http, endpoint, token: token.trim().to_string() })
+        let base = base.trim_end_matches('/').to_string();
+        let endpoint = format!("{base}/graphql");
+        Ok(HubApi { http, tls, base, endpoint, token: token.trim().to_string() })
+    }
+
+    /// A client of the hub's push stream (built once per follow: it has its own HTTP
+    /// client, with no overall timeout since a stream stays open for hours, but a
+    /// connect timeout and TCP keep-alive). Cheap to clone, owned: a reader thread
+    /// takes it.
+    pub fn stream_client(&self) -> Result<StreamClient> {
+        let http = reqwest::blocking::Client::builder()
+            .use_preconfigured_tls(self.tls.clone())
+            .timeout(None)
+            .connect_timeout(STREAM_CONNECT_TIMEOUT)
+            .tcp_keepalive(std::time::Duration::from_secs(30))
+            .tcp_keepalive_interval(std::time::Duration::from_secs(10))
+            .tcp_keepalive_retries(3)
+            .build()?;
+        Ok(StreamClient { http, url: format!("{}/changes/stream", self.base), token: self.token.clone() })
     }
 
     /// Runs a GraphQL operation; an answer with errors becomes an error naming the
@@ -137,6 +180,32 @@ impl HubApi {
         let id = data["hub"]["id"].as_str().context("the hub did not say its id")?;
         let key = data["hub"]["publicKey"].as_str().context("the hub did not say its public key")?;
         Ok((id.to_string(), key.to_string()))
+    }
+
+    /// Every key the hub has signed with, oldest first, each with the announcement that
+    /// made it current (`renkei_schema::rotation`); None from a hub that predates key
+    /// rotation (it refuses the field), whose only key is `publicKey`.
+    pub fn signing_keys(&self) -> Result<Option<Vec<renkei_schema::rotation::PublishedKey>>> {
+        let answer = self.query("{ hub { signingKeys { publicKey fromSeq announcement signature } } }", json!({}));
+        let data = match answer {
+            Ok(data) => data,
+            Err(crate::error::Error::Refused(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let list = data["hub"]["signingKeys"].as_array().context("the hub did not list its signing keys")?;
+        let mut keys = Vec::with_capacity(list.len());
+        for k in list {
+            keys.push(renkei_schema::rotation::PublishedKey {
+                public_key: k["publicKey"].as_str().context("a signing key without its public key")?.to_string(),
+                from_seq: k["fromSeq"]
+                    .as_str()
+                    .and_then(|s| s.parse().ok())
+                    .context("a signing key without its sequence number")?,
+                announcement: k["announcement"].as_str().map(str::to_string),
+                signature: k["signature"].as_str().map(str::to_string),
+            });
+        }
+        Ok(Some(keys))
     }
 
     /// One page of the change feed after `after`, read straight into its types (no
@@ -172,6 +241,158 @@ impl HubApi {
     }
 }
 
+/// How long opening the push stream may take to connect.
+const STREAM_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The longest line of the push stream read (a push holds at most a few MiB).
+const STREAM_MAX_LINE: u64 = 256 * 1024 * 1024;
+
+/// Opens the hub's push stream (see [`HubApi::stream_client`]).
+#[derive(Clone)]
+pub struct StreamClient {
+    http: reqwest::blocking::Client,
+    url: String,
+    token: String,
+}
+
+impl StreamClient {
+    /// Opens `GET /changes/stream` after `after` (the register's cursor); `None` when
+    /// the hub has no push endpoint (it answers 404: a hub older than it). A refusal
+    /// (401 for a bad token, 403 for a peer's) is the hub's coded error.
+    pub fn open(&self, after: Option<&str>) -> Result<Option<ChangeStream>> {
+        let mut request =
+            self.http.get(&self.url).bearer_auth(&self.token).header(reqwest::header::ACCEPT, "text/event-stream");
+        if let Some(after) = after {
+            request = request.query(&[("after", after)]);
+        }
+        let resp = request.send().with_context(|| format!("connecting to {}", self.url))?;
+        let status = resp.status();
+        if status == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !status.is_success() {
+            let text = resp.text().unwrap_or_default();
+            let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            if let Some(error) = body["errors"].as_array().and_then(|e| e.first()) {
+                return Err(Refused::from_error(error).into());
+            }
+            bail!("the hub answered HTTP {status} to {}: {:.200} / ハブがHTTP {status}を返しました", self.url, text);
+        }
+        let kind = resp.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        ensure!(
+            kind.starts_with("text/event-stream"),
+            "{} answered {kind:?}, not an event stream / {}がイベントストリームではない応答（{kind:?}）を返しました",
+            self.url,
+            self.url
+        );
+        Ok(Some(ChangeStream::over(Box::new(std::io::BufReader::with_capacity(64 * 1024, resp)))))
+    }
+}
+
+/// What the push stream says next.
+#[derive(Debug)]
+pub enum Pushed {
+    /// A page of changes (`event: changes`).
+    Changes(ChangePush),
+    /// A keep-alive comment, or an event this client does not know: the hub is there.
+    Alive,
+    /// The hub's coded error (`event: error`), after which it ends the stream.
+    Error(Refused),
+}
+
+/// The hub's push stream, read a line at a time (Server-Sent Events).
+pub struct ChangeStream {
+    body: Box<dyn std::io::BufRead + Send>,
+    line: Vec<u8>,
+    /// The event being read: its name and data lines so far.
+    event: String,
+    data: String,
+}
+
+impl ChangeStream {
+    /// The stream read from `body` (the response; a buffer in tests).
+    fn over(body: Box<dyn std::io::BufRead + Send>) -> ChangeStream {
+        ChangeStream { body, line: Vec::new(), event: String::new(), data: String::new() }
+    }
+
+    /// The next event; `None` when the hub ended the stream. Blocks until the hub sends
+    /// something (a keep-alive comes every 15 s).
+    pub fn next_event(&mut self) -> Result<Option<Pushed>> {
+        use std::io::{BufRead as _, Read as _};
+        loop {
+            self.line.clear();
+            let n = (&mut self.body)
+                .take(STREAM_MAX_LINE)
+                .read_until(b'\n', &mut self.line)
+                .context("reading the hub's push stream")?;
+            if n == 0 {
+                return Ok(None);
+            }
+            if self.line.last() != Some(&b'\n') {
+                ensure!(
+                    (n as u64) < STREAM_MAX_LINE,
+                    "a line of the hub's push stream is longer than {STREAM_MAX_LINE} bytes / プッシュの行が長すぎます"
+                );
+                // Cut off within a line: the connection ended.
+                return Ok(None);
+            }
+            let mut line = &self.line[..self.line.len() - 1];
+            if line.last() == Some(&b'\r') {
+                line = &line[..line.len() - 1];
+            }
+            let line = std::str::from_utf8(line).context("the hub's push stream")?;
+            if line.is_empty() {
+                let (event, data) = (std::mem::take(&mut self.event), std::mem::take(&mut self.data));
+                if let Some(pushed) = Self::dispatch(&event, &data)? {
+                    return Ok(Some(pushed));
+                }
+                continue;
+            }
+            if line.starts_with(':') {
+                return Ok(Some(Pushed::Alive));
+            }
+            let (field, value) = line.split_once(':').unwrap_or((line, ""));
+            let value = value.strip_prefix(' ').unwrap_or(value);
+            match field {
+                "event" => self.event = value.to_string(),
+                "data" => {
+                    if !self.data.is_empty() {
+                        self.data.push('\n');
+                    }
+                    self.data.push_str(value);
+                }
+                // `id` (the cursor, also in the data) and `retry` (the follower keeps its
+                // own backoff) are not needed.
+                _ => {}
+            }
+        }
+    }
+
+    /// A whole event: `None` for one without data (nothing to do).
+    fn dispatch(event: &str, data: &str) -> Result<Option<Pushed>> {
+        if data.is_empty() {
+            return Ok(None);
+        }
+        match event {
+            "changes" => {
+                let push: ChangePush = serde_json::from_str(data)
+                    .with_context(|| format!("a push of the hub that is not a change page: {data:.200}"))?;
+                Ok(Some(Pushed::Changes(push)))
+            }
+            "error" => {
+                let error: Value = serde_json::from_str(data).unwrap_or(Value::Null);
+                let text = |key: &str| error[key].as_str().map(str::to_string);
+                Ok(Some(Pushed::Error(Refused {
+                    code: text("code"),
+                    message: text("message").unwrap_or_else(|| data.to_string()),
+                    message_ja: text("message_ja").or_else(|| text("messageJa")),
+                })))
+            }
+            _ => Ok(Some(Pushed::Alive)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,5 +414,34 @@ mod tests {
         assert!(bare.to_string().ends_with(Code::RateLimited.meaning_ja()), "{bare}");
         let unknown = Refused::from_error(&json!({"message": "?"}));
         assert_eq!((unknown.known_code(), unknown.code), (None, None));
+    }
+
+    /// The push stream as the hub writes it: the opening `retry:`, pushes whose
+    /// `object` is the STIX object itself (kept as sent, as a pulled page keeps it),
+    /// keep-alive comments, CRLF line ends, the coded error; cut off mid-line is an end.
+    #[test]
+    fn the_push_stream_reads_pages_keepalives_and_the_coded_error() {
+        let object = r#"{"id":"indicator--1","type":"indicator","pattern":"[domain-name:value = 'a.example']"}"#;
+        let text = format!(
+            "retry: 1000\n\nid: 7\nevent: changes\ndata: {{\"items\":[{{\"seq\":\"7\",\"id\":\"indicator--1\",\"type\":\"indicator\",\
+             \"version\":1,\"tlp\":\"GREEN\",\"deleted\":false,\"object\":{object},\"signature\":\"rk1.x\",\
+             \"originHub\":\"hub-a\",\"signingKey\":\"k\"}}],\"cursor\":\"7\",\"hasMore\":false,\"behind\":true}}\n\n\
+             : keepalive\r\n\r\nevent: something-new\ndata: {{}}\n\n\
+             event: error\ndata: {{\"code\":\"UNAUTHENTICATED\",\"message\":\"the token is revoked\",\"message_ja\":\"失効済みです\"}}\n\n\
+             id: 8\nevent: changes\ndata: {{\"items\""
+        );
+        let mut stream = ChangeStream::over(Box::new(std::io::Cursor::new(text.into_bytes())));
+        let Some(Pushed::Changes(push)) = stream.next_event().expect("read") else { panic!("a page first") };
+        assert!(push.behind);
+        let page = push.into_page();
+        assert_eq!((page.cursor.as_str(), page.has_more, page.items.len()), ("7", false, 1));
+        assert_eq!(page.items[0].object.as_ref().map(|o| o.get()), Some(object));
+        assert_eq!(page.items[0].origin_hub.as_deref(), Some("hub-a"));
+        assert!(matches!(stream.next_event().expect("read"), Some(Pushed::Alive)));
+        assert!(matches!(stream.next_event().expect("read"), Some(Pushed::Alive)), "an unknown event");
+        let Some(Pushed::Error(refused)) = stream.next_event().expect("read") else { panic!("the error") };
+        assert_eq!(refused.known_code(), Some(Code::Unauthenticated));
+        assert!(refused.to_string().contains("失効済みです"), "{refused}");
+        assert!(stream.next_event().expect("read").is_none(), "cut off mid-line: the end");
     }
 }

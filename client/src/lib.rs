@@ -1,5 +1,6 @@
 //! The renkei member client: the local register (`register`), the hub's API as the
-//! client uses it (`hub_api`), the feed sync (`sync`), the risk register built on it
+//! client uses it (`hub_api`), the feed sync (`sync`) and its live form over the hub's
+//! pushes (`follow`), the risk register built on it
 //! (`assets`, `services`, `matrix`, `risks`, `profiles`), the reassessment flags that
 //! tie incoming threat information to risks (`flags`, with `context` from the hub),
 //! the CSIRT's exports (`csirt`) and management reports (`report`). The binary
@@ -11,6 +12,7 @@ pub mod csf;
 pub mod csirt;
 pub mod error;
 pub mod flags;
+pub mod follow;
 pub mod hub_api;
 pub mod matrix;
 pub mod profiles;

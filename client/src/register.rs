@@ -87,6 +87,41 @@ pub fn pin_origin_key(conn: &mut SqliteConnection, hub: &str, key: &str) -> Resu
     set(conn, &format!("{ORIGIN_KEY_PREFIX}{hub}"), key)
 }
 
+/// Settings key prefix of the hub's signing keys, each under the sequence number from
+/// which it signs (`hub_key_from:<seq>`); `HUB_KEY` is the newest.
+const HUB_KEY_FROM_PREFIX: &str = "hub_key_from:";
+
+/// The hub's signing keys as pinned, oldest first: `(first sequence number it signs,
+/// key)`. A register from before key rotation holds `HUB_KEY` alone, which signs all.
+pub fn hub_keys(conn: &mut SqliteConnection) -> Result<Vec<(i64, String)>> {
+    let rows: Vec<(String, String)> = settings::table
+        .filter(settings::key.like(format!("{HUB_KEY_FROM_PREFIX}%")))
+        .select((settings::key, settings::value))
+        .load(conn)?;
+    let mut keys: Vec<(i64, String)> =
+        rows.into_iter().filter_map(|(k, v)| Some((k.strip_prefix(HUB_KEY_FROM_PREFIX)?.parse().ok()?, v))).collect();
+    keys.sort();
+    if keys.is_empty() {
+        if let Some(key) = get(conn, HUB_KEY)? {
+            keys.push((0, key));
+        }
+    }
+    Ok(keys)
+}
+
+/// Pins the hub's signing keys (oldest first, each checked: `renkei_schema::rotation`);
+/// the newest becomes `HUB_KEY`.
+pub fn pin_hub_keys(conn: &mut SqliteConnection, keys: &[(i64, String)]) -> Result<()> {
+    diesel::delete(settings::table.filter(settings::key.like(format!("{HUB_KEY_FROM_PREFIX}%")))).execute(conn)?;
+    for (from_seq, key) in keys {
+        set(conn, &format!("{HUB_KEY_FROM_PREFIX}{from_seq}"), key)?;
+    }
+    if let Some((_, newest)) = keys.last() {
+        set(conn, HUB_KEY, newest)?;
+    }
+    Ok(())
+}
+
 /// Every item held, by id.
 pub fn all_items(conn: &mut SqliteConnection) -> Result<Vec<ItemRow>> {
     let mut rows = held_items(conn, None)?;

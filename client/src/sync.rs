@@ -7,8 +7,8 @@
 
 use std::collections::HashMap;
 
-use crate::bail;
 use crate::error::{Context as _, Result};
+use crate::{bail, ensure};
 use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 
@@ -16,18 +16,31 @@ use crate::hub_api::HubApi;
 use crate::register::{self, ItemRow};
 use crate::tables::items;
 
-/// Pins the hub (its address, id and signing key) in a new or existing register.
+/// Pins the hub (its address, id and signing keys) in a new or existing register. A hub
+/// that rotated its key lists every key it signed with, each announced by the one
+/// before (`renkei_schema::rotation::check_history`): all are pinned, so what it signed
+/// before the current key verifies too. A register pinned to a key that is not in the
+/// hub's history follows another hub and is refused.
 pub fn init(conn: &mut SqliteConnection, api: &HubApi, hub_url: &str, ca: Option<&str>) -> Result<String> {
     let (id, key) = api.hub_info()?;
+    let history = match api.signing_keys()? {
+        Some(published) => renkei_schema::rotation::check_history(&id, &key, &published).map_err(|e| {
+            crate::error::Error::Invalid(format!(
+                "the hub's key history does not check: {e}\nハブの鍵の履歴を検証できません: {}",
+                e.message_ja()
+            ))
+        })?,
+        None => vec![(0, key.clone())],
+    };
     if let Some(pinned) = register::get(conn, register::HUB_KEY)? {
-        if pinned != key {
+        if !history.iter().any(|(_, k)| *k == pinned) {
             bail!("this register follows another hub key; make a new register for hub {id}");
         }
     }
     conn.transaction(|c| -> Result<()> {
         register::set(c, register::HUB_URL, hub_url)?;
         register::set(c, register::HUB_ID, &id)?;
-        register::set(c, register::HUB_KEY, &key)?;
+        register::pin_hub_keys(c, &history)?;
         if let Some(ca) = ca {
             register::set(c, register::CA_FILE, ca)?;
         }
@@ -72,14 +85,17 @@ fn tlp_label(api: &str) -> String {
     }
 }
 
-/// A page checked and ready to apply.
-struct Prepared {
+/// A page checked and ready to apply (pulled by `sync` or pushed to `follow`).
+pub(crate) struct Prepared {
     rows: Vec<ItemRow>,
     /// Tombstones: (id, sequence number).
     deletes: Vec<(String, i64)>,
     refused: Vec<(String, String)>,
     /// Origin hubs met for the first time in this page, with their keys: (hub, key).
     pins: Vec<(String, String)>,
+    /// The hub's keys after a key announcement in this page (verified with the key
+    /// pinned before it), to pin with the page.
+    hub_keys: Option<Vec<(i64, String)>>,
     cursor: String,
     has_more: bool,
 }
@@ -87,9 +103,10 @@ struct Prepared {
 /// The keys objects are verified with: the hub's own (pinned by `init`) and, for items
 /// the hub received from peer hubs and passes on with their origin's signature, each
 /// origin hub's key, pinned at first sight.
-struct SigningKeys {
-    hub_key: String,
-    /// The hub's id: what it publishes verifies with `hub_key` alone.
+pub(crate) struct SigningKeys {
+    /// The hub's keys, oldest first, each from the sequence number on which it signs:
+    /// what the hub published verifies with the key of its sequence number alone.
+    hub_keys: Vec<(i64, String)>,
     hub_id: String,
     origin_keys: HashMap<String, String>,
     /// One verifier per key: each remembers the batch roots it has checked.
@@ -97,25 +114,49 @@ struct SigningKeys {
 }
 
 impl SigningKeys {
-    fn new(hub_id: &str, hub_key: &str, origin_keys: HashMap<String, String>) -> Result<SigningKeys> {
-        let verifier = renkei_schema::sign::Verifier::new(hub_key).context("the pinned hub key")?;
-        Ok(SigningKeys {
-            hub_key: hub_key.to_string(),
-            hub_id: hub_id.to_string(),
-            origin_keys,
-            verifiers: HashMap::from([(hub_key.to_string(), verifier)]),
-        })
+    /// The register's keys: the hub's pinned at `init`, the origins' pinned so far.
+    pub(crate) fn load(conn: &mut SqliteConnection) -> Result<SigningKeys> {
+        let keys = register::hub_keys(conn)?;
+        ensure!(!keys.is_empty(), "the register has no hub yet: run `renkei init`");
+        let hub_id = register::get(conn, register::HUB_ID)?.unwrap_or_default();
+        SigningKeys::with_history(&hub_id, keys, register::origin_keys(conn)?)
     }
 
-    /// The key a change is verified with (`None` for the hub's own), or why it is
-    /// refused before any verification.
-    fn origin_key_of(&self, change: &crate::hub_api::Change) -> std::result::Result<Option<String>, String> {
-        let Some(key) = change.signing_key.as_deref().filter(|k| *k != self.hub_key) else { return Ok(None) };
+    #[cfg(test)]
+    fn new(hub_id: &str, hub_key: &str, origin_keys: HashMap<String, String>) -> Result<SigningKeys> {
+        SigningKeys::with_history(hub_id, vec![(0, hub_key.to_string())], origin_keys)
+    }
+
+    fn with_history(
+        hub_id: &str,
+        hub_keys: Vec<(i64, String)>,
+        origin_keys: HashMap<String, String>,
+    ) -> Result<SigningKeys> {
+        let mut verifiers = HashMap::new();
+        for (_, key) in &hub_keys {
+            let verifier = renkei_schema::sign::Verifier::new(key).context("the pinned hub key")?;
+            verifiers.insert(key.clone(), verifier);
+        }
+        Ok(SigningKeys { hub_keys, hub_id: hub_id.to_string(), origin_keys, verifiers })
+    }
+
+    /// The hub's key for what it published at `seq`.
+    fn hub_key_at(&self, seq: i64) -> &str {
+        self.hub_keys.iter().rev().find(|(from, _)| *from <= seq).or(self.hub_keys.first()).map_or("", |(_, k)| k)
+    }
+
+    /// The key a change is verified with (`None` for the hub's own, at its sequence
+    /// number), or why it is refused before any verification.
+    fn origin_key_of(&self, change: &crate::hub_api::Change, seq: i64) -> std::result::Result<Option<String>, String> {
+        let own = self.hub_key_at(seq);
+        let Some(key) = change.signing_key.as_deref().filter(|k| *k != own) else { return Ok(None) };
         let Some(origin) = change.origin_hub.as_deref() else {
             return Err("a received object without its origin hub".into());
         };
         if origin == self.hub_id {
-            return Err("an object of the hub itself signed with another key than the hub's".into());
+            return Err(
+                "an object of the hub itself signed with another key than the hub's for its sequence number".into()
+            );
         }
         match self.origin_keys.get(origin) {
             Some(pinned) if pinned != key => {
@@ -125,9 +166,19 @@ impl SigningKeys {
         }
     }
 
-    /// Verifies `canonical` with the hub's key or an origin's.
-    fn verify(&mut self, key: Option<&str>, canonical: &[u8], signature: &str) -> std::result::Result<(), String> {
-        let key = key.unwrap_or(&self.hub_key);
+    /// Verifies `canonical` with an origin's key, or the hub's at `seq`.
+    fn verify(
+        &mut self,
+        key: Option<&str>,
+        seq: i64,
+        canonical: &[u8],
+        signature: &str,
+    ) -> std::result::Result<(), String> {
+        let key = match key {
+            Some(k) => k.to_string(),
+            None => self.hub_key_at(seq).to_string(),
+        };
+        let key = key.as_str();
         if !self.verifiers.contains_key(key) {
             let verifier = renkei_schema::sign::Verifier::new(key).map_err(|e| format!("signing key: {e}"))?;
             self.verifiers.insert(key.to_string(), verifier);
@@ -138,13 +189,14 @@ impl SigningKeys {
 }
 
 /// Verifies every object of a page; refused ones are listed, not returned as rows.
-fn prepare(keys: &mut SigningKeys, page: crate::hub_api::ChangePage) -> Result<Prepared> {
+pub(crate) fn prepare(keys: &mut SigningKeys, page: crate::hub_api::ChangePage) -> Result<Prepared> {
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     let mut out = Prepared {
         rows: Vec::with_capacity(page.items.len()),
         deletes: Vec::new(),
         refused: Vec::new(),
         pins: Vec::new(),
+        hub_keys: None,
         cursor: page.cursor,
         has_more: page.has_more,
     };
@@ -154,7 +206,8 @@ fn prepare(keys: &mut SigningKeys, page: crate::hub_api::ChangePage) -> Result<P
             out.deletes.push((item.id, seq));
             continue;
         }
-        let origin_key = match keys.origin_key_of(&item) {
+        let seq: i64 = item.seq.parse().with_context(|| format!("sequence number {:?}", item.seq))?;
+        let origin_key = match keys.origin_key_of(&item, seq) {
             Ok(key) => key,
             Err(why) => {
                 out.refused.push((item.id, why));
@@ -168,18 +221,41 @@ fn prepare(keys: &mut SigningKeys, page: crate::hub_api::ChangePage) -> Result<P
         // The hub sends the canonical text that was signed: verified as it came. Anything
         // else is brought to canonical form first (a proxy may re-indent JSON).
         let text = object.get();
-        let canonical = match keys.verify(origin_key.as_deref(), text.as_bytes(), &signature) {
+        let canonical = match keys.verify(origin_key.as_deref(), seq, text.as_bytes(), &signature) {
             Ok(()) => text.to_string(),
             Err(_) => {
                 let value: serde_json::Value = serde_json::from_str(text).context("an object in the page")?;
                 let canonical = renkei_schema::stix::canonical_json(&value);
-                if let Err(e) = keys.verify(origin_key.as_deref(), canonical.as_bytes(), &signature) {
+                if let Err(e) = keys.verify(origin_key.as_deref(), seq, canonical.as_bytes(), &signature) {
                     out.refused.push((item.id, e));
                     continue;
                 }
                 canonical
             }
         };
+        // The hub's announcement of a new key, signed by the key pinned for its sequence
+        // number (just verified): the new key is pinned for what follows. One that does
+        // not check is refused like a bad object, and nothing changes.
+        if item.kind == renkei_schema::rotation::FEED_KIND {
+            if origin_key.is_some() {
+                out.refused.push((item.id, "a key announcement of another hub".into()));
+                continue;
+            }
+            let pinned = keys.hub_key_at(seq).to_string();
+            match renkei_schema::rotation::follow(&keys.hub_id, &pinned, seq, &canonical, &signature) {
+                Ok(a) => {
+                    if !keys.hub_keys.iter().any(|(from, key)| *from == a.from_seq && *key == a.new_key) {
+                        keys.hub_keys.retain(|(from, _)| *from < a.from_seq);
+                        keys.hub_keys.push((a.from_seq, a.new_key));
+                        out.hub_keys = Some(keys.hub_keys.clone());
+                    }
+                }
+                Err(e) => {
+                    out.refused.push((item.id, format!("key announcement: {e}")));
+                    continue;
+                }
+            }
+        }
         // An origin first met is pinned once one of its objects verified.
         if let (Some(key), Some(origin)) = (origin_key, item.origin_hub.as_ref()) {
             if !keys.origin_keys.contains_key(origin) {
@@ -196,7 +272,6 @@ fn prepare(keys: &mut SigningKeys, page: crate::hub_api::ChangePage) -> Result<P
             out.refused.push((item.id, "the signed object carries another id".into()));
             continue;
         }
-        let seq = item.seq.parse().with_context(|| format!("sequence number {:?}", item.seq))?;
         out.rows.push(ItemRow {
             id: item.id,
             kind: item.kind,
@@ -223,24 +298,11 @@ pub fn sync(
     options: &SyncOptions,
     progress: &mut dyn FnMut(&SyncReport),
 ) -> Result<SyncReport> {
-    let key = register::get(conn, register::HUB_KEY)?.context("the register has no hub yet: run `renkei init`")?;
-    let hub_id = register::get(conn, register::HUB_ID)?.unwrap_or_default();
-    let mut keys = SigningKeys::new(&hub_id, &key, register::origin_keys(conn)?)?;
+    let mut keys = SigningKeys::load(conn)?;
     let mut report = SyncReport { cursor: register::get(conn, register::CURSOR)?, ..Default::default() };
     let (pages, received) = std::sync::mpsc::sync_channel::<Result<Prepared>>(1);
     let start = report.cursor.clone();
-    // Built once: pages only add items, never change the register's links.
-    let index = crate::flags::MatchIndex::load(conn)?;
-    // A first sync into an empty register builds the id index once at the end (see
-    // `register::start_first_sync`); a stopped one goes on the same way next time.
-    let first_sync = match register::get(conn, register::FIRST_SYNC)? {
-        Some(_) => true,
-        None if report.cursor.is_none() && items::table.count().get_result::<i64>(conn)? == 0 => {
-            register::start_first_sync(conn)?;
-            true
-        }
-        None => false,
-    };
+    let mut writer = Writer::start(conn)?;
     std::thread::scope(|scope| {
         scope.spawn(move || {
             let mut cursor = start;
@@ -259,15 +321,75 @@ pub fn sync(
                 cursor = next;
             }
         });
-        apply_pages(conn, &received, &index, first_sync, options, progress, &mut report)
+        let mut next = |wait: bool| if wait { received.recv().ok() } else { received.try_recv().ok() };
+        writer.apply(conn, &mut next, options.max_pages, progress, &mut report)
     })?;
-    if first_sync && !report.has_more {
-        register::finish_first_sync(conn)?;
-    }
+    writer.settle(conn, &report)?;
     if report.pages > 1 {
         register::checkpoint(conn)?;
     }
     Ok(report)
+}
+
+/// Whether the register is empty with no cursor, or a first sync into it was stopped:
+/// then pulling (`sync`) fills it fastest, appending and indexing once at the end.
+pub fn first_sync_pending(conn: &mut SqliteConnection) -> Result<bool> {
+    Ok(register::get(conn, register::FIRST_SYNC)?.is_some()
+        || (register::get(conn, register::CURSOR)?.is_none() && items::table.count().get_result::<i64>(conn)? == 0))
+}
+
+/// Applies verified pages to the register, whichever way they came (pulled by `sync`,
+/// pushed to `follow`): each page whole with its cursor and the flags its items raise.
+pub(crate) struct Writer {
+    /// Built once: pages only add items, never change the register's links (`follow`
+    /// reloads it when another process changed the register).
+    index: crate::flags::MatchIndex,
+    /// A first sync into an empty register builds the id index once at the end (see
+    /// `register::start_first_sync`); a stopped one goes on the same way next time.
+    first_sync: bool,
+}
+
+impl Writer {
+    /// Loads the match index; starts a first sync if the register is empty.
+    pub(crate) fn start(conn: &mut SqliteConnection) -> Result<Writer> {
+        let index = crate::flags::MatchIndex::load(conn)?;
+        let first_sync = match register::get(conn, register::FIRST_SYNC)? {
+            Some(_) => true,
+            None if first_sync_pending(conn)? => {
+                register::start_first_sync(conn)?;
+                true
+            }
+            None => false,
+        };
+        Ok(Writer { index, first_sync })
+    }
+
+    /// Builds the match index again (the register's links or context changed).
+    pub(crate) fn reload_index(&mut self, conn: &mut SqliteConnection) -> Result<()> {
+        self.index = crate::flags::MatchIndex::load(conn)?;
+        Ok(())
+    }
+
+    /// Applies the pages `next` gives (see [`apply_pages`]) into `report`.
+    pub(crate) fn apply(
+        &self,
+        conn: &mut SqliteConnection,
+        next: &mut dyn FnMut(bool) -> Option<Result<Prepared>>,
+        max_pages: Option<usize>,
+        progress: &mut dyn FnMut(&SyncReport),
+        report: &mut SyncReport,
+    ) -> Result<()> {
+        apply_pages(conn, next, &self.index, self.first_sync, max_pages, progress, report)
+    }
+
+    /// Ends a first sync once a page said the feed has no more.
+    pub(crate) fn settle(&mut self, conn: &mut SqliteConnection, report: &SyncReport) -> Result<()> {
+        if self.first_sync && report.pages > 0 && !report.has_more {
+            register::finish_first_sync(conn)?;
+            self.first_sync = false;
+        }
+        Ok(())
+    }
 }
 
 /// Pages applied in one transaction at most, when more are already waiting (a sync
@@ -309,33 +431,39 @@ fn apply_page(
     for (hub, key) in &page.pins {
         register::pin_origin_key(c, hub, key)?;
     }
+    if let Some(keys) = &page.hub_keys {
+        register::pin_hub_keys(c, keys)?;
+    }
     register::set(c, register::CURSOR, &page.cursor)?;
     Ok(flagged)
 }
 
-/// Applies the prepared pages in order, each whole with its cursor and the flags its
-/// items raise; pages already waiting share a transaction (up to
-/// `PAGES_PER_TRANSACTION`), a page that arrives alone commits at once.
+/// Applies prepared pages in order, each whole with its cursor and the flags its items
+/// raise; pages already waiting share a transaction (up to `PAGES_PER_TRANSACTION`), a
+/// page that arrives alone commits at once. `next(true)` waits for the next page,
+/// `next(false)` takes one only if it is already waiting; `None` is the end (for now).
+/// Returns after a page that says the feed has no more, after `max_pages`, at the end,
+/// or with the error of a page (those before it are committed).
 fn apply_pages(
     conn: &mut SqliteConnection,
-    received: &std::sync::mpsc::Receiver<Result<Prepared>>,
+    next: &mut dyn FnMut(bool) -> Option<Result<Prepared>>,
     index: &crate::flags::MatchIndex,
     first_sync: bool,
-    options: &SyncOptions,
+    max_pages: Option<usize>,
     progress: &mut dyn FnMut(&SyncReport),
     report: &mut SyncReport,
 ) -> Result<()> {
     loop {
         let waiting = std::time::Instant::now();
-        let Ok(first) = received.recv() else { return Ok(()) };
+        let Some(first) = next(true) else { return Ok(()) };
         report.waited += waiting.elapsed();
-        let mut next = Some(first?);
+        let mut page_next = Some(first?);
         let mut failed = None;
         let mut done = false;
         let writing = std::time::Instant::now();
         conn.transaction(|c| -> Result<()> {
             let mut in_transaction = 0;
-            while let Some(page) = next.take() {
+            while let Some(page) = page_next.take() {
                 report.flags += apply_page(c, &page, index, first_sync)?;
                 in_transaction += 1;
                 report.pages += 1;
@@ -345,15 +473,15 @@ fn apply_pages(
                 report.cursor = Some(page.cursor);
                 report.has_more = page.has_more;
                 progress(report);
-                done = !page.has_more || options.max_pages.is_some_and(|m| report.pages >= m);
+                done = !page.has_more || max_pages.is_some_and(|m| report.pages >= m);
                 if done || in_transaction >= PAGES_PER_TRANSACTION {
                     break;
                 }
-                match received.try_recv() {
-                    Ok(Ok(page)) => next = Some(page),
+                match next(false) {
+                    Some(Ok(page)) => page_next = Some(page),
                     // Committed first: the pages before a failed fetch are kept.
-                    Ok(Err(e)) => failed = Some(e),
-                    Err(_) => {}
+                    Some(Err(e)) => failed = Some(e),
+                    None => {}
                 }
             }
             Ok(())

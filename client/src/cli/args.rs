@@ -38,10 +38,12 @@ pub enum Command {
         /// Stop after this many pages.
         #[arg(long)]
         max_pages: Option<usize>,
-        /// Keep polling for new changes.
+        /// Keep following: apply each change the hub pushes as it is committed
+        /// (reconnecting when the connection drops); a hub that cannot push is polled.
         #[arg(long)]
         follow: bool,
-        /// Seconds between polls with --follow.
+        /// With --follow: seconds between polls when the hub cannot push, and between
+        /// refreshes of the catalog and supplier chain.
         #[arg(long, default_value_t = 30)]
         interval: u64,
     },

@@ -3,7 +3,7 @@
 use std::io::IsTerminal as _;
 
 use anyhow::{Context as _, Result};
-use renkei_client::{context, csirt, flags, hub_api::HubApi, register, share, sync};
+use renkei_client::{context, csirt, flags, follow, hub_api::HubApi, register, share, sync};
 
 use super::args::*;
 use super::*;
@@ -18,66 +18,58 @@ pub(super) fn run_hub(mut conn: diesel::SqliteConnection, db: &std::path::Path, 
             println!("register {} follows hub {id} at {hub}", db.display());
             Ok(0)
         }
-        Command::Sync { token_file, page_size, max_pages, follow, interval } => {
+        Command::Sync { token_file, page_size, max_pages, follow: true, interval } => {
+            if max_pages.is_some() {
+                anyhow::bail!(
+                    "--max-pages stops a sync; --follow does not stop / --max-pagesと--followは同時に指定できません"
+                );
+            }
+            let api = connect(&mut conn, token_file.as_ref())?;
+            let options =
+                follow::FollowOptions { page_size, interval: std::time::Duration::from_secs(interval.max(1)) };
+            let mut printer = Progress::new();
+            // Followed until killed: every page is committed with its cursor.
+            let stop = std::sync::atomic::AtomicBool::new(false);
+            follow::follow(&mut conn, &api, &options, &stop, &mut |event| match event {
+                follow::Event::Context(refreshed) => print_context(refreshed),
+                follow::Event::Connected { after } => {
+                    eprintln!("following the hub's pushes after cursor {}", after.unwrap_or("(start)"))
+                }
+                follow::Event::Page(r) => printer.page(r),
+                follow::Event::Synced { report, elapsed } => {
+                    printer.synced(report, elapsed);
+                    print_flags(&report.flags);
+                }
+                follow::Event::Due(due) => print_flags(due),
+                follow::Event::Retrying { error, retry } => eprintln!(
+                    "warning: {error:#}; trying again in {:.1} s / {:.1}秒後に再試行します",
+                    retry.as_secs_f64(),
+                    retry.as_secs_f64()
+                ),
+                follow::Event::Polling { interval } => eprintln!(
+                    "the hub cannot push changes (no /changes/stream): polling every {} s / \
+                     ハブがプッシュに対応していないため、{}秒ごとに取得します",
+                    interval.as_secs(),
+                    interval.as_secs()
+                ),
+            })?;
+            Ok(0)
+        }
+        Command::Sync { token_file, page_size, max_pages, .. } => {
             let api = connect(&mut conn, token_file.as_ref())?;
             let options = sync::SyncOptions { page_size, max_pages };
-            let terminal = std::io::stderr().is_terminal();
-            loop {
-                // Matching needs the catalog's `targets` and the supplier chain; a hub
-                // that cannot give them still syncs (matching then uses what is stored).
-                match context::refresh(&mut conn, &api) {
-                    Ok(r) => eprintln!(
-                        "context: {} ATT&CK targets relations, {} suppliers, {} subcontractor links",
-                        r.targets, r.suppliers, r.chain_links
-                    ),
-                    Err(e) => eprintln!("warning: could not refresh the catalog and supplier chain: {e:#}"),
-                }
-                let started = std::time::Instant::now();
-                let report = sync::sync(&mut conn, &api, &options, &mut |r| {
-                    let rate = r.stored as f64 / started.elapsed().as_secs_f64().max(1e-3);
-                    let line = format!(
-                        "page {}: {} stored, {} deleted, {} refused, {} flags raised ({rate:.0} items/s)",
-                        r.pages,
-                        r.stored,
-                        r.deleted,
-                        r.refused.len(),
-                        r.flags.raised
-                    );
-                    // A terminal gets one line redrawn in place; a log gets a line a page.
-                    if terminal {
-                        let bar = "#".repeat((r.pages % 30) + 1);
-                        eprint!("\r\x1b[2K[{bar:<30}] {line}");
-                    } else {
-                        eprintln!("{line}");
-                    }
-                })?;
-                if terminal {
-                    eprintln!();
-                }
-                eprintln!(
-                    "synced {} items in {:.1} s: {:.1} s waiting for the hub and verification, {:.1} s writing",
-                    report.stored,
-                    started.elapsed().as_secs_f64(),
-                    report.waited.as_secs_f64(),
-                    report.writing.as_secs_f64()
-                );
-                for (id, why) in &report.refused {
-                    eprintln!("refused {id}: {why}");
-                }
-                let due = flags::raise_due(&mut conn, chrono::Utc::now())?;
-                let flagged = report.flags.raised + due.raised;
-                if flagged + report.flags.updated + due.updated > 0 {
-                    eprintln!(
-                        "{flagged} reassessment flags raised, {} updated: see `renkei flags`",
-                        report.flags.updated + due.updated
-                    );
-                }
-                if !follow {
-                    // A refused object fails the command (the rest is applied).
-                    return Ok(if report.refused.is_empty() { 0 } else { 1 });
-                }
-                std::thread::sleep(std::time::Duration::from_secs(interval.max(1)));
-            }
+            // Matching needs the catalog's `targets` and the supplier chain; a hub that
+            // cannot give them still syncs (matching then uses what is stored).
+            print_context(context::refresh(&mut conn, &api).as_ref());
+            let mut printer = Progress::new();
+            let started = std::time::Instant::now();
+            let report = sync::sync(&mut conn, &api, &options, &mut |r| printer.page(r))?;
+            printer.synced(&report, started.elapsed());
+            let mut flagged = report.flags;
+            flagged += flags::raise_due(&mut conn, chrono::Utc::now())?;
+            print_flags(&flagged);
+            // A refused object fails the command (the rest is applied).
+            Ok(if report.refused.is_empty() { 0 } else { 1 })
         }
         Command::Export { format, out, min_score } => {
             let held = csirt::active_indicators(&mut conn, min_score.min(100))?;
@@ -186,5 +178,70 @@ pub(super) fn run_hub(mut conn: diesel::SqliteConnection, db: &std::path::Path, 
             Ok(0)
         }
         _ => unreachable!("dispatched by cli::run"),
+    }
+}
+
+fn print_context(refreshed: std::result::Result<&context::Refreshed, &renkei_client::error::Error>) {
+    match refreshed {
+        Ok(r) => eprintln!(
+            "context: {} ATT&CK targets relations, {} suppliers, {} subcontractor links",
+            r.targets, r.suppliers, r.chain_links
+        ),
+        Err(e) => eprintln!("warning: could not refresh the catalog and supplier chain: {e:#}"),
+    }
+}
+
+fn print_flags(flagged: &flags::Recorded) {
+    if flagged.raised + flagged.updated > 0 {
+        eprintln!("{} reassessment flags raised, {} updated: see `renkei flags`", flagged.raised, flagged.updated);
+    }
+}
+
+/// The progress of a sync: a line redrawn in place on a terminal, a line a page in a log.
+struct Progress {
+    terminal: bool,
+    started: std::time::Instant,
+}
+
+impl Progress {
+    fn new() -> Progress {
+        Progress { terminal: std::io::stderr().is_terminal(), started: std::time::Instant::now() }
+    }
+
+    fn page(&mut self, r: &sync::SyncReport) {
+        let rate = r.stored as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
+        let line = format!(
+            "page {}: {} stored, {} deleted, {} refused, {} flags raised ({rate:.0} items/s)",
+            r.pages,
+            r.stored,
+            r.deleted,
+            r.refused.len(),
+            r.flags.raised
+        );
+        if self.terminal {
+            let bar = "#".repeat((r.pages % 30) + 1);
+            eprint!("\r\x1b[2K[{bar:<30}] {line}");
+        } else {
+            eprintln!("{line}");
+        }
+    }
+
+    /// After the pages of a sync (or of a push).
+    fn synced(&mut self, report: &sync::SyncReport, elapsed: std::time::Duration) {
+        if self.terminal && report.pages > 0 {
+            eprintln!();
+        }
+        eprintln!(
+            "synced {} items in {:.1} s: {:.1} s waiting for the hub and verification, {:.1} s writing",
+            report.stored,
+            elapsed.as_secs_f64(),
+            report.waited.as_secs_f64(),
+            report.writing.as_secs_f64()
+        );
+        for (id, why) in &report.refused {
+            eprintln!("refused {id}: {why}");
+        }
+        // A follower's next pages are timed from here.
+        self.started = std::time::Instant::now();
     }
 }

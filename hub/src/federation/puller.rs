@@ -444,7 +444,9 @@ pub fn start(hub: &Arc<Hub>) {
     // reqwest's blocking client asks for the process's rustls provider too: ring.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let weak = Arc::downgrade(hub);
-    let every = Duration::from_millis(hub.config.federation_poll_ms.max(10));
+    // New links start pulling within a second, however long the poll: a caught-up
+    // puller waits on its peer's pushes, not on the poll.
+    let every = Duration::from_millis(hub.config.federation_poll_ms.clamp(10, 1_000));
     let spawn = std::thread::Builder::new().name("federation".into()).spawn(move || {
         let mut running: HashSet<String> = HashSet::new();
         let mut handles: Vec<(String, std::thread::JoinHandle<()>)> = Vec::new();

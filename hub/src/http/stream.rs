@@ -56,33 +56,59 @@ fn api_label(stored: &str) -> String {
     stored.trim_start_matches("TLP:").replace("+STRICT", "_STRICT")
 }
 
-/// A push as the JSON of GraphQL's `ChangePush`.
-fn push_json(hub: &Hub, push: Push) -> serde_json::Value {
-    let items: Vec<serde_json::Value> = push
-        .items
-        .into_iter()
-        .map(|i| {
-            let (origin_hub, signing_key) = live::origin_and_key(hub, &i);
-            let object =
-                i.stix.as_deref().and_then(|s| serde_json::from_str::<Box<serde_json::value::RawValue>>(s).ok());
-            json!({
-                "seq": i.seq.to_string(),
-                "id": i.id,
-                "type": i.kind,
-                "version": i.revision,
-                "tlp": api_label(&i.tlp),
-                "deleted": i.deleted,
-                "object": object,
-                "signature": i.signature,
-                "originHub": origin_hub,
-                "signingKey": signing_key,
-            })
-        })
-        .collect();
-    json!({"items": items, "cursor": push.cursor.to_string(), "hasMore": push.has_more, "behind": push.behind})
+/// One pushed entry as the JSON of GraphQL's `Change`; `object` is the stored
+/// (canonical, signed) text, written as it is.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PushedChange<'a> {
+    seq: String,
+    id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    version: i64,
+    tlp: String,
+    deleted: bool,
+    object: Option<&'a serde_json::value::RawValue>,
+    signature: Option<&'a str>,
+    origin_hub: Option<String>,
+    signing_key: Option<String>,
 }
 
-fn event(name: &str, id: Option<i64>, data: &serde_json::Value) -> web::Bytes {
+/// A push as the JSON of GraphQL's `ChangePush`.
+fn push_json(hub: &Hub, push: Push) -> String {
+    let items: Vec<PushedChange<'_>> = push
+        .items
+        .iter()
+        .map(|i| {
+            let (origin_hub, signing_key) = live::origin_and_key(hub, i);
+            PushedChange {
+                seq: i.seq.to_string(),
+                id: &i.id,
+                kind: &i.kind,
+                version: i.revision,
+                tlp: api_label(&i.tlp),
+                deleted: i.deleted,
+                object: i.stix.as_deref().and_then(|s| serde_json::from_str::<&serde_json::value::RawValue>(s).ok()),
+                signature: i.signature.as_deref(),
+                origin_hub,
+                signing_key,
+            }
+        })
+        .collect();
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct PushJson<'a> {
+        items: Vec<PushedChange<'a>>,
+        cursor: String,
+        has_more: bool,
+        behind: bool,
+    }
+    let body = PushJson { items, cursor: push.cursor.to_string(), has_more: push.has_more, behind: push.behind };
+    // Plain data: serialising cannot fail.
+    serde_json::to_string(&body).unwrap_or_default()
+}
+
+fn event(name: &str, id: Option<i64>, data: &str) -> web::Bytes {
     let mut out = String::new();
     if let Some(id) = id {
         out.push_str(&format!("id: {id}\n"));
@@ -92,7 +118,8 @@ fn event(name: &str, id: Option<i64>, data: &serde_json::Value) -> web::Bytes {
 }
 
 fn error_event(e: &AppError) -> web::Bytes {
-    event("error", None, &json!({"code": e.code.to_string(), "message": e.message, "message_ja": e.message_ja}))
+    let data = json!({"code": e.code.to_string(), "message": e.message, "messageJa": e.message_ja});
+    event("error", None, &data.to_string())
 }
 
 /// The pushes as an event stream, with keep-alive comments while idle; ends after an
@@ -205,7 +232,8 @@ pub async fn federation_wake(
         Ok(wakes) => wakes,
         Err(e) => return error_response(super::gate::status_of(&e, StatusCode::TOO_MANY_REQUESTS), &e),
     };
-    let wakes = wakes
-        .map(|push| push.map(|push| event("wake", Some(push.cursor), &json!({"cursor": push.cursor.to_string()}))));
+    let wakes = wakes.map(|push| {
+        push.map(|push| event("wake", Some(push.cursor), &json!({"cursor": push.cursor.to_string()}).to_string()))
+    });
     streaming(event_stream(Box::pin(wakes)))
 }
