@@ -62,6 +62,15 @@ fn kek_file(dir: &TempDir) -> PathBuf {
     dir.0.join("key-encryption.key")
 }
 
+/// Two replicas on `url` with Redis at `redis`, sharing a key-encryption key file (kept
+/// in the returned folder).
+fn two_replicas(url: &str, redis: &str) -> (TempDir, TestHub, TestHub) {
+    let keys = TempDir::new("renkei-kek");
+    let one = replica(url, redis, &kek_file(&keys));
+    let two = replica(url, redis, &kek_file(&keys));
+    (keys, one, two)
+}
+
 #[test]
 fn two_replicas_behind_haproxy_push_in_order_once_and_only_what_labels_allow() {
     let Some(redis) = RedisServer::start() else {
@@ -69,9 +78,7 @@ fn two_replicas_behind_haproxy_push_in_order_once_and_only_what_labels_allow() {
         return;
     };
     let db = PgDatabase::create();
-    let keys = TempDir::new("renkei-kek");
-    let one = replica(&db.url, &redis.url(), &kek_file(&keys));
-    let two = replica(&db.url, &redis.url(), &kek_file(&keys));
+    let (_keys, one, two) = two_replicas(&db.url, &redis.url());
     assert_eq!(one.hub.hub_id, two.hub.hub_id, "one hub");
     assert_eq!(one.hub.keys.signing.public_key(), two.hub.keys.signing.public_key(), "one signing key");
 
@@ -192,9 +199,7 @@ fn redis_killed_and_restarted_mid_stream_loses_and_doubles_nothing() {
         return;
     };
     let db = PgDatabase::create();
-    let keys = TempDir::new("renkei-kek");
-    let one = replica(&db.url, &redis.url(), &kek_file(&keys));
-    let two = replica(&db.url, &redis.url(), &kek_file(&keys));
+    let (_keys, one, two) = two_replicas(&db.url, &redis.url());
     let publisher = one.add_org("Kanto Electric", false);
     let reader = one.add_org("Chubu Gas", false);
     let publish = one.token(&publisher, Role::Analyst);
@@ -243,9 +248,7 @@ fn postgres_restarted_mid_stream_resumes_with_nothing_half_stored() {
         return;
     };
     let url = pg.url("postgres");
-    let keys = TempDir::new("renkei-kek");
-    let one = replica(&url, &redis.url(), &kek_file(&keys));
-    let two = replica(&url, &redis.url(), &kek_file(&keys));
+    let (_keys, one, two) = two_replicas(&url, &redis.url());
     let publisher = one.add_org("Kanto Electric", false);
     let reader = one.add_org("Chubu Gas", false);
     let publish = one.token(&publisher, Role::Analyst);

@@ -152,22 +152,33 @@ fn streaming(body: impl Stream<Item = Result<web::Bytes, actix_web::Error>> + 's
         .streaming(body)
 }
 
+/// The caller of a stream and where it resumes: members on `/changes/stream`, peer hubs
+/// (`peer`) on `/federation/wake`, each refused the other's.
+async fn opening(
+    hub: &Arc<Hub>,
+    req: &HttpRequest,
+    query: &StreamQuery,
+    peer: bool,
+) -> Result<(crate::auth::Identity, i64), HttpResponse> {
+    let identity = require_identity(hub, req).await?;
+    if (identity.role == Role::Peer) != peer {
+        let refusal = if peer {
+            AppError::forbidden("read the federation feed (peer hubs only)")
+        } else {
+            AppError::forbidden("follow the members' feed with a peer hub's token (use /federation/wake)")
+        };
+        return Err(error_response(StatusCode::FORBIDDEN, &refusal));
+    }
+    let after = resume_point(req, query).map_err(|e| error_response(StatusCode::BAD_REQUEST, &e))?;
+    Ok((identity, after))
+}
+
 /// `GET /changes/stream`: the member's live feed as Server-Sent Events.
 pub async fn changes(req: HttpRequest, query: web::Query<StreamQuery>, hub: web::Data<Arc<Hub>>) -> HttpResponse {
     Metrics::add(&hub.metrics.http_requests, 1);
-    let identity = match require_identity(&hub, &req).await {
-        Ok(identity) => identity,
+    let (identity, after) = match opening(&hub, &req, &query, false).await {
+        Ok(opened) => opened,
         Err(response) => return response,
-    };
-    if identity.role == Role::Peer {
-        return error_response(
-            StatusCode::FORBIDDEN,
-            &AppError::forbidden("follow the members' feed with a peer hub's token (use /federation/wake)"),
-        );
-    }
-    let after = match resume_point(&req, &query) {
-        Ok(after) => after,
-        Err(e) => return error_response(StatusCode::BAD_REQUEST, &e),
     };
     let token = token_of(req.headers().get("authorization").and_then(|v| v.to_str().ok()).unwrap_or(""));
     let page = hub.config.limits.max_changes_page.min(1000);
@@ -196,19 +207,9 @@ pub async fn federation_wake(
     hub: web::Data<Arc<Hub>>,
 ) -> HttpResponse {
     Metrics::add(&hub.metrics.http_requests, 1);
-    let identity = match require_identity(&hub, &req).await {
-        Ok(identity) => identity,
+    let (identity, after) = match opening(&hub, &req, &query, true).await {
+        Ok(opened) => opened,
         Err(response) => return response,
-    };
-    if identity.role != Role::Peer {
-        return error_response(
-            StatusCode::FORBIDDEN,
-            &AppError::forbidden("read the federation feed (peer hubs only)"),
-        );
-    }
-    let after = match resume_point(&req, &query) {
-        Ok(after) => after,
-        Err(e) => return error_response(StatusCode::BAD_REQUEST, &e),
     };
     let Some(peer_hub) = query.hub.clone().filter(|h| !h.is_empty()) else {
         return error_response(
