@@ -159,6 +159,7 @@ impl Audience {
                 let fresh = match cached {
                     Some(fresh) => Some(fresh),
                     None => {
+                        let _turn = hub.tail.turn_to_read().await;
                         hub.db(move |hub, c| {
                             Ok(crate::services::directory::check_token(c, &hub.keys, &presented)?.ok().map(|checked| {
                                 hub.tokens.put(&checked);
@@ -180,6 +181,7 @@ impl Audience {
             }
             Audience::Peer { org_id, peer_hub, presented, kinds, .. } => {
                 let (org, peer, shown) = (org_id.clone(), peer_hub.clone(), presented.clone());
+                let _turn = hub.tail.turn_to_read().await;
                 let link =
                     hub.db(move |_, c| crate::federation::feed::authorize(c, &org, shown.as_deref(), &peer)).await?;
                 Ok(Audience::Peer {
@@ -359,6 +361,7 @@ impl Follower {
     /// One page from the database after the cursor.
     async fn catch_up(&self) -> AppResult<feed::FeedPage> {
         let (audience, after, limit) = (self.audience.clone(), self.cursor, self.page);
+        let _turn = self.hub.tail.turn_to_read().await;
         self.hub
             .db(move |_, c| {
                 let scan_cap = limit.saturating_mul(20).max(10_000);
@@ -372,6 +375,7 @@ impl Follower {
     async fn decide(&self, stretch: &Arc<Stretch>) -> AppResult<Vec<FeedItem>> {
         let audiences: HashMap<String, i64> = if stretch.raw.has_events() {
             let audience = self.audience.clone();
+            let _turn = self.hub.tail.turn_to_read().await;
             self.hub.db(move |_, c| feed::audiences_of(c, &audience.viewer())).await?
         } else {
             HashMap::new()

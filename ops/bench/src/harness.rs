@@ -190,6 +190,19 @@ pub fn free_port() -> Result<u16> {
 }
 
 pub fn start_hub(hub_bin: &Path, url: &str, data_dir: &Path, port: u16) -> Result<HubProcess> {
+    start_hub_env(hub_bin, url, data_dir, port, &[])
+}
+
+/// As [`start_hub`], with more `RENKEI_*` variables (set after the defaults, so they
+/// may override them: e.g. `RENKEI_LOG`, `RENKEI_REDIS_URL`,
+/// `RENKEI_KEY_ENCRYPTION_KEY_FILE`).
+pub fn start_hub_env(
+    hub_bin: &Path,
+    url: &str,
+    data_dir: &Path,
+    port: u16,
+    env: &[(&str, String)],
+) -> Result<HubProcess> {
     let log = data_dir.join("hub.log");
     let file = std::fs::File::create(&log)?;
     let child = Command::new(hub_bin)
@@ -201,6 +214,7 @@ pub fn start_hub(hub_bin: &Path, url: &str, data_dir: &Path, port: u16) -> Resul
         .env("RENKEI_REQUESTS_PER_MINUTE", "100000000")
         .env("RENKEI_METRICS_LISTEN", format!("127.0.0.1:{}", free_port()?))
         .env("RENKEI_LOG", "warn")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stdin(Stdio::null())
         .stdout(file.try_clone()?)
         .stderr(file)
