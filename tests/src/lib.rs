@@ -307,6 +307,24 @@ impl TestHub {
     }
 }
 
+impl TestHub {
+    /// What the member may hold according to the hub's whole `changes` feed: every live
+    /// item by id, with its version.
+    pub fn hub_view(&self, token: &str) -> std::collections::BTreeMap<String, i64> {
+        let (items, _) = self.follow_changes(token, None, 1000);
+        let mut held = std::collections::BTreeMap::new();
+        for item in items {
+            let id = item["id"].as_str().expect("id").to_string();
+            if item["deleted"] == json!(true) {
+                held.remove(&id);
+            } else {
+                held.insert(id, item["version"].as_i64().expect("version"));
+            }
+        }
+        held
+    }
+}
+
 impl Drop for TestHub {
     fn drop(&mut self) {
         futures::executor::block_on(self.handle.stop(false));
@@ -344,4 +362,43 @@ pub fn handbook_assessment(supplier: &str, offerings: &[&str], assurance: &str, 
         "results": (1..=11).map(|i| serde_json::json!({"criterion": format!("HB64-{i:02}"), "answer": answer})).collect::<Vec<_>>(),
         "conclusion": "ok"
     })
+}
+
+/// A federation link to hub `of` named `name`: both directions, every kind, sightings
+/// (tests adjust it with struct update syntax).
+pub fn peer_input(
+    name: &str,
+    of: &TestHub,
+    max_tlp: renkei_schema::tlp::Tlp,
+    community: bool,
+) -> renkei_hub::federation::PeerInput {
+    use renkei_schema::model::Kind;
+    renkei_hub::federation::PeerInput {
+        name: name.into(),
+        url: of.base.clone(),
+        public_key: of.hub.keys.signing.public_key(),
+        max_tlp,
+        community,
+        direction: renkei_hub::federation::Direction::Both,
+        kinds: vec![Kind::Indicator, Kind::Technique, Kind::Incident, Kind::Advisory, Kind::Assessment],
+        sightings: true,
+        token: None,
+        ca_pem: None,
+        client_cert_sha256: None,
+    }
+}
+
+/// Links hubs x and y both ways ([`peer_input`]): each adds the other, then gets the
+/// token the other issued.
+pub fn link_both_ways(x: (&str, &TestHub), y: (&str, &TestHub), max_tlp: renkei_schema::tlp::Tlp, community: bool) {
+    use renkei_hub::federation;
+    let ((x_name, x_hub), (y_name, y_hub)) = (x, y);
+    let (_, for_y) = x_hub
+        .db(|c| federation::add_peer(c, &x_hub.hub.keys, peer_input(y_name, y_hub, max_tlp, community)))
+        .expect("x adds y");
+    let (_, for_x) = y_hub
+        .db(|c| federation::add_peer(c, &y_hub.hub.keys, peer_input(x_name, x_hub, max_tlp, community)))
+        .expect("y adds x");
+    x_hub.db(|c| federation::set_token(c, y_name, &for_x.expect("y issued a token"))).expect("token");
+    y_hub.db(|c| federation::set_token(c, x_name, &for_y.expect("x issued a token"))).expect("token");
 }

@@ -13,22 +13,6 @@ use serde_json::{json, Value};
 const SHARE: &str =
     "mutation($i: [IndicatorInput!]!, $s: SharingInput!) { shareIndicators(input: $i, sharing: $s) { id } }";
 
-/// What the member holds according to the hub: every live item of its whole feed, by
-/// id, with its revision.
-fn hub_view(hub: &TestHub, token: &str) -> BTreeMap<String, i64> {
-    let (items, _) = hub.follow_changes(token, None, 1000);
-    let mut held = BTreeMap::new();
-    for item in items {
-        let id = item["id"].as_str().expect("id").to_string();
-        if item["deleted"] == json!(true) {
-            held.remove(&id);
-        } else {
-            held.insert(id, item["version"].as_i64().expect("version"));
-        }
-    }
-    held
-}
-
 fn register_view(conn: &mut diesel::sqlite::SqliteConnection) -> BTreeMap<String, i64> {
     register::all_items(conn).expect("items").into_iter().map(|r| (r.id, r.revision)).collect()
 }
@@ -74,7 +58,7 @@ fn sync_resumes_applies_tombstones_and_refuses_forgeries() {
     assert_eq!(pages, vec![700, 1100], "progress after every applied page");
     let held = register_view(&mut conn);
     assert_eq!(held.len(), 2500, "nothing lost or doubled, nothing it may not hold");
-    assert_eq!(held, hub_view(&hub, &t1));
+    assert_eq!(held, hub.hub_view(&t1));
     // Stored as signed: each row verifies on its own against the pinned key.
     let key = register::get(&mut conn, register::HUB_KEY).expect("get").expect("key");
     for row in register::all_items(&mut conn).expect("items").iter().take(50) {
@@ -88,7 +72,7 @@ fn sync_resumes_applies_tombstones_and_refuses_forgeries() {
     let again = sync::sync(&mut conn, &api, &options, &mut |_| {}).expect("sync");
     assert_eq!((again.deleted, again.stored), (1, 0));
     assert!(!register_view(&mut conn).contains_key(&first_id));
-    assert_eq!(register_view(&mut conn), hub_view(&hub, &t1));
+    assert_eq!(register_view(&mut conn), hub.hub_view(&t1));
 
     // A forged object (its stored text changed behind the hub's back) is refused and
     // reported; the rest of the page is applied.
@@ -280,7 +264,7 @@ fn a_stopped_first_sync_settles_versions_and_tombstones_when_it_finishes() {
     assert!(!rest.has_more);
     assert!(register::get(&mut conn, register::FIRST_SYNC).expect("get").is_none(), "finished");
     let held = register_view(&mut conn);
-    assert_eq!(held, hub_view(&hub, &t1));
+    assert_eq!(held, hub.hub_view(&t1));
     assert_eq!(held.get(revised), Some(&2));
     assert!(!held.contains_key(removed));
     assert_eq!(held.len(), 29);

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use renkei_e2e::{certs, Backend, TestHub};
 use renkei_hub::auth::Role;
 use renkei_hub::federation::{self, Direction, PeerInput, PeerPage};
-use renkei_schema::model::Kind;
 use renkei_schema::tlp::Tlp;
 use serde_json::json;
 
@@ -17,33 +16,12 @@ fn start() -> TestHub {
 }
 
 fn input(name: &str, of: &TestHub, max_tlp: Tlp, community: bool) -> PeerInput {
-    PeerInput {
-        name: name.into(),
-        url: of.base.clone(),
-        public_key: of.hub.keys.signing.public_key(),
-        max_tlp,
-        community,
-        direction: Direction::Both,
-        kinds: vec![Kind::Indicator, Kind::Technique, Kind::Incident, Kind::Advisory, Kind::Assessment],
-        sightings: true,
-        token: None,
-        ca_pem: None,
-        client_cert_sha256: None,
-    }
+    renkei_e2e::peer_input(name, of, max_tlp, community)
 }
 
 /// Links x and y both ways: each adds the other, then gets the token the other issued.
 fn link(x: (&str, &TestHub), y: (&str, &TestHub), max_tlp: Tlp, community: bool) {
-    let (x_name, x_hub) = x;
-    let (y_name, y_hub) = y;
-    let (_, for_y) = x_hub
-        .db(|c| federation::add_peer(c, &x_hub.hub.keys, input(y_name, y_hub, max_tlp, community)))
-        .expect("x adds y");
-    let (_, for_x) = y_hub
-        .db(|c| federation::add_peer(c, &y_hub.hub.keys, input(x_name, x_hub, max_tlp, community)))
-        .expect("y adds x");
-    x_hub.db(|c| federation::set_token(c, y_name, &for_x.expect("y issued a token"))).expect("token");
-    y_hub.db(|c| federation::set_token(c, x_name, &for_y.expect("x issued a token"))).expect("token");
+    renkei_e2e::link_both_ways(x, y, max_tlp, community)
 }
 
 /// The indicator values a hub holds and may show its members, by label.

@@ -234,19 +234,7 @@ impl Member {
 }
 
 fn peer_input(name: &str, of: &TestHub) -> PeerInput {
-    PeerInput {
-        name: name.into(),
-        url: of.base.clone(),
-        public_key: of.hub.keys.signing.public_key(),
-        max_tlp: Tlp::Green,
-        community: true,
-        direction: Direction::Both,
-        kinds: vec![Kind::Indicator],
-        sightings: false,
-        token: None,
-        ca_pem: None,
-        client_cert_sha256: None,
-    }
+    PeerInput { kinds: vec![Kind::Indicator], sightings: false, ..renkei_e2e::peer_input(name, of, Tlp::Green, true) }
 }
 
 /// The indicator values a hub shows its members.

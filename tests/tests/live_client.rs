@@ -16,8 +16,7 @@ use renkei_client::follow::{self, Event, FollowOptions};
 use renkei_client::{error::Error, flags, hub_api::HubApi, register, risks, sync};
 use renkei_e2e::{Backend, TempDir, TestHub};
 use renkei_hub::auth::Role;
-use renkei_hub::federation::{self, Direction, PeerInput};
-use renkei_schema::model::Kind;
+use renkei_hub::federation;
 use renkei_schema::tlp::Tlp;
 use serde_json::{json, Value};
 
@@ -169,21 +168,6 @@ fn open_flags(conn: &mut diesel::SqliteConnection, trigger: &str) -> Vec<(String
         .collect()
 }
 
-/// What the member may hold according to the hub's whole `changes` feed: id → version.
-fn hub_view(hub: &TestHub, token: &str) -> BTreeMap<String, i64> {
-    let (items, _) = hub.follow_changes(token, None, 1000);
-    let mut held = BTreeMap::new();
-    for item in items {
-        let id = item["id"].as_str().expect("id").to_string();
-        if item["deleted"] == json!(true) {
-            held.remove(&id);
-        } else {
-            held.insert(id, item["version"].as_i64().expect("version"));
-        }
-    }
-    held
-}
-
 /// The register's items (id → revision); panics if an id is held twice.
 fn register_view(conn: &mut diesel::SqliteConnection) -> BTreeMap<String, i64> {
     let rows = register::all_items(conn).expect("items");
@@ -226,7 +210,7 @@ fn pushed_items_arrive_flagged_and_once_across_a_reconnect(backend: Backend) {
     let live = share_indicators(&hub, &t2, "live", 5);
     let revoke = "mutation($id: ID!) { revoke(id: $id, reason: \"false positive\") { __typename } }";
     hub.gql(&t2, revoke, json!({"id": live[0]}));
-    let expected = hub_view(&hub, &t1);
+    let expected = hub.hub_view(&t1);
     wait_for("the live pushes", || register_view(&mut conn) == expected, || format!("{:#?}", follower.said()));
     let said = follower.stop();
     assert!(said.iter().all(|l| !l.starts_with("retrying") && l != "polling"), "{said:#?}");
@@ -241,7 +225,7 @@ fn pushed_items_arrive_flagged_and_once_across_a_reconnect(backend: Backend) {
     follower.wait_connected(1);
     assert_eq!(follower.said()[0], format!("connected after {:?}", Some(cursor)), "resumed by the stream");
     share_indicators(&hub, &t2, "after-restart", 3);
-    let expected = hub_view(&hub, &t1);
+    let expected = hub.hub_view(&t1);
     // 290 items shared, two of them revoked (a new version, or a tombstone).
     assert!((288..=290).contains(&expected.len()), "{}", expected.len());
     wait_for(
@@ -253,7 +237,7 @@ fn pushed_items_arrive_flagged_and_once_across_a_reconnect(backend: Backend) {
         },
     );
     follower.stop();
-    assert_eq!(register_view(&mut conn), hub_view(&hub, &t1), "each item held exactly once");
+    assert_eq!(register_view(&mut conn), hub.hub_view(&t1), "each item held exactly once");
     // One flag per risk and source: the second technique flagged the risk once more.
     assert_eq!(open_flags(&mut conn, "technique").len(), 2);
     // Pushed items are stored as signed: each verifies alone against the pinned key.
@@ -444,14 +428,14 @@ fn a_dropped_connection_is_opened_again_from_the_stored_cursor() {
     follower.wait_connected(1);
     let mut conn = register::open(&path).expect("register");
     share_indicators(&hub, &t2, "first", 2);
-    let expected = hub_view(&hub, &t1);
+    let expected = hub.hub_view(&t1);
     wait_for("the first pushes", || register_view(&mut conn) == expected, || format!("{:#?}", follower.said()));
     for round in 0..3 {
         proxy.cut();
         // Shared while the follower waits out its backoff.
         share_indicators(&hub, &t2, &format!("cut-{round}"), 4);
         follower.wait_connected(round + 2);
-        let expected = hub_view(&hub, &t1);
+        let expected = hub.hub_view(&t1);
         wait_for("the catch-up", || register_view(&mut conn) == expected, || format!("{:#?}", follower.said()));
     }
     let said = follower.stop();
@@ -491,22 +475,6 @@ fn a_hub_without_push_is_polled() {
     assert!(said.iter().filter(|l| l.starts_with("synced")).count() >= 3, "polled every second: {said:#?}");
 }
 
-fn peer_input(name: &str, of: &TestHub) -> PeerInput {
-    PeerInput {
-        name: name.into(),
-        url: of.base.clone(),
-        public_key: of.hub.keys.signing.public_key(),
-        max_tlp: Tlp::Amber,
-        community: true,
-        direction: Direction::Both,
-        kinds: vec![Kind::Indicator, Kind::Technique, Kind::Incident, Kind::Advisory, Kind::Assessment],
-        sightings: true,
-        token: None,
-        ca_pem: None,
-        client_cert_sha256: None,
-    }
-}
-
 /// The risk loop across federation: a technique published on hub A is federated to
 /// hub B (B's puller reads A), pushed by B to the member client following it, and
 /// flags the member's risk; the item keeps A's signature, verified with A's key.
@@ -516,10 +484,7 @@ fn a_technique_published_on_a_peer_hub_is_pushed_and_flags_the_risk() {
     // B's poll is a minute: what reaches B within the deadline came by A's push
     // (`/federation/wake` wakes B's puller).
     let b = TestHub::start_with(Backend::Postgres, |c| c.federation_poll_ms = 60_000);
-    let (_, for_b) = a.db(|c| federation::add_peer(c, &a.hub.keys, peer_input("B", &b))).expect("A adds B");
-    let (_, for_a) = b.db(|c| federation::add_peer(c, &b.hub.keys, peer_input("A", &a))).expect("B adds A");
-    a.db(|c| federation::set_token(c, "B", &for_a.expect("B issued a token"))).expect("token");
-    b.db(|c| federation::set_token(c, "A", &for_b.expect("A issued a token"))).expect("token");
+    renkei_e2e::link_both_ways(("A", &a), ("B", &b), Tlp::Amber, true);
 
     let publisher = a.add_org("Publisher on A", false);
     let publisher_token = a.token(&publisher, Role::Analyst);
