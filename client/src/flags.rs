@@ -46,10 +46,18 @@ pub enum Trigger {
     AcceptanceExpired,
     /// The risk matrix changed since the risk was rated.
     MatrixChanged,
+    /// A shared technique matched a leaf of an attack tree of the risk (handbook 5.2);
+    /// the flag carries the path from the leaf to the business damage.
+    AttackTree,
+    /// A business service's incidents breach, or trend towards breaching, its risk
+    /// appetite or tolerance (handbook 5.1).
+    AppetiteBreach,
+    /// A risk treatment plan's action for the risk passed its due date (handbook 6.3).
+    PlanOverdue,
 }
 
 impl Trigger {
-    pub const ALL: [Trigger; 8] = [
+    pub const ALL: [Trigger; 11] = [
         Trigger::Technique,
         Trigger::SupplierIncident,
         Trigger::Vulnerability,
@@ -58,6 +66,9 @@ impl Trigger {
         Trigger::ReviewDue,
         Trigger::AcceptanceExpired,
         Trigger::MatrixChanged,
+        Trigger::AttackTree,
+        Trigger::AppetiteBreach,
+        Trigger::PlanOverdue,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -70,6 +81,9 @@ impl Trigger {
             Trigger::ReviewDue => "review_due",
             Trigger::AcceptanceExpired => "acceptance_expired",
             Trigger::MatrixChanged => "matrix_changed",
+            Trigger::AttackTree => "attack_tree",
+            Trigger::AppetiteBreach => "appetite_breach",
+            Trigger::PlanOverdue => "plan_overdue",
         }
     }
 

@@ -173,3 +173,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     risk_links,
     services,
 );
+
+// Issue 21 (the rest of the handbook in the register): each part keeps its tables
+// under its own heading and, for joins among them, its own
+// `allow_tables_to_appear_in_same_query!`.
+
+// == Framework catalogs, mappings, the profile per subcategory, treatment plans (4.2, 6.1-6.3) ==
+
+// == Attack trees (5.2) ==
+
+// == Risk appetite and tolerance (5.1), contingency readiness (7, annex) ==

@@ -11,6 +11,9 @@ pub struct Cli {
     /// The local register (a SQLite file).
     #[arg(long, env = "RENKEI_DB", default_value = "renkei.db", global = true)]
     pub db: PathBuf,
+    /// Print list and show commands as JSON (one document) instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
     #[command(subcommand)]
     pub command: Command,
 }

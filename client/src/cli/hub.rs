@@ -9,7 +9,14 @@ use super::args::*;
 use super::*;
 
 /// Runs one of these commands on the open register (`db` is its file, for messages).
-pub(super) fn run_hub(mut conn: diesel::SqliteConnection, db: &std::path::Path, command: Command) -> Result<i32> {
+/// `json`: the global `--json` flag (list and show commands print JSON).
+pub(super) fn run_hub(
+    mut conn: diesel::SqliteConnection,
+    db: &std::path::Path,
+    command: Command,
+    json: bool,
+) -> Result<i32> {
+    let _ = json;
     match command {
         Command::Init { hub, token_file, ca } => {
             let api = HubApi::new(&hub, token(token_file.as_ref())?, ca.as_deref())?;

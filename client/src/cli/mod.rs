@@ -25,9 +25,15 @@ pub fn run() -> Result<i32> {
         | Command::AuditCheckpoints { .. }
         | Command::Share { .. }
         | Command::Sighting { .. }
-        | Command::Match { .. } => hub::run_hub(conn, &cli.db, cli.command),
-        _ => register::run_register(conn, cli.command),
+        | Command::Match { .. } => hub::run_hub(conn, &cli.db, cli.command, cli.json),
+        _ => register::run_register(conn, cli.command, cli.json),
     }
+}
+
+/// Prints `value` as pretty JSON (the `--json` form of a list or show command).
+pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
 }
 
 pub(crate) fn token(file: Option<&PathBuf>) -> Result<String> {

@@ -8,7 +8,9 @@ use super::args::*;
 use super::*;
 
 /// Runs one of these commands on the open register.
-pub(super) fn run_register(mut conn: diesel::SqliteConnection, command: Command) -> Result<i32> {
+/// `json`: the global `--json` flag (list and show commands print JSON).
+pub(super) fn run_register(mut conn: diesel::SqliteConnection, command: Command, json: bool) -> Result<i32> {
+    let _ = json;
     match command {
         Command::Asset { command: AssetCommand::Import { file } } => {
             let n = flags::import_assets(&mut conn, assets::read_file(&file)?)?;
