@@ -851,7 +851,45 @@ pub fn raise_due(conn: &mut SqliteConnection, now: chrono::DateTime<Utc>) -> Res
             );
         }
     }
+    candidates.extend(plan_overdue(conn, now)?);
     record(conn, candidates)
+}
+
+/// The risks of overdue treatment actions (handbook 6.3, `plans`): one flag per risk
+/// and action (source `plan:P-0001`), its revision the due date, so an action re-planned
+/// and overdue again flags again.
+fn plan_overdue(conn: &mut SqliteConnection, now: chrono::DateTime<Utc>) -> Result<Vec<Candidate>> {
+    use crate::tables::risks;
+    let levels: HashMap<String, i32> = risks::table.select((risks::id, risks::level)).load(conn)?.into_iter().collect();
+    let overdue = crate::plans::overdue_links(conn, now.date_naive())?;
+    Ok(overdue
+        .into_iter()
+        .map(|o| Candidate {
+            priority: Quality::Scheduled.weight() + 10 * levels.get(&o.risk_id).copied().unwrap_or(-1).max(0),
+            source: format!("plan:{}", o.action_id),
+            source_revision: o.due.format("%Y%m%d").to_string().parse().unwrap_or_default(),
+            trigger: Trigger::PlanOverdue,
+            quality: Quality::Scheduled,
+            detail: Detail {
+                source_title: format!("treatment action {} \"{}\" overdue since {}", o.action_id, o.title, o.due),
+                evidence: vec![Evidence {
+                    selector: "plan".into(),
+                    theirs: format!("due {}, {} days overdue", o.due, o.days_overdue),
+                    ours: format!("action {} owned by {}", o.action_id, o.owner),
+                    via: "plan -> risk".into(),
+                }],
+                suggestion: format!(
+                    "the treatment action {} is overdue: finish it or re-plan its date with {}, and re-assess the risk as it stands without it",
+                    o.action_id, o.owner
+                ),
+                suggestion_ja: format!(
+                    "リスク対応策 {} が期限を過ぎています。{} と完了または期限の見直しを行い、対応策が未完了の現状でリスクを再評価してください",
+                    o.action_id, o.owner
+                ),
+            },
+            risk_id: o.risk_id,
+        })
+        .collect())
 }
 
 /// How many open flags each risk has (risks without any are absent).

@@ -1,12 +1,13 @@
 //! The renkei member client: the local register (`register`), the hub's API as the
 //! client uses it (`hub_api`), the feed sync (`sync`) and its live form over the hub's
 //! pushes (`follow`), the risk register built on it
-//! (`assets`, `services`, `matrix`, `risks`, `profiles`), the reassessment flags that
+//! (`assets`, `services`, `matrix`, `risks`, `catalogs`, `profiles`, `plans`), the reassessment flags that
 //! tie incoming threat information to risks (`flags`, with `context` from the hub),
 //! the CSIRT's exports (`csirt`) and management reports (`report`). The binary
 //! `renkei` is a thin command line over these.
 
 pub mod assets;
+pub mod catalogs;
 pub mod context;
 pub mod csf;
 pub mod csirt;
@@ -15,6 +16,7 @@ pub mod flags;
 pub mod follow;
 pub mod hub_api;
 pub mod matrix;
+pub mod plans;
 pub mod profiles;
 pub mod register;
 pub mod report;

@@ -180,6 +180,101 @@ diesel::allow_tables_to_appear_in_same_query!(
 
 // == Framework catalogs, mappings, the profile per subcategory, treatment plans (4.2, 6.1-6.3) ==
 
+diesel::table! {
+    catalogs (framework) {
+        framework -> Text,
+        uuid -> Text,
+        title -> Text,
+        version -> Text,
+        licence -> Text,
+        source -> Text,
+        imported_at -> Text,
+    }
+}
+
+diesel::table! {
+    catalog_controls (framework, label) {
+        framework -> Text,
+        label -> Text,
+        parent -> Nullable<Text>,
+        kind -> Text,
+        title -> Text,
+        title_ja -> Nullable<Text>,
+        text -> Text,
+        sort_order -> Integer,
+    }
+}
+
+diesel::table! {
+    catalog_mappings (source_framework, source_label, target_framework, target_label) {
+        source_framework -> Text,
+        source_label -> Text,
+        target_framework -> Text,
+        target_label -> Text,
+        relationship -> Text,
+    }
+}
+
+diesel::table! {
+    profile_entries (framework, label) {
+        framework -> Text,
+        label -> Text,
+        current_tier -> Integer,
+        target_tier -> Integer,
+        priority -> Integer,
+        motive -> Text,
+        evidence -> Text,
+        owner -> Nullable<Text>,
+        cost -> Text,
+        cost_estimate -> Nullable<Double>,
+        note -> Text,
+        updated_at -> Text,
+    }
+}
+
+diesel::table! {
+    plan_actions (id) {
+        id -> Text,
+        title -> Text,
+        owner -> Text,
+        due -> Text,
+        cost -> Nullable<Double>,
+        status -> Text,
+        created_at -> Text,
+        updated_at -> Text,
+    }
+}
+
+diesel::table! {
+    plan_links (action_id, kind, framework, value) {
+        action_id -> Text,
+        kind -> Text,
+        framework -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    plan_history (id) {
+        id -> Integer,
+        action_id -> Text,
+        at -> Text,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        note -> Text,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    catalogs,
+    catalog_controls,
+    catalog_mappings,
+    profile_entries,
+    plan_actions,
+    plan_links,
+    plan_history,
+);
+
 // == Attack trees (5.2) ==
 
 // == Risk appetite and tolerance (5.1), contingency readiness (7, annex) ==

@@ -97,10 +97,32 @@ pub enum Command {
         #[command(subcommand)]
         command: RiskCommand,
     },
-    /// The NIST CSF 2.0 profile: current and target tiers, and the gaps.
+    /// Framework catalogs (OSCAL): NIST CSF 2.0 (built in), C2M2, CIS v8, NCSC CAF, METI CPSF,
+    /// and the mappings between them.
+    #[command(
+        after_help = "Example / 例:\n  renkei catalog import client/catalogs/cis-v8.json\n  renkei catalog show cis-v8 --control 3.1"
+    )]
+    Catalog {
+        #[command(subcommand)]
+        command: CatalogCommand,
+    },
+    /// The profile: current and target tiers per function, category, subcategory or
+    /// control of a catalog, read in another framework, and the gaps.
+    #[command(
+        after_help = "Example / 例:\n  renkei profile set GV.SC-07 --current 1 --target 3 --priority 1 --cost low\n  renkei profile gap"
+    )]
     Profile {
         #[command(subcommand)]
         command: ProfileCommand,
+    },
+    /// The risk treatment plan: actions with owners, due dates, costs and status, tied to
+    /// gaps and risks.
+    #[command(
+        after_help = "Example / 例:\n  renkei plan add --title \"Supplier clauses\" --owner Sato --due 2027-03-31 --gap GV.SC-07 --risk R-0001"
+    )]
+    Plan {
+        #[command(subcommand)]
+        command: PlanCommand,
     },
     /// Reassessment flags, the highest priority first (open ones unless --status).
     Flags {
@@ -241,22 +263,126 @@ pub enum RiskCommand {
 }
 
 #[derive(Subcommand)]
+pub enum CatalogCommand {
+    /// Import (or replace with a newer version) a catalog in OSCAL catalog JSON; checked
+    /// whole, every problem named, nothing stored unless all is well.
+    #[command(after_help = "Example / 例:\n  renkei catalog import client/catalogs/cis-v8.json")]
+    Import { file: PathBuf },
+    /// The catalogs held.
+    #[command(after_help = "Example / 例:\n  renkei catalog list --json")]
+    List,
+    /// A catalog's controls, or one control with its children and mappings.
+    #[command(after_help = "Example / 例:\n  renkei catalog show nist-csf-2.0 --control GV.SC-07")]
+    Show {
+        framework: String,
+        #[arg(long)]
+        control: Option<String>,
+    },
+    /// Import mappings between two loaded catalogs (JSON: {"source", "target",
+    /// "mappings": [{"source", "target", "relationship"}]}), replacing those held
+    /// between the two; every label must exist.
+    #[command(
+        after_help = "Example / 例:\n  renkei catalog map-import client/catalogs/mappings/nist-csf-2.0_to_cis-v8.json"
+    )]
+    MapImport { file: PathBuf },
+}
+
+#[derive(Subcommand)]
 pub enum ProfileCommand {
-    /// Set a function's or category's tiers (1-4).
+    /// Set the tiers (1-4) of a function, category, subcategory or control.
+    #[command(
+        after_help = "Example / 例:\n  renkei profile set GV.SC-07 --current 1 --target 3 --priority 1 --owner Sato --cost-estimate 400\n  renkei profile set 3.1 --framework cis-v8 --current 2 --target 3"
+    )]
     Set {
+        /// The label (GV.SC-07, ID.RA, 3.1…).
         area: String,
         #[arg(long)]
         current: i32,
         #[arg(long)]
         target: i32,
-        /// 1 (high) to 3 (low).
+        /// The motive's strength: 1 (high) to 3 (low).
         #[arg(long, default_value_t = 2)]
         priority: i32,
+        /// The catalog the label is of.
+        #[arg(long, default_value = "nist-csf-2.0")]
+        framework: String,
+        /// Why the gap matters (a regulation, an incident, a customer's demand).
+        #[arg(long, default_value = "")]
+        motive: String,
+        #[arg(long, default_value = "")]
+        evidence: String,
+        #[arg(long)]
+        owner: Option<String>,
+        /// low, medium or high (default medium).
+        #[arg(long, conflicts_with = "cost_estimate")]
+        cost: Option<String>,
+        /// An estimate in your own unit (money, person-days) instead of a level.
+        #[arg(long)]
+        cost_estimate: Option<f64>,
         #[arg(long, default_value = "")]
         note: String,
     },
-    /// The areas below target, the most urgent first.
-    Gap,
+    /// The profile's entries, or (--as) the profile read in another framework through
+    /// the mappings.
+    #[command(after_help = "Example / 例:\n  renkei profile show --as cis-v8")]
+    Show {
+        #[arg(long, default_value = "nist-csf-2.0")]
+        framework: String,
+        /// Another framework to read the profile in (e.g. cis-v8).
+        #[arg(long = "as")]
+        as_framework: Option<String>,
+    },
+    /// The areas below target: by motive, then cost-effectiveness (width x risk weight / cost).
+    #[command(after_help = "Example / 例:\n  renkei profile gap --json")]
+    Gap {
+        /// Only this framework's gaps.
+        #[arg(long)]
+        framework: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum PlanCommand {
+    /// Add an action (planned).
+    #[command(
+        after_help = "Example / 例:\n  renkei plan add --title \"Supplier clauses\" --owner Sato --due 2027-03-31 --cost 400 --gap GV.SC-07 --risk R-0001"
+    )]
+    Add {
+        #[arg(long)]
+        title: String,
+        #[arg(long)]
+        owner: String,
+        /// YYYY-MM-DD.
+        #[arg(long)]
+        due: String,
+        #[arg(long)]
+        cost: Option<f64>,
+        /// A gap it closes: LABEL (NIST CSF 2.0) or FRAMEWORK:LABEL (repeatable).
+        #[arg(long = "gap")]
+        gaps: Vec<String>,
+        /// A risk it treats (repeatable).
+        #[arg(long = "risk")]
+        risks: Vec<String>,
+    },
+    /// The actions, earliest due first.
+    #[command(after_help = "Example / 例:\n  renkei plan list --overdue")]
+    List {
+        /// Only those past their due date and neither done nor cancelled.
+        #[arg(long)]
+        overdue: bool,
+    },
+    /// One action with its history.
+    #[command(after_help = "Example / 例:\n  renkei plan show P-0001")]
+    Show { id: String },
+    /// Change an action's status: planned, in_progress, done or cancelled.
+    #[command(after_help = "Example / 例:\n  renkei plan set P-0001 --status done --note \"clauses signed\"")]
+    Set {
+        id: String,
+        #[arg(long)]
+        status: String,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
 }
 
 #[derive(Subcommand)]

@@ -2,7 +2,7 @@
 //! the CSF profile, reassessment flags and reports.
 
 use anyhow::{Context as _, Result};
-use renkei_client::{assets, flags, matrix, profiles, report, risks, services};
+use renkei_client::{assets, catalogs, flags, matrix, plans, profiles, report, risks, services};
 
 use super::args::*;
 use super::*;
@@ -10,7 +10,6 @@ use super::*;
 /// Runs one of these commands on the open register.
 /// `json`: the global `--json` flag (list and show commands print JSON).
 pub(super) fn run_register(mut conn: diesel::SqliteConnection, command: Command, json: bool) -> Result<i32> {
-    let _ = json;
     match command {
         Command::Asset { command: AssetCommand::Import { file } } => {
             let n = flags::import_assets(&mut conn, assets::read_file(&file)?)?;
@@ -118,20 +117,9 @@ pub(super) fn run_register(mut conn: diesel::SqliteConnection, command: Command,
             println!("{id} revision {revision}; {resolved} flags resolved");
             Ok(0)
         }
-        Command::Profile { command: ProfileCommand::Set { area, current, target, priority, note } } => {
-            profiles::set(&mut conn, &area, current, target, priority, &note)?;
-            println!("profile stored");
-            Ok(0)
-        }
-        Command::Profile { command: ProfileCommand::Gap } => {
-            for g in profiles::gaps(&mut conn)? {
-                println!(
-                    "{}\t{}\ttier {} -> {}\tpriority {}\t{} risks cite it\t{}",
-                    g.area, g.name, g.current, g.target, g.priority, g.risks, g.note
-                );
-            }
-            Ok(0)
-        }
+        Command::Catalog { command } => catalog(&mut conn, command, json),
+        Command::Profile { command } => profile(&mut conn, command, json),
+        Command::Plan { command } => plan(&mut conn, command, json),
         Command::Flags { command: Some(FlagsCommand::Dismiss { id, reason }), .. } => {
             flags::dismiss(&mut conn, id, &reason)?;
             println!("flag {id} dismissed");
@@ -154,4 +142,238 @@ pub(super) fn run_register(mut conn: diesel::SqliteConnection, command: Command,
         }
         _ => unreachable!("dispatched by cli::run"),
     }
+}
+
+fn catalog(conn: &mut diesel::SqliteConnection, command: CatalogCommand, json: bool) -> Result<i32> {
+    match command {
+        CatalogCommand::Import { file } => {
+            let parsed = catalogs::read_file(&file)?;
+            let done = catalogs::import(conn, parsed)?;
+            match &done.replaced {
+                Some(old) => println!(
+                    "{} {} imported ({} controls), replacing version {old}; {} mappings dropped",
+                    done.framework, done.version, done.controls, done.mappings_dropped
+                ),
+                None => println!("{} {} imported ({} controls)", done.framework, done.version, done.controls),
+            }
+        }
+        CatalogCommand::MapImport { file } => {
+            let done = catalogs::import_mappings_file(conn, &file)?;
+            println!(
+                "{} mappings {} -> {} imported ({} replaced)",
+                done.mappings, done.source, done.target, done.replaced
+            );
+        }
+        CatalogCommand::List => {
+            let all = catalogs::list(conn)?;
+            if json {
+                return print_json(&all).map(|_| 0);
+            }
+            for c in all {
+                println!(
+                    "{}\t{}\t{}\t{} controls\t{}\t{}",
+                    c.framework, c.version, c.title, c.controls, c.licence, c.source
+                );
+            }
+        }
+        CatalogCommand::Show { framework, control: Some(label) } => {
+            let shown = catalogs::show_control(conn, &framework, &label)?;
+            if json {
+                return print_json(&shown).map(|_| 0);
+            }
+            let c = &shown.control;
+            println!("{} {} ({}) {}", c.framework, c.label, c.kind, c.name());
+            if let Some(p) = &c.parent {
+                println!("  part of / 上位: {p}");
+            }
+            if !c.text.is_empty() {
+                println!("  {}", c.text.replace('\n', "\n  "));
+            }
+            if !shown.children.is_empty() {
+                println!("  contains / 下位: {}", shown.children.join(", "));
+            }
+            for m in &shown.mappings {
+                println!("  {} {} {}", m.relationship, m.framework, m.label);
+            }
+        }
+        CatalogCommand::Show { framework, control: None } => {
+            let catalog = catalogs::get(conn, &framework)?;
+            let controls = catalogs::controls(conn, &framework)?;
+            if json {
+                return print_json(&serde_json::json!({"catalog": catalog, "controls": controls})).map(|_| 0);
+            }
+            println!(
+                "{} {} {} ({}; {})",
+                catalog.framework, catalog.version, catalog.title, catalog.licence, catalog.source
+            );
+            for c in controls {
+                println!("{}\t{}\t{}", c.label, c.kind, c.name());
+            }
+        }
+    }
+    Ok(0)
+}
+
+fn profile(conn: &mut diesel::SqliteConnection, command: ProfileCommand, json: bool) -> Result<i32> {
+    match command {
+        ProfileCommand::Set {
+            area,
+            current,
+            target,
+            priority,
+            framework,
+            motive,
+            evidence,
+            owner,
+            cost,
+            cost_estimate,
+            note,
+        } => {
+            let entry = profiles::put(
+                conn,
+                profiles::EntryInput {
+                    framework: Some(framework),
+                    label: area,
+                    current,
+                    target,
+                    priority: Some(priority),
+                    motive,
+                    evidence,
+                    owner,
+                    cost,
+                    cost_estimate,
+                    note,
+                },
+            )?;
+            println!("profile stored: {} {} tier {} -> {}", entry.framework, entry.label, entry.current, entry.target);
+        }
+        ProfileCommand::Show { framework, as_framework: Some(other) } => {
+            let reading = profiles::read_as(conn, &framework, &other)?;
+            if json {
+                return print_json(&reading).map(|_| 0);
+            }
+            let range = |lo: Option<i32>, hi: Option<i32>| match (lo, hi) {
+                (Some(l), Some(h)) if l == h => l.to_string(),
+                (Some(l), Some(h)) => format!("{l}-{h}"),
+                _ => "-".into(),
+            };
+            println!(
+                "{} read as {} (current, target: lowest-highest of the mapped areas)",
+                reading.framework, reading.as_framework
+            );
+            for r in &reading.controls {
+                let mapped: Vec<String> = r
+                    .mapped
+                    .iter()
+                    .map(|m| match (m.current, m.target) {
+                        (Some(c), Some(t)) => format!("{} {c}->{t}", m.label),
+                        _ => format!("{} unassessed", m.label),
+                    })
+                    .collect();
+                println!(
+                    "{}\tcurrent {}\ttarget {}\t{}\t{}",
+                    r.label,
+                    range(r.current_min, r.current_max),
+                    range(r.target_min, r.target_max),
+                    mapped.join(", "),
+                    r.name
+                );
+            }
+            println!("no mapping / 対応付けなし ({}): {}", reading.unmapped.len(), reading.unmapped.join(" "));
+        }
+        ProfileCommand::Show { framework, as_framework: None } => {
+            let entries = profiles::entries(conn, Some(&framework))?;
+            if json {
+                return print_json(&entries).map(|_| 0);
+            }
+            for e in entries {
+                println!(
+                    "{}\t{}\ttier {} -> {}\tpriority {}\towner {}\t{}\t{}",
+                    e.label,
+                    e.kind,
+                    e.current,
+                    e.target,
+                    e.priority,
+                    e.owner.as_deref().unwrap_or("-"),
+                    e.evidence,
+                    e.name
+                );
+            }
+        }
+        ProfileCommand::Gap { framework } => {
+            let gaps = profiles::gaps_in(conn, framework.as_deref())?;
+            if json {
+                return print_json(&gaps).map(|_| 0);
+            }
+            for g in gaps {
+                let cost = match g.cost_estimate {
+                    Some(e) => format!("estimate {e}"),
+                    None => g.cost.clone(),
+                };
+                println!(
+                    "{}\t{}\ttier {} -> {}\tpriority {}\tscore {:.2} = width {} x risk weight {:.1} ({} risks cite it) / cost {:.2} ({cost})\t{}\t{}",
+                    g.area, g.framework, g.current, g.target, g.priority, g.score, g.width, g.risk_weight, g.risks, g.cost_factor, g.name, g.motive
+                );
+            }
+        }
+    }
+    Ok(0)
+}
+
+fn plan(conn: &mut diesel::SqliteConnection, command: PlanCommand, json: bool) -> Result<i32> {
+    let today = chrono::Utc::now().date_naive();
+    match command {
+        PlanCommand::Add { title, owner, due, cost, gaps, risks } => {
+            let id = plans::add(conn, plans::ActionInput { title, owner, due, cost, gaps, risks })?;
+            println!("{id}");
+        }
+        PlanCommand::Set { id, status, note } => {
+            plans::set_status(conn, &id, &status, &note)?;
+            println!("{} is {}", id.trim().to_uppercase(), status.trim().to_lowercase().replace('-', "_"));
+        }
+        PlanCommand::List { overdue } => {
+            let actions = plans::list(conn, overdue, today)?;
+            if json {
+                return print_json(&actions).map(|_| 0);
+            }
+            for a in actions {
+                println!(
+                    "{}\t{}\tdue {}{}\t{}\t{}\t{}",
+                    a.id,
+                    a.status,
+                    a.due,
+                    if a.overdue {
+                        format!(" (overdue {} days / 期限超過)", a.days_overdue)
+                    } else {
+                        String::new()
+                    },
+                    a.owner,
+                    a.title,
+                    a.risks.join(" ")
+                );
+            }
+        }
+        PlanCommand::Show { id } => {
+            let shown = plans::show(conn, &id, today)?;
+            if json {
+                return print_json(&shown).map(|_| 0);
+            }
+            let a = &shown.action;
+            println!("{} {} ({})", a.id, a.title, a.status);
+            println!("  owner {}, due {}{}", a.owner, a.due, if a.overdue { " (overdue / 期限超過)" } else { "" });
+            if let Some(c) = a.cost {
+                println!("  cost {c}");
+            }
+            for g in &a.gaps {
+                println!("  gap {} {}", g.framework, g.label);
+            }
+            for r in &a.risks {
+                println!("  risk {r}");
+            }
+            for h in &shown.history {
+                println!("  {} {} -> {} {}", h.at, h.from.as_deref().unwrap_or("-"), h.to, h.note);
+            }
+        }
+    }
+    Ok(0)
 }
