@@ -16,6 +16,7 @@ pub mod follow;
 pub mod hub_api;
 pub mod matrix;
 pub mod profiles;
+pub mod progress;
 pub mod register;
 pub mod report;
 pub mod risks;
