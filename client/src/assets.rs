@@ -54,48 +54,6 @@ pub struct AssetRow {
     pub updated_at: String,
 }
 
-/// Splits CSV text (RFC 4180: quoted fields, `""` for a quote, line breaks inside
-/// quotes) into records.
-pub fn csv_records(text: &str) -> Result<Vec<Vec<String>>> {
-    let mut records = Vec::new();
-    let (mut record, mut field) = (Vec::new(), String::new());
-    let (mut quoted, mut chars) = (false, text.chars().peekable());
-    let mut line = 1;
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                chars.next();
-                field.push('"');
-            }
-            (true, '"') => quoted = false,
-            (true, c) => {
-                if c == '\n' {
-                    line += 1;
-                }
-                field.push(c);
-            }
-            (false, '"') if field.is_empty() => quoted = true,
-            (false, ',') => record.push(std::mem::take(&mut field)),
-            (false, '\r') => {}
-            (false, '\n') => {
-                line += 1;
-                record.push(std::mem::take(&mut field));
-                records.push(std::mem::take(&mut record));
-            }
-            (false, c) => field.push(c),
-        }
-    }
-    if quoted {
-        bail!("line {line}: a quoted field is not closed / {line}行目: 引用符が閉じていません");
-    }
-    if !field.is_empty() || !record.is_empty() {
-        record.push(field);
-        records.push(record);
-    }
-    records.retain(|r| !(r.len() == 1 && r[0].trim().is_empty()));
-    Ok(records)
-}
-
 fn list(cell: &str) -> Vec<String> {
     cell.split(';').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
 }
@@ -121,32 +79,59 @@ pub fn read_file(path: &std::path::Path) -> Result<Vec<(String, AssetInput)>> {
             })
             .collect();
     }
-    let mut records = csv_records(&text)?.into_iter();
-    let header: Vec<String> =
-        records.next().context("the CSV file is empty")?.iter().map(|h| h.trim().to_lowercase()).collect();
-    let known = [
-        "name",
-        "kind",
-        "services",
-        "criticality",
-        "vendor",
-        "product",
-        "version",
-        "cpe",
-        "ics_asset_types",
-        "suppliers",
-        "offerings",
-        "zone",
-        "exposure",
-    ];
-    if let Some(bad) = header.iter().find(|h| !known.contains(&h.as_str())) {
-        bail!("unknown column {bad:?}; columns: {} / 不明な列「{bad}」", known.join(", "));
+    read_csv(text.as_bytes())
+}
+
+/// The columns an asset CSV may have (in any order; all but name and kind optional).
+pub const CSV_COLUMNS: [&str; 13] = [
+    "name",
+    "kind",
+    "services",
+    "criticality",
+    "vendor",
+    "product",
+    "version",
+    "cpe",
+    "ics_asset_types",
+    "suppliers",
+    "offerings",
+    "zone",
+    "exposure",
+];
+
+/// Reads asset CSV (RFC 4180 with a header row: quoted fields may hold commas, quotes
+/// and line breaks). Rows are labelled by the line they start on.
+pub fn read_csv(input: impl std::io::Read) -> Result<Vec<(String, AssetInput)>> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(input);
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| csv_error(&e))?
+        .iter()
+        .map(|h| h.trim().trim_start_matches('\u{feff}').to_lowercase())
+        .collect();
+    if header.iter().all(|h| h.is_empty()) {
+        bail!("the CSV file is empty / CSVファイルが空です");
     }
-    let mut out = Vec::new();
-    for (i, record) in records.enumerate() {
-        let row = i + 2;
-        let cell =
-            |name: &str| header.iter().position(|h| h == name).and_then(|p| record.get(p)).map_or("", |s| s.as_str());
+    let unknown: Vec<&String> = header.iter().filter(|h| !CSV_COLUMNS.contains(&h.as_str())).collect();
+    if !unknown.is_empty() {
+        let names = unknown.iter().map(|h| format!("{h:?}")).collect::<Vec<_>>().join(", ");
+        bail!("unknown column {names}; columns: {} / 不明な列 {names}", CSV_COLUMNS.join(", "));
+    }
+    let (mut out, mut unreadable) = (Vec::new(), Vec::new());
+    for record in reader.records() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                unreadable.push(csv_error(&e).to_string());
+                continue;
+            }
+        };
+        // A blank line between rows is not an asset.
+        if record.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        let row = record.position().map_or(0, |p| p.line());
+        let cell = |name: &str| header.iter().position(|h| h == name).and_then(|p| record.get(p)).unwrap_or("");
         let criticality = match cell("criticality").trim() {
             "" => 0,
             c => c.parse().unwrap_or(-1),
@@ -170,7 +155,26 @@ pub fn read_file(path: &std::path::Path) -> Result<Vec<(String, AssetInput)>> {
             },
         ));
     }
+    if !unreadable.is_empty() {
+        bail!(
+            "{} unreadable rows, nothing imported / 読めない行が{}件あり、何も取り込んでいません:\n{}",
+            unreadable.len(),
+            unreadable.len(),
+            unreadable.join("\n")
+        );
+    }
     Ok(out)
+}
+
+/// A CSV reader's error, with the line, in both languages.
+fn csv_error(e: &csv::Error) -> crate::error::Error {
+    let line = e.position().map_or(0, |p| p.line());
+    match e.kind() {
+        csv::ErrorKind::Utf8 { .. } => {
+            crate::error::Error::Invalid(format!("line {line}: not UTF-8 / {line}行目: UTF-8ではありません"))
+        }
+        _ => crate::error::Error::Invalid(format!("line {line}: {e} / {line}行目: CSVとして読めません")),
+    }
 }
 
 /// Checks one asset into its row, or says (in English and Japanese) what is wrong.
@@ -314,6 +318,18 @@ pub struct Imported {
 /// they are matched on. Returns how many, and which existing assets changed (the
 /// register does not flag risks itself; see `flags::import_assets`).
 pub fn import(conn: &mut SqliteConnection, inputs: Vec<(String, AssetInput)>) -> Result<Imported> {
+    import_with_progress(conn, inputs, &mut |_| {})
+}
+
+/// How many assets are stored between two calls of an import's progress.
+const PROGRESS_STEP: usize = 500;
+
+/// `import`, telling `progress` how many more assets were stored as it goes.
+pub fn import_with_progress(
+    conn: &mut SqliteConnection,
+    inputs: Vec<(String, AssetInput)>,
+    progress: &mut dyn FnMut(usize),
+) -> Result<Imported> {
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     let mut rows = Vec::with_capacity(inputs.len());
     let mut errors = Vec::new();
@@ -333,7 +349,10 @@ pub fn import(conn: &mut SqliteConnection, inputs: Vec<(String, AssetInput)>) ->
     }
     let mut changed = Vec::new();
     conn.transaction(|c| -> Result<()> {
-        for row in &rows {
+        for (i, row) in rows.iter().enumerate() {
+            if i > 0 && i % PROGRESS_STEP == 0 {
+                progress(PROGRESS_STEP);
+            }
             let old: Option<AssetRow> =
                 assets::table.find(&row.name).select(AssetRow::as_select()).first(c).optional()?;
             diesel::replace_into(assets::table).values(row).execute(c)?;
@@ -350,9 +369,33 @@ pub fn import(conn: &mut SqliteConnection, inputs: Vec<(String, AssetInput)>) ->
                 }
             }
         }
+        let last = rows.len() % PROGRESS_STEP;
+        progress(if last == 0 && !rows.is_empty() { PROGRESS_STEP } else { last });
         Ok(())
     })?;
     Ok(Imported { count: rows.len(), changed })
+}
+
+impl AssetRow {
+    /// The asset as it would be imported (lists as lists): what `asset list --json` prints.
+    pub fn as_input(&self) -> AssetInput {
+        let list = |json: &str| serde_json::from_str::<Vec<String>>(json).unwrap_or_default();
+        AssetInput {
+            name: self.name.clone(),
+            kind: self.kind.clone(),
+            services: list(&self.services),
+            criticality: self.criticality,
+            vendor: self.vendor.clone(),
+            product: self.product.clone(),
+            version: self.version.clone(),
+            cpe: self.cpe.clone(),
+            ics_asset_types: list(&self.ics_asset_types),
+            suppliers: list(&self.supplier_ids),
+            offerings: list(&self.offering_ids),
+            zone: self.zone.clone(),
+            exposure: self.exposure.clone(),
+        }
+    }
 }
 
 pub fn list_all(conn: &mut SqliteConnection) -> Result<Vec<AssetRow>> {
@@ -370,6 +413,17 @@ mod tests {
             ics_asset_types: ics_asset_types.iter().map(|t| t.to_string()).collect(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn csv_rows_not_utf8_are_all_named() {
+        let text = b"name,kind\nA\xff,system\nB,system\nC\xfe,data\n";
+        let err = read_csv(&text[..]).expect_err("refused").to_string();
+        assert!(err.contains("line 2") && err.contains("line 4") && err.contains("2 unreadable rows"), "{err}");
+        assert!(!err.contains("line 3"), "{err}");
+        let good = read_csv(&b"NAME , Kind\n\"a \"\"b\"\", c\",system\n"[..]).expect("read");
+        assert_eq!(good.len(), 1);
+        assert_eq!((good[0].0.as_str(), good[0].1.name.as_str()), ("row 2", "a \"b\", c"));
     }
 
     #[test]

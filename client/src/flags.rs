@@ -734,8 +734,17 @@ pub fn withdraw_source(conn: &mut SqliteConnection, source: &str) -> Result<usiz
 /// Imports assets into the register (`assets::import`) and flags the risks resting on
 /// those that changed, in one transaction. Returns how many assets were imported.
 pub fn import_assets(conn: &mut SqliteConnection, inputs: Vec<(String, crate::assets::AssetInput)>) -> Result<usize> {
+    import_assets_with_progress(conn, inputs, &mut |_| {})
+}
+
+/// `import_assets`, telling `progress` how many more assets were stored as it goes.
+pub fn import_assets_with_progress(
+    conn: &mut SqliteConnection,
+    inputs: Vec<(String, crate::assets::AssetInput)>,
+    progress: &mut dyn FnMut(usize),
+) -> Result<usize> {
     conn.transaction(|c| {
-        let imported = crate::assets::import(c, inputs)?;
+        let imported = crate::assets::import_with_progress(c, inputs, progress)?;
         for change in &imported.changed {
             asset_changed(c, &change.asset, &change.changes)?;
         }

@@ -18,6 +18,7 @@ pub mod hub_api;
 pub mod matrix;
 pub mod plans;
 pub mod profiles;
+pub mod progress;
 pub mod register;
 pub mod report;
 pub mod risks;

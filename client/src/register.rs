@@ -15,6 +15,8 @@ pub const HUB_KEY: &str = "hub_public_key";
 pub const HUB_ID: &str = "hub_id";
 pub const CA_FILE: &str = "ca_file";
 pub const CURSOR: &str = "feed_cursor";
+/// The path of the file the token is read from, remembered at `init` (never the token).
+pub const TOKEN_FILE: &str = "token_file";
 /// Set while a first sync into an empty register runs: `items_id` is not built yet, so
 /// `items` may hold several versions of an item and `pending_tombstones` the tombstones
 /// not yet applied (see `sync`).

@@ -52,16 +52,18 @@ pub fn indicators(api: &HubApi, entries: &[(String, String)], sharing: &Sharing)
     data["shareIndicators"].as_array().context("the hub's answer has no indicators")?.iter().map(receipt).collect()
 }
 
+/// Shares a technique; `name` is needed only while the hub has no ATT&CK catalog.
 pub fn technique(
     api: &HubApi,
     attack_id: &str,
+    name: Option<&str>,
     narrative: &str,
     ics_asset_types: &[String],
     sharing: &Sharing,
 ) -> Result<(String, String)> {
     let data = api.query(
         "mutation($i: TechniqueInput!, $s: SharingInput!) { shareTechnique(input: $i, sharing: $s) { id status } }",
-        json!({"i": {"attackId": attack_id, "narrative": narrative, "icsAssetTypes": ics_asset_types}, "s": sharing.input()}),
+        json!({"i": {"attackId": attack_id, "name": name, "narrative": narrative, "icsAssetTypes": ics_asset_types}, "s": sharing.input()}),
     )?;
     receipt(&data["shareTechnique"])
 }

@@ -34,6 +34,9 @@ fn sync_killed_mid_way_resumes_with_nothing_lost_or_doubled() {
     let db = dir.0.join("register.db");
     let token_file = dir.0.join("token");
     std::fs::write(&token_file, &token).expect("token");
+    // The client refuses a token file others may read.
+    let owner_only = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o600);
+    std::fs::set_permissions(&token_file, owner_only).expect("chmod");
     let renkei = |args: &[&str]| {
         let mut c = Command::new(env!("CARGO_BIN_EXE_renkei"));
         c.arg("--db").arg(&db).args(args).arg("--token-file").arg(&token_file);

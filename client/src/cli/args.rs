@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use renkei_client::risks;
 
 #[derive(Parser)]
-#[command(name = "renkei", about = "renkei member client: sync the hub's feed into the local register")]
+#[command(
+    name = "renkei",
+    about = "renkei member client: sync the hub's feed into the local register",
+    after_help = "Example / 例:\n  renkei --db member.db init --hub https://isac.example:8480 --token-file ~/.config/renkei/token\n  renkei --db member.db sync\n  renkei --db member.db risk list --json"
+)]
 pub struct Cli {
     /// The local register (a SQLite file).
     #[arg(long, env = "RENKEI_DB", default_value = "renkei.db", global = true)]
@@ -20,20 +24,29 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 pub enum Command {
+    #[command(
+        after_help = "Example / 例:\n  renkei --db member.db init --hub https://isac.example:8480 --token-file ~/.config/renkei/token\n  RENKEI_TOKEN=\"$(cat token)\" renkei --db member.db init --hub https://isac.example:8480"
+    )]
     /// Create (or re-point) the register: the hub's address, and its signing key, pinned.
     Init {
         /// e.g. https://isac.example:8480
         #[arg(long)]
         hub: String,
-        /// A file holding the token (else RENKEI_TOKEN); the token is never stored.
+        /// A file holding the token, readable by its owner only (mode 0600); its path is
+        /// remembered. Else RENKEI_TOKEN, written to `<db>.token` (mode 0600) and
+        /// remembered. Later commands need no token flag.
         #[arg(long)]
         token_file: Option<PathBuf>,
         /// Extra trusted root certificates (PEM) besides the system's.
         #[arg(long)]
         ca: Option<PathBuf>,
     },
+    #[command(
+        after_help = "Example / 例:\n  renkei --db member.db sync\n  renkei --db member.db sync --follow --interval 60"
+    )]
     /// Pull the change feed from where the last sync stopped.
     Sync {
+        /// The token's file (else RENKEI_TOKEN, else the one remembered at init).
         #[arg(long)]
         token_file: Option<PathBuf>,
         #[arg(long, default_value_t = 1000)]
@@ -50,6 +63,9 @@ pub enum Command {
         #[arg(long, default_value_t = 30)]
         interval: u64,
     },
+    #[command(
+        after_help = "Example / 例:\n  renkei export --format csv --out held.csv\n  renkei export --format suricata --out /etc/suricata/renkei"
+    )]
     /// Write the live indicators held (not revoked, not expired, scoring at least
     /// --min-score): plain (one value a line, for block lists), csv, stix (a STIX 2.1
     /// bundle) or suricata (Suricata 7 rules in DIR/renkei.rules and the hash lists they
@@ -65,9 +81,13 @@ pub enum Command {
         #[arg(long, default_value_t = renkei_schema::score::DEFAULT_ACTIVE_MIN_SCORE)]
         min_score: u8,
     },
+    #[command(
+        after_help = "Example / 例:\n  renkei match /var/log/squid/access.log\n  tail -f proxy.log | renkei match -"
+    )]
     /// Report the lines of a log or list (a file, or - for standard input) that contain
     /// an indicator held.
     Match { file: PathBuf },
+    #[command(after_help = "Example / 例:\n  renkei audit-checkpoints --latest > checkpoint.json")]
     /// Print the hub's audit checkpoints this register holds (signed by the hub, kept
     /// from the change feed), newest first, one JSON object a line: the hub's operator
     /// checks that the audit log still extends one with
@@ -77,21 +97,29 @@ pub enum Command {
         #[arg(long)]
         latest: bool,
     },
+    #[command(after_help = "Example / 例:\n  renkei asset import assets.csv\n  renkei asset list --json")]
     /// The member's assets.
     Asset {
         #[command(subcommand)]
         command: AssetCommand,
     },
+    #[command(
+        after_help = "Example / 例:\n  renkei service add \"Power supply\" --mission essential --tolerable-outage-hours 2"
+    )]
     /// Business services (the anchor of business-damage-based analysis).
     Service {
         #[command(subcommand)]
         command: ServiceCommand,
     },
+    #[command(after_help = "Example / 例:\n  renkei matrix show > matrix.json\n  renkei matrix set matrix.json")]
     /// The risk matrix both analysis methods share.
     Matrix {
         #[command(subcommand)]
         command: MatrixCommand,
     },
+    #[command(
+        after_help = "Example / 例:\n  renkei risk add --title \"HMI taken over\" --method asset --asset HMI --current 4,3\n  renkei risk list --json"
+    )]
     /// The risk register.
     Risk {
         #[command(subcommand)]
@@ -124,6 +152,9 @@ pub enum Command {
         #[command(subcommand)]
         command: PlanCommand,
     },
+    #[command(
+        after_help = "Example / 例:\n  renkei flags --status all --json\n  renkei flags dismiss 7 --reason \"not our version\""
+    )]
     /// Reassessment flags, the highest priority first (open ones unless --status).
     Flags {
         #[arg(long, default_value = "open")]
@@ -131,6 +162,9 @@ pub enum Command {
         #[command(subcommand)]
         command: Option<FlagsCommand>,
     },
+    #[command(
+        after_help = "Example / 例:\n  renkei share --tlp GREEN indicator --type DOMAIN --value evil.example\n  renkei share --tlp AMBER technique --attack-id T0866 --narrative \"seen on our HMI\""
+    )]
     /// Share with the hub (the hub's moderation and TLP rules apply).
     Share {
         #[command(flatten)]
@@ -138,6 +172,9 @@ pub enum Command {
         #[command(subcommand)]
         command: ShareCommand,
     },
+    #[command(
+        after_help = "Example / 例:\n  renkei sighting indicator--5b0e5c8e-0f4e-4a4b-9d1c-3a0a3e7e2f11 --count 3"
+    )]
     /// Report a sighting of a shared indicator to the hub.
     Sighting {
         /// The indicator's id.
@@ -152,6 +189,7 @@ pub enum Command {
         #[arg(long)]
         token_file: Option<PathBuf>,
     },
+    #[command(after_help = "Example / 例:\n  renkei report --format html --out report.html")]
     /// The management report: top risks, open flags, profile gaps, supplier dependencies.
     Report {
         #[arg(long, default_value = "md")]
@@ -160,10 +198,18 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Print a shell completion script (bash, zsh, fish, powershell or elvish).
+    #[command(
+        after_help = "Example / 例:\n  renkei completions bash > /etc/bash_completion.d/renkei\n  renkei completions zsh > \"${fpath[1]}/_renkei\""
+    )]
+    Completions { shell: clap_complete::Shell },
 }
 
 #[derive(Subcommand)]
 pub enum ServiceCommand {
+    #[command(
+        after_help = "Example / 例:\n  renkei service add \"Power supply\" --mission essential --tolerable-outage-hours 2 --criterion \"outage over 4 h = 4\""
+    )]
     /// Add or replace a service.
     Add {
         name: String,
@@ -176,13 +222,16 @@ pub enum ServiceCommand {
         #[arg(long = "criterion")]
         criteria: Vec<String>,
     },
+    #[command(after_help = "Example / 例:\n  renkei service list --json")]
     List,
 }
 
 #[derive(Subcommand)]
 pub enum MatrixCommand {
+    #[command(after_help = "Example / 例:\n  renkei matrix show > matrix.json")]
     /// Print the matrix in force (JSON).
     Show,
+    #[command(after_help = "Example / 例:\n  renkei matrix set matrix.json")]
     /// Put a new matrix (JSON, a higher version) in force; risks rated under the old
     /// one are flagged for re-rating.
     Set { file: PathBuf },
@@ -236,6 +285,9 @@ pub struct RiskArgs {
 
 #[derive(Subcommand)]
 pub enum RiskCommand {
+    #[command(
+        after_help = "Example / 例:\n  renkei risk add --title \"HMI taken over\" --method asset --asset HMI --technique T0866 --current 4,3"
+    )]
     /// Add a risk.
     Add {
         #[arg(long)]
@@ -243,14 +295,14 @@ pub enum RiskCommand {
         #[command(flatten)]
         args: RiskArgs,
     },
+    #[command(after_help = "Example / 例:\n  renkei risk import risks.json")]
     /// Add risks from a JSON array (keys as `risk add`'s options, factors as objects).
-    Import {
-        file: PathBuf,
-    },
+    Import { file: PathBuf },
+    #[command(after_help = "Example / 例:\n  renkei risk list\n  renkei risk list --json")]
     List,
-    Show {
-        id: String,
-    },
+    #[command(after_help = "Example / 例:\n  renkei risk show R-0001 --json")]
+    Show { id: String },
+    #[command(after_help = "Example / 例:\n  renkei risk assess R-0001 --current 4,4 --note \"new exploit seen\"")]
     /// Re-assess a risk: a new revision that resolves its open flags.
     Assess {
         id: String,
@@ -387,6 +439,7 @@ pub enum PlanCommand {
 
 #[derive(Subcommand)]
 pub enum FlagsCommand {
+    #[command(after_help = "Example / 例:\n  renkei flags dismiss 7 --reason \"not our version\"")]
     /// Dismiss a flag (a reason is required and kept).
     Dismiss {
         id: i32,
@@ -416,6 +469,9 @@ pub struct SharingArgs {
 
 #[derive(Subcommand)]
 pub enum ShareCommand {
+    #[command(
+        after_help = "Example / 例:\n  renkei share --tlp GREEN indicator --type DOMAIN --value evil.example\n  renkei share --tlp AMBER indicator --file iocs.csv"
+    )]
     /// Indicators: TYPE and VALUE, or a file of `TYPE,VALUE` lines.
     Indicator {
         #[arg(long = "type")]
@@ -425,14 +481,23 @@ pub enum ShareCommand {
         #[arg(long)]
         file: Option<PathBuf>,
     },
+    #[command(
+        after_help = "Example / 例:\n  renkei share --tlp GREEN technique --attack-id T0866 --narrative \"exploited on an HMI\" --ics-asset-type A0002"
+    )]
     Technique {
         #[arg(long)]
         attack_id: String,
+        /// The technique's name (needed only while the hub has no ATT&CK catalog).
+        #[arg(long)]
+        name: Option<String>,
         #[arg(long)]
         narrative: String,
         #[arg(long = "ics-asset-type")]
         ics_asset_types: Vec<String>,
     },
+    #[command(
+        after_help = "Example / 例:\n  renkei share --tlp AMBER incident --title \"Ransomware at a substation\" --summary \"...\" --sector energy --impact DEGRADED --technique T0866"
+    )]
     Incident {
         #[arg(long)]
         title: String,
@@ -451,6 +516,9 @@ pub enum ShareCommand {
         #[arg(long = "supplier")]
         suppliers: Vec<String>,
     },
+    #[command(
+        after_help = "Example / 例:\n  renkei share --tlp CLEAR advisory --cve CVE-2026-1234 --title \"Acme SCADA HMI RCE\" --cpe cpe:2.3:a:acme:scada_hmi:*:*:*:*:*:*:*:* --fixed-in 2.2"
+    )]
     Advisory {
         #[arg(long)]
         cve: String,
@@ -467,11 +535,13 @@ pub enum ShareCommand {
 
 #[derive(Subcommand)]
 pub enum AssetCommand {
+    #[command(after_help = "Example / 例:\n  renkei asset import assets.csv\n  renkei asset import assets.json")]
     /// Import (or update, by name) assets from a CSV file with a header row, or a JSON
     /// array (`.json`). Columns: name, kind (system, component, ot_device, data,
     /// facility, cloud), services, criticality (1-5), vendor, product, version, cpe,
     /// ics_asset_types, suppliers, offerings (lists `;`-separated), zone, exposure.
     Import { file: PathBuf },
+    #[command(after_help = "Example / 例:\n  renkei asset list --json")]
     /// List the assets.
     List,
 }

@@ -1,8 +1,9 @@
 //! The commands that talk to the hub or act on what it sent: init, sync, share and
 //! sightings, exports, the audit checkpoints kept, matching a log.
-use std::io::IsTerminal as _;
+use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
+use renkei_client::progress::Progress;
 use renkei_client::{context, csirt, flags, follow, hub_api::HubApi, register, share, sync};
 
 use super::args::*;
@@ -16,13 +17,32 @@ pub(super) fn run_hub(
     command: Command,
     json: bool,
 ) -> Result<i32> {
-    let _ = json;
     match command {
         Command::Init { hub, token_file, ca } => {
-            let api = HubApi::new(&hub, token(token_file.as_ref())?, ca.as_deref())?;
+            let source = TokenSource::find(&mut conn, token_file.as_ref())?;
+            let token = source.read()?;
+            let api = HubApi::new(&hub, token.clone(), ca.as_deref())?;
             let ca_text = ca.as_ref().map(|p| p.display().to_string());
             let id = sync::init(&mut conn, &api, &hub, ca_text.as_deref())?;
+            // Remembered for the later commands: the file's path, never the token.
+            let remembered = match source {
+                TokenSource::File(f) => f,
+                TokenSource::Environment(_) => {
+                    let mut beside = db.as_os_str().to_owned();
+                    beside.push(".token");
+                    let beside = PathBuf::from(beside);
+                    write_token_file(&beside, &token)?;
+                    beside
+                }
+            };
+            let remembered = std::fs::canonicalize(&remembered).unwrap_or(remembered);
+            register::set(&mut conn, register::TOKEN_FILE, &remembered.to_string_lossy())?;
             println!("register {} follows hub {id} at {hub}", db.display());
+            println!(
+                "the token is read from {} from now on / 以後、トークンは{}から読み込みます",
+                remembered.display(),
+                remembered.display()
+            );
             Ok(0)
         }
         Command::Sync { token_file, page_size, max_pages, follow: true, interval } => {
@@ -34,7 +54,7 @@ pub(super) fn run_hub(
             let api = connect(&mut conn, token_file.as_ref())?;
             let options =
                 follow::FollowOptions { page_size, interval: std::time::Duration::from_secs(interval.max(1)) };
-            let mut printer = Progress::new();
+            let mut printer = SyncProgress::new(None);
             // Followed until killed: every page is committed with its cursor.
             let stop = std::sync::atomic::AtomicBool::new(false);
             follow::follow(&mut conn, &api, &options, &stop, &mut |event| match event {
@@ -68,7 +88,8 @@ pub(super) fn run_hub(
             // Matching needs the catalog's `targets` and the supplier chain; a hub that
             // cannot give them still syncs (matching then uses what is stored).
             print_context(context::refresh(&mut conn, &api).as_ref());
-            let mut printer = Progress::new();
+            let expected = max_pages.map(|m| m as u64 * page_size.max(1) as u64);
+            let mut printer = SyncProgress::new(expected);
             let started = std::time::Instant::now();
             let report = sync::sync(&mut conn, &api, &options, &mut |r| printer.page(r))?;
             printer.synced(&report, started.elapsed());
@@ -107,6 +128,10 @@ pub(super) fn run_hub(
             if latest {
                 held.truncate(1);
             }
+            if json {
+                print_json(&held)?;
+                return Ok(0);
+            }
             for object in held {
                 println!("{object}");
             }
@@ -128,24 +153,21 @@ pub(super) fn run_hub(
                         entries.push((k.clone(), v.clone()));
                     }
                     if let Some(f) = file {
-                        let text = std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?;
-                        for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-                            match (line.split_once(','), &kind) {
-                                (Some((k, v)), _) => entries.push((k.to_string(), v.to_string())),
-                                (None, Some(k)) => entries.push((k.clone(), line.to_string())),
-                                (None, None) => anyhow::bail!(
-                                    "{}:{}: expected TYPE,VALUE (or give --type) / {}行目: 種別,値 の形式ではありません",
-                                    f.display(),
-                                    n + 1,
-                                    n + 1
-                                ),
-                            }
-                        }
+                        let text = std::fs::read(&f).with_context(|| format!("reading {}", f.display()))?;
+                        entries.extend(indicator_lines(&text, kind.as_deref()).map_err(|bad| {
+                            anyhow::anyhow!(
+                                "{}: {} bad lines, nothing shared / {}件の不正な行があり、何も共有していません:\n{}",
+                                f.display(),
+                                bad.len(),
+                                bad.len(),
+                                bad.join("\n")
+                            )
+                        })?);
                     }
                     share::indicators(&api, &entries, &how)?
                 }
-                ShareCommand::Technique { attack_id, narrative, ics_asset_types } => {
-                    vec![share::technique(&api, &attack_id, &narrative, &ics_asset_types, &how)?]
+                ShareCommand::Technique { attack_id, name, narrative, ics_asset_types } => {
+                    vec![share::technique(&api, &attack_id, name.as_deref(), &narrative, &ics_asset_types, &how)?]
                 }
                 ShareCommand::Incident { title, summary, sector, impact, techniques, indicators, suppliers } => {
                     let i = share::IncidentShare { title, summary, sector, impact, techniques, indicators, suppliers };
@@ -188,6 +210,40 @@ pub(super) fn run_hub(
     }
 }
 
+/// `TYPE,VALUE` lines (CSV: a value holding a comma is quoted), or bare values of
+/// `kind`; every bad line is named (in both languages) or none is taken.
+fn indicator_lines(text: &[u8], kind: Option<&str>) -> std::result::Result<Vec<(String, String)>, Vec<String>> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text);
+    let (mut entries, mut bad) = (Vec::new(), Vec::new());
+    for record in reader.records() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                bad.push(format!("line {line}: {e} / {line}行目: CSVとして読めません"));
+                continue;
+            }
+        };
+        let line = record.position().map_or(0, |p| p.line());
+        let cells: Vec<&str> = record.iter().map(str::trim).collect();
+        if cells.iter().all(|c| c.is_empty()) {
+            continue;
+        }
+        match (cells.as_slice(), kind) {
+            ([k, v], _) => entries.push((k.to_string(), v.to_string())),
+            ([v], Some(k)) => entries.push((k.to_string(), v.to_string())),
+            _ => bad.push(format!(
+                "line {line}: expected TYPE,VALUE (or give --type) / {line}行目: 種別,値 の形式ではありません"
+            )),
+        }
+    }
+    if bad.is_empty() {
+        Ok(entries)
+    } else {
+        Err(bad)
+    }
+}
+
 fn print_context(refreshed: std::result::Result<&context::Refreshed, &renkei_client::error::Error>) {
     match refreshed {
         Ok(r) => eprintln!(
@@ -204,42 +260,40 @@ fn print_flags(flagged: &flags::Recorded) {
     }
 }
 
-/// The progress of a sync: a line redrawn in place on a terminal, a line a page in a log.
-struct Progress {
-    terminal: bool,
-    started: std::time::Instant,
+/// The progress of a sync (`progress::Progress` counting items): a bar on a terminal, a
+/// line a page in a log.
+struct SyncProgress {
+    progress: Progress,
+    /// Items counted so far in the report being followed (reports are cumulative).
+    counted: u64,
 }
 
-impl Progress {
-    fn new() -> Progress {
-        Progress { terminal: std::io::stderr().is_terminal(), started: std::time::Instant::now() }
+impl SyncProgress {
+    /// `expected`: the items the sync will apply at most, when known (`--max-pages`).
+    fn new(expected: Option<u64>) -> SyncProgress {
+        SyncProgress { progress: Progress::start("sync", expected), counted: 0 }
     }
 
     fn page(&mut self, r: &sync::SyncReport) {
-        let rate = r.stored as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
-        let line = format!(
-            "page {}: {} stored, {} deleted, {} refused, {} flags raised ({rate:.0} items/s)",
+        let items = (r.stored + r.deleted + r.refused.len()) as u64;
+        let note = format!(
+            "page {}: {} stored, {} deleted, {} refused, {} flags raised",
             r.pages,
             r.stored,
             r.deleted,
             r.refused.len(),
             r.flags.raised
         );
-        if self.terminal {
-            let bar = "#".repeat((r.pages % 30) + 1);
-            eprint!("\r\x1b[2K[{bar:<30}] {line}");
-        } else {
-            eprintln!("{line}");
-        }
+        self.progress.advance_with(items.saturating_sub(self.counted), &note);
+        self.counted = items;
     }
 
     /// After the pages of a sync (or of a push).
     fn synced(&mut self, report: &sync::SyncReport, elapsed: std::time::Duration) {
-        if self.terminal && report.pages > 0 {
-            eprintln!();
-        }
+        self.progress.clear();
+        let rate = report.stored as f64 / elapsed.as_secs_f64().max(1e-3);
         eprintln!(
-            "synced {} items in {:.1} s: {:.1} s waiting for the hub and verification, {:.1} s writing",
+            "synced {} items in {:.1} s ({rate:.0} items/s): {:.1} s waiting for the hub and verification, {:.1} s writing",
             report.stored,
             elapsed.as_secs_f64(),
             report.waited.as_secs_f64(),
@@ -248,7 +302,8 @@ impl Progress {
         for (id, why) in &report.refused {
             eprintln!("refused {id}: {why}");
         }
-        // A follower's next pages are timed from here.
-        self.started = std::time::Instant::now();
+        // A follower's next pages are timed and counted from here.
+        self.progress.restart();
+        self.counted = 0;
     }
 }

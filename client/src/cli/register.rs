@@ -2,7 +2,9 @@
 //! the CSF profile, reassessment flags and reports.
 
 use anyhow::{Context as _, Result};
+use renkei_client::progress::Progress;
 use renkei_client::{assets, catalogs, flags, matrix, plans, profiles, report, risks, services};
+use serde::Serialize;
 
 use super::args::*;
 use super::*;
@@ -12,12 +14,20 @@ use super::*;
 pub(super) fn run_register(mut conn: diesel::SqliteConnection, command: Command, json: bool) -> Result<i32> {
     match command {
         Command::Asset { command: AssetCommand::Import { file } } => {
-            let n = flags::import_assets(&mut conn, assets::read_file(&file)?)?;
+            let inputs = assets::read_file(&file)?;
+            let mut progress = Progress::start("asset import", Some(inputs.len() as u64));
+            let n = flags::import_assets_with_progress(&mut conn, inputs, &mut |n| progress.advance(n as u64))?;
+            progress.finish();
             println!("{n} assets imported");
             Ok(0)
         }
         Command::Asset { command: AssetCommand::List } => {
-            for a in assets::list_all(&mut conn)? {
+            let held = assets::list_all(&mut conn)?;
+            if json {
+                print_json(&held.iter().map(assets::AssetRow::as_input).collect::<Vec<_>>())?;
+                return Ok(0);
+            }
+            for a in held {
                 println!("{}\t{}\t{}\t{}", a.name, a.kind, a.criticality, a.cpe.as_deref().unwrap_or("-"));
             }
             Ok(0)
@@ -31,13 +41,19 @@ pub(super) fn run_register(mut conn: diesel::SqliteConnection, command: Command,
             Ok(0)
         }
         Command::Service { command: ServiceCommand::List } => {
-            for s in services::list(&mut conn)? {
+            let held = services::list(&mut conn)?;
+            if json {
+                print_json(&held)?;
+                return Ok(0);
+            }
+            for s in held {
                 println!("{}\t{}\t{} h\t{}", s.name, s.mission, s.tolerable_outage_hours, s.impact_criteria.join("; "));
             }
             Ok(0)
         }
         Command::Matrix { command: MatrixCommand::Show } => {
-            println!("{}", serde_json::to_string_pretty(&matrix::current(&mut conn)?)?);
+            // JSON either way: it is the file `matrix set` reads.
+            print_json(&matrix::current(&mut conn)?)?;
             Ok(0)
         }
         Command::Matrix { command: MatrixCommand::Set { file } } => {
@@ -72,7 +88,22 @@ pub(super) fn run_register(mut conn: diesel::SqliteConnection, command: Command,
         Command::Risk { command: RiskCommand::List } => {
             let m = matrix::current(&mut conn)?;
             let open = flags::open_counts(&mut conn)?;
-            for r in risks::list(&mut conn)? {
+            let held = risks::list(&mut conn)?;
+            if json {
+                let listed: Vec<RiskListed> = held
+                    .iter()
+                    .map(|r| RiskListed {
+                        level: r.effective().map(|x| m.level_name(x.level)),
+                        value: r.effective().map(|x| x.value),
+                        next_review: r.next_review(&m).date_naive().to_string(),
+                        open_flags: open.get(&r.id).copied().unwrap_or(0),
+                        risk: r,
+                    })
+                    .collect();
+                print_json(&listed)?;
+                return Ok(0);
+            }
+            for r in held {
                 let rated = r.effective();
                 println!(
                     "{}\t{}\t{}\t{}\treview {}\t{} open flags\t{}",
@@ -90,6 +121,20 @@ pub(super) fn run_register(mut conn: diesel::SqliteConnection, command: Command,
         Command::Risk { command: RiskCommand::Show { id } } => {
             let r = risks::get(&mut conn, &id)?;
             let m = matrix::current(&mut conn)?;
+            if json {
+                let revisions = risks::revisions(&mut conn, &id)?
+                    .into_iter()
+                    .map(|(revision, at, note)| RevisionShown { revision, at, note })
+                    .collect();
+                let flags = flags::list(&mut conn, "all")?.into_iter().filter(|f| f.risk_id == id).collect();
+                print_json(&RiskShown {
+                    next_review: r.next_review(&m).date_naive().to_string(),
+                    risk: &r,
+                    revisions,
+                    flags,
+                })?;
+                return Ok(0);
+            }
             println!("{}", serde_json::to_string_pretty(&r)?);
             println!("next review: {}", r.next_review(&m).date_naive());
             for (rev, at, note) in risks::revisions(&mut conn, &id)? {
@@ -127,7 +172,12 @@ pub(super) fn run_register(mut conn: diesel::SqliteConnection, command: Command,
         }
         Command::Flags { status, command: None } => {
             flags::raise_due(&mut conn, chrono::Utc::now())?;
-            for f in flags::list(&mut conn, &status)? {
+            let listed = flags::list(&mut conn, &status)?;
+            if json {
+                print_json(&listed)?;
+                return Ok(0);
+            }
+            for f in listed {
                 print_flag(&f);
             }
             Ok(0)
@@ -376,4 +426,31 @@ fn plan(conn: &mut diesel::SqliteConnection, command: PlanCommand, json: bool) -
         }
     }
     Ok(0)
+}
+
+/// A risk as `risk list --json` prints it: the risk and what the text list shows beside it.
+#[derive(Serialize)]
+struct RiskListed<'a> {
+    #[serde(flatten)]
+    risk: &'a risks::Risk,
+    level: Option<String>,
+    value: Option<usize>,
+    next_review: String,
+    open_flags: usize,
+}
+
+/// A risk as `risk show --json` prints it.
+#[derive(Serialize)]
+struct RiskShown<'a> {
+    risk: &'a risks::Risk,
+    next_review: String,
+    revisions: Vec<RevisionShown>,
+    flags: Vec<flags::Flag>,
+}
+
+#[derive(Serialize)]
+struct RevisionShown {
+    revision: i32,
+    at: String,
+    note: String,
 }

@@ -763,6 +763,11 @@ fn client_sync_phase(client_bin: &Path, dir: &Path, base: &str, token: &str, cou
     let db = dir.join("client.db");
     let token_file = dir.join("client.token");
     std::fs::write(&token_file, token)?;
+    // The client refuses a token file others may read.
+    std::fs::set_permissions(
+        &token_file,
+        <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o600),
+    )?;
     let run = |args: &[&str]| {
         std::process::Command::new(client_bin)
             .arg("--db")

@@ -1063,6 +1063,11 @@ async fn risk_loop(args: &Args, hub_bin: &Path, client_bin: &Path) -> Result<Str
     let register = tmp.0.join("register.db");
     let member_token = tmp.0.join("member.token");
     std::fs::write(&member_token, &token_b)?;
+    // The client refuses a token file others may read.
+    std::fs::set_permissions(
+        &member_token,
+        <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o600),
+    )?;
     let member_token_text = member_token.to_string_lossy().to_string();
     client_cmd(client_bin, &register, &["init", "--hub", &b.base, "--token-file", &member_token_text])?;
     let assets = tmp.0.join("assets.json");
