@@ -97,6 +97,12 @@ pub enum Command {
         #[command(subcommand)]
         command: RiskCommand,
     },
+    /// Attack trees of business damages (handbook 5.2): import, export, show, draw.
+    #[command(after_help = "Example / 例:\n  renkei tree import damage-tree.json\n  renkei tree show AT-0001")]
+    Tree {
+        #[command(subcommand)]
+        command: super::trees::TreeCommand,
+    },
     /// The NIST CSF 2.0 profile: current and target tiers, and the gaps.
     Profile {
         #[command(subcommand)]
