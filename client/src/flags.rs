@@ -162,6 +162,9 @@ pub struct Detail {
     pub evidence: Vec<Evidence>,
     pub suggestion: String,
     pub suggestion_ja: String,
+    /// For an attack-tree flag: the path from each matched leaf up to the business damage.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paths: Vec<crate::trees::TreePath>,
 }
 
 /// A flag about to be raised or updated.
@@ -228,6 +231,8 @@ pub struct MatchIndex {
     offerings_of: HashMap<String, Vec<String>>,
     /// The suppliers whose registry entries the register keeps (for reports).
     known_suppliers: std::collections::HashSet<String>,
+    /// Technique → the attack-tree leaves on it.
+    tree_leaves: HashMap<String, Vec<crate::trees::LeafRef>>,
 }
 
 fn group<K: std::hash::Hash + Eq>(pairs: Vec<(K, String)>) -> HashMap<K, Vec<String>> {
@@ -298,6 +303,7 @@ impl MatchIndex {
                 .load::<String>(conn)?
                 .into_iter()
                 .collect(),
+            tree_leaves: crate::trees::leaves_by_technique(conn)?,
         })
     }
 
@@ -345,6 +351,7 @@ impl Gather<'_> {
                 evidence: Vec::new(),
                 suggestion: self.suggestion.0.clone(),
                 suggestion_ja: self.suggestion.1.clone(),
+                paths: Vec::new(),
             },
         });
         c.quality = c.quality.max(quality);
@@ -391,6 +398,7 @@ impl Gather<'_> {
                 self.via_asset(&asset, Quality::Inferred, evidence);
             }
         }
+        self.tree_leaves(id);
     }
 
     /// A supplier (or offering): risks depending on it directly, through an asset, or
@@ -459,6 +467,51 @@ impl Gather<'_> {
                     via: "supplier chain -> asset -> risk".into(),
                 };
                 self.via_asset(&asset, Quality::Transitive, evidence);
+            }
+        }
+    }
+}
+
+// Attack trees (handbook 5.2).
+impl Gather<'_> {
+    /// A technique on a leaf of an attack tree flags the tree's risk, with the path from
+    /// the leaf up to the business damage. A leaf matches as a risk's technique does in
+    /// `technique`: the shared id itself, or the parent of a shared sub-technique (a
+    /// shared T1059 does not match a leaf on T1059.001). The flag is one per risk and
+    /// source: a risk that also assumes the technique gets one flag, an attack-tree one.
+    fn tree_leaves(&mut self, id: &str) {
+        let index = self.index;
+        let parent = renkei_schema::model::attack_id::parent_technique(id);
+        for on_leaf in std::iter::once(id).chain(parent) {
+            for leaf in index.tree_leaves.get(on_leaf).map_or(&[][..], |v| v.as_slice()) {
+                let evidence = Evidence {
+                    selector: "attack_tree_leaf".into(),
+                    theirs: id.into(),
+                    ours: format!(
+                        "leaf {} of attack tree {}: {} on asset {}",
+                        leaf.node, leaf.tree, on_leaf, leaf.asset
+                    ),
+                    via: format!("attack tree {} -> risk", leaf.tree),
+                };
+                let extra = if index.internet_facing(&leaf.asset) { 10 } else { 0 };
+                self.hit(&leaf.risk, Quality::Exact, evidence, extra);
+                if let Some(c) = self.out.get_mut(&leaf.risk) {
+                    if c.trigger != Trigger::AttackTree {
+                        c.trigger = Trigger::AttackTree;
+                        c.detail.suggestion = format!(
+                            "{id} reaches an entry point of attack tree {}: re-compute the tree's likelihood along the path to the damage and re-assess the risk",
+                            leaf.tree
+                        );
+                        c.detail.suggestion_ja = format!(
+                            "{id} が攻撃ツリー {} の侵入口に該当します。被害までの経路の発生可能性を再計算し、リスクを再評価してください",
+                            leaf.tree
+                        );
+                    }
+                    let path = leaf.path();
+                    if !c.detail.paths.contains(&path) {
+                        c.detail.paths.push(path);
+                    }
+                }
             }
         }
     }
@@ -794,6 +847,7 @@ pub fn asset_changed(conn: &mut SqliteConnection, asset: &str, changes: &[String
                     .collect(),
                 suggestion: "the asset changed since the risk was rated: re-rate the current risk".into(),
                 suggestion_ja: "評価後に資産が変更されました。現在のリスクを再評価してください".into(),
+                paths: Vec::new(),
             },
         })
         .collect();
@@ -825,6 +879,7 @@ pub fn raise_due(conn: &mut SqliteConnection, now: chrono::DateTime<Utc>) -> Res
                     }],
                     suggestion: en,
                     suggestion_ja: ja,
+                    paths: Vec::new(),
                 },
             });
         };
@@ -895,6 +950,7 @@ fn plan_overdue(conn: &mut SqliteConnection, now: chrono::DateTime<Utc>) -> Resu
                     "リスク対応策 {} が期限を過ぎています。{} と完了または期限の見直しを行い、対応策が未完了の現状でリスクを再評価してください",
                     o.action_id, o.owner
                 ),
+                paths: Vec::new(),
             },
             risk_id: o.risk_id,
         })

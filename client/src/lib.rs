@@ -26,3 +26,4 @@ pub mod services;
 pub mod share;
 pub mod sync;
 pub mod tables;
+pub mod trees;

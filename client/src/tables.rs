@@ -277,4 +277,24 @@ diesel::allow_tables_to_appear_in_same_query!(
 
 // == Attack trees (5.2) ==
 
+diesel::table! {
+    attack_trees (id) {
+        id -> Text,
+        risk_id -> Text,
+        damage -> Text,
+        body -> Text,
+        updated_at -> Text,
+    }
+}
+
+diesel::table! {
+    attack_tree_leaves (tree_id, node) {
+        tree_id -> Text,
+        node -> Text,
+        technique -> Text,
+        asset -> Text,
+        path -> Text,
+    }
+}
+
 // == Risk appetite and tolerance (5.1), contingency readiness (7, annex) ==

@@ -134,6 +134,12 @@ pub enum Command {
         #[command(subcommand)]
         command: CatalogCommand,
     },
+    /// Attack trees of business damages (handbook 5.2): import, export, show, draw.
+    #[command(after_help = "Example / 例:\n  renkei tree import damage-tree.json\n  renkei tree show AT-0001")]
+    Tree {
+        #[command(subcommand)]
+        command: super::trees::TreeCommand,
+    },
     /// The profile: current and target tiers per function, category, subcategory or
     /// control of a catalog, read in another framework, and the gaps.
     #[command(

@@ -5,6 +5,7 @@
 mod args;
 mod hub;
 mod register;
+mod trees;
 
 use std::path::PathBuf;
 
@@ -34,6 +35,7 @@ pub fn run() -> Result<i32> {
         | Command::Share { .. }
         | Command::Sighting { .. }
         | Command::Match { .. } => hub::run_hub(conn, &cli.db, cli.command, cli.json),
+        Command::Tree { command } => trees::run_tree(conn, command, cli.json),
         _ => register::run_register(conn, cli.command, cli.json),
     }
 }
@@ -186,6 +188,9 @@ pub(crate) fn print_flag(f: &flags::Flag) {
     );
     for e in &f.detail.evidence {
         println!("    {}: {} ~ {} (via {})", e.selector, e.theirs, e.ours, e.via);
+    }
+    for p in &f.detail.paths {
+        println!("    path in tree {} / 攻撃ツリー {} の経路: {}", p.tree, p.tree, p.steps.join(" -> "));
     }
     println!("    -> {}\n       {}", f.detail.suggestion, f.detail.suggestion_ja);
 }

@@ -4,12 +4,17 @@
 //! every pair").
 //!
 //! Builds a register in a temporary folder through the client's own functions (asset
-//! import, `risks::add`, the stored ATT&CK `targets` relation and supplier chain), then
+//! import, `risks::add`, the stored ATT&CK `targets` relation and supplier chain, and
+//! `--trees` attack trees of `--tree-nodes` nodes through `trees::import`, one risk in
+//! ten being business-damage-based with a tree on it), then
 //! times, for `--pages` pages of `--page` items each: loading the match index (once per
 //! sync in real use), and matching one page and recording its flags in one transaction
 //! (what every applied page of a sync does). Items are advisories, techniques, incidents
 //! and supplier rating events; `--hit-percent` of them name something the register
 //! holds (a product, an ICS asset type, a supplier), the rest name things it does not.
+//! The trees' leaves sit on techniques the page's items name: half on the ICS
+//! techniques of the hits, half on the Enterprise techniques of the misses (which the
+//! risks themselves never assume), so every page matches tree leaves.
 //! No hub is involved: matching happens after a page has been verified and stored.
 
 use std::time::Instant;
@@ -21,7 +26,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use anyhow::{Context as _, Result};
 use clap::Parser;
 use diesel::prelude::*;
-use renkei_client::{assets, context, flags, register, risks};
+use renkei_client::{assets, context, flags, register, risks, services, trees};
 use serde_json::json;
 
 #[derive(Parser)]
@@ -42,6 +47,12 @@ struct Args {
     /// detection and are not matched against risks); 0 makes every item a threat item.
     #[arg(long, default_value_t = 70)]
     indicator_percent: usize,
+    /// Attack trees (each on a business-damage-based risk; at most one risk in ten).
+    #[arg(long, default_value_t = 200)]
+    trees: usize,
+    /// Nodes per attack tree.
+    #[arg(long, default_value_t = 50)]
+    tree_nodes: usize,
     /// The goal per page, in milliseconds.
     #[arg(long, default_value_t = 100.0)]
     goal_ms: f64,
@@ -87,18 +98,35 @@ fn build(conn: &mut SqliteConnection, args: &Args) -> Result<()> {
         })
         .collect();
     flags::import_assets(conn, inputs)?;
+    services::put(
+        conn,
+        services::Service {
+            name: SERVICE.into(),
+            mission: "essential".into(),
+            tolerable_outage_hours: 4.0,
+            impact_criteria: Vec::new(),
+        },
+    )?;
     conn.transaction(|c| -> Result<()> {
         for r in 0..args.risks {
+            // One risk in ten is business-damage-based (the trees' risks); its links are
+            // the same as an asset-based one's.
+            let business = r.is_multiple_of(10);
             let input = risks::RiskInput {
                 title: format!("risk {r}"),
-                method: "asset".into(),
+                method: if business { "business_damage".into() } else { "asset".into() },
+                services: if business { vec![SERVICE.into()] } else { Vec::new() },
                 assets: (0..1 + r % 4).map(|k| format!("asset-{}", (r * 5 + k * 1_237) % args.assets)).collect(),
                 techniques: (0..r % 3).map(|k| technique(r + k)).collect(),
                 cves: (0..r % 2).map(|k| format!("CVE-2026-{:05}", 10_000 + (r + k) % 5_000)).collect(),
                 suppliers: (0..r % 3)
                     .map(|k| risks::Dependency { supplier: supplier(r * 7 + k), offering: None, dependency: 3 })
                     .collect(),
-                current: Some(risks::FactorsInput { impact: None, threat: 1 + r % 5, vulnerability: 1 + r % 3 }),
+                current: Some(risks::FactorsInput {
+                    impact: business.then_some(1 + r % 5),
+                    threat: 1 + r % 5,
+                    vulnerability: 1 + r % 3,
+                }),
                 ..Default::default()
             };
             risks::add(c, input)?;
@@ -117,7 +145,59 @@ fn build(conn: &mut SqliteConnection, args: &Args) -> Result<()> {
             ))
             .execute(conn)?;
     }
+    if args.trees > 0 {
+        let started = Instant::now();
+        let stored = trees::import(conn, (0..args.trees).map(|t| attack_tree(t, args)).collect())?;
+        println!(
+            "{} attack trees of {} nodes imported in {:.1} s",
+            stored.len(),
+            args.tree_nodes,
+            started.elapsed().as_secs_f64()
+        );
+    }
     Ok(())
+}
+
+const SERVICE: &str = "bench service";
+
+/// Tree `t`: a complete ternary tree of `--tree-nodes` nodes (steps alternating OR and
+/// AND by depth), on the business-damage-based risk `t` (risk number 10 t).
+fn attack_tree(t: usize, args: &Args) -> trees::TreeInput {
+    let n = args.tree_nodes.max(2);
+    let nodes = (0..n)
+        .map(|i| {
+            let children: Vec<String> =
+                (1..=3).map(|k| 3 * i + k).filter(|&c| c < n).map(|c| format!("n{c}")).collect();
+            let depth = (2 * i + 1).ilog(3);
+            let mut node =
+                trees::NodeInput { id: format!("n{i}"), title: format!("tree {t} step {i}"), ..Default::default() };
+            if children.is_empty() {
+                let k = t * n + i;
+                node.kind = "leaf".into();
+                // Half on the hits' ICS techniques, half on the misses' Enterprise ones.
+                node.technique =
+                    Some(if k.is_multiple_of(2) { technique(k / 2) } else { format!("T1{:03}", 100 + (k / 2) % 800) });
+                node.asset = Some(format!("asset-{}", (k * 13) % args.assets));
+                if !k.is_multiple_of(3) {
+                    node.threat = Some(1 + k % 5);
+                    node.vulnerability = Some(1 + k % 4);
+                }
+            } else {
+                node.kind = if depth.is_multiple_of(2) { "or".into() } else { "and".into() };
+                node.children = children;
+            }
+            node
+        })
+        .collect();
+    trees::TreeInput {
+        id: None,
+        damage: format!("bench damage {t}"),
+        damage_ja: None,
+        services: vec![SERVICE.into()],
+        risk: format!("R-{:04}", 1 + (t * 10) % args.risks),
+        damage_size: 1 + t % 5,
+        nodes,
+    }
 }
 
 /// One page of items. Threat items are 60% advisories, 10% techniques, 5% incidents
@@ -195,9 +275,11 @@ fn run(args: &Args, dir: &std::path::Path) -> Result<()> {
     let started = Instant::now();
     build(&mut conn, args).context("building the register")?;
     println!(
-        "register: {} assets, {} risks built in {:.1} s",
+        "register: {} assets, {} risks, {} attack trees of {} nodes built in {:.1} s",
         args.assets,
         args.risks,
+        args.trees,
+        args.tree_nodes,
         started.elapsed().as_secs_f64()
     );
     let mut loads = Vec::new();
@@ -209,15 +291,19 @@ fn run(args: &Args, dir: &std::path::Path) -> Result<()> {
         let load_ms = t.elapsed().as_secs_f64() * 1e3;
         // Matching alone (no writes), for the breakdown.
         let t = Instant::now();
-        let mut found = 0;
+        let (mut found, mut on_trees) = (0, 0);
         for item in &items {
-            found += flags::candidates(&index, item)?.len();
+            let candidates = flags::candidates(&index, item)?;
+            found += candidates.len();
+            on_trees += candidates.iter().filter(|c| c.trigger == flags::Trigger::AttackTree).count();
         }
         let candidates_ms = t.elapsed().as_secs_f64() * 1e3;
         let t = Instant::now();
         let recorded = conn.transaction(|c| flags::match_items(c, &index, &items))?;
         let match_ms = t.elapsed().as_secs_f64() * 1e3;
-        println!("page {p}: matching alone {candidates_ms:.1} ms ({found} risk matches)");
+        println!(
+            "page {p}: matching alone {candidates_ms:.1} ms ({found} risk matches, {on_trees} through attack-tree leaves)"
+        );
         println!(
             "page {p}: {} items, index load {load_ms:.1} ms, match and record {match_ms:.1} ms, {} flags raised, {} updated",
             items.len(),
@@ -231,10 +317,12 @@ fn run(args: &Args, dir: &std::path::Path) -> Result<()> {
     loads.sort_by(f64::total_cmp);
     let (median, worst) = (matches[matches.len() / 2], matches[matches.len() - 1]);
     println!(
-        "match a page of {} ({}% indicators, {}% of the rest naming held things): median {median:.1} ms, worst {worst:.1} ms (index load median {:.1} ms): {}",
+        "match a page of {} ({}% indicators, {}% of the rest naming held things; {} attack trees of {} nodes): median {median:.1} ms, worst {worst:.1} ms (index load median {:.1} ms): {}",
         args.page,
         args.indicator_percent,
         args.hit_percent,
+        args.trees,
+        args.tree_nodes,
         loads[loads.len() / 2],
         if worst <= args.goal_ms { "met" } else { "BELOW" }
     );

@@ -1,0 +1,2 @@
+DROP TABLE attack_tree_leaves;
+DROP TABLE attack_trees;
