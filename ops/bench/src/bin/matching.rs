@@ -26,7 +26,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use anyhow::{Context as _, Result};
 use clap::Parser;
 use diesel::prelude::*;
-use renkei_client::{assets, context, flags, register, risks, services, trees};
+use renkei_client::{assets, catalogs, context, flags, profiles, register, risks, services, trees};
 use serde_json::json;
 
 #[derive(Parser)]
@@ -145,6 +145,7 @@ fn build(conn: &mut SqliteConnection, args: &Args) -> Result<()> {
             ))
             .execute(conn)?;
     }
+    load_catalogs(conn)?;
     if args.trees > 0 {
         let started = Instant::now();
         let stored = trees::import(conn, (0..args.trees).map(|t| attack_tree(t, args)).collect())?;
@@ -155,6 +156,42 @@ fn build(conn: &mut SqliteConnection, args: &Args) -> Result<()> {
             started.elapsed().as_secs_f64()
         );
     }
+    Ok(())
+}
+
+/// NIST CSF 2.0 (built in) and two more catalogs with their mappings, and a profile entry
+/// for every CSF subcategory, citing areas the risks cite too: the catalogs the issue's
+/// speed goal names as loaded.
+fn load_catalogs(conn: &mut SqliteConnection) -> Result<()> {
+    let started = Instant::now();
+    catalogs::ensure_builtin(conn)?;
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../client/catalogs");
+    for name in ["cis-v8", "c2m2-2.1"] {
+        catalogs::import(conn, catalogs::read_file(&shipped.join(format!("{name}.json")))?)?;
+        catalogs::import_mappings_file(conn, &shipped.join(format!("mappings/nist-csf-2.0_to_{name}.json")))?;
+    }
+    let subcategories: Vec<String> = catalogs::controls(conn, "nist-csf-2.0")?
+        .into_iter()
+        .filter(|c| c.kind == "subcategory")
+        .map(|c| c.label)
+        .collect();
+    for (i, label) in subcategories.iter().enumerate() {
+        profiles::put(
+            conn,
+            profiles::EntryInput {
+                label: label.clone(),
+                current: (i % 3 + 1) as i32,
+                target: 3,
+                priority: Some((i % 3 + 1) as i32),
+                ..Default::default()
+            },
+        )?;
+    }
+    println!(
+        "catalogs: NIST CSF 2.0, CIS v8 and C2M2 2.1 with their mappings, {} profile entries, in {:.1} s",
+        subcategories.len(),
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
