@@ -753,6 +753,7 @@ pub fn match_items(conn: &mut SqliteConnection, index: &MatchIndex, items: &[Ite
             note_rating(conn, index, item)?;
         }
     }
+    all.extend(crate::appetite::after_page(conn, items, Utc::now())?.into_iter().map(Candidate::from));
     record(conn, all)
 }
 
@@ -916,6 +917,7 @@ pub fn raise_due(conn: &mut SqliteConnection, now: chrono::DateTime<Utc>) -> Res
         }
     }
     candidates.extend(plan_overdue(conn, now)?);
+    candidates.extend(crate::appetite::flags_due(conn, now)?.into_iter().map(Candidate::from));
     record(conn, candidates)
 }
 
@@ -955,6 +957,46 @@ fn plan_overdue(conn: &mut SqliteConnection, now: chrono::DateTime<Utc>) -> Resu
             risk_id: o.risk_id,
         })
         .collect())
+}
+
+/// A breach of risk appetite or tolerance, or a trend towards one (handbook 5.1), on a
+/// risk tied to the service: the risk names the service, so the match is exact.
+impl From<crate::appetite::AppetiteFlag> for Candidate {
+    fn from(a: crate::appetite::AppetiteFlag) -> Candidate {
+        let evidence =
+            a.evidence.into_iter().map(|(selector, theirs, ours, via)| Evidence { selector, theirs, ours, via });
+        Candidate {
+            risk_id: a.risk_id,
+            source: a.source,
+            source_revision: a.source_revision,
+            trigger: Trigger::AppetiteBreach,
+            quality: Quality::Exact,
+            priority: a.priority,
+            detail: Detail {
+                source_title: a.title,
+                evidence: evidence.collect(),
+                suggestion: a.suggestion,
+                suggestion_ja: a.suggestion_ja,
+                paths: Vec::new(),
+            },
+        }
+    }
+}
+
+/// Stores the member's own incidents (`appetite::store`, all or none) and flags the
+/// risks of the services whose appetite or tolerance they breach or trend towards, in
+/// one transaction.
+pub fn record_incidents(
+    conn: &mut SqliteConnection,
+    rows: crate::appetite::IncidentRows,
+    now: chrono::DateTime<Utc>,
+) -> Result<(crate::appetite::Stored, Recorded)> {
+    conn.immediate_transaction(|c| {
+        let stored = crate::appetite::store(c, rows, now)?;
+        let due = crate::appetite::flags_due(c, now)?;
+        let flagged = record(c, due.into_iter().map(Candidate::from).collect())?;
+        Ok((stored, flagged))
+    })
 }
 
 /// How many open flags each risk has (risks without any are absent).

@@ -1,11 +1,14 @@
 //! The renkei member client: the local register (`register`), the hub's API as the
 //! client uses it (`hub_api`), the feed sync (`sync`) and its live form over the hub's
 //! pushes (`follow`), the risk register built on it
-//! (`assets`, `services`, `matrix`, `risks`, `catalogs`, `profiles`, `plans`), the reassessment flags that
-//! tie incoming threat information to risks (`flags`, with `context` from the hub),
+//! (`assets`, `services`, `matrix`, `risks`, `catalogs`, `profiles`, `plans`, `trees`; risk
+//! appetite against the member's incidents, `appetite`, and contingency readiness,
+//! `readiness`), the reassessment flags that tie incoming threat information to risks
+//! (`flags`, with `context` from the hub),
 //! the CSIRT's exports (`csirt`) and management reports (`report`). The binary
 //! `renkei` is a thin command line over these.
 
+pub mod appetite;
 pub mod assets;
 pub mod catalogs;
 pub mod context;
@@ -19,6 +22,7 @@ pub mod matrix;
 pub mod plans;
 pub mod profiles;
 pub mod progress;
+pub mod readiness;
 pub mod register;
 pub mod report;
 pub mod risks;

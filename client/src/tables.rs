@@ -298,3 +298,70 @@ diesel::table! {
 }
 
 // == Risk appetite and tolerance (5.1), contingency readiness (7, annex) ==
+
+diesel::table! {
+    appetite_statements (service, kind) {
+        service -> Text,
+        kind -> Text,
+        max_incidents -> Integer,
+        period_days -> Integer,
+        max_degradation -> Double,
+        max_outage_hours -> Nullable<Double>,
+        statement -> Text,
+        statement_ja -> Text,
+        revision -> Integer,
+        updated_at -> Text,
+    }
+}
+
+diesel::table! {
+    own_incidents (id) {
+        id -> BigInt,
+        service -> Text,
+        started_at -> Text,
+        ended_at -> Text,
+        degradation -> Double,
+        title -> Text,
+        recorded_at -> Text,
+    }
+}
+
+diesel::table! {
+    readiness (trait_id) {
+        #[sql_name = "trait"]
+        trait_id -> Integer,
+        answer -> Text,
+        evidence -> Text,
+        review_days -> Integer,
+        risks -> Text,
+        trees -> Text,
+        owner -> Nullable<Text>,
+        reviewed_at -> Text,
+        updated_at -> Text,
+    }
+}
+
+diesel::table! {
+    readiness_reviews (id) {
+        id -> BigInt,
+        #[sql_name = "trait"]
+        trait_id -> Integer,
+        at -> Text,
+        note -> Text,
+        answered -> Text,
+    }
+}
+
+diesel::table! {
+    readiness_intel (trait_id, item_id) {
+        #[sql_name = "trait"]
+        trait_id -> Integer,
+        item_id -> Text,
+        item_kind -> Text,
+        item_revision -> BigInt,
+        reason -> Text,
+        reason_ja -> Text,
+        noted_at -> Text,
+        reviewed_at -> Nullable<Text>,
+    }
+}

@@ -168,6 +168,28 @@ pub enum Command {
         #[command(subcommand)]
         command: Option<FlagsCommand>,
     },
+    /// Risk appetite and tolerance per business service (handbook 5.1), measured.
+    #[command(
+        after_help = "Example / 例:\n  renkei appetite set 'Power supply' --max-incidents 3 --period-days 365 --max-degradation 20\n  renkei appetite status"
+    )]
+    Appetite {
+        #[command(subcommand)]
+        command: super::appetite::AppetiteCommand,
+    },
+    /// The member's own incidents (measured against the appetite statements).
+    #[command(after_help = "Example / 例:\n  renkei incident import incidents.csv\n  renkei incident list --json")]
+    Incident {
+        #[command(subcommand)]
+        command: super::appetite::IncidentCommand,
+    },
+    /// Contingency readiness against the seven traits of cyber-attack risk (handbook 7).
+    #[command(
+        after_help = "Example / 例:\n  renkei readiness list\n  renkei readiness review 2 --note 'new ICS techniques checked'"
+    )]
+    Readiness {
+        #[command(subcommand)]
+        command: super::appetite::ReadinessCommand,
+    },
     #[command(
         after_help = "Example / 例:\n  renkei share --tlp GREEN indicator --type DOMAIN --value evil.example\n  renkei share --tlp AMBER technique --attack-id T0866 --narrative \"seen on our HMI\""
     )]

@@ -2,6 +2,7 @@
 //! (`hub`) and on the member's own register (`register`), and the helpers they share.
 //! `anyhow` stays here, at the edge.
 
+mod appetite;
 mod args;
 mod hub;
 mod register;

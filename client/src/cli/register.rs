@@ -190,6 +190,9 @@ pub(super) fn run_register(mut conn: diesel::SqliteConnection, command: Command,
             }
             Ok(0)
         }
+        Command::Appetite { command } => super::appetite::run_appetite(&mut conn, command, json),
+        Command::Incident { command } => super::appetite::run_incident(&mut conn, command, json),
+        Command::Readiness { command } => super::appetite::run_readiness(&mut conn, command, json),
         _ => unreachable!("dispatched by cli::run"),
     }
 }
