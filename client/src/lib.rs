@@ -3,10 +3,12 @@
 //! pushes (`follow`), the risk register built on it
 //! (`assets`, `services`, `matrix`, `risks`, `profiles`), the reassessment flags that
 //! tie incoming threat information to risks (`flags`, with `context` from the hub),
-//! the CSIRT's exports (`csirt`) and management reports (`report`). The binary
+//! the CSIRT's exports (`csirt`) and the reports per stakeholder (`report`, drawing
+//! with `charts` and typesetting PDFs with `pdf`). The binary
 //! `renkei` is a thin command line over these.
 
 pub mod assets;
+pub mod charts;
 pub mod context;
 pub mod csf;
 pub mod csirt;
@@ -15,6 +17,7 @@ pub mod flags;
 pub mod follow;
 pub mod hub_api;
 pub mod matrix;
+pub mod pdf;
 pub mod profiles;
 pub mod register;
 pub mod report;
