@@ -5,12 +5,14 @@
 //! appetite against the member's incidents, `appetite`, and contingency readiness,
 //! `readiness`), the reassessment flags that tie incoming threat information to risks
 //! (`flags`, with `context` from the hub),
-//! the CSIRT's exports (`csirt`) and management reports (`report`). The binary
+//! the CSIRT's exports (`csirt`) and the reports per stakeholder (`report`, drawing
+//! with `charts` and typesetting PDFs with `pdf`). The binary
 //! `renkei` is a thin command line over these.
 
 pub mod appetite;
 pub mod assets;
 pub mod catalogs;
+pub mod charts;
 pub mod context;
 pub mod csf;
 pub mod csirt;
@@ -19,6 +21,7 @@ pub mod flags;
 pub mod follow;
 pub mod hub_api;
 pub mod matrix;
+pub mod pdf;
 pub mod plans;
 pub mod profiles;
 pub mod progress;

@@ -150,11 +150,13 @@ fn register_commands_chain_and_fail_clearly() {
     assert_eq!(flags.matches("matrix_changed").count(), 2, "{flags}");
 
     let html = dir.0.join("report.html");
-    ok(&dir, &["report", "--format", "html", "--out", html.to_str().expect("path")]);
+    ok(&dir, &["report", "--audience", "operations", "--format", "html", "--out", html.to_str().expect("path")]);
     let text = std::fs::read_to_string(&html).expect("report");
-    assert!(text.contains("HMI taken over") && text.contains("GV.SC"), "{text}");
+    assert!(text.contains("HMI taken over") && text.contains("GV.SC") && text.contains("<svg"), "{text}");
     let err = fails(&dir, &["report", "--format", "pdf"]);
-    assert!(err.contains("use md or html"), "{err}");
+    assert!(err.contains("needs --out"), "{err}");
+    let err = fails(&dir, &["report", "--audience", "board", "--format", "docx"]);
+    assert!(err.contains("audience \"board\"") && err.contains("format \"docx\""), "{err}");
     // Hub commands need a hub first.
     let err = fails(&dir, &["sighting", "indicator--x"]);
     assert!(err.contains("renkei init"), "{err}");

@@ -217,14 +217,26 @@ pub enum Command {
         #[arg(long)]
         token_file: Option<PathBuf>,
     },
-    #[command(after_help = "Example / 例:\n  renkei report --format html --out report.html")]
-    /// The management report: top risks, open flags, profile gaps, supplier dependencies.
+    /// A report fitted to its audience (handbook 10.2), headings in English and Japanese:
+    /// management (business terms: risks by the service they hurt, heat map, trend),
+    /// operations (open flags with evidence, reviews, CSF gaps, suppliers) or regulator
+    /// (profile, coverage, reviews done and overdue, flags raised and resolved).
+    #[command(after_help = "Example / 例:\n  renkei report --audience management --format pdf --out report.pdf")]
     Report {
-        #[arg(long, default_value = "md")]
+        /// management, operations or regulator.
+        #[arg(long, default_value = "management")]
+        audience: String,
+        /// markdown (or md), html or pdf (pdf needs --out).
+        #[arg(long, default_value = "markdown")]
         format: String,
-        /// Write to this file instead of standard output.
+        /// Write to this file instead of standard output (Markdown: the charts go
+        /// beside it as NAME-chart-N.svg).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// The PDF's font with Japanese glyphs, FILE or FILE#INDEX for a collection
+        /// (default: Debian's fonts-noto-cjk).
+        #[arg(long, env = "RENKEI_REPORT_FONT")]
+        font: Option<String>,
     },
     /// Print a shell completion script (bash, zsh, fish, powershell or elvish).
     #[command(

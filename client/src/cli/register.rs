@@ -182,11 +182,38 @@ pub(super) fn run_register(mut conn: diesel::SqliteConnection, command: Command,
             }
             Ok(0)
         }
-        Command::Report { format, out } => {
-            let text = report::render(&mut conn, &format)?;
+        Command::Report { audience, format, out, font } => {
+            // Both checked before any work, each problem named.
+            let (audience, format) = match (report::Audience::parse(&audience), report::Format::parse(&format)) {
+                (Ok(a), Ok(f)) => (a, f),
+                (a, f) => {
+                    let problems: Vec<String> =
+                        [a.err(), f.err()].into_iter().flatten().map(|e| e.to_string()).collect();
+                    anyhow::bail!("{}", problems.join("\n"));
+                }
+            };
+            if format == report::Format::Pdf && out.is_none() {
+                anyhow::bail!("a PDF report needs --out FILE / PDFの報告には --out FILE が必要です");
+            }
+            // As `flags` does: reviews and acceptances that fell due are flagged first.
+            let now = chrono::Utc::now();
+            flags::raise_due(&mut conn, now)?;
+            let built = report::build(&mut conn, audience, now)?;
+            let stem = out.as_ref().and_then(|p| p.file_stem()).map(|s| s.to_string_lossy().into_owned());
+            let rendered = report::render_as(&built, format, stem.as_deref(), font.as_deref())?;
             match out {
-                Some(path) => std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?,
-                None => print!("{text}"),
+                Some(path) => {
+                    std::fs::write(&path, &rendered.body).with_context(|| format!("writing {}", path.display()))?;
+                    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+                    for (name, svg) in &rendered.files {
+                        let file = dir.join(name);
+                        std::fs::write(&file, svg).with_context(|| format!("writing {}", file.display()))?;
+                    }
+                }
+                None => {
+                    use std::io::Write as _;
+                    std::io::stdout().write_all(&rendered.body)?;
+                }
             }
             Ok(0)
         }
