@@ -112,6 +112,7 @@ fn register_with_everything(dir: &Path) -> diesel::SqliteConnection {
             }],
             suggestion: "reassess the likelihood".into(),
             suggestion_ja: "発生可能性を再評価してください".into(),
+            paths: Vec::new(),
         },
     };
     let recorded = flags::record(
