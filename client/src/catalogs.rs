@@ -425,7 +425,7 @@ pub struct Imported {
 /// Stores a checked catalog in one transaction, replacing the framework's catalog if
 /// one was loaded (a newer version); mappings naming labels the new one lacks go.
 pub fn import(conn: &mut SqliteConnection, parsed: Parsed) -> Result<Imported> {
-    write_transaction(conn, |c| store(c, parsed))
+    crate::register::write_transaction(conn, |c| store(c, parsed))
 }
 
 fn store(conn: &mut SqliteConnection, parsed: Parsed) -> Result<Imported> {
@@ -488,22 +488,6 @@ fn store(conn: &mut SqliteConnection, parsed: Parsed) -> Result<Imported> {
     Ok(Imported { framework, version: catalog.version, replaced, controls: controls.len(), mappings_dropped })
 }
 
-/// Runs `f` in one write transaction: `BEGIN IMMEDIATE` (so two writers queue rather
-/// than fail), or a savepoint when the caller already holds a transaction.
-pub fn write_transaction<T>(
-    conn: &mut SqliteConnection,
-    f: impl FnOnce(&mut SqliteConnection) -> Result<T>,
-) -> Result<T> {
-    use diesel::connection::{AnsiTransactionManager, TransactionManager};
-    let nested =
-        matches!(AnsiTransactionManager::transaction_manager_status_mut(conn).transaction_depth(), Ok(Some(_)));
-    if nested {
-        conn.transaction(f)
-    } else {
-        conn.immediate_transaction(f)
-    }
-}
-
 /// Loads the shipped CSF 2.0 catalog if the register does not hold one yet.
 pub fn ensure_builtin(conn: &mut SqliteConnection) -> Result<()> {
     let held: i64 = catalogs::table.filter(catalogs::framework.eq(CSF)).count().get_result(conn)?;
@@ -511,7 +495,7 @@ pub fn ensure_builtin(conn: &mut SqliteConnection) -> Result<()> {
         return Ok(());
     }
     let parsed = parse(CSF_CATALOG).context("the CSF 2.0 catalog shipped with renkei / 同梱のCSF 2.0カタログ")?;
-    write_transaction(conn, |c| {
+    crate::register::write_transaction(conn, |c| {
         // Another process may have loaded it meanwhile.
         let held: i64 = catalogs::table.filter(catalogs::framework.eq(CSF)).count().get_result(c)?;
         if held == 0 {
@@ -805,7 +789,7 @@ pub fn import_mappings(conn: &mut SqliteConnection, file: MappingFile) -> Result
     }
     rows.sort();
     rows.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
-    write_transaction(conn, |c| {
+    crate::register::write_transaction(conn, |c| {
         let mut replaced = 0;
         for (a, b) in [(&source_fw, &target_fw), (&target_fw, &source_fw)] {
             replaced += diesel::delete(

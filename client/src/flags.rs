@@ -806,6 +806,33 @@ pub fn import_assets_with_progress(
     })
 }
 
+/// Imports attack trees (`trees::import`) and, in the same transaction, matches the
+/// techniques and incidents already held against their leaves: a technique shared before
+/// the tree was drawn flags the tree's risk as one shared after would. Only flags that
+/// came through a leaf are recorded; the rest were raised when the items arrived.
+/// Returns the trees' ids and what was flagged.
+pub fn import_trees(
+    conn: &mut SqliteConnection,
+    inputs: Vec<crate::trees::TreeInput>,
+) -> Result<(Vec<String>, Recorded)> {
+    crate::register::write_transaction(conn, |c| {
+        let ids = crate::trees::import(c, inputs)?;
+        let index = MatchIndex::load(c)?;
+        let mut through_leaves = Vec::new();
+        for kind in ["technique", "incident"] {
+            for item in crate::register::held_items(c, Some(kind))? {
+                through_leaves.extend(
+                    candidates(&index, &item)?
+                        .into_iter()
+                        .filter(|found| found.detail.paths.iter().any(|p| ids.contains(&p.tree))),
+                );
+            }
+        }
+        let recorded = record(c, through_leaves)?;
+        Ok((ids, recorded))
+    })
+}
+
 /// Re-assesses a risk (`risks::revise`) and resolves its open flags with the new
 /// revision, in one transaction. Returns the new revision and how many flags it resolved.
 pub fn assess_risk(conn: &mut SqliteConnection, id: &str, change: crate::risks::Assessment) -> Result<(i32, usize)> {

@@ -13,7 +13,7 @@ use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 use serde::{Deserialize, Serialize};
 
-use crate::catalogs::{self, Index, CSF};
+use crate::catalogs::{Index, CSF};
 use crate::register;
 use crate::tables::{plan_actions, plan_history, plan_links};
 
@@ -152,7 +152,7 @@ pub fn add(conn: &mut SqliteConnection, input: ActionInput) -> Result<String> {
     let (Some(due), true) = (due, problems.is_empty()) else {
         bail!("{}", problems.join("\n"));
     };
-    catalogs::write_transaction(conn, |c| {
+    crate::register::write_transaction(conn, |c| {
         let number: u64 = register::get(c, NEXT_ACTION)?.and_then(|n| n.parse().ok()).unwrap_or(1);
         register::set(c, NEXT_ACTION, &(number + 1).to_string())?;
         let id = format!("P-{number:04}");
@@ -205,7 +205,7 @@ pub fn set_status(conn: &mut SqliteConnection, id: &str, status: &str, note: &st
     if !STATUSES.contains(&status.as_str()) {
         bail!("status {status:?}: expected one of {} / 状態「{status}」は使えません", STATUSES.join(", "));
     }
-    catalogs::write_transaction(conn, |c| {
+    crate::register::write_transaction(conn, |c| {
         let old: Option<String> = plan_actions::table.find(&id).select(plan_actions::status).first(c).optional()?;
         let old = old.with_context(|| format!("no action {id} in the plan / 対応策 {id} はありません"))?;
         if old == status {

@@ -167,7 +167,7 @@ pub fn put(conn: &mut SqliteConnection, input: EntryInput) -> Result<Entry> {
         note: input.note.trim().to_string(),
         updated_at: now,
     };
-    catalogs::write_transaction(conn, |c| {
+    crate::register::write_transaction(conn, |c| {
         diesel::replace_into(profile_entries::table)
             .values((
                 profile_entries::framework.eq(&entry.framework),

@@ -209,3 +209,19 @@ pub fn checkpoint(conn: &mut SqliteConnection) -> Result<()> {
     diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").execute(conn)?;
     Ok(())
 }
+
+/// Runs `f` in one write transaction: `BEGIN IMMEDIATE` (so two writers queue rather
+/// than fail), or a savepoint when the caller already holds a transaction.
+pub fn write_transaction<T>(
+    conn: &mut SqliteConnection,
+    f: impl FnOnce(&mut SqliteConnection) -> Result<T>,
+) -> Result<T> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let nested =
+        matches!(AnsiTransactionManager::transaction_manager_status_mut(conn).transaction_depth(), Ok(Some(_)));
+    if nested {
+        conn.transaction(f)
+    } else {
+        conn.immediate_transaction(f)
+    }
+}

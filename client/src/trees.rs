@@ -598,7 +598,7 @@ pub fn import(conn: &mut SqliteConnection, inputs: Vec<TreeInput>) -> Result<Vec
     if inputs.is_empty() {
         crate::bail!("the file holds no attack tree / 攻撃ツリーがありません");
     }
-    conn.immediate_transaction(|c| {
+    crate::register::write_transaction(conn, |c| {
         let known = Known::load(c, &inputs)?;
         let many = inputs.len() > 1;
         let mut problems = Vec::new();

@@ -5,7 +5,7 @@
 //! real XML parser (Python's xml.etree); and, against a real hub, a technique shared by
 //! another member flagging the tree's risk with the path from the leaf to the damage.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::PathBuf;
 
 use renkei_client::{flags, hub_api::HubApi, matrix, register, risks, services, sync, trees};
@@ -545,4 +545,40 @@ fn a_shared_technique_on_a_leaf_flags_the_trees_risk_with_the_path() {
     let parsed = parse_svg(&svg);
     assert_eq!(parsed["shapes"]["node-ransomware"][1], "node leaf");
     assert_eq!(parsed["shapes"]["node-manipulate"][1], "node leaf flagged");
+
+    // A tree drawn after the technique was shared: importing it flags its risk with the
+    // technique already held (T1595 reached no leaf when it arrived).
+    let mut scanning = example();
+    scanning["damage"] = json!("Customer portal defaced");
+    scanning["damage_ja"] = json!("顧客ポータルの改ざん");
+    scanning["nodes"] = json!([
+        {"id": "deface", "kind": "or", "title": "Portal defaced", "children": ["scan", "mail"]},
+        {"id": "scan", "kind": "leaf", "title": "Exposed services found by scanning", "technique": "T1595",
+         "asset": "VPN gateway", "threat": 3, "vulnerability": 3},
+        {"id": "mail", "kind": "leaf", "title": "Spearphishing attachment opened", "technique": "T1566.001",
+         "asset": "Office PC", "threat": 5, "vulnerability": 3},
+    ]);
+    let (ids, flagged) = flags::import_trees(&mut conn, vec![input(scanning.clone())]).expect("second tree");
+    assert_eq!(ids, ["AT-0002"]);
+    // T1595 is new for R-0001; T1566.001 already had an open flag, now with both paths.
+    assert_eq!((flagged.raised, flagged.updated), (1, 1), "{flagged:?}");
+    let open: BTreeMap<String, flags::Flag> = flags::list(&mut conn, "open")
+        .expect("flags")
+        .into_iter()
+        .filter(|f| f.risk_id == "R-0001")
+        .map(|f| (f.source.clone(), f))
+        .collect();
+    let f = &open[&elsewhere];
+    assert_eq!(f.trigger, flags::Trigger::AttackTree);
+    assert_eq!(f.detail.paths[0].tree, "AT-0002");
+    assert_eq!(
+        f.detail.paths[0].steps,
+        ["Exposed services found by scanning", "Portal defaced", "Customer portal defaced / 顧客ポータルの改ざん"]
+    );
+    let trees_of_exact: BTreeSet<&str> = open[&exact].detail.paths.iter().map(|p| p.tree.as_str()).collect();
+    assert_eq!(trees_of_exact, BTreeSet::from(["AT-0001", "AT-0002"]));
+    // Importing the same tree again raises nothing new.
+    scanning["id"] = json!("AT-0002");
+    let (_, again) = flags::import_trees(&mut conn, vec![input(scanning)]).expect("again");
+    assert_eq!(again.raised, 0, "{again:?}");
 }

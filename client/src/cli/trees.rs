@@ -77,8 +77,14 @@ pub(super) fn run_tree(mut conn: diesel::SqliteConnection, command: TreeCommand,
                 one => serde_json::from_value(one).map(|t| vec![t]),
             }
             .context("the attack tree file / 攻撃ツリーのファイル")?;
-            let ids = trees::import(&mut conn, inputs)?;
+            let (ids, flagged) = renkei_client::flags::import_trees(&mut conn, inputs)?;
             println!("{} attack trees stored: {}", ids.len(), ids.join(" "));
+            if flagged.raised + flagged.updated > 0 {
+                println!(
+                    "{} flags raised, {} updated by techniques already held / 保持済みのテクニックによるフラグ: {} 件発行、{} 件更新",
+                    flagged.raised, flagged.updated, flagged.raised, flagged.updated
+                );
+            }
             Ok(0)
         }
         TreeCommand::Export { id, out } => {
