@@ -643,6 +643,16 @@ pub struct Mapping {
     pub relationship: String,
 }
 
+/// A relationship read the other way round: A subset-of B is B superset-of A; the
+/// symmetric ones (equivalent, intersects, related) stay as they are.
+fn reversed(relationship: String) -> String {
+    match relationship.as_str() {
+        "subset-of" => "superset-of".into(),
+        "superset-of" => "subset-of".into(),
+        _ => relationship,
+    }
+}
+
 /// The controls of other catalogs mapped to (or from) one control.
 pub fn mappings_of(conn: &mut SqliteConnection, framework: &str, label: &str) -> Result<Vec<Mapping>> {
     let out: Vec<(String, String, String)> = catalog_mappings::table
@@ -655,6 +665,7 @@ pub fn mappings_of(conn: &mut SqliteConnection, framework: &str, label: &str) ->
         .filter(catalog_mappings::target_label.eq(label))
         .select((catalog_mappings::source_framework, catalog_mappings::source_label, catalog_mappings::relationship))
         .load(conn)?;
+    let back = back.into_iter().map(|(f, l, r)| (f, l, reversed(r)));
     let mut all: Vec<Mapping> = out
         .into_iter()
         .chain(back)
@@ -678,6 +689,7 @@ pub fn pairs(conn: &mut SqliteConnection, from: &str, to: &str) -> Result<Vec<(S
         .filter(catalog_mappings::target_framework.eq(from))
         .select((catalog_mappings::target_label, catalog_mappings::source_label, catalog_mappings::relationship))
         .load(conn)?;
+    let backward = backward.into_iter().map(|(a, b, r)| (a, b, reversed(r)));
     let mut all: Vec<(String, String, String)> = forward.into_iter().chain(backward).collect();
     all.sort();
     all.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
@@ -821,6 +833,13 @@ pub fn import_mappings(conn: &mut SqliteConnection, file: MappingFile) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mapping_read_backwards_reverses_subset_and_superset() {
+        assert_eq!(reversed("subset-of".into()), "superset-of");
+        assert_eq!(reversed("superset-of".into()), "subset-of");
+        assert_eq!(reversed("intersects".into()), "intersects");
+    }
 
     #[test]
     fn the_shipped_csf_catalog_parses_with_labels_and_kinds() {

@@ -206,7 +206,7 @@ pub(super) fn run_hub(
             eprintln!("{} matching lines", matches.len());
             Ok(0)
         }
-        _ => unreachable!("dispatched by cli::run"),
+        _ => anyhow::bail!("internal: this command is dispatched elsewhere by cli::run"),
     }
 }
 

@@ -220,7 +220,7 @@ pub(super) fn run_register(mut conn: diesel::SqliteConnection, command: Command,
         Command::Appetite { command } => super::appetite::run_appetite(&mut conn, command, json),
         Command::Incident { command } => super::appetite::run_incident(&mut conn, command, json),
         Command::Readiness { command } => super::appetite::run_readiness(&mut conn, command, json),
-        _ => unreachable!("dispatched by cli::run"),
+        _ => anyhow::bail!("internal: this command is dispatched elsewhere by cli::run"),
     }
 }
 
