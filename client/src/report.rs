@@ -9,12 +9,19 @@
 //! trees, appetite, readiness, treatment plans, catalog gaps) adds a builder to the
 //! audiences' lists and never touches a renderer.
 //!
-//! - management: key figures, the top risks by the business service they would hurt,
-//!   the heat map and the trend of risk levels by month;
-//! - operations: open flags with their evidence, every risk with its next review, the
-//!   heat map, the CSF gaps, supplier dependencies, flags raised and resolved by week;
-//! - regulator: the profile, the register's coverage, reviews done and overdue, flags
-//!   raised against resolved.
+//! - management: key figures, risk appetite and tolerance per business service (first:
+//!   is it within appetite?), the top risks by the business service they would hurt, the
+//!   business damages analysed with attack trees, the treatment plan in brief, the heat
+//!   map and the trend of risk levels by month;
+//! - operations: open flags with their evidence, open attack-tree flags with their
+//!   paths, the treatment plan action by action, every risk with its next review, the
+//!   readiness reviews due, the heat map, the prioritised CSF gaps with their score's
+//!   parts, supplier dependencies, flags raised and resolved by week;
+//! - regulator: the profile by function and by subcategory, the catalogs loaded with
+//!   their licence, readiness against the seven traits, the register's coverage, reviews
+//!   done and overdue, treatment actions overdue, flags raised against resolved.
+//!
+//! A section whose part of the register is empty stays, with one line saying so.
 //!
 //! Charts: inline `<svg>` in HTML; in Markdown, SVG files written beside the report
 //! (`NAME-chart-N.svg`, linked as images) when it goes to a file, inline `<svg>` (raw
@@ -222,11 +229,31 @@ pub type Builder = fn(&mut SqliteConnection, &Facts) -> Result<Option<Section>>;
 /// The sections of each audience's report, in order.
 pub fn builders(audience: Audience) -> Vec<Builder> {
     match audience {
-        Audience::Management => vec![management_summary, top_risks_by_service, heat_map, trend],
-        Audience::Operations => {
-            vec![operations_summary, open_flags, risks_to_review, heat_map, csf_gaps, suppliers, flag_activity]
+        Audience::Management => {
+            vec![management_summary, appetite, top_risks_by_service, attack_trees, plan_brief, heat_map, trend]
         }
-        Audience::Regulator => vec![profile, coverage, reviews, flag_activity],
+        Audience::Operations => vec![
+            operations_summary,
+            open_flags,
+            tree_flags,
+            treatment_plan,
+            risks_to_review,
+            readiness_due,
+            heat_map,
+            csf_gaps,
+            suppliers,
+            flag_activity,
+        ],
+        Audience::Regulator => vec![
+            profile,
+            profile_entries,
+            catalogs_loaded,
+            readiness_all,
+            coverage,
+            reviews,
+            plan_overdue,
+            flag_activity,
+        ],
     }
 }
 
@@ -568,22 +595,49 @@ fn risks_to_review(_: &mut SqliteConnection, f: &Facts) -> Result<Option<Section
 }
 
 fn csf_gaps(conn: &mut SqliteConnection, _: &Facts) -> Result<Option<Section>> {
-    let rows = crate::profiles::gaps(conn)?
+    // Ordered as 6.2 says: the member's motive, then cost-effectiveness.
+    let rows = crate::profiles::gaps_in(conn, Some(crate::catalogs::CSF))?
         .into_iter()
         .map(|g| {
+            let motive =
+                if g.motive.is_empty() { g.priority.to_string() } else { format!("{} {}", g.priority, g.motive) };
+            let cost = match g.cost_estimate {
+                Some(estimate) => format!("{estimate} (÷{:.2})", g.cost_factor),
+                None => format!("{} (÷{:.2})", g.cost, g.cost_factor),
+            };
             vec![
                 format!("{} {}", g.area, g.name),
-                g.current.to_string(),
-                g.target.to_string(),
-                g.priority.to_string(),
-                g.risks.to_string(),
+                format!("{} → {}", g.current, g.target),
+                motive,
+                g.width.to_string(),
+                format!("{:.1} ({})", g.risk_weight, g.risks),
+                cost,
+                format!("{:.2}", g.score),
+                g.owner.unwrap_or_else(|| "-".into()),
             ]
         })
         .collect();
-    Ok(Some(Section::new("CSF profile gaps", "CSFプロファイルのギャップ").push(Table::block(
-        &["Area / 領域", "Current / 現在", "Target / 目標", "Priority / 優先度", "Risks citing / 関連リスク"],
-        rows,
-    ))))
+    Ok(Some(
+        Section::new("CSF profile gaps, prioritised", "CSFプロファイルのギャップ(優先順位付き)")
+            .push(Block::Paragraph(
+                "Ordered by motive (priority 1 high … 3 low), then score = width × risk weight ÷ cost. / \
+                 動機(優先度 1 高〜3 低)、次にスコア(幅 × リスク重み ÷ 費用)の順です。"
+                    .into(),
+            ))
+            .push(Table::block(
+                &[
+                    "Area / 領域",
+                    "Current → target / 現在 → 目標",
+                    "Motive / 動機",
+                    "Width / 幅",
+                    "Risk weight (risks) / リスク重み(リスク数)",
+                    "Cost / 費用",
+                    "Score / スコア",
+                    "Owner / 責任者",
+                ],
+                rows,
+            )),
+    ))
 }
 
 fn suppliers(conn: &mut SqliteConnection, f: &Facts) -> Result<Option<Section>> {
@@ -843,6 +897,430 @@ fn reviews(conn: &mut SqliteConnection, f: &Facts) -> Result<Option<Section>> {
                 rows,
             )),
     ))
+}
+
+// ---- Appetite, attack trees, the treatment plan, readiness, catalogs ----
+
+/// A section with nothing to show yet says so in one line, in both languages (the
+/// section stays, so every reader sees the question was asked).
+fn none_yet(section: Section, en: &str, ja: &str) -> Result<Option<Section>> {
+    Ok(Some(section.push(Block::Paragraph(format!("{en} / {ja}")))))
+}
+
+fn yes_no(present: bool) -> String {
+    if present { "yes / あり" } else { "no / なし" }.into()
+}
+
+/// An RFC 3339 time as its date (or "-").
+fn date_of(at: Option<&str>) -> String {
+    at.map_or("-".into(), |t| parse_time(t).map_or(t.to_string(), |t| t.date_naive().to_string()))
+}
+
+fn appetite(conn: &mut SqliteConnection, f: &Facts) -> Result<Option<Section>> {
+    let section = Section::new("Risk appetite and tolerance", "リスク選好と許容度");
+    let statuses = crate::appetite::status(conn, f.now)?;
+    if statuses.is_empty() {
+        return none_yet(section, "No appetite statements yet", "リスク選好の記述はまだありません");
+    }
+    let count = |state: crate::appetite::State| statuses.iter().filter(|s| s.state == state).count();
+    let rows = statuses
+        .iter()
+        .map(|s| {
+            let st = &s.statement;
+            let limit = format!("{} / {} d({}日)", st.max_incidents, st.period_days, st.period_days);
+            let reasons: Vec<String> = s.reasons.iter().map(|r| format!("{} / {}", r.en, r.ja)).collect();
+            vec![
+                s.statement.service.clone(),
+                format!("{}\n{}", st.statement, st.statement_ja),
+                s.state.label().to_string(),
+                format!("{} (limit / 上限 {limit})", s.own.count),
+                format!("{:.0} % (max / 上限 {:.0} %)", s.own.worst_degradation, st.max_degradation),
+                format!("{} (related / 関連 {})", s.sector.count, s.sector.related.len()),
+                if reasons.is_empty() { "-".into() } else { reasons.join("\n") },
+            ]
+        })
+        .collect();
+    Ok(Some(
+        section
+            .push(Block::Figures(vec![
+                figure("Statements / 記述数", statuses.len()),
+                figure("Within appetite / 範囲内", count(crate::appetite::State::Within)),
+                figure("Trending towards a breach / 超過傾向", count(crate::appetite::State::Trending)),
+                figure("Breached / 超過", count(crate::appetite::State::Breached)),
+            ]))
+            .push(Table::block(
+                &[
+                    "Service / サービス",
+                    "Statement / 記述",
+                    "Status / 状況",
+                    "Own incidents / 自組織のインシデント",
+                    "Worst degradation / 最大機能低下",
+                    "Sector incidents / セクターのインシデント",
+                    "Why / 理由",
+                ],
+                rows,
+            )),
+    ))
+}
+
+/// At most this many attack trees are listed for management; the rest are counted.
+const TREE_ROWS: usize = 20;
+
+fn attack_trees(conn: &mut SqliteConnection, f: &Facts) -> Result<Option<Section>> {
+    let section = Section::new("Business damages analysed with attack trees", "攻撃ツリーで分析した事業被害");
+    let trees = crate::trees::list(conn)?;
+    if trees.is_empty() {
+        return none_yet(section, "No attack trees yet", "攻撃ツリーはまだありません");
+    }
+    let mut tree_flags: HashMap<&str, usize> = HashMap::new();
+    for x in f.open_flags().filter(|x| x.trigger == crate::flags::Trigger::AttackTree) {
+        *tree_flags.entry(x.risk_id.as_str()).or_default() += 1;
+    }
+    let risks: HashMap<&str, &Risk> = f.risks.iter().map(|r| (r.id.as_str(), r)).collect();
+    let mut computed = Vec::with_capacity(trees.len());
+    for tree in &trees {
+        let defaults = risks
+            .get(tree.risk.as_str())
+            .and_then(|r| r.effective())
+            .map(|r| (r.factors.threat, r.factors.vulnerability));
+        computed.push(crate::trees::compute(tree, &f.matrix, defaults)?);
+    }
+    // The worst damage first.
+    computed.sort_by(|a, b| b.value.cmp(&a.value).then(a.id.cmp(&b.id)));
+    let rows = computed
+        .iter()
+        .take(TREE_ROWS)
+        .map(|t| {
+            let damage = match &t.damage_ja {
+                Some(ja) => format!("{} {}\n{ja}", t.id, t.damage),
+                None => format!("{} {}", t.id, t.damage),
+            };
+            vec![
+                damage,
+                t.services.join(", "),
+                t.value.to_string(),
+                t.level_name.clone(),
+                t.risk.clone(),
+                tree_flags.get(t.risk.as_str()).copied().unwrap_or(0).to_string(),
+            ]
+        })
+        .collect();
+    let flagged = computed.iter().filter(|t| tree_flags.contains_key(t.risk.as_str())).count();
+    let mut section = section
+        .push(Block::Figures(vec![
+            figure("Attack trees / 攻撃ツリー数", computed.len()),
+            figure("Trees whose risk is flagged / フラグのあるツリー", flagged),
+        ]))
+        .push(Table::block(
+            &[
+                "Business damage / 事業被害",
+                "Services / サービス",
+                "Value / 値",
+                "Level / レベル",
+                "Risk / リスク",
+                "Open attack-tree flags / 未対応の攻撃ツリーフラグ",
+            ],
+            rows,
+        ));
+    if computed.len() > TREE_ROWS {
+        section = section.push(Block::Paragraph(format!(
+            "{} more trees: see `renkei tree list`. / ほか {} 件のツリーは `renkei tree list` で確認してください。",
+            computed.len() - TREE_ROWS,
+            computed.len() - TREE_ROWS
+        )));
+    }
+    Ok(Some(section))
+}
+
+fn action_status(a: &crate::plans::Action) -> String {
+    let status = match a.status.as_str() {
+        "planned" => "planned / 計画中".to_string(),
+        "in_progress" => "in progress / 実施中".into(),
+        "done" => "done / 完了".into(),
+        "cancelled" => "cancelled / 中止".into(),
+        other => other.to_string(),
+    };
+    if a.overdue {
+        format!("{status}\nOVERDUE {} d / {}日超過", a.days_overdue, a.days_overdue)
+    } else {
+        status
+    }
+}
+
+fn plan_brief(conn: &mut SqliteConnection, f: &Facts) -> Result<Option<Section>> {
+    let section = Section::new("Risk treatment plan in brief", "リスク対応計画の概要");
+    let actions = crate::plans::list(conn, false, f.now.date_naive())?;
+    if actions.is_empty() {
+        return none_yet(section, "No treatment actions yet", "リスク対応策はまだありません");
+    }
+    let with = |status: &str| actions.iter().filter(|a| a.status == status).count();
+    let overdue: Vec<&crate::plans::Action> = actions.iter().filter(|a| a.overdue).collect();
+    let rows = overdue
+        .iter()
+        .map(|a| vec![format!("{} {}", a.id, a.title), a.owner.clone(), a.due.to_string(), a.days_overdue.to_string()])
+        .collect();
+    Ok(Some(
+        section
+            .push(Block::Figures(vec![
+                figure("Actions / 対応策数", actions.len()),
+                figure("Overdue / 期限超過", overdue.len()),
+                figure("In progress / 実施中", with("in_progress")),
+                figure("Planned / 計画中", with("planned")),
+                figure("Done / 完了", with("done")),
+            ]))
+            .push(Table::block(
+                &["Overdue action / 期限超過の対応策", "Owner / 責任者", "Due / 期限", "Days overdue / 超過日数"],
+                rows,
+            )),
+    ))
+}
+
+fn treatment_plan(conn: &mut SqliteConnection, f: &Facts) -> Result<Option<Section>> {
+    let section = Section::new("Risk treatment plan", "リスク対応計画");
+    let actions = crate::plans::list(conn, false, f.now.date_naive())?;
+    if actions.is_empty() {
+        return none_yet(section, "No treatment actions yet", "リスク対応策はまだありません");
+    }
+    let rows = actions
+        .iter()
+        .map(|a| {
+            let gaps: Vec<String> = a.gaps.iter().map(|g| format!("{} {}", g.framework, g.label)).collect();
+            vec![
+                format!("{} {}", a.id, a.title),
+                a.owner.clone(),
+                a.due.to_string(),
+                action_status(a),
+                a.cost.map_or("-".into(), |c| format!("{c}")),
+                if gaps.is_empty() { "-".into() } else { gaps.join("\n") },
+                if a.risks.is_empty() { "-".into() } else { a.risks.join(", ") },
+            ]
+        })
+        .collect();
+    Ok(Some(section.push(Table::block(
+        &[
+            "Action / 対応策",
+            "Owner / 責任者",
+            "Due / 期限",
+            "Status / 状況",
+            "Cost / 費用",
+            "Gaps / ギャップ",
+            "Risks / リスク",
+        ],
+        rows,
+    ))))
+}
+
+fn tree_flags(_: &mut SqliteConnection, f: &Facts) -> Result<Option<Section>> {
+    let section = Section::new("Open attack-tree flags and their paths", "未対応の攻撃ツリーフラグと経路");
+    let open: Vec<&Flag> = f.open_flags().filter(|x| x.trigger == crate::flags::Trigger::AttackTree).collect();
+    if open.is_empty() {
+        return none_yet(section, "No open attack-tree flags", "未対応の攻撃ツリーフラグはありません");
+    }
+    let rows = open
+        .iter()
+        .take(FLAG_ROWS)
+        .map(|x| {
+            let paths: Vec<String> = x
+                .detail
+                .paths
+                .iter()
+                .map(|p| format!("{} [{} @ {}]: {}", p.tree, p.technique, p.asset, p.steps.join(" → ")))
+                .collect();
+            vec![
+                x.id.to_string(),
+                x.risk_id.clone(),
+                x.detail.source_title.clone(),
+                if paths.is_empty() { "-".into() } else { paths.join("\n") },
+            ]
+        })
+        .collect();
+    Ok(Some(section.push(Table::block(
+        &["Flag / フラグ", "Risk / リスク", "Source / 契機", "Path, leaf to damage / 経路(葉から被害まで)"],
+        rows,
+    ))))
+}
+
+/// Why a trait's review is due, in both languages.
+fn due_because(t: &crate::readiness::TraitStatus) -> String {
+    use crate::readiness::State;
+    let mut why: Vec<String> =
+        t.intelligence.iter().map(|i| format!("{} ({}) / {}", i.reason, i.item_id, i.reason_ja)).collect();
+    if t.state == State::Due || (t.state == State::DueIntelligence && why.is_empty()) {
+        let next = date_of(t.next_review.as_deref());
+        why.push(format!("review date {next} passed / 見直し期限 {next} を経過"));
+    }
+    if why.is_empty() {
+        "-".into()
+    } else {
+        why.join("\n")
+    }
+}
+
+fn readiness_due(conn: &mut SqliteConnection, f: &Facts) -> Result<Option<Section>> {
+    use crate::readiness::State;
+    let section = Section::new("Readiness reviews due", "見直しが必要な緊急時対応の準備状況");
+    let traits = crate::readiness::list(conn, f.now)?;
+    let unanswered = traits.iter().filter(|t| t.state == State::Unanswered).count();
+    let due: Vec<_> = traits.iter().filter(|t| matches!(t.state, State::Due | State::DueIntelligence)).collect();
+    let unanswered_line = format!(
+        "Traits not answered yet: {unanswered} of 7 (`renkei readiness set`). / 未回答の特性: 7件中{unanswered}件。"
+    );
+    if due.is_empty() {
+        return Ok(Some(section.push(Block::Paragraph(format!(
+            "No readiness review is due / 見直しが必要な特性はありません。 {unanswered_line}"
+        )))));
+    }
+    let rows = due
+        .iter()
+        .map(|t| {
+            vec![
+                format!("{} {} / {}", t.info.id, t.info.name, t.info.name_ja),
+                t.state.label().to_string(),
+                date_of(t.next_review.as_deref()),
+                due_because(t),
+                t.owner.clone().unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    Ok(Some(
+        section
+            .push(Table::block(
+                &["Trait / 特性", "Status / 状況", "Next review / 次回見直し", "Why / 理由", "Owner / 責任者"],
+                rows,
+            ))
+            .push(Block::Paragraph(unanswered_line)),
+    ))
+}
+
+fn readiness_all(conn: &mut SqliteConnection, f: &Facts) -> Result<Option<Section>> {
+    let traits = crate::readiness::list(conn, f.now)?;
+    let answered = traits.iter().filter(|t| t.answer.is_some()).count();
+    let due = traits
+        .iter()
+        .filter(|t| matches!(t.state, crate::readiness::State::Due | crate::readiness::State::DueIntelligence))
+        .count();
+    let rows = traits
+        .iter()
+        .map(|t| {
+            vec![
+                format!("{} {} / {}", t.info.id, t.info.name, t.info.name_ja),
+                t.state.label().to_string(),
+                yes_no(t.answer.is_some()),
+                t.evidence.len().to_string(),
+                date_of(t.reviewed_at.as_deref()),
+                date_of(t.next_review.as_deref()),
+                due_because(t),
+            ]
+        })
+        .collect();
+    Ok(Some(
+        Section::new(
+            "Contingency readiness against the seven traits",
+            "サイバー攻撃リスクの7つの特性に対する緊急時対応の準備状況",
+        )
+        .push(Block::Figures(vec![
+            figure("Traits answered / 回答済みの特性", format!("{answered} / 7")),
+            figure("Reviews due / 見直し要", due),
+        ]))
+        .push(Table::block(
+            &[
+                "Trait / 特性",
+                "Status / 状況",
+                "Answer / 回答",
+                "Evidence / 証跡",
+                "Last review / 前回見直し",
+                "Next review / 次回見直し",
+                "Due because of / 見直しの理由",
+            ],
+            rows,
+        )),
+    ))
+}
+
+fn profile_entries(conn: &mut SqliteConnection, _: &Facts) -> Result<Option<Section>> {
+    let section = Section::new("Profile by subcategory and control", "サブカテゴリ・管理策ごとのプロファイル");
+    // CSF functions and categories are in the profile section above.
+    let entries: Vec<crate::profiles::Entry> = crate::profiles::entries(conn, None)?
+        .into_iter()
+        .filter(|e| !(e.framework == crate::catalogs::CSF && matches!(e.kind.as_str(), "function" | "category")))
+        .collect();
+    if entries.is_empty() {
+        return none_yet(
+            section,
+            "No profile entries below the CSF categories yet",
+            "CSFカテゴリより細かいプロファイルの記入はまだありません",
+        );
+    }
+    let rows = entries
+        .iter()
+        .map(|e| {
+            vec![
+                crate::catalogs::framework_name(&e.framework).to_string(),
+                format!("{} {}", e.label, e.name),
+                format!("{} → {}", e.current, e.target),
+                e.owner.clone().unwrap_or_else(|| "-".into()),
+                if e.evidence.is_empty() { "-".into() } else { e.evidence.clone() },
+            ]
+        })
+        .collect();
+    Ok(Some(section.push(Table::block(
+        &[
+            "Framework / フレームワーク",
+            "Subcategory or control / サブカテゴリ・管理策",
+            "Current → target / 現在 → 目標",
+            "Owner / 責任者",
+            "Evidence / 証跡",
+        ],
+        rows,
+    ))))
+}
+
+fn catalogs_loaded(conn: &mut SqliteConnection, _: &Facts) -> Result<Option<Section>> {
+    let section = Section::new("Framework catalogs loaded", "読み込み済みのフレームワークカタログ");
+    let catalogs = crate::catalogs::list(conn)?;
+    if catalogs.is_empty() {
+        return none_yet(section, "No catalogs loaded yet", "カタログはまだ読み込まれていません");
+    }
+    let rows = catalogs
+        .iter()
+        .map(|c| {
+            vec![
+                format!("{} ({})", c.title, c.framework),
+                c.version.clone(),
+                c.controls.to_string(),
+                c.licence.clone(),
+                date_of(Some(&c.imported_at)),
+            ]
+        })
+        .collect();
+    Ok(Some(section.push(Table::block(
+        &["Catalog / カタログ", "Version / 版", "Controls / 項目数", "Licence / ライセンス", "Imported / 読込日"],
+        rows,
+    ))))
+}
+
+fn plan_overdue(conn: &mut SqliteConnection, f: &Facts) -> Result<Option<Section>> {
+    let section = Section::new("Treatment actions overdue", "期限を超過したリスク対応策");
+    let overdue = crate::plans::list(conn, true, f.now.date_naive())?;
+    if overdue.is_empty() {
+        return none_yet(section, "No treatment action is overdue", "期限を超過した対応策はありません");
+    }
+    let rows = overdue
+        .iter()
+        .map(|a| {
+            vec![
+                format!("{} {}", a.id, a.title),
+                a.owner.clone(),
+                a.due.to_string(),
+                a.days_overdue.to_string(),
+                if a.risks.is_empty() { "-".into() } else { a.risks.join(", ") },
+            ]
+        })
+        .collect();
+    Ok(Some(section.push(Table::block(
+        &["Action / 対応策", "Owner / 責任者", "Due / 期限", "Days overdue / 超過日数", "Risks / リスク"],
+        rows,
+    ))))
 }
 
 // ---- Renderers ----

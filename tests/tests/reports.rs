@@ -14,7 +14,7 @@ use std::process::Command;
 use chrono::{Duration, Utc};
 use diesel::prelude::*;
 use renkei_client::report::{self, Audience, Format};
-use renkei_client::{assets, flags, pdf, profiles, register, risks, services};
+use renkei_client::{appetite, assets, flags, pdf, plans, profiles, readiness, register, risks, services, trees};
 use renkei_e2e::TempDir;
 
 const FONT: &str = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc";
@@ -140,6 +140,129 @@ fn register_with_everything(dir: &Path) -> diesel::SqliteConnection {
     conn
 }
 
+const OVERDUE_ACTION: &str = "HMIの多要素認証を導入";
+const TREE_DAMAGE_JA: &str = "工場の制御が失われ出荷が止まる";
+
+/// The register above, plus what the handbook adds: an appetite statement for Plant
+/// control that its incidents breach, an attack tree on the first risk with an open
+/// attack-tree flag showing its path, a treatment action overdue and one done, two
+/// readiness answers (one past its review date) and a CSF subcategory entry.
+fn register_with_the_handbook(dir: &Path) -> diesel::SqliteConnection {
+    let mut conn = register_with_everything(dir);
+    let now = Utc::now();
+    appetite::set(
+        &mut conn,
+        appetite::StatementInput {
+            service: "Plant control".into(),
+            kind: "appetite".into(),
+            max_incidents: 1,
+            period_days: 365,
+            max_degradation: 20.0,
+            ..Default::default()
+        },
+        now,
+    )
+    .expect("appetite");
+    let incidents = (1..=3)
+        .map(|k| {
+            let started = now - Duration::days(20 * k);
+            let input = appetite::IncidentInput {
+                service: "Plant control".into(),
+                started: started.to_rfc3339(),
+                ended: (started + Duration::hours(3)).to_rfc3339(),
+                degradation: 40.0,
+                title: Some(format!("line stop {k}")),
+            };
+            (format!("row {}", k + 1), Some(input), vec![])
+        })
+        .collect();
+    appetite::store(&mut conn, incidents, now).expect("incidents");
+
+    let tree: trees::TreeInput = serde_json::from_value(serde_json::json!({
+        "damage": "Plant loses control and shipping stops",
+        "damage_ja": TREE_DAMAGE_JA,
+        "services": ["Plant control"],
+        "risk": "R-0001",
+        "damage_size": 5,
+        "nodes": [
+            {"id": "stop", "kind": "or", "title": "Shipping stops", "children": ["hmi", "erp"]},
+            {"id": "hmi", "kind": "leaf", "title": "HMI reached over remote services", "technique": "T0886",
+             "asset": "HMI-1", "threat": 4, "vulnerability": 4},
+            {"id": "erp", "kind": "leaf", "title": "ERP encrypted", "technique": "T1486", "asset": "ERP",
+             "threat": 2, "vulnerability": 3}
+        ]
+    }))
+    .expect("tree");
+    assert_eq!(trees::import(&mut conn, vec![tree]).expect("tree"), ["AT-0001"]);
+    let recorded = flags::record(
+        &mut conn,
+        vec![flags::Candidate {
+            risk_id: "R-0001".into(),
+            source: "attack-pattern--tree".into(),
+            source_revision: 1,
+            trigger: flags::Trigger::AttackTree,
+            quality: flags::Quality::Exact,
+            priority: 80,
+            detail: flags::Detail {
+                source_title: "attack-pattern T0886".into(),
+                evidence: vec![],
+                suggestion: "reassess the tree".into(),
+                suggestion_ja: "攻撃ツリーを再評価してください".into(),
+                paths: vec![trees::TreePath {
+                    tree: "AT-0001".into(),
+                    leaf: "hmi".into(),
+                    technique: "T0886".into(),
+                    asset: "HMI-1".into(),
+                    steps: vec!["HMI reached over remote services".into(), "Shipping stops".into()],
+                }],
+            },
+        }],
+    )
+    .expect("flag");
+    assert_eq!(recorded.raised, 1);
+
+    let action = |title: &str, due: chrono::NaiveDate| plans::ActionInput {
+        title: title.into(),
+        owner: "情報システム部".into(),
+        due: due.to_string(),
+        cost: Some(1200.0),
+        gaps: vec!["PR.AA-01".into()],
+        risks: vec!["R-0001".into()],
+    };
+    let today = now.date_naive();
+    plans::add(&mut conn, action(OVERDUE_ACTION, today - Duration::days(10))).expect("action");
+    let done =
+        plans::add(&mut conn, action("Backups tested / バックアップ検証", today + Duration::days(30))).expect("action");
+    plans::set_status(&mut conn, &done, "done", "tested").expect("done");
+
+    let answer = |text: &str| readiness::AnswerInput {
+        answer: text.into(),
+        evidence: vec!["BCP v3".into()],
+        review_days: 30,
+        owner: Some("BCP team".into()),
+        ..Default::default()
+    };
+    readiness::set(&mut conn, "damage-scenarios", answer("USB scenario exercised"), now).expect("readiness");
+    readiness::set(&mut conn, "fast-spread", answer("cut points listed"), now - Duration::days(60)).expect("readiness");
+
+    profiles::put(
+        &mut conn,
+        profiles::EntryInput {
+            label: "PR.AA-01".into(),
+            current: 1,
+            target: 3,
+            priority: Some(1),
+            motive: "audit finding".into(),
+            evidence: "IdM export 2026-11".into(),
+            owner: Some("IAM lead".into()),
+            cost: Some("medium".into()),
+            ..Default::default()
+        },
+    )
+    .expect("subcategory");
+    conn
+}
+
 fn font_or_skip() -> bool {
     if !Path::new(FONT).is_file() {
         eprintln!("skipped: {FONT} missing (apt-get install fonts-noto-cjk) / CJKフォントがないため省略");
@@ -260,7 +383,7 @@ fn every_audience_in_every_format() {
         return;
     }
     let dir = TempDir::new("renkei-reports-test");
-    let mut conn = register_with_everything(&dir.0);
+    let mut conn = register_with_the_handbook(&dir.0);
     let now = Utc::now();
     for audience in Audience::ALL {
         let built = report::build(&mut conn, audience, now).expect("report");
@@ -418,6 +541,148 @@ fn a_missing_font_is_a_clear_error() {
     for audience in Audience::ALL {
         let built = report::build(&mut conn, audience, Utc::now()).expect("report");
         let md = report::render_as(&built, Format::Markdown, None, None).expect("md");
-        assert!(!md.body.is_empty());
+        let md = String::from_utf8(md.body).expect("utf-8");
+        // The handbook's parts with nothing in them say so in one line.
+        let empty: &[&str] = match audience {
+            Audience::Management => {
+                &["リスク選好の記述はまだありません", "攻撃ツリーはまだありません", "リスク対応策はまだありません"]
+            }
+            Audience::Operations => &[
+                "未対応の攻撃ツリーフラグはありません",
+                "リスク対応策はまだありません",
+                "見直しが必要な特性はありません",
+            ],
+            Audience::Regulator => &[
+                "CSFカテゴリより細かいプロファイルの記入はまだありません",
+                "期限を超過した対応策はありません",
+                "0 / 7",
+            ],
+        };
+        for line in empty {
+            assert!(md.contains(line), "{line} missing:\n{md}");
+        }
+    }
+}
+
+/// The handbook's other parts in each audience's report: appetite (breached) near the
+/// top for management with the attack trees and the plan in brief; the plan action by
+/// action, the tree flag's path, the scored gaps and the readiness review due for
+/// operations; the seven traits, the subcategory profile, the catalogs and the overdue
+/// action for the regulator. Each in Markdown and in the PDF's text.
+#[test]
+fn the_handbook_parts_are_reported() {
+    if !font_or_skip() {
+        return;
+    }
+    let dir = TempDir::new("renkei-reports-handbook");
+    let mut conn = register_with_the_handbook(&dir.0);
+    let now = Utc::now();
+    let tree = trees::get(&mut conn, "AT-0001").expect("tree");
+    let value = trees::compute_stored(&mut conn, &tree).expect("computed").value.to_string();
+    let csf = renkei_client::catalogs::list(&mut conn)
+        .expect("catalogs")
+        .into_iter()
+        .find(|c| c.framework == "nist-csf-2.0")
+        .expect("CSF loaded");
+    assert!(!csf.licence.is_empty());
+    let traits: Vec<&str> = readiness::TRAITS.iter().map(|t| t.name_ja).collect();
+
+    for audience in Audience::ALL {
+        let built = report::build(&mut conn, audience, now).expect("report");
+        let md = String::from_utf8(report::render_as(&built, Format::Markdown, None, None).expect("md").body)
+            .expect("utf-8");
+        let row = |start: &str| -> String {
+            md.lines()
+                .find(|l| l.starts_with(&format!("| {start}")))
+                .unwrap_or_else(|| panic!("no row {start}:\n{md}"))
+                .to_string()
+        };
+        let mut needles: Vec<String> = Vec::new();
+        match audience {
+            Audience::Management => {
+                // Appetite comes before the top risks: whether it is within appetite first.
+                let appetite = md.find("## Risk appetite and tolerance / リスク選好と許容度").expect("appetite");
+                let top = md.find("## Top risks by service damage").expect("top risks");
+                assert!(appetite < top, "{md}");
+                let breached = row("Plant control | appetite: at most 1");
+                assert!(
+                    breached.contains("| breached / 超過 |") && breached.contains("| 3 (limit / 上限 1 / 365 d"),
+                    "{breached}"
+                );
+                assert!(md.contains("| Breached / 超過 | 1 |"), "{md}");
+                let tree_row = row("AT-0001");
+                assert!(
+                    tree_row.contains(TREE_DAMAGE_JA) && tree_row.contains(&format!("| Plant control | {value} |")),
+                    "{tree_row}"
+                );
+                assert!(tree_row.ends_with("| R-0001 | 1 |"), "one open attack-tree flag: {tree_row}");
+                assert!(md.contains("| Overdue / 期限超過 | 1 |") && md.contains("| Done / 完了 | 1 |"), "{md}");
+                assert!(md.contains(&format!("| P-0001 {OVERDUE_ACTION} | 情報システム部 |")), "{md}");
+                needles.extend(
+                    [
+                        "リスク選好と許容度",
+                        "breached / 超過",
+                        "攻撃ツリーで分析した事業被害",
+                        TREE_DAMAGE_JA,
+                        &value,
+                        "リスク対応計画の概要",
+                        OVERDUE_ACTION,
+                    ]
+                    .map(String::from),
+                );
+            }
+            Audience::Operations => {
+                assert!(md.contains("HMI reached over remote services → Shipping stops"), "{md}");
+                assert!(md.contains("OVERDUE 10 d / 10日超過") && md.contains("nist-csf-2.0 PR.AA-01"), "{md}");
+                let gap = row("PR.AA-01");
+                assert!(gap.contains("| 1 → 3 | 1 audit finding | 2 |") && gap.contains("IAM lead"), "{gap}");
+                assert!(md.contains("3 Fast spread / 急速な拡散") && md.contains("passed / 見直し期限"), "{md}");
+                needles.extend(
+                    [
+                        "未対応の攻撃ツリーフラグと経路",
+                        "Shipping stops",
+                        "リスク対応計画",
+                        OVERDUE_ACTION,
+                        "10日超過",
+                        "CSFプロファイルのギャップ(優先順位付き)",
+                        "audit finding",
+                        "見直しが必要な緊急時対応の準備状況",
+                        "急速な拡散",
+                    ]
+                    .map(String::from),
+                );
+            }
+            Audience::Regulator => {
+                for t in &traits {
+                    assert!(md.contains(t), "{t} missing:\n{md}");
+                }
+                assert!(md.contains("| Traits answered / 回答済みの特性 | 2 / 7 |"), "{md}");
+                let entry = row("NIST CSF");
+                assert!(
+                    entry.contains("PR.AA-01") && entry.contains("| 1 → 3 | IAM lead | IdM export 2026-11 |"),
+                    "{entry}"
+                );
+                assert!(md.contains(&csf.licence), "{md}");
+                assert!(md.contains(OVERDUE_ACTION), "{md}");
+                needles.extend(
+                    [
+                        "サイバー攻撃リスクの7つの特性に対する緊急時対応の準備状況",
+                        "サブカテゴリ・管理策ごとのプロファイル",
+                        "IdM export 2026-11",
+                        "読み込み済みのフレームワークカタログ",
+                        "期限を超過したリスク対応策",
+                        OVERDUE_ACTION,
+                        "2 / 7",
+                    ]
+                    .map(String::from),
+                );
+                needles.extend(traits.iter().map(|t| t.to_string()));
+            }
+        }
+        let pdf = report::render_as(&built, Format::Pdf, None, Some(FONT)).expect("pdf");
+        let path = dir.0.join(format!("handbook-{}.pdf", audience.as_str()));
+        std::fs::write(&path, &pdf.body).expect("write");
+        let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
+        check_pdf(&path, &needles);
     }
 }
