@@ -33,6 +33,13 @@ fn is_root() -> bool {
 /// Runs a command (as `postgres` when the tests run as root: `initdb` refuses root);
 /// panics with its output when it fails.
 fn run_pg(bin: &Path, args: &[&str]) {
+    if let Err(e) = try_run_pg(bin, args) {
+        panic!("{e}");
+    }
+}
+
+/// `run_pg`, giving the failure (command, status, output) back instead of panicking.
+fn try_run_pg(bin: &Path, args: &[&str]) -> Result<(), String> {
     let mut cmd = if is_root() {
         let mut c = Command::new("runuser");
         c.args(["-u", "postgres", "--"]).arg(bin);
@@ -40,14 +47,16 @@ fn run_pg(bin: &Path, args: &[&str]) {
     } else {
         Command::new(bin)
     };
-    let out = cmd.args(args).stdin(Stdio::null()).output().unwrap_or_else(|e| panic!("running {bin:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{bin:?} {args:?} failed ({}):\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = cmd.args(args).stdin(Stdio::null()).output().map_err(|e| format!("running {bin:?}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{bin:?} {args:?} failed ({}):\n{}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(())
 }
 
 /// The folder holding `initdb` and `pg_ctl`: the newest `/usr/lib/postgresql/<v>/bin`,
@@ -90,14 +99,25 @@ impl PgCluster {
             let out = Command::new("chown").arg("postgres:postgres").arg(&root).output().expect("chown");
             assert!(out.status.success(), "chown postgres {root:?}: {}", String::from_utf8_lossy(&out.stderr));
         }
-        let cluster = PgCluster { port: free_port(), bin, root };
+        let mut cluster = PgCluster { port: free_port(), bin, root };
         let data = cluster.data();
         run_pg(
             &cluster.bin.join("initdb"),
             &["-D", &data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync"],
         );
-        cluster.start_again();
-        Some(cluster)
+        // The free port was free when asked for; another test's server may take it before
+        // PostgreSQL binds it. The first start tries a fresh port then (the log says why).
+        for attempt in 1..=3 {
+            match cluster.try_start() {
+                Ok(()) => return Some(cluster),
+                Err(e) if attempt < 3 && cluster.log().contains("could not bind") => {
+                    eprintln!("private PostgreSQL: port {} taken, trying another: {e}", cluster.port);
+                    cluster.port = free_port();
+                }
+                Err(e) => panic!("{e}\nserver log:\n{}", cluster.log()),
+            }
+        }
+        None
     }
 
     fn data(&self) -> String {
@@ -112,9 +132,18 @@ impl PgCluster {
     /// Starts the cluster (again) on the same port and data, waiting until it accepts
     /// connections (after an immediate stop, once crash recovery is done).
     pub fn start_again(&self) {
+        if let Err(e) = self.try_start() {
+            panic!("{e}\nserver log:\n{}", self.log());
+        }
+    }
+
+    fn try_start(&self) -> Result<(), String> {
         let options = format!("-p {} -k {} -c listen_addresses=127.0.0.1", self.port, self.root.display());
         let log = self.root.join("log").display().to_string();
-        run_pg(&self.bin.join("pg_ctl"), &["-D", &self.data(), "-l", &log, "-o", &options, "-w", "-t", "60", "start"]);
+        try_run_pg(
+            &self.bin.join("pg_ctl"),
+            &["-D", &self.data(), "-l", &log, "-o", &options, "-w", "-t", "60", "start"],
+        )
     }
 
     /// Stops the cluster at once (immediate mode: as a crash, every session cut).
