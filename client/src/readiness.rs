@@ -1,6 +1,6 @@
 //! Contingency and continuity readiness (handbook 7 and the annex): the plan's answer
 //! to each of the seven traits of cyber-attack risk, with evidence, an owner, links to
-//! risks and attack trees (tree ids kept as given), and a review date. A trait is
+//! risks and attack trees (both must exist), and a review date. A trait is
 //! `unanswered`, `current`, `due` (its review date passed) or `due_intelligence`:
 //! shared intelligence bearing on it arrived since its last review, noted while a sync
 //! applies a page (in the page's transaction, through `appetite::after_page`):
@@ -182,7 +182,7 @@ pub struct AnswerInput {
     pub review_days: i64,
     /// Risk ids (they must exist).
     pub risks: Vec<String>,
-    /// Attack tree ids, kept as given.
+    /// Attack tree ids (they must exist).
     pub trees: Vec<String>,
     pub owner: Option<String>,
 }
@@ -237,6 +237,13 @@ pub fn set(conn: &mut SqliteConnection, raw_trait: &str, input: AnswerInput, now
             .load(c)?;
         for r in risks.iter().filter(|r| !known.contains(r)) {
             problems.push(format!("no risk {r} / リスク {r} はありません"));
+        }
+        let known_trees: Vec<String> = crate::tables::attack_trees::table
+            .filter(crate::tables::attack_trees::id.eq_any(&trees))
+            .select(crate::tables::attack_trees::id)
+            .load(c)?;
+        for t in trees.iter().filter(|t| !known_trees.contains(t)) {
+            problems.push(format!("no attack tree {t} / 攻撃ツリー {t} はありません"));
         }
         let id = match (&found, problems.is_empty()) {
             (Ok(t), true) => t.id,

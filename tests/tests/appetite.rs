@@ -363,6 +363,7 @@ fn readiness_answers_are_reviewed_and_fall_due() {
         answer: " ".into(),
         review_days: 0,
         risks: vec![risk.clone(), "R-0099".into()],
+        trees: vec!["AT-0099".into()],
         ..Default::default()
     };
     let err = readiness::set(&mut conn, "9", bad.clone(), now()).expect_err("refused").to_string();
@@ -372,6 +373,7 @@ fn readiness_answers_are_reviewed_and_fall_due() {
         "回答(--answer)が空です",
         "review_days must be 1",
         "no risk R-0099 / リスク R-0099 はありません",
+        "no attack tree AT-0099 / 攻撃ツリー AT-0099 はありません",
     ] {
         assert!(err.contains(needle), "{needle} missing: {err}");
     }
@@ -381,21 +383,31 @@ fn readiness_answers_are_reviewed_and_fall_due() {
         .to_string()
         .contains("not answered yet"));
 
+    // The damage scenario the answer rests on, as an attack tree of the risk.
+    let plc: renkei_client::assets::AssetInput =
+        serde_json::from_value(json!({"name": "PLC", "kind": "ot_device", "criticality": 5})).expect("asset");
+    flags::import_assets(&mut conn, vec![("PLC".into(), plc)]).expect("asset");
+    let tree: renkei_client::trees::TreeInput = serde_json::from_value(json!({
+    "damage": "Supply stops", "services": ["Power supply"], "risk": risk, "damage_size": 5,
+    "nodes": [
+        {"id": "root", "kind": "or", "title": "Supply stops", "children": ["plc"]},
+        {"id": "plc", "kind": "leaf", "title": "PLC logic changed", "technique": "T0831", "asset": "PLC",
+         "threat": 3, "vulnerability": 3}
+    ]}))
+    .expect("tree");
+    let tree_id = renkei_client::trees::import(&mut conn, vec![tree]).expect("tree").remove(0);
     let answer = AnswerInput {
         answer: "Cut points: the OT firewall and the maintenance VPN; contractors called from the list".into(),
         evidence: vec!["network diagram v4".into(), "contractor call list 2026-10".into()],
         review_days: 90,
         risks: vec![risk.clone()],
-        trees: vec!["tree-7".into()],
+        trees: vec![tree_id.clone()],
         owner: Some("OT lead".into()),
     };
     readiness::set(&mut conn, "fast-spread", answer, now()).expect("set");
     let t = readiness::show(&mut conn, "3", now()).expect("show");
     assert_eq!(t.state, readiness::State::Current);
-    assert_eq!(
-        (t.risks.clone(), t.trees.clone(), t.evidence.len()),
-        (vec![risk.clone()], vec!["tree-7".to_string()], 2)
-    );
+    assert_eq!((t.risks.clone(), t.trees.clone(), t.evidence.len()), (vec![risk.clone()], vec![tree_id.clone()], 2));
     assert_eq!(t.next_review.as_deref(), Some("2027-02-28T00:00:00Z"));
     // The review date passes: due; a review makes it current again and is kept.
     let later = now() + Duration::days(91);
