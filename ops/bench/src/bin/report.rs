@@ -123,11 +123,9 @@ fn build(conn: &mut SqliteConnection, args: &Args) -> Result<()> {
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    let dir = std::env::temp_dir().join(format!("renkei-report-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let result = run(&args, &dir);
-    let _ = std::fs::remove_dir_all(&dir);
-    result
+    // Removed when dropped, whatever `run` returns.
+    let dir = renkei_bench::harness::TempDir::new()?;
+    run(&args, &dir.0)
 }
 
 fn run(args: &Args, dir: &std::path::Path) -> Result<()> {
