@@ -653,23 +653,35 @@ fn reversed(relationship: String) -> String {
     }
 }
 
+/// One mapping as seen from one side: the label on this side, the other framework, the
+/// label there, and the relationship read from this side.
+type Oriented = (String, String, String, String);
+
+/// Every mapping with `framework` on either side, oriented from `framework`, whichever
+/// way its mapping file was written (a mapping read backwards has its relationship
+/// reversed). Shared by `mappings_of` and `pairs`.
+fn oriented(conn: &mut SqliteConnection, framework: &str) -> Result<Vec<Oriented>> {
+    use catalog_mappings::dsl as m;
+    let forward: Vec<Oriented> = catalog_mappings::table
+        .filter(m::source_framework.eq(framework))
+        .select((m::source_label, m::target_framework, m::target_label, m::relationship))
+        .load(conn)?;
+    let backward: Vec<Oriented> = catalog_mappings::table
+        .filter(m::target_framework.eq(framework))
+        .select((m::target_label, m::source_framework, m::source_label, m::relationship))
+        .load(conn)?;
+    Ok(forward
+        .into_iter()
+        .chain(backward.into_iter().map(|(ours, f, theirs, r)| (ours, f, theirs, reversed(r))))
+        .collect())
+}
+
 /// The controls of other catalogs mapped to (or from) one control.
 pub fn mappings_of(conn: &mut SqliteConnection, framework: &str, label: &str) -> Result<Vec<Mapping>> {
-    let out: Vec<(String, String, String)> = catalog_mappings::table
-        .filter(catalog_mappings::source_framework.eq(framework))
-        .filter(catalog_mappings::source_label.eq(label))
-        .select((catalog_mappings::target_framework, catalog_mappings::target_label, catalog_mappings::relationship))
-        .load(conn)?;
-    let back: Vec<(String, String, String)> = catalog_mappings::table
-        .filter(catalog_mappings::target_framework.eq(framework))
-        .filter(catalog_mappings::target_label.eq(label))
-        .select((catalog_mappings::source_framework, catalog_mappings::source_label, catalog_mappings::relationship))
-        .load(conn)?;
-    let back = back.into_iter().map(|(f, l, r)| (f, l, reversed(r)));
-    let mut all: Vec<Mapping> = out
+    let mut all: Vec<Mapping> = oriented(conn, framework)?
         .into_iter()
-        .chain(back)
-        .map(|(framework, label, relationship)| Mapping { framework, label, relationship })
+        .filter(|(ours, ..)| ours == label)
+        .map(|(_, framework, label, relationship)| Mapping { framework, label, relationship })
         .collect();
     all.sort_by(|a, b| (&a.framework, &a.label).cmp(&(&b.framework, &b.label)));
     all.dedup_by(|a, b| a.framework == b.framework && a.label == b.label);
@@ -679,18 +691,11 @@ pub fn mappings_of(conn: &mut SqliteConnection, framework: &str, label: &str) ->
 /// The pairs (label in `from`, label in `to`, relationship) mapped between two
 /// frameworks, whichever way the mapping file was written.
 pub fn pairs(conn: &mut SqliteConnection, from: &str, to: &str) -> Result<Vec<(String, String, String)>> {
-    let forward: Vec<(String, String, String)> = catalog_mappings::table
-        .filter(catalog_mappings::source_framework.eq(from))
-        .filter(catalog_mappings::target_framework.eq(to))
-        .select((catalog_mappings::source_label, catalog_mappings::target_label, catalog_mappings::relationship))
-        .load(conn)?;
-    let backward: Vec<(String, String, String)> = catalog_mappings::table
-        .filter(catalog_mappings::source_framework.eq(to))
-        .filter(catalog_mappings::target_framework.eq(from))
-        .select((catalog_mappings::target_label, catalog_mappings::source_label, catalog_mappings::relationship))
-        .load(conn)?;
-    let backward = backward.into_iter().map(|(a, b, r)| (a, b, reversed(r)));
-    let mut all: Vec<(String, String, String)> = forward.into_iter().chain(backward).collect();
+    let mut all: Vec<(String, String, String)> = oriented(conn, from)?
+        .into_iter()
+        .filter(|(_, framework, ..)| framework == to)
+        .map(|(ours, _, theirs, relationship)| (ours, theirs, relationship))
+        .collect();
     all.sort();
     all.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
     Ok(all)
