@@ -24,7 +24,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 use serde::{Deserialize, Serialize};
@@ -34,18 +34,13 @@ use renkei_schema::stix::{prop, StixRead};
 
 use crate::bail;
 use crate::error::{Context as _, Error, Result};
-use crate::register::ItemRow;
+use crate::register::{stamp, ItemRow};
 use crate::tables::{appetite_statements, own_incidents, risk_links, risks};
 
 /// The two levels of a statement.
 pub const KINDS: [&str; 2] = ["appetite", "tolerance"];
 /// The longest window a statement may measure over (ten years).
 pub const MAX_PERIOD_DAYS: i64 = 3660;
-
-/// Times as stored: RFC 3339 UTC with seconds, so text order is time order.
-fn stamp(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
 
 fn parse_time(raw: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(raw.trim()).ok().map(|t| t.with_timezone(&Utc))

@@ -433,7 +433,7 @@ fn store(conn: &mut SqliteConnection, parsed: Parsed) -> Result<Imported> {
     let framework = catalog.framework.clone();
     let replaced: Option<String> = catalogs::table.find(&framework).select(catalogs::version).first(conn).optional()?;
     diesel::delete(catalog_controls::table.filter(catalog_controls::framework.eq(&framework))).execute(conn)?;
-    catalog.imported_at = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    catalog.imported_at = crate::register::stamp(Utc::now());
     diesel::replace_into(catalogs::table)
         .values((
             catalogs::framework.eq(&framework),

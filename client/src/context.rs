@@ -86,7 +86,7 @@ pub fn refresh(conn: &mut SqliteConnection, api: &HubApi) -> Result<Refreshed> {
     out.targets = pairs.len();
     store_targets(conn, &pairs)?;
 
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let now = crate::register::stamp(chrono::Utc::now());
     let mut wanted = dependencies(conn, "supplier")?;
     wanted.extend(resolve_offerings(conn, api)?);
     for id in wanted {

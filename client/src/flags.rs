@@ -689,7 +689,7 @@ type HeldFlag = (i32, String, i64);
 /// one technique can flag a thousand risks.
 pub fn record(conn: &mut SqliteConnection, candidates: Vec<Candidate>) -> Result<Recorded> {
     let mut done = Recorded::default();
-    let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let now = crate::register::stamp(Utc::now());
     let mut sources: Vec<&str> = candidates.iter().map(|c| c.source.as_str()).collect();
     sources.sort_unstable();
     sources.dedup();

@@ -80,7 +80,7 @@ pub struct Shown {
 }
 
 fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    crate::register::stamp(chrono::Utc::now())
 }
 
 fn is_open(status: &str) -> bool {

@@ -149,7 +149,7 @@ pub fn put(conn: &mut SqliteConnection, input: EntryInput) -> Result<Entry> {
     let (Some(control), true) = (control, problems.is_empty()) else {
         bail!("{}", problems.join("\n"));
     };
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let now = crate::register::stamp(chrono::Utc::now());
     let owner = input.owner.map(|o| o.trim().to_string()).filter(|o| !o.is_empty());
     let entry = Entry {
         name: display_name(&framework, &control),

@@ -25,7 +25,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 use serde::Serialize;
@@ -35,7 +35,7 @@ use renkei_schema::stix::StixRead;
 
 use crate::bail;
 use crate::error::Result;
-use crate::register::ItemRow;
+use crate::register::{stamp, ItemRow};
 use crate::tables::{items, readiness, readiness_intel, readiness_reviews};
 
 /// One of the annex's seven traits.
@@ -156,10 +156,6 @@ fn built_in_tactics(id: &str) -> Vec<&'static str> {
         .filter(|(_, ids)| ids.split_whitespace().any(|t| t == parent))
         .map(|(tactic, _)| *tactic)
         .collect()
-}
-
-fn stamp(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// A trait by its number (1-7) or slug (`evolving-techniques`).

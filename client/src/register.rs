@@ -225,3 +225,9 @@ pub fn write_transaction<T>(
         conn.immediate_transaction(f)
     }
 }
+
+/// A time as the register stores it: RFC 3339 UTC to the second, so that text order is
+/// time order.
+pub fn stamp(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}

@@ -40,7 +40,7 @@ pub fn put(conn: &mut SqliteConnection, service: Service) -> Result<()> {
     if !(service.tolerable_outage_hours.is_finite() && service.tolerable_outage_hours >= 0.0) {
         bail!("the tolerable outage must be zero or more hours / 許容停止時間は0時間以上です");
     }
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let now = crate::register::stamp(chrono::Utc::now());
     let body = serde_json::to_string(&Service { name: name.to_string(), ..service })?;
     diesel::replace_into(services::table)
         .values((services::name.eq(name), services::body.eq(body), services::updated_at.eq(now)))

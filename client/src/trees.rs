@@ -656,7 +656,7 @@ fn write(conn: &mut SqliteConnection, tree: &AttackTree) -> Result<()> {
             attack_trees::risk_id.eq(&tree.risk),
             attack_trees::damage.eq(&tree.damage),
             attack_trees::body.eq(serde_json::to_string(tree)?),
-            attack_trees::updated_at.eq(Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            attack_trees::updated_at.eq(crate::register::stamp(Utc::now())),
         ))
         .execute(conn)?;
     diesel::delete(attack_tree_leaves::table.filter(attack_tree_leaves::tree_id.eq(&tree.id))).execute(conn)?;
