@@ -1140,11 +1140,21 @@ fn tree_flags(_: &mut SqliteConnection, f: &Facts) -> Result<Option<Section>> {
     ))))
 }
 
-/// Why a trait's review is due, in both languages.
-fn due_because(t: &crate::readiness::TraitStatus) -> String {
+/// Why a trait's review is due, in both languages. `shown` says which shared items may
+/// be named in this report (all of them in the member's own reports; for a party
+/// outside the organisation only those whose label lets them pass, `outside_labels`);
+/// the others are mentioned without their names.
+fn due_because(t: &crate::readiness::TraitStatus, shown: &dyn Fn(&str) -> bool) -> String {
     use crate::readiness::State;
+    let (named, withheld): (Vec<_>, Vec<_>) = t.intelligence.iter().partition(|i| shown(&i.item_id));
     let mut why: Vec<String> =
-        t.intelligence.iter().map(|i| format!("{} ({}) / {}", i.reason, i.item_id, i.reason_ja)).collect();
+        named.iter().map(|i| format!("{} ({}) / {}", i.reason, i.item_id, i.reason_ja)).collect();
+    if !withheld.is_empty() {
+        why.push(
+            "shared intelligence whose label keeps it inside the organisation / 組織外に開示できないTLPの共有情報"
+                .into(),
+        );
+    }
     if t.state == State::Due || (t.state == State::DueIntelligence && why.is_empty()) {
         let next = date_of(t.next_review.as_deref());
         why.push(format!("review date {next} passed / 見直し期限 {next} を経過"));
@@ -1177,7 +1187,7 @@ fn readiness_due(conn: &mut SqliteConnection, f: &Facts) -> Result<Option<Sectio
                 format!("{} {} / {}", t.info.id, t.info.name, t.info.name_ja),
                 t.state.label().to_string(),
                 date_of(t.next_review.as_deref()),
-                due_because(t),
+                due_because(t, &|_| true),
                 t.owner.clone().unwrap_or_else(|| "-".into()),
             ]
         })
@@ -1192,7 +1202,23 @@ fn readiness_due(conn: &mut SqliteConnection, f: &Facts) -> Result<Option<Sectio
     ))
 }
 
+/// The held items whose label lets them be named in a document for `party` (the one
+/// TLP policy, `renkei_schema::tlp::may_pass_outside`).
+fn outside_labels(conn: &mut SqliteConnection, party: renkei_schema::tlp::Outside) -> Result<HashSet<String>> {
+    use crate::tables::items;
+    let labels: Vec<(String, String)> = items::table.select((items::id, items::tlp)).load(conn)?;
+    let passes = |tlp: &str| {
+        tlp.parse::<renkei_schema::tlp::Tlp>().is_ok_and(|tlp| renkei_schema::tlp::may_pass_outside(tlp, party))
+    };
+    // Every version held must pass: an item relabelled tighter is held back.
+    let held_back: HashSet<&str> = labels.iter().filter(|(_, tlp)| !passes(tlp)).map(|(id, _)| id.as_str()).collect();
+    Ok(labels.iter().filter(|(id, _)| !held_back.contains(id.as_str())).map(|(id, _)| id.clone()).collect())
+}
+
+/// For the regulator, outside the member's organisation: the shared items behind a due
+/// review are named only when their label lets them reach the sector's community.
 fn readiness_all(conn: &mut SqliteConnection, f: &Facts) -> Result<Option<Section>> {
+    let releasable = outside_labels(conn, renkei_schema::tlp::Outside::Community)?;
     let traits = crate::readiness::list(conn, f.now)?;
     let answered = traits.iter().filter(|t| t.answer.is_some()).count();
     let due = traits
@@ -1209,7 +1235,7 @@ fn readiness_all(conn: &mut SqliteConnection, f: &Facts) -> Result<Option<Sectio
                 t.evidence.len().to_string(),
                 date_of(t.reviewed_at.as_deref()),
                 date_of(t.next_review.as_deref()),
-                due_because(t),
+                due_because(t, &|id| releasable.contains(id)),
             ]
         })
         .collect();

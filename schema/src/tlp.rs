@@ -458,6 +458,29 @@ pub fn check_moderated_label(submitted: Tlp, decided: Tlp) -> Result<(), LabelRe
     Ok(())
 }
 
+/// Who, outside the member's own organisation, a document the member writes from what it
+/// holds (a report) is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outside {
+    /// Peers and partners in the member's community: the sector's regulator, its ISAC.
+    Community,
+    /// Anyone: a public channel.
+    Public,
+}
+
+/// May content labelled `tlp` appear in a member's document for `party`? TLP 2.0:
+/// CLEAR may go anywhere; GREEN to the community but not in public; AMBER and
+/// AMBER+STRICT stay inside the recipient's organisation (and, for AMBER, its clients on
+/// a need-to-know basis, never a third party such as a regulator); RED stays with the
+/// people named on it.
+pub fn may_pass_outside(tlp: Tlp, party: Outside) -> bool {
+    match tlp {
+        Tlp::Clear => true,
+        Tlp::Green => party == Outside::Community,
+        Tlp::Amber | Tlp::AmberStrict | Tlp::Red => false,
+    }
+}
+
 /// TLP:RED is never queued for moderation: queuing it would show its content to
 /// coordinators who are not named on it. It goes straight to its recipients.
 pub fn never_queued(tlp: Tlp) -> bool {
@@ -483,6 +506,21 @@ pub fn check_link(linked: Tlp, item: Tlp) -> Result<(), LabelRefusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_may_pass_outside_the_organisation_table() {
+        let table = [
+            (Tlp::Clear, true, true),
+            (Tlp::Green, true, false),
+            (Tlp::Amber, false, false),
+            (Tlp::AmberStrict, false, false),
+            (Tlp::Red, false, false),
+        ];
+        for (tlp, community, public) in table {
+            assert_eq!(may_pass_outside(tlp, Outside::Community), community, "{tlp:?} to the community");
+            assert_eq!(may_pass_outside(tlp, Outside::Public), public, "{tlp:?} in public");
+        }
+    }
 
     const SUBMITTER: &str = "org-submitter";
     const RECIPIENT: &str = "org-recipient";

@@ -686,3 +686,59 @@ fn the_handbook_parts_are_reported() {
         check_pdf(&path, &needles);
     }
 }
+
+/// A report for the regulator leaves the member's organisation: a readiness review made
+/// due by a TLP:AMBER incident must not name it there (TLP 2.0: AMBER stays inside the
+/// organisation), while a TLP:GREEN technique may be named; the member's own operations
+/// report names both.
+#[test]
+fn the_regulators_report_names_only_intelligence_its_label_lets_out() {
+    let dir = TempDir::new("renkei-report-tlp");
+    let mut conn = register::open(&dir.0.join("register.db")).expect("register");
+    let now = Utc::now();
+    for trait_id in ["1", "2"] {
+        let answer = readiness::AnswerInput { answer: "planned".into(), review_days: 365, ..Default::default() };
+        readiness::set(&mut conn, trait_id, answer, now - Duration::days(2)).expect("answer");
+    }
+    let item = |id: &str, kind: &str, tlp: &str, stix: serde_json::Value| register::ItemRow {
+        id: id.into(),
+        kind: kind.into(),
+        revision: 1,
+        tlp: tlp.into(),
+        seq: 1,
+        stix: stix.to_string(),
+        signature: String::new(),
+        received_at: now.to_rfc3339(),
+    };
+    let rows = vec![
+        item(
+            "attack-pattern--green",
+            "technique",
+            "TLP:GREEN",
+            serde_json::json!({"type": "attack-pattern", "name": "Spearphishing Attachment",
+                "external_references": [{"source_name": "mitre-attack", "external_id": "T1566.001"}]}),
+        ),
+        item(
+            "incident--amber",
+            "incident",
+            "TLP:AMBER",
+            serde_json::json!({"type": "incident", "name": "Substation SCADA wiped at Utility X"}),
+        ),
+    ];
+    diesel::insert_into(renkei_client::tables::items::table).values(&rows).execute(&mut conn).expect("items");
+    readiness::note_items(&mut conn, &rows, now).expect("noted");
+
+    let markdown = |conn: &mut diesel::SqliteConnection, audience: Audience| {
+        let built = report::build(conn, audience, now).expect("report");
+        String::from_utf8(report::render_as(&built, Format::Markdown, None, None).expect("md").body).expect("utf-8")
+    };
+    let operations = markdown(&mut conn, Audience::Operations);
+    assert!(operations.contains("attack-pattern--green"), "{operations}");
+    assert!(operations.contains("incident--amber") && operations.contains("Utility X"), "{operations}");
+
+    let regulator = markdown(&mut conn, Audience::Regulator);
+    assert!(regulator.contains("attack-pattern--green"), "a GREEN item may reach the community: {regulator}");
+    assert!(!regulator.contains("incident--amber"), "an AMBER item named to the regulator: {regulator}");
+    assert!(!regulator.contains("Utility X"), "an AMBER incident's name in the regulator's report: {regulator}");
+    assert!(regulator.contains("組織外に開示できないTLPの共有情報"), "{regulator}");
+}
