@@ -90,6 +90,19 @@ impl Trigger {
     pub fn parse(s: &str) -> Option<Trigger> {
         Trigger::ALL.into_iter().find(|t| t.as_str() == s)
     }
+
+    /// Whether the flag's source is a shared item (its id in `flags.source`, carrying
+    /// that item's TLP label) rather than the member's own register or a date.
+    pub fn from_shared_item(self) -> bool {
+        matches!(
+            self,
+            Trigger::Technique
+                | Trigger::SupplierIncident
+                | Trigger::Vulnerability
+                | Trigger::SupplierRating
+                | Trigger::AttackTree
+        )
+    }
 }
 
 impl std::fmt::Display for Trigger {

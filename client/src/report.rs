@@ -252,7 +252,7 @@ pub fn builders(audience: Audience) -> Vec<Builder> {
             coverage,
             reviews,
             plan_overdue,
-            flag_activity,
+            flag_activity_outside,
         ],
     }
 }
@@ -684,7 +684,24 @@ fn parse_time(s: &str) -> Option<DateTime<Utc>> {
 const WEEKS: i64 = 12;
 
 fn flag_activity(_: &mut SqliteConnection, f: &Facts) -> Result<Option<Section>> {
-    let today = f.now.date_naive();
+    Ok(Some(activity_of(&f.flags, f.now)))
+}
+
+/// For the regulator, outside the member's organisation: flags raised by shared items
+/// are counted only when the item's label lets it reach the sector's community
+/// (`outside_labels`); counts of the others would tell what AMBER or RED intelligence
+/// the member received.
+fn flag_activity_outside(conn: &mut SqliteConnection, f: &Facts) -> Result<Option<Section>> {
+    let releasable = outside_labels(conn, renkei_schema::tlp::Outside::Community)?;
+    let counted: Vec<Flag> =
+        f.flags.iter().filter(|x| !x.trigger.from_shared_item() || releasable.contains(&x.source)).cloned().collect();
+    Ok(Some(activity_of(&counted, f.now).push(Block::Paragraph(
+        "Flags raised by shared intelligence whose TLP label keeps it inside the organisation are not counted here. / 組織外に開示できないTLPの共有情報による再評価フラグは、ここでは数えていません。".into(),
+    ))))
+}
+
+fn activity_of(flags: &[Flag], now: DateTime<Utc>) -> Section {
+    let today = now.date_naive();
     let this_monday = today - Duration::days(today.weekday().num_days_from_monday() as i64);
     let weeks: Vec<NaiveDate> = (0..WEEKS).rev().map(|k| this_monday - Duration::weeks(k)).collect();
     let week_of = |t: DateTime<Utc>| {
@@ -693,7 +710,7 @@ fn flag_activity(_: &mut SqliteConnection, f: &Facts) -> Result<Option<Section>>
     };
     let mut raised = vec![0.0; weeks.len()];
     let mut closed = vec![0.0; weeks.len()];
-    for x in &f.flags {
+    for x in flags {
         if let Some(k) = parse_time(&x.created_at).and_then(week_of) {
             raised[k] += 1.0;
         }
@@ -713,10 +730,10 @@ fn flag_activity(_: &mut SqliteConnection, f: &Facts) -> Result<Option<Section>>
         ],
         None,
     );
-    let count = |status: &str| f.flags.iter().filter(|x| x.status == status).count();
+    let count = |status: &str| flags.iter().filter(|x| x.status == status).count();
     // Per trigger: raised, open, resolved, dismissed.
     let mut by_trigger: BTreeMap<&str, [usize; 4]> = BTreeMap::new();
-    for x in &f.flags {
+    for x in flags {
         let row = by_trigger.entry(x.trigger.as_str()).or_default();
         row[0] += 1;
         match x.status.as_str() {
@@ -730,21 +747,19 @@ fn flag_activity(_: &mut SqliteConnection, f: &Facts) -> Result<Option<Section>>
         .into_iter()
         .map(|(t, c)| vec![t.to_string(), c[0].to_string(), c[1].to_string(), c[2].to_string(), c[3].to_string()])
         .collect();
-    Ok(Some(
-        Section::new("Flags raised and resolved", "再評価フラグの発生と解決")
-            .push(Block::Figures(vec![
-                figure("Raised / 発生", f.flags.len()),
-                figure("Open / 未対応", count("open")),
-                figure("Resolved / 解決", count("resolved")),
-                figure("Dismissed / 却下", count("dismissed")),
-                figure("Withdrawn / 取り下げ", count("withdrawn")),
-            ]))
-            .push(Block::Chart(chart))
-            .push(Table::block(
-                &["Trigger / 契機", "Raised / 発生", "Open / 未対応", "Resolved / 解決", "Dismissed / 却下"],
-                rows,
-            )),
-    ))
+    Section::new("Flags raised and resolved", "再評価フラグの発生と解決")
+        .push(Block::Figures(vec![
+            figure("Raised / 発生", flags.len()),
+            figure("Open / 未対応", count("open")),
+            figure("Resolved / 解決", count("resolved")),
+            figure("Dismissed / 却下", count("dismissed")),
+            figure("Withdrawn / 取り下げ", count("withdrawn")),
+        ]))
+        .push(Block::Chart(chart))
+        .push(Table::block(
+            &["Trigger / 契機", "Raised / 発生", "Open / 未対応", "Resolved / 解決", "Dismissed / 却下"],
+            rows,
+        ))
 }
 
 // ---- Regulator ----

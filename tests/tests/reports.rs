@@ -115,6 +115,21 @@ fn register_with_everything(dir: &Path) -> diesel::SqliteConnection {
             paths: Vec::new(),
         },
     };
+    // The techniques behind them, shared TLP:GREEN (a regulator may count them).
+    let shared: Vec<register::ItemRow> = ["attack-pattern--a", "attack-pattern--b", "attack-pattern--c"]
+        .into_iter()
+        .map(|id| register::ItemRow {
+            id: id.into(),
+            kind: "technique".into(),
+            revision: 1,
+            tlp: "TLP:GREEN".into(),
+            seq: 1,
+            stix: serde_json::json!({"type": "attack-pattern", "name": "Remote Services"}).to_string(),
+            signature: String::new(),
+            received_at: Utc::now().to_rfc3339(),
+        })
+        .collect();
+    diesel::insert_into(renkei_client::tables::items::table).values(&shared).execute(&mut conn).expect("items");
     let recorded = flags::record(
         &mut conn,
         vec![
@@ -727,6 +742,30 @@ fn the_regulators_report_names_only_intelligence_its_label_lets_out() {
     ];
     diesel::insert_into(renkei_client::tables::items::table).values(&rows).execute(&mut conn).expect("items");
     readiness::note_items(&mut conn, &rows, now).expect("noted");
+    // A flag each item raised: the regulator may count the GREEN one only.
+    let flagged = |source: &str, trigger| flags::Candidate {
+        risk_id: "R-0001".into(),
+        source: source.into(),
+        source_revision: 1,
+        trigger,
+        quality: flags::Quality::Exact,
+        priority: 50,
+        detail: flags::Detail {
+            source_title: source.into(),
+            evidence: vec![],
+            suggestion: String::new(),
+            suggestion_ja: String::new(),
+            paths: vec![],
+        },
+    };
+    flags::record(
+        &mut conn,
+        vec![
+            flagged("attack-pattern--green", flags::Trigger::Technique),
+            flagged("incident--amber", flags::Trigger::AttackTree),
+        ],
+    )
+    .expect("flags");
 
     let markdown = |conn: &mut diesel::SqliteConnection, audience: Audience| {
         let built = report::build(conn, audience, now).expect("report");
@@ -741,4 +780,8 @@ fn the_regulators_report_names_only_intelligence_its_label_lets_out() {
     assert!(!regulator.contains("incident--amber"), "an AMBER item named to the regulator: {regulator}");
     assert!(!regulator.contains("Utility X"), "an AMBER incident's name in the regulator's report: {regulator}");
     assert!(regulator.contains("組織外に開示できないTLPの共有情報"), "{regulator}");
+    let raised =
+        |report: &str| report.lines().find(|l| l.contains("Raised / 発生")).map(str::to_string).unwrap_or_default();
+    assert_eq!(raised(&operations), "| Raised / 発生 | 2 |");
+    assert_eq!(raised(&regulator), "| Raised / 発生 | 1 |", "the AMBER item's flag counted for the regulator");
 }
