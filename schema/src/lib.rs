@@ -19,6 +19,7 @@ pub mod model;
 pub mod moderation;
 pub mod rotation;
 pub mod score;
+pub mod seal;
 pub mod second_factor;
 pub mod sign;
 pub mod stix;

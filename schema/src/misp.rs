@@ -792,7 +792,7 @@ fn head(env: &Envelope, body: &Body, orgc: &Orgc) -> Option<(String, Map<String,
         Body::Indicator(b) => format!("renkei indicator: {} {}", b.indicator_type, b.value),
         Body::Advisory(a) => format!("renkei advisory: {} {}", a.cve_id, a.title),
         Body::Technique(t) => format!("renkei technique: {} {}", t.attack_id, t.name),
-        Body::Incident(_) | Body::Assessment(_) => return None,
+        Body::Incident(_) | Body::Assessment(_) | Body::Sealed(_) => return None,
     };
     let mut tags = vec![json!({"name": tlp_tag(env.tlp)})];
     if let Body::Technique(t) = body {

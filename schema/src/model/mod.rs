@@ -244,6 +244,9 @@ pub enum Body {
     Incident(IncidentBody),
     Advisory(AdvisoryBody),
     Assessment(AssessmentBody),
+    /// Sealed TLP:RED content the hub cannot read (`crate::seal`); the envelope's kind
+    /// is the content's.
+    Sealed(crate::seal::SealedBody),
 }
 
 impl Body {
@@ -254,6 +257,7 @@ impl Body {
             Body::Incident(_) => Kind::Incident,
             Body::Advisory(_) => Kind::Advisory,
             Body::Assessment(_) => Kind::Assessment,
+            Body::Sealed(s) => s.content_kind,
         }
     }
 }

@@ -22,6 +22,8 @@ pub fn strippable_fields(body: &Body) -> &'static [&'static str] {
         Body::Incident(_) => &["occurredAt", "impactDescription", "techniqueIds", "indicatorIds"],
         Body::Advisory(_) => &["description", "cvssVector", "fixes", "workarounds"],
         Body::Assessment(_) => &["assessorName", "findings"],
+        // Sealed RED is never moderated, and its content cannot be read.
+        Body::Sealed(_) => &[],
     }
 }
 
@@ -86,6 +88,7 @@ fn text_fields(body: &mut Body) -> Vec<&mut String> {
             fields.extend(b.findings.iter_mut().map(|f| &mut f.description));
             fields
         }
+        Body::Sealed(_) => Vec::new(),
     }
 }
 

@@ -55,6 +55,9 @@ pub mod prop {
     pub const FINDINGS: &str = "findings";
     pub const CONCLUSION: &str = "conclusion";
     pub const POSTURE: &str = "posture";
+    /// A sealed item's envelope (`crate::seal::SealedBody`, without the wraps' keys).
+    pub const SEALED: &str = "sealed";
+    pub const VALID_FROM: &str = "valid_from";
 }
 
 /// STIX timestamps: RFC 3339, UTC, millisecond precision.
@@ -123,6 +126,12 @@ fn write_string(s: &str, out: &mut Vec<u8>) {
 /// [`extension_definition`]); a supplier assessment, which STIX has no object for, is a
 /// new SDO declared by the same extension definition, with its properties at the top.
 pub fn to_stix(env: &Envelope, body: &Body) -> Value {
+    let (o, ext) = common_properties(env);
+    with_body(o, ext, &env.valid_from, env.valid_until.as_ref(), body)
+}
+
+/// The properties every kind has, at the top and in renkei's extension.
+fn common_properties(env: &Envelope) -> (Map<String, Value>, Map<String, Value>) {
     let mut o = Map::new();
     let mut ext = Map::new();
     o.insert("type".into(), json!(env.kind.stix_type()));
@@ -154,6 +163,38 @@ pub fn to_stix(env: &Envelope, body: &Body) -> Value {
     o.insert("object_marking_refs".into(), json!([env.tlp.marking_definition_id()]));
     ext.insert(prop::ORIGIN_HUB.into(), json!(env.origin_hub));
     ext.insert(prop::REVISION.into(), json!(env.revision));
+    (o, ext)
+}
+
+/// The object of an opened sealed item: the sealed object the hub signed (its common
+/// properties), with the content's properties in place of the sealed ones. What a
+/// recipient's register holds, so it matches, exports and flags the item like any other.
+pub fn open_sealed(sealed: &Value, body: &Body) -> Option<Value> {
+    let mut o = sealed.as_object()?.clone();
+    let mut ext = match o.remove("extensions")? {
+        Value::Object(mut e) => match e.remove(EXTENSION_ID)? {
+            Value::Object(x) => x,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    ext.remove(prop::SEALED)?;
+    ext.remove("extension_type");
+    let parse = |v: Option<Value>| -> Option<chrono::DateTime<chrono::Utc>> {
+        chrono::DateTime::parse_from_rfc3339(v?.as_str()?).ok().map(|t| t.with_timezone(&chrono::Utc))
+    };
+    let valid_from = parse(ext.remove(prop::VALID_FROM))?;
+    let valid_until = parse(ext.remove(prop::VALID_UNTIL));
+    Some(with_body(o, ext, &valid_from, valid_until.as_ref(), body))
+}
+
+fn with_body(
+    mut o: Map<String, Value>,
+    mut ext: Map<String, Value>,
+    valid_from: &chrono::DateTime<chrono::Utc>,
+    valid_until: Option<&chrono::DateTime<chrono::Utc>>,
+    body: &Body,
+) -> Value {
     match body {
         Body::Indicator(b) => {
             o.insert("name".into(), json!(b.value));
@@ -166,8 +207,8 @@ pub fn to_stix(env: &Envelope, body: &Body) -> Value {
             o.insert("pattern".into(), json!(stix_pattern(b.indicator_type, &b.value)));
             o.insert("pattern_type".into(), json!("stix"));
             o.insert("pattern_version".into(), json!("2.1"));
-            o.insert("valid_from".into(), json!(timestamp(&env.valid_from)));
-            if let Some(until) = &env.valid_until {
+            o.insert("valid_from".into(), json!(timestamp(valid_from)));
+            if let Some(until) = valid_until {
                 o.insert("valid_until".into(), json!(timestamp(until)));
             }
             ext.insert(prop::INDICATOR_TYPE.into(), json!(b.indicator_type.as_str()));
@@ -260,7 +301,7 @@ pub fn to_stix(env: &Envelope, body: &Body) -> Value {
             }
             ext.insert(prop::ASSURANCE.into(), json!(b.assurance));
             ext.insert(prop::OBSERVED.into(), json!(timestamp(&b.observed)));
-            if let Some(until) = &env.valid_until {
+            if let Some(until) = valid_until {
                 ext.insert(prop::VALID_UNTIL.into(), json!(timestamp(until)));
             }
             ext.insert(prop::RESULTS.into(), json!(b.results));
@@ -276,6 +317,16 @@ pub fn to_stix(env: &Envelope, body: &Body) -> Value {
             o.extend(ext.into_iter().map(|(k, v)| (k, without_empty_lists(v))));
             o.insert("extensions".into(), json!({ EXTENSION_ID: {"extension_type": "new-sdo"} }));
             return Value::Object(o);
+        }
+        Body::Sealed(b) => {
+            // What the hub can sign and every recipient reads: the envelope, the
+            // validity (an indicator's, kept for its opened object) and the sealed body
+            // without the keys its wraps are for.
+            ext.insert(prop::SEALED.into(), json!(b.for_readers()));
+            ext.insert(prop::VALID_FROM.into(), json!(timestamp(valid_from)));
+            if let Some(until) = valid_until {
+                ext.insert(prop::VALID_UNTIL.into(), json!(timestamp(until)));
+            }
         }
     }
     ext.insert("extension_type".into(), json!("property-extension"));
