@@ -365,3 +365,37 @@ diesel::table! {
         reviewed_at -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    org_keys (key_id) {
+        key_id -> Text,
+        org -> Text,
+        public -> Text,
+        pinned_at -> Text,
+    }
+}
+
+diesel::table! {
+    sealed_items (id) {
+        id -> Text,
+        seq -> BigInt,
+        sealed -> Text,
+        sender_org -> Nullable<Text>,
+        sender_key -> Nullable<Text>,
+        opened_at -> Text,
+    }
+}
+
+diesel::table! {
+    unopened_items (id) {
+        id -> Text,
+        kind -> Text,
+        revision -> BigInt,
+        tlp -> Text,
+        seq -> BigInt,
+        sealed -> Text,
+        signature -> Text,
+        reason -> Text,
+        received_at -> Text,
+    }
+}

@@ -640,14 +640,23 @@ pub struct Opened {
 
 /// Opens sealed items with an installation's keys (current and old), remembering the
 /// batch keys it has unwrapped and the sender signatures it has verified.
-pub struct Opener<'a> {
-    keys: &'a [OrgKeyPair],
+pub struct Opener {
+    keys: Vec<OrgKeyPair>,
     batch_keys: HashMap<String, [u8; 32]>,
     verifiers: HashMap<String, Verifier>,
 }
 
-impl<'a> Opener<'a> {
-    pub fn new(keys: &'a [OrgKeyPair]) -> Opener<'a> {
+/// Who the hub says shared an item, for [`Opener::open`] to compare with the content.
+pub enum Submitter<'a> {
+    /// Shared anonymously: the content must name no sender.
+    Anonymous,
+    /// Whether an organisation is the one the hub names (a recipient may know it only
+    /// as a STIX identity reference).
+    Named(&'a dyn Fn(&str) -> bool),
+}
+
+impl Opener {
+    pub fn new(keys: Vec<OrgKeyPair>) -> Opener {
         Opener { keys, batch_keys: HashMap::new(), verifiers: HashMap::new() }
     }
 
@@ -659,7 +668,7 @@ impl<'a> Opener<'a> {
         for wrap in &sealed.wraps {
             let Ok(enc) = HpkeEncapped::from_bytes(&unb64("enc", &wrap.enc)?) else { continue };
             let sealed_key = unb64("sealedKey", &wrap.sealed_key)?;
-            for key in self.keys {
+            for key in &self.keys {
                 if let Ok(plain) = hpke::single_shot_open::<ChaCha20Poly1305, HkdfSha256, HpkeKem>(
                     &OpModeR::Base,
                     &key.encryption,
@@ -681,14 +690,14 @@ impl<'a> Opener<'a> {
     }
 
     /// Opens one item. `id` and `kind` are the envelope's; `submitter` is the sender
-    /// the hub names (`None` for an anonymous item); `sender_key(org, key_id)` gives the
-    /// pinned signing key of that organisation's key, if trusted.
+    /// the hub names; `sender_key(org, key_id)` gives the pinned signing key of that
+    /// organisation's key, if trusted.
     pub fn open(
         &mut self,
         id: &str,
         kind: Kind,
         sealed: &SealedBody,
-        submitter: Option<&str>,
+        submitter: Submitter<'_>,
         sender_key: &mut dyn FnMut(&str, &str) -> Option<String>,
     ) -> Result<Opened, SealError> {
         sealed.check_form()?;
@@ -734,15 +743,17 @@ impl<'a> Opener<'a> {
             });
         }
         let sender = match (submitter, signed.sender, outer.signature) {
-            (None, None, None) => None,
-            (Some(_), None, _) | (Some(_), Some(_), None) => return Err(SealError::Unsigned),
-            (None, Some(s), _) => {
+            (Submitter::Anonymous, None, None) => None,
+            (Submitter::Anonymous, Some(s), _) => {
                 return Err(SealError::SenderMismatch { inner: s.org, outer: "an anonymous member".into() })
             }
-            (None, None, Some(_)) => return Err(SealError::Malformed("a signature without its sender".into())),
-            (Some(outer_org), Some(s), Some(signature)) => {
-                if s.org != outer_org {
-                    return Err(SealError::SenderMismatch { inner: s.org, outer: outer_org.into() });
+            (Submitter::Anonymous, None, Some(_)) => {
+                return Err(SealError::Malformed("a signature without its sender".into()))
+            }
+            (Submitter::Named(_), None, _) | (Submitter::Named(_), Some(_), None) => return Err(SealError::Unsigned),
+            (Submitter::Named(is_submitter), Some(s), Some(signature)) => {
+                if !is_submitter(&s.org) {
+                    return Err(SealError::SenderMismatch { inner: s.org, outer: "another organisation".into() });
                 }
                 let Some(public) = sender_key(&s.org, &s.key) else {
                     return Err(SealError::UnknownSenderKey { org: s.org, key: s.key });

@@ -20,6 +20,20 @@ fn org(name: &str) -> (OrgKeyPair, OrgKey, KeyRegistration) {
     (pair, key, registration)
 }
 
+fn is_s(org: &str) -> bool {
+    org == "org-s"
+}
+fn is_t(org: &str) -> bool {
+    org == "org-t"
+}
+fn named(org: &str) -> Submitter<'static> {
+    if org == "org-s" {
+        Submitter::Named(&is_s)
+    } else {
+        Submitter::Named(&is_t)
+    }
+}
+
 fn no_sender(_: &str, _: &str) -> Option<String> {
     None
 }
@@ -38,18 +52,16 @@ fn a_recipient_opens_what_was_sealed_to_it_and_checks_the_sender() {
     let text = serde_json::to_string(&readers).unwrap();
     assert!(!text.contains("198.51.100"), "the value is readable in {text}");
     for pair in [r1, r2] {
-        let keys = [pair];
-        let mut opener = Opener::new(&keys);
+        let mut opener = Opener::new(vec![pair]);
         let mut lookup =
             |org: &str, key: &str| (org == "org-s" && key == sender_key.key_id).then(|| sender_key.signing_key.clone());
-        let opened = opener.open(&items[1].id, Kind::Indicator, &readers, Some("org-s"), &mut lookup).unwrap();
+        let opened = opener.open(&items[1].id, Kind::Indicator, &readers, named("org-s"), &mut lookup).unwrap();
         assert_eq!(opened.body, items[1].body);
         assert_eq!(opened.sender, Some(("org-s".to_string(), sender_key.key_id.clone())));
     }
     // Someone else's key opens nothing.
     let (other, _, _) = org("org-x");
-    let keys = [other];
-    let err = Opener::new(&keys).open(&items[0].id, Kind::Indicator, &sealed[0], Some("org-s"), &mut no_sender);
+    let err = Opener::new(vec![other]).open(&items[0].id, Kind::Indicator, &sealed[0], named("org-s"), &mut no_sender);
     assert_eq!(err, Err(SealError::NotForUs));
     let _ = r1_key;
 }
@@ -60,7 +72,7 @@ fn tampering_moving_forging_and_anonymity_are_caught() {
     let (r1, r1_key, _) = org("org-r1");
     let items = vec![indicator("203.0.113.5"), indicator("203.0.113.6")];
     let sealed = seal(&items, &[r1_key.clone()], Some(("org-s", &sender))).unwrap();
-    let keys = [r1];
+    let keys = || vec![OrgKeyPair::from_secrets(r1.secrets().0, r1.secrets().1).unwrap()];
     let mut lookup = |_: &str, key: &str| (key == sender_key.key_id).then(|| sender_key.signing_key.clone());
 
     // A flipped ciphertext byte.
@@ -68,29 +80,29 @@ fn tampering_moving_forging_and_anonymity_are_caught() {
     let mut bytes = URL_SAFE_NO_PAD.decode(&tampered.ciphertext).unwrap();
     bytes[3] ^= 1;
     tampered.ciphertext = URL_SAFE_NO_PAD.encode(&bytes);
-    let mut opener = Opener::new(&keys);
+    let mut opener = Opener::new(keys());
     assert_eq!(
-        opener.open(&items[0].id, Kind::Indicator, &tampered, Some("org-s"), &mut lookup),
+        opener.open(&items[0].id, Kind::Indicator, &tampered, named("org-s"), &mut lookup),
         Err(SealError::Tampered)
     );
     // The ciphertext of one item moved to another.
     assert_eq!(
-        opener.open(&items[1].id, Kind::Indicator, &sealed[0], Some("org-s"), &mut lookup),
+        opener.open(&items[1].id, Kind::Indicator, &sealed[0], named("org-s"), &mut lookup),
         Err(SealError::Tampered)
     );
     // Another kind.
     assert!(matches!(
-        opener.open(&items[0].id, Kind::Technique, &sealed[0], Some("org-s"), &mut lookup),
+        opener.open(&items[0].id, Kind::Technique, &sealed[0], named("org-s"), &mut lookup),
         Err(SealError::KindMismatch { .. })
     ));
     // The hub names another submitter.
     assert!(matches!(
-        opener.open(&items[0].id, Kind::Indicator, &sealed[0], Some("org-t"), &mut lookup),
+        opener.open(&items[0].id, Kind::Indicator, &sealed[0], named("org-t"), &mut lookup),
         Err(SealError::SenderMismatch { .. })
     ));
     // A sender whose key the recipient does not trust.
     assert!(matches!(
-        opener.open(&items[0].id, Kind::Indicator, &sealed[0], Some("org-s"), &mut no_sender),
+        opener.open(&items[0].id, Kind::Indicator, &sealed[0], named("org-s"), &mut no_sender),
         Err(SealError::UnknownSenderKey { .. })
     ));
     // Signed by another key than the one the recipient pinned for the sender.
@@ -98,16 +110,16 @@ fn tampering_moving_forging_and_anonymity_are_caught() {
     let forged = seal(&items[..1], &[r1_key.clone()], Some(("org-s", &forger))).unwrap();
     let mut pinned_real = |_: &str, _: &str| Some(sender_key.signing_key.clone());
     assert!(matches!(
-        Opener::new(&keys).open(&items[0].id, Kind::Indicator, &forged[0], Some("org-s"), &mut pinned_real),
+        Opener::new(keys()).open(&items[0].id, Kind::Indicator, &forged[0], named("org-s"), &mut pinned_real),
         Err(SealError::ForgedSignature { .. })
     ));
     // Anonymous: no sender, no signature; opened only as from "a member".
     let anonymous = seal(&items[..1], &[r1_key], None).unwrap();
-    let opened = Opener::new(&keys).open(&items[0].id, Kind::Indicator, &anonymous[0], None, &mut no_sender).unwrap();
+    let opened = Opener::new(keys()).open(&items[0].id, Kind::Indicator, &anonymous[0], Submitter::Anonymous, &mut no_sender).unwrap();
     assert_eq!(opened.sender, None);
     // An unsigned item the hub says is from a named member is refused.
     assert_eq!(
-        Opener::new(&keys).open(&items[0].id, Kind::Indicator, &anonymous[0], Some("org-s"), &mut no_sender),
+        Opener::new(keys()).open(&items[0].id, Kind::Indicator, &anonymous[0], named("org-s"), &mut no_sender),
         Err(SealError::Unsigned)
     );
 }
