@@ -29,6 +29,7 @@ pub mod readiness;
 pub mod register;
 pub mod report;
 pub mod risks;
+pub mod sealed;
 pub mod services;
 pub mod share;
 pub mod sync;

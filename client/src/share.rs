@@ -121,3 +121,128 @@ pub fn sighting(api: &HubApi, indicator: &str, count: i64, false_positive: bool,
     )?;
     Ok(data["reportSighting"]["id"].as_str().context("the hub's answer has no receipt")?.to_string())
 }
+
+/// The contents of sealed items, built here as the hub builds plaintext ones (the hub
+/// cannot read a sealed item, so it cannot do it): values normalised, ids checked,
+/// texts trimmed. `renkei_schema::seal::seal` checks the result again.
+pub mod bodies {
+    use renkei_schema::model::attack_id::validate_technique_id;
+    use renkei_schema::model::indicator::{normalize, IndicatorType};
+    use renkei_schema::model::vuln::{validate_cve_id, AffectedProduct, Cpe23, ExploitationStatus, InvalidValue};
+    use renkei_schema::model::{clean_text, AdvisoryBody, Body, IncidentBody, IndicatorBody, ServiceImpact, TechniqueBody};
+
+    use crate::error::{Error, Result};
+
+    fn invalid(e: InvalidValue) -> Error {
+        Error::Invalid(format!("{}: {}\n{}: {}", e.field, e.reason, e.field, e.reason_ja))
+    }
+
+    fn text(field: &'static str, raw: &str, max: usize) -> Result<String> {
+        clean_text(field, raw, max).map_err(|e| Error::Invalid(format!("{e}\n{}", e.message_ja())))
+    }
+
+    /// Indicators `(TYPE, value)`; every bad one is named, none is taken.
+    pub fn indicators(entries: &[(String, String)]) -> Result<Vec<Body>> {
+        let mut out = Vec::with_capacity(entries.len());
+        let mut bad = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for (i, (kind, value)) in entries.iter().enumerate() {
+            let Some(kind) = IndicatorType::parse(kind.trim()) else {
+                bad.push(format!("#{}: unknown type {kind} / 不明な種別です", i + 1));
+                continue;
+            };
+            match normalize(kind, value) {
+                Ok(value) if seen.insert((kind, value.clone())) => {
+                    out.push(Body::Indicator(IndicatorBody { indicator_type: kind, value, description: None }))
+                }
+                Ok(value) => bad.push(format!("#{}: {value} appears twice / 重複しています", i + 1)),
+                Err(e) => bad.push(format!("#{}: {} / {}", i + 1, e.reason, e.reason_ja)),
+            }
+        }
+        if !bad.is_empty() {
+            return Err(Error::Invalid(format!("nothing shared / 何も共有していません:\n{}", bad.join("\n"))));
+        }
+        Ok(out)
+    }
+
+    /// A technique: without the hub's catalog here, its name is required.
+    pub fn technique(attack_id: &str, name: Option<&str>, narrative: &str, ics_asset_types: &[String]) -> Result<Body> {
+        let attack_id =
+            validate_technique_id(attack_id).map_err(|e| Error::Invalid(format!("{}\n{}", e.reason, e.reason_ja)))?;
+        let name = name.ok_or_else(|| {
+            Error::Invalid(
+                "a sealed technique needs --name (the hub cannot fill it in from its catalog)\n\
+                 封緘する技術には--nameが必要です（ハブがカタログから補完できないため）"
+                    .into(),
+            )
+        })?;
+        Ok(Body::Technique(TechniqueBody {
+            attack_id,
+            name: text("name", name, 300)?,
+            tactics: Vec::new(),
+            narrative: text("narrative", narrative, 20_000)?,
+            platforms: Vec::new(),
+            ics_asset_types: ics_asset_types.iter().map(|t| text("icsAssetTypes", t, 100)).collect::<Result<_>>()?,
+        }))
+    }
+
+    pub fn incident(i: &super::IncidentShare) -> Result<Body> {
+        let service_impact = match i.impact.trim().to_ascii_uppercase().as_str() {
+            "NONE" => ServiceImpact::None,
+            "DEGRADED" => ServiceImpact::Degraded,
+            "DISRUPTED" => ServiceImpact::Disrupted,
+            "OUTAGE" => ServiceImpact::Outage,
+            other => {
+                return Err(Error::Invalid(format!(
+                    "impact {other} is not NONE, DEGRADED, DISRUPTED or OUTAGE\n影響{other}は不正です"
+                )))
+            }
+        };
+        let mut technique_ids = Vec::new();
+        for t in &i.techniques {
+            technique_ids
+                .push(validate_technique_id(t).map_err(|e| Error::Invalid(format!("{}\n{}", e.reason, e.reason_ja)))?);
+        }
+        technique_ids.dedup();
+        let mut indicator_refs = i.indicators.clone();
+        indicator_refs.sort();
+        indicator_refs.dedup();
+        Ok(Body::Incident(IncidentBody {
+            title: text("title", &i.title, 300)?,
+            summary: text("summary", &i.summary, 50_000)?,
+            sector: text("sector", &i.sector, 100)?,
+            occurred_at: None,
+            service_impact,
+            impact_description: None,
+            technique_ids,
+            indicator_refs,
+            supplier_refs: i.suppliers.clone(),
+        }))
+    }
+
+    pub fn advisory(a: &super::AdvisoryShare) -> Result<Body> {
+        let mut affected = Vec::new();
+        for cpe in &a.cpes {
+            let product = AffectedProduct {
+                cpe: Cpe23::parse(cpe).map_err(invalid)?,
+                version_start_including: None,
+                version_start_excluding: None,
+                version_end_including: None,
+                version_end_excluding: a.fixed_in.clone(),
+            };
+            product.validate().map_err(invalid)?;
+            affected.push(product);
+        }
+        Ok(Body::Advisory(AdvisoryBody {
+            cve_id: validate_cve_id(&a.cve).map_err(invalid)?,
+            title: text("title", &a.title, 300)?,
+            description: None,
+            affected,
+            cvss_vector: None,
+            cvss_base_score: None,
+            exploitation: ExploitationStatus::parse(&a.exploitation).map_err(invalid)?,
+            fixes: Vec::new(),
+            workarounds: Vec::new(),
+        }))
+    }
+}

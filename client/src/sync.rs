@@ -64,6 +64,9 @@ pub struct SyncReport {
     pub deleted: usize,
     /// Objects refused: (id, why).
     pub refused: Vec<(String, String)>,
+    /// Sealed items stored: opened, and not opened (id, why; kept and tried again).
+    pub opened: usize,
+    pub unopened: Vec<(String, String)>,
     pub cursor: Option<String>,
     /// Whether the feed has more after the cursor.
     pub has_more: bool,
@@ -91,6 +94,9 @@ pub(crate) struct Prepared {
     /// Tombstones: (id, sequence number).
     deletes: Vec<(String, i64)>,
     refused: Vec<(String, String)>,
+    /// Sealed items opened (their opened objects are in `rows`), and those that did not open.
+    opened: Vec<crate::sealed::SealedRow>,
+    unopened: Vec<crate::sealed::Unopened>,
     /// Origin hubs met for the first time in this page, with their keys: (hub, key).
     pins: Vec<(String, String)>,
     /// The hub's keys after a key announcement in this page (verified with the key
@@ -111,6 +117,8 @@ pub(crate) struct SigningKeys {
     origin_keys: HashMap<String, String>,
     /// One verifier per key: each remembers the batch roots it has checked.
     verifiers: HashMap<String, renkei_schema::sign::Verifier>,
+    /// This installation's keys, to open sealed items (none: they stay unopened).
+    unsealer: Option<crate::sealed::Unsealer>,
 }
 
 impl SigningKeys {
@@ -119,7 +127,9 @@ impl SigningKeys {
         let keys = register::hub_keys(conn)?;
         ensure!(!keys.is_empty(), "the register has no hub yet: run `renkei init`");
         let hub_id = register::get(conn, register::HUB_ID)?.unwrap_or_default();
-        SigningKeys::with_history(&hub_id, keys, register::origin_keys(conn)?)
+        let mut keys = SigningKeys::with_history(&hub_id, keys, register::origin_keys(conn)?)?;
+        keys.unsealer = crate::sealed::Unsealer::load(conn)?;
+        Ok(keys)
     }
 
     #[cfg(test)]
@@ -137,7 +147,7 @@ impl SigningKeys {
             let verifier = renkei_schema::sign::Verifier::new(key).context("the pinned hub key")?;
             verifiers.insert(key.clone(), verifier);
         }
-        Ok(SigningKeys { hub_keys, hub_id: hub_id.to_string(), origin_keys, verifiers })
+        Ok(SigningKeys { hub_keys, hub_id: hub_id.to_string(), origin_keys, verifiers, unsealer: None })
     }
 
     /// The hub's key for what it published at `seq`.
@@ -195,6 +205,8 @@ pub(crate) fn prepare(keys: &mut SigningKeys, page: crate::hub_api::ChangePage) 
         rows: Vec::with_capacity(page.items.len()),
         deletes: Vec::new(),
         refused: Vec::new(),
+        opened: Vec::new(),
+        unopened: Vec::new(),
         pins: Vec::new(),
         hub_keys: None,
         cursor: page.cursor,
@@ -272,13 +284,52 @@ pub(crate) fn prepare(keys: &mut SigningKeys, page: crate::hub_api::ChangePage) 
             out.refused.push((item.id, "the signed object carries another id".into()));
             continue;
         }
+        // A sealed item is held opened (its content checked, its sender's signature
+        // verified); one that does not open is kept aside and reported, never dropped.
+        let stix = if let Some(value) = crate::sealed::Unsealer::sealed_object(&canonical) {
+            let opened = match keys.unsealer.as_mut() {
+                Some(u) => u.open_value(&item.id, &item.kind, &value),
+                None => Err("this installation has no encryption key (`renkei key new`) / \
+                             この環境には暗号鍵がありません（`renkei key new`）"
+                    .to_string()),
+            };
+            match opened {
+                Ok(o) => {
+                    out.opened.push(crate::sealed::SealedRow {
+                        id: item.id.clone(),
+                        seq,
+                        sealed: canonical,
+                        sender_org: o.sender.as_ref().map(|s| s.0.clone()),
+                        sender_key: o.sender.map(|s| s.1),
+                        opened_at: now.clone(),
+                    });
+                    o.stix
+                }
+                Err(reason) => {
+                    out.unopened.push(crate::sealed::Unopened {
+                        id: item.id,
+                        kind: item.kind,
+                        revision: item.version,
+                        tlp: tlp_label(&item.tlp),
+                        seq,
+                        sealed: canonical,
+                        signature,
+                        reason,
+                        received_at: now.clone(),
+                    });
+                    continue;
+                }
+            }
+        } else {
+            canonical
+        };
         out.rows.push(ItemRow {
             id: item.id,
             kind: item.kind,
             revision: item.version,
             tlp: tlp_label(&item.tlp),
             seq,
-            stix: canonical,
+            stix,
             signature,
             received_at: now.clone(),
         });
@@ -418,6 +469,7 @@ fn apply_page(
             diesel::delete(items::table.find(id)).execute(c)?;
         }
         crate::flags::withdraw_source(c, id)?;
+        crate::sealed::forget(c, id)?;
     }
     // Many rows a statement (8 parameters a row, well under SQLite's limit).
     for chunk in page.rows.chunks(500) {
@@ -427,6 +479,7 @@ fn apply_page(
             diesel::replace_into(items::table).values(chunk).execute(c)?;
         }
     }
+    crate::sealed::store(c, &page.opened, &page.unopened)?;
     let flagged = crate::flags::match_items(c, index, &page.rows)?;
     for (hub, key) in &page.pins {
         register::pin_origin_key(c, hub, key)?;
@@ -470,6 +523,8 @@ fn apply_pages(
                 report.stored += page.rows.len();
                 report.deleted += page.deletes.len();
                 report.refused.extend(page.refused);
+                report.opened += page.opened.len();
+                report.unopened.extend(page.unopened.into_iter().map(|u| (u.id, u.reason)));
                 report.cursor = Some(page.cursor);
                 report.has_more = page.has_more;
                 progress(report);

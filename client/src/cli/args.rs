@@ -201,6 +201,21 @@ pub enum Command {
         command: ShareCommand,
     },
     #[command(
+        after_help = "Example / 例:\n  renkei key list\n  renkei key rotate\n  renkei key endorse 3f1c9a0b2d4e6f708192a3b4c5d6e7f8"
+    )]
+    /// This installation's keys for sealed TLP:RED: an X25519 key others seal to and an
+    /// Ed25519 key that signs what this organisation seals (kept in `<db>.keys`, mode 0600).
+    Key {
+        #[arg(long, global = true)]
+        token_file: Option<PathBuf>,
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+    #[command(after_help = "Example / 例:\n  renkei unopened\n  renkei unopened --json")]
+    /// The sealed TLP:RED items this installation received but could not open or check,
+    /// with why (every sync tries them again).
+    Unopened,
+    #[command(
         after_help = "Example / 例:\n  renkei sighting indicator--5b0e5c8e-0f4e-4a4b-9d1c-3a0a3e7e2f11 --count 3"
     )]
     /// Report a sighting of a shared indicator to the hub.
@@ -505,6 +520,32 @@ pub struct SharingArgs {
     pub valid_until: Option<String>,
     #[arg(long, global = true)]
     pub token_file: Option<PathBuf>,
+    /// With --tlp RED: send the content in plaintext instead of sealing it to the
+    /// recipients' keys (for recipients without keys, while the hub allows it).
+    #[arg(long, global = true)]
+    pub no_seal: bool,
+}
+
+#[derive(Subcommand)]
+pub enum KeyCommand {
+    #[command(after_help = "Example / 例:\n  renkei key new")]
+    /// Make a key for this installation and register it with the hub (a second
+    /// installation's key must then be endorsed by one the organisation already has).
+    New,
+    #[command(after_help = "Example / 例:\n  renkei key rotate")]
+    /// Replace this installation's key: the old key signs the new one and keeps opening
+    /// what was sealed to it.
+    Rotate,
+    #[command(after_help = "Example / 例:\n  renkei key endorse 3f1c9a0b2d4e6f708192a3b4c5d6e7f8")]
+    /// Vouch, with this installation's key, for another installation's key of this
+    /// organisation (members who pinned ours then seal to it too).
+    Endorse { key_id: String },
+    #[command(after_help = "Example / 例:\n  renkei key revoke 3f1c9a0b2d4e6f708192a3b4c5d6e7f8")]
+    /// Revoke a key of this organisation: nothing new is sealed to it.
+    Revoke { key_id: String },
+    #[command(after_help = "Example / 例:\n  renkei key list --json")]
+    /// This installation's keys (the current one last).
+    List,
 }
 
 #[derive(Subcommand)]

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 use renkei_client::progress::Progress;
-use renkei_client::{context, csirt, flags, follow, hub_api::HubApi, register, share, sync};
+use renkei_client::{context, csirt, flags, follow, hub_api::HubApi, register, sealed, share, sync};
 
 use super::args::*;
 use super::*;
@@ -38,6 +38,16 @@ pub(super) fn run_hub(
             let remembered = std::fs::canonicalize(&remembered).unwrap_or(remembered);
             register::set(&mut conn, register::TOKEN_FILE, &remembered.to_string_lossy())?;
             println!("register {} follows hub {id} at {hub}", db.display());
+            // This installation's key for sealed TLP:RED, made once.
+            if sealed::Keys::load(&mut conn)?.is_none_or(|k| k.list().is_empty()) {
+                match sealed::new_key(&mut conn, db, &api, false) {
+                    Ok(key) => println!("made encryption key {key} / 暗号鍵{key}を作成しました"),
+                    Err(e) => eprintln!(
+                        "warning: no encryption key made ({e:#}); sealed RED items will not open until `renkei key new` / \
+                         警告: 暗号鍵を作成できませんでした。`renkei key new`を実行するまで封緘されたREDは開けません"
+                    ),
+                }
+            }
             println!(
                 "the token is read from {} from now on / 以後、トークンは{}から読み込みます",
                 remembered.display(),
@@ -85,6 +95,8 @@ pub(super) fn run_hub(
         Command::Sync { token_file, page_size, max_pages, .. } => {
             let api = connect(&mut conn, token_file.as_ref())?;
             let options = sync::SyncOptions { page_size, max_pages };
+            // The organisations' keys, to check who signed the sealed items that come.
+            print_keys_refreshed(sealed::refresh_keys(&mut conn, &api, None).as_ref());
             // Matching needs the catalog's `targets` and the supplier chain; a hub that
             // cannot give them still syncs (matching then uses what is stored).
             print_context(context::refresh(&mut conn, &api).as_ref());
@@ -94,10 +106,16 @@ pub(super) fn run_hub(
             let report = sync::sync(&mut conn, &api, &options, &mut |r| printer.page(r))?;
             printer.synced(&report, started.elapsed());
             let mut flagged = report.flags;
+            flagged += sealed::retry_unopened(&mut conn)?;
             flagged += flags::raise_due(&mut conn, chrono::Utc::now())?;
             print_flags(&flagged);
+            // A sealed item that did not open is reported (and kept to try again).
+            let unopened = sealed::unopened(&mut conn)?;
+            for u in &unopened {
+                eprintln!("sealed item {} not opened: {}", u.id, u.reason);
+            }
             // A refused object fails the command (the rest is applied).
-            Ok(if report.refused.is_empty() { 0 } else { 1 })
+            Ok(if report.refused.is_empty() && unopened.is_empty() { 0 } else { 1 })
         }
         Command::Export { format, out, min_score } => {
             let held = csirt::active_indicators(&mut conn, min_score.min(100))?;
@@ -137,6 +155,89 @@ pub(super) fn run_hub(
             }
             Ok(0)
         }
+        Command::Share { sharing, command } if is_red(&sharing.tlp) && !sharing.no_seal => {
+            let api = connect(&mut conn, sharing.token_file.as_ref())?;
+            let how = share::Sharing {
+                tlp: sharing.tlp,
+                recipients: sharing.recipients,
+                anonymous: sharing.anonymous,
+                confidence: sharing.confidence,
+                valid_until: sharing.valid_until,
+            };
+            let bodies = match command {
+                ShareCommand::Indicator { kind, value, file } => {
+                    share::bodies::indicators(&indicator_entries(kind, value, file)?)?
+                }
+                ShareCommand::Technique { attack_id, name, narrative, ics_asset_types } => {
+                    vec![share::bodies::technique(&attack_id, name.as_deref(), &narrative, &ics_asset_types)?]
+                }
+                ShareCommand::Incident { title, summary, sector, impact, techniques, indicators, suppliers } => {
+                    let i = share::IncidentShare { title, summary, sector, impact, techniques, indicators, suppliers };
+                    vec![share::bodies::incident(&i)?]
+                }
+                ShareCommand::Advisory { cve, title, cpes, fixed_in, exploitation } => {
+                    let a = share::AdvisoryShare { cve, title, cpes, fixed_in, exploitation };
+                    vec![share::bodies::advisory(&a)?]
+                }
+            };
+            for (id, status) in sealed::share(&mut conn, &api, bodies, &how)? {
+                println!("{id}\t{status}\tsealed");
+            }
+            Ok(0)
+        }
+        Command::Key { token_file, command } => {
+            if let KeyCommand::List = command {
+                let keys = sealed::Keys::load(&mut conn)?;
+                let list = keys.map(|k| k.list()).unwrap_or_default();
+                if json {
+                    let rows: Vec<serde_json::Value> = list
+                        .iter()
+                        .map(|(id, org, created, current)| {
+                            serde_json::json!({"keyId": id, "org": org, "created": created, "current": current})
+                        })
+                        .collect();
+                    print_json(&rows)?;
+                } else {
+                    for (id, org, created, current) in list {
+                        println!("{id}\t{org}\t{created}{}", if current { "\tcurrent" } else { "" });
+                    }
+                }
+                return Ok(0);
+            }
+            let api = connect(&mut conn, token_file.as_ref())?;
+            match command {
+                KeyCommand::New | KeyCommand::Rotate => {
+                    let rotate = matches!(command, KeyCommand::Rotate);
+                    let key = sealed::new_key(&mut conn, db, &api, rotate)?;
+                    println!("{key}");
+                }
+                KeyCommand::Endorse { key_id } => {
+                    sealed::endorse(&mut conn, &api, &key_id)?;
+                    println!("endorsed {key_id} / 鍵{key_id}を承認しました");
+                }
+                KeyCommand::Revoke { key_id } => {
+                    sealed::revoke(&mut conn, &api, &key_id)?;
+                    println!("revoked {key_id} / 鍵{key_id}を失効させました");
+                }
+                KeyCommand::List => {}
+            }
+            Ok(0)
+        }
+        Command::Unopened => {
+            let rows = sealed::unopened(&mut conn)?;
+            if json {
+                let rows: Vec<serde_json::Value> = rows
+                    .iter()
+                    .map(|u| serde_json::json!({"id": u.id, "kind": u.kind, "seq": u.seq, "reason": u.reason, "receivedAt": u.received_at}))
+                    .collect();
+                print_json(&rows)?;
+            } else {
+                for u in rows {
+                    println!("{}\t{}\t{}", u.id, u.kind, u.reason);
+                }
+            }
+            Ok(0)
+        }
         Command::Share { sharing, command } => {
             let api = connect(&mut conn, sharing.token_file.as_ref())?;
             let how = share::Sharing {
@@ -148,23 +249,7 @@ pub(super) fn run_hub(
             };
             let receipts = match command {
                 ShareCommand::Indicator { kind, value, file } => {
-                    let mut entries = Vec::new();
-                    if let (Some(k), Some(v)) = (&kind, &value) {
-                        entries.push((k.clone(), v.clone()));
-                    }
-                    if let Some(f) = file {
-                        let text = std::fs::read(&f).with_context(|| format!("reading {}", f.display()))?;
-                        entries.extend(indicator_lines(&text, kind.as_deref()).map_err(|bad| {
-                            anyhow::anyhow!(
-                                "{}: {} bad lines, nothing shared / {}件の不正な行があり、何も共有していません:\n{}",
-                                f.display(),
-                                bad.len(),
-                                bad.len(),
-                                bad.join("\n")
-                            )
-                        })?);
-                    }
-                    share::indicators(&api, &entries, &how)?
+                    share::indicators(&api, &indicator_entries(kind, value, file)?, &how)?
                 }
                 ShareCommand::Technique { attack_id, name, narrative, ics_asset_types } => {
                     vec![share::technique(&api, &attack_id, name.as_deref(), &narrative, &ics_asset_types, &how)?]
@@ -207,6 +292,44 @@ pub(super) fn run_hub(
             Ok(0)
         }
         _ => anyhow::bail!("internal: this command is dispatched elsewhere by cli::run"),
+    }
+}
+
+/// Whether a label given on the command line is TLP:RED.
+fn is_red(tlp: &str) -> bool {
+    tlp.trim().trim_start_matches("TLP:").eq_ignore_ascii_case("RED")
+}
+
+/// The indicators of `share indicator`: TYPE and VALUE, and the lines of a file.
+fn indicator_entries(kind: Option<String>, value: Option<String>, file: Option<PathBuf>) -> Result<Vec<(String, String)>> {
+    let mut entries = Vec::new();
+    if let (Some(k), Some(v)) = (&kind, &value) {
+        entries.push((k.clone(), v.clone()));
+    }
+    if let Some(f) = file {
+        let text = std::fs::read(&f).with_context(|| format!("reading {}", f.display()))?;
+        entries.extend(indicator_lines(&text, kind.as_deref()).map_err(|bad| {
+            anyhow::anyhow!(
+                "{}: {} bad lines, nothing shared / {}件の不正な行があり、何も共有していません:\n{}",
+                f.display(),
+                bad.len(),
+                bad.len(),
+                bad.join("\n")
+            )
+        })?);
+    }
+    Ok(entries)
+}
+
+/// Warns about organisation keys the hub lists that this register does not trust.
+fn print_keys_refreshed(refreshed: std::result::Result<&sealed::KeysRefreshed, &renkei_client::error::Error>) {
+    match refreshed {
+        Ok(r) => {
+            for (org, key, why) in &r.refused {
+                eprintln!("warning: key {key} of {org} is not trusted: {why}");
+            }
+        }
+        Err(e) => eprintln!("warning: the organisations' keys were not refreshed: {e} / 組織の鍵を更新できませんでした"),
     }
 }
 

@@ -35,6 +35,8 @@ pub fn run() -> Result<i32> {
         | Command::AuditCheckpoints { .. }
         | Command::Share { .. }
         | Command::Sighting { .. }
+        | Command::Key { .. }
+        | Command::Unopened
         | Command::Match { .. } => hub::run_hub(conn, &cli.db, cli.command, cli.json),
         Command::Tree { command } => trees::run_tree(conn, command, cli.json),
         _ => register::run_register(conn, cli.command, cli.json),
