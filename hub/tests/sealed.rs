@@ -37,7 +37,7 @@ impl Drop for Dir {
 impl TestHub {
     async fn start(require_sealing: bool) -> TestHub {
         let dir = std::env::temp_dir().join(format!("renkei-sealed-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::create_dir_all(&dir).expect("test setup");
         let mut config = Config {
             data_dir: dir.clone(),
             database_url: Some(format!("sqlite://{}", dir.join("hub.db").display())),
@@ -47,15 +47,15 @@ impl TestHub {
             ..Config::default()
         };
         config.sealing.require_for_red = require_sealing;
-        let hub = Hub::open(config).await.unwrap();
+        let hub = Hub::open(config).await.expect("test setup");
         let schema = build_schema(Arc::clone(&hub));
         TestHub { hub, schema, _dir: Dir(dir) }
     }
 
     fn org(&self, name: &str, coordinator: bool) -> Identity {
-        let mut c = self.hub.connection().unwrap();
-        let org =
-            directory::add_org(&mut c, &self.hub.keys, name, "energy", coordinator, Trust::Standard, None).unwrap();
+        let mut c = self.hub.connection().expect("test setup");
+        let org = directory::add_org(&mut c, &self.hub.keys, name, "energy", coordinator, Trust::Standard, None)
+            .expect("test setup");
         Identity {
             org_id: org.id,
             org_name: name.into(),
@@ -68,7 +68,7 @@ impl TestHub {
 
     async fn post(&self, who: &Identity, query: &str, variables: Value) -> Value {
         let request = Request::new(query).variables(Variables::from_json(variables)).data(who.clone());
-        serde_json::to_value(self.schema.execute(request).await).unwrap()
+        serde_json::to_value(self.schema.execute(request).await).expect("test setup")
     }
 
     async fn ok(&self, who: &Identity, query: &str, variables: Value) -> Value {
@@ -85,7 +85,10 @@ impl TestHub {
     }
 
     async fn hub_key(&self, who: &Identity) -> String {
-        self.ok(who, "{ hub { publicKey } }", json!({})).await["hub"]["publicKey"].as_str().unwrap().to_string()
+        self.ok(who, "{ hub { publicKey } }", json!({})).await["hub"]["publicKey"]
+            .as_str()
+            .expect("test setup")
+            .to_string()
     }
 }
 
@@ -98,7 +101,7 @@ const SHARE_SEALED: &str = "mutation($items: [SealedItemInput!]!, $to: [String!]
 const SHARE_RED: &str = "mutation($to: [ID!]!) { shareIndicators(input: [{type: IPV4, value: \"192.0.2.44\"}], sharing: {tlp: RED, recipients: $to}) { id } }";
 
 fn pair() -> OrgKeyPair {
-    OrgKeyPair::generate().unwrap()
+    OrgKeyPair::generate().expect("test setup")
 }
 
 fn key(p: &OrgKeyPair, org: &Identity, replaces: Option<&str>) -> OrgKey {
@@ -106,7 +109,7 @@ fn key(p: &OrgKeyPair, org: &Identity, replaces: Option<&str>) -> OrgKey {
 }
 
 fn text(r: &KeyRegistration) -> Value {
-    json!({"r": serde_json::to_string(r).unwrap()})
+    json!({"r": serde_json::to_string(r).expect("test setup")})
 }
 
 fn indicator(value: &str) -> Content {
@@ -124,7 +127,7 @@ fn items_json(contents: &[Content], sealed: &[SealedBody]) -> Value {
     json!(contents
         .iter()
         .zip(sealed)
-        .map(|(c, s)| json!({"id": c.id, "sealed": serde_json::to_string(s).unwrap()}))
+        .map(|(c, s)| json!({"id": c.id, "sealed": serde_json::to_string(s).expect("test setup")}))
         .collect::<Vec<_>>())
 }
 
@@ -188,12 +191,12 @@ fn organisation_keys_register_introduce_rotate_and_revoke_with_their_refusals() 
         // the chain and seals to a2 only.
         let coordinator = t.org("coord", true);
         let listed = t.ok(&coordinator, KEYS, json!({"o": [a.org_id, b.org_id]})).await;
-        let listed = listed["organizationKeys"].as_array().unwrap().clone();
+        let listed = listed["organizationKeys"].as_array().expect("test setup").clone();
         assert_eq!(listed.len(), 4);
         let published: Vec<PublishedKey> = listed
             .iter()
             .filter(|k| k["org"] == json!(a.org_id))
-            .map(|k| serde_json::from_str(k["record"].as_str().unwrap()).unwrap())
+            .map(|k| serde_json::from_str(k["record"].as_str().expect("test setup")).expect("test setup"))
             .collect();
         assert_eq!(published.len(), 3);
         let hub_key = t.hub_key(&a).await;
@@ -225,10 +228,10 @@ fn sealed_items_are_shared_to_exactly_the_current_keys_and_read_only_by_recipien
 
         // Well formed, to B's and A's current keys.
         let contents = vec![indicator("198.51.100.1"), indicator("198.51.100.2")];
-        let sealed = seal::seal(&contents, &[b_key.clone(), a_key.clone()], Some((&a.org_id, &ka))).unwrap();
+        let sealed = seal::seal(&contents, &[b_key.clone(), a_key.clone()], Some((&a.org_id, &ka))).expect("test setup");
         let vars = json!({"items": items_json(&contents, &sealed), "to": [b.org_id]});
         let shared = t.ok(&a, SHARE_SEALED, vars.clone()).await;
-        let receipts = shared["shareSealed"].as_array().unwrap();
+        let receipts = shared["shareSealed"].as_array().expect("test setup");
         assert_eq!(receipts.len(), 2);
         assert_eq!(receipts[0]["id"], json!(contents[0].id));
         assert_eq!(receipts[0]["status"], json!("PUBLISHED"));
@@ -238,13 +241,13 @@ fn sealed_items_are_shared_to_exactly_the_current_keys_and_read_only_by_recipien
 
         // The sender's key missing (not anonymous), an extra key, a keyless recipient.
         let fresh = vec![indicator("198.51.100.3")];
-        let only_b = seal::seal(&fresh, std::slice::from_ref(&b_key), Some((&a.org_id, &ka))).unwrap();
+        let only_b = seal::seal(&fresh, std::slice::from_ref(&b_key), Some((&a.org_id, &ka))).expect("test setup");
         let vars = json!({"items": items_json(&fresh, &only_b), "to": [b.org_id]});
         assert_eq!(t.refused(&a, SHARE_SEALED, vars).await, "SEALED_KEYS_MISMATCH");
-        let extra = seal::seal(&fresh, &[b_key.clone(), a_key.clone(), o_key.clone()], Some((&a.org_id, &ka))).unwrap();
+        let extra = seal::seal(&fresh, &[b_key.clone(), a_key.clone(), o_key.clone()], Some((&a.org_id, &ka))).expect("test setup");
         let vars = json!({"items": items_json(&fresh, &extra), "to": [b.org_id]});
         assert_eq!(t.refused(&a, SHARE_SEALED, vars).await, "SEALED_KEYS_MISMATCH");
-        let to_c = seal::seal(&fresh, &[b_key.clone(), a_key.clone()], Some((&a.org_id, &ka))).unwrap();
+        let to_c = seal::seal(&fresh, &[b_key.clone(), a_key.clone()], Some((&a.org_id, &ka))).expect("test setup");
         let vars = json!({"items": items_json(&fresh, &to_c), "to": [b.org_id, c.org_id]});
         assert_eq!(t.refused(&a, SHARE_SEALED, vars).await, "NO_ORG_KEY");
 
@@ -255,28 +258,28 @@ fn sealed_items_are_shared_to_exactly_the_current_keys_and_read_only_by_recipien
         broken.scheme = "other".into();
         let bad = json!({"items": items_json(&fresh, &[broken]), "to": [b.org_id]});
         assert_eq!(t.refused(&a, SHARE_SEALED, bad).await, "INVALID_SEALED");
-        let wrong_kind = json!({"items": [{"id": Kind::Technique.new_id(), "sealed": serde_json::to_string(&to_c[0]).unwrap()}], "to": [b.org_id]});
+        let wrong_kind = json!({"items": [{"id": Kind::Technique.new_id(), "sealed": serde_json::to_string(&to_c[0]).expect("test setup")}], "to": [b.org_id]});
         assert_eq!(t.refused(&a, SHARE_SEALED, wrong_kind).await, "INVALID_SEALED");
 
         // Anonymous: to the recipients' keys only.
-        let anon = seal::seal(&fresh, std::slice::from_ref(&b_key), None).unwrap();
+        let anon = seal::seal(&fresh, std::slice::from_ref(&b_key), None).expect("test setup");
         let vars = json!({"items": items_json(&fresh, &anon), "to": [b.org_id], "anon": true});
         t.ok(&a, SHARE_SEALED, vars).await;
 
         // The recipient lists it sealed, with no content, and opens the envelope.
         let list = "{ indicators(first: 100) { nodes { id type value sealed sealedEnvelope } } }";
-        let nodes = t.ok(&b, list, json!({})).await["indicators"]["nodes"].as_array().unwrap().clone();
+        let nodes = t.ok(&b, list, json!({})).await["indicators"]["nodes"].as_array().expect("test setup").clone();
         let node = nodes.iter().find(|n| n["id"] == json!(contents[1].id)).expect("listed to the recipient");
         assert_eq!(node["sealed"], json!(true));
         assert_eq!(node["value"], json!(""));
         assert_eq!(node["type"], Value::Null);
-        let envelope: SealedBody = serde_json::from_str(node["sealedEnvelope"].as_str().unwrap()).unwrap();
+        let envelope: SealedBody = serde_json::from_str(node["sealedEnvelope"].as_str().expect("test setup")).expect("test setup");
         assert!(envelope.wraps.iter().all(|w| w.key.is_none()), "the wraps name no key");
         let keys = [kb];
         let mut lookup = |org: &str, k: &str| (org == a.org_id && k == a_key.key_id).then(|| a_key.signing_key.clone());
         let opened = seal::Opener::new(&keys)
             .open(&contents[1].id, Kind::Indicator, &envelope, Some(&a.org_id), &mut lookup)
-            .unwrap();
+            .expect("test setup");
         assert_eq!(opened.body, contents[1].body);
         assert!(nodes.iter().all(|n| n["sealed"] == json!(true) || n["value"] != json!("")));
 
