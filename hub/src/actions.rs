@@ -50,7 +50,25 @@ pub fn share(
         ));
     }
     let valid_days = &hub.config.indicators.valid_days;
-    let published = sharing::publish_new(c, &hub.signer(), actor, bodies, sharing, &routes, valid_days)?;
+    let require_sealing = hub.config.sealing.require_for_red;
+    let published =
+        sharing::publish_new(c, &hub.signer(), actor, bodies, sharing, &routes, valid_days, require_sealing)?;
+    hub.note_committed(published.iter().map(|p| &p.row))?;
+    Ok(published)
+}
+
+/// Shares sealed TLP:RED items (`sharing::publish_sealed`): never moderated, never
+/// matched against allowlists, never indexed (the hub cannot read them); stored, signed
+/// and sequenced in one transaction.
+pub fn share_sealed(
+    hub: &Hub,
+    c: &mut DbConn,
+    actor: &Identity,
+    items: Vec<sharing::SealedItem>,
+    sharing: Sharing,
+) -> AppResult<Vec<Published>> {
+    let valid_days = &hub.config.indicators.valid_days;
+    let published = sharing::publish_sealed(c, &hub.signer(), actor, items, sharing, valid_days)?;
     hub.note_committed(published.iter().map(|p| &p.row))?;
     Ok(published)
 }
@@ -171,8 +189,18 @@ pub fn import(
                 bodies.push(item.body);
                 provided.push(item.provided);
             }
-            let published =
-                sharing::publish_new_as(c, &hub.signer(), actor, bodies, sharing, &routes, valid_days, &provided)?;
+            let require_sealing = hub.config.sealing.require_for_red;
+            let published = sharing::publish_new_as(
+                c,
+                &hub.signer(),
+                actor,
+                bodies,
+                sharing,
+                &routes,
+                valid_days,
+                require_sealing,
+                &provided,
+            )?;
             for (report, p) in report_of.into_iter().zip(published) {
                 let line = &mut plan.reports[report];
                 line.id = Some(p.row.id.clone());

@@ -76,6 +76,24 @@ pub struct Config {
     pub imports: Imports,
     /// The web console at `/console/` (sessions, second factors).
     pub console: Console,
+    /// Sealed TLP:RED (content the hub cannot read).
+    pub sealing: Sealing,
+}
+
+/// Sealed TLP:RED: what the hub requires of RED shares.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Sealing {
+    /// Refuse a plaintext TLP:RED share (SEALING_REQUIRED) when every recipient has a
+    /// current encryption key, so RED the hub could have been kept from reading is
+    /// never stored readable. `RENKEI_SEALING_REQUIRE_FOR_RED`.
+    pub require_for_red: bool,
+}
+
+impl Default for Sealing {
+    fn default() -> Self {
+        Sealing { require_for_red: true }
+    }
 }
 
 /// The web console (`/console/`): served by the hub itself on its own port, over the
@@ -317,6 +335,7 @@ impl Default for Config {
             taxii: Taxii::default(),
             imports: Imports::default(),
             console: Console::default(),
+            sealing: Sealing::default(),
         }
     }
 }
@@ -479,6 +498,9 @@ impl Config {
         }
         if let Some(v) = get("RENKEI_GRAPHIQL") {
             self.graphiql = matches!(v.as_str(), "1" | "true" | "yes");
+        }
+        if let Some(v) = get("RENKEI_SEALING_REQUIRE_FOR_RED") {
+            self.sealing.require_for_red = matches!(v.as_str(), "1" | "true" | "yes");
         }
         if let Some(v) = get("RENKEI_DATABASE_POOL_SIZE") {
             self.database_pool_size = num("RENKEI_DATABASE_POOL_SIZE", v)?;

@@ -97,7 +97,8 @@ fn export_page(
     let ids: Vec<String> = if csv { rows.iter().map(|r| r.id.clone()).collect() } else { Vec::new() };
     let sightings = if csv { crate::services::sightings::summaries(c, &ids)? } else { Default::default() };
     let mut out = String::with_capacity(rows.len() * 64);
-    for row in &rows {
+    // Sealed TLP:RED indicators have no readable value.
+    for row in rows.iter().filter(|r| !crate::services::stored::is_sealed(r)) {
         let (Some(kind), Ok(tlp), Some(value)) = (
             row.indicator_type.as_deref().and_then(IndicatorType::parse),
             row.tlp.parse::<Tlp>(),

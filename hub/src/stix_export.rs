@@ -91,7 +91,8 @@ fn next_chunk(
     if let Some(&kind) = at.kinds.get(at.kind) {
         let viewer = identity.viewer();
         let (rows, more) = sharing::list(c, &viewer, kind, &filter_for(hub, kind, min_score), PAGE, at.after)?;
-        for row in &rows {
+        // Sealed TLP:RED has no readable object to export.
+        for row in rows.iter().filter(|r| !stored::is_sealed(r)) {
             let (env, body) = stored::parts_of(row)?;
             let object = stix::to_stix(&env, &body);
             at.refs.note(&object);
@@ -109,7 +110,7 @@ fn next_chunk(
         if kind == Kind::Indicator {
             let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
             let summaries = crate::services::sightings::summaries(c, &ids)?;
-            for row in &rows {
+            for row in rows.iter().filter(|r| !stored::is_sealed(r)) {
                 if let Some(object) = summaries.get(&row.id).and_then(|s| sighting(hub, row, s)) {
                     at.refs.note(&object);
                     at.refs.hubs.insert(hub.hub_id.clone());

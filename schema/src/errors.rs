@@ -135,6 +135,13 @@ codes! {
     SecondFactorRequired = "SECOND_FACTOR_REQUIRED", "coordinators sign in to the console with a second factor", "コーディネーターのコンソールへのサインインには二要素目が必要です";
     CsrfRefused = "CSRF_REFUSED", "a console form was posted without its session's token (reload the page and try again)", "コンソールのフォームがセッションのトークンなしで送信されました（ページを再読み込みしてください）";
     SessionExpired = "SESSION_EXPIRED", "the console session ended (idle too long, too old, or signed out)", "コンソールのセッションが終了しました（無操作・有効期間切れ・サインアウト）";
+    InvalidOrgKey = "INVALID_ORG_KEY", "an organisation key registration is malformed, its signatures do not verify, or its introduction is missing or refused", "組織鍵の登録内容が不正です（形式・署名・紹介のいずれかに問題があります）";
+    DuplicateOrgKey = "DUPLICATE_ORG_KEY", "that organisation key is already registered", "その組織鍵は既に登録されています";
+    InvalidSealed = "INVALID_SEALED", "a sealed item is malformed or its id is not of its kind; nothing was stored", "封緘された情報の形式またはIDが不正です（何も保存されていません）";
+    NoOrgKey = "NO_ORG_KEY", "a recipient organisation has no current encryption key to seal to", "受領組織に封緘先となる有効な暗号鍵がありません";
+    SealedKeysMismatch = "SEALED_KEYS_MISMATCH", "a sealed item is not wrapped to exactly the recipients' (and sender's) current keys; fetch the keys again and reseal", "封緘先の鍵が受領組織（と送信組織）の現在の鍵と一致しません。鍵を取得し直して封緘し直してください";
+    SealingRequired = "SEALING_REQUIRED", "every recipient has an encryption key: share this TLP:RED item sealed", "すべての受領組織に暗号鍵があります。このTLP:REDの情報は封緘して共有してください";
+    SealedFixed = "SEALED_FIXED", "a sealed item can't be loosened or corrected; its sender re-shares it", "封緘された情報は緩めることも訂正することもできません。送信者が共有し直します";
 }
 
 impl std::fmt::Display for Code {

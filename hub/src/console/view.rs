@@ -22,6 +22,8 @@ pub struct ItemLine {
 /// The line a list shows for an item.
 pub fn line_of(ctx: &Ctx, row: &ObjectRow) -> ItemLine {
     let title = match stored::parts_of(row) {
+        // Sealed content is unreadable here: the line says so and shows nothing of it.
+        Ok((_, Body::Sealed(_))) => ctx.t.get("item-sealed"),
         Ok((_, body)) => title_of(&body),
         Err(_) => row.id.clone(),
     };
@@ -43,12 +45,20 @@ pub fn title_of(body: &Body) -> String {
         Body::Incident(b) => b.title.clone(),
         Body::Advisory(b) => b.title.clone(),
         Body::Assessment(b) => format!("{} ({})", b.supplier_id, b.scheme_id),
+        // The hub cannot read a sealed item: nothing of it is a title.
+        Body::Sealed(_) => String::new(),
     }
 }
 
 /// An item's fields as label and text: every field the body holds, in its order.
 pub fn fields_for(ctx: &Ctx, body: &Body) -> Vec<(String, String)> {
     let mut out = Vec::new();
+    if let Body::Sealed(_) = body {
+        // Sealed TLP:RED: the hub holds only ciphertext; recipients open it in their
+        // client.
+        out.push((ctx.t.get("item-sealed"), ctx.t.get("item-sealed-note")));
+        return out;
+    }
     let Ok(serde_json::Value::Object(map)) = serde_json::to_value(body) else { return out };
     for (key, value) in map {
         if key == "kind" {

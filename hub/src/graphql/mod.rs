@@ -11,6 +11,7 @@ mod items_api;
 mod json;
 pub mod live_api;
 mod moderation_api;
+mod org_keys_api;
 mod peers_api;
 mod render;
 mod revision_api;
@@ -43,6 +44,7 @@ pub struct QueryRoot(
     supplier_api::SupplierQuery,
     supplier_api::SchemeQuery,
     peers_api::PeerQuery,
+    org_keys_api::OrgKeysQuery,
     subgraph::SubgraphQuery,
 );
 
@@ -59,6 +61,7 @@ pub struct MutationRoot(
     supplier_api::SchemeMutation,
     supplier_api::AssessmentMutation,
     import_api::ImportMutation,
+    org_keys_api::OrgKeysMutation,
 );
 
 pub type HubSchema = Schema<QueryRoot, MutationRoot, live_api::SubscriptionRoot>;

@@ -159,7 +159,7 @@ fn json_len(json: &Json) -> usize {
 trait IndexFields {
     fn id(&self) -> &str;
     fn kind(&self) -> &str;
-    fn indicator_type(&self) -> IndicatorTypeGql;
+    fn indicator_type(&self) -> Option<IndicatorTypeGql>;
     fn value(&self) -> &str;
     fn tlp(&self) -> TlpGql;
     fn version(&self) -> i64;
@@ -173,7 +173,7 @@ impl IndexFields for Indicator {
     fn kind(&self) -> &str {
         &self.shared.kind
     }
-    fn indicator_type(&self) -> IndicatorTypeGql {
+    fn indicator_type(&self) -> Option<IndicatorTypeGql> {
         self.indicator_type
     }
     fn value(&self) -> &str {
@@ -197,8 +197,8 @@ impl IndexFields for IndexedIndicator {
     fn kind(&self) -> &str {
         "indicator"
     }
-    fn indicator_type(&self) -> IndicatorTypeGql {
-        self.indicator_type.into()
+    fn indicator_type(&self) -> Option<IndicatorTypeGql> {
+        Some(self.indicator_type.into())
     }
     fn value(&self) -> &str {
         &self.value
@@ -223,7 +223,10 @@ fn write_indicator(out: &mut Vec<u8>, x: &impl IndexFields, plan: &Plan<'_>) -> 
             "__typename" => string(out, "Indicator"),
             "id" => string(out, x.id()),
             "kind" => string(out, x.kind()),
-            "type" => string(out, &enum_name(&x.indicator_type())?),
+            "type" => match x.indicator_type() {
+                Some(t) => string(out, &enum_name(&t)?),
+                None => out.extend_from_slice(b"null"),
+            },
             "value" => string(out, x.value()),
             "tlp" => string(out, &enum_name(&x.tlp())?),
             "version" => out.extend_from_slice(itoa::Buffer::new().format(x.version()).as_bytes()),

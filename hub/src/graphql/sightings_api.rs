@@ -76,8 +76,9 @@ impl Indicator {
     /// once `validUntil` has passed.
     async fn score(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
         let summary = self.summary(ctx).await?;
-        let kind: renkei_schema::model::indicator::IndicatorType = self.indicator_type.into();
-        let half_life = hub(ctx).config.indicators.half_life_days.get(kind);
+        // A sealed indicator's type is unknown here: the default half-life.
+        let kind: Option<renkei_schema::model::indicator::IndicatorType> = self.indicator_type.map(Into::into);
+        let half_life = kind.map_or(30, |k| hub(ctx).config.indicators.half_life_days.get(k));
         let published = parse_time(&self.shared.valid_from)
             .ok_or_else(|| AppError::internal(format!("valid_from {}", self.shared.valid_from)))?;
         let input = renkei_schema::score::ScoreInput {

@@ -257,6 +257,14 @@ pub struct SharedFields {
     pub labels: Vec<String>,
     /// The STIX 2.1 object of this version.
     pub stix: Json,
+    /// Sealed TLP:RED: the content is encrypted to its recipients' keys and the hub
+    /// cannot read it; every content field of the item is empty (null, "" or []), and
+    /// `sealedEnvelope` holds what recipients open in their client.
+    pub sealed: bool,
+    /// A sealed item's envelope as recipients read it (the JSON of
+    /// `renkei_schema::seal::SealedBody`, its wraps without the keys they are for);
+    /// null unless `sealed`.
+    pub sealed_envelope: Option<String>,
 }
 
 #[derive(SimpleObject, Clone, Debug)]
@@ -264,8 +272,9 @@ pub struct SharedFields {
 pub struct Indicator {
     #[graphql(flatten)]
     pub shared: SharedFields,
+    /// Null only on a sealed item (`sealed`), whose type the hub cannot read.
     #[graphql(name = "type")]
-    pub indicator_type: IndicatorTypeGql,
+    pub indicator_type: Option<IndicatorTypeGql>,
     pub value: String,
     pub description: Option<String>,
     /// Sightings aggregates loaded for a whole page at once (`sightings` reads them).
@@ -301,8 +310,10 @@ impl Indicator {
                 valid_until: None,
                 labels: Vec::new(),
                 stix: Json::Text(String::new()),
+                sealed: false,
+                sealed_envelope: None,
             },
-            indicator_type: found.indicator_type.into(),
+            indicator_type: Some(found.indicator_type.into()),
             value: found.value,
             description: None,
             preloaded_sightings: None,
@@ -336,7 +347,8 @@ pub struct Incident {
     pub summary: String,
     pub sector: String,
     pub occurred_at: Option<String>,
-    pub service_impact: ImpactGql,
+    /// Null only on a sealed item (`sealed`).
+    pub service_impact: Option<ImpactGql>,
     pub impact_description: Option<String>,
     pub technique_ids: Vec<String>,
     pub indicator_ids: Vec<ID>,
@@ -422,11 +434,16 @@ pub fn shared_item_of(
         valid_until: env.valid_until.as_ref().map(stamp),
         labels: env.labels.clone(),
         stix: Json::Stix(Box::new((env.clone(), body.clone()))),
+        sealed: matches!(body, Body::Sealed(_)),
+        sealed_envelope: match &body {
+            Body::Sealed(s) => Some(serde_json::to_string(&s.for_readers()).map_err(AppError::internal)?),
+            _ => None,
+        },
     };
     Ok(match body {
         Body::Indicator(b) => SharedItem::Indicator(Indicator {
             shared,
-            indicator_type: b.indicator_type.into(),
+            indicator_type: Some(b.indicator_type.into()),
             value: b.value,
             description: b.description,
             preloaded_sightings: None,
@@ -448,7 +465,7 @@ pub fn shared_item_of(
             summary: b.summary,
             sector: b.sector,
             occurred_at: b.occurred_at.as_ref().map(stamp),
-            service_impact: b.service_impact.into(),
+            service_impact: Some(b.service_impact.into()),
             impact_description: b.impact_description,
             technique_ids: b.technique_ids,
             indicator_ids: b.indicator_refs.into_iter().map(ID).collect(),
@@ -478,7 +495,74 @@ pub fn shared_item_of(
             workarounds: b.workarounds,
         }),
         Body::Assessment(b) => SharedItem::SupplierAssessment(assessment_of(shared, b)),
+        Body::Sealed(s) => sealed_item(shared, s.content_kind),
     })
+}
+
+/// A sealed item as its kind's type, with nothing of its content (the hub holds only
+/// ciphertext): empty strings and lists, nulls.
+fn sealed_item(shared: SharedFields, kind: renkei_schema::model::Kind) -> SharedItem {
+    use renkei_schema::model::Kind;
+    match kind {
+        Kind::Indicator => SharedItem::Indicator(Indicator {
+            shared,
+            indicator_type: None,
+            value: String::new(),
+            description: None,
+            preloaded_sightings: None,
+        }),
+        Kind::Technique => SharedItem::Technique(Technique {
+            shared,
+            object_type: "technique",
+            attack_id: String::new(),
+            name: String::new(),
+            tactics: Vec::new(),
+            narrative: String::new(),
+            platforms: Vec::new(),
+            ics_asset_types: Vec::new(),
+        }),
+        Kind::Incident => SharedItem::Incident(Incident {
+            shared,
+            object_type: "incident",
+            title: String::new(),
+            summary: String::new(),
+            sector: String::new(),
+            occurred_at: None,
+            service_impact: None,
+            impact_description: None,
+            technique_ids: Vec::new(),
+            indicator_ids: Vec::new(),
+            supplier_ids: Vec::new(),
+        }),
+        Kind::Advisory => SharedItem::Advisory(Advisory {
+            shared,
+            object_type: "advisory",
+            cve_id: String::new(),
+            title: String::new(),
+            description: None,
+            affected: Vec::new(),
+            cvss_vector: None,
+            cvss_base_score: None,
+            exploitation: ExploitationGql::Unknown,
+            fixes: Vec::new(),
+            workarounds: Vec::new(),
+        }),
+        Kind::Assessment => SharedItem::SupplierAssessment(SupplierAssessment {
+            shared,
+            supplier_id: ID(String::new()),
+            offering_ids: Vec::new(),
+            scheme_id: String::new(),
+            scheme_version: String::new(),
+            assessor: None,
+            assessor_name: None,
+            assurance: None,
+            observed: String::new(),
+            results: Vec::new(),
+            findings: Vec::new(),
+            conclusion: String::new(),
+            posture: None,
+        }),
+    }
 }
 
 #[derive(InputObject, Clone, Debug)]
@@ -677,9 +761,11 @@ pub struct SupplierAssessment {
     pub offering_ids: Vec<ID>,
     pub scheme_id: String,
     pub scheme_version: String,
-    pub assessor: AssessorKindGql,
+    /// Null only on a sealed item (`sealed`).
+    pub assessor: Option<AssessorKindGql>,
     pub assessor_name: Option<String>,
-    pub assurance: AssuranceGql,
+    /// Null only on a sealed item (`sealed`).
+    pub assurance: Option<AssuranceGql>,
     pub observed: String,
     pub results: Vec<CriterionResultOut>,
     pub findings: Vec<FindingOut>,
@@ -697,9 +783,9 @@ pub fn assessment_of(shared: SharedFields, b: renkei_schema::model::AssessmentBo
         offering_ids: b.offering_ids.into_iter().map(ID).collect(),
         scheme_id: b.scheme_id,
         scheme_version: b.scheme_version,
-        assessor: b.assessor.into(),
+        assessor: Some(b.assessor.into()),
         assessor_name: b.assessor_name,
-        assurance: b.assurance.into(),
+        assurance: Some(b.assurance.into()),
         observed: stamp(&b.observed),
         results: b
             .results

@@ -299,6 +299,14 @@ fn validate(
     valid_until: Option<DateTime<Utc>>,
 ) -> AppResult<(Body, Option<DateTime<Utc>>)> {
     let body = match body {
+        // Sealed content is shared with `shareSealed`, which checks its keys.
+        Body::Sealed(_) => {
+            return Err(AppError::new(
+                Code::InvalidSealed,
+                "a sealed item is shared with shareSealed, not imported",
+                "封緘された情報はshareSealedで共有します（取り込みはできません）",
+            ))
+        }
         Body::Assessment(b) => {
             // Its validity is the scheme's when the source gives none.
             let (body, until) = super::suppliers::assessment_body(c, actor, assessment_input(b, valid_until))?;

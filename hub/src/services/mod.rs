@@ -11,6 +11,7 @@ pub mod import;
 pub mod indicator_index;
 pub mod kinds;
 pub mod moderation;
+pub mod org_keys;
 pub mod ratings;
 pub mod revision;
 pub mod sessions;

@@ -167,7 +167,22 @@ pub fn change_label(
             (tlp, sharing.recipients.as_slice()),
             access.submitter == actor.org_id,
         )?;
-        let (mut env, body) = stored::parts_of(&current)?;
+        let (mut env, mut body) = stored::parts_of(&current)?;
+        if let Body::Sealed(sealed) = &mut body {
+            // Only the sender's client can seal to new readers: a sealed item stays RED
+            // and may only lose recipients, whose wraps go with them.
+            let widened = sharing.recipients.iter().any(|r| !access.recipients.contains(r));
+            if tlp != Tlp::Red || widened {
+                return Err(sealed_fixed());
+            }
+            let keep: Vec<&str> =
+                sharing.recipients.iter().map(String::as_str).chain([access.submitter.as_str()]).collect();
+            let owners = super::org_keys::owners(c, &sealed.wrapped_keys())?;
+            sealed.wraps.retain(|w| match w.key.as_deref().and_then(|k| owners.get(k)) {
+                Some(org) => keep.contains(&org.as_str()),
+                None => true,
+            });
+        }
         env.tlp = tlp;
         env.recipients = sharing.recipients.clone();
         let mut detail = json!({
@@ -196,6 +211,15 @@ pub fn change_label(
         )?;
         Ok(Outcome::Applied(row))
     })
+}
+
+/// SEALED_FIXED: what the hub cannot do to a sealed item (it cannot read it).
+pub(crate) fn sealed_fixed() -> AppError {
+    AppError::new(
+        Code::SealedFixed,
+        "a sealed item can't be loosened or corrected; its sender re-shares it",
+        "封緘された情報は緩めることも訂正することもできません。送信者が共有し直します",
+    )
 }
 
 /// A correction of an item's content or metadata; only fields that exist on the
@@ -279,6 +303,14 @@ fn apply_correction(
             set("summary", None, &fix.summary, 0)?;
             set("narrative", None, &fix.narrative, 0)?;
             set("impactDescription", None, &fix.impact_description, 0)?;
+        }
+        // The hub cannot read (or rewrite) sealed content; its envelope's metadata
+        // (confidence, validity, labels) it may still correct.
+        Body::Sealed(_) => {
+            let content = [&fix.description, &fix.title, &fix.summary, &fix.narrative, &fix.impact_description];
+            if content.iter().any(|f| f.is_some()) {
+                return Err(sealed_fixed());
+            }
         }
         // An assessment's results are corrected by a new assessment, not by editing text.
         Body::Assessment(_) => {

@@ -149,10 +149,13 @@ pub struct Published {
 }
 
 /// Publishes new items in one transaction: all are stored, signed and sequenced, or none.
+/// `require_sealing` is the configured `sealing.require_for_red` (see
+/// [`check_sealing_required`]).
 ///
 /// The costly part (STIX mapping, canonical JSON, Ed25519 signing, serialising) runs
 /// before the write lock is taken, so concurrent batches prepare in parallel and only
 /// sequencing and inserting are serialised.
+#[allow(clippy::too_many_arguments)]
 pub fn publish_new(
     conn: &mut DbConn,
     signer: &Signer<'_>,
@@ -161,8 +164,9 @@ pub fn publish_new(
     sharing: Sharing,
     routes: &[Route],
     valid_days: &crate::config::DaysPerType,
+    require_sealing: bool,
 ) -> AppResult<Vec<Published>> {
-    publish_new_as(conn, signer, actor, bodies, sharing, routes, valid_days, &[])
+    publish_new_as(conn, signer, actor, bodies, sharing, routes, valid_days, require_sealing, &[])
 }
 
 /// What an import keeps of its source object: the id, the STIX times and the validity
@@ -188,10 +192,19 @@ pub fn publish_new_as(
     mut sharing: Sharing,
     routes: &[Route],
     valid_days: &crate::config::DaysPerType,
+    require_sealing: bool,
     provided: &[Provided],
 ) -> AppResult<Vec<Published>> {
     if routes.len() != bodies.len() {
         return Err(AppError::internal("one route per item"));
+    }
+    // Sealed bodies come only through `publish_sealed`, which checked their keys.
+    if bodies.iter().any(|b| matches!(b, Body::Sealed(_))) && sharing.tlp != Tlp::Red {
+        return Err(AppError::new(
+            Code::InvalidSealed,
+            "only TLP:RED items are sealed",
+            "封緘できるのはTLP:REDの情報のみです",
+        ));
     }
     // Procurement teams share supplier assessments, nothing else.
     let assessments_only = bodies.iter().all(|b| matches!(b, Body::Assessment(_)));
@@ -200,6 +213,9 @@ pub fn publish_new_as(
     }
     // Organisations are never deleted, so recipients checked here stay valid.
     validate_sharing(conn, &mut sharing)?;
+    if require_sealing && bodies.iter().any(|b| !matches!(b, Body::Sealed(_))) {
+        check_sealing_required(conn, &sharing)?;
+    }
     let now = stored::next_modified(None);
     let prepare =
         |(index, (body, status)): (usize, (Body, Status))| -> AppResult<(ObjectRow, VersionRow, (Envelope, Body))> {
@@ -347,6 +363,159 @@ pub fn publish_new_as(
         Ok::<_, AppError>(())
     })?;
     Ok(rows.into_iter().zip(parts).map(|(row, (envelope, body))| Published { row, envelope, body }).collect())
+}
+
+/// SEALING_REQUIRED for a plaintext TLP:RED share whose recipients all have a current
+/// encryption key: it could have been sealed, so the hub refuses to hold it readable.
+/// Every plaintext share (GraphQL, the console, imports) passes here, in
+/// [`publish_new_as`], when `sealing.require_for_red` is on.
+pub fn check_sealing_required(conn: &mut DbConn, sharing: &Sharing) -> AppResult<()> {
+    if sharing.tlp != Tlp::Red || sharing.recipients.is_empty() {
+        return Ok(());
+    }
+    let current = super::org_keys::current_keys_of(conn, &sharing.recipients)?;
+    if sharing.recipients.iter().all(|r| current.get(r).is_some_and(|k| !k.is_empty())) {
+        return Err(AppError::new(
+            Code::SealingRequired,
+            "every recipient has an encryption key: share this RED item sealed (the renkei client seals `renkei share … --tlp RED --recipient ORG`)",
+            "すべての受領組織に暗号鍵があります。このREDの情報は封緘して共有してください（renkeiクライアントの `renkei share … --tlp RED --recipient 組織` が封緘します）",
+        ));
+    }
+    Ok(())
+}
+
+/// One sealed item to share: the id its sender made (the ciphertext is bound to it)
+/// and its sealed body, wraps with their key ids.
+pub struct SealedItem {
+    pub id: String,
+    pub sealed: renkei_schema::seal::SealedBody,
+}
+
+fn sealed_refusal(errors: Vec<EntryError>) -> AppError {
+    let first = errors.first().map_or(0, |e| e.index);
+    let code = errors.first().map_or(Code::InvalidSealed, |e| e.code);
+    AppError::new(
+        code,
+        format!("{} sealed item(s) refused, first at index {first}; nothing was stored", errors.len()),
+        format!(
+            "封緘された情報{}件を受け付けられません（最初はインデックス{first}）。何も保存されていません",
+            errors.len()
+        ),
+    )
+    .with_entries(errors)
+}
+
+/// Shares sealed TLP:RED items (all or nothing, in one transaction under the write
+/// lock): each envelope well formed, its id new and of its content's kind, every
+/// recipient holding a current key, and every item wrapped to exactly the current keys
+/// of the recipients and (unless anonymous) of the sender's organisation. RED is never
+/// moderated, and sealed content meets no allowlist or index: the hub cannot read it.
+pub fn publish_sealed(
+    conn: &mut DbConn,
+    signer: &Signer<'_>,
+    actor: &Identity,
+    items: Vec<SealedItem>,
+    mut sharing: Sharing,
+    valid_days: &crate::config::DaysPerType,
+) -> AppResult<Vec<Published>> {
+    sharing.tlp = Tlp::Red;
+    let mut errors = Vec::new();
+    let mut seen = HashSet::new();
+    for (index, item) in items.iter().enumerate() {
+        let refuse = |code: Code, message: String, message_ja: String| EntryError { index, code, message, message_ja };
+        if let Err(e) = item.sealed.check_form() {
+            errors.push(refuse(Code::InvalidSealed, e.to_string(), e.message_ja()));
+        } else if Kind::of_id(&item.id) != Some(item.sealed.content_kind) {
+            let kind = item.sealed.content_kind.as_str();
+            errors.push(refuse(
+                Code::InvalidSealed,
+                format!("{} is not an id of a {kind}", item.id),
+                format!("{}は{kind}のIDではありません", item.id),
+            ));
+        } else if !seen.insert(item.id.clone()) {
+            errors.push(refuse(
+                Code::DuplicateInBatch,
+                format!("{} appears twice in this batch", item.id),
+                format!("{} がこのバッチに重複しています", item.id),
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(sealed_refusal(errors));
+    }
+    conn.transaction(|c| {
+        acquire_write_lock(c)?;
+        validate_sharing(c, &mut sharing)?;
+        let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
+        let taken = stored::load_objects(c, &ids)?;
+        let errors: Vec<EntryError> = items
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| taken.contains_key(&i.id))
+            .map(|(index, i)| EntryError {
+                index,
+                code: Code::ObjectExists,
+                message: format!("the id {} is taken", i.id),
+                message_ja: format!("ID {} は使用済みです", i.id),
+            })
+            .collect();
+        if !errors.is_empty() {
+            return Err(sealed_refusal(errors));
+        }
+        let mut orgs = sharing.recipients.clone();
+        if !sharing.anonymous {
+            orgs.push(actor.org_id.clone());
+        }
+        let current = super::org_keys::current_keys_of(c, &orgs)?;
+        let keyless: Vec<&str> = sharing
+            .recipients
+            .iter()
+            .filter(|r| current.get(*r).is_none_or(|k| k.is_empty()))
+            .map(String::as_str)
+            .collect();
+        if !keyless.is_empty() {
+            let names = keyless.join(", ");
+            return Err(AppError::new(
+                Code::NoOrgKey,
+                format!("no current encryption key for {names}: share to them once they register one"),
+                format!("{names}には有効な暗号鍵がありません（鍵の登録後に共有してください）"),
+            ));
+        }
+        let expected: std::collections::BTreeSet<&str> =
+            current.values().flatten().map(String::as_str).collect();
+        let mut errors = Vec::new();
+        for (index, item) in items.iter().enumerate() {
+            let wrapped = item.sealed.wrapped_keys();
+            let given: std::collections::BTreeSet<&str> = wrapped.iter().copied().collect();
+            let unnamed = item.sealed.wraps.len() - wrapped.len();
+            let missing: Vec<&str> = expected.difference(&given).copied().collect();
+            let unknown: Vec<&str> = given.difference(&expected).copied().collect();
+            if missing.is_empty() && unknown.is_empty() && unnamed == 0 && given.len() == wrapped.len() {
+                continue;
+            }
+            let (missing, unknown) = (missing.join(", "), unknown.join(", "));
+            errors.push(EntryError {
+                index,
+                code: Code::SealedKeysMismatch,
+                message: format!(
+                    "not sealed to exactly the current keys: missing [{missing}], not current [{unknown}], {unnamed} wrap(s) without a key id; fetch the keys again and reseal"
+                ),
+                message_ja: format!(
+                    "現在の鍵と一致しません: 不足 [{missing}]、現在の鍵でないもの [{unknown}]、鍵IDのない封 {unnamed}件。鍵を取得し直して封緘し直してください"
+                ),
+            });
+        }
+        if !errors.is_empty() {
+            let first = &errors[0];
+            return Err(AppError::new(Code::SealedKeysMismatch, first.message.clone(), first.message_ja.clone())
+                .with_entries(errors));
+        }
+        let provided: Vec<Provided> =
+            items.iter().map(|i| Provided { id: Some(i.id.clone()), ..Provided::default() }).collect();
+        let bodies: Vec<Body> = items.into_iter().map(|i| Body::Sealed(i.sealed)).collect();
+        let routes = vec![Route::Publish; bodies.len()];
+        publish_new_as(c, signer, actor, bodies, sharing.clone(), &routes, valid_days, false, &provided)
+    })
 }
 
 /// Revokes an item: a new, signed version with status revoked, which the change feed

@@ -285,6 +285,20 @@ pub(crate) fn version_row(
     }
 }
 
+/// Whether an object's current version is sealed TLP:RED (`Body::Sealed`), which the
+/// hub cannot read: exports and TAXII leave it out. The body column is serde's JSON of
+/// `Body`, whose tag comes first.
+pub fn is_sealed(row: &ObjectRow) -> bool {
+    row.body.starts_with("{\"kind\":\"sealed\"")
+}
+
+/// Whether a stored STIX object (canonical JSON, keys sorted) is a sealed item's: its
+/// extension holds the envelope under `sealed`, whose first key is `batch`. A string
+/// value cannot hold the unescaped quotes, so only that property matches.
+pub fn stix_is_sealed(stix: &str) -> bool {
+    stix.contains("\"sealed\":{\"batch\":")
+}
+
 /// The envelope and body of an object's current version.
 pub fn parts_of(row: &ObjectRow) -> AppResult<(Envelope, Body)> {
     let body: Body = serde_json::from_str(&row.body).map_err(AppError::internal)?;

@@ -343,3 +343,20 @@ pub struct AnnouncementRow {
     /// By the key it replaces.
     pub signature: String,
 }
+
+/// An organisation's public key for sealed TLP:RED (see `services::org_keys`).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(treat_none_as_default_value = false)]
+#[diesel(table_name = org_keys)]
+pub struct OrgKeyRow {
+    pub key_id: String,
+    pub org_id: String,
+    /// The JSON of `renkei_schema::seal::KeyRegistration`, as registered (with its
+    /// introduction once introduced).
+    pub registration: String,
+    pub introduced_by: Option<String>,
+    pub replaces: Option<String>,
+    pub revoked: bool,
+    pub registered_at: String,
+    pub revoked_at: Option<String>,
+}

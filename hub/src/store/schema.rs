@@ -462,3 +462,16 @@ diesel::table! {
         learned_at -> Text,
     }
 }
+
+diesel::table! {
+    org_keys (key_id) {
+        key_id -> Text,
+        org_id -> Text,
+        registration -> Text,
+        introduced_by -> Nullable<Text>,
+        replaces -> Nullable<Text>,
+        revoked -> Bool,
+        registered_at -> Text,
+        revoked_at -> Nullable<Text>,
+    }
+}

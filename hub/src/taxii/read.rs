@@ -153,6 +153,10 @@ pub fn page(conn: &mut DbConn, viewer: &Viewer<'_>, selection: &Selection) -> Ap
             if access.status != Status::Published || visibility(viewer, &access.item()) != Visibility::Full {
                 continue;
             }
+            // Sealed TLP:RED is read in the renkei client, not over TAXII.
+            if crate::services::stored::stix_is_sealed(&row.stix) {
+                continue;
+            }
             if found.len() == selection.limit {
                 more = true;
                 break;
