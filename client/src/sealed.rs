@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 
 use renkei_schema::model::{Body, Kind};
 use renkei_schema::seal::{
-    check_published, Content, KeyCheck, OrgKey, OrgKeyPair, Opener, PublishedKey, SealError, SealedBody, Submitter,
+    check_published, Content, KeyCheck, Opener, OrgKey, OrgKeyPair, PublishedKey, SealError, SealedBody, Submitter,
 };
 
 use crate::error::{Context as _, Result};
@@ -120,7 +120,9 @@ impl Keys {
     }
 
     fn pair(k: &StoredKey) -> Result<OrgKeyPair> {
-        let bad = |what: &str| crate::error::Error::Invalid(format!("the key file: key {}'s {what} is not base64url", k.key_id));
+        let bad = |what: &str| {
+            crate::error::Error::Invalid(format!("the key file: key {}'s {what} is not base64url", k.key_id))
+        };
         let seed = URL_SAFE_NO_PAD.decode(&k.seed).map_err(|_| bad("seed"))?;
         let signing = URL_SAFE_NO_PAD.decode(&k.signing).map_err(|_| bad("signing key"))?;
         OrgKeyPair::from_secrets(&seed, &signing).map_err(seal_error)
@@ -142,9 +144,7 @@ impl Keys {
         self.file
             .keys
             .iter()
-            .map(|k| {
-                (k.key_id.clone(), k.org.clone(), k.created.to_rfc3339(), Some(&k.key_id) == current.as_ref())
-            })
+            .map(|k| (k.key_id.clone(), k.org.clone(), k.created.to_rfc3339(), Some(&k.key_id) == current.as_ref()))
             .collect()
     }
 }
@@ -161,7 +161,7 @@ pub fn own_org(api: &HubApi) -> Result<String> {
 
 fn published_of(v: &Value) -> Result<PublishedKey> {
     let record = v["record"].as_str().context("an organisation key without its record")?;
-    Ok(serde_json::from_str(record).context("an organisation key's record")?)
+    serde_json::from_str(record).context("an organisation key's record")
 }
 
 /// Makes a key pair, registers it with the hub (introduced by this installation's
@@ -217,10 +217,8 @@ pub fn endorse(conn: &mut SqliteConnection, api: &HubApi, key_id: &str) -> Resul
     let keys = Keys::load(conn)?.context("this register has no key: run `renkei key new`")?;
     let current = keys.current().context("this installation has no current key")?;
     let introducer = Keys::pair(current)?;
-    let data = api.query(
-        "query($o: [String!]!) { organizationKeys(orgs: $o) { keyId record } }",
-        json!({"o": [current.org]}),
-    )?;
+    let data = api
+        .query("query($o: [String!]!) { organizationKeys(orgs: $o) { keyId record } }", json!({"o": [current.org]}))?;
     let listed = data["organizationKeys"].as_array().context("the hub listed no keys")?;
     let target = listed
         .iter()
@@ -295,10 +293,8 @@ pub fn refresh_keys(conn: &mut SqliteConnection, api: &HubApi, orgs: Option<&[St
     let hub_key = register::get(conn, register::HUB_KEY)?.context("the register has no hub yet: run `renkei init`")?;
     let mut by_org: HashMap<String, Vec<PublishedKey>> = orgs.iter().map(|o| (o.clone(), Vec::new())).collect();
     for chunk in orgs.chunks(ORGS_PER_REQUEST) {
-        let data = api.query(
-            "query($o: [String!]!) { organizationKeys(orgs: $o) { org record } }",
-            json!({"o": chunk}),
-        )?;
+        let data =
+            api.query("query($o: [String!]!) { organizationKeys(orgs: $o) { org record } }", json!({"o": chunk}))?;
         for k in data["organizationKeys"].as_array().context("the hub listed no keys")? {
             let org = k["org"].as_str().context("a key without its organisation")?.to_string();
             by_org.entry(org).or_default().push(published_of(k)?);
@@ -335,7 +331,10 @@ pub fn share(
     bodies: Vec<Body>,
     sharing: &crate::share::Sharing,
 ) -> Result<Vec<(String, String)>> {
-    ensure!(!sharing.recipients.is_empty(), "TLP:RED names its recipients (--recipient ORG) / TLP:REDには受領組織の指定が必要です");
+    ensure!(
+        !sharing.recipients.is_empty(),
+        "TLP:RED names its recipients (--recipient ORG) / TLP:REDには受領組織の指定が必要です"
+    );
     let keys = Keys::load(conn)?.context(
         "this installation has no encryption key: run `renkei key new` / この環境には暗号鍵がありません。`renkei key new`を実行してください",
     )?;
@@ -353,12 +352,8 @@ pub fn share(
         let check = refreshed.checked.get(org);
         let current_keys = check.map(|c| c.current.clone()).unwrap_or_default();
         if current_keys.is_empty() {
-            let why: Vec<String> = refreshed
-                .refused
-                .iter()
-                .filter(|(o, _, _)| o == org)
-                .map(|(_, k, w)| format!("  {k}: {w}"))
-                .collect();
+            let why: Vec<String> =
+                refreshed.refused.iter().filter(|(o, _, _)| o == org).map(|(_, k, w)| format!("  {k}: {w}")).collect();
             bail!(
                 "organisation {org} has no key this register trusts, so nothing can be sealed to it{}{}\n\
                  組織{org}には信頼できる鍵がないため封緘できません（相手に確認するか、--no-sealで平文のREDとして共有してください）",
@@ -455,9 +450,8 @@ impl Unsealer {
         let is_creator = |org: &str| renkei_schema::stix::identity_ref(org) == creator;
         let submitter = if anonymous { Submitter::Anonymous } else { Submitter::Named(&is_creator) };
         let senders = &self.senders;
-        let mut sender_key = |org: &str, key: &str| {
-            senders.get(key).filter(|(o, _)| o == org).map(|(_, signing)| signing.clone())
-        };
+        let mut sender_key =
+            |org: &str, key: &str| senders.get(key).filter(|(o, _)| o == org).map(|(_, signing)| signing.clone());
         let opened = self
             .opener
             .open(id, kind, &sealed, submitter, &mut sender_key)
@@ -562,7 +556,9 @@ pub fn retry_unopened(conn: &mut SqliteConnection) -> Result<crate::flags::Recor
                     rows.push(row);
                 }
                 Err(reason) => {
-                    diesel::update(unopened_items::table.find(&w.id)).set(unopened_items::reason.eq(reason)).execute(c)?;
+                    diesel::update(unopened_items::table.find(&w.id))
+                        .set(unopened_items::reason.eq(reason))
+                        .execute(c)?;
                 }
             }
         }

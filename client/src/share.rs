@@ -129,7 +129,9 @@ pub mod bodies {
     use renkei_schema::model::attack_id::validate_technique_id;
     use renkei_schema::model::indicator::{normalize, IndicatorType};
     use renkei_schema::model::vuln::{validate_cve_id, AffectedProduct, Cpe23, ExploitationStatus, InvalidValue};
-    use renkei_schema::model::{clean_text, AdvisoryBody, Body, IncidentBody, IndicatorBody, ServiceImpact, TechniqueBody};
+    use renkei_schema::model::{
+        clean_text, AdvisoryBody, Body, IncidentBody, IndicatorBody, ServiceImpact, TechniqueBody,
+    };
 
     use crate::error::{Error, Result};
 

@@ -275,10 +275,10 @@ fn sealed_items_are_shared_to_exactly_the_current_keys_and_read_only_by_recipien
         assert_eq!(node["type"], Value::Null);
         let envelope: SealedBody = serde_json::from_str(node["sealedEnvelope"].as_str().expect("test setup")).expect("test setup");
         assert!(envelope.wraps.iter().all(|w| w.key.is_none()), "the wraps name no key");
-        let keys = [kb];
         let mut lookup = |org: &str, k: &str| (org == a.org_id && k == a_key.key_id).then(|| a_key.signing_key.clone());
-        let opened = seal::Opener::new(&keys)
-            .open(&contents[1].id, Kind::Indicator, &envelope, Some(&a.org_id), &mut lookup)
+        let is_a = |org: &str| org == a.org_id;
+        let opened = seal::Opener::new(vec![kb])
+            .open(&contents[1].id, Kind::Indicator, &envelope, seal::Submitter::Named(&is_a), &mut lookup)
             .expect("test setup");
         assert_eq!(opened.body, contents[1].body);
         assert!(nodes.iter().all(|n| n["sealed"] == json!(true) || n["value"] != json!("")));

@@ -570,6 +570,7 @@ fn a_link_pinned_to_a_client_certificate_needs_it() {
             sharing,
             &routes,
             &a.hub.config.indicators.valid_days,
+            a.hub.config.sealing.require_for_red,
         )
     })
     .expect("share");

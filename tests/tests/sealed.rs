@@ -169,16 +169,18 @@ fn hub_side(hub: &TestHub, members: &[&Member], coordinator: &str, ids: &[String
                  techniques(first: 100) { nodes { id name narrative stix sealed } } \
                  incidents(first: 100) { nodes { id title summary stix sealed } } \
                  advisories(first: 100) { nodes { id cveId title description stix sealed } } }";
-    for (who, token) in members.iter().map(|m| ("a member", m.token.as_str())).chain([("the coordinator", coordinator)]) {
+    for (who, token) in members.iter().map(|m| ("a member", m.token.as_str())).chain([("the coordinator", coordinator)])
+    {
         let mut answers = Vec::new();
         answers.extend(hub.post_text(token, lists, json!({})).into_bytes());
         for id in ids {
             answers.extend(hub.post_text(token, "query($id: ID!) { node(id: $id) { __typename ... on Indicator { value stix sealed sealedEnvelope } ... on Technique { narrative stix } ... on Incident { summary stix } ... on Advisory { title stix } } }", json!({"id": id})).into_bytes());
         }
-        answers.extend(
-            hub.post_text(token, "{ changes(limit: 1000) { items { id object } } }", json!({})).into_bytes(),
-        );
-        for path in ["/export/indicators?format=csv", "/export/stix", "/misp/feed/manifest.json", "/taxii2/hub/collections/"] {
+        answers
+            .extend(hub.post_text(token, "{ changes(limit: 1000) { items { id object } } }", json!({})).into_bytes());
+        for path in
+            ["/export/indicators?format=csv", "/export/stix", "/misp/feed/manifest.json", "/taxii2/hub/collections/"]
+        {
             answers.extend(hub.get_as(token, path).1.into_bytes());
         }
         places.push((format!("the API's answers to {who}"), answers));
@@ -238,11 +240,26 @@ fn share_red_of_every_kind(backend: Backend, sealed: bool) -> Vec<String> {
     let title = format!("advisory-{tag} Acme HMI flaw");
     let ids = vec![
         share(&["indicator", "--type", "DOMAIN", "--value", &domain]),
-        share(&["technique", "--attack-id", "T0866", "--name", "Exploitation of Remote Services", "--narrative", &narrative]),
+        share(&[
+            "technique",
+            "--attack-id",
+            "T0866",
+            "--name",
+            "Exploitation of Remote Services",
+            "--narrative",
+            &narrative,
+        ]),
         share(&["incident", "--title", &format!("title-{tag}"), "--summary", &summary, "--sector", "energy"]),
         share(&[
-            "advisory", "--cve", "CVE-2026-4242", "--title", &title, "--cpe",
-            "cpe:2.3:a:acme:scada_hmi:*:*:*:*:*:*:*:*", "--fixed-in", "3.0",
+            "advisory",
+            "--cve",
+            "CVE-2026-4242",
+            "--title",
+            &title,
+            "--cpe",
+            "cpe:2.3:a:acme:scada_hmi:*:*:*:*:*:*:*:*",
+            "--fixed-in",
+            "3.0",
         ]),
     ];
 
@@ -315,7 +332,10 @@ fn installations_rotation_revocation_and_attacks() {
     let sender = Member::init(&hub, hub.token(&s, Role::Analyst));
     let first = Member::init(&hub, hub.token(&r, Role::Analyst));
     let share = |value: &str| {
-        receipt_id(&ok(&sender.db, &["share", "--tlp", "RED", "--recipient", &r, "indicator", "--type", "DOMAIN", "--value", value]))
+        receipt_id(&ok(
+            &sender.db,
+            &["share", "--tlp", "RED", "--recipient", &r, "indicator", "--type", "DOMAIN", "--value", value],
+        ))
     };
     let early = share("early.sealed.example");
 
@@ -370,18 +390,24 @@ fn installations_rotation_revocation_and_attacks() {
     ok(&mallory.db, &["sync"]);
     let recipient_keys: Vec<renkei_schema::seal::OrgKey> = {
         let mut conn = register::open(&mallory.db).expect("register");
-        renkei_client::sealed::refresh_keys(&mut conn, &renkei_client::hub_api::HubApi::new(&hub.base, mallory.token.clone(), None).expect("api"), Some(&[r.clone(), m.clone()]))
-            .expect("keys")
-            .checked
-            .values()
-            .flat_map(|c| c.current.clone())
-            .collect()
+        renkei_client::sealed::refresh_keys(
+            &mut conn,
+            &renkei_client::hub_api::HubApi::new(&hub.base, mallory.token.clone(), None).expect("api"),
+            Some(&[r.clone(), m.clone()]),
+        )
+        .expect("keys")
+        .checked
+        .values()
+        .flat_map(|c| c.current.clone())
+        .collect()
     };
-    let body = |v: &str| renkei_schema::model::Body::Indicator(renkei_schema::model::IndicatorBody {
-        indicator_type: renkei_schema::model::indicator::IndicatorType::Domain,
-        value: v.into(),
-        description: None,
-    });
+    let body = |v: &str| {
+        renkei_schema::model::Body::Indicator(renkei_schema::model::IndicatorBody {
+            indicator_type: renkei_schema::model::indicator::IndicatorType::Domain,
+            value: v.into(),
+            description: None,
+        })
+    };
     let send = |id: &str, sealed: &renkei_schema::seal::SealedBody| {
         hub.gql(
             &mallory.token,
@@ -435,7 +461,10 @@ fn installations_rotation_revocation_and_attacks() {
             .execute(c)
     })
     .expect("swap");
-    let said = fails(&sender.db, &["share", "--tlp", "RED", "--recipient", &r, "indicator", "--type", "DOMAIN", "--value", "swapped.example"]);
+    let said = fails(
+        &sender.db,
+        &["share", "--tlp", "RED", "--recipient", &r, "indicator", "--type", "DOMAIN", "--value", "swapped.example"],
+    );
     assert!(said.contains("no key this register trusts") && said.contains(&rogue_key.key_id), "{said}");
 }
 
@@ -447,7 +476,19 @@ fn anonymous_sealed_sharing_names_nobody() {
     let recipient = Member::init(&hub, hub.token(&r, Role::Analyst));
     let id = receipt_id(&ok(
         &sender.db,
-        &["share", "--tlp", "RED", "--recipient", &r, "--anonymous", "indicator", "--type", "DOMAIN", "--value", "anon.sealed.example"],
+        &[
+            "share",
+            "--tlp",
+            "RED",
+            "--recipient",
+            &r,
+            "--anonymous",
+            "indicator",
+            "--type",
+            "DOMAIN",
+            "--value",
+            "anon.sealed.example",
+        ],
     ));
     ok(&recipient.db, &["sync"]);
     let mut conn = recipient.conn();
@@ -460,7 +501,11 @@ fn anonymous_sealed_sharing_names_nobody() {
     };
     assert_eq!(sender_org, Some(None), "opened, and signed by nobody");
     // The hub's answer names no submitter either.
-    let answer = hub.gql(&recipient.token, "query($id: ID!) { node(id: $id) { ... on Indicator { createdBy { id } sealed } } }", json!({"id": id}));
+    let answer = hub.gql(
+        &recipient.token,
+        "query($id: ID!) { node(id: $id) { ... on Indicator { createdBy { id } sealed } } }",
+        json!({"id": id}),
+    );
     assert_eq!(answer["node"]["createdBy"], Value::Null, "{answer}");
     assert_eq!(answer["node"]["sealed"], json!(true));
     // Nor did the sender's own keys go on the wraps (a recipient could look them up).

@@ -301,7 +301,11 @@ fn is_red(tlp: &str) -> bool {
 }
 
 /// The indicators of `share indicator`: TYPE and VALUE, and the lines of a file.
-fn indicator_entries(kind: Option<String>, value: Option<String>, file: Option<PathBuf>) -> Result<Vec<(String, String)>> {
+fn indicator_entries(
+    kind: Option<String>,
+    value: Option<String>,
+    file: Option<PathBuf>,
+) -> Result<Vec<(String, String)>> {
     let mut entries = Vec::new();
     if let (Some(k), Some(v)) = (&kind, &value) {
         entries.push((k.clone(), v.clone()));
@@ -329,7 +333,9 @@ fn print_keys_refreshed(refreshed: std::result::Result<&sealed::KeysRefreshed, &
                 eprintln!("warning: key {key} of {org} is not trusted: {why}");
             }
         }
-        Err(e) => eprintln!("warning: the organisations' keys were not refreshed: {e} / 組織の鍵を更新できませんでした"),
+        Err(e) => {
+            eprintln!("warning: the organisations' keys were not refreshed: {e} / 組織の鍵を更新できませんでした")
+        }
     }
 }
 

@@ -6,8 +6,10 @@
 //! what was signed before), signed by the hub; members pin keys themselves
 //! (`seal::check_published`), so the hub can neither swap nor add a key unnoticed.
 //!
-//! A key is *current* (sealed to) while it is not revoked and no other registered key
-//! of its organisation names it in `replaces`.
+//! A key is *current* (sealed to) while it is not revoked, no other registered key of
+//! its organisation names it in `replaces`, and it is not *pending*: a key registered
+//! without an introduction while its organisation had current keys (a second
+//! installation) waits for one of them to introduce it, as members' clients do.
 
 use std::collections::HashMap;
 
@@ -72,10 +74,11 @@ pub fn keys_of(c: &mut DbConn, orgs: &[String]) -> AppResult<Vec<OrgKeyRow>> {
         .load(c)?)
 }
 
-/// The current keys among an organisation's rows: not revoked, replaced by no other key.
+/// The current keys among an organisation's rows: not revoked, not pending, replaced
+/// by no other key.
 fn current_among(rows: &[OrgKeyRow]) -> Vec<String> {
     rows.iter()
-        .filter(|r| !r.revoked && !rows.iter().any(|o| o.replaces.as_deref() == Some(r.key_id.as_str())))
+        .filter(|r| !r.revoked && !r.pending && !rows.iter().any(|o| o.replaces.as_deref() == Some(r.key_id.as_str())))
         .map(|r| r.key_id.clone())
         .collect()
 }
@@ -116,8 +119,11 @@ pub fn publish(c: &mut DbConn, keys: &HubKeys, rows: &[OrgKeyRow]) -> AppResult<
         return Ok(Vec::new());
     }
     let registrations: Vec<KeyRegistration> = rows.iter().map(registration_of).collect::<AppResult<_>>()?;
-    let statements: Vec<String> =
-        registrations.iter().zip(rows).map(|(r, row)| PublishedKey::hub_statement(r, row.revoked)).collect();
+    let statements: Vec<String> = registrations
+        .iter()
+        .zip(rows)
+        .map(|(r, row)| PublishedKey::hub_statement(r, row.revoked, row.pending))
+        .collect();
     let key = keys.follow(c)?;
     let bytes: Vec<&[u8]> = statements.iter().map(|s| s.as_bytes()).collect();
     let signatures = key.key.sign_batch(&bytes);
@@ -125,8 +131,13 @@ pub fn publish(c: &mut DbConn, keys: &HubKeys, rows: &[OrgKeyRow]) -> AppResult<
         .zip(registrations)
         .zip(signatures)
         .map(|((row, registration), hub_signature)| {
-            let record = serde_json::to_string(&PublishedKey { registration, revoked: row.revoked, hub_signature })
-                .map_err(AppError::internal)?;
+            let record = serde_json::to_string(&PublishedKey {
+                registration,
+                revoked: row.revoked,
+                pending: row.pending,
+                hub_signature,
+            })
+            .map_err(AppError::internal)?;
             Ok(Published { org: row.org_id.clone(), key_id: row.key_id.clone(), revoked: row.revoked, record })
         })
         .collect()
@@ -240,7 +251,10 @@ pub fn register(c: &mut DbConn, signer: &Signer<'_>, actor: &Identity, registrat
                 ));
             }
         }
+        // A second installation's key waits for an introduction by a current key.
+        let pending = registration.introduced_by.is_none() && !current_keys(c, &key.org)?.is_empty();
         let row = OrgKeyRow {
+            pending,
             key_id: key.key_id.clone(),
             org_id: key.org.clone(),
             registration: serde_json::to_string(&registration).map_err(AppError::internal)?,
@@ -292,8 +306,13 @@ pub fn introduce(
         registration.check().map_err(|e| refused(&e))?;
         row.registration = serde_json::to_string(&registration).map_err(AppError::internal)?;
         row.introduced_by = Some(introduced_by.to_string());
+        row.pending = false;
         diesel::update(org_keys::table.find(key_id))
-            .set((org_keys::registration.eq(&row.registration), org_keys::introduced_by.eq(&row.introduced_by)))
+            .set((
+                org_keys::registration.eq(&row.registration),
+                org_keys::introduced_by.eq(&row.introduced_by),
+                org_keys::pending.eq(false),
+            ))
             .execute(c)?;
         audit_key(c, signer.keys, actor, "org-key.introduce", &row)?;
         Ok(row)

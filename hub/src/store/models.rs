@@ -357,6 +357,9 @@ pub struct OrgKeyRow {
     pub introduced_by: Option<String>,
     pub replaces: Option<String>,
     pub revoked: bool,
+    /// Registered without an introduction beside current keys: not sealed to until
+    /// introduced.
+    pub pending: bool,
     pub registered_at: String,
     pub revoked_at: Option<String>,
 }

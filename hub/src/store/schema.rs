@@ -471,6 +471,7 @@ diesel::table! {
         introduced_by -> Nullable<Text>,
         replaces -> Nullable<Text>,
         revoked -> Bool,
+        pending -> Bool,
         registered_at -> Text,
         revoked_at -> Nullable<Text>,
     }

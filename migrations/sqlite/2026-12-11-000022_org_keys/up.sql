@@ -11,6 +11,9 @@ CREATE TABLE org_keys (
     introduced_by TEXT,
     replaces TEXT,
     revoked BOOLEAN NOT NULL DEFAULT FALSE,
+    -- Registered without an introduction while its organisation had current keys (a
+    -- second installation): not sealed to until one of them introduces it.
+    pending BOOLEAN NOT NULL DEFAULT FALSE,
     registered_at TEXT NOT NULL,
     revoked_at TEXT
 );

@@ -260,6 +260,10 @@ pub struct PublishedKey {
     pub registration: KeyRegistration,
     /// Revoked by its organisation: nothing new is sealed to it.
     pub revoked: bool,
+    /// Registered without an introduction beside current keys of its organisation (a
+    /// second installation): nobody seals to it until one of them introduces it.
+    #[serde(default)]
+    pub pending: bool,
     /// The hub's signature (a batch signature of its signing key) over
     /// [`PublishedKey::hub_statement`].
     pub hub_signature: String,
@@ -267,7 +271,7 @@ pub struct PublishedKey {
 
 impl PublishedKey {
     /// What the hub signs: the registration and its state.
-    pub fn hub_statement(registration: &KeyRegistration, revoked: bool) -> String {
+    pub fn hub_statement(registration: &KeyRegistration, revoked: bool, pending: bool) -> String {
         let r = registration;
         canonical_json(&json!({
             "type": PUBLISHED,
@@ -276,6 +280,7 @@ impl PublishedKey {
             "introducedBy": r.introduced_by,
             "introduction": r.introduction,
             "revoked": revoked,
+            "pending": pending,
         }))
     }
 }
@@ -310,7 +315,7 @@ pub fn check_published(org: &str, hub_key: &str, published: &[PublishedKey], pin
             check.refused.push((id, SealError::Malformed(format!("a key of {} listed for {org}", r.key.org))));
             continue;
         }
-        let statement = PublishedKey::hub_statement(r, p.revoked);
+        let statement = PublishedKey::hub_statement(r, p.revoked, p.pending);
         let hub_ok = verifier.as_mut().is_some_and(|v| v.verify(statement.as_bytes(), &p.hub_signature).is_ok());
         if !hub_ok {
             check.refused.push((
@@ -327,7 +332,8 @@ pub fn check_published(org: &str, hub_key: &str, published: &[PublishedKey], pin
     }
     let mut trusted: Vec<OrgKey> = pinned.to_vec();
     if pinned.is_empty() {
-        for p in &well_formed {
+        // A pending key is a second installation's, not yet introduced: it waits.
+        for p in well_formed.iter().filter(|p| !p.pending) {
             trusted.push(p.registration.key.clone());
             check.newly_pinned.push(p.registration.key.clone());
         }
@@ -353,7 +359,8 @@ pub fn check_published(org: &str, hub_key: &str, published: &[PublishedKey], pin
                 break;
             }
         }
-        for p in &well_formed {
+        // A pending key is not refused: it waits for its introduction.
+        for p in well_formed.iter().filter(|p| !p.pending) {
             let key = &p.registration.key;
             if !trusted.iter().any(|t| t.key_id == key.key_id) {
                 check.refused.push((
@@ -367,7 +374,7 @@ pub fn check_published(org: &str, hub_key: &str, published: &[PublishedKey], pin
         }
     }
     let revoked: Vec<&str> =
-        well_formed.iter().filter(|p| p.revoked).map(|p| p.registration.key.key_id.as_str()).collect();
+        well_formed.iter().filter(|p| p.revoked || p.pending).map(|p| p.registration.key.key_id.as_str()).collect();
     let published_ids: Vec<&str> = well_formed.iter().map(|p| p.registration.key.key_id.as_str()).collect();
     for key in &trusted {
         let replaced = trusted.iter().any(|t| t.replaces.as_deref() == Some(key.key_id.as_str()));

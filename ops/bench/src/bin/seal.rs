@@ -99,10 +99,8 @@ fn main() -> Result<()> {
         let n = 1000.min(args.open - b * 1000);
         let entries: Vec<(String, String)> =
             (0..n).map(|i| ("DOMAIN".to_string(), format!("c2-{b}-{i}.sealed-bench.example"))).collect();
-        let chunk: Vec<Content> = bodies::indicators(&entries)?
-            .into_iter()
-            .map(|body| Content { id: body.kind().new_id(), body })
-            .collect();
+        let chunk: Vec<Content> =
+            bodies::indicators(&entries)?.into_iter().map(|body| Content { id: body.kind().new_id(), body }).collect();
         let sealed = seal(&chunk, &to, Some(("org-s", &sender)))?;
         for (c, s) in chunk.iter().zip(sealed) {
             let env = Envelope {
