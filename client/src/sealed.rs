@@ -248,6 +248,29 @@ pub fn revoke(conn: &mut SqliteConnection, api: &HubApi, key_id: &str) -> Result
     Ok(())
 }
 
+/// Trusts a key of another organisation that no pinned key introduced (an organisation
+/// that lost every installation made a new key), after its id was checked with that
+/// organisation out of band: the hub must still list it, signed, with its own signature.
+pub fn trust(conn: &mut SqliteConnection, api: &HubApi, org: &str, key_id: &str) -> Result<()> {
+    let hub_key = register::get(conn, register::HUB_KEY)?.context("the register has no hub yet: run `renkei init`")?;
+    let data =
+        api.query("query($o: [String!]!) { organizationKeys(orgs: $o) { keyId record } }", json!({"o": [org]}))?;
+    let listed = data["organizationKeys"].as_array().context("the hub listed no keys")?;
+    let published = listed
+        .iter()
+        .find(|k| k["keyId"].as_str() == Some(key_id))
+        .map(published_of)
+        .transpose()?
+        .with_context(|| format!("organisation {org} has no key {key_id} / 組織{org}に鍵{key_id}はありません"))?;
+    // Checked as at a first sight: the hub's signature and the key's own.
+    let check = check_published(org, &hub_key, std::slice::from_ref(&published), &[]);
+    if let Some((_, why)) = check.refused.first() {
+        bail!("key {key_id} does not check: {why} / 鍵{key_id}を検証できません: {}", why.message_ja());
+    }
+    ensure!(!published.revoked, "key {key_id} is revoked / 鍵{key_id}は失効しています");
+    pin(conn, &published.registration.key)
+}
+
 fn pin(conn: &mut SqliteConnection, key: &OrgKey) -> Result<()> {
     diesel::insert_or_ignore_into(org_keys::table)
         .values((
@@ -356,9 +379,10 @@ pub fn share(
                 refreshed.refused.iter().filter(|(o, _, _)| o == org).map(|(_, k, w)| format!("  {k}: {w}")).collect();
             bail!(
                 "organisation {org} has no key this register trusts, so nothing can be sealed to it{}{}\n\
-                 組織{org}には信頼できる鍵がないため封緘できません（相手に確認するか、--no-sealで平文のREDとして共有してください）",
+                 組織{org}には信頼できる鍵がないため封緘できません（相手に鍵IDを確認して`renkei key trust`するか、--no-sealで平文のREDとして共有してください）",
                 if why.is_empty() { String::new() } else { format!(":\n{}", why.join("\n")) },
-                " (ask them to run `renkei key new`, or share plaintext RED with --no-seal where the hub allows it)"
+                " (check a key's id with them by phone and run `renkei key trust ORG KEY`, ask them to run \
+                 `renkei key new`, or share plaintext RED with --no-seal where the hub allows it)"
             );
         }
         to.extend(current_keys);

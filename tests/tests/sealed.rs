@@ -466,6 +466,14 @@ fn installations_rotation_revocation_and_attacks() {
         &["share", "--tlp", "RED", "--recipient", &r, "indicator", "--type", "DOMAIN", "--value", "swapped.example"],
     );
     assert!(said.contains("no key this register trusts") && said.contains(&rogue_key.key_id), "{said}");
+    // Only a key checked out of band and trusted by hand is sealed to (here the rogue
+    // one, as if the recipient had confirmed it).
+    ok(&sender.db, &["key", "trust", &r, &rogue_key.key_id]);
+    let trusted = receipt_id(&ok(
+        &sender.db,
+        &["share", "--tlp", "RED", "--recipient", &r, "indicator", "--type", "DOMAIN", "--value", "trusted.example"],
+    ));
+    assert!(wrapped_keys(&hub, &trusted).contains(&rogue_key.key_id));
 }
 
 #[test]

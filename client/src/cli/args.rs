@@ -543,6 +543,10 @@ pub enum KeyCommand {
     #[command(after_help = "Example / 例:\n  renkei key revoke 3f1c9a0b2d4e6f708192a3b4c5d6e7f8")]
     /// Revoke a key of this organisation: nothing new is sealed to it.
     Revoke { key_id: String },
+    #[command(after_help = "Example / 例:\n  renkei key trust org-7f3c 3f1c9a0b2d4e6f708192a3b4c5d6e7f8")]
+    /// Trust a key of another organisation that none of its pinned keys introduced (it
+    /// lost every installation), once its id was checked with it out of band.
+    Trust { org: String, key_id: String },
     #[command(after_help = "Example / 例:\n  renkei key list --json")]
     /// This installation's keys (the current one last).
     List,

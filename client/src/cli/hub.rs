@@ -155,7 +155,10 @@ pub(super) fn run_hub(
             }
             Ok(0)
         }
-        Command::Share { sharing, command } if is_red(&sharing.tlp) && !sharing.no_seal => {
+        // RED with recipients is sealed; without, the hub refuses it with its own code.
+        Command::Share { sharing, command }
+            if is_red(&sharing.tlp) && !sharing.no_seal && !sharing.recipients.is_empty() =>
+        {
             let api = connect(&mut conn, sharing.token_file.as_ref())?;
             let how = share::Sharing {
                 tlp: sharing.tlp,
@@ -218,6 +221,10 @@ pub(super) fn run_hub(
                 KeyCommand::Revoke { key_id } => {
                     sealed::revoke(&mut conn, &api, &key_id)?;
                     println!("revoked {key_id} / 鍵{key_id}を失効させました");
+                }
+                KeyCommand::Trust { org, key_id } => {
+                    sealed::trust(&mut conn, &api, &org, &key_id)?;
+                    println!("trusted {key_id} of {org} / 組織{org}の鍵{key_id}を信頼しました");
                 }
                 KeyCommand::List => {}
             }
