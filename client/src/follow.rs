@@ -59,7 +59,8 @@ pub enum Event<'a> {
     Page(&'a SyncReport),
     /// A run of pages was applied (a catch-up, a push, or a poll), in `elapsed`.
     Synced { report: &'a SyncReport, elapsed: Duration },
-    /// Flags raised or updated because dates passed (checked with the context).
+    /// Flags raised or updated because dates passed (checked with the context), or by
+    /// sealed items that opened once their sender's key was known.
     Due(&'a Recorded),
     /// The connection ended or failed; the next attempt after `retry`.
     Retrying { error: &'a Error, retry: Duration },
@@ -227,7 +228,13 @@ impl Follower<'_, '_> {
             Err(e) => (self.events)(Event::Context(Err(&e))),
         }
         self.refreshed_at = Some(Instant::now());
-        let due = flags::raise_due(self.conn, chrono::Utc::now())?;
+        // Organisations' keys, then the sealed items that waited for a sender's key.
+        match crate::sealed::refresh_keys(self.conn, self.api, None) {
+            Err(e) if token_refused(&e) => return Err(e),
+            _ => {}
+        }
+        let mut due = crate::sealed::retry_unopened(self.conn)?;
+        due += flags::raise_due(self.conn, chrono::Utc::now())?;
         if due.raised + due.updated > 0 {
             (self.events)(Event::Due(&due));
         }
