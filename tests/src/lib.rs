@@ -11,6 +11,7 @@ pub mod console;
 pub mod haproxy;
 pub mod interop;
 pub mod live;
+pub mod member_cli;
 pub mod services;
 pub mod suricata;
 

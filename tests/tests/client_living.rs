@@ -8,34 +8,14 @@
 //! with `cargo build -p renkei-client` when running this test alone, or point
 //! `RENKEI_BIN` at one).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
 use renkei_e2e::{Backend, TempDir, TestHub};
 use renkei_hub::auth::Role;
 use serde_json::json;
 
-/// `RENKEI_BIN` when set, else `target/<profile>/renkei`, beside
-/// `target/<profile>/deps/<this test>`.
-fn renkei_binary() -> PathBuf {
-    if let Some(bin) = std::env::var_os("RENKEI_BIN") {
-        return PathBuf::from(bin);
-    }
-    let exe = std::env::current_exe().expect("the test's path");
-    let bin = exe.parent().and_then(Path::parent).expect("the target folder").join("renkei");
-    assert!(bin.is_file(), "no renkei binary at {} (cargo build -p renkei-client)", bin.display());
-    bin
-}
-
-/// Runs `renkei --db DB ARGS` with `RENKEI_TOKEN` set to `token` or unset.
-fn renkei(db: &Path, token: Option<&str>, args: &[&str]) -> Output {
-    let mut c = Command::new(renkei_binary());
-    c.arg("--db").arg(db).args(args).env_remove("RENKEI_TOKEN").env_remove("RENKEI_DB");
-    if let Some(t) = token {
-        c.env("RENKEI_TOKEN", t);
-    }
-    c.output().expect("run renkei")
-}
+use renkei_e2e::member_cli::run as renkei;
 
 fn text(out: &Output) -> (String, String) {
     (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())

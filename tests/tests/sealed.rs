@@ -14,7 +14,7 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use diesel::prelude::*;
@@ -23,24 +23,7 @@ use renkei_e2e::{pg_base, Backend, TempDir, TestHub};
 use renkei_hub::auth::Role;
 use serde_json::{json, Value};
 
-fn renkei_binary() -> PathBuf {
-    if let Some(bin) = std::env::var_os("RENKEI_BIN") {
-        return PathBuf::from(bin);
-    }
-    let exe = std::env::current_exe().expect("the test's path");
-    let bin = exe.parent().and_then(Path::parent).expect("the target folder").join("renkei");
-    assert!(bin.is_file(), "no renkei binary at {} (cargo build -p renkei-client)", bin.display());
-    bin
-}
-
-fn renkei(db: &Path, token: Option<&str>, args: &[&str]) -> Output {
-    let mut c = Command::new(renkei_binary());
-    c.arg("--db").arg(db).args(args).env_remove("RENKEI_TOKEN").env_remove("RENKEI_DB");
-    if let Some(t) = token {
-        c.env("RENKEI_TOKEN", t);
-    }
-    c.output().expect("run renkei")
-}
+use renkei_e2e::member_cli::run as renkei;
 
 fn ok(db: &Path, args: &[&str]) -> String {
     let out = renkei(db, None, args);

@@ -160,13 +160,7 @@ pub(super) fn run_hub(
             if is_red(&sharing.tlp) && !sharing.no_seal && !sharing.recipients.is_empty() =>
         {
             let api = connect(&mut conn, sharing.token_file.as_ref())?;
-            let how = share::Sharing {
-                tlp: sharing.tlp,
-                recipients: sharing.recipients,
-                anonymous: sharing.anonymous,
-                confidence: sharing.confidence,
-                valid_until: sharing.valid_until,
-            };
+            let how = sharing_of(sharing);
             let bodies = match command {
                 ShareCommand::Indicator { kind, value, file } => {
                     share::bodies::indicators(&indicator_entries(kind, value, file)?)?
@@ -247,13 +241,7 @@ pub(super) fn run_hub(
         }
         Command::Share { sharing, command } => {
             let api = connect(&mut conn, sharing.token_file.as_ref())?;
-            let how = share::Sharing {
-                tlp: sharing.tlp,
-                recipients: sharing.recipients,
-                anonymous: sharing.anonymous,
-                confidence: sharing.confidence,
-                valid_until: sharing.valid_until,
-            };
+            let how = sharing_of(sharing);
             let receipts = match command {
                 ShareCommand::Indicator { kind, value, file } => {
                     share::indicators(&api, &indicator_entries(kind, value, file)?, &how)?
@@ -299,6 +287,17 @@ pub(super) fn run_hub(
             Ok(0)
         }
         _ => anyhow::bail!("internal: this command is dispatched elsewhere by cli::run"),
+    }
+}
+
+/// How to share, from the command line's sharing flags.
+fn sharing_of(sharing: SharingArgs) -> share::Sharing {
+    share::Sharing {
+        tlp: sharing.tlp,
+        recipients: sharing.recipients,
+        anonymous: sharing.anonymous,
+        confidence: sharing.confidence,
+        valid_until: sharing.valid_until,
     }
 }
 
