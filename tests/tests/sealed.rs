@@ -499,6 +499,14 @@ fn anonymous_sealed_sharing_names_nobody() {
     );
     assert_eq!(answer["node"]["createdBy"], Value::Null, "{answer}");
     assert_eq!(answer["node"]["sealed"], json!(true));
+    // A sighting of the sealed indicator is reported by its id, as of any other.
+    ok(&recipient.db, &["sighting", &id, "--count", "2"]);
+    let seen = hub.gql(
+        &sender.token,
+        "query($id: ID!) { node(id: $id) { ... on Indicator { sightings { total } } } }",
+        json!({"id": id}),
+    );
+    assert_eq!(seen["node"]["sightings"]["total"], json!(2), "{seen}");
     // Nor did the sender's own keys go on the wraps (a recipient could look them up).
     let sender_keys = key_ids(&sender);
     let body: String = hub.db(|c| {
