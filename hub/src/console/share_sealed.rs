@@ -250,3 +250,47 @@ async fn submit(req: HttpRequest, hub: web::Data<Arc<Hub>>, payload: web::Payloa
         Err(e) => page(&ctx, Some(&e), Vec::new()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(text: &str) -> AppError {
+        match request_of(text) {
+            Ok(_) => panic!("{text:.40} was accepted"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn only_a_sealed_share_document_is_read() {
+        let empty = refused("  ");
+        assert_eq!(empty.code, Code::InvalidInput);
+        assert!(!empty.message_ja.is_empty());
+        let bad = refused("{not json");
+        assert_eq!(bad.code, Code::InvalidSealed);
+        assert!(bad.message.contains("not JSON") && bad.message_ja.contains("JSONではありません"));
+        let other = refused(r#"{"format": "renkei-sealed-share-v0", "items": []}"#);
+        assert!(
+            other.message.contains("not a sealed share") && other.message_ja.contains("封緘した共有ではありません")
+        );
+        let extra = refused(
+            r#"{"format": "renkei-sealed-share-v1", "items": [], "recipients": [], "anonymous": false, "tlp": "GREEN"}"#,
+        );
+        assert!(extra.message.contains("malformed"), "{}", extra.message);
+        let big = format!(r#"{{"format": "{SHARE_FORMAT}", "pad": "{}"}}"#, "x".repeat(MAX_DOCUMENT));
+        let too_large = refused(&big);
+        assert_eq!(too_large.code, Code::BodyTooLarge);
+        assert!(too_large.message_ja.contains("MiB"));
+
+        let ok = request_of(
+            r#"{"format": "renkei-sealed-share-v1", "items": [{"id": "indicator--1", "sealed": "{}"}],
+                "recipients": ["org-1"], "anonymous": true, "confidence": null, "validUntil": null}"#,
+        )
+        .map_err(|e| e.message)
+        .expect("read");
+        assert_eq!(ok.items, vec![("indicator--1".to_string(), "{}".to_string())]);
+        assert_eq!(ok.recipients, vec!["org-1".to_string()]);
+        assert!(ok.anonymous && ok.confidence.is_none() && ok.valid_until.is_none());
+    }
+}
