@@ -19,6 +19,7 @@ use renkei_schema::model::{Body, Kind};
 use renkei_schema::seal::{
     check_published, Content, KeyCheck, Opener, OrgKey, OrgKeyPair, PublishedKey, SealError, SealedBody, Submitter,
 };
+pub use renkei_schema::seal::{SealedShare, SealedShareItem, SHARE_FORMAT};
 
 use crate::error::{Context as _, Result};
 use crate::hub_api::HubApi;
@@ -354,6 +355,20 @@ pub fn share(
     bodies: Vec<Body>,
     sharing: &crate::share::Sharing,
 ) -> Result<Vec<(String, String)>> {
+    let document = seal_share(conn, api, bodies, sharing)?;
+    send(api, &document)
+}
+
+/// Seals `bodies` as [`share`] does (the recipients' keys refreshed from the hub and
+/// checked) and returns the document instead of sending it: the `shareSealed`
+/// variables, to send with [`send`] or to hand to the web console
+/// (`renkei share --envelope-out FILE`, [`write_envelope`]).
+pub fn seal_share(
+    conn: &mut SqliteConnection,
+    api: &HubApi,
+    bodies: Vec<Body>,
+    sharing: &crate::share::Sharing,
+) -> Result<SealedShare> {
     ensure!(
         !sharing.recipients.is_empty(),
         "TLP:RED names its recipients (--recipient ORG) / TLP:REDには受領組織の指定が必要です"
@@ -387,22 +402,36 @@ pub fn share(
         }
         to.extend(current_keys);
     }
-    let mut receipts = Vec::new();
     let sender = if sharing.anonymous { None } else { Some((current.org.as_str(), &sender_pair)) };
+    let mut items = Vec::with_capacity(bodies.len());
     let mut bodies = bodies.into_iter().peekable();
     while bodies.peek().is_some() {
         let chunk: Vec<Content> =
             bodies.by_ref().take(SEALED_PER_CALL).map(|body| Content { id: body.kind().new_id(), body }).collect();
         let sealed = renkei_schema::seal::seal(&chunk, &to, sender).map_err(seal_error)?;
-        let items: Vec<Value> = chunk
-            .iter()
-            .zip(&sealed)
-            .map(|(c, s)| Ok(json!({"id": c.id, "sealed": serde_json::to_string(s)?})))
-            .collect::<Result<_>>()?;
+        for (c, s) in chunk.iter().zip(&sealed) {
+            items.push(SealedShareItem { id: c.id.clone(), sealed: serde_json::to_string(s)? });
+        }
+    }
+    Ok(SealedShare {
+        format: SHARE_FORMAT.to_string(),
+        items,
+        recipients: sharing.recipients.clone(),
+        anonymous: sharing.anonymous,
+        confidence: sharing.confidence,
+        valid_until: sharing.valid_until.clone(),
+    })
+}
+
+/// Sends a sealed share to the hub (`shareSealed`, [`SEALED_PER_CALL`] items a call,
+/// one batch key each as sealed): (id, status) of each.
+pub fn send(api: &HubApi, document: &SealedShare) -> Result<Vec<(String, String)>> {
+    let mut receipts = Vec::with_capacity(document.items.len());
+    for chunk in document.items.chunks(SEALED_PER_CALL) {
         let data = api.query(
             "mutation($i: [SealedItemInput!]!, $r: [String!]!, $a: Boolean, $c: Int, $v: String) { \
              shareSealed(items: $i, recipients: $r, anonymous: $a, confidence: $c, validUntil: $v) { id status } }",
-            json!({"i": items, "r": sharing.recipients, "a": sharing.anonymous, "c": sharing.confidence, "v": sharing.valid_until}),
+            json!({"i": chunk, "r": document.recipients, "a": document.anonymous, "c": document.confidence, "v": document.valid_until}),
         )?;
         for r in data["shareSealed"].as_array().context("the hub's answer has no items")? {
             let id = r["id"].as_str().context("the hub's answer has no id")?;
@@ -410,6 +439,34 @@ pub fn share(
         }
     }
     Ok(receipts)
+}
+
+/// Writes a sealed share to `path`, owner-only (0600, also when replacing a file),
+/// for the web console's sealed share page.
+pub fn write_envelope(path: &Path, document: &SealedShare) -> Result<()> {
+    use std::io::Write as _;
+    let text = serde_json::to_string_pretty(document)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let written = (|| -> std::io::Result<()> {
+        let mut file = options.open(path)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
+        file.write_all(text.as_bytes())?;
+        file.write_all(b"\n")?;
+        file.sync_all()
+    })();
+    written.with_context(|| {
+        format!("writing the sealed share {} / 封緘した共有{}を書けません", path.display(), path.display())
+    })
 }
 
 /// Opens sealed items as the feed brings them (see `sync::prepare`).

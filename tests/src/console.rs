@@ -166,6 +166,34 @@ impl ConsoleClient {
         self.keep(response)
     }
 
+    /// POSTs a `multipart/form-data` form with the session's CSRF secret, as a browser
+    /// posts a file input: each field is (name, file name if a file, content).
+    pub fn post_multipart(&mut self, path: &str, fields: &[(&str, Option<&str>, &str)]) -> Result<Page> {
+        let csrf = self.csrf.clone().ok_or_else(|| anyhow!("no page with a CSRF secret was read yet"))?;
+        let boundary = "----renkei-test-boundary-7f3c9a";
+        let mut body = String::new();
+        let mut all: Vec<(&str, Option<&str>, &str)> = vec![("csrf", None, csrf.as_str())];
+        all.extend_from_slice(fields);
+        for (name, file, content) in all {
+            body.push_str(&format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\""));
+            if let Some(file) = file {
+                body.push_str(&format!("; filename=\"{file}\"\r\nContent-Type: application/json"));
+            }
+            body.push_str(&format!("\r\n\r\n{content}\r\n"));
+        }
+        body.push_str(&format!("--{boundary}--\r\n"));
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(reqwest::header::COOKIE, self.cookie_header())
+            .header(reqwest::header::ACCEPT_LANGUAGE, &self.accept_language)
+            .header(reqwest::header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+            .body(body)
+            .send()
+            .with_context(|| format!("POST {path}"))?;
+        self.keep(response)
+    }
+
     /// POSTs a form with the session's CSRF secret (read from the last page).
     pub fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Result<Page> {
         let csrf = self.csrf.clone().ok_or_else(|| anyhow!("no page with a CSRF secret was read yet"))?;

@@ -191,7 +191,7 @@ pub enum Command {
         command: super::appetite::ReadinessCommand,
     },
     #[command(
-        after_help = "Example / 例:\n  renkei share --tlp GREEN indicator --type DOMAIN --value evil.example\n  renkei share --tlp AMBER technique --attack-id T0866 --narrative \"seen on our HMI\""
+        after_help = "Example / 例:\n  renkei share --tlp GREEN indicator --type DOMAIN --value evil.example\n  renkei share --tlp AMBER technique --attack-id T0866 --narrative \"seen on our HMI\"\n  renkei share --tlp RED --recipient org-7f3c --envelope-out red.json indicator --type DOMAIN --value evil.example"
     )]
     /// Share with the hub (the hub's moderation and TLP rules apply).
     Share {
@@ -524,6 +524,10 @@ pub struct SharingArgs {
     /// recipients' keys (for recipients without keys, while the hub allows it).
     #[arg(long, global = true)]
     pub no_seal: bool,
+    /// With --tlp RED: seal as usual but write the sealed share to FILE (owner-only)
+    /// instead of sending it, to upload on the web console's sealed share page.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub envelope_out: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]

@@ -177,7 +177,20 @@ pub(super) fn run_hub(
                     vec![share::bodies::advisory(&a)?]
                 }
             };
-            for (id, status) in sealed::share(&mut conn, &api, bodies, &how)? {
+            let document = sealed::seal_share(&mut conn, &api, bodies, &how)?;
+            if let Some(path) = &sharing.envelope_out {
+                sealed::write_envelope(path, &document)?;
+                println!(
+                    "{} sealed item(s) written to {}: upload it at /console/share/sealed / \
+                     封緘した{}件を{}に書き出しました。コンソールの/console/share/sealedからアップロードしてください",
+                    document.items.len(),
+                    path.display(),
+                    document.items.len(),
+                    path.display()
+                );
+                return Ok(0);
+            }
+            for (id, status) in sealed::send(&api, &document)? {
                 println!("{id}\t{status}\tsealed");
             }
             Ok(0)
@@ -240,6 +253,11 @@ pub(super) fn run_hub(
             Ok(0)
         }
         Command::Share { sharing, command } => {
+            anyhow::ensure!(
+                sharing.envelope_out.is_none(),
+                "--envelope-out writes a sealed TLP:RED share: it needs --tlp RED, --recipient ORG and no --no-seal / \
+                 --envelope-outは封緘するTLP:REDの共有にのみ使えます（--tlp RED と --recipient を指定し、--no-sealは付けないでください）"
+            );
             let api = connect(&mut conn, sharing.token_file.as_ref())?;
             let how = sharing_of(sharing);
             let receipts = match command {

@@ -21,6 +21,7 @@ mod moderate;
 mod pages;
 mod procure;
 mod share_forms;
+mod share_sealed;
 mod sign_in;
 mod suppliers;
 pub mod svg;
@@ -78,6 +79,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, enabled: bool) {
             .route("/static/{file}", web::get().to(pages::static_file))
             .configure(sign_in::routes)
             .configure(items::routes)
+            // Before `share_forms`: `/share/sealed` is not a form's kind.
+            .configure(share_sealed::routes)
             .configure(share_forms::routes)
             .configure(moderate::routes)
             // Before `suppliers`: `/suppliers/compare` is not a supplier's id.

@@ -7,12 +7,9 @@ use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 
 use crate::error::{AppError, AppResult};
 use crate::services::org_keys;
-use crate::services::sharing::SealedItem;
-use crate::services::stored::Sharing;
+use crate::services::sharing::{sealed_request, SealedRequest};
 use crate::state::Metrics;
-use crate::store::parse_time;
 use renkei_schema::errors::Code;
-use renkei_schema::tlp::Tlp;
 
 use super::context::*;
 use super::types::StatusGql;
@@ -155,60 +152,15 @@ impl OrgKeysMutation {
             return Err(AppError::forbidden("share items").into());
         }
         let h = hub(ctx);
-        let max = h.config.limits.max_batch;
-        if items.len() > max {
-            return Err(AppError::new(
-                Code::BatchTooLarge,
-                format!("at most {max} items per call; got {}", items.len()),
-                format!("1回に共有できる件数は{max}件までです（{}件指定されました）", items.len()),
-            )
-            .into());
-        }
-        if items.is_empty() {
-            return Err(AppError::invalid("the batch is empty", "共有する情報が指定されていません").into());
-        }
-        let mut errors = Vec::new();
-        let mut sealed = Vec::with_capacity(items.len());
-        for (index, item) in items.into_iter().enumerate() {
-            match serde_json::from_str(&item.sealed) {
-                Ok(body) => sealed.push(SealedItem { id: item.id, sealed: body }),
-                Err(e) => errors.push(crate::error::EntryError {
-                    index,
-                    code: Code::InvalidSealed,
-                    message: format!("not a sealed body: {e}"),
-                    message_ja: format!("封緘された情報として読めません: {e}"),
-                }),
-            }
-        }
-        if let Some(first) = errors.first() {
-            let (index, n) = (first.index, errors.len());
-            return Err(AppError::new(
-                Code::InvalidSealed,
-                format!("{n} sealed item(s) malformed, first at index {index}; nothing was stored"),
-                format!("封緘された情報{n}件の形式が不正です（最初はインデックス{index}）。何も保存されていません"),
-            )
-            .with_entries(errors)
-            .into());
-        }
-        let valid_until = match &valid_until {
-            Some(s) => Some(parse_time(s).ok_or_else(|| {
-                AppError::invalid("validUntil is not an RFC 3339 time", "validUntilがRFC 3339形式の日時ではありません")
-            })?),
-            None => None,
-        };
-        let confidence = match confidence {
-            Some(c) if (0..=100).contains(&c) => Some(c as u8),
-            Some(_) => return Err(AppError::invalid("confidence is 0–100", "確信度は0〜100で指定してください").into()),
-            None => None,
-        };
-        let sharing = Sharing {
-            tlp: Tlp::Red,
+        let request = SealedRequest {
+            items: items.into_iter().map(|i| (i.id, i.sealed)).collect(),
             recipients,
             anonymous: anonymous.unwrap_or(false),
-            confidence,
+            confidence: confidence.map(i64::from),
             valid_until,
             labels: labels.unwrap_or_default(),
         };
+        let (sealed, sharing) = sealed_request(request, h.config.limits.max_batch)?;
         let published = h.db(move |hub, c| crate::actions::share_sealed(hub, c, &who, sealed, sharing)).await?;
         Metrics::add(&h.metrics.objects_shared, published.len() as u64);
         h.note_writes(published.len() as u64);

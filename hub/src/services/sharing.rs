@@ -391,6 +391,76 @@ pub struct SealedItem {
     pub sealed: renkei_schema::seal::SealedBody,
 }
 
+/// A sealed share as its surfaces receive it (GraphQL's `shareSealed`, the console's
+/// uploaded document): each item's sealed body still JSON text.
+pub struct SealedRequest {
+    pub items: Vec<(String, String)>,
+    pub recipients: Vec<String>,
+    pub anonymous: bool,
+    pub confidence: Option<i64>,
+    pub valid_until: Option<String>,
+    pub labels: Vec<String>,
+}
+
+/// Checks a sealed share's plain values the same way for every surface (at most
+/// `max_batch` items, none empty; each sealed body readable; an RFC 3339 validUntil; a
+/// confidence 0–100) and turns them into what `actions::share_sealed` takes.
+pub fn sealed_request(request: SealedRequest, max_batch: usize) -> AppResult<(Vec<SealedItem>, Sharing)> {
+    let n = request.items.len();
+    if n > max_batch {
+        return Err(AppError::new(
+            Code::BatchTooLarge,
+            format!("at most {max_batch} items per call; got {n}"),
+            format!("1回に共有できる件数は{max_batch}件までです（{n}件指定されました）"),
+        ));
+    }
+    if n == 0 {
+        return Err(AppError::invalid("the batch is empty", "共有する情報が指定されていません"));
+    }
+    let mut errors = Vec::new();
+    let mut sealed = Vec::with_capacity(n);
+    for (index, (id, text)) in request.items.into_iter().enumerate() {
+        match serde_json::from_str(&text) {
+            Ok(body) => sealed.push(SealedItem { id, sealed: body }),
+            Err(e) => errors.push(EntryError {
+                index,
+                code: Code::InvalidSealed,
+                message: format!("not a sealed body: {e}"),
+                message_ja: format!("封緘された情報として読めません: {e}"),
+            }),
+        }
+    }
+    if let Some(first) = errors.first() {
+        let (index, bad) = (first.index, errors.len());
+        return Err(AppError::new(
+            Code::InvalidSealed,
+            format!("{bad} sealed item(s) malformed, first at index {index}; nothing was stored"),
+            format!("封緘された情報{bad}件の形式が不正です（最初はインデックス{index}）。何も保存されていません"),
+        )
+        .with_entries(errors));
+    }
+    let valid_until = match &request.valid_until {
+        Some(s) => Some(crate::store::parse_time(s).ok_or_else(|| {
+            AppError::invalid("validUntil is not an RFC 3339 time", "validUntilがRFC 3339形式の日時ではありません")
+        })?),
+        None => None,
+    };
+    let confidence = match request.confidence {
+        Some(c) if (0..=100).contains(&c) => Some(c as u8),
+        Some(_) => return Err(AppError::invalid("confidence is 0–100", "確信度は0〜100で指定してください")),
+        None => None,
+    };
+    let sharing = Sharing {
+        tlp: Tlp::Red,
+        recipients: request.recipients,
+        anonymous: request.anonymous,
+        confidence,
+        valid_until,
+        labels: request.labels,
+    };
+    Ok((sealed, sharing))
+}
+
 fn sealed_refusal(errors: Vec<EntryError>) -> AppError {
     let first = errors.first().map_or(0, |e| e.index);
     let code = errors.first().map_or(Code::InvalidSealed, |e| e.code);

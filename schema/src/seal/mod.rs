@@ -524,6 +524,34 @@ impl SealedBody {
     }
 }
 
+/// The `format` of a sealed share handed from a member's client to the web console
+/// (`renkei share --tlp RED --envelope-out FILE`, then uploaded to `/console/share/sealed`).
+pub const SHARE_FORMAT: &str = "renkei-sealed-share-v1";
+
+/// A sealed share as a document: the variables of the hub's `shareSealed` mutation
+/// (each item's `sealed` is a [`SealedBody`] as JSON text), sealed by the member's
+/// client; whoever carries it (a browser) cannot read the content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SealedShare {
+    /// Always [`SHARE_FORMAT`].
+    pub format: String,
+    pub items: Vec<SealedShareItem>,
+    pub recipients: Vec<String>,
+    pub anonymous: bool,
+    pub confidence: Option<i64>,
+    pub valid_until: Option<String>,
+}
+
+/// One sealed item of a [`SealedShare`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SealedShareItem {
+    pub id: String,
+    /// A [`SealedBody`] as JSON text.
+    pub sealed: String,
+}
+
 /// One item to seal: its id (made by the sender: the ciphertext is bound to it) and
 /// its content.
 pub struct Content {

@@ -321,3 +321,22 @@ assessor-member = assessed by a member organisation
 assessor-supplier = the supplier's self-assessment
 assessor-third_party = assessed by an audit or assessment firm
 assessor-automated = an automated tool's findings
+
+sealed-tab = TLP:RED sealed
+sealed-title = Share sealed TLP:RED
+sealed-intro = Sealed TLP:RED content is encrypted by your renkei client to every key of every recipient before it leaves your machine: neither this hub nor your browser ever sees it. This page only carries the sealed envelope to the hub.
+sealed-step-seal = Seal it on your machine with the client, which writes the sealed share to FILE instead of sending it:
+sealed-step-upload = Then choose FILE below (or paste its content) and share it.
+sealed-file = Sealed share file (written by --envelope-out)
+sealed-paste = Or paste the file's content
+sealed-limit = { $n ->
+    [one] At most { $n } MiB.
+   *[other] At most { $n } MiB.
+}
+sealed-never-read = The hub checks the envelope is sealed to exactly the recipients' current keys (and yours, unless anonymous) and stores it as it is; if a key changed it refuses with SEALED_KEYS_MISMATCH: seal again.
+sealed-submit = Share the sealed items
+sealed-shared = { $n ->
+    [one] { $n } sealed item shared
+   *[other] { $n } sealed items shared
+}
+share-red-sealed-hint = For TLP:RED to organisations that have encryption keys, the hub requires sealed content: seal it with `renkei share … --envelope-out FILE` and upload FILE on the sealed TLP:RED page (/console/share/sealed).

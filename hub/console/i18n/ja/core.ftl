@@ -299,3 +299,16 @@ assessor-member = 会員組織による評価
 assessor-supplier = サプライヤーの自己評価
 assessor-third_party = 監査法人・評価機関による評価
 assessor-automated = 自動ツールによる検出結果
+
+sealed-tab = TLP:RED（封緘）
+sealed-title = TLP:REDを封緘して共有
+sealed-intro = 封緘したTLP:REDの内容は、お使いのrenkeiクライアントが送信前に各受領組織のすべての鍵に対して暗号化します。このハブもブラウザも内容を見ることはありません。このページは封緘された封筒をハブへ届けるだけです。
+sealed-step-seal = まずお使いの端末でクライアントを使って封緘します。クライアントは送信せずに封緘した共有をFILEに書き出します:
+sealed-step-upload = 次に、下でFILEを選び（または内容を貼り付けて）共有してください。
+sealed-file = 封緘した共有のファイル（--envelope-outで書き出したもの）
+sealed-paste = またはファイルの内容を貼り付け
+sealed-limit = 上限は{ $n } MiBです。
+sealed-never-read = ハブは、封筒が受領組織（匿名でなければ自組織も）の現在の鍵に過不足なく封緘されていることを確認し、そのまま保存します。鍵が変わっていればSEALED_KEYS_MISMATCHで拒否されるので、封緘し直してください。
+sealed-submit = 封緘した情報を共有
+sealed-shared = 封緘した情報{ $n }件を共有しました
+share-red-sealed-hint = 暗号鍵を持つ組織へのTLP:REDは、ハブが封緘を求めます。`renkei share … --envelope-out FILE`で封緘し、TLP:RED（封緘）のページ（/console/share/sealed）でFILEをアップロードしてください。
