@@ -160,6 +160,7 @@ pub(super) fn run_hub(
             if is_red(&sharing.tlp) && !sharing.no_seal && !sharing.recipients.is_empty() =>
         {
             let api = connect(&mut conn, sharing.token_file.as_ref())?;
+            let envelope_out = sharing.envelope_out.clone();
             let how = sharing_of(sharing);
             let bodies = match command {
                 ShareCommand::Indicator { kind, value, file } => {
@@ -178,7 +179,7 @@ pub(super) fn run_hub(
                 }
             };
             let document = sealed::seal_share(&mut conn, &api, bodies, &how)?;
-            if let Some(path) = &sharing.envelope_out {
+            if let Some(path) = &envelope_out {
                 sealed::write_envelope(path, &document)?;
                 println!(
                     "{} sealed item(s) written to {}: upload it at /console/share/sealed / \
