@@ -128,6 +128,7 @@ pub fn sighting(api: &HubApi, indicator: &str, count: i64, false_positive: bool,
 pub mod bodies {
     use renkei_schema::model::attack_id::validate_technique_id;
     use renkei_schema::model::indicator::{normalize, IndicatorType};
+    use renkei_schema::model::limits;
     use renkei_schema::model::vuln::{validate_cve_id, AffectedProduct, Cpe23, ExploitationStatus, InvalidValue};
     use renkei_schema::model::{
         clean_text, AdvisoryBody, Body, IncidentBody, IndicatorBody, ServiceImpact, TechniqueBody,
@@ -180,11 +181,14 @@ pub mod bodies {
         })?;
         Ok(Body::Technique(TechniqueBody {
             attack_id,
-            name: text("name", name, 300)?,
+            name: text("name", name, limits::NAME)?,
             tactics: Vec::new(),
-            narrative: text("narrative", narrative, 20_000)?,
+            narrative: text("narrative", narrative, limits::NARRATIVE)?,
             platforms: Vec::new(),
-            ics_asset_types: ics_asset_types.iter().map(|t| text("icsAssetTypes", t, 100)).collect::<Result<_>>()?,
+            ics_asset_types: ics_asset_types
+                .iter()
+                .map(|t| text("icsAssetTypes", t, limits::LIST_ENTRY))
+                .collect::<Result<_>>()?,
         }))
     }
 
@@ -210,9 +214,9 @@ pub mod bodies {
         indicator_refs.sort();
         indicator_refs.dedup();
         Ok(Body::Incident(IncidentBody {
-            title: text("title", &i.title, 300)?,
-            summary: text("summary", &i.summary, 50_000)?,
-            sector: text("sector", &i.sector, 100)?,
+            title: text("title", &i.title, limits::TITLE)?,
+            summary: text("summary", &i.summary, limits::SUMMARY)?,
+            sector: text("sector", &i.sector, limits::SECTOR)?,
             occurred_at: None,
             service_impact,
             impact_description: None,
@@ -237,7 +241,7 @@ pub mod bodies {
         }
         Ok(Body::Advisory(AdvisoryBody {
             cve_id: validate_cve_id(&a.cve).map_err(invalid)?,
-            title: text("title", &a.title, 300)?,
+            title: text("title", &a.title, limits::TITLE)?,
             description: None,
             affected,
             cvss_vector: None,

@@ -7,7 +7,7 @@ use renkei_schema::model::attack_id::validate_tactic;
 use renkei_schema::model::vuln::{
     parse_cvss, validate_cve_id, AffectedProduct, Cpe23, ExploitationStatus, InvalidValue,
 };
-use renkei_schema::model::{AdvisoryBody, Body, IncidentBody, ServiceImpact, TechniqueBody};
+use renkei_schema::model::{limits, AdvisoryBody, Body, IncidentBody, ServiceImpact, TechniqueBody};
 use renkei_schema::tlp::{Status, Tlp, Viewer, Visibility};
 
 use super::attack::{catalog_loaded, resolve_technique};
@@ -42,7 +42,7 @@ pub struct TechniqueInput {
 pub fn technique_body(conn: &mut DbConn, input: TechniqueInput) -> AppResult<Body> {
     let loaded = catalog_loaded(conn)?;
     let (attack_id, entry) = resolve_technique(conn, &input.attack_id, loaded)?;
-    let narrative = text("narrative", &input.narrative, 20_000)?;
+    let narrative = text("narrative", &input.narrative, limits::NARRATIVE)?;
     let mut tactics = Vec::new();
     for t in &input.tactics {
         tactics.push(validate_tactic(t).map_err(|e| AppError::invalid(e.reason, e.reason_ja))?);
@@ -53,7 +53,7 @@ pub fn technique_body(conn: &mut DbConn, input: TechniqueInput) -> AppResult<Bod
             (row.name, if tactics.is_empty() { catalog_tactics } else { tactics })
         }
         None => match input.name {
-            Some(n) => (text("name", &n, 300)?, tactics),
+            Some(n) => (text("name", &n, limits::NAME)?, tactics),
             None => {
                 return Err(AppError::invalid(
                     "name is required while no ATT&CK catalog is loaded",
@@ -67,8 +67,8 @@ pub fn technique_body(conn: &mut DbConn, input: TechniqueInput) -> AppResult<Bod
         name,
         tactics,
         narrative,
-        platforms: texts("platforms", input.platforms, 100)?,
-        ics_asset_types: texts("icsAssetTypes", input.ics_asset_types, 100)?,
+        platforms: texts("platforms", input.platforms, limits::LIST_ENTRY)?,
+        ics_asset_types: texts("icsAssetTypes", input.ics_asset_types, limits::LIST_ENTRY)?,
     }))
 }
 
@@ -138,12 +138,15 @@ pub fn incident_body(conn: &mut DbConn, submitter: &Viewer<'_>, tlp: Tlp, input:
         }
     }
     Ok(Body::Incident(IncidentBody {
-        title: text("title", &input.title, 300)?,
-        summary: text("summary", &input.summary, 50_000)?,
-        sector: text("sector", &input.sector, 100)?,
+        title: text("title", &input.title, limits::TITLE)?,
+        summary: text("summary", &input.summary, limits::SUMMARY)?,
+        sector: text("sector", &input.sector, limits::SECTOR)?,
         occurred_at,
         service_impact: input.service_impact,
-        impact_description: input.impact_description.map(|d| text("impactDescription", &d, 10_000)).transpose()?,
+        impact_description: input
+            .impact_description
+            .map(|d| text("impactDescription", &d, limits::IMPACT_DESCRIPTION))
+            .transpose()?,
         technique_ids,
         indicator_refs,
         supplier_refs: registry_suppliers(conn, submitter, input.supplier_ids)?,
@@ -239,13 +242,13 @@ pub fn advisory_body(input: AdvisoryInput) -> AppResult<Body> {
     let cvss = input.cvss_vector.as_deref().map(parse_cvss).transpose().map_err(invalid_value)?;
     Ok(Body::Advisory(AdvisoryBody {
         cve_id,
-        title: text("title", &input.title, 300)?,
-        description: input.description.map(|d| text("description", &d, 50_000)).transpose()?,
+        title: text("title", &input.title, limits::TITLE)?,
+        description: input.description.map(|d| text("description", &d, limits::ADVISORY_DESCRIPTION)).transpose()?,
         affected,
         cvss_base_score: cvss.as_ref().and_then(|c| c.base_score),
         cvss_vector: cvss.map(|c| c.vector),
         exploitation: input.exploitation,
-        fixes: texts("fixes", input.fixes, 5000)?,
-        workarounds: texts("workarounds", input.workarounds, 5000)?,
+        fixes: texts("fixes", input.fixes, limits::REMEDY)?,
+        workarounds: texts("workarounds", input.workarounds, limits::REMEDY)?,
     }))
 }

@@ -46,8 +46,12 @@ pub fn normalize_indicators(input: Vec<(IndicatorType, String, Option<String>)>)
                 }
                 let description = match description {
                     Some(d) => Some(
-                        renkei_schema::model::clean_text("description", &d, 10_000)
-                            .map_err(|e| AppError::invalid(e.to_string(), e.message_ja()))?,
+                        renkei_schema::model::clean_text(
+                            "description",
+                            &d,
+                            renkei_schema::model::limits::INDICATOR_DESCRIPTION,
+                        )
+                        .map_err(|e| AppError::invalid(e.to_string(), e.message_ja()))?,
                     ),
                     None => None,
                 };

@@ -262,6 +262,24 @@ impl Body {
     }
 }
 
+/// The longest text (in characters) of each free-text field of a shared item: the hub
+/// checks plaintext submissions against them, and the members' clients check sealed
+/// content (which the hub cannot read) against the same ones.
+pub mod limits {
+    pub const NAME: usize = 300;
+    pub const TITLE: usize = 300;
+    pub const NARRATIVE: usize = 20_000;
+    pub const SUMMARY: usize = 50_000;
+    pub const SECTOR: usize = 100;
+    /// A list entry such as a platform or an ATT&CK for ICS asset type.
+    pub const LIST_ENTRY: usize = 100;
+    pub const INDICATOR_DESCRIPTION: usize = 10_000;
+    pub const IMPACT_DESCRIPTION: usize = 10_000;
+    pub const ADVISORY_DESCRIPTION: usize = 50_000;
+    /// A fix or a workaround of an advisory.
+    pub const REMEDY: usize = 5_000;
+}
+
 /// A short free text field: trimmed, non-empty, at most `max` characters.
 pub fn clean_text(field: &'static str, raw: &str, max: usize) -> Result<String, TextError> {
     let text = raw.trim();

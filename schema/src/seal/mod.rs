@@ -40,7 +40,7 @@ use ring::rand::SecureRandom;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::model::{Body, Kind};
+use crate::model::{limits, Body, Kind};
 use crate::sign::{SigningKey, Verifier};
 use crate::stix::canonical_json;
 
@@ -840,7 +840,7 @@ pub fn check_content(body: &Body) -> Result<(), SealError> {
                 return Err(invalid("the indicator value is not in canonical form".into()));
             }
             if let Some(d) = &b.description {
-                text_ok("description", d, 10_000)?;
+                text_ok("description", d, limits::INDICATOR_DESCRIPTION)?;
             }
         }
         Body::Technique(b) => {
@@ -849,20 +849,20 @@ pub fn check_content(body: &Body) -> Result<(), SealError> {
             if id != b.attack_id {
                 return Err(invalid("attackId is not in canonical form".into()));
             }
-            text_ok("name", &b.name, 300)?;
-            text_ok("narrative", &b.narrative, 20_000)?;
+            text_ok("name", &b.name, limits::NAME)?;
+            text_ok("narrative", &b.narrative, limits::NARRATIVE)?;
             for t in &b.tactics {
                 crate::model::attack_id::validate_tactic(t).map_err(|e| invalid(format!("tactics: {}", e.reason)))?;
             }
-            texts_ok("platforms", &b.platforms, 100)?;
-            texts_ok("icsAssetTypes", &b.ics_asset_types, 100)?;
+            texts_ok("platforms", &b.platforms, limits::LIST_ENTRY)?;
+            texts_ok("icsAssetTypes", &b.ics_asset_types, limits::LIST_ENTRY)?;
         }
         Body::Incident(b) => {
-            text_ok("title", &b.title, 300)?;
-            text_ok("summary", &b.summary, 50_000)?;
-            text_ok("sector", &b.sector, 100)?;
+            text_ok("title", &b.title, limits::TITLE)?;
+            text_ok("summary", &b.summary, limits::SUMMARY)?;
+            text_ok("sector", &b.sector, limits::SECTOR)?;
             if let Some(d) = &b.impact_description {
-                text_ok("impactDescription", d, 10_000)?;
+                text_ok("impactDescription", d, limits::IMPACT_DESCRIPTION)?;
             }
             for t in &b.technique_ids {
                 crate::model::attack_id::validate_technique_id(t)
@@ -880,9 +880,9 @@ pub fn check_content(body: &Body) -> Result<(), SealError> {
             if cve != b.cve_id {
                 return Err(invalid("cveId is not in canonical form".into()));
             }
-            text_ok("title", &b.title, 300)?;
+            text_ok("title", &b.title, limits::TITLE)?;
             if let Some(d) = &b.description {
-                text_ok("description", d, 50_000)?;
+                text_ok("description", d, limits::ADVISORY_DESCRIPTION)?;
             }
             for p in &b.affected {
                 p.validate().map_err(|e| invalid(format!("affected: {}", e.reason)))?;
@@ -890,8 +890,8 @@ pub fn check_content(body: &Body) -> Result<(), SealError> {
             if b.cvss_base_score.is_some_and(|s| !(0.0..=10.0).contains(&s)) {
                 return Err(invalid("cvssBaseScore is 0–10".into()));
             }
-            texts_ok("fixes", &b.fixes, 5_000)?;
-            texts_ok("workarounds", &b.workarounds, 5_000)?;
+            texts_ok("fixes", &b.fixes, limits::REMEDY)?;
+            texts_ok("workarounds", &b.workarounds, limits::REMEDY)?;
         }
         Body::Assessment(b) => {
             if b.results.is_empty() {
