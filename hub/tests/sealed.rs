@@ -313,3 +313,29 @@ fn plaintext_red_is_accepted_when_sealing_is_not_required() {
         t.ok(&a, SHARE_RED, json!({"to": [b.org_id]})).await;
     });
 }
+
+/// A member that registers key after key costs every member's sync nothing beyond the
+/// bound: the 65th key of an organisation is refused, and stored is only what was.
+#[test]
+fn an_organisation_registers_a_bounded_number_of_keys() {
+    actix_web::rt::System::new().block_on(async {
+        let t = TestHub::start(true).await;
+        let a = t.org("prober", false);
+        let max = renkei_hub::services::org_keys::MAX_KEYS_PER_ORG;
+        let mut current = pair();
+        t.ok(&a, REGISTER, text(&current.registration(key(&current, &a, None), None))).await;
+        for _ in 1..max {
+            let next = pair();
+            let registration = next.registration(key(&next, &a, Some(current.key_id())), Some(&current));
+            t.ok(&a, REGISTER, text(&registration)).await;
+            current = next;
+        }
+        let next = pair();
+        let refused = t
+            .refused(&a, REGISTER, text(&next.registration(key(&next, &a, Some(current.key_id())), Some(&current))))
+            .await;
+        assert_eq!(refused, "INVALID_ORG_KEY");
+        let listed = t.ok(&a, KEYS, json!({"o": [a.org_id]})).await;
+        assert_eq!(listed["organizationKeys"].as_array().expect("test setup").len(), max);
+    });
+}

@@ -31,6 +31,12 @@ use crate::store::{acquire_write_lock, now_text, DbConn};
 /// The most organisations one `organizationKeys` request may name.
 pub const MAX_ORGS: usize = 200;
 
+/// The most keys an organisation may register, revoked and replaced ones included (all
+/// are published, and every member's sync reads them): so one `organizationKeys`
+/// request signs and answers at most `MAX_ORGS × MAX_KEYS_PER_ORG` records, however a
+/// member registers keys.
+pub const MAX_KEYS_PER_ORG: usize = 64;
+
 /// A key as the hub publishes it: `record` is the JSON of [`PublishedKey`].
 #[derive(Debug, Clone)]
 pub struct Published {
@@ -237,6 +243,19 @@ pub fn register(c: &mut DbConn, signer: &Signer<'_>, actor: &Identity, registrat
                 Code::DuplicateOrgKey,
                 format!("key {} is already registered", key.key_id),
                 format!("鍵{}は既に登録されています", key.key_id),
+            ));
+        }
+        let registered = keys_of(c, std::slice::from_ref(&key.org))?.len();
+        if registered >= MAX_KEYS_PER_ORG {
+            return Err(invalid(
+                format!(
+                    "organisation {} has registered {MAX_KEYS_PER_ORG} keys, the most it may; ask the hub's operator",
+                    key.org
+                ),
+                format!(
+                    "組織{}は登録できる鍵の上限（{MAX_KEYS_PER_ORG}件）に達しています。ハブの運用者に相談してください",
+                    key.org
+                ),
             ));
         }
         if let (Some(by), Some(introduction)) = (&registration.introduced_by, &registration.introduction) {

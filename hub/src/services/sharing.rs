@@ -520,6 +520,12 @@ pub fn publish_sealed(
     conn.transaction(|c| {
         acquire_write_lock(c)?;
         validate_sharing(c, &mut sharing)?;
+        // The sender made the ids and the ciphertexts are bound to them, so a taken id
+        // cannot be replaced as an import replaces a hidden one: it is refused, readable
+        // or not. What that tells a member is only that an id it already knew exists:
+        // ids are random (UUID v4), and every id a member can know came from an item it
+        // read once or that an item it reads names; items are never deleted, only
+        // revoked (and a revoked item's tombstone reached it).
         let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
         let taken = stored::load_objects(c, &ids)?;
         let errors: Vec<EntryError> = items
