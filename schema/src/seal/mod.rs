@@ -373,14 +373,15 @@ pub fn check_published(org: &str, hub_key: &str, published: &[PublishedKey], pin
             }
         }
     }
-    let revoked: Vec<&str> =
+    // Revoked keys get nothing new; pending ones nothing yet.
+    let withheld: Vec<&str> =
         well_formed.iter().filter(|p| p.revoked || p.pending).map(|p| p.registration.key.key_id.as_str()).collect();
     let published_ids: Vec<&str> = well_formed.iter().map(|p| p.registration.key.key_id.as_str()).collect();
     for key in &trusted {
         let replaced = trusted.iter().any(|t| t.replaces.as_deref() == Some(key.key_id.as_str()));
         // A pinned key the hub no longer lists is not sealed to (nothing to wrap for
         // a key its organisation cannot be shown to hold), but still verifies.
-        if !replaced && !revoked.contains(&key.key_id.as_str()) && published_ids.contains(&key.key_id.as_str()) {
+        if !replaced && !withheld.contains(&key.key_id.as_str()) && published_ids.contains(&key.key_id.as_str()) {
             check.current.push(key.clone());
         }
     }
